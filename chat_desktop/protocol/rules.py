@@ -1,0 +1,157 @@
+"""The value rules of the wire protocol: names, passwords, texts, limits, time stamps.
+
+Everything here is pure: plain functions over plain values, no I/O. The server
+validates what arrives with these functions and the client validates what the
+user types with the very same ones, so the two can never disagree on what a
+valid room name or message is. See ``docs/protocol.md`` for the contract.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+PROTOCOL_VERSION = 1
+DEFAULT_PORT = 8765
+
+# Regular expressions straight from the contract. ``fullmatch`` is used so that a
+# trailing newline cannot sneak past ``$``.
+USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+ROOM_NAME_RE = re.compile(r"[a-z0-9_-]{1,64}")
+# client_id is "a UUID" drawn by the client. We accept any short token of
+# URL-safe characters so that hand-typed ids from `wscat` users work too; what
+# matters for idempotency is only that the same sender reuses the same id.
+CLIENT_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 1024
+TEXT_MAX = 4000
+HISTORY_LIMIT_MAX = 200
+REPLAY_LIMIT = 1000
+DEFAULT_ROOM = "general"
+
+
+class ValidationError(ValueError):
+    """A value broke a rule of the protocol; ``str()`` is a sentence fit for a user."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The configurable limits of PROTOCOL.md, with the contract's defaults.
+
+    The server reads them from its command line; tests shrink them to provoke
+    the limit quickly.
+    """
+
+    # Largest frame or request body in bytes (close 1009 / HTTP 413 beyond).
+    max_frame_bytes: int = 64 * 1024
+    # Sustained messages per second per user, and the burst on top of it.
+    messages_per_second: float = 10.0
+    message_burst: int = 20
+    # Typing events per second per user beyond which they are dropped silently.
+    typing_per_second: float = 2.0
+    # A reader that lets this many events or bytes pile up is closed (1008).
+    max_queued_events: int = 1000
+    max_queued_bytes: int = 1024 * 1024
+    # Failed logins per username inside the window before 429.
+    login_failures: int = 10
+    login_window_seconds: float = 300.0
+    # Seconds a new socket has to say hello.
+    hello_timeout: float = 10.0
+    # WebSocket ping interval; a peer silent for twice that is dropped.
+    ping_interval: float = 20.0
+    # A polling user stays online this long after its last poll.
+    poll_presence_seconds: float = 35.0
+    # Longest long poll a client may ask for.
+    max_poll_wait: float = 30.0
+
+
+def validate_username(value: object) -> str:
+    """Return ``value`` if it is a valid user name, else raise ValidationError."""
+    if not isinstance(value, str) or not USERNAME_RE.fullmatch(value):
+        raise ValidationError(
+            "username must be 1-32 characters of letters, digits, '_', '.' or '-'"
+        )
+    return value
+
+
+def validate_password(value: object) -> str:
+    """Return ``value`` if it is an acceptable password, else raise ValidationError."""
+    if not isinstance(value, str) or not PASSWORD_MIN <= len(value) <= PASSWORD_MAX:
+        raise ValidationError(f"password must be {PASSWORD_MIN}-{PASSWORD_MAX} characters long")
+    return value
+
+
+def validate_room_name(value: object) -> str:
+    """Return ``value`` if it is a valid room name, else raise ValidationError."""
+    if not isinstance(value, str) or not ROOM_NAME_RE.fullmatch(value):
+        raise ValidationError("room name must be 1-64 characters of a-z, 0-9, '_' or '-'")
+    return value
+
+
+def validate_client_id(value: object) -> str:
+    """Return ``value`` if it can serve as a message's idempotency key."""
+    if not isinstance(value, str) or not CLIENT_ID_RE.fullmatch(value):
+        raise ValidationError("client_id must be a UUID (1-64 characters of [A-Za-z0-9_.:-])")
+    return value
+
+
+def normalize_text(value: object) -> str:
+    """Trim a message text and check its length; return what gets stored.
+
+    The contract counts the 1-4000 characters *after* trimming white space, so
+    the trimmed text is what the server stores and broadcasts.
+    """
+    if not isinstance(value, str):
+        raise ValidationError("text must be a string")
+    text = value.strip()
+    if not text:
+        raise ValidationError("text must not be empty")
+    if len(text) > TEXT_MAX:
+        raise ValidationError(f"text must be at most {TEXT_MAX} characters")
+    return text
+
+
+def validate_seq(value: object, *, name: str = "seq") -> int:
+    """Return ``value`` if it is a sequence position (an int >= 0)."""
+    # bool is a subclass of int in Python; JSON true must not pass as 1.
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(f"{name} must be a whole number >= 0")
+    if value > 2**63 - 1:
+        raise ValidationError(f"{name} is too large")
+    return value
+
+
+def format_ts(moment: datetime) -> str:
+    """Format a moment as the contract's time stamp: UTC, ISO 8601, milliseconds, 'Z'."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def parse_ts(value: str) -> datetime:
+    """Parse a time stamp made by :func:`format_ts` back into an aware datetime."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def now_ts() -> str:
+    """The current server time as a protocol time stamp."""
+    return format_ts(datetime.now(UTC))
+
+
+def format_since(positions: dict[str, int]) -> str:
+    """Encode ``{"general": 41}`` as the long poll's ``since`` parameter ``general:41``."""
+    return ",".join(f"{room}:{seq}" for room, seq in positions.items())
+
+
+def parse_since(value: str) -> dict[str, int]:
+    """Decode the long poll's ``since`` parameter; raise ValidationError when malformed."""
+    positions: dict[str, int] = {}
+    if not value:
+        return positions
+    for part in value.split(","):
+        room, sep, seq = part.partition(":")
+        if not sep or not seq.isdigit():
+            raise ValidationError("since must look like general:41,random:0")
+        positions[validate_room_name(room)] = validate_seq(int(seq), name="since")
+    return positions

@@ -1,0 +1,128 @@
+"""The storage interface the server's handlers program against.
+
+Every method is a coroutine that never blocks the event loop: the Peewee
+implementation runs its queries on a worker thread and groups the writes that
+arrive together into one transaction (group commit). A method returns only
+after its data is durable, which is what lets the server keep the contract's
+rule "a message is stored durably before anyone hears of it".
+
+Values cross this boundary as protocol objects (:class:`Message`,
+:class:`RoomInfo`) or plain values, never as database rows.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from chat_desktop.protocol import Message, RoomInfo
+
+
+class StorageError(Exception):
+    """The database could not do what was asked (locked, read-only, disk full, gone).
+
+    Handlers turn it into an error for the client, never an ack: nothing that
+    raised this was stored.
+    """
+
+
+class UsernameTaken(Exception):
+    """Registration or rename hit an existing user name (compared case-insensitively)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What login needs to check a password: the canonical name and the stored hash."""
+
+    username: str
+    password_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """The outcome of storing a message: the stored message and whether it is new.
+
+    ``created`` is False when (author, client_id) was already stored: a retry,
+    which gets the original seq and time stamp back and is not broadcast again.
+    """
+
+    message: Message
+    created: bool
+
+
+class ChatStore(ABC):
+    """Accounts, tokens, rooms and messages, durable and ordered."""
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Connect, run pending migrations and create the room ``general`` if missing."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Finish pending writes and release the database."""
+
+    # Accounts -------------------------------------------------------------
+
+    @abstractmethod
+    async def create_user(self, username: str, password_hash: str) -> str:
+        """Add a user; return the stored name. Raise UsernameTaken on a clash."""
+
+    @abstractmethod
+    async def credentials(self, username: str) -> Credentials | None:
+        """Look a user up case-insensitively; None when there is no such user."""
+
+    @abstractmethod
+    async def set_password(self, username: str, password_hash: str) -> bool:
+        """Replace a user's password hash; False when there is no such user."""
+
+    @abstractmethod
+    async def delete_user(self, username: str) -> bool:
+        """Remove a user and their tokens (their messages stay); False when unknown."""
+
+    @abstractmethod
+    async def list_users(self) -> list[str]:
+        """Every user name, sorted case-insensitively."""
+
+    @abstractmethod
+    async def add_token(self, username: str, token_hash: str) -> None:
+        """Remember a session token by its hash."""
+
+    @abstractmethod
+    async def user_for_token(self, token_hash: str) -> str | None:
+        """The user a token hash belongs to, or None when it is unknown or revoked."""
+
+    @abstractmethod
+    async def delete_token(self, token_hash: str) -> None:
+        """Revoke one token."""
+
+    @abstractmethod
+    async def delete_tokens_of(self, username: str) -> list[str]:
+        """Revoke every token of a user; return the hashes that were revoked."""
+
+    # Rooms ----------------------------------------------------------------
+
+    @abstractmethod
+    async def ensure_room(self, name: str) -> tuple[RoomInfo, bool]:
+        """Create a room if missing; return it and whether it was created now."""
+
+    @abstractmethod
+    async def rooms(self) -> list[RoomInfo]:
+        """Every room with its last seq, sorted by name."""
+
+    # Messages -------------------------------------------------------------
+
+    @abstractmethod
+    async def append(self, room: str, author: str, client_id: str, text: str) -> AppendResult:
+        """Store a message with the room's next seq, durably, before returning.
+
+        Idempotent per (author, client_id). Raises KeyError for an unknown room
+        and StorageError when the database refuses the write.
+        """
+
+    @abstractmethod
+    async def messages_after(self, room: str, after: int, limit: int) -> list[Message]:
+        """Up to ``limit`` messages with seq > after, ascending."""
+
+    @abstractmethod
+    async def messages_before(self, room: str, before: int | None, limit: int) -> list[Message]:
+        """Up to ``limit`` newest messages with seq < before (all when None), ascending."""
