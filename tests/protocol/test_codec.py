@@ -1,0 +1,185 @@
+"""The shared protocol package: events round-trip, and bad input only ever raises ProtocolError."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chat_desktop import protocol as p
+
+
+def test_every_server_event_round_trips_through_json() -> None:
+    message = p.Message(
+        "general", 42, "9b1d", "alice", "hi <b>there</b>", "2026-11-27T10:00:00.123Z"
+    )
+    events: list[p.Event] = [
+        message,
+        p.Welcome(
+            1, "alice", [p.RoomInfo("general", 57)], ["alice", "bob"], p.ServerInfo("n", "1")
+        ),
+        p.Ack("9b1d", "general", 42, "2026-11-27T10:00:00.123Z"),
+        p.Typing("general", "bob", True),
+        p.HistoryPage("general", [message], has_more=True),
+        p.Room("random", 0),
+        p.Gap("general", 41, 1042),
+        p.UserJoin("bob"),
+        p.UserLeave("bob"),
+        p.Error("rate_limited", "slow down", "9b1d"),
+    ]
+    for event in events:
+        assert p.decode_server(p.encode(event)) == event
+
+
+def test_every_client_event_round_trips_through_json() -> None:
+    events: list[p.Event] = [
+        p.Hello("token", {"general": 41}),
+        p.SendMessage("general", "9b1d", "hi"),
+        p.SetTyping("general", False),
+        p.HistoryRequest("general", before=10, limit=20),
+        p.CreateRoom("random"),
+    ]
+    for event in events:
+        assert p.decode_client(p.encode(event)) == event
+
+
+def test_encoded_message_matches_the_contract_example() -> None:
+    text = p.encode(p.Message("general", 42, "9b1d...", "alice", "hi", "2026-11-27T10:00:00.123Z"))
+    assert json.loads(text) == {
+        "type": "message",
+        "room": "general",
+        "seq": 42,
+        "client_id": "9b1d...",
+        "author": "alice",
+        "text": "hi",
+        "ts": "2026-11-27T10:00:00.123Z",
+    }
+
+
+def test_unknown_fields_are_ignored() -> None:
+    event = p.decode_client('{"type":"typing","room":"general","active":true,"extra":[1,2]}')
+    assert event == p.SetTyping("general", True)
+
+
+def test_message_text_is_trimmed_before_it_is_stored() -> None:
+    event = p.decode_client(
+        '{"type":"message","room":"general","client_id":"c1","text":"  hi \\n"}'
+    )
+    assert isinstance(event, p.SendMessage)
+    assert event.text == "hi"
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ("not json", "bad_request"),
+        ("[1, 2]", "bad_request"),
+        ('{"type": 7}', "bad_request"),
+        ('{"type": "dance"}', "unknown_type"),
+        ('{"type": "message", "room": "General", "client_id": "c1", "text": "x"}', "bad_request"),
+        ('{"type": "message", "room": "general", "client_id": "c1", "text": "   "}', "bad_request"),
+        ('{"type": "message", "room": "general", "client_id": "c1", "text": 5}', "bad_request"),
+        ('{"type": "typing", "room": "general", "active": 1}', "bad_request"),
+        ('{"type": "history", "room": "general", "before": true}', "bad_request"),
+        ('{"type": "hello", "token": "t", "since": {"general": -1}}', "bad_request"),
+        ("[" * 100_000, "bad_request"),
+    ],
+)
+def test_bad_frames_raise_protocol_errors_with_the_contract_code(frame: str, code: str) -> None:
+    with pytest.raises(p.ProtocolError) as caught:
+        p.decode_client(frame)
+    assert caught.value.code == code
+
+
+def test_text_longer_than_4000_characters_is_refused_with_its_client_id_as_ref() -> None:
+    frame = p.dump_json(
+        {"type": "message", "room": "general", "client_id": "c9", "text": "x" * 4001}
+    )
+    with pytest.raises(p.ProtocolError) as caught:
+        p.decode_client(frame)
+    assert caught.value.ref == "c9"
+
+
+def test_invalid_utf8_bytes_are_a_bad_request() -> None:
+    with pytest.raises(p.ProtocolError) as caught:
+        p.load_object(b'{"type":"hello","token":"\xff"}')
+    assert caught.value.code == "bad_request"
+
+
+def test_history_limit_above_the_maximum_is_capped_not_refused() -> None:
+    event = p.decode_client('{"type":"history","room":"general","limit":100000}')
+    assert isinstance(event, p.HistoryRequest)
+    assert event.limit == 200
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+frame_types = st.sampled_from(
+    [
+        "hello",
+        "message",
+        "typing",
+        "history",
+        "create-room",
+        "welcome",
+        "ack",
+        "room",
+        "gap",
+        "user-join",
+        "user-leave",
+        "error",
+        "nope",
+    ]
+)
+field_names = st.sampled_from(
+    [
+        "token",
+        "since",
+        "room",
+        "client_id",
+        "text",
+        "active",
+        "before",
+        "limit",
+        "name",
+        "seq",
+        "author",
+        "ts",
+        "rooms",
+        "online",
+        "server",
+        "protocol",
+        "messages",
+        "has_more",
+        "user",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(kind=frame_types, fields=st.dictionaries(field_names, json_values, max_size=8))
+def test_decoders_raise_only_protocol_errors_on_arbitrary_shapes(
+    kind: str, fields: dict[str, object]
+) -> None:
+    frame = json.dumps({"type": kind, **fields})
+    for decode in (p.decode_client, p.decode_server):
+        try:
+            decode(frame)
+        except p.ProtocolError as exc:
+            assert exc.code in {"bad_request", "unknown_type"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200) | st.text(max_size=200))
+def test_decoders_raise_only_protocol_errors_on_arbitrary_bytes(data: bytes | str) -> None:
+    for decode in (p.decode_client, p.decode_server):
+        with contextlib.suppress(p.ProtocolError):
+            decode(data)

@@ -1,0 +1,137 @@
+"""The dependency arrows of docs/architecture: ui -> controller -> {transport, storage} -> protocol.
+
+Walks the import statements of every module (with ``ast``, importing nothing)
+and fails when a layer reaches past the one below it: a widget that opens a
+socket, a protocol module that imports asyncio, a server that imports Qt.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# For each layer: the imports (prefixes) it must never make.
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "chat_desktop.protocol": (
+        "asyncio",
+        "PySide6",
+        "qasync",
+        "peewee",
+        "playhouse",
+        "aiohttp",
+        "websockets",
+        "chat_desktop.transport",
+        "chat_desktop.storage",
+        "chat_desktop.controller",
+        "chat_desktop.ui",
+        "chat_server",
+    ),
+    "chat_desktop.storage": (
+        "PySide6",
+        "qasync",
+        "aiohttp",
+        "websockets",
+        "chat_desktop.transport",
+        "chat_desktop.controller",
+        "chat_desktop.ui",
+        "chat_server",
+    ),
+    "chat_desktop.transport": (
+        "PySide6",
+        "qasync",
+        "peewee",
+        "playhouse",
+        "chat_desktop.storage",
+        "chat_desktop.controller",
+        "chat_desktop.ui",
+        "chat_server",
+    ),
+    "chat_desktop.controller": ("chat_desktop.ui", "peewee", "playhouse", "websockets", "aiohttp"),
+    "chat_desktop.ui": (
+        "chat_desktop.transport",
+        "chat_desktop.storage",
+        "peewee",
+        "playhouse",
+        "websockets",
+        "aiohttp",
+        "chat_server",
+    ),
+    "chat_server": (
+        "PySide6",
+        "qasync",
+        "chat_desktop.ui",
+        "chat_desktop.controller",
+        "chat_desktop.transport",
+        "chat_desktop.storage",
+    ),
+}
+
+
+def _module_name(path: Path) -> str:
+    relative = path.relative_to(ROOT / "server" if path.is_relative_to(ROOT / "server") else ROOT)
+    parts = list(relative.with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path, module: str) -> set[str]:
+    """Every absolute module name that ``path`` imports, relative imports resolved."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                name = ".".join([*base, node.module] if node.module else base)
+            else:
+                name = node.module or ""
+            found.add(name)
+            found.update(f"{name}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _modules() -> list[tuple[str, Path]]:
+    files = [
+        *(ROOT / "chat_desktop").rglob("*.py"),
+        *(ROOT / "server" / "chat_server").rglob("*.py"),
+    ]
+    return sorted((_module_name(path), path) for path in files)
+
+
+def test_the_layers_exist() -> None:
+    names = {name for name, _ in _modules()}
+    for layer in FORBIDDEN:
+        assert layer in names, f"{layer} is missing"
+
+
+@pytest.mark.parametrize(("module", "path"), _modules(), ids=lambda value: str(value))
+def test_module_imports_only_from_the_layers_below_it(module: str, path: Path) -> None:
+    rules = [
+        banned
+        for layer, banned in FORBIDDEN.items()
+        if module == layer or module.startswith(layer + ".")
+    ]
+    imported = _imports(path, module)
+    broken = sorted(
+        name
+        for name in imported
+        for banned in (b for rule in rules for b in rule)
+        if name == banned or name.startswith(banned + ".")
+    )
+    assert not broken, f"{module} must not import {broken}"
+
+
+def test_every_module_opens_with_a_docstring() -> None:
+    missing = [
+        name for name, path in _modules() if ast.get_docstring(ast.parse(path.read_text())) is None
+    ]
+    assert not missing, f"modules without a docstring: {missing}"
