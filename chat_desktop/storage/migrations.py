@@ -1,0 +1,124 @@
+"""Numbered schema migrations of the client cache.
+
+The cache file outlives the program that wrote it, so its schema only ever
+moves forward through the numbered steps below; the ``schema_version`` table
+records which steps a file has had, and :func:`migrate` runs the missing ones,
+each in its own transaction together with its ``schema_version`` row, so a
+crash half-way leaves a file that the next start simply continues.
+
+A step is frozen once released: it is plain SQL rather than derived from the
+Peewee models in :mod:`.models`, because the models describe the *current*
+schema and would silently change what an old step does. A new column or table
+is a new step appended to :data:`MIGRATIONS`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from peewee import SqliteDatabase
+
+log = logging.getLogger(__name__)
+
+
+class SchemaTooNewError(Exception):
+    """The file was migrated by a newer version of the program than this one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One step of the schema: its number, what it does, and its SQL statements."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "rooms, messages, outbox and settings",
+        (
+            # last_seq: the newest seq the server reported for the room;
+            # read_seq: the newest seq the user has seen (unread counts start above it).
+            """CREATE TABLE rooms (
+                name TEXT PRIMARY KEY NOT NULL,
+                last_seq INTEGER NOT NULL DEFAULT 0,
+                read_seq INTEGER NOT NULL DEFAULT 0
+            )""",
+            """CREATE TABLE messages (
+                id INTEGER PRIMARY KEY,
+                room TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                client_id TEXT NOT NULL,
+                author TEXT NOT NULL,
+                text TEXT NOT NULL,
+                ts TEXT NOT NULL
+            )""",
+            # The unique index is both the dedupe rule and what makes latest(),
+            # before() and the per-room MAX(seq) index look-ups instead of scans.
+            "CREATE UNIQUE INDEX messages_room_seq ON messages (room, seq)",
+            """CREATE TABLE outbox (
+                id INTEGER PRIMARY KEY,
+                client_id TEXT NOT NULL UNIQUE,
+                room TEXT NOT NULL,
+                text TEXT NOT NULL,
+                created TEXT NOT NULL,
+                failed TEXT
+            )""",
+            """CREATE TABLE settings (
+                key TEXT PRIMARY KEY NOT NULL,
+                value TEXT NOT NULL
+            )""",
+        ),
+    ),
+)
+
+
+def run_sql(db: SqliteDatabase, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Run one SQL statement on ``db`` and return all its rows.
+
+    The one typed doorway to raw SQL: Peewee's stubs leave ``execute_sql`` untyped.
+    """
+    cursor = db.execute_sql(sql, params)  # type: ignore[no-untyped-call]
+    return list(cursor.fetchall())
+
+
+def current_version(db: SqliteDatabase) -> int:
+    """The highest migration applied to ``db`` (0 for a new file)."""
+    run_sql(
+        db,
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        "version INTEGER PRIMARY KEY NOT NULL, description TEXT NOT NULL, applied TEXT NOT NULL)",
+    )
+    rows = run_sql(db, "SELECT MAX(version) FROM schema_version")
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+
+def migrate(db: SqliteDatabase, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
+    """Apply the steps of ``migrations`` that ``db`` has not had; return their numbers.
+
+    Raises :class:`SchemaTooNewError` when the file knows steps this program does not.
+    """
+    known = max((step.version for step in migrations), default=0)
+    have = current_version(db)
+    if have > known:
+        raise SchemaTooNewError(f"cache schema {have} is newer than this program's ({known})")
+    applied: list[int] = []
+    for step in sorted(migrations, key=lambda step: step.version):
+        if step.version <= have:
+            continue
+        with db.atomic():
+            for statement in step.statements:
+                run_sql(db, statement)
+            run_sql(
+                db,
+                "INSERT INTO schema_version (version, description, applied) VALUES (?, ?, ?)",
+                (step.version, step.description, datetime.now(UTC).isoformat()),
+            )
+        log.info("cache migrated to schema %d (%s)", step.version, step.description)
+        applied.append(step.version)
+    return applied
