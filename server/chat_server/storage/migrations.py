@@ -1,0 +1,138 @@
+"""Numbered schema migrations: the only code that creates or changes tables.
+
+:data:`MIGRATIONS` lists the steps from the very first schema on, numbered
+1, 2, 3, ... Table ``schema_version`` records which steps a database has had,
+so :func:`migrate` on a fresh database runs 1..N and on an existing one only
+the steps it lacks. A later schema change is a new step appended to the list
+(never an edit of an old one), for example with ``playhouse.migrate``'s
+``SchemaMigrator``, and the models in :mod:`.models` follow it.
+
+Step 1 declares its tables as frozen copies instead of importing
+:mod:`.models`: the models describe the newest schema, step 1 must always
+create the first one, or step 2 would meet a column it is about to add.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import peewee
+
+from chat_desktop.protocol.rules import now_ts
+
+# Any fixed number: the key of the PostgreSQL advisory lock that keeps two
+# servers starting at once on one database from migrating it twice.
+_PG_MIGRATION_LOCK = 0x63686174  # "chat"
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One numbered schema step."""
+
+    version: int
+    description: str
+    apply: Callable[[peewee.Database], None]
+
+
+class _SchemaVersion(peewee.Model):
+    """One row per applied step."""
+
+    version = peewee.IntegerField(primary_key=True)
+    description = peewee.TextField()
+    applied = peewee.TextField()
+
+    class Meta:
+        table_name = "schema_version"
+
+
+def _first_schema(db: peewee.Database) -> None:
+    """Users, tokens, rooms and messages as the first release had them."""
+
+    class User(peewee.Model):
+        name = peewee.TextField()
+        name_key = peewee.TextField(unique=True)
+        password_hash = peewee.TextField()
+        created = peewee.TextField()
+
+        class Meta:
+            table_name = "users"
+
+    class Token(peewee.Model):
+        hash = peewee.TextField(primary_key=True)
+        user = peewee.ForeignKeyField(User, on_delete="CASCADE")
+        created = peewee.TextField()
+
+        class Meta:
+            table_name = "tokens"
+
+    class Room(peewee.Model):
+        name = peewee.TextField(unique=True)
+        last_seq = peewee.BigIntegerField(default=0)
+        created = peewee.TextField()
+
+        class Meta:
+            table_name = "rooms"
+
+    class StoredMessage(peewee.Model):
+        id = peewee.BigAutoField()
+        room = peewee.ForeignKeyField(Room)
+        seq = peewee.BigIntegerField()
+        author = peewee.TextField()
+        client_id = peewee.TextField()
+        text = peewee.TextField()
+        ts = peewee.TextField()
+
+        class Meta:
+            table_name = "messages"
+            indexes = (
+                (("room", "seq"), True),
+                (("author", "client_id"), True),
+            )
+
+    tables = [User, Token, Room, StoredMessage]
+    with db.bind_ctx(tables):
+        db.create_tables(tables, safe=False)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "users, tokens, rooms and messages", _first_schema),
+)
+
+
+def migrate(db: peewee.Database, steps: Sequence[Migration] = MIGRATIONS) -> list[int]:
+    """Bring ``db`` up to the newest step; return the versions applied now.
+
+    Everything runs in one transaction, so a failing step leaves the database
+    as it was. Steps must be numbered 1..N without holes.
+    """
+    if [step.version for step in steps] != list(range(1, len(steps) + 1)):
+        raise ValueError("migrations must be numbered 1, 2, 3, ... without holes")
+    applied_now: list[int] = []
+    with db.bind_ctx([_SchemaVersion]), db.atomic():
+        if isinstance(db, peewee.PostgresqlDatabase):
+            # Held until the transaction ends; a second server waits here and
+            # then finds the steps already recorded.
+            db.execute_sql(  # type: ignore[no-untyped-call]
+                "SELECT pg_advisory_xact_lock(%s)", (_PG_MIGRATION_LOCK,)
+            )
+        db.create_tables([_SchemaVersion], safe=True)
+        done = {row.version for row in _SchemaVersion.select(_SchemaVersion.version)}
+        for step in steps:
+            if step.version in done:
+                continue
+            step.apply(db)
+            _SchemaVersion.create(
+                version=step.version, description=step.description, applied=now_ts()
+            )
+            applied_now.append(step.version)
+    return applied_now
+
+
+def schema_version(db: peewee.Database) -> int:
+    """The newest step recorded in ``db`` (0 for a database never migrated)."""
+    if not db.table_exists(_SchemaVersion._meta.table_name):
+        return 0
+    with db.bind_ctx([_SchemaVersion]):
+        newest = _SchemaVersion.select(peewee.fn.MAX(_SchemaVersion.version)).scalar()
+    return int(newest or 0)

@@ -1,0 +1,85 @@
+"""The server's tables as Peewee models, bound to a database only at start-up.
+
+The models are declared against :data:`database_proxy`, an uninitialised
+:class:`peewee.DatabaseProxy`; :class:`~.peewee_store.PeeweeChatStore` binds it
+once in ``open()`` to the SQLite or PostgreSQL database the configuration
+names. Rows never leave the storage package: the store turns them into protocol
+objects (:class:`~chat_desktop.protocol.Message`, ``RoomInfo``) first.
+
+These classes describe the *current* schema for queries. The tables themselves
+are created and changed only by the numbered steps in :mod:`.migrations`.
+"""
+
+from __future__ import annotations
+
+import peewee
+
+# Bound in PeeweeChatStore.open(), unbound in close(). One store per process.
+database_proxy = peewee.DatabaseProxy()
+
+
+class BaseModel(peewee.Model):
+    """Ties every model to :data:`database_proxy`."""
+
+    class Meta:
+        database = database_proxy
+
+
+class User(BaseModel):
+    """An account. ``name`` keeps the spelling chosen at registration;
+    ``name_key`` (its lower case) is what makes names unique case-insensitively
+    and what look-ups compare."""
+
+    id = peewee.AutoField()
+    name = peewee.TextField()
+    name_key = peewee.TextField(unique=True)
+    password_hash = peewee.TextField()
+    created = peewee.TextField()
+
+    class Meta:
+        table_name = "users"
+
+
+class Token(BaseModel):
+    """A session token, stored only as its SHA-256 so that a leaked database
+    does not hand out sessions."""
+
+    hash = peewee.TextField(primary_key=True)
+    user = peewee.ForeignKeyField(User, backref="tokens", on_delete="CASCADE")
+    created = peewee.TextField()
+
+    class Meta:
+        table_name = "tokens"
+
+
+class Room(BaseModel):
+    """A room and the seq of its newest message; ``last_seq`` is the counter the
+    next message's seq is drawn from, inside the transaction that stores it."""
+
+    id = peewee.AutoField()
+    name = peewee.TextField(unique=True)
+    last_seq = peewee.BigIntegerField(default=0)
+    created = peewee.TextField()
+
+    class Meta:
+        table_name = "rooms"
+
+
+class StoredMessage(BaseModel):
+    """One message. ``author`` is the author's canonical user name: a plain
+    string, so history survives the deletion of the account."""
+
+    id = peewee.BigAutoField()
+    room = peewee.ForeignKeyField(Room, backref="messages")
+    seq = peewee.BigIntegerField()
+    author = peewee.TextField()
+    client_id = peewee.TextField()
+    text = peewee.TextField()
+    ts = peewee.TextField()
+
+    class Meta:
+        table_name = "messages"
+        indexes = (
+            (("room", "seq"), True),
+            (("author", "client_id"), True),
+        )

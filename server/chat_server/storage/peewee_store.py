@@ -1,0 +1,322 @@
+"""The :class:`ChatStore` the server runs on: Peewee over SQLite or PostgreSQL.
+
+Each public coroutine packs its queries into a plain function and hands it to
+a database thread (:mod:`.workers`): reads to a small pool, writes to the one
+writer, which commits the writes that arrive together in one transaction.
+The event loop only awaits.
+
+Seq numbers come from ``rooms.last_seq``: the writer increments it with
+``UPDATE ... RETURNING`` inside the transaction that inserts the message. The
+UPDATE row-locks the room on PostgreSQL, so several server processes sharing
+a database still hand out each seq once; a rolled-back transaction rolls the
+counter back with it, so seqs stay gapless. Idempotency rests on the unique
+index over (author, client_id): a retry, even one in the same batch as the
+original or racing it from another process, gets the stored message back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, cast
+
+import peewee
+
+from chat_desktop.protocol import DEFAULT_ROOM, Message, RoomInfo
+from chat_desktop.protocol.rules import now_ts
+
+from .base import AppendResult, ChatStore, Credentials, StorageError, UsernameTaken
+from .migrations import migrate
+from .models import Room, StoredMessage, Token, User, database_proxy
+from .workers import GroupCommitWriter, ReaderPool
+
+T = TypeVar("T")
+
+
+class PeeweeChatStore(ChatStore):
+    """Accounts, tokens, rooms and messages in one Peewee database.
+
+    Only one store can be open per process at a time, because the models are
+    bound to the database through the module-wide :data:`database_proxy`.
+    """
+
+    def __init__(self, db: peewee.Database, *, readers: int = 4, max_batch: int = 500) -> None:
+        self._db = db
+        self._reader_count = readers
+        self._max_batch = max_batch
+        # Both set while the store is open, None before open() and after close().
+        self._writer: GroupCommitWriter | None = None
+        self._readers: ReaderPool | None = None
+
+    @property
+    def database(self) -> peewee.Database:
+        """The Peewee database this store runs on."""
+        return self._db
+
+    @property
+    def commits(self) -> int:
+        """Write transactions committed since open(): fewer than writes when they grouped."""
+        return self._writer.commits if self._writer is not None else 0
+
+    @property
+    def pending_writes(self) -> int:
+        """Writes submitted and not yet committed or refused."""
+        return self._writer.pending if self._writer is not None else 0
+
+    # Life cycle -------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._writer is not None:
+            raise StorageError("the store is already open")
+        if database_proxy.obj is not None:
+            raise StorageError("another store is already open in this process")
+        database_proxy.initialize(self._db)
+        self._writer = GroupCommitWriter(self._db, self._max_batch)
+        self._readers = ReaderPool(self._db, self._reader_count)
+        self._writer.start()
+        self._readers.start()
+        try:
+            await self._write(self._prepare)
+        except BaseException:
+            await self.close()
+            raise
+
+    def _prepare(self) -> None:
+        migrate(self._db)
+        self._ensure_room(DEFAULT_ROOM)
+
+    async def close(self) -> None:
+        writer, readers = self._writer, self._readers
+        if writer is None or readers is None:
+            return
+        # From here on new calls fail fast; what was queued still completes.
+        self._writer = self._readers = None
+        writer.stop()
+        readers.stop()
+
+        def join() -> None:
+            writer.join()
+            readers.join()
+
+        await asyncio.to_thread(join)
+        database_proxy.initialize(None)
+
+    async def _write(self, work: Callable[[], T]) -> T:
+        if self._writer is None:
+            raise StorageError("the store is closed")
+        return await asyncio.wrap_future(self._writer.submit(work))
+
+    async def _read(self, work: Callable[[], T]) -> T:
+        if self._readers is None:
+            raise StorageError("the store is closed")
+        return await asyncio.wrap_future(self._readers.submit(work))
+
+    # Accounts ---------------------------------------------------------------
+
+    async def create_user(self, username: str, password_hash: str) -> str:
+        def work() -> str:
+            try:
+                User.insert(
+                    name=username,
+                    name_key=username.lower(),
+                    password_hash=password_hash,
+                    created=now_ts(),
+                ).execute()
+            except peewee.IntegrityError:
+                raise UsernameTaken(username) from None
+            return username
+
+        return await self._write(work)
+
+    async def credentials(self, username: str) -> Credentials | None:
+        def work() -> Credentials | None:
+            user = User.get_or_none(User.name_key == username.lower())
+            return None if user is None else Credentials(user.name, user.password_hash)
+
+        return await self._read(work)
+
+    async def set_password(self, username: str, password_hash: str) -> bool:
+        def work() -> bool:
+            query = User.update(password_hash=password_hash).where(
+                User.name_key == username.lower()
+            )
+            return bool(query.execute())
+
+        return await self._write(work)
+
+    async def delete_user(self, username: str) -> bool:
+        def work() -> bool:
+            user = User.get_or_none(User.name_key == username.lower())
+            if user is None:
+                return False
+            Token.delete().where(Token.user == user.id).execute()
+            user.delete_instance()
+            return True
+
+        return await self._write(work)
+
+    async def list_users(self) -> list[str]:
+        def work() -> list[str]:
+            return [name for (name,) in _tuples(User.select(User.name).order_by(User.name_key))]
+
+        return await self._read(work)
+
+    async def add_token(self, username: str, token_hash: str) -> None:
+        """Remember a session token by its hash; KeyError when there is no such user."""
+
+        def work() -> None:
+            user = User.get_or_none(User.name_key == username.lower())
+            if user is None:
+                raise KeyError(username)
+            Token.insert(hash=token_hash, user=user.id, created=now_ts()).execute()
+
+        await self._write(work)
+
+    async def user_for_token(self, token_hash: str) -> str | None:
+        def work() -> str | None:
+            query = User.select(User.name).join(Token).where(Token.hash == token_hash)
+            row = query.tuples().first()
+            return None if row is None else str(row[0])
+
+        return await self._read(work)
+
+    async def delete_token(self, token_hash: str) -> None:
+        def work() -> None:
+            Token.delete().where(Token.hash == token_hash).execute()
+
+        await self._write(work)
+
+    async def delete_tokens_of(self, username: str) -> list[str]:
+        def work() -> list[str]:
+            user = User.get_or_none(User.name_key == username.lower())
+            if user is None:
+                return []
+            query = Token.select(Token.hash).where(Token.user == user.id)
+            hashes = [token_hash for (token_hash,) in _tuples(query)]
+            Token.delete().where(Token.user == user.id).execute()
+            return hashes
+
+        return await self._write(work)
+
+    # Rooms ------------------------------------------------------------------
+
+    async def ensure_room(self, name: str) -> tuple[RoomInfo, bool]:
+        return await self._write(lambda: self._ensure_room(name))
+
+    def _ensure_room(self, name: str) -> tuple[RoomInfo, bool]:
+        room = Room.get_or_none(Room.name == name)
+        if room is not None:
+            return RoomInfo(room.name, room.last_seq), False
+        try:
+            # A savepoint, so that losing a race with another server process
+            # (PostgreSQL) leaves this transaction usable.
+            with database_proxy.atomic():
+                Room.insert(name=name, last_seq=0, created=now_ts()).execute()
+        except peewee.IntegrityError:
+            room = Room.get(Room.name == name)
+            return RoomInfo(room.name, room.last_seq), False
+        return RoomInfo(name, 0), True
+
+    async def rooms(self) -> list[RoomInfo]:
+        def work() -> list[RoomInfo]:
+            query = Room.select(Room.name, Room.last_seq).order_by(Room.name)
+            return [RoomInfo(name, last_seq) for name, last_seq in _tuples(query)]
+
+        return await self._read(work)
+
+    # Messages ---------------------------------------------------------------
+
+    async def append(self, room: str, author: str, client_id: str, text: str) -> AppendResult:
+        return await self._write(lambda: self._append(room, author, client_id, text))
+
+    def _append(self, room: str, author: str, client_id: str, text: str) -> AppendResult:
+        stored = self._find(author, client_id)
+        if stored is not None:
+            return AppendResult(stored, created=False)
+        try:
+            # A savepoint, so that a duplicate inserted meanwhile by another
+            # server process also takes back this seq increment.
+            with database_proxy.atomic():
+                bumped = (
+                    Room.update(last_seq=Room.last_seq + 1)
+                    .where(Room.name == room)
+                    .returning(Room.id, Room.last_seq)
+                    .tuples()
+                    .execute()
+                )
+                rows = list(bumped)
+                if not rows:
+                    raise KeyError(room)
+                room_id, seq = rows[0]
+                message = Message(
+                    room=room, seq=seq, client_id=client_id, author=author, text=text, ts=now_ts()
+                )
+                StoredMessage.insert(
+                    room=room_id,
+                    seq=seq,
+                    author=author,
+                    client_id=client_id,
+                    text=text,
+                    ts=message.ts,
+                ).execute()
+        except peewee.IntegrityError:
+            stored = self._find(author, client_id)
+            if stored is None:
+                raise
+            return AppendResult(stored, created=False)
+        return AppendResult(message, created=True)
+
+    def _find(self, author: str, client_id: str) -> Message | None:
+        query = _message_query().where(
+            StoredMessage.author == author, StoredMessage.client_id == client_id
+        )
+        row = query.first()
+        return None if row is None else _to_message(row)
+
+    async def messages_after(self, room: str, after: int, limit: int) -> list[Message]:
+        def work() -> list[Message]:
+            query = (
+                _message_query()
+                .where(Room.name == room, StoredMessage.seq > after)
+                .order_by(StoredMessage.seq)
+                .limit(limit)
+            )
+            return [_to_message(row) for row in query]
+
+        return await self._read(work)
+
+    async def messages_before(self, room: str, before: int | None, limit: int) -> list[Message]:
+        def work() -> list[Message]:
+            query = _message_query().where(Room.name == room)
+            if before is not None:
+                query = query.where(StoredMessage.seq < before)
+            newest_first = query.order_by(StoredMessage.seq.desc()).limit(limit)
+            return [_to_message(row) for row in reversed(list(newest_first))]
+
+        return await self._read(work)
+
+
+def _tuples(query: peewee.SelectBase) -> list[tuple[Any, ...]]:
+    """Run ``query`` for plain tuples (the stubs type every row as a model)."""
+    return list(cast(Iterable[tuple[Any, ...]], query.tuples()))
+
+
+def _message_query() -> Any:
+    """Messages with their room's name, as tuples in :func:`_to_message`'s order."""
+    return (
+        StoredMessage.select(
+            Room.name,
+            StoredMessage.seq,
+            StoredMessage.client_id,
+            StoredMessage.author,
+            StoredMessage.text,
+            StoredMessage.ts,
+        )
+        .join(Room)
+        .tuples()
+    )
+
+
+def _to_message(row: tuple[str, int, str, str, str, str]) -> Message:
+    room, seq, client_id, author, text, ts = row
+    return Message(room=room, seq=seq, client_id=client_id, author=author, text=text, ts=ts)

@@ -1,0 +1,212 @@
+"""The threads that talk to the database, so that the event loop never does.
+
+Peewee is synchronous and keeps one connection per thread. The store hands
+each query to one of these threads as a plain function and awaits the
+:class:`concurrent.futures.Future` it gets back (``asyncio.wrap_future``):
+
+- :class:`GroupCommitWriter`: ONE thread for every write. Whatever queued up
+  while it was busy goes into the next transaction together (group commit:
+  one fsync for many messages), each write in its own savepoint so that one
+  write's refusal (unknown room, name taken) does not undo the others. A
+  caller's future is resolved only after COMMIT returned. If the database
+  fails the transaction (locked, read only, disk full, connection lost) every
+  write of the batch gets :class:`StorageError`: nothing is reported stored
+  that was not; the next batch simply tries again on a fresh connection.
+- :class:`ReaderPool`: a few threads for reads, which run in autocommit mode.
+  SQLite in WAL mode and PostgreSQL both let them run beside the writer.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from contextlib import suppress
+from typing import Any, TypeVar
+
+import peewee
+
+from .base import StorageError
+
+T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
+
+
+class _Job:
+    """A function to run on a database thread and the future for its result."""
+
+    __slots__ = ("future", "work")
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        self.work = work
+        self.future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+
+# Put on a queue to tell one thread to finish the jobs before it and exit.
+_STOP = object()
+
+
+def _storage_error(exc: BaseException) -> StorageError:
+    """A fresh StorageError for one caller, chained to the database's error."""
+    error = StorageError(f"the database failed: {exc}")
+    error.__cause__ = exc
+    return error
+
+
+def _drop_connection(db: peewee.Database) -> None:
+    """Close this thread's connection after a fault; the next job reconnects.
+
+    A connection that failed may be broken (PostgreSQL restarted) or stuck in
+    a failed transaction; a fresh one is cheap next to a fault.
+    """
+    with suppress(peewee.PeeweeException):
+        db.close()
+
+
+class _DatabaseThreads:
+    """Threads that take jobs from one queue, each with its own connection."""
+
+    def __init__(self, db: peewee.Database, name: str, count: int) -> None:
+        self._db = db
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"{name}-{index}", daemon=True)
+            for index in range(count)
+        ]
+        # Jobs submitted and not finished; read by tests and shutdown logging.
+        self._pending = 0
+        self._pending_lock = threading.Lock()
+
+    @property
+    def pending(self) -> int:
+        """How many submitted jobs have not finished yet."""
+        with self._pending_lock:
+            return self._pending
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, work: Callable[[], T]) -> concurrent.futures.Future[T]:
+        """Queue ``work``; its future resolves on the database thread."""
+        job = _Job(work)
+        with self._pending_lock:
+            self._pending += 1
+        job.future.add_done_callback(self._finished)
+        self._queue.put(job)
+        return job.future
+
+    def _finished(self, _future: concurrent.futures.Future[Any]) -> None:
+        with self._pending_lock:
+            self._pending -= 1
+
+    def stop(self) -> None:
+        """Let each thread finish the jobs queued so far, then exit."""
+        for _thread in self._threads:
+            self._queue.put(_STOP)
+
+    def join(self) -> None:
+        """Wait for the threads to exit (blocking: call it from a thread)."""
+        for thread in self._threads:
+            thread.join()
+
+    def _run(self) -> None:
+        try:
+            self._serve()
+        finally:
+            _drop_connection(self._db)
+
+    def _serve(self) -> None:
+        raise NotImplementedError
+
+
+class ReaderPool(_DatabaseThreads):
+    """A few threads that run read-only queries in autocommit mode."""
+
+    def __init__(self, db: peewee.Database, size: int) -> None:
+        super().__init__(db, "chat-store-reader", size)
+
+    def _serve(self) -> None:
+        while True:
+            job = self._queue.get()
+            if not isinstance(job, _Job):
+                return
+            if not job.future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = job.work()
+            except peewee.PeeweeException as exc:
+                _drop_connection(self._db)
+                job.future.set_exception(_storage_error(exc))
+            except Exception as exc:
+                job.future.set_exception(exc)
+            else:
+                job.future.set_result(result)
+
+
+class GroupCommitWriter(_DatabaseThreads):
+    """The one thread that writes; it commits the writes that queued up together.
+
+    A write function may raise an ordinary exception (``KeyError`` for an
+    unknown room, ``UsernameTaken``): its savepoint is rolled back and only its
+    caller gets the exception. A Peewee error escaping a write function means
+    the database itself failed, and the whole batch is rolled back.
+    """
+
+    def __init__(self, db: peewee.Database, max_batch: int = 500) -> None:
+        super().__init__(db, "chat-store-writer", 1)
+        # A cap keeps one transaction (and the callers' wait) bounded in a flood.
+        self._max_batch = max_batch
+        # Transactions committed so far: the measure of how well writes group.
+        self.commits = 0
+
+    def _serve(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if not isinstance(first, _Job):
+                return
+            batch = [first]
+            while len(batch) < self._max_batch:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if not isinstance(job, _Job):
+                    stopping = True
+                    break
+                batch.append(job)
+            self._commit([job for job in batch if job.future.set_running_or_notify_cancel()])
+
+    def _commit(self, batch: list[_Job]) -> None:
+        if not batch:
+            return
+        outcomes: list[tuple[_Job, Any, Exception | None]] = []
+        try:
+            self._db.connect(reuse_if_open=True)
+            with self._db.atomic():
+                for job in batch:
+                    try:
+                        with self._db.atomic():  # a savepoint per write
+                            result = job.work()
+                    except peewee.PeeweeException:
+                        raise
+                    except Exception as exc:
+                        outcomes.append((job, None, exc))
+                    else:
+                        outcomes.append((job, result, None))
+        except Exception as exc:
+            logger.warning("a write transaction of %d writes failed: %s", len(batch), exc)
+            _drop_connection(self._db)
+            for job in batch:
+                job.future.set_exception(_storage_error(exc))
+            return
+        self.commits += 1
+        for job, result, error in outcomes:
+            if error is None:
+                job.future.set_result(result)
+            else:
+                job.future.set_exception(error)
