@@ -1,0 +1,598 @@
+"""The server's durable store, against real SQLite files and the local PostgreSQL.
+
+Every store test runs twice: on a SQLite file in ``tmp_path`` and on a
+throwaway PostgreSQL database (marked ``postgres``) that this module creates
+for the session and drops at the end. Faults are real too: another connection
+holds the write lock, as a backup tool or a second server would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import sys
+import threading
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import peewee
+import psycopg2
+import pytest
+
+from chat_server.security import hash_password, verify_password
+from chat_server.storage import (
+    AppendResult,
+    PeeweeChatStore,
+    StorageError,
+    UsernameTaken,
+    open_store,
+)
+from chat_server.storage.database import SQLITE_FILE_NAME, database_for
+from chat_server.storage.migrations import MIGRATIONS, Migration, migrate, schema_version
+
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+
+
+@dataclass
+class StoreConfig:
+    """The two settings storage reads from the server's configuration."""
+
+    db_url: str | None
+    data_dir: Path
+
+
+@pytest.fixture(scope="session")
+def store_pg_url() -> Iterator[str]:
+    """A PostgreSQL database of its own for this test session, dropped afterwards."""
+    name = f"chat_store_test_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(dbname="test", **PG)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        yield f"postgresql://{PG['user']}@{PG['host']}:{PG['port']}/{name}"
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.close()
+
+
+def _pg_connect(url: str) -> Any:
+    return psycopg2.connect(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_config(request: pytest.FixtureRequest, tmp_path: Path) -> StoreConfig:
+    """Where the store under test keeps its data: a fresh SQLite file or an empty PostgreSQL."""
+    if request.param == "sqlite":
+        return StoreConfig(db_url=None, data_dir=tmp_path / "data")
+    url: str = request.getfixturevalue("store_pg_url")
+    connection = _pg_connect(url)
+    connection.autocommit = True
+    with connection, connection.cursor() as cursor:
+        cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    connection.close()
+    return StoreConfig(db_url=url, data_dir=tmp_path / "data")
+
+
+OpenStore = Callable[..., Awaitable[PeeweeChatStore]]
+
+
+@pytest.fixture
+async def store_opener(store_config: StoreConfig) -> AsyncIterator[OpenStore]:
+    """Opens stores on ``store_config``; closes whatever is still open at the end."""
+    opened: list[PeeweeChatStore] = []
+
+    async def open_one(lock_timeout: float = 5.0) -> PeeweeChatStore:
+        store = open_store(store_config, lock_timeout=lock_timeout)
+        await store.open()
+        opened.append(store)
+        return store
+
+    yield open_one
+    for store in opened:
+        await store.close()
+
+
+@pytest.fixture
+async def store(store_opener: OpenStore) -> PeeweeChatStore:
+    """An open store with the default settings."""
+    return await store_opener()
+
+
+@contextmanager
+def store_write_lock(config: StoreConfig) -> Iterator[None]:
+    """Hold the database's write lock from another connection until the block ends."""
+    if config.db_url is None:
+        connection = sqlite3.connect(config.data_dir / SQLITE_FILE_NAME, isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            yield
+            connection.execute("ROLLBACK")
+        finally:
+            connection.close()
+    else:
+        pg = _pg_connect(config.db_url)
+        try:
+            with pg.cursor() as cursor:
+                # EXCLUSIVE still lets readers in but blocks every UPDATE of rooms,
+                # which each append needs for its seq.
+                cursor.execute("LOCK TABLE rooms IN EXCLUSIVE MODE")
+            yield
+            pg.rollback()
+        finally:
+            pg.close()
+
+
+async def _block_writer(store: PeeweeChatStore) -> tuple[asyncio.Future[None], threading.Event]:
+    """Occupy the writer thread inside a transaction until the returned event is set.
+
+    Writes submitted meanwhile queue up behind it, which makes the batching
+    deterministic. Returns the blocking write (await it after setting the
+    event) and the event.
+    """
+    started = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        started.set()
+        release.wait(timeout=60)
+
+    blocker = asyncio.ensure_future(store._write(hold))
+    assert await asyncio.to_thread(started.wait, 30)
+    return blocker, release
+
+
+async def _wait_until(condition: Callable[[], bool]) -> None:
+    """Wait (at most 30 s) until ``condition()`` holds."""
+    async with asyncio.timeout(30):
+        # The counts these conditions read change on the store's threads, which
+        # cannot set an asyncio.Event; a short poll is the plain way to wait.
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+
+
+# Rooms and messages ----------------------------------------------------------
+
+
+async def test_open_creates_the_room_general(store: PeeweeChatStore) -> None:
+    rooms = await store.rooms()
+    assert [(room.name, room.last_seq) for room in rooms] == [("general", 0)]
+
+
+async def test_ensure_room_creates_once_and_reports_it(store: PeeweeChatStore) -> None:
+    first = await store.ensure_room("random")
+    second = await store.ensure_room("random")
+    assert first == (first[0], True)
+    assert second == (first[0], False)
+    assert [room.name for room in await store.rooms()] == ["general", "random"]
+
+
+async def test_append_to_an_unknown_room_raises_key_error(store: PeeweeChatStore) -> None:
+    with pytest.raises(KeyError):
+        await store.append("nowhere", "alice", "c1", "hello")
+
+
+async def test_appended_message_gets_seq_time_stamp_and_fields(store: PeeweeChatStore) -> None:
+    result = await store.append("general", "alice", "c1", "hello")
+    assert result.created
+    message = result.message
+    assert (message.room, message.seq, message.author, message.client_id, message.text) == (
+        "general",
+        1,
+        "alice",
+        "c1",
+        "hello",
+    )
+    assert message.ts.endswith("Z")
+    assert await store.messages_after("general", 0, 10) == [message]
+
+
+async def test_seqs_stay_gapless_under_50_concurrent_appenders_in_two_rooms(
+    store: PeeweeChatStore,
+) -> None:
+    await store.ensure_room("random")
+
+    async def appender(index: int) -> list[AppendResult]:
+        room = "general" if index % 2 else "random"
+        return [await store.append(room, f"user{index}", f"c{k}", f"m{k}") for k in range(4)]
+
+    results = [r for rs in await asyncio.gather(*(appender(i) for i in range(50))) for r in rs]
+
+    assert all(result.created for result in results)
+    for room in ("general", "random"):
+        stored = await store.messages_after(room, 0, 1000)
+        assert [message.seq for message in stored] == list(range(1, 101))
+    assert {(room.name, room.last_seq) for room in await store.rooms()} == {
+        ("general", 100),
+        ("random", 100),
+    }
+
+
+async def test_retry_with_same_client_id_is_stored_once(store: PeeweeChatStore) -> None:
+    first = await store.append("general", "alice", "c1", "hello")
+    retry = await store.append("general", "alice", "c1", "hello")
+    assert retry == AppendResult(first.message, created=False)
+    following = await store.append("general", "alice", "c2", "next")
+    assert following.message.seq == 2
+
+
+async def test_concurrent_retries_with_same_client_id_are_stored_once(
+    store: PeeweeChatStore,
+) -> None:
+    results = await asyncio.gather(
+        *(store.append("general", "alice", "c1", "hello") for _ in range(10))
+    )
+    assert sum(result.created for result in results) == 1
+    assert {result.message for result in results} == {results[0].message}
+    assert len(await store.messages_after("general", 0, 100)) == 1
+
+
+async def test_retry_in_the_same_transaction_as_the_original_is_stored_once(
+    store: PeeweeChatStore,
+) -> None:
+    blocker, release = await _block_writer(store)
+    commits = store.commits
+    appends = [
+        asyncio.ensure_future(store.append("general", "alice", "c1", "hello")) for _ in range(2)
+    ]
+    await _wait_until(lambda: store.pending_writes == 3)
+    release.set()
+    await blocker
+    original, retry = await asyncio.gather(*appends)
+
+    assert store.commits == commits + 2  # the blocker's transaction, then both appends in one
+    assert (original.created, retry.created) == (True, False)
+    assert retry.message == original.message
+    assert [(room.name, room.last_seq) for room in await store.rooms()] == [("general", 1)]
+
+
+async def test_writes_that_arrive_together_share_one_commit(store: PeeweeChatStore) -> None:
+    blocker, release = await _block_writer(store)
+    commits = store.commits
+    appends = [
+        asyncio.ensure_future(store.append("general", f"user{i}", "c1", "hi")) for i in range(50)
+    ]
+    await _wait_until(lambda: store.pending_writes == 51)
+    release.set()
+    await blocker
+    results = await asyncio.gather(*appends)
+
+    # One commit for the blocker, one for all 50 appends (51 if each committed alone).
+    assert store.commits == commits + 2
+    assert sorted(result.message.seq for result in results) == list(range(1, 51))
+
+
+async def test_messages_before_none_gives_the_newest_ascending(store: PeeweeChatStore) -> None:
+    for k in range(10):
+        await store.append("general", "alice", f"c{k}", f"m{k}")
+    newest = await store.messages_before("general", None, 3)
+    assert [message.seq for message in newest] == [8, 9, 10]
+
+
+async def test_messages_before_a_seq_gives_the_page_below_it(store: PeeweeChatStore) -> None:
+    for k in range(10):
+        await store.append("general", "alice", f"c{k}", f"m{k}")
+    page = await store.messages_before("general", 5, 3)
+    assert [message.seq for message in page] == [2, 3, 4]
+
+
+async def test_messages_after_respects_the_limit(store: PeeweeChatStore) -> None:
+    for k in range(10):
+        await store.append("general", "alice", f"c{k}", f"m{k}")
+    page = await store.messages_after("general", 4, 3)
+    assert [message.seq for message in page] == [5, 6, 7]
+
+
+async def test_messages_of_one_room_do_not_show_in_another(store: PeeweeChatStore) -> None:
+    await store.ensure_room("random")
+    await store.append("random", "alice", "c1", "elsewhere")
+    assert await store.messages_after("general", 0, 10) == []
+    assert await store.messages_before("general", None, 10) == []
+
+
+# Durability and faults ---------------------------------------------------------
+
+
+async def test_data_survives_closing_and_reopening(store_opener: OpenStore) -> None:
+    store = await store_opener()
+    await store.ensure_room("random")
+    stored = await store.append("random", "alice", "c1", "kept")
+    await store.create_user("alice", "hash")
+    await store.add_token("alice", "token-hash")
+    await store.close()
+
+    reopened = await store_opener()
+    assert await reopened.messages_after("random", 0, 10) == [stored.message]
+    assert await reopened.user_for_token("token-hash") == "alice"
+    retry = await reopened.append("random", "alice", "c1", "kept")
+    assert retry == AppendResult(stored.message, created=False)
+
+
+async def test_a_locked_database_refuses_every_write_of_the_batch_then_recovers(
+    store_opener: OpenStore, store_config: StoreConfig
+) -> None:
+    store = await store_opener(lock_timeout=0.2)
+    await store.append("general", "alice", "c0", "before")
+
+    with store_write_lock(store_config):
+        outcomes = await asyncio.gather(
+            *(store.append("general", "alice", f"c{k}", "during") for k in range(1, 6)),
+            return_exceptions=True,
+        )
+    assert all(isinstance(outcome, StorageError) for outcome in outcomes)
+    assert [m.text for m in await store.messages_after("general", 0, 10)] == ["before"]
+
+    after = await store.append("general", "alice", "c1", "after")
+    assert (after.created, after.message.seq) == (True, 2)  # the failed batch burned no seq
+
+
+async def test_a_refused_account_write_raises_storage_error(
+    store_opener: OpenStore, store_config: StoreConfig
+) -> None:
+    store = await store_opener(lock_timeout=0.2)
+    with store_write_lock(store_config), pytest.raises(StorageError):
+        await store.ensure_room("random")
+    assert (await store.ensure_room("random"))[1]
+
+
+async def test_a_closed_store_raises_storage_error(store_opener: OpenStore) -> None:
+    store = await store_opener()
+    await store.close()
+    with pytest.raises(StorageError):
+        await store.append("general", "alice", "c1", "late")
+    with pytest.raises(StorageError):
+        await store.rooms()
+
+
+async def test_close_finishes_the_writes_already_queued(store_opener: OpenStore) -> None:
+    store = await store_opener()
+    appends = [
+        asyncio.ensure_future(store.append("general", "alice", f"c{k}", "x")) for k in range(20)
+    ]
+    await _wait_until(lambda: store.pending_writes == 20)
+    await store.close()
+    assert all(append.result().created for append in appends)
+
+    reopened = await store_opener()
+    assert len(await reopened.messages_after("general", 0, 100)) == 20
+
+
+# Accounts and tokens -----------------------------------------------------------
+
+
+async def test_user_names_are_unique_case_insensitively(store: PeeweeChatStore) -> None:
+    assert await store.create_user("Alice", "hash") == "Alice"
+    with pytest.raises(UsernameTaken):
+        await store.create_user("aLiCe", "other")
+    credentials = await store.credentials("ALICE")
+    assert credentials is not None
+    assert (credentials.username, credentials.password_hash) == ("Alice", "hash")
+
+
+async def test_a_refused_registration_does_not_undo_others_in_its_batch(
+    store: PeeweeChatStore,
+) -> None:
+    await store.create_user("alice", "hash")
+    outcomes = await asyncio.gather(
+        store.create_user("ALICE", "x"), store.create_user("bob", "y"), return_exceptions=True
+    )
+    assert isinstance(outcomes[0], UsernameTaken)
+    assert outcomes[1] == "bob"
+    assert await store.list_users() == ["alice", "bob"]
+
+
+async def test_unknown_user_has_no_credentials(store: PeeweeChatStore) -> None:
+    assert await store.credentials("nobody") is None
+    assert not await store.set_password("nobody", "hash")
+    assert not await store.delete_user("nobody")
+
+
+async def test_users_are_listed_case_insensitively_sorted(store: PeeweeChatStore) -> None:
+    for name in ("carol", "Bob", "alice"):
+        await store.create_user(name, "hash")
+    assert await store.list_users() == ["alice", "Bob", "carol"]
+
+
+async def test_set_password_replaces_the_hash(store: PeeweeChatStore) -> None:
+    await store.create_user("alice", "old")
+    assert await store.set_password("ALICE", "new")
+    credentials = await store.credentials("alice")
+    assert credentials is not None and credentials.password_hash == "new"
+
+
+async def test_token_resolves_to_the_canonical_name_until_revoked(store: PeeweeChatStore) -> None:
+    await store.create_user("Alice", "hash")
+    await store.add_token("alice", "t1")
+    await store.add_token("alice", "t2")
+    assert await store.user_for_token("t1") == "Alice"
+    await store.delete_token("t1")
+    assert await store.user_for_token("t1") is None
+    assert await store.user_for_token("t2") == "Alice"
+
+
+async def test_revoking_all_tokens_of_a_user_spares_other_users(store: PeeweeChatStore) -> None:
+    await store.create_user("alice", "hash")
+    await store.create_user("bob", "hash")
+    await store.add_token("alice", "a1")
+    await store.add_token("alice", "a2")
+    await store.add_token("bob", "b1")
+    assert sorted(await store.delete_tokens_of("Alice")) == ["a1", "a2"]
+    assert await store.user_for_token("a1") is None
+    assert await store.user_for_token("b1") == "bob"
+
+
+async def test_token_for_an_unknown_user_raises_key_error(store: PeeweeChatStore) -> None:
+    with pytest.raises(KeyError):
+        await store.add_token("nobody", "t1")
+
+
+async def test_deleting_a_user_removes_tokens_and_keeps_messages(store: PeeweeChatStore) -> None:
+    await store.create_user("alice", "hash")
+    await store.add_token("alice", "t1")
+    await store.append("general", "alice", "c1", "still here")
+    assert await store.delete_user("ALICE")
+    assert await store.user_for_token("t1") is None
+    assert await store.list_users() == []
+    assert [m.text for m in await store.messages_after("general", 0, 10)] == ["still here"]
+    await store.create_user("alice", "again")
+
+
+# Migrations --------------------------------------------------------------------
+
+
+@pytest.fixture
+def store_database(store_config: StoreConfig) -> Iterator[peewee.Database]:
+    """A bare Peewee database on ``store_config``, for driving migrations directly."""
+    db = database_for(store_config.db_url, store_config.data_dir, lock_timeout=5.0)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def test_a_fresh_database_runs_every_migration_once(store_database: peewee.Database) -> None:
+    newest = len(MIGRATIONS)
+    assert migrate(store_database) == list(range(1, newest + 1))
+    assert migrate(store_database) == []
+    assert schema_version(store_database) == newest
+
+
+def test_an_existing_database_runs_only_the_missing_migrations(
+    store_database: peewee.Database,
+) -> None:
+    migrate(store_database)
+    store_database.execute_sql(
+        "INSERT INTO rooms (name, last_seq, created) VALUES ('kept', 7, 'now')"
+    )
+    runs: list[int] = []
+    newest = len(MIGRATIONS) + 1
+    steps = (*MIGRATIONS, Migration(newest, "a later change", lambda db: runs.append(newest)))
+
+    assert migrate(store_database, steps) == [newest]
+    assert migrate(store_database, steps) == []
+    assert runs == [newest]
+    cursor = store_database.execute_sql("SELECT last_seq FROM rooms WHERE name = 'kept'")
+    assert cursor.fetchone() == (7,)
+
+
+def test_migrations_must_be_numbered_without_holes(store_database: peewee.Database) -> None:
+    step = MIGRATIONS[0]
+    with pytest.raises(ValueError):
+        migrate(store_database, (step, Migration(3, "skips 2", step.apply)))
+
+
+async def test_reopening_runs_no_migration_twice_and_keeps_data(
+    store_opener: OpenStore, store_database: peewee.Database
+) -> None:
+    store = await store_opener()
+    await store.append("general", "alice", "c1", "kept")
+    await store.close()
+    await (await store_opener()).close()
+
+    cursor = store_database.execute_sql("SELECT version FROM schema_version ORDER BY version")
+    assert [version for (version,) in cursor.fetchall()] == list(range(1, len(MIGRATIONS) + 1))
+    reopened = await store_opener()
+    assert [m.text for m in await reopened.messages_after("general", 0, 10)] == ["kept"]
+
+
+# Secrets at rest ---------------------------------------------------------------
+
+
+async def test_passwords_are_stored_only_as_hashes(tmp_path: Path) -> None:
+    config = StoreConfig(db_url=None, data_dir=tmp_path / "data")
+    store = open_store(config)
+    await store.open()
+    try:
+        password = "correct horse battery staple"
+        await store.create_user("alice", await hash_password(password))
+        credentials = await store.credentials("alice")
+    finally:
+        await store.close()
+
+    raw = b"".join(path.read_bytes() for path in (tmp_path / "data").iterdir())
+    assert password.encode() not in raw
+    assert credentials is not None
+    assert await verify_password(password, credentials.password_hash)
+
+
+def test_sqlite_url_names_the_database_file(tmp_path: Path) -> None:
+    path = tmp_path / "elsewhere" / "my.db"
+    db = database_for(f"sqlite://{path}", tmp_path / "data", lock_timeout=1.0)
+    try:
+        db.connect()
+        assert db.execute_sql("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert db.execute_sql("PRAGMA synchronous").fetchone() == (2,)  # FULL
+    finally:
+        db.close()
+    assert path.exists()
+
+
+@pytest.mark.parametrize("url", ["sqlite://relative.db", "mysql://db", "nonsense"])
+def test_an_unusable_db_url_is_refused_with_a_clear_error(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ValueError, match="db_url"):
+        open_store(StoreConfig(db_url=url, data_dir=tmp_path))
+
+
+async def test_a_second_open_store_in_one_process_is_refused(store_opener: OpenStore) -> None:
+    await store_opener()
+    with pytest.raises(StorageError):
+        await store_opener()
+
+
+# Several server processes on one PostgreSQL ------------------------------------
+
+_APPENDER = """
+import asyncio, sys
+from dataclasses import dataclass
+from pathlib import Path
+from chat_server.storage import open_store
+
+@dataclass
+class Config:
+    db_url: str
+    data_dir: Path
+
+async def main(url: str, name: str) -> None:
+    store = open_store(Config(url, Path(".")))
+    await store.open()
+    try:
+        await asyncio.gather(*(store.append("general", name, f"c{k}", "x") for k in range(60)))
+        await store.append("general", "shared", "same-id", "from every process")
+    finally:
+        await store.close()
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+@pytest.mark.postgres
+async def test_several_processes_on_one_postgresql_share_gapless_seqs(
+    store_pg_url: str, tmp_path: Path
+) -> None:
+    config = StoreConfig(db_url=store_pg_url, data_dir=tmp_path)
+    connection = _pg_connect(store_pg_url)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    connection.close()
+
+    processes = [
+        await asyncio.create_subprocess_exec(sys.executable, "-c", _APPENDER, store_pg_url, name)
+        for name in ("p1", "p2", "p3")
+    ]
+    codes = await asyncio.wait_for(asyncio.gather(*(p.wait() for p in processes)), 60)
+    assert codes == [0, 0, 0]
+
+    store = open_store(config)
+    await store.open()
+    try:
+        stored = await store.messages_after("general", 0, 1000)
+    finally:
+        await store.close()
+    assert [message.seq for message in stored] == list(range(1, 3 * 60 + 2))
+    assert [m.author for m in stored].count("shared") == 1
