@@ -1,0 +1,148 @@
+"""Discovery on the LAN, for real: the server's advertiser and the client's browser.
+
+Both sides run the real ``zeroconf`` library, talking mDNS over loopback
+(``interfaces=["127.0.0.1"]``) in this test's event loop: nothing leaves the
+machine and nothing is mocked. Other test runs on the same machine may
+advertise on loopback at the same time, so each test gives its server a
+unique name and looks only for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from chat_desktop.transport.discovery import DiscoveredServer, ServerBrowser
+from chat_server.discovery import ServerAdvertiser
+
+LOOPBACK = ["127.0.0.1"]
+# Registering probes the name first (about a second), then announces; a
+# browser's first query goes out at once. Generous for a loaded CI machine.
+TIMEOUT = 15.0
+FINGERPRINT = ":".join(["AB"] * 32)
+
+
+class Sightings:
+    """What a browser reported, with a way to wait until something is true of it."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, DiscoveredServer] = {}
+        self.lost: list[str] = []
+        self._changed = asyncio.Event()
+
+    def on_found(self, server: DiscoveredServer) -> None:
+        self.found[server.key] = server
+        self._changed.set()
+
+    def on_lost(self, key: str) -> None:
+        self.found.pop(key, None)
+        self.lost.append(key)
+        self._changed.set()
+
+    def named(self, name: str) -> list[DiscoveredServer]:
+        return [server for server in self.found.values() if server.name == name]
+
+    async def wait_for(self, condition: Callable[[], bool]) -> None:
+        async with asyncio.timeout(TIMEOUT):
+            while not condition():
+                self._changed.clear()
+                await self._changed.wait()
+
+
+@asynccontextmanager
+async def browsing() -> AsyncIterator[Sightings]:
+    sightings = Sightings()
+    browser = ServerBrowser(sightings.on_found, sightings.on_lost, interfaces=LOOPBACK)
+    await browser.start()
+    try:
+        yield sightings
+    finally:
+        await browser.stop()
+
+
+@asynccontextmanager
+async def advertising(**options: object) -> AsyncIterator[ServerAdvertiser]:
+    settings: dict[str, object] = {
+        "name": f"test {uuid.uuid4().hex[:8]}",
+        "port": 8765,
+        "version": "0.1.0",
+        "host": "127.0.0.1",
+    }
+    settings.update(options)
+    advertiser = ServerAdvertiser(**settings)  # type: ignore[arg-type]
+    await advertiser.start()
+    try:
+        yield advertiser
+    finally:
+        await advertiser.stop()
+
+
+async def test_browser_finds_an_advertised_server_with_its_address_port_and_version() -> None:
+    async with browsing() as seen, advertising(port=4321, version="9.8.7") as advertiser:
+        await seen.wait_for(lambda: bool(seen.named(advertiser.name)))
+        (server,) = seen.named(advertiser.name)
+        assert server.key == advertiser.service_name
+    assert (server.host, server.port, server.version, server.tls) == (
+        "127.0.0.1",
+        4321,
+        "9.8.7",
+        False,
+    )
+    assert server.url == "http://127.0.0.1:4321"
+
+
+async def test_a_tls_server_is_listed_with_an_https_url_and_its_fingerprint() -> None:
+    async with (
+        browsing() as seen,
+        advertising(port=4322, tls=True, fingerprint=FINGERPRINT) as advertiser,
+    ):
+        await seen.wait_for(lambda: bool(seen.named(advertiser.name)))
+        (server,) = seen.named(advertiser.name)
+    assert server.tls
+    assert server.fingerprint == FINGERPRINT
+    assert server.url == "https://127.0.0.1:4322"
+
+
+async def test_a_server_that_was_running_before_the_browser_started_is_found() -> None:
+    async with advertising() as advertiser, browsing() as seen:
+        await seen.wait_for(lambda: bool(seen.named(advertiser.name)))
+
+
+async def test_the_browser_reports_the_server_lost_when_its_advertiser_stops() -> None:
+    async with browsing() as seen:
+        async with advertising() as advertiser:
+            await seen.wait_for(lambda: bool(seen.named(advertiser.name)))
+            key = advertiser.service_name
+        await seen.wait_for(lambda: key in seen.lost)
+        assert not seen.named(advertiser.name)
+
+
+async def test_two_servers_with_the_same_name_are_both_listed() -> None:
+    name = f"twin {uuid.uuid4().hex[:8]}"
+    async with (
+        browsing() as seen,
+        advertising(name=name, port=5001) as first,
+        advertising(name=name, port=5002) as second,
+    ):
+        await seen.wait_for(lambda: len(seen.named(name)) == 2)
+        assert first.service_name != second.service_name
+        assert sorted(server.port for server in seen.named(name)) == [5001, 5002]
+
+
+async def test_advertising_and_browsing_leave_no_task_running_once_stopped() -> None:
+    before = asyncio.all_tasks()
+    async with browsing() as seen, advertising() as advertiser:
+        await seen.wait_for(lambda: bool(seen.named(advertiser.name)))
+    leftover = asyncio.all_tasks() - before
+    assert not leftover, leftover
+
+
+async def test_starting_and_stopping_twice_is_harmless() -> None:
+    advertiser = ServerAdvertiser(name="idempotent", port=1, version="1", host="127.0.0.1")
+    await advertiser.start()
+    await advertiser.start()
+    await advertiser.stop()
+    await advertiser.stop()
+    assert advertiser.service_name is None
