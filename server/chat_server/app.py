@@ -1,0 +1,124 @@
+"""The server as one object: :class:`ChatServer` wires the store, hub, service and aiohttp.
+
+``ChatServer(config).start()`` opens the store, binds the one port that
+serves both ``/ws`` and ``/api/v1``, and returns; ``stop()`` undoes it in
+order (stop accepting, answer long polls, flush and close sockets with 1001,
+let running requests finish, close the store). It owns no event loop and no
+signal handlers, so the same object runs under ``asyncio.run`` in the CLI
+(:mod:`chat_server.cli`), inside the desktop app's qasync loop, and in tests.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from . import http_api
+from .config import ServerConfig
+from .hub import Hub
+from .service import SERVICE_KEY, ChatService
+from .storage import open_store
+from .storage.base import ChatStore
+from .ws import SESSIONS_KEY, shut_down_sessions, websocket_handler
+
+log = logging.getLogger(__name__)
+
+# How long stop() lets ordinary HTTP requests finish before cancelling them.
+SHUTDOWN_TIMEOUT = 5.0
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+class ChatServer:
+    """The bundled chat server: start it, read ``port`` / ``base_url``, stop it."""
+
+    def __init__(self, config: ServerConfig, store: ChatStore | None = None) -> None:
+        self.config = config
+        self._store = store if store is not None else open_store(config)
+        self._runner: web.AppRunner | None = None
+        self._service: ChatService | None = None
+        # The real port once started (config.port may be 0: "any free one").
+        self.port = config.port
+        self.base_url = ""
+
+    @property
+    def service(self) -> ChatService:
+        """The running service (for in-process hosts and tests); only after start()."""
+        if self._service is None:
+            raise RuntimeError("the server is not running")
+        return self._service
+
+    def _build_app(self, service: ChatService) -> web.Application:
+        app = web.Application(
+            # Bodies above the frame limit get 413 (aiohttp allows exactly this size).
+            client_max_size=service.limits.max_frame_bytes,
+            middlewares=[http_api.errors_as_json],
+        )
+        app[SERVICE_KEY] = service
+        app[SESSIONS_KEY] = set()
+        app.router.add_get("/ws", websocket_handler)
+        http_api.add_routes(app)
+        app.on_shutdown.append(self._on_shutdown)
+        return app
+
+    async def _on_shutdown(self, app: web.Application) -> None:
+        app[SERVICE_KEY].hub.shut_down()
+        await shut_down_sessions(app)
+
+    async def start(self) -> None:
+        """Open the store and start listening; afterwards ``port`` is the real port."""
+        if self._runner is not None:
+            raise RuntimeError("the server is already running")
+        config = self.config
+        await self._store.open()
+        try:
+            hub = Hub(config.limits, await self._store.rooms())
+            service = ChatService(config, self._store, hub)
+            # handle_signals=False: the host (CLI, desktop app) owns signals.
+            # access_log=None: an access log would record every long poll.
+            runner = web.AppRunner(
+                self._build_app(service),
+                handle_signals=False,
+                access_log=None,
+                shutdown_timeout=SHUTDOWN_TIMEOUT,
+            )
+            await runner.setup()
+            try:
+                site = web.TCPSite(runner, config.host, config.port)
+                await site.start()
+            except BaseException:
+                await runner.cleanup()
+                raise
+        except BaseException:
+            await self._store.close()
+            raise
+        self._runner, self._service = runner, service
+        address = runner.addresses[0]
+        self.port = int(address[1])
+        local = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(config.host, config.host)
+        self.base_url = f"http://{_url_host(local)}:{self.port}"
+        log.info(
+            "%s %s listening on http://%s:%d (data in %s)",
+            config.name,
+            config.version,
+            _url_host(config.host),
+            self.port,
+            config.data_dir,
+        )
+
+    async def stop(self) -> None:
+        """Stop accepting, close sockets with 1001 after flushing them, close the store."""
+        runner, self._runner = self._runner, None
+        if runner is None:
+            return
+        try:
+            # Stops the listener, runs _on_shutdown (long polls answer, sockets
+            # close), then waits for the remaining requests.
+            await runner.cleanup()
+        finally:
+            await self._store.close()
+            self._service = None
+            log.info("stopped")

@@ -1,0 +1,62 @@
+"""The server's settings: where it listens, where it keeps its data, which limits apply.
+
+:class:`ServerConfig` is filled in by the command line (:mod:`chat_server.cli`),
+by the desktop app when it hosts the server in-process, and by tests (which
+shrink :attr:`ServerConfig.limits` to provoke a limit quickly). Everything else
+in the server reads its settings from here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chat_desktop.protocol import DEFAULT_PORT, Limits
+from chat_desktop.protocol.rules import REPLAY_LIMIT
+
+from . import __version__
+
+APP_DIR_NAME = "chat-server"
+
+
+def default_data_dir() -> Path:
+    """The platform's per-user data folder for the server.
+
+    ``~/.local/share/chat-server`` (or ``$XDG_DATA_HOME/chat-server``) on Linux,
+    ``~/Library/Application Support/chat-server`` on macOS and
+    ``%APPDATA%\\chat-server`` on Windows: where an operator expects to find
+    the database of a program they started without options.
+    """
+    if sys.platform == "win32":
+        base = os.environ.get("APPDATA") or str(Path.home() / "AppData" / "Roaming")
+        return Path(base) / APP_DIR_NAME
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / APP_DIR_NAME
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / APP_DIR_NAME
+
+
+@dataclass
+class ServerConfig:
+    """Everything a :class:`chat_server.app.ChatServer` needs to know to run."""
+
+    # 0.0.0.0: a LAN server is meant to be reached from the other desks.
+    host: str = "0.0.0.0"
+    # 0 asks the OS for a free port; ChatServer.port tells the real one afterwards.
+    port: int = DEFAULT_PORT
+    data_dir: Path = field(default_factory=default_data_dir)
+    # None: the SQLite file data_dir/chat.sqlite3. Otherwise "sqlite:///path" or
+    # "postgresql://user@host/db".
+    db_url: str | None = None
+    # Shown to clients in ``welcome`` so a user can tell servers apart.
+    name: str = field(default_factory=socket.gethostname)
+    # False: only the operator adds accounts (``chat-server user add``).
+    registration_open: bool = True
+    limits: Limits = field(default_factory=Limits)
+    version: str = __version__
+    # Messages replayed per room after ``hello`` before a ``gap`` is sent instead.
+    # The contract fixes it at 1000; a field so that tests can reach it quickly.
+    replay_limit: int = REPLAY_LIMIT

@@ -1,0 +1,328 @@
+"""The HTTP API under ``/api/v1``: accounts, and the polling fallback for the socket.
+
+Each handler parses with :mod:`chat_desktop.protocol` (the same event classes
+the socket decodes into, so both paths validate identically), calls
+:class:`~chat_server.service.ChatService`, and answers JSON. Refusals travel
+as :class:`~chat_desktop.protocol.ProtocolError`; the :func:`errors_as_json`
+middleware turns them, and aiohttp's own errors (404, 405, 413), into a
+status code with a ``{"code", "message"}`` body.
+
+The long poll ``GET /api/v1/events`` waits on :meth:`Hub.changed` and
+answers as soon as a listed room has messages past the client's position,
+or the typing or online lists differ from what this token saw last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import hdrs, web
+
+from chat_desktop.protocol import (
+    CreateRoom,
+    Message,
+    ProtocolError,
+    SendMessage,
+    SetTyping,
+    ValidationError,
+    dump_json,
+    load_object,
+    rules,
+)
+
+from .service import (
+    REGISTRATION_CLOSED,
+    SERVICE_KEY,
+    UNAVAILABLE,
+    USERNAME_TAKEN,
+    ChatService,
+    RateLimited,
+    unavailable,
+)
+from .storage.base import StorageError
+
+PREFIX = "/api/v1"
+# Messages per room in one long-poll answer; a client further behind simply
+# gets an immediate answer again on its next poll.
+POLL_PAGE = rules.HISTORY_LIMIT_MAX
+DEFAULT_PAGE = 50
+
+STATUS_OF_CODE = {
+    "bad_request": 400,
+    "unknown_type": 400,
+    "unauthorized": 401,
+    REGISTRATION_CLOSED: 403,
+    "unknown_room": 404,
+    "not_found": 404,
+    USERNAME_TAKEN: 409,
+    "too_large": 413,
+    "rate_limited": 429,
+    UNAVAILABLE: 503,
+}
+CODE_OF_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    503: UNAVAILABLE,
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _json(body: Mapping[str, Any], status: int = 200) -> web.Response:
+    return web.Response(text=dump_json(body), status=status, content_type="application/json")
+
+
+def _error(
+    code: str, message: str, status: int, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    response = _json({"code": code, "message": message}, status)
+    response.headers.update(headers or {})
+    return response
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer every refusal with its status and a JSON ``{"code", "message"}`` body."""
+    try:
+        return await handler(request)
+    except RateLimited as exc:
+        return _error(exc.code, exc.message, 429, {"Retry-After": str(exc.retry_after)})
+    except ProtocolError as exc:
+        status = STATUS_OF_CODE.get(exc.code, 400)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+        return _error(exc.code, exc.message, status, headers)
+    except StorageError:
+        refusal = unavailable()
+        return _error(refusal.code, refusal.message, 503)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        # aiohttp's own refusals (no such route, wrong method, body too large):
+        # same JSON shape, keeping headers such as Allow.
+        keep = {
+            str(key): value
+            for key, value in exc.headers.items()
+            if key not in (hdrs.CONTENT_TYPE, hdrs.CONTENT_LENGTH)
+        }
+        code = CODE_OF_STATUS.get(exc.status, f"http_{exc.status}")
+        return _error(code, exc.reason, exc.status, keep)
+
+
+def _service(request: web.Request) -> ChatService:
+    return request.app[SERVICE_KEY]
+
+
+async def _authorized(request: web.Request) -> tuple[str, str]:
+    """The (username, token hash) of the request's Bearer token, else 401."""
+    scheme, _, token = request.headers.get(hdrs.AUTHORIZATION, "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise ProtocolError("unauthorized", "send Authorization: Bearer TOKEN")
+    try:
+        found = await _service(request).user_for_token(token)
+    except StorageError:
+        raise unavailable() from None
+    if found is None:
+        raise ProtocolError("unauthorized", "the token is unknown or was revoked")
+    return found
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    # read() enforces the application's client_max_size with a 413.
+    return load_object(await request.read())
+
+
+def _room(request: web.Request) -> str:
+    try:
+        return rules.validate_room_name(request.match_info["room"])
+    except ValidationError as exc:
+        raise ProtocolError("bad_request", str(exc)) from None
+
+
+def _seq_param(request: web.Request, name: str) -> int | None:
+    value = request.query.get(name)
+    if value is None:
+        return None
+    # isascii: str.isdigit() also accepts digits such as "²" that int() refuses.
+    if not (value.isascii() and value.isdigit()):
+        raise ProtocolError("bad_request", f"{name} must be a whole number >= 0")
+    try:
+        return rules.validate_seq(int(value), name=name)
+    except ValidationError as exc:
+        raise ProtocolError("bad_request", str(exc)) from None
+
+
+def _message_list(messages: list[Message]) -> list[dict[str, Any]]:
+    # The same shape as inside a socket ``history`` event: a message without "type".
+    return [{k: v for k, v in message.to_wire().items() if k != "type"} for message in messages]
+
+
+# Accounts -----------------------------------------------------------------
+
+
+async def health(request: web.Request) -> web.Response:
+    config = _service(request).config
+    return _json({"status": "ok", "version": config.version, "name": config.name})
+
+
+async def register(request: web.Request) -> web.Response:
+    body = await _body(request)
+    token, username = await _service(request).register(body.get("username"), body.get("password"))
+    return _json({"token": token, "username": username}, 201)
+
+
+async def login(request: web.Request) -> web.Response:
+    body = await _body(request)
+    token, username = await _service(request).login(body.get("username"), body.get("password"))
+    return _json({"token": token, "username": username})
+
+
+async def logout(request: web.Request) -> web.Response:
+    _, token_hash = await _authorized(request)
+    await _service(request).logout(token_hash)
+    return web.Response(status=204)
+
+
+# Rooms and messages -------------------------------------------------------
+
+
+async def list_rooms(request: web.Request) -> web.Response:
+    await _authorized(request)
+    rooms = await _service(request).rooms()
+    return _json({"rooms": [room.to_wire() for room in rooms]})
+
+
+async def create_room(request: web.Request) -> web.Response:
+    await _authorized(request)
+    event = CreateRoom.from_wire(await _body(request))
+    room, created = await _service(request).create_room(event.name)
+    return _json(room.to_wire(), 201 if created else 200)
+
+
+async def list_messages(request: web.Request) -> web.Response:
+    await _authorized(request)
+    room = _room(request)
+    after = _seq_param(request, "after")
+    before = _seq_param(request, "before")
+    limit = _seq_param(request, "limit")
+    if after is not None and before is not None:
+        raise ProtocolError("bad_request", "give either after or before, not both")
+    if limit == 0:
+        raise ProtocolError("bad_request", "limit must be at least 1")
+    # More than the maximum is not an error, as on the socket: has_more says "ask again".
+    limit = min(limit or DEFAULT_PAGE, rules.HISTORY_LIMIT_MAX)
+    service = _service(request)
+    if after is not None:
+        messages, has_more = await service.after(room, after, limit)
+    else:
+        page = await service.history(room, before, limit)
+        messages, has_more = page.messages, page.has_more
+    return _json({"messages": _message_list(messages), "has_more": has_more})
+
+
+async def post_message(request: web.Request) -> web.Response:
+    user, _ = await _authorized(request)
+    event = SendMessage.from_wire({**await _body(request), "room": _room(request)})
+    result = await _service(request).post(user, event)
+    body = {"seq": result.message.seq, "ts": result.message.ts}
+    return _json(body, 201 if result.created else 200)
+
+
+async def post_typing(request: web.Request) -> web.Response:
+    user, _ = await _authorized(request)
+    event = SetTyping.from_wire({**await _body(request), "room": _room(request)})
+    await _service(request).set_typing(user, event)
+    return web.Response(status=204)
+
+
+async def presence(request: web.Request) -> web.Response:
+    await _authorized(request)
+    return _json({"online": _service(request).hub.online()})
+
+
+# The long poll --------------------------------------------------------------
+
+
+def _wait_param(request: web.Request, longest: float) -> float:
+    try:
+        wait = float(request.query.get("wait", "0"))
+    except ValueError:
+        wait = math.nan
+    if not math.isfinite(wait) or wait < 0:
+        raise ProtocolError("bad_request", "wait must be a number of seconds >= 0")
+    return min(wait, longest)
+
+
+async def events(request: web.Request) -> web.Response:
+    """``GET /api/v1/events?since=general:41&wait=25``: the long poll."""
+    user, token_hash = await _authorized(request)
+    try:
+        positions = rules.parse_since(request.query.get("since", ""))
+    except ValidationError as exc:
+        raise ProtocolError("bad_request", str(exc)) from None
+    service = _service(request)
+    wait = _wait_param(request, service.limits.max_poll_wait)
+    hub = service.hub
+    poller = hub.poll_started(user, token_hash)
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            # Taken before reading the state, so a change in between still wakes us.
+            changed = hub.changed()
+            messages: list[Message] = []
+            for room, position in positions.items():
+                if hub.last_seq(room) > position:
+                    try:
+                        page = await service.store.messages_after(room, position, POLL_PAGE)
+                    except StorageError:
+                        raise unavailable() from None
+                    messages.extend(page)
+            typing = hub.typing_for(user)
+            online = hub.online()
+            if (
+                messages
+                or typing != poller.seen_typing
+                or online != poller.seen_online
+                or hub.closing
+                or loop.time() >= deadline
+            ):
+                break
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(deadline):
+                    await changed.wait()
+    finally:
+        hub.poll_finished(token_hash)
+    poller.seen_typing, poller.seen_online = typing, online
+    for message in messages:
+        positions[message.room] = max(positions[message.room], message.seq)
+    return _json(
+        {
+            "messages": _message_list(messages),
+            "typing": typing,
+            "online": online,
+            "since": rules.format_since(positions),
+        }
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    """Register every ``/api/v1`` route on ``app``."""
+    app.router.add_get(f"{PREFIX}/health", health)
+    app.router.add_post(f"{PREFIX}/register", register)
+    app.router.add_post(f"{PREFIX}/login", login)
+    app.router.add_post(f"{PREFIX}/logout", logout)
+    app.router.add_get(f"{PREFIX}/rooms", list_rooms)
+    app.router.add_post(f"{PREFIX}/rooms", create_room)
+    app.router.add_get(f"{PREFIX}/rooms/{{room}}/messages", list_messages)
+    app.router.add_post(f"{PREFIX}/rooms/{{room}}/messages", post_message)
+    app.router.add_post(f"{PREFIX}/rooms/{{room}}/typing", post_typing)
+    app.router.add_get(f"{PREFIX}/presence", presence)
+    app.router.add_get(f"{PREFIX}/events", events)

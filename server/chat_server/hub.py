@@ -1,0 +1,300 @@
+"""The live side of the server: who is connected, who is online, who is typing, and fan-out.
+
+The hub is plain in-memory bookkeeping that never awaits. A socket session
+(:mod:`chat_server.ws`) attaches itself as a :class:`Subscriber` once its
+``hello`` checked out; the handlers then tell the hub about every stored
+message, new room and typing change, and the hub hands each event to the
+subscribers that should hear it.
+
+Fan-out encodes an event once (:class:`Frame`) and gives the very same string
+to every recipient's ``deliver``, which only appends to that connection's
+bounded queue: a slow reader never delays the others (its own writer task
+drains its queue, see :mod:`chat_server.ws`).
+
+Presence counts both kinds of clients: a user is online while they have a
+WebSocket session or an HTTP poller that polled within
+``Limits.poll_presence_seconds``. ``user-join`` goes out when a user's first
+one appears, ``user-leave`` when the last one ends. Long polls wait on
+:meth:`Hub.changed`, which fires on every message, typing or presence change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from chat_desktop.protocol import (
+    Event,
+    Limits,
+    Message,
+    Room,
+    RoomInfo,
+    Typing,
+    UserJoin,
+    UserLeave,
+    encode,
+)
+
+log = logging.getLogger(__name__)
+
+# How long the server believes an ``active: true`` typing indicator. It mirrors
+# the receiver rule of the contract (drop an indicator 6 s after the last
+# active:true) so that pollers see the same typing list a socket client would.
+TYPING_TTL = 6.0
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One event encoded once, shared by every recipient.
+
+    ``size`` is the UTF-8 length, computed once, for the per-connection byte
+    limit. ``message`` is set for ``message`` events so that a session that is
+    still replaying can drop live duplicates by (room, seq).
+    """
+
+    text: str
+    size: int
+    message: Message | None = None
+
+    @classmethod
+    def of(cls, event: Event) -> Frame:
+        text = encode(event)
+        return cls(text, len(text.encode("utf-8")), event if isinstance(event, Message) else None)
+
+
+class Subscriber(Protocol):
+    """What the hub needs from a live connection (implemented by the socket session)."""
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def token_hash(self) -> str: ...
+
+    def deliver(self, frame: Frame) -> None:
+        """Queue a frame for sending; must not block or await."""
+
+    def close_soon(self, code: int, reason: str) -> None:
+        """Start closing the connection; must not block or await."""
+
+
+@dataclass
+class Poller:
+    """An HTTP client polling with one token: its presence and what it last saw."""
+
+    username: str
+    # Polls in progress right now; the user is online while one is running.
+    active: int = 0
+    # Fires poll_presence_seconds after the last poll ended: the user goes offline.
+    expiry: asyncio.TimerHandle | None = None
+    # The typing and online lists of its last answer: a long poll answers at
+    # once when they differ, so a change between two polls is never missed.
+    seen_typing: dict[str, list[str]] | None = None
+    seen_online: list[str] | None = None
+
+
+class Hub:
+    """Live connections, presence, typing state and fan-out of one server."""
+
+    def __init__(self, limits: Limits, rooms: Iterable[RoomInfo] = ()) -> None:
+        self._limits = limits
+        # Room name -> last seq: lets a long poll tell without a query whether
+        # a room has anything after the client's position.
+        self._rooms: dict[str, int] = {room.name: room.last_seq for room in rooms}
+        self._subscribers: set[Subscriber] = set()
+        self._sockets_of: dict[str, set[Subscriber]] = {}
+        self._pollers: dict[str, Poller] = {}  # by token hash
+        # (room, user) -> the timer that ends an active indicator after TYPING_TTL.
+        self._typing: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        self._changed = asyncio.Event()
+        self.closing = False
+
+    # Rooms ------------------------------------------------------------------
+
+    def has_room(self, name: str) -> bool:
+        return name in self._rooms
+
+    def last_seq(self, room: str) -> int:
+        return self._rooms.get(room, 0)
+
+    def note_rooms(self, rooms: Iterable[RoomInfo]) -> None:
+        """Learn rooms read from the store (another process may have created some)."""
+        for room in rooms:
+            self._rooms[room.name] = max(self._rooms.get(room.name, 0), room.last_seq)
+
+    # Presence ---------------------------------------------------------------
+
+    def is_online(self, user: str) -> bool:
+        if self._sockets_of.get(user):
+            return True
+        return any(p.username == user for p in self._pollers.values())
+
+    def online(self) -> list[str]:
+        """Every online user, sorted case-insensitively."""
+        users = {user for user, subs in self._sockets_of.items() if subs}
+        users.update(p.username for p in self._pollers.values())
+        return sorted(users, key=str.lower)
+
+    def _presence_changed(self, user: str, was_online: bool, skip: Subscriber | None) -> None:
+        online = self.is_online(user)
+        if online == was_online:
+            return
+        log.info("%s is %s", user, "online" if online else "offline")
+        self._send_all(Frame.of(UserJoin(user) if online else UserLeave(user)), skip=skip)
+        self._notify()
+
+    def attach(self, sub: Subscriber) -> None:
+        """Register a session for fan-out (it buffers until its replay is out).
+
+        Its own ``user-join`` is not sent to it: its ``welcome`` lists it online.
+        """
+        was_online = self.is_online(sub.username)
+        self._subscribers.add(sub)
+        self._sockets_of.setdefault(sub.username, set()).add(sub)
+        self._presence_changed(sub.username, was_online, skip=sub)
+
+    def detach(self, sub: Subscriber) -> None:
+        """Forget a session that ended; ``user-leave`` when it was the user's last."""
+        if sub not in self._subscribers:
+            return
+        self._subscribers.discard(sub)
+        mine = self._sockets_of.get(sub.username, set())
+        mine.discard(sub)
+        if not mine:
+            self._sockets_of.pop(sub.username, None)
+        self._presence_changed(sub.username, True, skip=None)
+
+    def poll_started(self, user: str, token_hash: str) -> Poller:
+        """A long poll began: the user counts as online at least until it ends."""
+        was_online = self.is_online(user)
+        poller = self._pollers.get(token_hash)
+        if poller is None:
+            poller = self._pollers[token_hash] = Poller(user)
+        if poller.expiry is not None:
+            poller.expiry.cancel()
+            poller.expiry = None
+        poller.active += 1
+        self._presence_changed(user, was_online, skip=None)
+        return poller
+
+    def poll_finished(self, token_hash: str) -> None:
+        """A long poll ended: the user stays online for poll_presence_seconds more."""
+        poller = self._pollers.get(token_hash)
+        if poller is None:  # logged out meanwhile
+            return
+        poller.active -= 1
+        if poller.active == 0:
+            poller.expiry = asyncio.get_running_loop().call_later(
+                self._limits.poll_presence_seconds, self._drop_poller, token_hash
+            )
+
+    def _drop_poller(self, token_hash: str) -> None:
+        poller = self._pollers.get(token_hash)
+        if poller is None or poller.active:
+            return
+        if poller.expiry is not None:
+            poller.expiry.cancel()
+        del self._pollers[token_hash]
+        self._presence_changed(poller.username, True, skip=None)
+
+    # Fan-out ----------------------------------------------------------------
+
+    def _send_all(self, frame: Frame, skip: Subscriber | None = None) -> None:
+        # deliver() only queues, so one slow recipient cannot stall this loop.
+        # A copy, because deliver() may close (and detach) a recipient that overflows.
+        for sub in list(self._subscribers):
+            if sub is not skip:
+                sub.deliver(frame)
+
+    def publish_message(self, message: Message) -> None:
+        """Fan a newly stored message out to every connection, the sender's own included."""
+        self._rooms[message.room] = max(self._rooms.get(message.room, 0), message.seq)
+        # The contract has receivers drop an indicator when that user's message
+        # arrives; the server's own typing list (for pollers) does the same.
+        self._stop_typing(message.room, message.author)
+        self._send_all(Frame.of(message))
+        self._notify()
+
+    def publish_room(self, room: RoomInfo) -> None:
+        """Announce a (new) room to every connection."""
+        self.note_rooms([room])
+        self._send_all(Frame.of(Room(room.name, room.last_seq)))
+        self._notify()
+
+    def publish_typing(self, room: str, user: str, active: bool) -> None:
+        """Relay typing to every other user's connections and track it for pollers."""
+        frame = Frame.of(Typing(room, user, active))
+        for sub in list(self._subscribers):
+            if sub.username != user:
+                sub.deliver(frame)
+        if active:
+            self._start_typing(room, user)
+        else:
+            self._stop_typing(room, user)
+
+    # Typing state (for pollers) ---------------------------------------------
+
+    def _start_typing(self, room: str, user: str) -> None:
+        key = (room, user)
+        timer = self._typing.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        else:
+            self._notify()
+        self._typing[key] = asyncio.get_running_loop().call_later(
+            TYPING_TTL, self._stop_typing, room, user
+        )
+
+    def _stop_typing(self, room: str, user: str) -> None:
+        timer = self._typing.pop((room, user), None)
+        if timer is not None:
+            timer.cancel()
+            self._notify()
+
+    def typing_for(self, user: str) -> dict[str, list[str]]:
+        """Who types where, as a poller of ``user`` should see it (never ``user``)."""
+        typing: dict[str, list[str]] = {}
+        for room, typist in sorted(self._typing):
+            if typist != user:
+                typing.setdefault(room, []).append(typist)
+        return typing
+
+    # Long-poll wake-ups -----------------------------------------------------
+
+    def _notify(self) -> None:
+        # Wake every waiting long poll, then arm a fresh event for the next change.
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def changed(self) -> asyncio.Event:
+        """An event set at the next change; take it BEFORE reading the state it guards."""
+        return self._changed
+
+    # Tokens and shutdown ----------------------------------------------------
+
+    def revoke(self, token_hash: str) -> None:
+        """A token was logged out: close its sockets (4401) and forget its poller."""
+        for sub in list(self._subscribers):
+            if sub.token_hash == token_hash:
+                sub.close_soon(4401, "logged out")
+        poller = self._pollers.get(token_hash)
+        if poller is not None:
+            poller.active = 0
+            self._drop_poller(token_hash)
+
+    def subscribers(self) -> list[Subscriber]:
+        return list(self._subscribers)
+
+    def shut_down(self) -> None:
+        """Answer every waiting long poll now; the server is stopping."""
+        self.closing = True
+        for timer in self._typing.values():
+            timer.cancel()
+        self._typing.clear()
+        for poller in self._pollers.values():
+            if poller.expiry is not None:
+                poller.expiry.cancel()
+        self._notify()

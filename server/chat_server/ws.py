@@ -1,0 +1,443 @@
+"""One WebSocket connection, from ``hello`` to close.
+
+:func:`websocket_handler` is the aiohttp handler for ``/ws``. It builds a
+:class:`SocketSession`, which:
+
+1. waits (``Limits.hello_timeout``) for a ``hello`` and checks its token:
+   a bad one closes with 4401, none in time with 1008;
+2. attaches to the :class:`~chat_server.hub.Hub` FIRST, holding live events
+   back, then reads the replay from the store, sends ``welcome`` and the
+   replay, and only then releases the held live events, skipping every
+   message the replay already carried. Registering before reading is what
+   makes "no message lost or repeated" hold: a message stored after the read
+   is held, one stored before it is in the replay, one in both is dropped;
+3. reads frames and answers them through :class:`ChatService`; bad frames get
+   an ``error`` event and the connection stays open.
+
+Everything sent after ``hello`` goes through the session's :class:`Outbox`, a
+bounded queue drained by the session's own writer task. The hub only ever
+appends to it, so fan-out never waits for a slow reader; a reader that lets
+``max_queued_events`` or ``max_queued_bytes`` pile up is closed with
+1008 "too slow" (it comes back with ``since`` and loses nothing).
+
+Keepalive is done here rather than with aiohttp's ``heartbeat=``: the contract
+says "ping every 20 s, drop a peer silent for 40 s", while aiohttp's
+heartbeat drops a peer after 1.5 intervals. So aiohttp's automatic pong is
+off, the session answers pings itself, and a small task pings every
+``ping_interval`` and closes (1011) a peer that was silent for two.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from chat_desktop.protocol import (
+    Ack,
+    ClientEvent,
+    CreateRoom,
+    Error,
+    Event,
+    Gap,
+    Hello,
+    HistoryRequest,
+    ProtocolError,
+    Room,
+    RoomInfo,
+    SendMessage,
+    ServerInfo,
+    SetTyping,
+    Welcome,
+    decode_client,
+    rules,
+)
+
+from .hub import Frame
+from .service import SERVICE_KEY, ChatService, unavailable
+from .storage.base import AppendResult, StorageError
+
+log = logging.getLogger(__name__)
+
+CLOSE_BAD_TOKEN = 4401
+CLOSE_POLICY = WSCloseCode.POLICY_VIOLATION  # 1008: no hello in time, too slow
+CLOSE_GOING_AWAY = WSCloseCode.GOING_AWAY  # 1001: server stopping
+CLOSE_SILENT = WSCloseCode.INTERNAL_ERROR  # 1011: keepalive timeout, as websockets does
+# How long a close handshake may take before the connection is simply cut:
+# a peer that does not read cannot take our close frame either.
+CLOSE_TIMEOUT = 5.0
+# How long stop() lets a session flush what it has queued before closing.
+FLUSH_TIMEOUT = 5.0
+
+
+class Outbox:
+    """A connection's bounded outgoing queue, drained by one writer task.
+
+    While ``held`` (between attaching to the hub and the end of the replay)
+    live frames are kept aside; :meth:`release` queues them, minus replayed
+    messages. Both held and queued frames count against the limits.
+    """
+
+    def __init__(self, ws: web.WebSocketResponse, max_events: int, max_bytes: int) -> None:
+        self._ws = ws
+        self._max_events = max_events
+        self._max_bytes = max_bytes
+        self._queue: deque[Frame] = deque()
+        self._bytes = 0
+        self._held: list[Frame] | None = []
+        self._wakeup = asyncio.Event()
+        # Set whenever the writer has sent everything: what flush() waits for.
+        self._empty = asyncio.Event()
+        self._empty.set()
+        self._writer: asyncio.Task[None] | None = None
+        self.overflowed = False
+
+    def push(self, frame: Frame) -> bool:
+        """Queue a frame; False when that made the queue overflow (it is then dropped)."""
+        if self.overflowed:
+            return False
+        if self._held is not None:
+            self._held.append(frame)
+        else:
+            self._queue.append(frame)
+            self._empty.clear()
+            self._wakeup.set()
+        self._bytes += frame.size
+        pending = len(self._queue) + len(self._held or ())
+        if pending >= self._max_events or self._bytes >= self._max_bytes:
+            # Nothing more will be written: the connection is about to be
+            # closed and the client resumes with `since`.
+            self.overflowed = True
+            self._queue.clear()
+            self._held = None
+            return False
+        return True
+
+    def release(self, positions: dict[str, int]) -> None:
+        """End the replay: queue the held frames, skipping messages at or below ``positions``."""
+        if self.overflowed:
+            return
+        held, self._held = self._held or [], None
+        self._bytes = 0
+        for frame in held:
+            message = frame.message
+            if message is not None and message.seq <= positions.get(message.room, -1):
+                continue
+            if not self.push(frame):
+                return
+        self._writer = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                frame = self._queue.popleft()
+                self._bytes -= frame.size
+                await self._ws.send_str(frame.text)
+            self._empty.set()
+
+    async def flush(self) -> None:
+        """Wait until the writer has sent everything queued (callers bound the wait)."""
+        if self._writer is not None and not self._writer.done():
+            await self._empty.wait()
+
+    async def stop(self) -> None:
+        """Stop the writer (whatever it was doing) and wait until it is gone."""
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                await self._writer
+
+
+class SocketSession:
+    """One client's socket: the hello handshake, the replay, then the frame loop."""
+
+    def __init__(
+        self, service: ChatService, request: web.Request, ws: web.WebSocketResponse
+    ) -> None:
+        self._service = service
+        self._limits = service.limits
+        self._request = request
+        self._ws = ws
+        self._outbox = Outbox(ws, self._limits.max_queued_events, self._limits.max_queued_bytes)
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        self._peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "unknown peer"
+        self._user = ""
+        self._token_hash = ""
+        loop = asyncio.get_running_loop()
+        self._last_heard = loop.time()
+        self._closer: asyncio.Task[None] | None = None
+        self._keepalive: asyncio.Task[None] | None = None
+        # Set when run() has returned: what stop() waits for.
+        self.finished = asyncio.Event()
+
+    # Subscriber (see chat_server.hub) ---------------------------------------
+
+    @property
+    def username(self) -> str:
+        return self._user
+
+    @property
+    def token_hash(self) -> str:
+        return self._token_hash
+
+    def deliver(self, frame: Frame) -> None:
+        if not self._outbox.push(frame) and self._outbox.overflowed:
+            self.close_soon(CLOSE_POLICY, "too slow")
+
+    def close_soon(self, code: int, reason: str) -> None:
+        if self._closer is None:
+            self._closer = asyncio.create_task(self._close(code, reason))
+
+    # The session ------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve the socket until it closes, then tidy up."""
+        hub = self._service.hub
+        try:
+            hello = await self._await_hello()
+            if hello is None:
+                return
+            hub.attach(self)
+            log.info("connect %s from %s", self._user, self._peer)
+            try:
+                positions = await self._welcome_and_replay(hello)
+            except ConnectionError:
+                return
+            except StorageError as exc:
+                log.warning("could not replay for %s: %s", self._user, exc)
+                await self._send_now(Error.from_exception(unavailable()))
+                self.close_soon(WSCloseCode.TRY_AGAIN_LATER, "database unavailable")
+                return
+            self._outbox.release(positions)
+            self._keepalive = asyncio.create_task(self._keep_alive())
+            await self._read_frames()
+        finally:
+            hub.detach(self)
+            if self._keepalive is not None:
+                self._keepalive.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._keepalive
+            if self._closer is not None:
+                await self._closer
+            await self._outbox.stop()
+            if self._user:
+                log.info(
+                    "disconnect %s from %s (code %s)", self._user, self._peer, self._ws.close_code
+                )
+            self.finished.set()
+
+    async def shut_down(self) -> None:
+        """The server is stopping: send what is queued, then close with 1001."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FLUSH_TIMEOUT):
+                await self._outbox.flush()
+        self.close_soon(CLOSE_GOING_AWAY, "server shutting down")
+
+    async def _send_now(self, event: Event) -> None:
+        """Send directly; only before the writer task exists (the hello phase)."""
+        with contextlib.suppress(ConnectionError):
+            await self._ws.send_str(Frame.of(event).text)
+
+    async def _await_hello(self) -> Hello | None:
+        """Wait for a valid hello with a good token; None when the socket closed instead."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._limits.hello_timeout
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    msg = await self._ws.receive()
+            except TimeoutError:
+                await self._close(CLOSE_POLICY, "no hello in time")
+                return None
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                return None
+            if msg.type == WSMsgType.PING:
+                await self._ws.pong(msg.data)
+                continue
+            if msg.type != WSMsgType.TEXT:
+                if msg.type == WSMsgType.BINARY:
+                    await self._send_now(_binary_refused())
+                continue
+            try:
+                event = decode_client(msg.data)
+            except ProtocolError as exc:
+                await self._send_now(Error.from_exception(exc))
+                continue
+            if not isinstance(event, Hello):
+                await self._send_now(
+                    Error("unauthorized", "send hello with your token first", _ref(event))
+                )
+                continue
+            try:
+                found = await self._service.user_for_token(event.token)
+            except StorageError:
+                await self._send_now(Error.from_exception(unavailable()))
+                await self._close(WSCloseCode.TRY_AGAIN_LATER, "database unavailable")
+                return None
+            if found is None:
+                await self._close(CLOSE_BAD_TOKEN, "bad token")
+                return None
+            self._user, self._token_hash = found
+            return event
+
+    async def _welcome_and_replay(self, hello: Hello) -> dict[str, int]:
+        """Send welcome, then each asked-for room's missed messages; return the positions."""
+        service = self._service
+        rooms = await service.store.rooms()
+        service.hub.note_rooms(rooms)
+        config = service.config
+        welcome = Welcome(
+            protocol=rules.PROTOCOL_VERSION,
+            username=self._user,
+            rooms=rooms,
+            online=service.hub.online(),
+            server=ServerInfo(config.name, config.version),
+        )
+        await self._ws.send_str(Frame.of(welcome).text)
+        known = {room.name for room in rooms}
+        positions: dict[str, int] = {}
+        for room, since in hello.since.items():
+            if room not in known:
+                continue
+            # The newest replay_limit messages: a client far behind gets the
+            # recent ones at once and a gap to page back through with history.
+            recent = await service.store.messages_before(room, None, config.replay_limit)
+            missed = [message for message in recent if message.seq > since]
+            if missed and missed[0].seq > since + 1:
+                await self._ws.send_str(Frame.of(Gap(room, since, missed[0].seq)).text)
+            for message in missed:
+                await self._ws.send_str(Frame.of(message).text)
+            positions[room] = missed[-1].seq if missed else since
+        return positions
+
+    async def _read_frames(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            msg = await self._ws.receive()
+            self._last_heard = loop.time()
+            if msg.type == WSMsgType.TEXT:
+                await self._handle_text(msg.data)
+            elif msg.type == WSMsgType.BINARY:
+                self._reply(_binary_refused())
+            elif msg.type == WSMsgType.PING:
+                with contextlib.suppress(ConnectionError):
+                    await self._ws.pong(msg.data)
+            elif msg.type == WSMsgType.PONG:
+                continue
+            else:  # CLOSE, CLOSING, CLOSED, ERROR (1009 for an oversize frame, set by aiohttp)
+                return
+
+    def _reply(self, event: Event) -> None:
+        self.deliver(Frame.of(event))
+
+    async def _handle_text(self, data: str) -> None:
+        event: ClientEvent | None = None
+        try:
+            event = decode_client(data)
+            await self._dispatch(event)
+        except ProtocolError as exc:
+            self._reply(Error.from_exception(exc))
+        except StorageError as exc:
+            log.warning("storage failed for %s: %s", self._user, exc)
+            self._reply(Error.from_exception(unavailable(_ref(event))))
+
+    async def _dispatch(self, event: ClientEvent) -> None:
+        service = self._service
+        if isinstance(event, SendMessage):
+            await service.post(self._user, event, self._ack)
+        elif isinstance(event, SetTyping):
+            await service.set_typing(self._user, event)
+        elif isinstance(event, HistoryRequest):
+            self._reply(await service.history(event.room, event.before, event.limit))
+        elif isinstance(event, CreateRoom):
+            room, created = await service.create_room(event.name)
+            if not created:
+                # Everybody else already knows it; tell the asker its last seq.
+                self._reply(_room_event(room))
+        else:  # Hello
+            raise ProtocolError("bad_request", "hello was already sent on this connection")
+
+    def _ack(self, result: AppendResult) -> None:
+        stored = result.message
+        self._reply(Ack(stored.client_id, stored.room, stored.seq, stored.ts))
+
+    async def _keep_alive(self) -> None:
+        """Ping every ping_interval; close a peer silent for two intervals."""
+        loop = asyncio.get_running_loop()
+        interval = self._limits.ping_interval
+        while True:
+            silent_until = self._last_heard + 2 * interval
+            await asyncio.sleep(max(0.0, min(interval, silent_until - loop.time())))
+            if loop.time() >= self._last_heard + 2 * interval:
+                log.info("%s at %s went silent", self._user, self._peer)
+                self.close_soon(CLOSE_SILENT, "keepalive timeout")
+                return
+            with contextlib.suppress(ConnectionError):
+                await self._ws.ping()
+
+    async def _close(self, code: int, reason: str) -> None:
+        """Close with ``code``; cut the connection if the handshake cannot finish."""
+        await self._outbox.stop()
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self._ws.close(code=code, message=reason.encode())
+        transport = self._request.transport
+        if transport is not None and transport.get_write_buffer_size():
+            # The peer does not read: our close frame would wait forever behind the rest.
+            transport.abort()
+
+
+def _ref(event: ClientEvent | None) -> str | None:
+    return event.client_id if isinstance(event, SendMessage) else None
+
+
+def _binary_refused() -> Error:
+    return Error("bad_request", "binary frames are not supported; send JSON text frames")
+
+
+def _room_event(room: RoomInfo) -> Room:
+    return Room(room.name, room.last_seq)
+
+
+async def websocket_handler(request: web.Request) -> web.StreamResponse:
+    """``GET /ws``: upgrade and run one :class:`SocketSession`."""
+    service = request.app[SERVICE_KEY]
+    if service.hub.closing:
+        raise web.HTTPServiceUnavailable(text="the server is shutting down")
+    limits = service.limits
+    ws = web.WebSocketResponse(
+        compress=False,
+        # aiohttp refuses a payload of max_msg_size bytes or more (with 1009);
+        # the contract allows up to max_frame_bytes inclusive.
+        max_msg_size=limits.max_frame_bytes + 1,
+        autoping=False,
+        timeout=CLOSE_TIMEOUT,
+    )
+    await ws.prepare(request)
+    session = SocketSession(service, request, ws)
+    sessions = request.app[SESSIONS_KEY]
+    sessions.add(session)
+    try:
+        await session.run()
+    finally:
+        sessions.discard(session)
+    return ws
+
+
+SESSIONS_KEY: web.AppKey[set[SocketSession]] = web.AppKey("sessions")
+
+
+async def shut_down_sessions(app: web.Application) -> None:
+    """``on_shutdown``: flush and close every socket with 1001, then wait for them to end."""
+    registry = app[SESSIONS_KEY]
+    sessions = list(registry)
+    await asyncio.gather(*(session.shut_down() for session in sessions))
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(CLOSE_TIMEOUT + 1):
+            for session in sessions:
+                await session.finished.wait()
