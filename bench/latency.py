@@ -1,0 +1,207 @@
+"""Send -> receive latency at a fixed message rate: ours (persistence on) beside the bare floor.
+
+For each receiver count (10, 100 and 1,000 by default), our server (its
+real SQLite store in a temporary directory, every message durable before it
+is broadcast, default limits) and the bare aiohttp broadcast server get the
+same clients in the same run:
+
+- ``--senders`` sender connections in this process share the rate
+  (``--rate`` messages/s in total, 50 by default, paced by one clock) and each
+  stays well under the contract's 10 messages/s per user;
+- the receiving clients sit in a worker process (:mod:`bench.wire`): each
+  frame costs them a header walk and one ``find`` for the send stamp, so the
+  latency measured is the server's, not the clients' JSON parsing.
+
+Latency is CLOCK_MONOTONIC at the receiver minus the stamp the sender put in
+the text just before writing the frame. Printed: p50, p99 and max per server
+and size, and ours / bare. Issue 5's target is p99 at 100 clients x 50
+messages/s no more than 1.25x the bare server's.
+
+Run: ``python -m bench.latency`` or, quickly,
+``python -m bench.latency --clients 5 --duration 1 --warmup 0.5``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import time
+from typing import Any
+
+from bench import harness, wire
+
+TARGETS = ("ours", "bare")
+TARGET_CLIENTS = 100
+TARGET_RATIO = 1.25
+
+
+async def paced(senders: list[wire.RawClient], rate: float, seconds: float) -> int:
+    """Send ``rate`` messages/s round-robin over the senders for ``seconds``; return the count.
+
+    Open loop on one schedule (message k at t0 + k / rate): a slow server
+    meets the same offered load as a fast one. A late tick sends at once but
+    does not bunch up to catch up beyond one message.
+    """
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    count = int(rate * seconds)
+    for k in range(count):
+        delay = t0 + k / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        senders[k % len(senders)].send_message()
+    return count
+
+
+async def measure(
+    target: harness.Target,
+    clients: int,
+    senders: int,
+    rate: float,
+    warmup: float,
+    duration: float,
+    processes: int,
+) -> dict[str, Any]:
+    """Latency of one server at one size; returns its figures."""
+    pool = harness.ReceiverPool(target.receivers(), processes)
+    sending: list[wire.RawClient] = []
+    try:
+        await pool.connect(clients)
+        sink = wire.Sink()
+        sending = await wire.connect(target.senders(), senders, sink)
+        await paced(sending, rate, warmup)
+        since = time.monotonic_ns()
+        await pool.record(True, since)
+        started = time.monotonic()
+        sent = await paced(sending, rate, duration)
+        # Let the last messages arrive before counting stops; bounded.
+        expected = sent * clients
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            if await pool.record(True, since) >= expected:
+                break
+        await pool.record(False, since)
+        elapsed = time.monotonic() - started
+        result = await pool.result()
+        stats = harness.summary(result["latencies"])
+        return {
+            "target": target.name,
+            "clients": clients,
+            "senders": senders,
+            "rate": sent / duration,
+            "sent": sent,
+            "deliveries": result["deliveries"],
+            "expected": expected,
+            "errors": result["errors"] + sink.errors,
+            "lost": result["lost"] + sink.lost,
+            "elapsed": elapsed,
+            **stats,
+        }
+    finally:
+        for client in sending:
+            client.close()
+        pool.close()
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    harness.raise_file_limit()
+    senders = args.senders or max(1, math.ceil(args.rate / 5))
+    rows: list[dict[str, Any]] = []
+    async with harness.open_targets(args.targets, senders=senders) as targets:
+        for clients in args.clients:
+            for target in targets:
+                rows.append(
+                    await measure(
+                        target,
+                        clients,
+                        senders,
+                        args.rate,
+                        args.warmup,
+                        args.duration,
+                        args.processes,
+                    )
+                )
+    report(rows)
+    return {"benchmark": "latency", "args": vars(args), "rows": rows}
+
+
+def report(rows: list[dict[str, Any]]) -> None:
+    """Print the latency table and ours / bare at each size, with the issue's target."""
+    harness.print_table(
+        "Send -> receive latency (same clients, same offered rate for every server)",
+        [
+            "server",
+            "receivers",
+            "senders",
+            "msg/s",
+            "delivered",
+            "of",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "errors",
+        ],
+        [
+            (
+                harness.LABELS[r["target"]],
+                r["clients"],
+                r["senders"],
+                r["rate"],
+                r["deliveries"],
+                r["expected"],
+                r["p50_ms"],
+                r["p99_ms"],
+                r["max_ms"],
+                r["errors"],
+            )
+            for r in rows
+        ],
+    )
+    ratios = []
+    for clients in sorted({r["clients"] for r in rows}):
+        at = {r["target"]: r for r in rows if r["clients"] == clients}
+        if "ours" in at and "bare" in at:
+            p99 = harness.ratio(at["ours"]["p99_ms"], at["bare"]["p99_ms"])
+            verdict = ""
+            if clients == TARGET_CLIENTS:
+                verdict = "met" if p99 <= TARGET_RATIO else "missed"
+                verdict += f" (target p99 <= {TARGET_RATIO}x bare)"
+            ratios.append(
+                (
+                    clients,
+                    harness.ratio(at["ours"]["p50_ms"], at["bare"]["p50_ms"]),
+                    p99,
+                    harness.ratio(at["ours"]["max_ms"], at["bare"]["max_ms"]),
+                    verdict,
+                )
+            )
+    if ratios:
+        harness.print_table(
+            "Ours / bare aiohttp (1.0 = as fast as the floor)",
+            ["receivers", "p50", "p99", "max", "target"],
+            ratios,
+        )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--clients", type=harness.sizes, default=[10, 100, 1000])
+    parser.add_argument("--targets", type=lambda s: s.split(","), default=list(TARGETS))
+    parser.add_argument("--rate", type=float, default=50.0, help="messages/s, all senders")
+    parser.add_argument("--senders", type=int, default=0, help="default: one per 5 msg/s")
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--processes", type=int, default=1, help="receiver worker processes")
+    parser.add_argument("--json", help="also write the figures to this file")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    harness.write_json(args.json, asyncio.run(run(args)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Our server as the benchmarks run it: ``ChatServer`` in its own process, SQLite on disk.
+
+The same :class:`chat_server.app.ChatServer` that ``chat-server`` runs, with
+the same store (a real SQLite file in ``--data-dir``, group commit, durable
+before broadcast), started through its Python API so that a benchmark can set
+the per-user message rate: the throughput benchmark's few senders each send
+far more than the contract's 10 messages/s, and with the default limit they
+would measure the rate limiter. The limiter still runs; only its rate differs.
+Every other limit keeps the contract's default.
+
+Run: ``python -m bench.ours_server --data-dir DIR [--messages-per-second R]``;
+logs "listening on http://127.0.0.1:PORT" and stops on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import signal
+from pathlib import Path
+
+from chat_desktop.protocol import Limits
+from chat_server.app import ChatServer
+from chat_server.config import ServerConfig
+
+
+async def serve(config: ServerConfig) -> None:
+    """Run until SIGTERM or SIGINT, then stop the server cleanly (pending writes finish)."""
+    server = ChatServer(config)
+    await server.start()
+    print(f"chat server listening on {server.base_url}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--messages-per-second", type=float, default=Limits().messages_per_second)
+    args = parser.parse_args()
+    rate = args.messages_per_second
+    limits = dataclasses.replace(
+        Limits(), messages_per_second=rate, message_burst=max(Limits().message_burst, int(rate))
+    )
+    config = ServerConfig(
+        host=args.host, port=args.port, data_dir=args.data_dir, name="bench", limits=limits
+    )
+    asyncio.run(serve(config))
+
+
+if __name__ == "__main__":
+    main()
