@@ -71,12 +71,19 @@ def store_config(request: pytest.FixtureRequest, tmp_path: Path) -> StoreConfig:
     if request.param == "sqlite":
         return StoreConfig(db_url=None, data_dir=tmp_path / "data")
     url: str = request.getfixturevalue("store_pg_url")
+    _empty_pg(url)
+    return StoreConfig(db_url=url, data_dir=tmp_path / "data")
+
+
+def _empty_pg(url: str) -> None:
+    """Drop every table of the session's PostgreSQL database."""
     connection = _pg_connect(url)
     connection.autocommit = True
-    with connection, connection.cursor() as cursor:
-        cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    connection.close()
-    return StoreConfig(db_url=url, data_dir=tmp_path / "data")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    finally:
+        connection.close()
 
 
 OpenStore = Callable[..., Awaitable[PeeweeChatStore]]
@@ -557,16 +564,22 @@ class Config:
     db_url: str
     data_dir: Path
 
-async def main(url: str, name: str) -> None:
+async def main(url: str, name: str, first: str, second: str) -> None:
     store = open_store(Config(url, Path(".")))
     await store.open()
     try:
-        await asyncio.gather(*(store.append("general", name, f"c{k}", "x") for k in range(60)))
+        await store.ensure_room("random")
+        # Alternating rooms, in the opposite order to the other processes: batches
+        # that locked their rooms in arrival order would deadlock.
+        rooms = [first, second] * 40
+        await asyncio.gather(
+            *(store.append(room, name, f"c{k}", "x") for k, room in enumerate(rooms))
+        )
         await store.append("general", "shared", "same-id", "from every process")
     finally:
         await store.close()
 
-asyncio.run(main(sys.argv[1], sys.argv[2]))
+asyncio.run(main(*sys.argv[1:]))
 """
 
 
@@ -574,25 +587,32 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
 async def test_several_processes_on_one_postgresql_share_gapless_seqs(
     store_pg_url: str, tmp_path: Path
 ) -> None:
-    config = StoreConfig(db_url=store_pg_url, data_dir=tmp_path)
-    connection = _pg_connect(store_pg_url)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    connection.close()
-
+    _empty_pg(store_pg_url)
+    orders = [("general", "random"), ("random", "general"), ("general", "random")]
     processes = [
-        await asyncio.create_subprocess_exec(sys.executable, "-c", _APPENDER, store_pg_url, name)
-        for name in ("p1", "p2", "p3")
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _APPENDER, store_pg_url, f"p{index}", *order
+        )
+        for index, order in enumerate(orders)
     ]
-    codes = await asyncio.wait_for(asyncio.gather(*(p.wait() for p in processes)), 60)
+    codes = await asyncio.wait_for(asyncio.gather(*(p.wait() for p in processes)), 90)
     assert codes == [0, 0, 0]
 
-    store = open_store(config)
+    store = open_store(StoreConfig(store_pg_url, tmp_path))
     await store.open()
     try:
-        stored = await store.messages_after("general", 0, 1000)
+        general = await store.messages_after("general", 0, 1000)
+        random = await store.messages_after("random", 0, 1000)
     finally:
         await store.close()
-    assert [message.seq for message in stored] == list(range(1, 3 * 60 + 2))
-    assert [m.author for m in stored].count("shared") == 1
+    assert [message.seq for message in general] == list(range(1, 3 * 40 + 2))
+    assert [message.seq for message in random] == list(range(1, 3 * 40 + 1))
+    assert [message.author for message in general].count("shared") == 1
+
+
+async def test_an_unreachable_postgresql_fails_open_with_storage_error(tmp_path: Path) -> None:
+    # Port 1 on loopback: nothing listens there, the connection is refused at once.
+    store = open_store(StoreConfig("postgresql://postgres@127.0.0.1:1/chat", tmp_path))
+    with pytest.raises(StorageError):
+        await store.open()
+    await store.close()

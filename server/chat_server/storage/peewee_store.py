@@ -69,7 +69,10 @@ class PeeweeChatStore(ChatStore):
         if self._writer is not None:
             raise StorageError("the store is already open")
         if database_proxy.obj is not None:
-            raise StorageError("another store is already open in this process")
+            raise StorageError(
+                "another chat store is already open in this process: the models share "
+                "one database binding, so close it first"
+            )
         database_proxy.initialize(self._db)
         self._writer = GroupCommitWriter(self._db, self._max_batch)
         self._readers = ReaderPool(self._db, self._reader_count)
@@ -101,10 +104,11 @@ class PeeweeChatStore(ChatStore):
         await asyncio.to_thread(join)
         database_proxy.initialize(None)
 
-    async def _write(self, work: Callable[[], T]) -> T:
+    async def _write(self, work: Callable[[], T], room: str = "") -> T:
+        """Run ``work`` in the writer's next transaction; ``room``: the room it locks."""
         if self._writer is None:
             raise StorageError("the store is closed")
-        return await asyncio.wrap_future(self._writer.submit(work))
+        return await asyncio.wrap_future(self._writer.submit(work, room))
 
     async def _read(self, work: Callable[[], T]) -> T:
         if self._readers is None:
@@ -201,7 +205,7 @@ class PeeweeChatStore(ChatStore):
     # Rooms ------------------------------------------------------------------
 
     async def ensure_room(self, name: str) -> tuple[RoomInfo, bool]:
-        return await self._write(lambda: self._ensure_room(name))
+        return await self._write(lambda: self._ensure_room(name), room=name)
 
     def _ensure_room(self, name: str) -> tuple[RoomInfo, bool]:
         room = Room.get_or_none(Room.name == name)
@@ -227,7 +231,7 @@ class PeeweeChatStore(ChatStore):
     # Messages ---------------------------------------------------------------
 
     async def append(self, room: str, author: str, client_id: str, text: str) -> AppendResult:
-        return await self._write(lambda: self._append(room, author, client_id, text))
+        return await self._write(lambda: self._append(room, author, client_id, text), room=room)
 
     def _append(self, room: str, author: str, client_id: str, text: str) -> AppendResult:
         stored = self._find(author, client_id)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable
 from contextlib import suppress
@@ -35,13 +36,33 @@ T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 
+def _database_errors() -> tuple[type[Exception], ...]:
+    """The exceptions that mean "the database failed", wrapped by Peewee or not.
+
+    Peewee wraps what ``execute`` raises, but a driver can also fail while rows
+    are fetched, and then its own exception comes through unwrapped.
+    """
+    errors: list[type[Exception]] = [peewee.PeeweeException, sqlite3.Error]
+    try:
+        import psycopg2
+    except ImportError:  # PostgreSQL support is an optional extra
+        pass
+    else:
+        errors.append(psycopg2.Error)
+    return tuple(errors)
+
+
+DATABASE_ERRORS = _database_errors()
+
+
 class _Job:
     """A function to run on a database thread and the future for its result."""
 
-    __slots__ = ("future", "work")
+    __slots__ = ("future", "order_key", "work")
 
-    def __init__(self, work: Callable[[], Any]) -> None:
+    def __init__(self, work: Callable[[], Any], order_key: str) -> None:
         self.work = work
+        self.order_key = order_key
         self.future: concurrent.futures.Future[Any] = concurrent.futures.Future()
 
 
@@ -90,9 +111,13 @@ class _DatabaseThreads:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, work: Callable[[], T]) -> concurrent.futures.Future[T]:
-        """Queue ``work``; its future resolves on the database thread."""
-        job = _Job(work)
+    def submit(self, work: Callable[[], T], order_key: str = "") -> concurrent.futures.Future[T]:
+        """Queue ``work``; its future resolves on the database thread.
+
+        The writer runs the writes of one batch sorted (stably) by
+        ``order_key``: give the name of the room a write locks.
+        """
+        job = _Job(work, order_key)
         with self._pending_lock:
             self._pending += 1
         job.future.add_done_callback(self._finished)
@@ -138,7 +163,7 @@ class ReaderPool(_DatabaseThreads):
                 continue
             try:
                 result = job.work()
-            except peewee.PeeweeException as exc:
+            except DATABASE_ERRORS as exc:
                 _drop_connection(self._db)
                 job.future.set_exception(_storage_error(exc))
             except Exception as exc:
@@ -152,8 +177,8 @@ class GroupCommitWriter(_DatabaseThreads):
 
     A write function may raise an ordinary exception (``KeyError`` for an
     unknown room, ``UsernameTaken``): its savepoint is rolled back and only its
-    caller gets the exception. A Peewee error escaping a write function means
-    the database itself failed, and the whole batch is rolled back.
+    caller gets the exception. A database error escaping a write function
+    means the database itself failed, and the whole batch is rolled back.
     """
 
     def __init__(self, db: peewee.Database, max_batch: int = 500) -> None:
@@ -179,6 +204,11 @@ class GroupCommitWriter(_DatabaseThreads):
                     stopping = True
                     break
                 batch.append(job)
+            # Every server process takes the row locks of a batch (the rooms'
+            # seq counters) in the same order, so that two of them sharing a
+            # PostgreSQL database cannot deadlock. The sort is stable: writes to
+            # one room keep the order in which they arrived.
+            batch.sort(key=lambda job: job.order_key)
             self._commit([job for job in batch if job.future.set_running_or_notify_cancel()])
 
     def _commit(self, batch: list[_Job]) -> None:
@@ -192,7 +222,7 @@ class GroupCommitWriter(_DatabaseThreads):
                     try:
                         with self._db.atomic():  # a savepoint per write
                             result = job.work()
-                    except peewee.PeeweeException:
+                    except DATABASE_ERRORS:
                         raise
                     except Exception as exc:
                         outcomes.append((job, None, exc))
