@@ -100,6 +100,23 @@ def ensure_self_signed(
     return cert_path, key_path
 
 
+def prepare_tls(
+    data_dir: Path, cert_path: Path | None = None, key_path: Path | None = None
+) -> tuple[ssl.SSLContext, str]:
+    """``(context, fingerprint)`` for ``--tls``: the given certificate, or the self-signed one.
+
+    With ``cert_path`` and ``key_path`` (``--tls-cert``/``--tls-key``, a
+    certificate from an authority) those are used; with neither, the
+    self-signed pair in ``data_dir`` is made or reused. The fingerprint is the
+    one to print and to advertise.
+    """
+    if (cert_path is None) != (key_path is None):
+        raise TlsSetupError("--tls-cert and --tls-key go together: give both, or neither.")
+    if cert_path is None or key_path is None:
+        cert_path, key_path = ensure_self_signed(data_dir)
+    return load_server_context(cert_path, key_path), certificate_fingerprint(cert_path)
+
+
 def load_server_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:
     """An SSL context that serves ``cert_path``/``key_path`` (TLS 1.2 or newer)."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -45,6 +45,7 @@ from chat_server.tls import (
     ensure_self_signed,
     fingerprint,
     load_server_context,
+    prepare_tls,
 )
 
 
@@ -142,6 +143,28 @@ def test_a_certificate_and_a_key_that_do_not_match_are_refused(tmp_path: Path) -
     _, other_key = ensure_self_signed(tmp_path / "two")
     with pytest.raises(TlsSetupError, match="do not form a valid pair"):
         load_server_context(cert_path, other_key)
+
+
+def test_prepare_tls_serves_the_self_signed_certificate_and_gives_its_fingerprint(
+    tmp_path: Path,
+) -> None:
+    context, printed = prepare_tls(tmp_path)
+    cert_path, _ = ensure_self_signed(tmp_path)
+    assert printed == certificate_fingerprint(cert_path)
+    assert isinstance(context, ssl.SSLContext)
+
+
+def test_prepare_tls_uses_a_given_certificate_instead_of_making_one(tmp_path: Path) -> None:
+    _, server_cert, server_key = _authority_and_server_certificate(tmp_path)
+    _, printed = prepare_tls(tmp_path / "data", server_cert, server_key)
+    assert printed == certificate_fingerprint(server_cert)
+    assert not (tmp_path / "data").exists()
+
+
+def test_prepare_tls_refuses_a_certificate_without_its_key(tmp_path: Path) -> None:
+    _, server_cert, _ = _authority_and_server_certificate(tmp_path)
+    with pytest.raises(TlsSetupError, match="go together"):
+        prepare_tls(tmp_path, server_cert, None)
 
 
 # --- the client's trust -------------------------------------------------------
