@@ -25,7 +25,7 @@ ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
 
 
 def render(out_dir: Path) -> dict[str, Path]:
-    """Write ``chat-desktop-SIZE.png`` for each size, and ``chat-desktop.ico``; return the main ones."""
+    """Write the PNGs (``chat-desktop-SIZE.png``) and ``chat-desktop.ico``; return the main ones."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QRectF, Qt
     from PySide6.QtGui import QGuiApplication, QImage, QPainter
