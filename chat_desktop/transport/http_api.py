@@ -1,0 +1,304 @@
+"""The server's HTTP API as the client uses it: accounts, and the plumbing for polling.
+
+:class:`AccountClient` does what happens before there is a session: check that
+a server answers (``health``), register, log in, log out. :class:`ApiSession`
+is the shared plumbing under it and under the polling fallback of
+:mod:`.polling`: one ``aiohttp.ClientSession`` per server, created lazily
+inside the running event loop (aiohttp wants that, and it keeps the object
+usable under qasync), JSON in and out, and every network failure turned into
+an :class:`ApiError` whose text a user can read.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import ssl
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from chat_desktop.protocol import ProtocolError, dump_json, load_object, rules
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An HTTP call failed; ``str(error)`` is a sentence fit for the user.
+
+    ``status`` is the HTTP status, or 0 when no answer came (server unreachable,
+    timeout, broken connection). ``code`` is the protocol error code when the
+    server sent one, ``retry_after`` the seconds a 429 asks us to wait.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A session token and the user name exactly as the server spells it."""
+
+    username: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApiResponse:
+    """An HTTP answer: status, the JSON object of the body ({} if none) and Retry-After."""
+
+    status: int
+    body: dict[str, Any]
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def server_message(self) -> str | None:
+        """The human sentence the server put in an error body, if any."""
+        for key in ("message", "error", "detail"):
+            value = self.body.get(key)
+            if isinstance(value, str) and value:
+                return value
+            if isinstance(value, dict) and isinstance(value.get("message"), str):
+                return str(value["message"])
+        return None
+
+    def server_code(self) -> str | None:
+        """The protocol error code of an error body, if any."""
+        code = self.body.get("code")
+        if isinstance(code, str):
+            return code
+        error = self.body.get("error")
+        if isinstance(error, dict) and isinstance(error.get("code"), str):
+            return str(error["code"])
+        return None
+
+
+def too_many_attempts(retry_after: float | None) -> str:
+    """The sentence for a 429."""
+    if retry_after is None:
+        return "Too many attempts; try again later"
+    return f"Too many attempts; try again in {max(1, math.ceil(retry_after))} s"
+
+
+def _retry_after(headers: Any) -> float | None:
+    value = headers.get("Retry-After")
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+class ApiSession:
+    """HTTP requests to one server over one aiohttp session, with user-fit errors.
+
+    ``token`` goes into ``Authorization: Bearer`` when set. ``ssl_context`` is
+    used for ``https://`` servers (see :mod:`.pinning` for self-signed ones).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self._ssl = ssl_context
+        # Seconds a request may take unless the call says otherwise (the long poll does).
+        self._timeout = timeout
+        # Created on first use, inside the running loop; closed by close().
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ApiError(0, "The connection to the server was closed")
+        if self._session is None:
+            headers = {"Accept": "application/json"}
+            if self._token is not None:
+                headers["Authorization"] = f"Bearer {self._token}"
+            self._session = aiohttp.ClientSession(headers=headers)
+        return self._session
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+        time_limit: float | None = None,
+        token: str | None = None,
+    ) -> ApiResponse:
+        """Send one request to ``base_url + path``; any HTTP status comes back as a response.
+
+        ``time_limit`` overrides the session's timeout (the long poll needs
+        more). ``token`` authorises this one call (logout of a token the session does
+        not hold). Raises :class:`ApiError` (status 0) when no HTTP answer arrives.
+        """
+        url = self.base_url + path
+        client = self._client()
+        data = None if json is None else dump_json(json).encode()
+        headers: dict[str, str] = {}
+        if json is not None:
+            headers["Content-Type"] = "application/json"
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        limit = aiohttp.ClientTimeout(total=time_limit if time_limit is not None else self._timeout)
+        try:
+            async with client.request(
+                method,
+                url,
+                data=data,
+                headers=headers,
+                params=params,
+                timeout=limit,
+                ssl=self._ssl if self._ssl is not None else True,
+            ) as response:
+                raw = await response.read()
+                return ApiResponse(
+                    status=response.status,
+                    body=_json_object(raw),
+                    retry_after=_retry_after(response.headers),
+                )
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise ApiError(
+                0, f"The certificate of the server at {self.base_url} is not trusted"
+            ) from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise ApiError(0, f"Cannot reach server at {self.base_url}") from exc
+        except aiohttp.InvalidURL as exc:
+            raise ApiError(0, f"{self.base_url} is not a valid server address") from exc
+        except TimeoutError as exc:
+            raise ApiError(0, f"The server at {self.base_url} did not answer in time") from exc
+        except aiohttp.ClientError as exc:
+            raise ApiError(0, f"The connection to {self.base_url} broke ({exc})") from exc
+
+    async def close(self) -> None:
+        """Close the HTTP session; idempotent. Requests after this raise ApiError."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        return load_object(raw)
+    except ProtocolError:
+        return {}
+
+
+class AccountClient:
+    """Register, log in and out, and check health, on the server at ``base_url``.
+
+    Every failure raises :class:`ApiError` with a sentence for the login dialog.
+    Call :meth:`close` when done (it closes the HTTP session).
+    """
+
+    def __init__(
+        self, base_url: str, *, ssl_context: ssl.SSLContext | None = None, timeout: float = 15.0
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api = ApiSession(self.base_url, ssl_context=ssl_context, timeout=timeout)
+
+    async def health(self) -> dict[str, Any]:
+        """The server's ``{"status": "ok", "version": ...}``; ApiError when it does not answer."""
+        response = await self._api.request("GET", "/api/v1/health")
+        if response.status != 200:
+            raise ApiError(
+                response.status,
+                f"The server at {self.base_url} is not healthy (HTTP {response.status})",
+            )
+        return response.body
+
+    async def register(self, username: str, password: str) -> Credentials:
+        """Create an account and return its first session."""
+        try:
+            rules.validate_username(username)
+            rules.validate_password(password)
+        except rules.ValidationError as exc:
+            raise ApiError(400, _sentence(str(exc)), code="bad_request") from None
+        response = await self._api.request(
+            "POST", "/api/v1/register", json={"username": username, "password": password}
+        )
+        if response.status in (200, 201):
+            return _credentials(response, username)
+        raise self._error(
+            response,
+            {
+                409: "That username is taken",
+                403: "Registration is closed on this server",
+            },
+        )
+
+    async def login(self, username: str, password: str) -> Credentials:
+        """Start a session with a user name and password."""
+        response = await self._api.request(
+            "POST", "/api/v1/login", json={"username": username, "password": password}
+        )
+        if response.status == 200:
+            return _credentials(response, username)
+        raise self._error(response, {401: "Wrong username or password"})
+
+    async def logout(self, token: str) -> None:
+        """End the session of ``token`` on the server (its sockets close at once).
+
+        A token the server no longer knows counts as logged out.
+        """
+        response = await self._api.request("POST", "/api/v1/logout", token=token)
+        if response.ok or response.status == 401:
+            return
+        raise self._error(response, {})
+
+    async def close(self) -> None:
+        """Close the HTTP session; idempotent."""
+        await self._api.close()
+
+    def _error(self, response: ApiResponse, sentences: dict[int, str]) -> ApiError:
+        status = response.status
+        code = response.server_code()
+        if status in sentences:
+            message = sentences[status]
+        elif status == 429:
+            message = too_many_attempts(response.retry_after)
+        elif status == 400:
+            message = _sentence(response.server_message() or "The server refused the request")
+        else:
+            message = f"The server at {self.base_url} answered with an error (HTTP {status})"
+        return ApiError(status, message, code=code, retry_after=response.retry_after)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def _credentials(response: ApiResponse, typed: str) -> Credentials:
+    token = response.body.get("token")
+    username = response.body.get("username", typed)
+    if not isinstance(token, str) or not token or not isinstance(username, str):
+        raise ApiError(response.status, "The server sent an unexpected answer (no token)")
+    return Credentials(username=username, token=token)

@@ -1,0 +1,126 @@
+"""Fixtures for the transport tests: accounts on the in-process server, links that
+record what they hear, and a waiting helper that never sleeps and hopes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+import pytest
+
+from chat_desktop.protocol import Message, ServerEvent
+from chat_desktop.transport import (
+    AccountClient,
+    Credentials,
+    Jitter,
+    LinkKind,
+    LinkState,
+    ReconnectPolicy,
+    ServerLink,
+)
+from chat_server.app import ChatServer
+
+E = TypeVar("E")
+
+
+# The longest any condition may take to come true before the test fails.
+WAIT_LIMIT = 15.0
+
+
+async def eventually(predicate: Callable[[], bool]) -> None:
+    """Wait until ``predicate()`` holds; fail the test after WAIT_LIMIT seconds.
+
+    Checking every 10 ms rather than waiting on an event: the conditions mix
+    link state, recorded events and server internals, which share no signal.
+    """
+    async with asyncio.timeout(WAIT_LIMIT):
+        while True:
+            if predicate():
+                return
+            await asyncio.sleep(0.01)
+
+
+@dataclass
+class Recorder:
+    """Collects a link's events and states, and serves the cache's ``positions``."""
+
+    events: list[ServerEvent] = field(default_factory=list)
+    states: list[LinkState] = field(default_factory=list)
+
+    def on_event(self, event: ServerEvent) -> None:
+        self.events.append(event)
+
+    def on_state(self, state: LinkState) -> None:
+        self.states.append(state)
+
+    def positions(self) -> dict[str, int]:
+        """What a cache would answer: the highest seq received per room."""
+        highest: dict[str, int] = {}
+        for message in self.of(Message):
+            highest[message.room] = max(message.seq, highest.get(message.room, 0))
+        return highest
+
+    def of(self, kind: type[E]) -> list[E]:
+        return [event for event in self.events if isinstance(event, kind)]
+
+    def kinds(self) -> list[LinkKind]:
+        return [state.kind for state in self.states]
+
+    def texts(self, room: str = "general") -> list[str]:
+        return [message.text for message in self.of(Message) if message.room == room]
+
+
+def fast_policy() -> ReconnectPolicy:
+    """Backoff short enough for tests (the real one starts at 0.5 s)."""
+    return ReconnectPolicy(initial=0.05, cap=0.2, jitter=Jitter.NONE)
+
+
+class LinkFactory(Protocol):
+    def __call__(
+        self, base_url: str, credentials: Credentials, **options: Any
+    ) -> tuple[ServerLink, Recorder]: ...
+
+
+@pytest.fixture
+async def accounts(chat_server: ChatServer) -> dict[str, Credentials]:
+    """alice, bob and carol, registered on the in-process server."""
+    client = AccountClient(chat_server.base_url)
+    try:
+        return {
+            name: await client.register(name, f"{name}-password")
+            for name in ("alice", "bob", "carol")
+        }
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def make_link() -> AsyncIterator[LinkFactory]:
+    """Start links that record into a Recorder; every one is closed at the end."""
+    made: list[ServerLink] = []
+
+    def factory(
+        base_url: str, credentials: Credentials, **options: Any
+    ) -> tuple[ServerLink, Recorder]:
+        recorder = Recorder()
+        options.setdefault("policy", fast_policy())
+        options.setdefault("username", credentials.username)
+        link = ServerLink(
+            base_url,
+            credentials.token,
+            positions=recorder.positions,
+            on_event=recorder.on_event,
+            on_state=recorder.on_state,
+            **options,
+        )
+        made.append(link)
+        link.start()
+        return link, recorder
+
+    try:
+        yield factory
+    finally:
+        for link in made:
+            await link.close()

@@ -1,0 +1,275 @@
+"""The HTTP long-polling fallback, through a real proxy that strips the WebSocket upgrade.
+
+The link talks to :class:`~tests.client.proxy.ReverseProxy`, which forwards
+HTTP to the in-process server but turns ``/ws`` into a plain GET that the server
+refuses; other users talk to the server directly over WebSocket. The link must
+deliver the same events as over a socket, and go back to the socket once the
+proxy lets it through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from chat_desktop.protocol import (
+    Ack,
+    CreateRoom,
+    Error,
+    HistoryPage,
+    HistoryRequest,
+    Message,
+    Room,
+    SendMessage,
+    SetTyping,
+    Typing,
+    UserJoin,
+    UserLeave,
+    Welcome,
+)
+from chat_desktop.transport import AccountClient, Credentials, LinkKind, ServerLink
+from chat_server.app import ChatServer
+
+from .conftest import LinkFactory, Recorder, eventually
+from .proxy import ReverseProxy
+from .test_link import _client_side, post
+
+
+@pytest.fixture
+async def proxy(chat_server: ChatServer) -> AsyncIterator[ReverseProxy]:
+    stripping = ReverseProxy(chat_server.base_url)
+    await stripping.start()
+    try:
+        yield stripping
+    finally:
+        await stripping.stop()
+
+
+async def polling_link(
+    proxy: ReverseProxy, credentials: Credentials, make_link: LinkFactory, **options: float
+) -> tuple[ServerLink, Recorder]:
+    """A link through the proxy, once it polls (short long polls keep the tests quick)."""
+    options.setdefault("poll_wait", 2.0)
+    options.setdefault("ws_retry_interval", 60.0)
+    link, recorder = make_link(proxy.base_url, credentials, **options)
+    await eventually(lambda: link.state.kind is LinkKind.POLLING)
+    return link, recorder
+
+
+async def connected_link(
+    chat_server: ChatServer, credentials: Credentials, make_link: LinkFactory
+) -> tuple[ServerLink, Recorder]:
+    link, recorder = make_link(chat_server.base_url, credentials)
+    await eventually(lambda: link.state.kind is LinkKind.CONNECTED)
+    return link, recorder
+
+
+async def test_link_polls_when_a_proxy_strips_the_websocket_upgrade(
+    proxy: ReverseProxy, accounts: dict[str, Credentials], make_link: LinkFactory
+) -> None:
+    link, alice = await polling_link(proxy, accounts["alice"], make_link)
+    assert proxy.stripped >= 1
+    welcome = alice.of(Welcome)[0]
+    assert welcome.username == "alice"
+    assert [room.name for room in welcome.rooms] == ["general"]
+    assert welcome.server.name == "test"
+    assert "refused the WebSocket" in link.state.detail
+
+
+async def test_polling_link_receives_messages_from_others(
+    chat_server: ChatServer,
+    proxy: ReverseProxy,
+    accounts: dict[str, Credentials],
+    make_link: LinkFactory,
+) -> None:
+    _, alice = await polling_link(proxy, accounts["alice"], make_link)
+    await post(chat_server.base_url, accounts["bob"], "one")
+    await post(chat_server.base_url, accounts["bob"], "two")
+    await eventually(lambda: alice.texts() == ["one", "two"])
+
+
+async def test_polling_link_sends_and_gets_the_ack_and_its_own_message(
+    proxy: ReverseProxy, accounts: dict[str, Credentials], make_link: LinkFactory
+) -> None:
+    link, alice = await polling_link(proxy, accounts["alice"], make_link)
+    client_id = str(uuid.uuid4())
+    assert await link.send(SendMessage(room="general", client_id=client_id, text="via http"))
+    assert alice.of(Ack)[0].client_id == client_id
+    await eventually(lambda: alice.texts() == ["via http"])
+    assert alice.of(Message)[0].seq == alice.of(Ack)[0].seq
+
+
+async def test_a_retried_send_while_polling_gets_the_same_seq(
+    proxy: ReverseProxy, accounts: dict[str, Credentials], make_link: LinkFactory
+) -> None:
+    link, alice = await polling_link(proxy, accounts["alice"], make_link)
+    event = SendMessage(room="general", client_id=str(uuid.uuid4()), text="once")
+    assert await link.send(event)
+    assert await link.send(event)
+    first, second = alice.of(Ack)
+    assert first.seq == second.seq
+
+
+async def test_a_refused_send_while_polling_becomes_an_error_event(
+    proxy: ReverseProxy, accounts: dict[str, Credentials], make_link: LinkFactory
+) -> None:
+    link, alice = await polling_link(proxy, accounts["alice"], make_link)
+    client_id = str(uuid.uuid4())
+    assert await link.send(SendMessage(room="nowhere", client_id=client_id, text="hi"))
+    error = alice.of(Error)[0]
+    assert (error.code, error.ref) == ("unknown_room", client_id)
+
+
+async def test_polling_link_reports_typing_start_and_stop(
+    chat_server: ChatServer,
+    proxy: ReverseProxy,
+    accounts: dict[str, Credentials],
+    make_link: LinkFactory,
+) -> None:
+    _, alice = await polling_link(proxy, accounts["alice"], make_link)
+    bob_link, _ = await connected_link(chat_server, accounts["bob"], make_link)
+    await bob_link.send(SetTyping(room="general", active=True))
+    await eventually(lambda: Typing("general", "bob", True) in alice.of(Typing))
+    await bob_link.send(SetTyping(room="general", active=False))
+    await eventually(lambda: Typing("general", "bob", False) in alice.of(Typing))
+
+
+async def test_typing_sent_while_polling_reaches_others(
+    chat_server: ChatServer,
+    proxy: ReverseProxy,
+    accounts: dict[str, Credentials],
+    make_link: LinkFactory,
+) -> None:
+    alice_link, _ = await polling_link(proxy, accounts["alice"], make_link)
+    _, bob = await connected_link(chat_server, accounts["bob"], make_link)
+    assert await alice_link.send(SetTyping(room="general", active=True))
+    await eventually(lambda: Typing("general", "alice", True) in bob.of(Typing))
+
+
+async def test_polling_link_reports_users_joining_and_leaving(
+    chat_server: ChatServer,
+    proxy: ReverseProxy,
+    accounts: dict[str, Credentials],
+    make_link: LinkFactory,
+) -> None:
+    _, alice = await polling_link(proxy, accounts["alice"], make_link)
+    carol_link, _ = await connected_link(chat_server, accounts["carol"], make_link)
+    await eventually(lambda: UserJoin("carol") in alice.of(UserJoin))
+    await carol_link.close()
+    await eventually(lambda: UserLeave("carol") in alice.of(UserLeave))
+
+
+async def test_polling_link_answers_history_and_room_requests(
+    chat_server: ChatServer,
+    proxy: ReverseProxy,
+    accounts: dict[str, Credentials],
+    make_link: LinkFactory,
+) -> None:
+    for n in range(3):
+        await post(chat_server.base_url, accounts["bob"], f"old {n}")
+    link, alice = await polling_link(proxy, accounts["alice"], make_link)
+    assert await link.send(HistoryRequest(room="general", before=3, limit=5))
+    assert await link.send(CreateRoom(name="random"))
+    page = alice.of(HistoryPage)[0]
+    assert ([m.text for m in page.messages], page.has_more) == (["old 0", "old 1"], False)
+    assert alice.of(Room) == [Room("random", 0)]
+
+
+async def test_polling_link_hears_of_rooms_others_create(
+    chat_server: ChatServer,
+    proxy: ReverseProxy,
+    accounts: dict[str, Credentials],
+    make_link: LinkFactory,
+) -> None:
+    _, alice = await polling_link(
+        proxy, accounts["alice"], make_link, rooms_refresh_interval=0.0, poll_wait=0.2
+    )
+    bob_link, _ = await connected_link(chat_server, accounts["bob"], make_link)
+    await bob_link.send(CreateRoom(name="random"))
+    await eventually(lambda: Room("random", 0) in alice.of(Room))
+    await post(chat_server.base_url, accounts["bob"], "in random", room="random")
+    await eventually(lambda: alice.texts("random") == ["in random"])
+
+
+async def test_polling_link_switches_back_to_the_websocket_once_it_passes(
+    proxy: ReverseProxy, accounts: dict[str, Credentials], make_link: LinkFactory
+) -> None:
+    link, alice = await polling_link(proxy, accounts["alice"], make_link, ws_retry_interval=0.1)
+    proxy.pass_websocket = True
+    await eventually(lambda: link.state.kind is LinkKind.CONNECTED)
+    assert len(alice.of(Welcome)) == 2
+    client_id = str(uuid.uuid4())
+    assert await link.send(SendMessage(room="general", client_id=client_id, text="socket"))
+    await eventually(lambda: alice.texts() == ["socket"])
+
+
+async def test_messages_sent_while_switching_back_arrive_once(
+    chat_server: ChatServer,
+    proxy: ReverseProxy,
+    accounts: dict[str, Credentials],
+    make_link: LinkFactory,
+) -> None:
+    link, alice = await polling_link(proxy, accounts["alice"], make_link, ws_retry_interval=0.1)
+    await post(chat_server.base_url, accounts["bob"], "while polling")
+    await eventually(lambda: alice.texts() == ["while polling"])
+    proxy.pass_websocket = True
+    await eventually(lambda: link.state.kind is LinkKind.CONNECTED)
+    await post(chat_server.base_url, accounts["bob"], "on the socket")
+    await eventually(lambda: len(alice.texts()) >= 2)
+    assert alice.texts() == ["while polling", "on the socket"]
+
+
+async def test_reconnect_now_while_polling_tries_the_socket_at_once(
+    proxy: ReverseProxy, accounts: dict[str, Credentials], make_link: LinkFactory
+) -> None:
+    link, _ = await polling_link(proxy, accounts["alice"], make_link, ws_retry_interval=600.0)
+    proxy.pass_websocket = True
+    link.reconnect_now()
+    await eventually(lambda: link.state.kind is LinkKind.CONNECTED)
+
+
+async def test_logging_out_while_polling_stops_as_unauthorized(
+    chat_server: ChatServer,
+    proxy: ReverseProxy,
+    accounts: dict[str, Credentials],
+    make_link: LinkFactory,
+) -> None:
+    link, _ = await polling_link(proxy, accounts["alice"], make_link, poll_wait=0.5)
+    client = AccountClient(chat_server.base_url)
+    try:
+        await client.logout(accounts["alice"].token)
+    finally:
+        await client.close()
+    await eventually(lambda: link.state.kind is LinkKind.UNAUTHORIZED)
+    assert not link.active
+
+
+async def test_a_send_refused_as_unauthorized_while_polling_stops_the_link(
+    chat_server: ChatServer,
+    proxy: ReverseProxy,
+    accounts: dict[str, Credentials],
+    make_link: LinkFactory,
+) -> None:
+    link, _ = await polling_link(proxy, accounts["alice"], make_link, poll_wait=30.0)
+    client = AccountClient(chat_server.base_url)
+    try:
+        await client.logout(accounts["alice"].token)
+    finally:
+        await client.close()
+    sent = await link.send(SendMessage(room="general", client_id=str(uuid.uuid4()), text="x"))
+    assert not sent
+    await eventually(lambda: link.state.kind is LinkKind.UNAUTHORIZED)
+
+
+async def test_close_while_polling_leaves_no_task_behind(
+    proxy: ReverseProxy, accounts: dict[str, Credentials], make_link: LinkFactory
+) -> None:
+    before = asyncio.all_tasks()
+    link, _ = await polling_link(proxy, accounts["alice"], make_link, ws_retry_interval=0.05)
+    await link.close()
+    assert link.state.kind is LinkKind.OFFLINE
+    leftovers = [t for t in asyncio.all_tasks() - before if not t.done() and _client_side(t)]
+    assert leftovers == []
