@@ -1,0 +1,7 @@
+"""``python -m chat_desktop``: the same as the ``chat-desktop`` command."""
+
+import sys
+
+from chat_desktop.app import main
+
+sys.exit(main())

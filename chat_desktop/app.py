@@ -1,0 +1,318 @@
+"""``chat-desktop``: start the app, run asyncio inside Qt, and shut everything down in order.
+
+How asyncio runs inside Qt
+--------------------------
+A Qt app spends its life in Qt's event loop (``QApplication.exec``); asyncio
+code (the ``websockets`` connection, aiohttp requests, the bundled server)
+needs an asyncio loop. qasync's ``QEventLoop`` is both: it implements the
+asyncio loop *on top of* Qt's loop, so coroutines, socket callbacks, timers
+and Qt signals all run on the one main thread, taking turns. A widget slot can
+therefore start an asyncio task (``TaskGroup.spawn``), and a task can update a
+widget, with no thread and no lock.
+
+One message, from my composer to your window
+--------------------------------------------
+1. I press Enter. :class:`~chat_desktop.ui.composer.Composer` emits
+   ``submitted(text)``; the main window calls ``ChatController.send(room, text)``.
+2. The controller draws a ``client_id``, puts the message in the cache's
+   outbox (it survives a crash from here on) and emits ``messagesChanged``
+   with a QUEUED entry: my window shows it at once, greyed "Queued". If the
+   link is up, it spawns a task that awaits ``ServerLink.send(SendMessage)``,
+   which writes one JSON frame to the WebSocket; the entry becomes SENT.
+3. The server stores the message (seq 42), answers me with ``ack`` and
+   broadcasts ``message`` to every connection, yours and mine.
+4. In your app, the link's reader task decodes the frame and calls the
+   controller's ``on_event``. The controller does not touch the UI yet: it
+   collects events for 30 ms (a burst becomes one batch), then saves them in
+   one cache transaction, drops any it already had (room, seq), and emits
+   ``messagesChanged(room, entries)`` once.
+5. Your :class:`~chat_desktop.ui.message_model.MessageListModel` inserts the
+   rows in one ``beginInsertRows``/``endInsertRows``; the
+   :class:`~chat_desktop.ui.message_view.MessageView` stays pinned to the
+   bottom (or counts "1 new message"), and the
+   :class:`~chat_desktop.ui.message_delegate.MessageDelegate` paints it.
+   If your window is not active, the tray shows a notification.
+6. Back in mine, the ``ack`` removes the message from the outbox and my row
+   becomes DELIVERED (with its seq); were the connection to drop before the
+   ack, the next connect sends it again with the same client_id and the
+   server, which stores one message per client_id, answers with the same seq.
+
+Start and stop
+--------------
+:func:`main` parses the options, creates the QApplication and the qasync
+loop, and runs :meth:`ChatApp.run` until the user quits (menu, window close,
+SIGINT or SIGTERM). The shutdown order matters: PySide6 + qasync + open
+sockets abort at interpreter exit when torn down carelessly, so
+:meth:`ChatApp.shut_down` closes the ServerLink (awaited), stops the hosted
+server (awaited), closes the cache, and only then does :func:`main` stop the
+loop, close it, delete the widgets and let the QApplication go.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import logging
+import signal
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import qasync
+from PySide6.QtCore import QStandardPaths
+from PySide6.QtWidgets import QApplication
+
+from chat_desktop import __version__
+from chat_desktop.controller.account import SignInController
+from chat_desktop.controller.chat import ChatController
+from chat_desktop.controller.hosting import LocalServer
+from chat_desktop.controller.settings import AppSettings, Session
+from chat_desktop.controller.tasks import TaskGroup
+from chat_desktop.storage import ChatCache, cache_path
+from chat_desktop.transport.urls import normalize_base_url
+from chat_desktop.ui.main_window import MainWindow
+from chat_desktop.ui.resources import icon, style_sheet
+from chat_desktop.ui.sign_in import SignInDialog
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "Chat Desktop"
+# The cache of a hosted chat is keyed by this rather than by its URL, whose
+# port may change from one start to the next (8765 taken, next free one).
+HOSTED_CACHE_KEY = "hosted-on-this-computer"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="chat-desktop",
+        description="Chat with your team on the LAN: the desktop client of chat-server.",
+    )
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        help="the chat server to use, e.g. http://chat.lan:8765 (skips the address field)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        type=Path,
+        help="keep all state (sign-in, cache, hosted server) in DIR instead of the "
+        "platform's app data folder",
+    )
+    parser.add_argument("--version", action="version", version=f"chat-desktop {__version__}")
+    return parser.parse_args(argv)
+
+
+def default_data_dir() -> Path:
+    """The platform's app data folder (``~/.local/share/chat-desktop`` on Linux)."""
+    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(location) if location else Path.home() / ".chat-desktop"
+
+
+class ChatApp:
+    """The app's life: sign-in dialog or chat window, sign out, quit.
+
+    Owns the settings, the hosted server (if any), and at most one of: the
+    sign-in dialog with its controller, or the chat window with its
+    controller and cache.
+    """
+
+    def __init__(self, data_dir: Path, server: str | None = None) -> None:
+        self.data_dir = data_dir
+        self.settings = AppSettings(data_dir)
+        # --server URL: the address is fixed (normalized; None when not given).
+        self.fixed_server = normalize_base_url(server) if server else None
+        self.local_server = LocalServer(data_dir / "server")
+        self.tasks = TaskGroup()
+        self.window: MainWindow | None = None
+        self.controller: ChatController | None = None
+        self.cache: ChatCache | None = None
+        self.dialog: SignInDialog | None = None
+        self.sign_in: SignInController | None = None
+        self._quit = asyncio.Event()
+        self._finished = False
+
+    async def run(self) -> int:
+        """Show the chat (or the sign-in dialog) and wait until the user quits."""
+        session = self.settings.session()
+        if session is not None and (
+            self.fixed_server is None or session.hosted or session.server_url == self.fixed_server
+        ):
+            await self.open_chat(session)
+        else:
+            self.show_sign_in()
+        await self._quit.wait()
+        await self.shut_down()
+        return 0
+
+    def quit(self) -> None:
+        """Ask the app to quit; :meth:`run` then shuts down in order."""
+        self._quit.set()
+
+    # ------------------------------------------------------------ sign in
+
+    def show_sign_in(self, message: str = "") -> None:
+        address, username, _ = self.settings.last_server()
+        self.sign_in = SignInController(self.settings, self.local_server)
+        self.dialog = SignInDialog(
+            self.sign_in,
+            address=self.fixed_server or address,
+            username=username,
+            fixed_address=self.fixed_server is not None,
+            message=message,
+        )
+        self.dialog.finished.connect(self._sign_in_finished)
+        self.dialog.show()
+
+    def _sign_in_finished(self, result: int) -> None:
+        dialog, self.dialog = self.dialog, None
+        session = dialog.session if dialog is not None else None
+        self.tasks.spawn(self._after_sign_in(session))
+        if dialog is not None:
+            dialog.deleteLater()
+
+    async def _after_sign_in(self, session: Session | None) -> None:
+        sign_in, self.sign_in = self.sign_in, None
+        if sign_in is not None:
+            await sign_in.close()
+            sign_in.deleteLater()
+        if session is None:
+            self.quit()
+        else:
+            await self.open_chat(session)
+
+    # --------------------------------------------------------------- chat
+
+    async def open_chat(self, session: Session) -> None:
+        """Open the window from the cache at once, then connect (hosting first if needed)."""
+        key = HOSTED_CACHE_KEY if session.hosted else session.server_url
+        self.cache = ChatCache.open(cache_path(self.data_dir, key, session.username))
+        self.controller = ChatController(
+            self.cache,
+            server_url=session.server_url,
+            username=session.username,
+            token=session.token,
+        )
+        self.window = MainWindow(self.controller)
+        self.window.quitRequested.connect(self.quit)
+        self.window.signOutRequested.connect(self._sign_out_requested)
+        self.controller.unauthorized.connect(
+            lambda: self.tasks.spawn(
+                self.sign_out("This device was signed out. Please sign in again.")
+            )
+        )
+        self.window.show()
+        base_url = session.server_url
+        if session.hosted:
+            try:
+                base_url = await self.local_server.start(_port_of(session.server_url))
+            except OSError as exc:
+                self.window.statusBar().showMessage(f"Cannot start the chat server here: {exc}")
+                return
+            if base_url != session.server_url:
+                self.settings.remember(
+                    Session(base_url, session.username, session.token, hosted=True)
+                )
+        if self.controller is not None:
+            self.controller.start(base_url)
+
+    def _sign_out_requested(self) -> None:
+        if self.window is not None and self.window.confirm_sign_out():
+            self.tasks.spawn(self.sign_out())
+
+    async def sign_out(self, message: str = "") -> None:
+        """Log out on the server, forget the token, close the chat, show the dialog."""
+        controller = self.controller
+        if controller is None:
+            return
+        await controller.sign_out()
+        self.settings.forget_token()
+        await self._close_chat()
+        await self.local_server.stop()
+        if not self._quit.is_set():
+            self.show_sign_in(message)
+
+    async def _close_chat(self) -> None:
+        window, self.window = self.window, None
+        controller, self.controller = self.controller, None
+        cache, self.cache = self.cache, None
+        if window is not None:
+            window.shut_down()
+        if controller is not None:
+            await controller.close()
+        if cache is not None:
+            cache.close()
+        if window is not None:
+            window.deleteLater()
+        if controller is not None:
+            controller.deleteLater()
+
+    # ----------------------------------------------------------- shutdown
+
+    async def shut_down(self) -> None:
+        """Close in order: dialog, link and tasks, hosted server, cache."""
+        if self._finished:
+            return
+        self._finished = True
+        if self.dialog is not None:
+            dialog, self.dialog = self.dialog, None
+            dialog.finished.disconnect(self._sign_in_finished)
+            dialog.hide()
+            dialog.deleteLater()
+        if self.sign_in is not None:
+            await self.sign_in.close()
+            self.sign_in = None
+        await self.tasks.close()
+        await self._close_chat()
+        await self.local_server.stop()
+
+
+def _port_of(url: str) -> int | None:
+    try:
+        return urlsplit(url).port
+    except ValueError:
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``chat-desktop``; returns the exit code (0 on every normal quit)."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    qt_app = QApplication(sys.argv[:1])
+    qt_app.setApplicationName("chat-desktop")
+    qt_app.setApplicationDisplayName(APP_NAME)
+    qt_app.setOrganizationName("chat-desktop")
+    qt_app.setApplicationVersion(__version__)
+    qt_app.setWindowIcon(icon("app"))
+    qt_app.setStyleSheet(style_sheet())
+    # The app decides when to quit (after closing connections), not Qt.
+    qt_app.setQuitOnLastWindowClosed(False)
+
+    loop = qasync.QEventLoop(qt_app)
+    asyncio.set_event_loop(loop)
+    app = ChatApp(args.data_dir or default_data_dir(), args.server)
+    # SIGINT (Ctrl+C) and SIGTERM (logout, kill) quit like the menu does.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, app.quit)
+    try:
+        code: int = loop.run_until_complete(app.run())
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)
+        loop.close()
+        asyncio.set_event_loop(None)
+    # Widgets go before the QApplication: deleting them after it is gone is
+    # what crashes PySide6 programs at exit.
+    del app
+    gc.collect()
+    qt_app.shutdown()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

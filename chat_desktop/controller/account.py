@@ -1,0 +1,152 @@
+"""SignInController: sign in, create an account, or host the chat here; then remember it.
+
+The sign-in dialog calls one of three methods and listens to three signals;
+the work (HTTP requests, starting the bundled server) runs as asyncio tasks
+on the qasync loop, so the dialog stays responsive and shows errors as the
+plain sentences that :class:`~chat_desktop.transport.http_api.ApiError` carries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+from PySide6.QtCore import QObject, Signal
+
+from chat_desktop.protocol import rules
+from chat_desktop.transport.http_api import AccountClient, ApiError, Credentials
+from chat_desktop.transport.urls import normalize_base_url
+
+from .hosting import LocalServer
+from .settings import AppSettings, Session
+from .tasks import TaskGroup
+
+log = logging.getLogger(__name__)
+
+
+class SignInController(QObject):
+    """Turns what the user typed into a :class:`Session`, or into an error sentence.
+
+    Signals:
+        busyChanged(bool): a request is running (the dialog disables its buttons).
+        failed(str): the attempt failed; the sentence is plain text for the user.
+        signedIn(object): the :class:`Session`, already remembered in the settings.
+    """
+
+    busyChanged = Signal(bool)
+    failed = Signal(str)
+    signedIn = Signal(object)
+
+    def __init__(
+        self, settings: AppSettings, local_server: LocalServer, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._settings = settings
+        # The in-process server, started by host(); owned (and stopped) by the app.
+        self._local_server = local_server
+        self._tasks = TaskGroup()
+        self._busy = False
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    def sign_in(self, address: str, username: str, password: str) -> None:
+        self._start(lambda: self._remote(address, username, password, create=False))
+
+    def create_account(self, address: str, username: str, password: str) -> None:
+        self._start(lambda: self._remote(address, username, password, create=True))
+
+    def host(self, username: str, password: str) -> None:
+        """Start the bundled server here and sign in to it, creating the account if new."""
+        self._start(lambda: self._hosted(username, password))
+
+    async def close(self) -> None:
+        """Cancel what is running (the dialog was closed)."""
+        await self._tasks.close()
+
+    # -------------------------------------------------------------- attempts
+
+    def _start(self, attempt: Callable[[], Awaitable[Session]]) -> None:
+        if self._busy:
+            # One attempt at a time; the dialog disables its buttons anyway.
+            return
+        self._set_busy(True)
+        self._tasks.spawn(self._run(attempt()))
+
+    async def _run(self, attempt: Awaitable[Session]) -> None:
+        try:
+            session = await attempt
+        except (ApiError, ValueError, OSError, rules.ValidationError) as exc:
+            self._set_busy(False)
+            self.failed.emit(_sentence(str(exc)))
+            return
+        self._settings.remember(session)
+        self._set_busy(False)
+        self.signedIn.emit(session)
+
+    async def _remote(self, address: str, username: str, password: str, *, create: bool) -> Session:
+        base_url = normalize_base_url(address)
+        _check(username, password)
+        credentials = await _with_client(
+            base_url,
+            lambda client: (client.register if create else client.login)(username, password),
+        )
+        return Session(base_url, credentials.username, credentials.token, hosted=False)
+
+    async def _hosted(self, username: str, password: str) -> Session:
+        _check(username, password)
+        previous_url, _, was_hosted = self._settings.last_server()
+        preferred = _port_of(previous_url) if was_hosted else None
+        try:
+            base_url = await self._local_server.start(preferred)
+        except OSError as exc:
+            raise OSError(f"Cannot start the chat server on this computer: {exc}") from None
+
+        async def register_or_login(client: AccountClient) -> Credentials:
+            try:
+                return await client.register(username, password)
+            except ApiError as exc:
+                if exc.status != 409:
+                    raise
+            # The account exists already (an earlier run): sign in to it.
+            return await client.login(username, password)
+
+        credentials = await _with_client(base_url, register_or_login)
+        return Session(base_url, credentials.username, credentials.token, hosted=True)
+
+    def _set_busy(self, busy: bool) -> None:
+        if busy != self._busy:
+            self._busy = busy
+            self.busyChanged.emit(busy)
+
+
+async def _with_client(
+    base_url: str, call: Callable[[AccountClient], Awaitable[Credentials]]
+) -> Credentials:
+    client = AccountClient(base_url)
+    try:
+        return await call(client)
+    finally:
+        await client.close()
+
+
+def _check(username: str, password: str) -> None:
+    """Validate with the protocol's own rules before bothering the server."""
+    rules.validate_username(username)
+    if not password:
+        raise ValueError("Enter your password")
+
+
+def _port_of(url: str) -> int | None:
+    try:
+        return urlsplit(url).port
+    except ValueError:
+        return None
+
+
+def _sentence(text: str) -> str:
+    text = text.strip() or "Something went wrong"
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -1,0 +1,117 @@
+"""The values the controller hands to the UI: messages, rooms, members, the connection.
+
+The protocol's :class:`~chat_desktop.protocol.Message` only exists once the
+server has stored a message. The window also shows my own messages before
+that (queued in the outbox, on the wire, refused), so the controller speaks in
+:class:`MessageEntry` values that carry a :class:`DeliveryState` and an
+optional seq. They are frozen: a state change is a new entry with the same
+``client_id``, which is how the list model finds the row to update.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+
+from chat_desktop.protocol import Message
+
+
+class DeliveryState(enum.Enum):
+    """Where one of my messages is on its way to everybody else."""
+
+    # In the outbox, not handed to a connection yet (offline, or before connecting).
+    QUEUED = "queued"
+    # Written to the socket (or POSTed); the server's ack has not come back yet.
+    SENT = "sent"
+    # Stored by the server as ``seq``: everybody has it or will get it.
+    DELIVERED = "delivered"
+    # The server refused it (too long, rate limited, ...): the user may retry.
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEntry:
+    """One row of a conversation: a stored message, or one of mine on its way."""
+
+    room: str
+    author: str
+    text: str
+    # Protocol time stamp (UTC ISO 8601); for a pending message the local send time.
+    ts: str
+    client_id: str
+    # None until the server has stored it.
+    seq: int | None = None
+    state: DeliveryState = DeliveryState.DELIVERED
+    # Why the server refused a FAILED message, fit for the user.
+    error: str = ""
+
+    @classmethod
+    def from_message(cls, message: Message) -> MessageEntry:
+        return cls(
+            room=message.room,
+            author=message.author,
+            text=message.text,
+            ts=message.ts,
+            client_id=message.client_id,
+            seq=message.seq,
+        )
+
+    def with_state(
+        self,
+        state: DeliveryState,
+        *,
+        seq: int | None = None,
+        ts: str | None = None,
+        error: str = "",
+    ) -> MessageEntry:
+        return replace(
+            self,
+            state=state,
+            seq=self.seq if seq is None else seq,
+            ts=self.ts if ts is None else ts,
+            error=error,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RoomEntry:
+    """A room in the side bar and how many messages in it I have not read."""
+
+    name: str
+    unread: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MemberEntry:
+    """A user of the server and whether any of their connections is open."""
+
+    name: str
+    online: bool
+
+
+class ConnectionKind(enum.Enum):
+    """What the connection to the server is doing (the status bar shows it)."""
+
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    # Waiting for the next attempt after a drop; ``retry_at`` says when.
+    RECONNECTING = "reconnecting"
+    # The WebSocket cannot be opened but HTTP works: long polling.
+    POLLING = "polling"
+    OFFLINE = "offline"
+    # The server refused the token (signed out elsewhere, account gone).
+    UNAUTHORIZED = "unauthorized"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStatus:
+    """The connection as the UI sees it; mirrors the transport's LinkState.
+
+    It is the controller's own type so that widgets never import the transport.
+    """
+
+    kind: ConnectionKind
+    # time.monotonic() of the next attempt, while RECONNECTING.
+    retry_at: float | None = None
+    # A sentence about the last error, for a tool tip.
+    detail: str = ""

@@ -1,0 +1,79 @@
+"""LocalServer: the bundled chat server run inside the app ("Host a chat on this computer").
+
+The server is the same :class:`chat_server.app.ChatServer` that ``chat-server``
+runs, started on the app's own asyncio loop (qasync's loop, which is Qt's
+event loop): no thread and no second process. It listens on all interfaces so
+that colleagues on the LAN can join, on port 8765 or the next free one, and
+keeps its database in the app's data folder.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from chat_desktop.protocol import DEFAULT_PORT
+from chat_server.app import ChatServer
+from chat_server.config import ServerConfig
+
+log = logging.getLogger(__name__)
+
+# How many ports after the preferred one to try before giving up.
+PORT_ATTEMPTS = 20
+
+
+class LocalServer:
+    """Start and stop the in-process server; ``base_url`` is where this app reaches it."""
+
+    def __init__(self, data_dir: Path, *, host: str = "0.0.0.0", port: int = DEFAULT_PORT) -> None:
+        self.data_dir = data_dir
+        # 0.0.0.0 in the app (the LAN must reach it); tests pass 127.0.0.1.
+        self.host = host
+        # The preferred port; 0 lets the OS choose (tests).
+        self.port = port
+        self._server: ChatServer | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the local server is not running")
+        return self._server.base_url
+
+    async def start(self, preferred_port: int | None = None) -> str:
+        """Start (if not running) and return the base URL.
+
+        ``preferred_port`` (the port of the last run) is tried first so that
+        colleagues' saved addresses keep working; then 8765 and the ports after it.
+        """
+        if self._server is not None:
+            return self._server.base_url
+        candidates = [] if preferred_port is None else [preferred_port]
+        if self.port == 0:
+            candidates.append(0)
+        else:
+            candidates += list(range(self.port, self.port + PORT_ATTEMPTS))
+        last_error: OSError | None = None
+        for port in dict.fromkeys(candidates):
+            config = ServerConfig(host=self.host, port=port, data_dir=self.data_dir)
+            server = ChatServer(config)
+            try:
+                await server.start()
+            except OSError as exc:
+                # Port taken (another app, or a chat-server already running): next one.
+                last_error = exc
+                continue
+            self._server = server
+            return server.base_url
+        raise OSError(
+            f"no free port from {self.port} to {self.port + PORT_ATTEMPTS - 1}: {last_error}"
+        )
+
+    async def stop(self) -> None:
+        """Stop the server (closing its sockets and database); idempotent."""
+        server, self._server = self._server, None
+        if server is not None:
+            await server.stop()

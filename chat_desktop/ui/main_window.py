@@ -1,0 +1,308 @@
+"""MainWindow: rooms and members on the left, the conversation in the middle, the truth below.
+
+The window is built from small widgets (MessageView over MessageListModel,
+ComposerBox, TypingLine, ConnectionStatusWidget, the side bar's lists) and
+wires them to the :class:`~chat_desktop.controller.chat.ChatController` in one
+place, :meth:`MainWindow._connect`: controller signals go into the models and
+widgets, widget signals become controller calls. No widget touches the
+network or the database.
+
+The window also owns the tray icon (unread count, notifications for new
+messages while the window is not active; clicking one opens that room).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QItemSelectionModel, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QListView,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from chat_desktop.controller.chat import ChatController
+from chat_desktop.controller.entries import (
+    ConnectionStatus,
+    MemberEntry,
+    MessageEntry,
+    RoomEntry,
+)
+
+from .composer import ComposerBox
+from .connection_status import ConnectionStatusWidget
+from .message_model import MessageListModel
+from .message_view import MessageView
+from .resources import icon
+from .side_bar import NAME_ROLE, MemberListModel, RoomDelegate, RoomListModel
+from .tray import ChatTray
+from .typing_line import TypingLine
+
+
+class MainWindow(QMainWindow):
+    """The chat window of one signed-in account.
+
+    Signals:
+        signOutRequested(): the user chose Sign out in the menu.
+        quitRequested(): the user chose Quit or closed the window.
+    """
+
+    signOutRequested = Signal()
+    quitRequested = Signal()
+
+    def __init__(self, controller: ChatController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.setWindowIcon(icon("app"))
+        self.resize(1100, 720)
+
+        self.messages = MessageListModel(controller.username, self)
+        self.rooms = RoomListModel(self)
+        self.members = MemberListModel(self)
+
+        # ---- side bar: rooms, then members
+        side = QWidget(self)
+        side.setObjectName("sideBar")
+        side.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.room_list = QListView(side)
+        self.room_list.setModel(self.rooms)
+        self.room_list.setItemDelegate(RoomDelegate(self.room_list))
+        self.room_list.setIconSize(QSize(16, 16))
+        self.room_list.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
+        self.add_room_button = QToolButton(side)
+        self.add_room_button.setToolTip("Create a room (Ctrl+N)")
+        self.add_room_button.setIconSize(QSize(16, 16))
+        self.member_list = QListView(side)
+        self.member_list.setModel(self.members)
+        self.member_list.setIconSize(QSize(12, 12))
+        self.member_list.setSelectionMode(QListView.SelectionMode.NoSelection)
+        self.member_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        rooms_title = QHBoxLayout()
+        rooms_title.setContentsMargins(0, 0, 0, 0)
+        rooms_title.addWidget(_section_title("ROOMS", side), 1)
+        rooms_title.addWidget(self.add_room_button)
+        self.members_title = _section_title("PEOPLE", side)
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 4, 0, 6)
+        side_layout.setSpacing(2)
+        side_layout.addLayout(rooms_title)
+        side_layout.addWidget(self.room_list, 3)
+        side_layout.addWidget(self.members_title)
+        side_layout.addWidget(self.member_list, 2)
+
+        # ---- conversation: header, messages, typing line, composer
+        middle = QWidget(self)
+        self.header = QLabel(middle)
+        self.header.setObjectName("conversationHeader")
+        self.header.setTextFormat(Qt.TextFormat.PlainText)
+        self.view = MessageView(self.messages, middle)
+        self.typing_line = TypingLine(middle)
+        self.composer_box = ComposerBox(middle)
+        self.composer = self.composer_box.composer
+        middle_layout = QVBoxLayout(middle)
+        middle_layout.setContentsMargins(0, 0, 0, 0)
+        middle_layout.setSpacing(0)
+        middle_layout.addWidget(self.header)
+        middle_layout.addWidget(self.view, 1)
+        middle_layout.addWidget(self.typing_line)
+        middle_layout.addWidget(self.composer_box)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(side)
+        splitter.addWidget(middle)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([230, 870])
+        splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(splitter)
+
+        # ---- status bar: the connection on the left, who I am on the right
+        self.connection = ConnectionStatusWidget(self)
+        self.statusBar().addWidget(self.connection)
+        self.identity = QLabel(self)
+        self.identity.setTextFormat(Qt.TextFormat.PlainText)
+        self.statusBar().addPermanentWidget(self.identity)
+        self.identity.setText(f"{controller.username} on {controller.server_url}")
+
+        self._build_menu()
+        self.tray = ChatTray(self)
+        self._connect()
+        self._refresh_icons()
+
+        # What the cache knows, before the network answers.
+        self.rooms.set_rooms(controller.rooms())
+        self.members.set_members(controller.members())
+        self.connection.show_status(controller.status)
+        self.show_room(controller.current_room)
+
+    # ------------------------------------------------------------ wiring
+
+    def _build_menu(self) -> None:
+        menu = self.menuBar().addMenu("&Chat")
+        self.new_room_action = QAction("&New room…", self)
+        self.new_room_action.setShortcut(QKeySequence.StandardKey.New)
+        self.reconnect_action = QAction("&Reconnect now", self)
+        self.sign_out_action = QAction("&Sign out", self)
+        self.quit_action = QAction("&Quit", self)
+        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        menu.addAction(self.new_room_action)
+        menu.addAction(self.reconnect_action)
+        menu.addSeparator()
+        menu.addAction(self.sign_out_action)
+        menu.addAction(self.quit_action)
+
+    def _connect(self) -> None:
+        """Every connection between the widgets and the controller, in one place."""
+        c = self.controller
+        c.roomsChanged.connect(self._rooms_changed)
+        c.membersChanged.connect(self._members_changed)
+        c.messagesChanged.connect(self._messages_changed)
+        c.olderLoaded.connect(self._older_loaded)
+        c.typingChanged.connect(self._typing_changed)
+        c.connectionChanged.connect(self._connection_changed)
+        c.notify.connect(self._notify)
+        c.roomCreated.connect(self.show_room)
+        c.problem.connect(self._problem)
+
+        self.composer.submitted.connect(lambda text: c.send(self.messages.room, text))
+        self.composer.edited.connect(lambda text: c.composer_edited(self.messages.room, text))
+        self.view.olderWanted.connect(
+            lambda: c.request_older(self.messages.room, self.messages.oldest_seq())
+        )
+        self.view.message_delegate.retryRequested.connect(c.retry)
+        self.connection.reconnectRequested.connect(c.reconnect_now)
+        self.reconnect_action.triggered.connect(c.reconnect_now)
+        self.room_list.clicked.connect(lambda index: self.show_room(index.data(NAME_ROLE)))
+        self.room_list.activated.connect(lambda index: self.show_room(index.data(NAME_ROLE)))
+        self.add_room_button.clicked.connect(self.ask_new_room)
+        self.new_room_action.triggered.connect(self.ask_new_room)
+        self.sign_out_action.triggered.connect(self.signOutRequested)
+        self.quit_action.triggered.connect(self.quitRequested)
+        self.tray.roomClicked.connect(self._open_from_tray)
+        self.tray.quitRequested.connect(self.quitRequested)
+
+    # --------------------------------------------------- controller -> UI
+
+    def show_room(self, room: str) -> None:
+        """Switch the conversation to ``room`` (from the cache at once)."""
+        entries, has_older = self.controller.open_room(room)
+        self.messages.reset(room, entries, has_older=has_older)
+        self.header.setText(f"# {room}")
+        self.setWindowTitle(f"{room} · Chat Desktop")
+        self.composer.setPlaceholderText(f"Message #{room}  (Enter sends, Shift+Enter adds a line)")
+        row = self.rooms.row_of(room)
+        if row is not None:
+            self.room_list.selectionModel().setCurrentIndex(
+                self.rooms.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect
+            )
+        self.composer.setFocus()
+
+    def _rooms_changed(self, rooms: list[RoomEntry]) -> None:
+        current = self.messages.room
+        self.rooms.set_rooms(rooms)
+        row = self.rooms.row_of(current)
+        if row is not None:
+            self.room_list.selectionModel().setCurrentIndex(
+                self.rooms.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect
+            )
+        self.tray.set_unread(self.rooms.unread_total())
+
+    def _members_changed(self, members: list[MemberEntry]) -> None:
+        self.members.set_members(members)
+        online = sum(member.online for member in members)
+        self.members_title.setText(f"PEOPLE · {online} ONLINE")
+
+    def _messages_changed(self, room: str, entries: list[MessageEntry]) -> None:
+        if room == self.messages.room:
+            self.messages.add(entries)
+
+    def _older_loaded(self, room: str, entries: list[MessageEntry], has_more: bool) -> None:
+        if room == self.messages.room:
+            self.messages.prepend(entries, has_older=has_more)
+        self.view.older_loaded()
+
+    def _typing_changed(self, room: str, users: list[str]) -> None:
+        if room == self.messages.room:
+            self.typing_line.show_users(users)
+
+    def _connection_changed(self, status: ConnectionStatus) -> None:
+        self.connection.show_status(status)
+
+    def _notify(self, room: str, author: str, text: str) -> None:
+        if self.isActiveWindow() and room == self.messages.room:
+            return
+        self.tray.notify(room, author, text)
+
+    def _problem(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    # ------------------------------------------------------------ actions
+
+    def ask_new_room(self) -> None:
+        name, ok = QInputDialog.getText(
+            self,
+            "New room",
+            "Room name (a-z, 0-9, '-' and '_'):",
+        )
+        if ok and name.strip():
+            self.controller.create_room(name)
+
+    def _open_from_tray(self, room: str) -> None:
+        self.show_room(room)
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    # ------------------------------------------------------------- events
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ActivationChange:
+            self.controller.set_active(self.isActiveWindow())
+        elif event.type() == QEvent.Type.PaletteChange:
+            # Light <-> dark: recolour the icons and re-lay out the messages.
+            self._refresh_icons()
+            self.view.message_delegate.clear_cache()
+            self.view.viewport().update()
+
+    def _refresh_icons(self) -> None:
+        self.add_room_button.setIcon(icon("add"))
+        self.composer_box.refresh_icons()
+        self.sign_out_action.setIcon(icon("sign-out"))
+        self.reconnect_action.setIcon(icon("reconnect"))
+        self.new_room_action.setIcon(icon("add"))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        # Closing the window quits the app (in order, see app.py); the app
+        # hides the window itself once it is done.
+        event.ignore()
+        self.quitRequested.emit()
+
+    def confirm_sign_out(self) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Sign out",
+            "Sign out of this server? Messages not yet sent stay queued for your next sign-in.",
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def shut_down(self) -> None:
+        """Hide the window and the tray icon (the app is quitting or signing out)."""
+        self.tray.hide()
+        self.hide()
+        app = QApplication.instance()
+        if app is not None:
+            app.processEvents()
+
+
+def _section_title(text: str, parent: QWidget) -> QLabel:
+    label = QLabel(text, parent)
+    label.setObjectName("sectionTitle")
+    return label

@@ -1,0 +1,328 @@
+"""MessageListModel: the rows of one conversation, for a QListView and MessageDelegate.
+
+Rows are kept in the order the user reads them: first every stored message by
+seq, then my own messages that have no seq yet (queued, on the wire, refused)
+in the order I wrote them. The model never talks to the network or the cache;
+the main window feeds it with what the controller emits:
+
+- :meth:`reset` when the room changes (the newest page from the cache),
+- :meth:`add` for a batch of new or updated entries (one insert per batch),
+- :meth:`prepend` for an older page (history scrolled into view).
+
+Duplicates are dropped by seq (a replay after a reconnect may repeat what the
+cache already had), and an entry whose (author, client_id) is already present
+replaces that row: that is how "sent" becomes "delivered" when the ack or the
+broadcast of my own message arrives.
+
+Besides the entry itself the model derives, per row, what only makes sense
+next to its neighbours: whether the row starts a new group (another author,
+or a pause of more than :data:`GROUP_SECONDS`) and whether a new day starts.
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+
+from chat_desktop.controller.entries import DeliveryState, MessageEntry
+from chat_desktop.protocol.rules import parse_ts
+
+from .text_spans import mentions
+
+# Consecutive messages of one author closer than this share one header.
+GROUP_SECONDS = 5 * 60
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class MessageRole(enum.IntEnum):
+    """Item data roles beyond DisplayRole (the plain text) and ToolTipRole."""
+
+    ENTRY = Qt.ItemDataRole.UserRole + 1  # the MessageEntry
+    SHOW_HEADER = enum.auto()  # bool: paint author and time above this row
+    DAY_LABEL = enum.auto()  # str: a day separator above this row, "" for none
+    MENTION = enum.auto()  # bool: the text mentions me
+    MINE = enum.auto()  # bool: I wrote it
+    TIME = enum.auto()  # str: local time "HH:MM"
+    AUTHOR = enum.auto()  # str
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """An entry plus what the model computes once for it (local time, mention)."""
+
+    entry: MessageEntry
+    local: datetime
+    mention: bool
+
+    @property
+    def day(self) -> date:
+        return self.local.date()
+
+
+def local_time(ts: str) -> datetime:
+    """A protocol time stamp in the computer's time zone (now when unreadable)."""
+    try:
+        return parse_ts(ts).astimezone()
+    except ValueError:
+        return datetime.now().astimezone()
+
+
+def day_label(day: date, today: date | None = None) -> str:
+    """ "Today", "Yesterday" or "Friday, 27 November 2026"."""
+    today = today or datetime.now().astimezone().date()
+    if day == today:
+        return "Today"
+    if day == today - timedelta(days=1):
+        return "Yesterday"
+    return f"{day:%A}, {day.day} {day:%B %Y}"
+
+
+class MessageListModel(QAbstractListModel):
+    """The messages of the room being shown, oldest first.
+
+    Signals: none of its own beyond QAbstractItemModel's (rowsInserted,
+    dataChanged, modelReset, ...); the view uses rowsAboutToBeInserted at row 0
+    to keep the scroll position when older messages are prepended.
+    """
+
+    def __init__(self, me: str = "", parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        # My user name: marks my own rows and finds mentions of me.
+        self._me = me
+        self._room = ""
+        self._rows: list[_Row] = []
+        # Rows [0, _stored) have a seq and are sorted by it; the rest are mine, pending.
+        self._stored = 0
+        # Seqs present, to drop duplicates of a replay or a history page in O(1).
+        self._seqs: set[int] = set()
+        # Whether the cache or the server may have messages older than row 0.
+        self._has_older = True
+
+    # ----------------------------------------------------------------- state
+
+    @property
+    def room(self) -> str:
+        return self._room
+
+    @property
+    def me(self) -> str:
+        return self._me
+
+    @property
+    def has_older(self) -> bool:
+        return self._has_older
+
+    def oldest_seq(self) -> int | None:
+        """The seq of the oldest stored row, None when there is none."""
+        return self._rows[0].entry.seq if self._stored else None
+
+    def entry(self, row: int) -> MessageEntry:
+        return self._rows[row].entry
+
+    def entries(self) -> list[MessageEntry]:
+        return [row.entry for row in self._rows]
+
+    def row_of(self, author: str, client_id: str) -> int | None:
+        """The row holding the message (author, client_id); newest rows are searched first."""
+        for number in range(len(self._rows) - 1, -1, -1):
+            entry = self._rows[number].entry
+            if entry.client_id == client_id and entry.author == author:
+                return number
+        return None
+
+    # ------------------------------------------------------------- feeding
+
+    def reset(self, room: str, entries: Iterable[MessageEntry], *, has_older: bool = True) -> None:
+        """Show ``room`` with ``entries`` (any order; duplicates dropped)."""
+        self.beginResetModel()
+        self._room = room
+        self._rows = []
+        self._stored = 0
+        self._seqs = set()
+        self._has_older = has_older
+        stored, pending = self._split(entries)
+        self._rows = [self._row(entry) for entry in stored + pending]
+        self._stored = len(stored)
+        self._seqs = {entry.seq for entry in stored if entry.seq is not None}
+        self.endResetModel()
+
+    def add(self, entries: Iterable[MessageEntry]) -> int:
+        """Merge new messages and state changes of this room; return how many rows were added.
+
+        The common case, a batch of messages newer than everything shown, is
+        one beginInsertRows/endInsertRows for the whole batch.
+        """
+        fresh: list[MessageEntry] = []
+        for entry in entries:
+            if entry.room != self._room:
+                continue
+            known = self.row_of(entry.author, entry.client_id)
+            if known is None:
+                if entry.seq is None or entry.seq not in self._seqs:
+                    fresh.append(entry)
+                continue
+            current = self._rows[known].entry
+            if current.seq is not None and entry.seq is None:
+                # A late "sent" or "failed" for a message the server already
+                # stored (the broadcast overtook the ack): the stored one wins.
+                continue
+            if current.seq is None and entry.seq is not None:
+                # My pending message got its seq: it moves among the stored rows.
+                self._remove(known)
+                if entry.seq not in self._seqs:
+                    fresh.append(entry)
+                continue
+            if current != entry:
+                self._rows[known] = self._row(entry)
+                index = self.index(known)
+                self.dataChanged.emit(index, index)
+        stored, pending = self._split(fresh)
+        added = 0
+        if stored:
+            added += self._insert_stored(stored)
+        if pending:
+            self._insert(len(self._rows), pending)
+            added += len(pending)
+        return added
+
+    def prepend(self, entries: Iterable[MessageEntry], *, has_older: bool) -> int:
+        """Add an older page above the first row; return how many rows were added."""
+        self._has_older = has_older
+        stored, _ = self._split(e for e in entries if e.room == self._room)
+        stored = [e for e in stored if e.seq not in self._seqs]
+        if not stored:
+            return 0
+        return self._insert_stored(stored)
+
+    # ----------------------------------------------------- Qt model interface
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        number = index.row()
+        row = self._rows[number]
+        entry = row.entry
+        if role == Qt.ItemDataRole.DisplayRole:
+            return entry.text
+        if role == MessageRole.ENTRY:
+            return entry
+        if role == MessageRole.SHOW_HEADER:
+            return self._starts_group(number)
+        if role == MessageRole.DAY_LABEL:
+            return self._day_label(number)
+        if role == MessageRole.MENTION:
+            return row.mention
+        if role == MessageRole.MINE:
+            return entry.author == self._me
+        if role == MessageRole.TIME:
+            return f"{row.local:%H:%M}"
+        if role == MessageRole.AUTHOR:
+            return entry.author
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(row)
+        return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        # Enabled but not selectable: a chat is read, not selected row by row.
+        return Qt.ItemFlag.ItemIsEnabled if index.isValid() else Qt.ItemFlag.NoItemFlags
+
+    # -------------------------------------------------------------- helpers
+
+    def _row(self, entry: MessageEntry) -> _Row:
+        mine = entry.author == self._me
+        return _Row(entry, local_time(entry.ts), not mine and mentions(entry.text, self._me))
+
+    @staticmethod
+    def _split(entries: Iterable[MessageEntry]) -> tuple[list[MessageEntry], list[MessageEntry]]:
+        """Stored entries sorted by seq without duplicates, and pending ones in order."""
+        by_seq: dict[int, MessageEntry] = {}
+        pending = []
+        for entry in entries:
+            if entry.seq is None:
+                pending.append(entry)
+            else:
+                by_seq[entry.seq] = entry
+        return [by_seq[seq] for seq in sorted(by_seq)], pending
+
+    def _insert_stored(self, stored: Sequence[MessageEntry]) -> int:
+        """Insert entries sorted by seq, as one block when they do not interleave."""
+        first = self._position(stored[0].seq or 0)
+        last = self._position(stored[-1].seq or 0)
+        if first == last:
+            self._insert(first, stored)
+        else:
+            # A history page that fills a hole in the middle: rare, row by row.
+            for entry in stored:
+                self._insert(self._position(entry.seq or 0), [entry])
+        return len(stored)
+
+    def _position(self, seq: int) -> int:
+        return bisect.bisect_left(self._rows, seq, hi=self._stored, key=_seq_of)
+
+    def _insert(self, at: int, entries: Sequence[MessageEntry]) -> None:
+        self.beginInsertRows(QModelIndex(), at, at + len(entries) - 1)
+        self._rows[at:at] = [self._row(entry) for entry in entries]
+        for entry in entries:
+            if entry.seq is not None:
+                self._stored += 1
+                self._seqs.add(entry.seq)
+        self.endInsertRows()
+        self._neighbour_changed(at + len(entries))
+
+    def _remove(self, number: int) -> None:
+        self.beginRemoveRows(QModelIndex(), number, number)
+        row = self._rows.pop(number)
+        if row.entry.seq is not None:
+            self._stored -= 1
+            self._seqs.discard(row.entry.seq)
+        self.endRemoveRows()
+        self._neighbour_changed(number)
+
+    def _neighbour_changed(self, number: int) -> None:
+        """The row after an insert or removal may gain or lose its header."""
+        if 0 <= number < len(self._rows):
+            index = self.index(number)
+            self.dataChanged.emit(index, index, [MessageRole.SHOW_HEADER, MessageRole.DAY_LABEL])
+
+    def _starts_group(self, number: int) -> bool:
+        if number == 0:
+            return True
+        row, previous = self._rows[number], self._rows[number - 1]
+        return (
+            row.entry.author != previous.entry.author
+            or row.day != previous.day
+            or (row.local - previous.local).total_seconds() > GROUP_SECONDS
+        )
+
+    def _day_label(self, number: int) -> str:
+        row = self._rows[number]
+        if number > 0 and self._rows[number - 1].day == row.day:
+            return ""
+        return day_label(row.day)
+
+    def _tooltip(self, row: _Row) -> str:
+        entry = row.entry
+        when = f"{row.local:%A %d %B %Y, %H:%M:%S}"
+        if entry.author != self._me:
+            return when
+        state = {
+            DeliveryState.QUEUED: "Queued: it will be sent when the connection is back",
+            DeliveryState.SENT: "Sent, waiting for the server",
+            DeliveryState.DELIVERED: f"Delivered (#{entry.seq})",
+            DeliveryState.FAILED: f"Not delivered: {entry.error}",
+        }[entry.state]
+        return f"{when}\n{state}"
+
+
+def _seq_of(row: _Row) -> int:
+    return row.entry.seq or 0

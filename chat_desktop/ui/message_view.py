@@ -1,0 +1,202 @@
+"""MessageView: the conversation's QListView, with the scrolling behaviour of a chat.
+
+- **Pinned to the bottom**: while the user is at the bottom, new rows keep the
+  newest message in view. Scrolled up reading history, new rows do not move
+  the view; a floating "N new messages" button counts them and jumps down.
+- **Older messages on demand**: when the user reaches the top, the view emits
+  :attr:`MessageView.olderWanted`; the main window asks the controller, which
+  answers from the cache, then the server. Rows prepended at the top keep what
+  the user was reading in place: the distance to the bottom of the scroll range
+  is remembered before the insert and restored once the range has grown.
+  (Qt's ``canFetchMore``/``fetchMore`` only fire at the *bottom* of a view, so
+  the top has to be watched here.)
+- **Links**: the cursor becomes a pointing hand over a link.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPoint, QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QMouseEvent, QResizeEvent
+from PySide6.QtWidgets import QAbstractItemView, QListView, QPushButton, QWidget
+
+from .message_delegate import MessageDelegate
+from .message_model import MessageListModel, MessageRole
+
+# Within this many pixels of the bottom counts as "at the bottom".
+_BOTTOM_SLACK = 24
+
+
+class MessageView(QListView):
+    """The list of messages; see the module docstring for its scrolling rules.
+
+    Signals:
+        olderWanted(): the user scrolled to the top and older messages may exist.
+    """
+
+    olderWanted = Signal()
+
+    def __init__(self, model: MessageListModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("messageView")
+        self.setModel(model)
+        self._model = model
+        self.message_delegate = MessageDelegate(self, self)
+        self.setItemDelegate(self.message_delegate)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.verticalScrollBar().setSingleStep(24)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # Rows are re-laid out (wrapped anew) whenever the width changes.
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setWordWrap(True)
+        self.setMouseTracking(True)
+        self.setUniformItemSizes(False)
+
+        # Whether the user is at the bottom; decided before each insert, when
+        # the scroll bar still shows where the user was.
+        self._pinned = True
+        # New rows that arrived while scrolled up; shown on the jump button.
+        self._unseen = 0
+        # Distance from the bottom to keep while older rows are prepended.
+        self._keep_from_bottom: int | None = None
+        self._older_pending = False
+
+        self.new_button = QPushButton(self.viewport())
+        self.new_button.setObjectName("newMessagesButton")
+        self.new_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.new_button.hide()
+        self.new_button.clicked.connect(self.scroll_to_newest)
+
+        model.rowsAboutToBeInserted.connect(self._before_insert)
+        model.rowsInserted.connect(self._after_insert)
+        model.modelReset.connect(self._after_reset)
+        scroll_bar = self.verticalScrollBar()
+        scroll_bar.rangeChanged.connect(self._range_changed)
+        scroll_bar.valueChanged.connect(self._scrolled)
+
+    # ----------------------------------------------------------------- state
+
+    @property
+    def pinned(self) -> bool:
+        return self._pinned
+
+    @property
+    def unseen(self) -> int:
+        return self._unseen
+
+    def at_bottom(self) -> bool:
+        bar = self.verticalScrollBar()
+        return bar.maximum() - bar.value() <= _BOTTOM_SLACK
+
+    def scroll_to_newest(self) -> None:
+        self._pinned = True
+        self._set_unseen(0)
+        self.scrollToBottom()
+        # The layout may still be pending (rows just inserted): once more after it.
+        QTimer.singleShot(0, self._stick_to_bottom)
+
+    def older_loaded(self) -> None:
+        """The older page asked for with olderWanted has arrived (maybe empty)."""
+        self._older_pending = False
+
+    # --------------------------------------------------------------- inserts
+
+    def _before_insert(self, parent: QModelIndex, first: int, last: int) -> None:
+        # Rows above everything: keep the reader's place (unless pinned to the
+        # bottom, where the newest message stays in view anyway).
+        if first == 0 and self._model.rowCount() > 0 and not self._pinned:
+            bar = self.verticalScrollBar()
+            self._keep_from_bottom = bar.maximum() - bar.value()
+
+    def _after_insert(self, parent: QModelIndex, first: int, last: int) -> None:
+        if first == 0 and self._keep_from_bottom is not None:
+            return
+        if self._pinned:
+            QTimer.singleShot(0, self._stick_to_bottom)
+            return
+        mine = all(
+            self._model.data(self._model.index(row), MessageRole.MINE)
+            for row in range(first, last + 1)
+        )
+        if mine:
+            # I just wrote it: I want to see it, wherever I was.
+            self.scroll_to_newest()
+        else:
+            self._set_unseen(self._unseen + last - first + 1)
+
+    def _after_reset(self) -> None:
+        self._keep_from_bottom = None
+        self._older_pending = False
+        self.message_delegate.clear_cache()
+        self.scroll_to_newest()
+
+    def _range_changed(self, minimum: int, maximum: int) -> None:
+        if self._keep_from_bottom is not None:
+            self.verticalScrollBar().setValue(maximum - self._keep_from_bottom)
+            self._keep_from_bottom = None
+        elif self._pinned:
+            self.verticalScrollBar().setValue(maximum)
+
+    def _stick_to_bottom(self) -> None:
+        if self._pinned:
+            self.scrollToBottom()
+
+    def _scrolled(self, value: int) -> None:
+        if self._keep_from_bottom is not None:
+            return
+        if self.at_bottom():
+            self._pinned = True
+            self._set_unseen(0)
+        elif self.verticalScrollBar().isSliderDown() or value < self.verticalScrollBar().maximum():
+            self._pinned = False
+        if value <= self.verticalScrollBar().minimum() + 4:
+            self._want_older()
+
+    def _want_older(self) -> None:
+        if self._older_pending or not self._model.has_older or self._model.rowCount() == 0:
+            return
+        self._older_pending = True
+        self.olderWanted.emit()
+
+    def _set_unseen(self, count: int) -> None:
+        self._unseen = count
+        if count:
+            self.new_button.setText(f"↓  {count} new message{'s' if count != 1 else ''}")
+            self.new_button.adjustSize()
+            self._place_button()
+            self.new_button.show()
+            self.new_button.raise_()
+        else:
+            self.new_button.hide()
+
+    # ----------------------------------------------------------- geometry
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self.message_delegate.clear_cache()
+        super().resizeEvent(event)
+        self._place_button()
+        if self._pinned:
+            QTimer.singleShot(0, self._stick_to_bottom)
+
+    def _place_button(self) -> None:
+        viewport = self.viewport()
+        size = self.new_button.sizeHint()
+        self.new_button.resize(size)
+        self.new_button.move(
+            QPoint((viewport.width() - size.width()) // 2, viewport.height() - size.height() - 12)
+        )
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        super().mouseMoveEvent(event)
+        index = self.indexAt(event.position().toPoint())
+        over_link = False
+        if index.isValid():
+            rect = self.visualRect(index)
+            over_link = (
+                self.message_delegate.link_at(index, rect, QPointF(event.position())) is not None
+            )
+        self.viewport().setCursor(
+            Qt.CursorShape.PointingHandCursor if over_link else Qt.CursorShape.ArrowCursor
+        )

@@ -1,0 +1,87 @@
+"""Find and load the icons and the style sheet of ``resources/``.
+
+Where the files are depends on how the app was installed:
+
+- run from a source checkout (``pip install -e .``, or ``python -m chat_desktop``
+  in the repository): the top-level ``resources/`` folder next to the package;
+- installed from a wheel or ``pip install .``: setuptools ships the folder as
+  data files (see ``[tool.setuptools.data-files]`` in pyproject.toml) under
+  ``<prefix>/share/chat-desktop``, and the distribution's installed file list
+  (importlib.metadata) says where that prefix is.
+
+Icons are SVG. Those drawn in ``currentColor`` are recoloured with the
+palette's text colour, so they stay visible in light and dark themes, and
+rendered at the screen's device pixel ratio so they stay sharp on HiDPI.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import metadata
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtSvg import QSvgRenderer
+
+_DISTRIBUTION = "chat-desktop"
+_INSTALLED_DIR = ("share", "chat-desktop")
+# Sizes a themed icon is pre-rendered at; QIcon picks the closest one.
+_ICON_SIZES = (16, 20, 24, 32, 48, 64)
+
+
+@functools.cache
+def resource_dir() -> Path:
+    """The folder holding ``style.qss`` and ``icons/``."""
+    checkout = Path(__file__).resolve().parents[2] / "resources"
+    if (checkout / "style.qss").is_file():
+        return checkout
+    try:
+        files = metadata.distribution(_DISTRIBUTION).files or []
+    except metadata.PackageNotFoundError:
+        files = []
+    for file in files:
+        if file.parts[-3:] == (*_INSTALLED_DIR, "style.qss"):
+            return Path(str(file.locate())).parent
+    raise FileNotFoundError(
+        "the resources of chat-desktop (style.qss, icons/) are missing: reinstall the package"
+    )
+
+
+def style_sheet() -> str:
+    """The application style sheet (colours come from the palette, see the file)."""
+    return (resource_dir() / "style.qss").read_text(encoding="utf-8")
+
+
+@functools.cache
+def _svg(name: str) -> str:
+    return (resource_dir() / "icons" / f"{name}.svg").read_text(encoding="utf-8")
+
+
+def icon(name: str, color: QColor | None = None) -> QIcon:
+    """The SVG icon ``name`` with ``currentColor`` painted in ``color``.
+
+    ``color`` defaults to the application palette's window text, so call this
+    again after a palette change (the main window does, on PaletteChange).
+    """
+    if color is None:
+        color = QGuiApplication.palette().color(QPalette.ColorRole.WindowText)
+    svg = _svg(name).replace("currentColor", color.name())
+    renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
+    ratio = _device_pixel_ratio()
+    result = QIcon()
+    for size in _ICON_SIZES:
+        pixmap = QPixmap(QSize(size, size) * ratio)
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        renderer.render(painter, QRectF(0, 0, size, size))
+        painter.end()
+        result.addPixmap(pixmap)
+    return result
+
+
+def _device_pixel_ratio() -> float:
+    screen = QGuiApplication.primaryScreen()
+    return max(1.0, screen.devicePixelRatio()) if screen is not None else 1.0

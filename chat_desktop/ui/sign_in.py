@@ -1,0 +1,185 @@
+"""SignInDialog: the first thing a new user sees.
+
+Three ways in: sign in to a server, create an account on it, or host the chat
+on this computer (the app runs the bundled server itself and signs in to it).
+The dialog only collects what the user typed and shows what happened; the
+:class:`~chat_desktop.controller.account.SignInController` does the work and
+reports back through its signals. Errors are shown as plain text.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QDialog,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from chat_desktop.controller.account import SignInController
+from chat_desktop.controller.settings import Session
+
+from .resources import icon
+
+
+class SignInDialog(QDialog):
+    """Server address, user name, password and the three buttons.
+
+    Signals: none of its own; it is accepted once the controller emits
+    ``signedIn`` (read :attr:`session` then) and rejected when closed.
+    """
+
+    def __init__(
+        self,
+        controller: SignInController,
+        *,
+        address: str = "",
+        username: str = "",
+        fixed_address: bool = False,
+        message: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("signInDialog")
+        self.setWindowTitle("Sign in to Chat Desktop")
+        self.setWindowIcon(icon("app"))
+        self.session: Session | None = None
+        self._controller = controller
+
+        logo = QLabel(self)
+        logo.setPixmap(icon("app").pixmap(QSize(48, 48)))
+        title = QLabel("Chat Desktop", self)
+        title.setObjectName("title")
+        subtitle = QLabel("Sign in to your team's chat, or host one on this computer.", self)
+        subtitle.setObjectName("subtitle")
+        subtitle.setWordWrap(True)
+        heading = QVBoxLayout()
+        heading.setSpacing(2)
+        heading.addWidget(title)
+        heading.addWidget(subtitle)
+        top = QHBoxLayout()
+        top.setSpacing(14)
+        top.addWidget(logo, 0, Qt.AlignmentFlag.AlignTop)
+        top.addLayout(heading, 1)
+
+        self.address = QLineEdit(address, self)
+        self.address.setPlaceholderText("chat.example.lan:8765")
+        self.address.setReadOnly(fixed_address)
+        self.username = QLineEdit(username, self)
+        self.username.setPlaceholderText("your name, e.g. alice")
+        self.username.setMaxLength(32)
+        self.password = QLineEdit(self)
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setPlaceholderText("at least 8 characters")
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        form.setHorizontalSpacing(12)
+        form.setVerticalSpacing(8)
+        form.addRow("Server address", self.address)
+        form.addRow("Username", self.username)
+        form.addRow("Password", self.password)
+
+        self.error = QLabel(message, self)
+        self.error.setObjectName("errorLabel")
+        # Errors quote what the server or the user said: never rich text.
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
+        self.error.setWordWrap(True)
+        self.error.setVisible(bool(message))
+
+        self.sign_in_button = QPushButton("Sign in", self)
+        self.sign_in_button.setDefault(True)
+        self.create_button = QPushButton("Create account", self)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.create_button)
+        buttons.addWidget(self.sign_in_button)
+
+        rule = QFrame(self)
+        rule.setFrameShape(QFrame.Shape.HLine)
+        rule.setFrameShadow(QFrame.Shadow.Sunken)
+        self.host_button = QPushButton("Host a chat on this computer", self)
+        self.host_button.setIcon(icon("host"))
+        host_note = QLabel(
+            "Runs the chat server inside this app, for you and everyone on your network. "
+            "Uses the username and password above for your account on it.",
+            self,
+        )
+        host_note.setObjectName("subtitle")
+        host_note.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 22, 24, 20)
+        layout.setSpacing(12)
+        layout.addLayout(top)
+        layout.addSpacing(6)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addLayout(buttons)
+        layout.addSpacing(4)
+        layout.addWidget(rule)
+        layout.addWidget(self.host_button)
+        layout.addWidget(host_note)
+        self.setMinimumWidth(460)
+
+        self.sign_in_button.clicked.connect(self._sign_in)
+        self.create_button.clicked.connect(self._create)
+        self.host_button.clicked.connect(self._host)
+        controller.busyChanged.connect(self._set_busy)
+        controller.failed.connect(self.show_error)
+        controller.signedIn.connect(self._signed_in)
+
+        if not address:
+            self.address.setFocus()
+        elif not username:
+            self.username.setFocus()
+        else:
+            self.password.setFocus()
+
+    def show_error(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.setVisible(bool(text))
+
+    def _sign_in(self) -> None:
+        self.show_error("")
+        self._controller.sign_in(
+            self.address.text(), self.username.text().strip(), self.password.text()
+        )
+
+    def _create(self) -> None:
+        self.show_error("")
+        self._controller.create_account(
+            self.address.text(), self.username.text().strip(), self.password.text()
+        )
+
+    def _host(self) -> None:
+        self.show_error("")
+        self._controller.host(self.username.text().strip(), self.password.text())
+
+    def _set_busy(self, busy: bool) -> None:
+        for widget in (
+            self.sign_in_button,
+            self.create_button,
+            self.host_button,
+            self.address,
+            self.username,
+            self.password,
+        ):
+            widget.setEnabled(not busy)
+        self.setCursor(Qt.CursorShape.BusyCursor if busy else Qt.CursorShape.ArrowCursor)
+
+    def _signed_in(self, session: Session) -> None:
+        self.session = session
+        # The password is not kept anywhere, not even in this widget.
+        self.password.clear()
+        self.accept()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.password.clear()
+        super().closeEvent(event)

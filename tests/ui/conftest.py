@@ -1,0 +1,239 @@
+"""Fixtures for the Qt tests: one qasync loop, a real server on it, signed-in chat windows.
+
+pytest-qt drives Qt's event loop and pytest-asyncio drives its own asyncio
+loop; neither knows qasync. The UI needs both on one thread (that is what the
+app does), so these tests keep one qasync ``QEventLoop`` over pytest-qt's
+``qapp`` for the whole session and run each test's async body on it with
+``run(body())`` (``loop.run_until_complete`` under a timeout). Inside, waiting
+is ``await eventually(condition)``: the loop keeps turning (Qt events,
+sockets, timers) until the condition holds.
+
+The server is the real :class:`~chat_server.app.ChatServer`, in-process on
+the same loop, bound to 127.0.0.1 on a free port, with its data in tmp_path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import qasync
+from PySide6.QtWidgets import QApplication
+
+from chat_desktop.controller.chat import ChatController
+from chat_desktop.storage import ChatCache
+from chat_desktop.transport import AccountClient, Jitter, ReconnectPolicy, ServerLink
+from chat_desktop.ui.main_window import MainWindow
+from chat_desktop.ui.resources import style_sheet
+from chat_server.app import ChatServer
+from chat_server.config import ServerConfig
+
+T = TypeVar("T")
+PASSWORD = "correct horse battery"
+
+# Showing a top-level window on the offscreen platform makes Qt warn that the
+# platform has no window manager to pass size hints to; it is not our code.
+OFFSCREEN_NOISE = "does not support propagateSizeHints"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/ui/" in str(item.path).replace("\\", "/"):
+            item.add_marker(pytest.mark.qt_log_ignore(OFFSCREEN_NOISE))
+
+
+@pytest.fixture(scope="session")
+def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+    """The one qasync loop (Qt's event loop as an asyncio loop) of the session."""
+    qapp.setStyleSheet(style_sheet())
+    loop = qasync.QEventLoop(qapp)
+    yield loop
+    loop.close()
+
+
+Runner = Callable[[Coroutine[Any, Any, T]], T]
+
+
+@pytest.fixture
+def run(qloop: qasync.QEventLoop) -> Runner[Any]:
+    """Run a coroutine on the qasync loop to completion, failing after 30 s."""
+
+    def runner(coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+        return qloop.run_until_complete(asyncio.wait_for(coro, timeout))
+
+    return runner
+
+
+# The longest any condition may take to come true before the test fails.
+WAIT_LIMIT = 15.0
+
+
+async def eventually(predicate: Callable[[], object]) -> None:
+    """Let the loop turn until ``predicate()`` is true; fail after WAIT_LIMIT seconds.
+
+    Polling every 20 ms rather than waiting on one signal: the conditions mix
+    widget contents, controller state and the server, which share no signal.
+    """
+    async with asyncio.timeout(WAIT_LIMIT):
+        while True:
+            if predicate():
+                return
+            await asyncio.sleep(0.02)
+
+
+def fast_link(**overrides: Any) -> Callable[..., ServerLink]:
+    """ServerLink with reconnect delays short enough for tests."""
+    policy = ReconnectPolicy(initial=0.05, factor=2.0, cap=0.4, jitter=Jitter.NONE)
+    options: dict[str, Any] = {"policy": policy, "ws_retry_interval": 0.5, "poll_wait": 1.0}
+    options.update(overrides)
+    return functools.partial(ServerLink, **options)
+
+
+@dataclass
+class LocalChatServer:
+    """The in-process server; restartable on the same port."""
+
+    data_dir: Path
+    server: ChatServer | None = None
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> str:
+        config = ServerConfig(host="127.0.0.1", port=self.port, data_dir=self.data_dir, name="test")
+        self.server = ChatServer(config)
+        await self.server.start()
+        self.port = self.server.port
+        return self.url
+
+    async def stop(self) -> None:
+        server, self.server = self.server, None
+        if server is not None:
+            await server.stop()
+
+
+@pytest.fixture
+def chat_server_here(tmp_path: Path, run: Runner[Any]) -> Iterator[LocalChatServer]:
+    """A real ChatServer on the qasync loop, on 127.0.0.1 and a free port."""
+    server = LocalChatServer(tmp_path / "server")
+    run(server.start())
+    yield server
+    run(server.stop())
+
+
+async def register(url: str, username: str) -> str:
+    """Create an account; return its token."""
+    client = AccountClient(url)
+    try:
+        return (await client.register(username, PASSWORD)).token
+    finally:
+        await client.close()
+
+
+@dataclass
+class ChatClient:
+    """One signed-in user's window, controller and cache (what ChatApp builds)."""
+
+    username: str
+    url: str
+    token: str
+    cache_file: Path
+    link_factory: Callable[..., ServerLink]
+    window: MainWindow | None = None
+    controller: ChatController | None = None
+    cache: ChatCache | None = None
+
+    def open(self, *, connect: bool = True) -> ChatClient:
+        self.cache = ChatCache.open(self.cache_file)
+        self.controller = ChatController(
+            self.cache,
+            server_url=self.url,
+            username=self.username,
+            token=self.token,
+            link_factory=self.link_factory,
+        )
+        self.window = MainWindow(self.controller)
+        self.window.show()
+        if connect:
+            self.controller.start()
+        return self
+
+    async def close(self) -> None:
+        """Close like the app does: link and tasks, then the cache, then the window."""
+        window, controller, cache = self.window, self.controller, self.cache
+        self.window = self.controller = self.cache = None
+        if window is not None:
+            window.shut_down()
+        if controller is not None:
+            await controller.close()
+        if cache is not None:
+            cache.close()
+        if window is not None:
+            window.deleteLater()
+        if controller is not None:
+            controller.deleteLater()
+        # Let deleteLater happen while the loop still runs.
+        await asyncio.sleep(0)
+
+    # Shortcuts for the tests -------------------------------------------------
+
+    @property
+    def w(self) -> MainWindow:
+        assert self.window is not None
+        return self.window
+
+    @property
+    def c(self) -> ChatController:
+        assert self.controller is not None
+        return self.controller
+
+    def texts(self) -> list[str]:
+        return [entry.text for entry in self.w.messages.entries()]
+
+    def type_and_send(self, text: str) -> None:
+        self.w.composer.setPlainText(text)
+        self.w.composer.submit()
+
+
+ClientFactory = Callable[..., Awaitable[ChatClient]]
+
+
+@pytest.fixture
+def make_client(tmp_path: Path, run: Runner[Any]) -> Iterator[Callable[..., Awaitable[ChatClient]]]:
+    """``await make_client(url, "alice")``: register, open a window, connect."""
+    clients: list[ChatClient] = []
+
+    async def factory(
+        url: str,
+        username: str,
+        *,
+        token: str | None = None,
+        link_factory: Callable[..., ServerLink] | None = None,
+        connect: bool = True,
+    ) -> ChatClient:
+        if token is None:
+            token = await register(url, username)
+        client = ChatClient(
+            username,
+            url,
+            token,
+            tmp_path / f"cache-{username}.sqlite3",
+            link_factory or fast_link(),
+        )
+        clients.append(client)
+        return client.open(connect=connect)
+
+    yield factory
+
+    async def close_all() -> None:
+        for client in clients:
+            await client.close()
+
+    run(close_all())
