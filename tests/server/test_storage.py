@@ -338,13 +338,23 @@ async def test_a_locked_database_refuses_every_write_of_the_batch_then_recovers(
     assert (after.created, after.message.seq) == (True, 2)  # the failed batch burned no seq
 
 
-async def test_a_refused_account_write_raises_storage_error(
+async def test_a_room_refused_by_a_locked_database_can_be_created_afterwards(
     store_opener: OpenStore, store_config: StoreConfig
 ) -> None:
     store = await store_opener(lock_timeout=0.2)
     with store_write_lock(store_config), pytest.raises(StorageError):
         await store.ensure_room("random")
     assert (await store.ensure_room("random"))[1]
+
+
+async def test_reads_go_on_while_another_connection_holds_the_write_lock(
+    store_opener: OpenStore, store_config: StoreConfig
+) -> None:
+    store = await store_opener(lock_timeout=0.2)
+    await store.append("general", "alice", "c1", "readable")
+    with store_write_lock(store_config):
+        assert [m.text for m in await store.messages_after("general", 0, 10)] == ["readable"]
+        assert [room.name for room in await store.rooms()] == ["general"]
 
 
 async def test_a_closed_store_raises_storage_error(store_opener: OpenStore) -> None:
