@@ -353,7 +353,7 @@ async def _receiver_loop(
     clients: list[wire.RawClient] = []
     try:
         while True:
-            command, arg = await _recv(conn)
+            command, arg = await recv_pipe(conn)
             if command == "connect":
                 try:
                     clients += await wire.connect(
@@ -375,6 +375,7 @@ async def _receiver_loop(
                             "errors": sink.errors,
                             "lost": sink.lost,
                             "latencies": sink.latencies.tobytes(),
+                            "frames_out": sum(client.frames_out for client in clients),
                         },
                     )
                 )
@@ -388,7 +389,7 @@ async def _receiver_loop(
         await asyncio.sleep(0.05)  # let the close frames go out
 
 
-async def _recv(conn: multiprocessing.connection.Connection) -> Any:
+async def recv_pipe(conn: multiprocessing.connection.Connection) -> Any:
     """Await the next object on a multiprocessing pipe without blocking the loop."""
     loop = asyncio.get_running_loop()
     ready = asyncio.Event()
@@ -427,7 +428,7 @@ class ReceiverPool:
         # Bounded: a worker that hangs must not hang the benchmark.
         async with asyncio.timeout(180.0):
             for pipe in self.pipes:
-                status, value = await _recv(pipe)
+                status, value = await recv_pipe(pipe)
                 if status != "ok":
                     raise RuntimeError(f"receiver worker: {value}")
                 answers.append(value)
@@ -445,7 +446,10 @@ class ReceiverPool:
         return sum(await self._all("record", [(on, since_ns)] * len(self.pipes)))
 
     async def result(self) -> dict[str, Any]:
-        """Deliveries, errors, lost connections and latencies (ns) since the last result."""
+        """Deliveries, errors, lost connections and latencies (ns) since the last result.
+
+        ``frames_out`` (frames the clients sent: hellos, pongs, messages) counts from the start.
+        """
         answers = await self._all("result", [None] * len(self.pipes))
         latencies: array[int] = array("q")
         for answer in answers:
@@ -454,6 +458,7 @@ class ReceiverPool:
             "deliveries": sum(a["deliveries"] for a in answers),
             "errors": sum(a["errors"] for a in answers),
             "lost": sum(a["lost"] for a in answers),
+            "frames_out": sum(a["frames_out"] for a in answers),
             "latencies": latencies,
         }
 

@@ -285,6 +285,7 @@ class RawClient(asyncio.Protocol):
                 self._payload(buf, start, end, now)
             elif opcode == 9 and self.transport is not None:
                 self.transport.write(ws_frame(bytes(buf[start:end]), 10))
+                self.frames_out += 1
             pos = end
         if pos:
             del buf[:pos]
@@ -361,7 +362,7 @@ async def connect(
     sink: Sink,
     *,
     first_index: int = 0,
-    concurrency: int = 200,
+    concurrency: int = 64,
     within: float = 120.0,
     on_own: Callable[[RawClient], None] | None = None,
 ) -> list[RawClient]:
