@@ -219,4 +219,5 @@ def _decode(raw: bytes) -> str:
 
 def _clean(text: str) -> str:
     """One line of printable text, at most ``_MAX_NAME`` characters."""
-    return " ".join("".join(ch for ch in text if ch.isprintable()).split())[:_MAX_NAME]
+    # Control characters become spaces, so "a\nb" does not read as "ab".
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())[:_MAX_NAME]

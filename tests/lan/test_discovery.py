@@ -14,7 +14,14 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from chat_desktop.transport.discovery import DiscoveredServer, ServerBrowser
+from zeroconf.asyncio import AsyncServiceInfo
+
+from chat_desktop.transport.discovery import (
+    SERVICE_TYPE,
+    DiscoveredServer,
+    ServerBrowser,
+    parse_service_info,
+)
 from chat_server.discovery import ServerAdvertiser
 
 LOOPBACK = ["127.0.0.1"]
@@ -146,3 +153,54 @@ async def test_starting_and_stopping_twice_is_harmless() -> None:
     await advertiser.stop()
     await advertiser.stop()
     assert advertiser.service_name is None
+
+
+# --- what a record from the network may hold ----------------------------------
+
+
+def _record(
+    properties: dict[str | bytes, str | bytes | None],
+    addresses: list[str] | None = None,
+    instance: str = "somebody",
+) -> AsyncServiceInfo:
+    """A resolved DNS-SD record, as zeroconf builds it from the wire."""
+    return AsyncServiceInfo(
+        SERVICE_TYPE,
+        f"{instance}.{SERVICE_TYPE}",
+        port=8765,
+        properties=properties,
+        parsed_addresses=["192.0.2.7"] if addresses is None else addresses,
+    )
+
+
+def test_a_record_without_an_address_is_skipped() -> None:
+    assert parse_service_info(_record({"name": "x"}, addresses=[])) is None
+
+
+def test_a_record_without_a_name_is_listed_under_its_instance_name() -> None:
+    server = parse_service_info(_record({}, instance="Lab server"))
+    assert server is not None and server.name == "Lab server"
+
+
+def test_control_characters_and_broken_utf8_in_a_name_are_cleaned() -> None:
+    server = parse_service_info(_record({b"name": b"Evil\n\x1b[31mname\xff" + b"x" * 200}))
+    assert server is not None
+    assert "\n" not in server.name and "\x1b" not in server.name
+    assert server.name.startswith("Evil [31mname\ufffd")
+    assert len(server.name) == 100
+
+
+def test_a_bare_hex_fingerprint_is_shown_in_colon_form() -> None:
+    server = parse_service_info(_record({"tls": "1", "fingerprint": "ab" * 32}))
+    assert server is not None and server.fingerprint == FINGERPRINT
+
+
+def test_a_malformed_fingerprint_is_dropped() -> None:
+    server = parse_service_info(_record({"tls": "1", "fingerprint": "not a fingerprint"}))
+    assert server is not None and (server.tls, server.fingerprint) == (True, "")
+
+
+def test_a_loopback_address_is_offered_after_a_lan_address() -> None:
+    server = parse_service_info(_record({}, addresses=["127.0.0.1", "192.0.2.7"]))
+    assert server is not None
+    assert (server.host, server.addresses) == ("192.0.2.7", ("192.0.2.7", "127.0.0.1"))
