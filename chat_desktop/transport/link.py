@@ -328,7 +328,7 @@ class ServerLink:
         """
         poller = LongPoller(self._api, username=self._username, wait=self._poll_wait)
         try:
-            welcome = await poller.welcome(self._since())
+            opening = await poller.start(self._since())
         except Unauthorized:
             raise
         except ApiError as exc:
@@ -337,7 +337,8 @@ class ServerLink:
         self._revoked = None
         self._poller = poller
         self._set_state(LinkState(LinkKind.POLLING, detail=reason))
-        self._emit(welcome)
+        for event in opening:
+            self._emit(event)
         poll = asyncio.create_task(self._poll_forever(poller), name="ServerLink poll")
         probe = asyncio.create_task(self._probe_socket(), name="ServerLink socket probe")
         self._poll_task = poll

@@ -6,7 +6,8 @@ Some networks let HTTP through but not WebSocket (a proxy that strips the
 events the socket would have delivered, so the controller cannot tell the
 difference:
 
-- ``GET /rooms`` and ``GET /presence`` at the start become a :class:`Welcome`;
+- ``GET /rooms`` and ``GET /presence`` at the start become a :class:`Welcome`
+  (and a :class:`Gap` for a room too far behind, as the socket's replay does);
 - each answer of ``GET /events?since=...&wait=25`` becomes :class:`Message`
   events, plus :class:`Typing`, :class:`UserJoin` and :class:`UserLeave` found
   by comparing its ``typing`` and ``online`` with the previous answer;
@@ -29,6 +30,7 @@ from chat_desktop.protocol import (
     ClientEvent,
     CreateRoom,
     Error,
+    Gap,
     HistoryPage,
     HistoryRequest,
     Message,
@@ -143,20 +145,30 @@ class LongPoller:
         """A copy of the poller's position per room."""
         return dict(self._positions)
 
-    async def welcome(self, cached: dict[str, int]) -> Welcome:
-        """Start: learn rooms, presence and version, and return them as a Welcome.
+    async def start(self, cached: dict[str, int]) -> list[ServerEvent]:
+        """Begin: learn rooms, presence and version; return a Welcome and any Gaps.
 
-        ``cached`` is the caller's position per room; a room it lacks starts at
-        the room's current end, as a room left out of ``hello``'s ``since``
-        gets no replay on the socket.
+        ``cached`` is the caller's position per room, the ``since`` of a
+        ``hello``, and is treated the same way: a room it lacks starts at the
+        room's current end (no replay), and a room more than a replay's worth
+        behind gets a :class:`Gap` and resumes with the newest
+        ``REPLAY_LIMIT`` messages, as the server's replay does on the socket.
         """
         health = await self._get("/api/v1/health")
         rooms = await self.room_list()
         presence = await self._get("/api/v1/presence")
-        self._positions = {room.name: cached.get(room.name, room.last_seq) for room in rooms}
         self._online = _users(presence.body.get("online"))
         self._typing = {}
-        return Welcome(
+        self._positions = {}
+        gaps: list[ServerEvent] = []
+        for room in rooms:
+            position = cached.get(room.name, room.last_seq)
+            resume = room.last_seq - rules.REPLAY_LIMIT
+            if position < resume:
+                gaps.append(Gap(room=room.name, after=position, before=resume + 1))
+                position = resume
+            self._positions[room.name] = position
+        welcome = Welcome(
             protocol=PROTOCOL_VERSION,
             username=self._username,
             rooms=rooms,
@@ -165,6 +177,7 @@ class LongPoller:
                 name=str(health.body.get("name", "")), version=str(health.body.get("version", ""))
             ),
         )
+        return [welcome, *gaps]
 
     async def room_list(self) -> list[RoomInfo]:
         """The server's rooms (``GET /rooms``)."""

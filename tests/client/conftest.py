@@ -107,10 +107,10 @@ async def make_link() -> AsyncIterator[LinkFactory]:
         recorder = Recorder()
         options.setdefault("policy", fast_policy())
         options.setdefault("username", credentials.username)
+        options.setdefault("positions", recorder.positions)
         link = ServerLink(
             base_url,
             credentials.token,
-            positions=recorder.positions,
             on_event=recorder.on_event,
             on_state=recorder.on_state,
             **options,

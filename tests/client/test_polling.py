@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,7 @@ from chat_desktop.protocol import (
     Ack,
     CreateRoom,
     Error,
+    Gap,
     HistoryPage,
     HistoryRequest,
     Message,
@@ -49,7 +51,7 @@ async def proxy(chat_server: ChatServer) -> AsyncIterator[ReverseProxy]:
 
 
 async def polling_link(
-    proxy: ReverseProxy, credentials: Credentials, make_link: LinkFactory, **options: float
+    proxy: ReverseProxy, credentials: Credentials, make_link: LinkFactory, **options: Any
 ) -> tuple[ServerLink, Recorder]:
     """A link through the proxy, once it polls (short long polls keep the tests quick)."""
     options.setdefault("poll_wait", 2.0)
@@ -89,6 +91,26 @@ async def test_polling_link_receives_messages_from_others(
     await post(chat_server.base_url, accounts["bob"], "one")
     await post(chat_server.base_url, accounts["bob"], "two")
     await eventually(lambda: alice.texts() == ["one", "two"])
+
+
+async def test_polling_far_behind_gets_a_gap_then_the_newest_messages_as_on_the_socket(
+    chat_server: ChatServer,
+    proxy: ReverseProxy,
+    accounts: dict[str, Credentials],
+    make_link: LinkFactory,
+) -> None:
+    # Straight into the store: posting 1010 messages would hit the rate limit.
+    store = chat_server.service.store
+    await asyncio.gather(
+        *(store.append("general", "bob", f"bulk-{n}", f"m{n}") for n in range(1010))
+    )
+    chat_server.service.hub.note_rooms(await store.rooms())
+    _, alice = await polling_link(
+        proxy, accounts["alice"], make_link, positions=lambda: {"general": 5}
+    )
+    await eventually(lambda: len(alice.of(Message)) == 1000)
+    assert alice.events[1] == Gap("general", 5, 11)
+    assert [m.seq for m in alice.of(Message)] == list(range(11, 1011))
 
 
 async def test_polling_link_sends_and_gets_the_ack_and_its_own_message(
