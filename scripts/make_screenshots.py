@@ -1,0 +1,231 @@
+"""Render the README's screenshots: the main window (light and dark) and the sign-in dialog.
+
+    python scripts/make_screenshots.py [--out docs/screenshots] [--scale 1.5]
+
+Runs Qt offscreen (no display needed) with the Fusion style, so that the
+pictures look the same on every machine. The window is the real MainWindow
+over a real ChatController and a real cache in a temporary folder, filled
+with a sample conversation; only the connection is not started: its status,
+the members' presence and a typing notice are set on the widgets directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+# Before Qt is imported: offscreen unless the caller chose a platform.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtGui import QColor, QGuiApplication, QPalette  # noqa: E402
+from PySide6.QtWidgets import QApplication, QStyleFactory, QWidget  # noqa: E402
+
+from chat_desktop.controller.account import SignInController  # noqa: E402
+from chat_desktop.controller.chat import ChatController  # noqa: E402
+from chat_desktop.controller.entries import (  # noqa: E402
+    ConnectionKind,
+    ConnectionStatus,
+    MemberEntry,
+)
+from chat_desktop.controller.hosting import LocalServer  # noqa: E402
+from chat_desktop.controller.settings import AppSettings  # noqa: E402
+from chat_desktop.protocol import Message, RoomInfo  # noqa: E402
+from chat_desktop.protocol.rules import format_ts  # noqa: E402
+from chat_desktop.storage import ChatCache  # noqa: E402
+from chat_desktop.ui.main_window import MainWindow  # noqa: E402
+from chat_desktop.ui.resources import style_sheet  # noqa: E402
+from chat_desktop.ui.sign_in import SignInDialog  # noqa: E402
+
+ME = "alice"
+ROOT = Path(__file__).resolve().parent.parent
+
+# (minutes before now, author, text) for #general; the first ones are yesterday.
+CONVERSATION = [
+    (
+        26 * 60 + 12,
+        "bob",
+        "Build 1.4.2 is on the test machines. Release notes: https://wiki.example.lan/releases/1.4.2",
+    ),
+    (26 * 60 + 10, "carol", "Thanks! I'll run the printer tests tomorrow morning."),
+    (26 * 60 + 9, "carol", "Has anyone seen the label printer driver for the new Zebras?"),
+    (25 * 60 + 55, "dave", "It's on the share: \\\\files\\drivers\\zebra"),
+    (48, "bob", "Morning all!"),
+    (47, "bob", "Stand-up moves to 10:30 today, the big room is taken."),
+    (
+        41,
+        "carol",
+        "@alice can you look at the checkout crash before stand-up? Trace is in the ticket.",
+    ),
+    (38, ME, "On it. Looks like the cache migration again: the old schema has no outbox table."),
+    (37, ME, "Fix is small, I'll push it before 10:30."),
+    (12, "dave", "Reminder: lunch order closes at 11:30.\nPizza or the Thai place?"),
+    (11, "bob", "Thai, green curry for me"),
+    (3, "carol", "Thai as well. And <b>please</b> don't forget the vegetarian option this time"),
+    (1, ME, "Vegetarian noted. I'll order at 11:15: https://thai-garden.example.com/menu"),
+]
+OTHER_ROOMS = {
+    "random": [
+        (90, "dave", "Who left the coffee machine in descaling mode?"),
+        (80, "bob", "guilty"),
+    ],
+    "dev-ops": [(30, "bob", "Backups ran fine tonight."), (5, "dave", "Disk on build-02 at 91%.")],
+    "design": [(300, "carol", "New icons are in the drive.")],
+}
+
+
+def _messages(room: str, lines: list[tuple[int, str, str]]) -> list[Message]:
+    now = datetime.now(UTC)
+    return [
+        Message(room, seq, f"{room}-{seq}", author, text, format_ts(now - timedelta(minutes=ago)))
+        for seq, (ago, author, text) in enumerate(lines, start=1)
+    ]
+
+
+def sample_cache(folder: Path) -> ChatCache:
+    """A cache as the app would have it after a morning of chat."""
+    cache = ChatCache.open(folder / "cache.sqlite3")
+    general = _messages("general", CONVERSATION)
+    cache.save_rooms([RoomInfo("general", len(general))])
+    cache.save_messages(general)
+    cache.mark_read("general", len(general))
+    for room, lines in OTHER_ROOMS.items():
+        messages = _messages(room, lines)
+        cache.save_rooms([RoomInfo(room, len(messages))])
+        cache.save_messages(messages)
+    cache.mark_read("design", 1)
+    cache.set_setting("last_room", "general")
+    return cache
+
+
+def light_palette() -> QPalette:
+    return QStyleFactory.create("Fusion").standardPalette()
+
+
+def dark_palette() -> QPalette:
+    palette = QPalette()
+    colors = {
+        QPalette.ColorRole.Window: "#202226",
+        QPalette.ColorRole.WindowText: "#e6e6e6",
+        QPalette.ColorRole.Base: "#17181b",
+        QPalette.ColorRole.AlternateBase: "#25272b",
+        QPalette.ColorRole.ToolTipBase: "#2b2d31",
+        QPalette.ColorRole.ToolTipText: "#e6e6e6",
+        QPalette.ColorRole.PlaceholderText: "#8b8f96",
+        QPalette.ColorRole.Text: "#e6e6e6",
+        QPalette.ColorRole.Button: "#2b2d31",
+        QPalette.ColorRole.ButtonText: "#e6e6e6",
+        QPalette.ColorRole.BrightText: "#ffffff",
+        QPalette.ColorRole.Light: "#3a3d42",
+        QPalette.ColorRole.Midlight: "#33363b",
+        QPalette.ColorRole.Mid: "#3b3e44",
+        QPalette.ColorRole.Dark: "#141517",
+        QPalette.ColorRole.Shadow: "#000000",
+        QPalette.ColorRole.Highlight: "#3d7bd9",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.Link: "#6ea8ff",
+        QPalette.ColorRole.LinkVisited: "#b38cff",
+    }
+    for role, color in colors.items():
+        palette.setColor(role, QColor(color))
+    for role in (
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.WindowText,
+        QPalette.ColorRole.ButtonText,
+    ):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6b6f76"))
+    return palette
+
+
+def use_palette(app: QApplication, palette: QPalette) -> None:
+    app.setPalette(palette)
+    # Re-apply the sheet so that its palette(...) colours are resolved anew.
+    app.setStyleSheet(style_sheet())
+
+
+def settle(app: QApplication) -> None:
+    for _ in range(5):
+        app.processEvents()
+
+
+def save(widget: QWidget, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not widget.grab().save(str(path)):
+        raise SystemExit(f"could not write {path}")
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+def main_window(folder: Path) -> tuple[MainWindow, ChatController, ChatCache]:
+    cache = sample_cache(folder)
+    controller = ChatController(
+        cache, server_url="http://chat.office.lan:8765", username=ME, token="sample"
+    )
+    window = MainWindow(controller)
+    window.resize(1120, 700)
+    window.members.set_members(
+        [
+            MemberEntry(ME, True),
+            MemberEntry("bob", True),
+            MemberEntry("carol", True),
+            MemberEntry("dave", False),
+            MemberEntry("erin", False),
+        ]
+    )
+    window.members_title.setText("PEOPLE · 3 ONLINE")
+    window.connection.show_status(ConnectionStatus(ConnectionKind.CONNECTED))
+    window.typing_line.show_users(["bob"])
+    return window, controller, cache
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="device pixel ratio (2 for HiDPI pictures)"
+    )
+    args = parser.parse_args(argv)
+    if args.scale != 1.0:
+        os.environ["QT_SCALE_FACTOR"] = str(args.scale)
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
+    app = QApplication(sys.argv[:1])
+    app.setStyle("Fusion")
+    app.setApplicationDisplayName("Chat Desktop")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        use_palette(app, light_palette())
+        window, controller, cache = main_window(folder / "light")
+        window.show()
+        settle(app)
+        save(window, args.out / "main-light.png")
+
+        use_palette(app, dark_palette())
+        settle(app)
+        save(window, args.out / "main-dark.png")
+        window.hide()
+        window.deleteLater()
+        controller.deleteLater()
+        cache.close()
+
+        use_palette(app, light_palette())
+        settings = AppSettings(folder / "settings")
+        sign_in = SignInController(settings, LocalServer(folder / "server"))
+        dialog = SignInDialog(sign_in, address="chat.office.lan:8765", username="alice")
+        dialog.show()
+        settle(app)
+        save(dialog, args.out / "sign-in.png")
+        dialog.hide()
+        dialog.deleteLater()
+        settle(app)
+    app.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
