@@ -21,25 +21,25 @@ from pathlib import Path
 # Before Qt is imported: offscreen unless the caller chose a platform.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtGui import QColor, QGuiApplication, QPalette  # noqa: E402
-from PySide6.QtWidgets import QApplication, QStyleFactory, QWidget  # noqa: E402
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication, QStyleFactory, QWidget
 
-from chat_desktop.controller.account import SignInController  # noqa: E402
-from chat_desktop.controller.chat import ChatController  # noqa: E402
-from chat_desktop.controller.entries import (  # noqa: E402
+from chat_desktop.controller.account import SignInController
+from chat_desktop.controller.chat import ChatController
+from chat_desktop.controller.entries import (
     ConnectionKind,
     ConnectionStatus,
     MemberEntry,
 )
-from chat_desktop.controller.hosting import LocalServer  # noqa: E402
-from chat_desktop.controller.settings import AppSettings  # noqa: E402
-from chat_desktop.protocol import Message, RoomInfo  # noqa: E402
-from chat_desktop.protocol.rules import format_ts  # noqa: E402
-from chat_desktop.storage import ChatCache  # noqa: E402
-from chat_desktop.ui.main_window import MainWindow  # noqa: E402
-from chat_desktop.ui.resources import style_sheet  # noqa: E402
-from chat_desktop.ui.sign_in import SignInDialog  # noqa: E402
+from chat_desktop.controller.hosting import LocalServer
+from chat_desktop.controller.settings import AppSettings
+from chat_desktop.protocol import Message, RoomInfo
+from chat_desktop.protocol.rules import format_ts
+from chat_desktop.storage import ChatCache
+from chat_desktop.ui.main_window import MainWindow
+from chat_desktop.ui.resources import style_sheet
+from chat_desktop.ui.sign_in import SignInDialog
 
 ME = "alice"
 ROOT = Path(__file__).resolve().parent.parent
