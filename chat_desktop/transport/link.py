@@ -39,7 +39,12 @@ from collections.abc import Callable
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, WebSocketException
+from websockets.exceptions import (
+    ConnectionClosed,
+    InvalidHandshake,
+    InvalidStatus,
+    WebSocketException,
+)
 
 from chat_desktop.protocol import (
     ClientEvent,
@@ -235,10 +240,8 @@ class ServerLink:
                 try:
                     ws = await self._open_ws()
                 except InvalidHandshake as exc:
-                    # An HTTP peer answered but did not upgrade: perhaps a
-                    # proxy that strips Upgrade. Polling may still work.
                     detail = f"The server refused the WebSocket ({exc})"
-                    if await self._http_answers():
+                    if _upgrade_refused(exc) and await self._http_answers():
                         detail, handover = await self._poll_until_socket(detail)
                         if handover is not None:
                             continue
@@ -431,6 +434,19 @@ def _decode(frame: str | bytes) -> ServerEvent | None:
         # A newer server may send events this client does not know yet.
         log.debug("ignoring a frame this client cannot read: %s", exc)
         return None
+
+
+def _upgrade_refused(exc: InvalidHandshake) -> bool:
+    """Whether an HTTP peer answered the handshake but would not upgrade.
+
+    That is the signature of a proxy that strips ``Upgrade`` (the server then
+    sees a plain GET and refuses it with a 4xx), and the case polling helps
+    with. A 5xx (server starting, stopping, or a gateway without a backend)
+    says nothing about WebSocket support: that is a retry with backoff.
+    """
+    if isinstance(exc, InvalidStatus):
+        return exc.response.status_code < 500
+    return True
 
 
 def _unreachable(base_url: str, exc: BaseException) -> str:

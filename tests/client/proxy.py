@@ -36,6 +36,8 @@ class ReverseProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
         self.pass_websocket = False
+        # When set, /ws is answered with this status by the proxy itself (a gateway error).
+        self.websocket_status: int | None = None
         # How many /ws requests arrived while the upgrade was being stripped.
         self.stripped = 0
         self.base_url = ""
@@ -63,6 +65,8 @@ class ReverseProxy:
             await self._client.close()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if request.path == "/ws" and self.websocket_status is not None:
+            return web.Response(status=self.websocket_status, text="no backend for you")
         if request.path == "/ws" and self.pass_websocket:
             return await self._websocket(request)
         if request.path == "/ws":

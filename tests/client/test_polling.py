@@ -81,6 +81,16 @@ async def test_link_polls_when_a_proxy_strips_the_websocket_upgrade(
     assert "refused the WebSocket" in link.state.detail
 
 
+async def test_a_gateway_error_on_the_websocket_is_retried_not_polled(
+    proxy: ReverseProxy, accounts: dict[str, Credentials], make_link: LinkFactory
+) -> None:
+    proxy.websocket_status = 502
+    link, recorder = make_link(proxy.base_url, accounts["alice"])
+    await eventually(lambda: recorder.kinds().count(LinkKind.RECONNECTING) >= 3)
+    assert LinkKind.POLLING not in recorder.kinds()
+    assert "HTTP 502" in link.state.detail
+
+
 async def test_polling_link_receives_messages_from_others(
     chat_server: ChatServer,
     proxy: ReverseProxy,
