@@ -17,11 +17,12 @@ from chat_desktop.protocol import (
     SendMessage,
     Welcome,
 )
-from chat_desktop.transport import Credentials, Jitter, LinkKind, ReconnectPolicy
+from chat_desktop.transport import AccountClient, Credentials, Jitter, LinkKind, ReconnectPolicy
 from chat_desktop.transport.http_api import ApiSession
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 
+from ..conftest import ServerProcess
 from .conftest import LinkFactory, eventually
 
 
@@ -157,6 +158,27 @@ async def test_link_reconnects_after_a_server_restart(
         await restarted.stop()
 
 
+async def test_link_reconnects_after_the_server_process_is_killed_and_restarted(
+    server_process: ServerProcess, make_link: LinkFactory
+) -> None:
+    client = AccountClient(server_process.url)
+    try:
+        credentials = await client.register("alice", "correct horse")
+    finally:
+        await client.close()
+    link, alice = make_link(server_process.url, credentials)
+    await eventually(lambda: link.state.kind is LinkKind.CONNECTED)
+    # SIGKILL: no close frame, the socket just dies (1006), as in a crash.
+    # The fixture's start/kill block while they wait for the process, hence the thread.
+    await asyncio.to_thread(server_process.kill)
+    await eventually(lambda: link.state.kind is LinkKind.RECONNECTING)
+    await asyncio.to_thread(server_process.start)
+    await eventually(lambda: len(alice.of(Welcome)) == 2)
+    client_id = new_id()
+    assert await link.send(SendMessage(room="general", client_id=client_id, text="survived"))
+    await eventually(lambda: any(m.client_id == client_id for m in alice.of(Message)))
+
+
 async def test_an_unreachable_server_means_reconnecting_with_a_retry_time(
     make_link: LinkFactory,
 ) -> None:
@@ -182,8 +204,6 @@ async def test_a_bad_token_stops_the_link_as_unauthorized_without_retrying(
 async def test_logging_out_ends_the_session_as_unauthorized(
     chat_server: ChatServer, accounts: dict[str, Credentials], make_link: LinkFactory
 ) -> None:
-    from chat_desktop.transport import AccountClient
-
     link, _ = make_link(chat_server.base_url, accounts["alice"])
     await eventually(lambda: link.state.kind is LinkKind.CONNECTED)
     client = AccountClient(chat_server.base_url)
