@@ -10,9 +10,12 @@ unique name and looks only for it.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from zeroconf.asyncio import AsyncServiceInfo
 
@@ -204,3 +207,16 @@ def test_a_loopback_address_is_offered_after_a_lan_address() -> None:
     server = parse_service_info(_record({}, addresses=["127.0.0.1", "192.0.2.7"]))
     assert server is not None
     assert (server.host, server.addresses) == ("192.0.2.7", ("192.0.2.7", "127.0.0.1"))
+
+
+def test_advertising_and_browsing_work_inside_the_qasync_loop_of_the_desktop_app() -> None:
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "tests.lan.under_qasync"],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines() == ["found", "lost", "tasks left: 0"]
+    assert result.stderr == ""
