@@ -88,6 +88,8 @@ class Outbox:
         self._queue: deque[Frame] = deque()
         self._bytes = 0
         self._held: list[Frame] | None = []
+        # Room -> the last seq the replay sent; live copies up to it are dropped.
+        self._replayed: dict[str, int] = {}
         self._wakeup = asyncio.Event()
         # Set whenever the writer has sent everything: what flush() waits for.
         self._empty = asyncio.Event()
@@ -99,6 +101,9 @@ class Outbox:
         """Queue a frame; False when that made the queue overflow (it is then dropped)."""
         if self.overflowed:
             return False
+        message = frame.message
+        if message is not None and message.seq <= self._replayed.get(message.room, -1):
+            return True  # the replay carried it already
         if self._held is not None:
             self._held.append(frame)
         else:
@@ -122,10 +127,11 @@ class Outbox:
             return
         held, self._held = self._held or [], None
         self._bytes = 0
+        # Kept for the whole session, not only for the held frames: a message
+        # is committed before it is published, so one that the replay read may
+        # still be on its way to the hub after the replay was sent.
+        self._replayed = positions
         for frame in held:
-            message = frame.message
-            if message is not None and message.seq <= positions.get(message.room, -1):
-                continue
             if not self.push(frame):
                 return
         self._writer = asyncio.create_task(self._drain())

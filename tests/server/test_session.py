@@ -4,29 +4,314 @@ from __future__ import annotations
 
 import json
 
-from chat_desktop.protocol import Ack, Message
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from chat_desktop.protocol import (
+    Ack,
+    Error,
+    HistoryPage,
+    Message,
+    Room,
+    ServerEvent,
+    UserJoin,
+)
 from chat_server.app import ChatServer
-from tests.server.wire import joined, message_frame, recv, recv_until, register
+from chat_server.config import ServerConfig
+from chat_server.storage.base import StorageError
+from tests.server.wire import (
+    hello,
+    joined,
+    message_frame,
+    recv,
+    recv_raw,
+    recv_until,
+    register,
+    running,
+    ws_url,
+)
 
 
-async def test_hello_with_a_good_token_gets_a_welcome(chat_server: ChatServer) -> None:
+def is_ack(event: ServerEvent) -> bool:
+    return isinstance(event, Ack)
+
+
+def is_message(event: ServerEvent) -> bool:
+    return isinstance(event, Message)
+
+
+async def test_welcome_names_the_user_the_rooms_the_online_users_and_the_server(
+    chat_server: ChatServer,
+) -> None:
+    token = await register(chat_server, "alice")
+    async with connect(ws_url(chat_server)) as ws:
+        await ws.send(json.dumps({"type": "hello", "token": token}))
+        welcome = await recv_raw(ws)
+    assert welcome == {
+        "type": "welcome",
+        "protocol": 1,
+        "username": "alice",
+        "rooms": [{"name": "general", "last_seq": 0}],
+        "online": ["alice"],
+        "server": {"name": "test", "version": chat_server.config.version},
+    }
+
+
+async def test_a_bad_token_closes_the_socket_with_4401(chat_server: ChatServer) -> None:
+    async with connect(ws_url(chat_server)) as ws:
+        await ws.send(json.dumps({"type": "hello", "token": "not-a-token"}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await recv(ws)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_no_hello_in_time_closes_the_socket_with_1008(server_config: ServerConfig) -> None:
+    async with running(server_config, hello_timeout=0.2) as server, connect(ws_url(server)) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await recv(ws)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+async def test_events_before_hello_are_refused_and_hello_still_works(
+    chat_server: ChatServer,
+) -> None:
+    token = await register(chat_server, "alice")
+    async with connect(ws_url(chat_server)) as ws:
+        await ws.send(message_frame("too early", client_id="early"))
+        refused = await recv(ws)
+        assert isinstance(refused, Error) and (refused.code, refused.ref) == (
+            "unauthorized",
+            "early",
+        )
+        welcome = await hello(ws, token)
+    assert welcome.username == "alice"
+
+
+async def test_a_message_is_acked_to_the_sender_before_it_comes_back(
+    chat_server: ChatServer,
+) -> None:
     token = await register(chat_server, "alice")
     async with joined(chat_server, token) as ws:
-        await ws.send(json.dumps({"type": "hello", "token": token}))
-        assert isinstance(await recv(ws), object)
+        await ws.send(message_frame("hello world", client_id="c-1"))
+        ack = await recv(ws)
+        message = await recv(ws)
+    assert isinstance(ack, Ack) and (ack.client_id, ack.room, ack.seq) == ("c-1", "general", 1)
+    assert isinstance(message, Message)
+    assert (message.seq, message.author, message.text, message.ts) == (
+        1,
+        "alice",
+        "hello world",
+        ack.ts,
+    )
 
 
-async def test_a_message_is_acked_to_the_sender_and_sent_to_every_connection(
+async def test_a_message_reaches_every_connection_of_every_user(chat_server: ChatServer) -> None:
+    alice = await register(chat_server, "alice")
+    bob = await register(chat_server, "bob")
+    async with (
+        joined(chat_server, alice) as a1,
+        joined(chat_server, alice) as a2,
+        joined(chat_server, bob) as b,
+    ):
+        await a1.send(message_frame("  hi all  ", client_id="c-1"))
+        for ws in (a1, a2, b):
+            got = await recv_until(ws, is_message)
+            # Stored and sent trimmed: the contract counts text after trimming.
+            assert isinstance(got, Message) and (got.seq, got.text) == (1, "hi all")
+
+
+async def test_seqs_count_up_per_room_without_gaps(chat_server: ChatServer) -> None:
+    token = await register(chat_server, "alice")
+    async with joined(chat_server, token) as ws:
+        await ws.send(json.dumps({"type": "create-room", "name": "random"}))
+        await recv_until(ws, lambda e: isinstance(e, Room))
+        seqs = []
+        for room in ("general", "random", "general", "random", "general"):
+            await ws.send(message_frame("x", room=room))
+            ack = await recv_until(ws, is_ack)
+            assert isinstance(ack, Ack)
+            seqs.append((room, ack.seq))
+    assert seqs == [("general", 1), ("random", 1), ("general", 2), ("random", 2), ("general", 3)]
+
+
+async def test_a_retry_with_the_same_client_id_is_stored_once_and_not_broadcast_again(
     chat_server: ChatServer,
 ) -> None:
     alice = await register(chat_server, "alice")
     bob = await register(chat_server, "bob")
     async with joined(chat_server, alice) as a, joined(chat_server, bob) as b:
-        await a.send(message_frame("hi bob", client_id="c-1"))
-        got = await recv_until(a, lambda e: isinstance(e, Ack))
-        assert isinstance(got, Ack) and got.seq == 1 and got.client_id == "c-1"
-        seen = await recv_until(b, lambda e: isinstance(e, Message))
-        assert isinstance(seen, Message)
-        assert (seen.author, seen.text, seen.seq) == ("alice", "hi bob", 1)
-        own = await recv_until(a, lambda e: isinstance(e, Message))
-        assert isinstance(own, Message) and own.client_id == "c-1"
+        await a.send(message_frame("once", client_id="same"))
+        first = await recv_until(a, is_ack)
+        await a.send(message_frame("once", client_id="same"))
+        second = await recv_until(a, is_ack)
+        await a.send(message_frame("next", client_id="other"))
+        assert isinstance(first, Ack) and isinstance(second, Ack)
+        assert (second.seq, second.ts) == (first.seq, first.ts)
+        seen = [await recv_until(b, is_message), await recv_until(b, is_message)]
+    assert [(m.seq, m.text) for m in seen if isinstance(m, Message)] == [(1, "once"), (2, "next")]
+    assert len(await chat_server.service.store.messages_after("general", 0, 10)) == 2
+
+
+async def test_history_pages_backwards_in_ascending_order(chat_server: ChatServer) -> None:
+    token = await register(chat_server, "alice")
+    async with joined(chat_server, token) as ws:
+        for number in range(1, 6):
+            await ws.send(message_frame(f"m{number}"))
+            await recv_until(ws, is_ack)
+        await ws.send(json.dumps({"type": "history", "room": "general", "before": 5, "limit": 2}))
+        page = await recv_until(ws, lambda e: isinstance(e, HistoryPage))
+        await ws.send(json.dumps({"type": "history", "room": "general", "before": 3, "limit": 5}))
+        rest = await recv_until(ws, lambda e: isinstance(e, HistoryPage))
+    assert isinstance(page, HistoryPage) and isinstance(rest, HistoryPage)
+    assert [m.seq for m in page.messages] == [3, 4] and page.has_more
+    assert [m.seq for m in rest.messages] == [1, 2] and not rest.has_more
+
+
+async def test_history_without_before_gives_the_newest_messages(chat_server: ChatServer) -> None:
+    token = await register(chat_server, "alice")
+    async with joined(chat_server, token) as ws:
+        for number in range(1, 4):
+            await ws.send(message_frame(f"m{number}"))
+            await recv_until(ws, is_ack)
+        await ws.send(json.dumps({"type": "history", "room": "general", "limit": 2}))
+        page = await recv_until(ws, lambda e: isinstance(e, HistoryPage))
+    assert isinstance(page, HistoryPage)
+    assert [m.text for m in page.messages] == ["m2", "m3"] and page.has_more
+
+
+async def test_creating_a_room_announces_it_to_every_connection(chat_server: ChatServer) -> None:
+    alice = await register(chat_server, "alice")
+    bob = await register(chat_server, "bob")
+    async with joined(chat_server, alice) as a, joined(chat_server, bob) as b:
+        await a.send(json.dumps({"type": "create-room", "name": "random"}))
+        for ws in (a, b):
+            assert await recv_until(ws, lambda e: isinstance(e, Room)) == Room("random", 0)
+
+
+async def test_creating_an_existing_room_tells_the_asker_its_last_seq(
+    chat_server: ChatServer,
+) -> None:
+    token = await register(chat_server, "alice")
+    async with joined(chat_server, token) as ws:
+        await ws.send(message_frame("x"))
+        await recv_until(ws, is_ack)
+        await ws.send(json.dumps({"type": "create-room", "name": "general"}))
+        assert await recv_until(ws, lambda e: isinstance(e, Room)) == Room("general", 1)
+
+
+@pytest.mark.parametrize(
+    ("frame", "code", "ref"),
+    [
+        ("this is not json", "bad_request", None),
+        ("[1, 2, 3]", "bad_request", None),
+        ('{"type": "dance"}', "unknown_type", None),
+        ('{"type": "message", "room": "general", "client_id": "c-9"}', "bad_request", "c-9"),
+        ('{"type": "message", "room": "Bad Room", "client_id": "c-9", "text": "x"}',
+         "bad_request", "c-9"),
+        ('{"type": "message", "room": "nowhere", "client_id": "c-9", "text": "x"}',
+         "unknown_room", "c-9"),
+        ('{"type": "message", "room": "general", "client_id": "c-9", "text": "   "}',
+         "bad_request", "c-9"),
+        ('{"type": "typing", "room": "general", "active": "yes"}', "bad_request", None),
+        ('{"type": "typing", "room": "nowhere", "active": true}', "unknown_room", None),
+        ('{"type": "history", "room": "nowhere"}', "unknown_room", None),
+        ('{"type": "history", "room": "general", "limit": 0}', "bad_request", None),
+        ('{"type": "create-room", "name": "UPPER"}', "bad_request", None),
+        ('{"type": "hello", "token": "again"}', "bad_request", None),
+    ],
+)  # fmt: skip
+async def test_a_bad_frame_gets_an_error_and_the_connection_stays_usable(
+    chat_server: ChatServer, frame: str, code: str, ref: str | None
+) -> None:
+    token = await register(chat_server, "alice")
+    async with joined(chat_server, token) as ws:
+        await ws.send(frame)
+        error = await recv(ws)
+        assert isinstance(error, Error) and (error.code, error.ref) == (code, ref), error
+        assert error.message
+        await ws.send(message_frame("still here"))
+        assert isinstance(await recv(ws), Ack)
+
+
+async def test_an_error_event_always_carries_code_message_and_ref(chat_server: ChatServer) -> None:
+    token = await register(chat_server, "alice")
+    async with joined(chat_server, token) as ws:
+        await ws.send("{")
+        error = await recv_raw(ws)
+    assert set(error) == {"type", "code", "message", "ref"} and error["ref"] is None
+
+
+async def test_a_binary_frame_gets_an_error_and_the_connection_stays_usable(
+    chat_server: ChatServer,
+) -> None:
+    token = await register(chat_server, "alice")
+    async with joined(chat_server, token) as ws:
+        await ws.send(message_frame("as bytes").encode())
+        error = await recv(ws)
+        assert isinstance(error, Error) and error.code == "bad_request"
+        await ws.send(message_frame("as text"))
+        assert isinstance(await recv(ws), Ack)
+
+
+async def test_a_frame_above_the_limit_closes_with_1009(chat_server: ChatServer) -> None:
+    token = await register(chat_server, "alice")
+    limit = chat_server.config.limits.max_frame_bytes
+    async with joined(chat_server, token) as ws:
+        await ws.send("x" * (limit + 1))
+        with pytest.raises(ConnectionClosed) as closed:
+            await recv(ws)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+async def test_a_frame_of_exactly_the_limit_is_accepted(chat_server: ChatServer) -> None:
+    token = await register(chat_server, "alice")
+    limit = chat_server.config.limits.max_frame_bytes
+    request = {"type": "history", "room": "general", "pad": ""}
+    request["pad"] = "p" * (limit - len(json.dumps(request)))
+    frame = json.dumps(request)
+    assert len(frame.encode()) == limit
+    async with joined(chat_server, token) as ws:
+        await ws.send(frame)
+        assert isinstance(await recv(ws), HistoryPage)
+
+
+async def test_a_database_failure_gets_an_error_and_no_ack(
+    chat_server: ChatServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = await register(chat_server, "alice")
+
+    async def refuse(*args: object) -> None:
+        raise StorageError("disk full")
+
+    async with joined(chat_server, token) as ws:
+        monkeypatch.setattr(chat_server.service.store, "append", refuse)
+        await ws.send(message_frame("lost?", client_id="c-1"))
+        error = await recv(ws)
+        assert isinstance(error, Error) and (error.code, error.ref) == ("unavailable", "c-1")
+        monkeypatch.undo()
+        await ws.send(message_frame("retry", client_id="c-1"))
+        ack = await recv(ws)
+    assert isinstance(ack, Ack) and ack.seq == 1
+
+
+async def test_messages_beyond_the_rate_limit_are_refused_with_rate_limited(
+    server_config: ServerConfig,
+) -> None:
+    async with running(server_config, messages_per_second=0.01, message_burst=3) as server:
+        token = await register(server, "alice")
+        async with joined(server, token) as a1, joined(server, token) as a2:
+            # The bucket is per user: two connections share it.
+            for index, ws in enumerate((a1, a2, a1)):
+                await ws.send(message_frame("ok", client_id=f"ok-{index}"))
+                assert isinstance(await recv_until(ws, is_ack), Ack)
+            await a2.send(message_frame("too many", client_id="c-4"))
+            refused = await recv_until(a2, lambda e: isinstance(e, Error))
+    assert isinstance(refused, Error) and (refused.code, refused.ref) == ("rate_limited", "c-4")
+
+
+async def test_a_second_user_joining_is_announced(chat_server: ChatServer) -> None:
+    alice = await register(chat_server, "alice")
+    bob = await register(chat_server, "bob")
+    async with joined(chat_server, alice) as a, joined(chat_server, bob):
+        assert await recv(a) == UserJoin("bob")

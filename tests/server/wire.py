@@ -9,7 +9,9 @@ protocol, so a test also fails when the server sends something off-contract.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,9 +19,15 @@ from typing import Any
 
 import aiohttp
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+from websockets.uri import parse_uri
 
 from chat_desktop.protocol import ServerEvent, Welcome, decode_server
 from chat_server.app import ChatServer
+from chat_server.config import ServerConfig
+from chat_server.security import hash_password, new_token
 
 PASSWORD = "correct horse battery"
 TIMEOUT = 10.0
@@ -85,6 +93,10 @@ async def joined(
     server: ChatServer, token: str, since: dict[str, int] | None = None, **options: Any
 ) -> AsyncIterator[ClientConnection]:
     """A socket that has said hello and read its welcome."""
+    # An unbounded receive queue: with the default (16 frames) the websockets
+    # client stops reading while a test is busy elsewhere, and then cannot read
+    # the server's close frame when the test leaves this block (a 10 s stall).
+    options.setdefault("max_queue", None)
     async with connect(ws_url(server), **options) as ws:
         await hello(ws, token, since)
         yield ws
@@ -94,3 +106,104 @@ def message_frame(text: str, room: str = "general", client_id: str | None = None
     return json.dumps(
         {"type": "message", "room": room, "client_id": client_id or str(uuid.uuid4()), "text": text}
     )
+
+
+@asynccontextmanager
+async def running(config: ServerConfig, **limits: Any) -> AsyncIterator[ChatServer]:
+    """A server on ``config`` with some limits shrunk, stopped afterwards."""
+    config.limits = dataclasses.replace(config.limits, **limits)
+    server = ChatServer(config)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+async def make_users(server: ChatServer, names: list[str]) -> dict[str, str]:
+    """Accounts straight in the store, one shared password hash: fast setup for many users."""
+    store = server.service.store
+    password_hash = await hash_password(PASSWORD)
+    tokens: dict[str, str] = {}
+    for name in names:
+        await store.create_user(name, password_hash)
+        token, token_hash = new_token()
+        await store.add_token(name, token_hash)
+        tokens[name] = token
+    return tokens
+
+
+class RawClient:
+    """A WebSocket client on a bare socket, for peers that misbehave on purpose.
+
+    It uses the ``websockets`` sans-I/O protocol for the framing but decides
+    itself when to read and whether to answer: a client that stops reading,
+    or one that never answers a ping, which the real client cannot be made to do.
+    """
+
+    def __init__(self, sock: socket.socket, protocol: ClientProtocol) -> None:
+        self.sock = sock
+        self.protocol = protocol
+        self.frames: list[Frame] = []
+
+    @classmethod
+    async def connect(cls, server: ChatServer, receive_buffer: int | None = None) -> RawClient:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if receive_buffer is not None:
+            # Set before connecting so that the TCP window starts small.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", server.port))
+        client = cls(sock, ClientProtocol(parse_uri(ws_url(server))))
+        client.protocol.send_request(client.protocol.connect())
+        await client.flush()
+        async with asyncio.timeout(TIMEOUT):
+            while client.protocol.state is not State.OPEN:
+                await client.read_some()
+        return client
+
+    async def flush(self) -> None:
+        """Send whatever the protocol has queued (frames, pong and close replies)."""
+        loop = asyncio.get_running_loop()
+        for data in self.protocol.data_to_send():
+            if data:
+                await loop.sock_sendall(self.sock, data)
+
+    async def read_some(self) -> bool:
+        """Read once from the socket into ``frames``; False at the end of the stream."""
+        try:
+            data = await asyncio.get_running_loop().sock_recv(self.sock, 65536)
+        except ConnectionResetError:
+            data = b""
+        if data:
+            self.protocol.receive_data(data)
+        else:
+            self.protocol.receive_eof()
+        self.frames.extend(e for e in self.protocol.events_received() if isinstance(e, Frame))
+        return bool(data)
+
+    async def send_text(self, text: str) -> None:
+        self.protocol.send_text(text.encode())
+        await self.flush()
+
+    async def read_text(self) -> dict[str, Any]:
+        """The next text frame as JSON (frames of other kinds stay in ``frames``)."""
+        async with asyncio.timeout(TIMEOUT):
+            while True:
+                for index, frame in enumerate(self.frames):
+                    if frame.opcode is Opcode.TEXT:
+                        del self.frames[index]
+                        obj = json.loads(frame.data)
+                        assert isinstance(obj, dict)
+                        return obj
+                assert await self.read_some(), "the server closed the connection"
+
+    async def read_to_end(self, answer: bool) -> None:
+        """Read until the server closes; ``answer`` pings and the close handshake, or not."""
+        async with asyncio.timeout(TIMEOUT):
+            while await self.read_some():
+                if answer:
+                    await self.flush()
+
+    def close(self) -> None:
+        self.sock.close()

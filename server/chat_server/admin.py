@@ -1,0 +1,78 @@
+"""Operator commands on the server's data: ``chat-server user ...`` and ``room create``.
+
+Each command opens the same store the server uses (same data folder or
+``--db``), does one thing and closes it, so it works whether or not the
+server is running (SQLite's WAL and PostgreSQL both allow a second writer).
+Commands return a process exit code and print one line for the operator;
+failures raise :class:`AdminError` with a sentence to show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from chat_desktop.protocol import ValidationError, rules
+
+from .config import ServerConfig
+from .security import hash_password
+from .storage import open_store
+from .storage.base import ChatStore, UsernameTaken
+
+Output = Callable[[str], None]
+
+
+class AdminError(Exception):
+    """A command could not do what was asked; ``str()`` is the sentence for the operator."""
+
+
+def _valid(check: Callable[[object], str], value: str) -> str:
+    try:
+        return check(value)
+    except ValidationError as exc:
+        raise AdminError(str(exc)) from None
+
+
+async def add_user(store: ChatStore, username: str, password: str, out: Output) -> None:
+    name = _valid(rules.validate_username, username)
+    secret = _valid(rules.validate_password, password)
+    try:
+        stored = await store.create_user(name, await hash_password(secret))
+    except UsernameTaken:
+        raise AdminError(f"the name {name!r} is taken") from None
+    out(f"added user {stored}")
+
+
+async def remove_user(store: ChatStore, username: str, out: Output) -> None:
+    if not await store.delete_user(username):
+        raise AdminError(f"there is no user {username!r}")
+    out(f"removed user {username} (their messages stay)")
+
+
+async def reset_password(store: ChatStore, username: str, password: str, out: Output) -> None:
+    secret = _valid(rules.validate_password, password)
+    if not await store.set_password(username, await hash_password(secret)):
+        raise AdminError(f"there is no user {username!r}")
+    # A reset is usually about a leaked password: sign every device out too.
+    revoked = await store.delete_tokens_of(username)
+    out(f"new password set for {username}; {len(revoked)} session(s) signed out")
+
+
+async def list_users(store: ChatStore, out: Output) -> None:
+    for name in await store.list_users():
+        out(name)
+
+
+async def create_room(store: ChatStore, name: str, out: Output) -> None:
+    room_name = _valid(rules.validate_room_name, name)
+    room, created = await store.ensure_room(room_name)
+    out(f"{'created' if created else 'already exists:'} room {room.name}")
+
+
+async def run(config: ServerConfig, command: Callable[[ChatStore], Awaitable[None]]) -> None:
+    """Open the configured store, run one command on it, close the store."""
+    store = open_store(config)
+    await store.open()
+    try:
+        await command(store)
+    finally:
+        await store.close()

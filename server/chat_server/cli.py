@@ -1,0 +1,191 @@
+"""The ``chat-server`` command: run the server, or manage its users and rooms.
+
+``chat-server [--host H] [--port P] [--data-dir DIR] [--db URL] [--name NAME]
+[--no-registration]`` runs the server until SIGINT or SIGTERM, then stops it
+gracefully and exits 0. The subcommands (``user add NAME``, ``user remove
+NAME``, ``user reset-password NAME``, ``user list``, ``room create NAME``)
+work on the same data folder or database (see :mod:`chat_server.admin`).
+
+The signal handling lives here and not in :class:`ChatServer`, because the
+desktop app hosts the same server inside its own event loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+from pathlib import Path
+
+from chat_desktop.protocol import DEFAULT_PORT
+
+from . import __version__, admin
+from .app import ChatServer
+from .config import ServerConfig, default_data_dir
+from .storage.base import ChatStore, StorageError
+
+log = logging.getLogger("chat_server")
+
+
+def _storage_options(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=default,
+        metavar="DIR",
+        help=f"where the database lives (default: {default_data_dir()})",
+    )
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        default=default,
+        help="database URL instead of DIR/chat.sqlite3: sqlite:///PATH or "
+        "postgresql://USER@HOST:PORT/DB",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chat-server",
+        description="The Chat Desktop server: accounts, rooms, history and live chat "
+        "over one port (WebSocket /ws and HTTP /api/v1).",
+        epilog="Without a command it runs the server until Ctrl+C or SIGTERM. "
+        "Run 'chat-server user --help' for account management.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--host", default="0.0.0.0", help="address to listen on (default: all, 0.0.0.0)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port to listen on (default: {DEFAULT_PORT})",
+    )
+    _storage_options(parser, None)
+    parser.add_argument("--name", help="server name shown to clients (default: the host name)")
+    parser.add_argument(
+        "--no-registration",
+        action="store_true",
+        help="only the operator creates accounts (chat-server user add)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    # The storage options are repeated on every subcommand, so that both
+    # `chat-server --data-dir D user list` and `chat-server user list --data-dir D`
+    # work; SUPPRESS keeps a subcommand from overwriting a value given before it.
+    user = commands.add_parser("user", help="add, remove or list accounts")
+    user_commands = user.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for action, text in (
+        ("add", "create an account"),
+        ("reset-password", "set a new password and sign the user out everywhere"),
+    ):
+        sub = user_commands.add_parser(action, help=text, description=text)
+        sub.add_argument("username")
+        sub.add_argument("--password", help="the password (default: asked for, or read from stdin)")
+        _storage_options(sub, argparse.SUPPRESS)
+    sub = user_commands.add_parser("remove", help="delete an account (messages stay)")
+    sub.add_argument("username")
+    _storage_options(sub, argparse.SUPPRESS)
+    sub = user_commands.add_parser("list", help="print every user name")
+    _storage_options(sub, argparse.SUPPRESS)
+
+    room = commands.add_parser("room", help="manage rooms")
+    room_commands = room.add_subparsers(dest="action", metavar="ACTION", required=True)
+    sub = room_commands.add_parser("create", help="create a room")
+    sub.add_argument("name")
+    _storage_options(sub, argparse.SUPPRESS)
+    return parser
+
+
+def _config(args: argparse.Namespace) -> ServerConfig:
+    config = ServerConfig(
+        host=args.host,
+        port=args.port,
+        db_url=args.db,
+        registration_open=not args.no_registration,
+    )
+    if args.data_dir is not None:
+        config.data_dir = args.data_dir
+    if args.name:
+        config.name = args.name
+    return config
+
+
+def _read_password(given: str | None) -> str:
+    if given is not None:
+        return given
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != first:
+            raise admin.AdminError("the two passwords differ")
+        return first
+    # Piped in (scripts, tests): the first line is the password.
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _admin_command(args: argparse.Namespace) -> Callable[[ChatStore], Awaitable[None]]:
+    out = partial(print, flush=True)
+    if args.command == "room":
+        return partial(admin.create_room, name=args.name, out=out)
+    if args.action == "add":
+        return partial(
+            admin.add_user, username=args.username, password=_read_password(args.password), out=out
+        )
+    if args.action == "reset-password":
+        return partial(
+            admin.reset_password,
+            username=args.username,
+            password=_read_password(args.password),
+            out=out,
+        )
+    if args.action == "remove":
+        return partial(admin.remove_user, username=args.username, out=out)
+    return partial(admin.list_users, out=out)
+
+
+async def serve(config: ServerConfig) -> None:
+    """Run the server until SIGINT or SIGTERM, then stop it gracefully."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # Windows has no add_signal_handler: Ctrl+C arrives as KeyboardInterrupt instead.
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    server = ChatServer(config)
+    await server.start()
+    try:
+        await stop.wait()
+        log.info("signal received, stopping")
+    finally:
+        await server.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``chat-server``; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = _config(args)
+    try:
+        if args.command is None:
+            asyncio.run(serve(config))
+        else:
+            asyncio.run(admin.run(config, _admin_command(args)))
+    except admin.AdminError as exc:
+        print(f"chat-server: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, StorageError, ValueError) as exc:
+        # Port in use, unreadable data folder, bad --db URL, database down.
+        log.error("%s", exc)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    return 0
