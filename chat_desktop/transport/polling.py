@@ -140,11 +140,6 @@ class LongPoller:
         self._typing: dict[str, set[str]] = {}
         self._online: set[str] = set()
 
-    @property
-    def positions(self) -> dict[str, int]:
-        """A copy of the poller's position per room."""
-        return dict(self._positions)
-
     async def start(self, cached: dict[str, int]) -> list[ServerEvent]:
         """Begin: learn rooms, presence and version; return a Welcome and any Gaps.
 
