@@ -79,6 +79,11 @@ class OutboxEntry:
 
 
 def _connect(path: Path) -> SqliteDatabase:
+    """A database object for ``path``; the file is opened lazily, by the first statement.
+
+    Not connecting here keeps every failure of a damaged file (the pragmas
+    fail too: "file is not a database") inside the caller's one ``try``.
+    """
     db = SqliteDatabase(
         str(path),
         pragmas={
@@ -91,13 +96,12 @@ def _connect(path: Path) -> SqliteDatabase:
         },
         timeout=5,
     )
-    db.connect()
     return db
 
 
 def _set_aside(path: Path) -> Path:
     """Rename a cache file this program cannot use (and its WAL files) out of the way."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
     target = path.with_name(f"{path.name}.unusable-{stamp}")
     for suffix in ("", "-wal", "-shm"):
         part = path.with_name(path.name + suffix)
@@ -156,10 +160,15 @@ class ChatCache:
         cache must never keep the program from starting.
         """
         path.parent.mkdir(parents=True, exist_ok=True)
-        db = _connect_or_none(path)
-        if db is None:
+        db = _connect(path)
+        try:
+            migrate(db)
+        except (DatabaseError, SchemaTooNewError) as exc:
+            db.close()
             moved = _set_aside(path)
-            log.warning("cache %s was unusable; moved it to %s and started afresh", path, moved)
+            log.warning(
+                "cache %s is unusable (%s); moved it to %s, starting afresh", path, exc, moved
+            )
             db = _connect(path)
             migrate(db)
         return cls(db, path)
@@ -378,17 +387,3 @@ class ChatCache:
             SettingRow.insert(key=key, value=value).on_conflict(
                 conflict_target=[SettingRow.key], update={SettingRow.value: EXCLUDED.value}
             ).execute()
-
-
-def _connect_or_none(path: Path) -> SqliteDatabase | None:
-    """Open and migrate ``path``; None when the file cannot serve as this program's cache."""
-    db: SqliteDatabase | None = None
-    try:
-        db = _connect(path)
-        migrate(db)
-    except (DatabaseError, SchemaTooNewError) as exc:
-        log.warning("cannot use cache %s: %s", path, exc)
-        if db is not None and not db.is_closed():
-            db.close()
-        return None
-    return db

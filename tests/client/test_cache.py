@@ -286,7 +286,9 @@ def test_the_cache_is_in_wal_mode(path: Path) -> None:
     assert query(path, "PRAGMA journal_mode") == [("wal",)]
 
 
-def test_a_file_that_is_not_a_database_is_set_aside_and_replaced(path: Path) -> None:
+def test_a_file_that_is_not_a_database_is_set_aside_and_replaced(
+    path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path.parent.mkdir(parents=True)
     path.write_bytes(b"this is not SQLite" * 100)
     cache = ChatCache.open(path)
@@ -298,9 +300,12 @@ def test_a_file_that_is_not_a_database_is_set_aside_and_replaced(path: Path) -> 
     aside = [p for p in path.parent.iterdir() if ".unusable-" in p.name]
     assert len(aside) == 1
     assert aside[0].read_bytes() == b"this is not SQLite" * 100
+    assert "is unusable (file is not a database)" in caplog.text
 
 
-def test_a_file_from_a_newer_program_is_set_aside(path: Path) -> None:
+def test_a_file_from_a_newer_program_is_set_aside(
+    path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     ChatCache.open(path).close()
     query(
         path,
@@ -309,6 +314,7 @@ def test_a_file_from_a_newer_program_is_set_aside(path: Path) -> None:
     )
     ChatCache.open(path).close()
     assert len([p for p in path.parent.iterdir() if ".unusable-" in p.name]) == 1
+    assert "is newer than this program's" in caplog.text
 
 
 def test_close_twice_is_harmless(path: Path) -> None:
