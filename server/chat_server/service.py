@@ -69,8 +69,9 @@ class ChatService:
         self.limits = limits
         # Per user across all of their connections and HTTP: one bucket each.
         self._messages = RateLimiter(limits.messages_per_second, limits.message_burst)
-        # Bursts of typing are pointless, so the burst is the per-second rate.
-        self._typing = RateLimiter(limits.typing_per_second, limits.typing_per_second)
+        # Bursts of typing are pointless, so the burst is the per-second rate
+        # (but at least one event, so that a slow rate still lets some through).
+        self._typing = RateLimiter(limits.typing_per_second, max(1.0, limits.typing_per_second))
         self._logins = LoginThrottle(limits.login_failures, limits.login_window_seconds)
         # A hash to verify against when the user does not exist, so that an
         # unknown name costs as much time as a wrong password (no enumeration).
