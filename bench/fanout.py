@@ -187,7 +187,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clients", type=harness.sizes, default=[100, 1000])
     parser.add_argument("--targets", type=lambda s: s.split(","), default=list(TARGETS))
     parser.add_argument("--senders", type=int, default=4)
-    parser.add_argument("--window", type=int, default=8, help="messages in flight per sender")
+    parser.add_argument(
+        "--window",
+        type=int,
+        default=32,
+        help="messages in flight per sender; enough that the slowest server is busy all the time",
+    )
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--duration", type=float, default=8.0)
     parser.add_argument("--processes", type=int, default=1, help="receiver worker processes")

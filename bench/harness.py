@@ -23,6 +23,7 @@ import multiprocessing.connection
 import os
 import re
 import resource
+import shlex
 import signal
 import subprocess
 import sys
@@ -516,9 +517,24 @@ def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]
     sys.stdout.flush()
 
 
+def command_line(benchmark: str) -> str:
+    """The command that is running, as a reader would type it (without ``--json``)."""
+    args: list[str] = []
+    skip = False
+    for arg in sys.argv[1:]:
+        if skip or arg.startswith("--json="):
+            skip = False
+        elif arg == "--json":
+            skip = True
+        else:
+            args.append(arg)
+    return f"python -m bench.{benchmark} {shlex.join(args)}".strip()
+
+
 def write_json(path: str | None, result: dict[str, Any]) -> None:
     """Write a benchmark's result for ``bench.report``; no-op without ``--json``."""
     if path:
+        result = {**result, "command": command_line(result["benchmark"])}
         Path(path).write_text(json.dumps(result, indent=1, default=float))
 
 

@@ -1,0 +1,545 @@
+"""Run every benchmark and write ``docs/benchmarks.md`` with tables and charts.
+
+Each benchmark runs as its own command (``python -m bench.<name> ... --json F``),
+one after the other so they do not compete for the two cores, and its
+printed output streams to the console. The report then holds, per
+benchmark, the exact command, its figures as tables, a chart
+(``docs/benchmarks/<name>.png``, matplotlib), and a summary of issue 5's
+targets as met or missed. ``bench/profiles.md`` (hand-written: what the
+profiler showed where a target is missed) is included as it stands, since
+a profile needs reading by a person.
+
+Run: ``python -m bench.report`` (the issue's sizes; about ten minutes), or
+``python -m bench.report --quick`` (tiny sizes, for trying the pipeline).
+``--only latency,fanout`` runs a subset; ``--args latency="--clients 10,100"``
+replaces one benchmark's arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt
+
+from bench import harness
+
+BENCHMARKS = ("latency", "fanout", "connections", "polling_vs_ws", "client")
+# Arguments for --quick: each benchmark at a size that runs in seconds.
+QUICK = {
+    "latency": "--clients 5,20 --duration 1 --warmup 0.5",
+    "fanout": "--clients 10,30 --duration 1 --warmup 0.5",
+    "connections": "--connections 200 --steps 2 --settle 1",
+    "polling_vs_ws": "--clients 5 --idle 1 --messages 8",
+    "client": "--messages 2000 --burst-seconds 1",
+}
+PROFILES = Path(__file__).with_name("profiles.md")
+COLORS = {
+    "ours": "#1f77b4",
+    "bare": "#7f7f7f",
+    "socketio": "#ff7f0e",
+    "mqtt": "#2ca02c",
+    "websocket": "#1f77b4",
+    "polling": "#d62728",
+}
+
+
+def run_benchmark(name: str, args: str, workdir: Path) -> dict[str, Any] | None:
+    """Run one benchmark, streaming its output; its JSON result, or None when it failed."""
+    out = workdir / f"{name}.json"
+    command = f"python -m bench.{name} {args}".strip()
+    print(f"\n$ {command}", flush=True)
+    done = subprocess.run(
+        [sys.executable, "-m", f"bench.{name}", *shlex.split(args), "--json", str(out)],
+        cwd=harness.REPO,
+        check=False,
+    )
+    if done.returncode != 0 or not out.exists():
+        print(f"bench.{name} failed (exit {done.returncode}); left out of the report")
+        return None
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+# Markdown --------------------------------------------------------------------
+
+
+def fmt(value: Any) -> str:
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return "n/a"
+        return f"{value:,.3g}" if abs(value) < 100 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("**met**" if ok else "**missed**")
+
+
+def by(rows: list[dict[str, Any]], key: str, value: Any) -> dict[str, dict[str, Any]]:
+    """Rows where ``key == value``, indexed by their target."""
+    return {r["target"]: r for r in rows if r[key] == value}
+
+
+def targets_summary(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
+    """Issue 5's targets: (target, measured, required, verdict)."""
+    out: list[tuple[str, str, str, str]] = []
+    if "latency" in results:
+        at = by(results["latency"]["rows"], "clients", 100)
+        if "ours" in at and "bare" in at:
+            r = harness.ratio(at["ours"]["p99_ms"], at["bare"]["p99_ms"])
+            out.append(
+                (
+                    "p99 latency, 100 clients x 50 msg/s, vs bare aiohttp",
+                    f"{r:.2f}x ({at['ours']['p99_ms']:.2f} ms vs {at['bare']['p99_ms']:.2f} ms)",
+                    "<= 1.25x",
+                    verdict(r <= 1.25),
+                )
+            )
+    if "fanout" in results:
+        at = by(results["fanout"]["rows"], "clients", 100)
+        for peer, need in (("bare", 0.8), ("socketio", 1.3), ("mqtt", 0.5)):
+            if "ours" in at and peer in at:
+                r = harness.ratio(at["ours"]["deliveries_per_s"], at[peer]["deliveries_per_s"])
+                out.append(
+                    (
+                        f"fan-out to 100 clients vs {harness.LABELS[peer]}",
+                        f"{r:.2f}x ({at['ours']['deliveries_per_s']:,.0f}"
+                        f" vs {at[peer]['deliveries_per_s']:,.0f} deliveries/s)",
+                        f">= {need}x",
+                        verdict(r >= need),
+                    )
+                )
+    if "connections" in results:
+        at = {r["target"]: r for r in results["connections"]["rows"]}
+        if "ours" in at:
+            kib = at["ours"]["kib_per_connection"]
+            bare = at.get("bare", {}).get("kib_per_connection")
+            measured = f"{kib:.1f} KiB at {at['ours']['connections']:,} connections"
+            if bare is not None:
+                measured += f" (bare aiohttp {bare:.1f} KiB)"
+            out.append(
+                (
+                    "memory per idle authenticated connection",
+                    measured,
+                    "< 20 KiB",
+                    verdict(kib < 20),
+                )
+            )
+    if "client" in results:
+        c = results["client"]["figures"]
+        if c.get("first_paint_s") is not None:
+            out.append(
+                (
+                    f"first paint over {c['cached_messages']:,} cached messages",
+                    f"{c['first_paint_s']:.3f} s",
+                    "< 0.5 s",
+                    verdict(c["first_paint_s"] < 0.5),
+                )
+            )
+        if c.get("longest_stall_ms") is not None:
+            out.append(
+                (
+                    f"longest UI stall while {c['burst_rate']:.0f} messages/s arrive",
+                    f"{c['longest_stall_ms']:.1f} ms",
+                    "<= 50 ms",
+                    verdict(c["longest_stall_ms"] <= 50),
+                )
+            )
+    return out
+
+
+def section_latency(result: dict[str, Any], charts: Path) -> str:
+    rows = result["rows"]
+    body = table(
+        ["server", "receivers", "senders", "msg/s", "delivered", "p50 ms", "p99 ms", "max ms"],
+        [
+            (
+                harness.LABELS[r["target"]],
+                r["clients"],
+                r["senders"],
+                r["rate"],
+                f"{r['deliveries']:,} / {r['expected']:,}",
+                r["p50_ms"],
+                r["p99_ms"],
+                r["max_ms"],
+            )
+            for r in rows
+        ],
+    )
+    ratios = []
+    for clients in sorted({r["clients"] for r in rows}):
+        at = by(rows, "clients", clients)
+        if "ours" in at and "bare" in at:
+            ratios.append(
+                (
+                    clients,
+                    harness.ratio(at["ours"]["p50_ms"], at["bare"]["p50_ms"]),
+                    harness.ratio(at["ours"]["p99_ms"], at["bare"]["p99_ms"]),
+                    harness.ratio(at["ours"]["max_ms"], at["bare"]["max_ms"]),
+                )
+            )
+    chart_latency(rows, charts / "latency.png")
+    return (
+        body
+        + "\n\nOurs / bare aiohttp (1.0 = as fast as the floor):\n\n"
+        + table(["receivers", "p50", "p99", "max"], ratios)
+        + "\n\n![latency chart](benchmarks/latency.png)\n"
+    )
+
+
+def section_fanout(result: dict[str, Any], charts: Path) -> str:
+    rows = result["rows"]
+    body = table(
+        [
+            "server",
+            "clients",
+            "deliveries/s",
+            "server CPU µs/delivery",
+            "server CPU %",
+            "clients CPU %",
+            "p50 ms",
+            "p99 ms",
+        ],
+        [
+            (
+                harness.LABELS[r["target"]],
+                r["clients"],
+                r["deliveries_per_s"],
+                r["cpu_us_per_delivery"],
+                r["server_cpu_pct"],
+                r["receivers_cpu_pct"],
+                r["p50_ms"],
+                r["p99_ms"],
+            )
+            for r in rows
+        ],
+    )
+    ratios = []
+    for clients in sorted({r["clients"] for r in rows}):
+        at = by(rows, "clients", clients)
+        for peer in ("bare", "socketio", "mqtt"):
+            if "ours" in at and peer in at:
+                ratios.append(
+                    (
+                        f"ours / {harness.LABELS[peer]}",
+                        clients,
+                        harness.ratio(at["ours"]["deliveries_per_s"], at[peer]["deliveries_per_s"]),
+                        harness.ratio(
+                            at["ours"]["cpu_us_per_delivery"], at[peer]["cpu_us_per_delivery"]
+                        ),
+                        harness.ratio(at["ours"]["p99_ms"], at[peer]["p99_ms"]),
+                    )
+                )
+    chart_fanout(rows, charts / "fanout.png")
+    return (
+        body + "\n\nRatios (throughput above 1: ours delivers more; CPU and latency below 1: ours"
+        " costs less):\n\n"
+        + table(["ratio", "clients", "throughput", "CPU per delivery", "p99 latency"], ratios)
+        + "\n\n![fan-out chart](benchmarks/fanout.png)\n"
+    )
+
+
+def section_connections(result: dict[str, Any], charts: Path) -> str:
+    rows = result["rows"]
+    chart_connections(rows, charts / "connections.png")
+    return (
+        table(
+            ["server", "connections", "RSS before MiB", "RSS after MiB", "KiB per connection"],
+            [
+                (
+                    harness.LABELS[r["target"]],
+                    r["connections"],
+                    r["rss_base_bytes"] / 2**20,
+                    r["rss_bytes"] / 2**20,
+                    r["kib_per_connection"],
+                )
+                for r in rows
+            ],
+        )
+        + "\n\n![connections chart](benchmarks/connections.png)\n"
+    )
+
+
+def section_polling(result: dict[str, Any], charts: Path) -> str:
+    rows = result["rows"]
+    chart_polling(rows, charts / "polling_vs_ws.png")
+    return (
+        table(
+            [
+                "client",
+                "idle requests/s per client",
+                "idle server CPU ms/s per client",
+                "p50 ms",
+                "p99 ms",
+                "max ms",
+                "deliveries",
+            ],
+            [
+                (
+                    r["kind"],
+                    r["requests_per_client_s"],
+                    r["server_cpu_ms_per_client_s"],
+                    r["p50_ms"],
+                    r["p99_ms"],
+                    r["max_ms"],
+                    r["count"],
+                )
+                for r in rows
+            ],
+        )
+        + "\n\nAn idle WebSocket client sends nothing but the pong to the server's ping"
+        " every 20 s (0.05 frames/s), which a phase shorter than 20 s may not see.\n"
+        "\n![polling vs WebSocket chart](benchmarks/polling_vs_ws.png)\n"
+    )
+
+
+def section_client(result: dict[str, Any], charts: Path) -> str:
+    figures = result["figures"]
+    chart_client(result, charts / "client.png")
+    rows = [(k, v) for k, v in figures.items() if not isinstance(v, list)]
+    notes = "".join(f"\n- {note}" for note in result.get("notes", []))
+    return (
+        table(["figure", "value"], rows)
+        + ("\n" + notes + "\n" if notes else "")
+        + "\n![client chart](benchmarks/client.png)\n"
+    )
+
+
+# Charts ------------------------------------------------------------------------
+
+
+def _save(fig: Any, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _grouped_bars(ax: Any, groups: list[Any], series: dict[str, list[float]], width: float) -> None:
+    n = len(series)
+    colors = {label: COLORS[key] for key, label in harness.LABELS.items()}
+    for i, (name, values) in enumerate(series.items()):
+        xs = [g + (i - (n - 1) / 2) * width for g in range(len(groups))]
+        ax.bar(xs, values, width, label=name, color=colors.get(name))
+    ax.set_xticks(range(len(groups)), [f"{g:,}" if isinstance(g, int) else g for g in groups])
+
+
+def chart_latency(rows: list[dict[str, Any]], path: Path) -> None:
+    sizes = sorted({r["clients"] for r in rows})
+    targets = [t for t in ("ours", "bare") if any(r["target"] == t for r in rows)]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, stat in zip(axes, ("p50_ms", "p99_ms"), strict=True):
+        series = {
+            harness.LABELS[t]: [by(rows, "clients", s)[t][stat] for s in sizes] for t in targets
+        }
+        _grouped_bars(ax, sizes, series, 0.8 / max(1, len(series)))
+        ax.set_yscale("log")
+        ax.set_xlabel("receiving clients")
+        ax.set_title(f"{stat[:3]} send -> receive latency")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel("latency (ms, log scale)")
+    axes[0].legend()
+    _save(fig, path)
+
+
+def chart_fanout(rows: list[dict[str, Any]], path: Path) -> None:
+    sizes = sorted({r["clients"] for r in rows})
+    targets = [
+        t for t in ("ours", "bare", "socketio", "mqtt") if any(r["target"] == t for r in rows)
+    ]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, key, label in (
+        (axes[0], "deliveries_per_s", "deliveries per second (thousands)"),
+        (axes[1], "cpu_us_per_delivery", "server CPU per delivery (µs)"),
+    ):
+        scale = 1000 if key == "deliveries_per_s" else 1
+        series = {
+            harness.LABELS[t]: [
+                by(rows, "clients", s).get(t, {}).get(key, 0.0) / scale for s in sizes
+            ]
+            for t in targets
+        }
+        _grouped_bars(ax, sizes, series, 0.8 / max(1, len(series)))
+        ax.set_xlabel("connected clients")
+        ax.set_ylabel(label)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_title("fan-out throughput (higher is better)")
+    axes[1].set_title("server CPU per delivery (lower is better)")
+    axes[0].legend(fontsize=8)
+    _save(fig, path)
+
+
+def chart_connections(rows: list[dict[str, Any]], path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for r in rows:
+        xs = [p[0] for p in r["points"]]
+        ys = [p[1] / 2**20 for p in r["points"]]
+        label = f"{harness.LABELS[r['target']]}: {r['kib_per_connection']:.1f} KiB/connection"
+        ax.plot(xs, ys, marker="o", label=label, color=COLORS[r["target"]])
+    ax.set_xlabel("idle authenticated connections")
+    ax.set_ylabel("server resident memory (MiB)")
+    ax.set_title("server memory with idle connections")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    _save(fig, path)
+
+
+def chart_polling(rows: list[dict[str, Any]], path: Path) -> None:
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    kinds = [r["kind"] for r in rows]
+    colors = [COLORS[k] for k in kinds]
+    series = {"p50": [r["p50_ms"] for r in rows], "p99": [r["p99_ms"] for r in rows]}
+    for i, (name, values) in enumerate(series.items()):
+        xs = [k + (i - 0.5) * 0.4 for k in range(len(kinds))]
+        axes[0].bar(xs, values, 0.4, color=colors, alpha=1.0 if name == "p50" else 0.55)
+        for x, v in zip(xs, values, strict=True):
+            axes[0].annotate(name, (x, v), ha="center", va="bottom", fontsize=8)
+    axes[0].set_xticks(range(len(kinds)), kinds)
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("send -> receive latency (ms, log scale)")
+    axes[0].set_title("delivery latency (p50, p99)")
+    axes[1].bar(kinds, [r["requests_per_client_s"] for r in rows], color=colors)
+    axes[1].set_ylabel("requests per second per idle client")
+    axes[1].set_title("idle traffic per client")
+    for ax in axes:
+        ax.grid(axis="y", alpha=0.3)
+    _save(fig, path)
+
+
+def chart_client(result: dict[str, Any], path: Path) -> None:
+    figures = result["figures"]
+    stalls = figures.get("stalls_ms") or []
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if stalls:
+        ax.plot([i * figures.get("stall_tick_ms", 10) / 1000 for i in range(len(stalls))], stalls)
+        ax.axhline(50, color="#d62728", linestyle="--", label="target: 50 ms")
+        ax.legend()
+    ax.set_xlabel("time into the burst (s)")
+    ax.set_ylabel("UI event-loop delay (ms)")
+    ax.set_title(f"UI responsiveness while {figures.get('burst_rate', 0):.0f} messages/s arrive")
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+SECTIONS = {
+    "latency": ("Latency: send -> receive", section_latency),
+    "fanout": ("Fan-out throughput and CPU per delivery", section_fanout),
+    "connections": ("Idle connections and memory", section_connections),
+    "polling_vs_ws": ("The seed's polling against our WebSocket", section_polling),
+    "client": ("The desktop client", section_client),
+}
+
+
+def machine() -> str:
+    model = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return (
+        f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, {platform.system()}"
+    )
+
+
+def render(results: dict[str, dict[str, Any]], md_path: Path, charts: Path) -> None:
+    """Write the report and its charts from the benchmarks' JSON results."""
+    charts.mkdir(parents=True, exist_ok=True)
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        "# Benchmarks",
+        "",
+        "Written by `python -m bench.report` (see `bench/__init__.py`); every figure"
+        " below comes from the command shown above it, and every ratio compares"
+        " figures measured in the same run, by the same clients, on the same machine:",
+        f"{machine()}, {when}. The machine is shared and noisy, so compare the"
+        " ratios, not the absolute numbers of different runs.",
+        "",
+        "How the measuring works: the clients are lean (`bench/wire.py`: raw"
+        " WebSocket/MQTT on asyncio, one `find` per frame for the send stamp, no"
+        " JSON parsing), receivers run in worker processes apart from the server"
+        " and the senders, latency is CLOCK_MONOTONIC across processes. Our server"
+        " runs as `bench/ours_server.py`: the real `ChatServer` with its SQLite"
+        " store in a temporary directory, every message durable before broadcast.",
+        "",
+        "## Targets of issue 5",
+        "",
+        table(["target", "measured", "required", "verdict"], targets_summary(results)),
+        "",
+    ]
+    for name, (title, section) in SECTIONS.items():
+        if name not in results:
+            continue
+        result = results[name]
+        parts += [
+            f"## {title}",
+            "",
+            "```",
+            result["command"],
+            "```",
+            "",
+            section(result, charts),
+            "",
+        ]
+    if PROFILES.exists():
+        parts += [PROFILES.read_text().strip(), ""]
+    md_path.write_text("\n".join(parts))
+    print(f"\nwrote {md_path} and charts in {charts}")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for a quick look")
+    parser.add_argument("--only", type=lambda s: s.split(","), default=list(BENCHMARKS))
+    parser.add_argument(
+        "--args",
+        action="append",
+        default=[],
+        metavar="NAME=ARGS",
+        help='arguments for one benchmark, e.g. latency="--clients 10,100"',
+    )
+    parser.add_argument("--out", type=Path, default=harness.REPO / "docs" / "benchmarks.md")
+    parser.add_argument("--from-json", type=Path, help="render from NAME.json files in this folder")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    overrides = dict(item.split("=", 1) for item in args.args)
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="chat-bench-report-") as tmp:
+        for name in args.only:
+            if args.from_json:
+                path = args.from_json / f"{name}.json"
+                if path.exists():
+                    results[name] = json.loads(path.read_text())
+                continue
+            bench_args = overrides.get(name, QUICK[name] if args.quick else "")
+            result = run_benchmark(name, bench_args, Path(tmp))
+            if result is not None:
+                results[name] = result
+    render(results, args.out, args.out.with_suffix(""))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Each benchmark runs at a tiny size and prints its figures beside its baselines.
+
+These are not benchmarks: they make no timing assertions. They keep every
+``python -m bench.<name>`` command working (real servers on loopback, real
+worker processes), check that the output names ours and each baseline with
+figures, and that ``bench.report`` turns the results into a page and charts.
+Every benchmark runs once per session (a module fixture), then each test
+checks one thing about one run.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = {
+    "latency": ["--clients", "3", "--rate", "20", "--duration", "0.5", "--warmup", "0.2"],
+    "fanout": [
+        "--clients",
+        "6",
+        "--senders",
+        "2",
+        "--window",
+        "4",
+        "--duration",
+        "0.5",
+        "--warmup",
+        "0.2",
+    ],
+    "connections": ["--connections", "30", "--steps", "2", "--settle", "0.5", "--processes", "1"],
+    "polling_vs_ws": ["--clients", "2", "--idle", "0.5", "--messages", "4", "--rate", "8"],
+}
+
+
+class Run:
+    """What one benchmark printed and the JSON it wrote."""
+
+    def __init__(self, name: str, folder: Path) -> None:
+        self.json_path = folder / f"{name}.json"
+        done = subprocess.run(
+            [sys.executable, "-m", f"bench.{name}", *TINY[name], "--json", str(self.json_path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=100,
+        )
+        self.returncode = done.returncode
+        self.output = done.stdout + done.stderr
+        self.result = json.loads(self.json_path.read_text()) if self.json_path.exists() else {}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+    folder = tmp_path_factory.mktemp("bench")
+    return {name: Run(name, folder) for name in TINY}
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_benchmark_exits_cleanly_and_writes_its_figures(runs: dict[str, Run], name: str) -> None:
+    run = runs[name]
+    assert run.returncode == 0, run.output
+    assert "Traceback" not in run.output, run.output
+    assert run.result["benchmark"] == name
+    assert run.result["rows"], run.output
+
+
+def test_latency_prints_ours_beside_the_bare_server_and_the_ratio(runs: dict[str, Run]) -> None:
+    output = runs["latency"].output
+    assert "ours (chat_server, SQLite)" in output
+    assert "bare aiohttp" in output
+    assert "Ours / bare aiohttp" in output
+
+
+def test_latency_delivers_every_message_to_every_receiver(runs: dict[str, Run]) -> None:
+    for row in runs["latency"].result["rows"]:
+        assert row["deliveries"] == row["expected"], row
+
+
+def test_fanout_prints_every_peer_and_the_ratios(runs: dict[str, Run]) -> None:
+    output = runs["fanout"].output
+    for label in ("ours (chat_server, SQLite)", "bare aiohttp", "python-socketio"):
+        assert label in output
+    # The broker is part of the machine, not of the repository: present or said to be missing.
+    assert "Mosquitto (MQTT)" in output or "no Mosquitto" in output
+    assert "ours / python-socketio" in output
+
+
+def test_fanout_counts_deliveries_for_every_server(runs: dict[str, Run]) -> None:
+    for row in runs["fanout"].result["rows"]:
+        assert row["deliveries"] > 0, row
+        assert row["errors"] == 0, row
+
+
+def test_connections_holds_every_connection_on_both_servers(runs: dict[str, Run]) -> None:
+    rows = {row["target"]: row for row in runs["connections"].result["rows"]}
+    assert set(rows) == {"ours", "bare"}
+    for row in rows.values():
+        assert row["connections"] == 30
+        assert row["lost"] == 0
+    assert "KiB per idle connection" in runs["connections"].output
+
+
+def test_polling_vs_ws_measures_both_kinds_of_client(runs: dict[str, Run]) -> None:
+    rows = {row["kind"]: row for row in runs["polling_vs_ws"].result["rows"]}
+    assert set(rows) == {"websocket", "polling"}
+    assert rows["websocket"]["count"] == rows["polling"]["count"] == 4 * 2
+    assert rows["polling"]["requests_per_client_s"] > 0
+
+
+def test_report_writes_the_page_and_readable_charts(runs: dict[str, Run], tmp_path: Path) -> None:
+    folder = next(iter(runs.values())).json_path.parent
+    out = tmp_path / "benchmarks.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.report", "--from-json", str(folder), "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    page = out.read_text()
+    assert "## Targets of issue 5" in page
+    assert "python -m bench.latency --clients 3" in page
+    for chart in ("latency", "fanout", "connections", "polling_vs_ws"):
+        assert f"benchmarks/{chart}.png" in page
+        assert (tmp_path / "benchmarks" / f"{chart}.png").stat().st_size > 10_000
