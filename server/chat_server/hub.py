@@ -167,6 +167,11 @@ class Hub:
             self._sockets_of.pop(sub.username, None)
         self._presence_changed(sub.username, True, skip=None)
 
+    @property
+    def polls_waiting(self) -> int:
+        """How many long polls are in progress right now."""
+        return sum(poller.active for poller in self._pollers.values())
+
     def poll_started(self, user: str, token_hash: str) -> Poller:
         """A long poll began: the user counts as online at least until it ends."""
         was_online = self.is_online(user)

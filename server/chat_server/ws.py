@@ -197,6 +197,9 @@ class SocketSession:
 
     def close_soon(self, code: int, reason: str) -> None:
         if self._closer is None:
+            # Leave the fan-out (and presence) now rather than when the close
+            # handshake ends, which for a peer that does not read takes a while.
+            self._service.hub.detach(self)
             self._closer = asyncio.create_task(self._close(code, reason))
 
     # The session ------------------------------------------------------------

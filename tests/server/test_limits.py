@@ -1,0 +1,165 @@
+"""Limits that protect the server: slow readers, silent peers, and the bucket arithmetic."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.frames import Close, Opcode
+
+from chat_desktop.protocol import UserLeave
+from chat_server import ws as ws_module
+from chat_server.config import ServerConfig
+from chat_server.limits import LoginThrottle, RateLimiter, TokenBucket
+from tests.server.wire import (
+    RawClient,
+    hello,
+    joined,
+    make_users,
+    message_frame,
+    recv,
+    recv_until,
+    running,
+    ws_url,
+)
+
+
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# Slow readers and silent peers --------------------------------------------------
+
+
+async def test_a_client_that_stops_reading_is_closed_with_1008_too_slow(
+    server_config: ServerConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Give the slow client all the time it needs to read our close frame once
+    # it reads again; the default cuts a peer that does not read the close.
+    monkeypatch.setattr(ws_module, "CLOSE_TIMEOUT", 60.0)
+    limits = {"max_queued_events": 20, "messages_per_second": 1000, "message_burst": 1000}
+    async with running(server_config, **limits) as server:
+        tokens = await make_users(server, ["slow", "writer"])
+        slow = await RawClient.connect(server, receive_buffer=4096)
+        try:
+            await slow.send_text(json.dumps({"type": "hello", "token": tokens["slow"]}))
+            assert (await slow.read_text())["type"] == "welcome"
+            # slow reads nothing from here on; the writer floods the room until
+            # the server gives up on slow, which the writer hears as a leave.
+            async with joined(server, tokens["writer"]) as writer:
+                sent = 0
+                while True:
+                    await writer.send(message_frame("x" * 4000))
+                    sent += 1
+                    event = await recv_until(
+                        writer, lambda e: e.type == "ack" or isinstance(e, UserLeave)
+                    )
+                    if event == UserLeave("slow"):
+                        break
+                    assert sent < 5000, "the slow reader was never closed"
+                await slow.read_to_end(answer=True)
+        finally:
+            slow.close()
+    assert slow.protocol.close_rcvd == Close(1008, "too slow")
+    received = [frame for frame in slow.frames if frame.opcode is Opcode.TEXT]
+    assert len(received) < sent  # the backlog was dropped, not delivered late
+
+
+async def test_a_peer_that_never_answers_pings_is_dropped(
+    server_config: ServerConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ws_module, "CLOSE_TIMEOUT", 0.5)
+    async with running(server_config, ping_interval=0.2) as server:
+        tokens = await make_users(server, ["silent", "watcher"])
+        async with joined(server, tokens["watcher"]) as watcher:
+            silent = await RawClient.connect(server)
+            try:
+                await silent.send_text(json.dumps({"type": "hello", "token": tokens["silent"]}))
+                assert (await silent.read_text())["type"] == "welcome"
+                # It reads (so the server can write) but never answers anything.
+                assert await recv_until(watcher, lambda e: isinstance(e, UserLeave)) == UserLeave(
+                    "silent"
+                )
+                await silent.read_to_end(answer=False)
+            finally:
+                silent.close()
+    opcodes = [frame.opcode for frame in silent.frames]
+    assert Opcode.PING in opcodes
+    assert silent.protocol.close_rcvd is not None and silent.protocol.close_rcvd.code == 1011
+
+
+async def test_a_peer_that_answers_pings_stays_connected(server_config: ServerConfig) -> None:
+    async with running(server_config, ping_interval=0.1) as server:
+        tokens = await make_users(server, ["alice"])
+        # The client's own keepalive is off: only its answers to the server's pings count.
+        async with connect(ws_url(server), ping_interval=None) as ws:
+            await hello(ws, tokens["alice"])
+            with pytest.raises(TimeoutError):
+                await recv(ws, within=1.0)  # ten ping intervals without a close
+            await ws.send(message_frame("still here"))
+            assert (await recv(ws)).type == "ack"
+
+
+# Token buckets and the login throttle ------------------------------------------
+
+
+def test_a_token_bucket_allows_the_burst_then_the_rate() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate=10, burst=20, clock=clock)
+    assert [bucket.take() for _ in range(20)] == [0.0] * 20
+    assert bucket.take() == pytest.approx(0.1)
+    clock.now += 0.1
+    assert bucket.take() == 0.0
+    assert bucket.take() > 0
+
+
+def test_a_rate_limiter_keeps_one_bucket_per_user() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate=1, burst=1, clock=clock)
+    assert limiter.take("alice") == 0.0
+    assert limiter.take("alice") > 0
+    assert limiter.take("bob") == 0.0
+
+
+def test_the_login_throttle_blocks_a_name_after_its_failures_until_the_window_passes() -> None:
+    clock = FakeClock()
+    throttle = LoginThrottle(max_failures=10, window=300, clock=clock)
+    for _ in range(10):
+        assert throttle.retry_after("alice") == 0.0
+        throttle.record_failure("alice")
+        clock.now += 1
+    assert throttle.retry_after("Alice") == pytest.approx(300 - 10)
+    assert throttle.retry_after("bob") == 0.0
+    clock.now += 290
+    assert throttle.retry_after("alice") == 0.0
+
+
+def test_the_login_throttle_window_slides() -> None:
+    clock = FakeClock()
+    throttle = LoginThrottle(max_failures=2, window=10, clock=clock)
+    throttle.record_failure("alice")
+    clock.now += 6
+    throttle.record_failure("alice")
+    assert throttle.retry_after("alice") == pytest.approx(4)
+    clock.now += 4
+    assert throttle.retry_after("alice") == 0.0
+
+
+async def test_rate_limited_messages_recover_after_the_rate(server_config: ServerConfig) -> None:
+    async with running(server_config, messages_per_second=20, message_burst=1) as server:
+        tokens = await make_users(server, ["alice"])
+        async with joined(server, tokens["alice"]) as ws:
+            kinds = []
+            while "ack" not in kinds[1:]:
+                await ws.send(message_frame("x"))
+                kinds.append((await recv_until(ws, lambda e: e.type in ("ack", "error"))).type)
+                await asyncio.sleep(0.02)
+    assert kinds[0] == "ack" and "ack" in kinds[1:]
