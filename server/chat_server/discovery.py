@@ -22,6 +22,7 @@ IPv4 interface with all of the machine's IPv4 addresses.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import re
@@ -66,14 +67,20 @@ class ServerAdvertiser:
         self.host = host
         self.tls = tls
         self.fingerprint = fingerprint
-        # Both set while advertising; None before start and after stop.
+        # Set from start() to stop(): zeroconf's sockets, the record, and the
+        # task that probes the name and announces it (a second or two; the
+        # server does not wait for it, clients simply see it a moment later).
         self._zeroconf: AsyncZeroconf | None = None
         self._info: AsyncServiceInfo | None = None
+        self._announcing: asyncio.Task[bool] | None = None
 
     @property
     def service_name(self) -> str | None:
-        """The registered instance name (zeroconf may add `` (2)`` on a clash), while running."""
-        return self._info.name if self._info is not None else None
+        """The instance name (zeroconf may add `` (2)`` on a clash) once announced."""
+        announcing = self._announcing
+        if self._info is None or announcing is None or not announcing.done():
+            return None
+        return self._info.name if not announcing.cancelled() and announcing.result() else None
 
     def properties(self) -> dict[str, str]:
         """The TXT record: what a browser learns before it connects."""
@@ -86,7 +93,14 @@ class ServerAdvertiser:
         }
 
     async def start(self) -> None:
-        """Register and announce the service (probing the name takes a second). Idempotent."""
+        """Open the mDNS sockets and start announcing in the background. Idempotent.
+
+        Returns at once: probing the name on the LAN takes a second or two,
+        which the server's start should not wait for. Raises
+        :class:`DiscoveryError` when the sockets cannot be opened; a failure
+        later (a name clash that cannot be resolved) is logged, and
+        :meth:`announced` returns False.
+        """
         if self._zeroconf is not None:
             return
         interfaces, addresses = _interfaces_and_addresses(self.host)
@@ -108,30 +122,53 @@ class ServerAdvertiser:
             raise DiscoveryError(
                 f"Cannot open the mDNS socket: {error.strerror or error}."
             ) from error
+        self._zeroconf, self._info = zeroconf, info
+        self._announcing = asyncio.get_running_loop().create_task(self._announce(zeroconf, info))
+
+    async def announced(self) -> bool:
+        """Wait until the service is announced; False if that failed or it was stopped."""
+        announcing = self._announcing
+        if announcing is None:
+            return False
+        try:
+            return await asyncio.shield(announcing)
+        except asyncio.CancelledError:
+            if announcing.cancelled():
+                return False
+            raise
+
+    async def _announce(self, zeroconf: AsyncZeroconf, info: AsyncServiceInfo) -> bool:
         try:
             # allow_name_change: two servers with one name on a LAN both stay
             # visible, the second as "name (2)", instead of the second failing.
-            announced = await zeroconf.async_register_service(info, allow_name_change=True)
-            await announced
+            sent = await zeroconf.async_register_service(info, allow_name_change=True)
+            await sent
         except (OSError, NonUniqueNameException) as error:
-            await zeroconf.async_close()
-            raise DiscoveryError(f"Cannot announce the server: {error}.") from error
-        self._zeroconf, self._info = zeroconf, info
+            log.warning("the server is not announced on the LAN: %s", error)
+            return False
         log.info("announcing %r on the LAN as %s", self.name, info.name)
+        return True
 
     async def stop(self) -> None:
         """Send the goodbye and close zeroconf's sockets and tasks. Idempotent."""
-        zeroconf, info = self._zeroconf, self._info
-        self._zeroconf = self._info = None
+        zeroconf, info, announcing = self._zeroconf, self._info, self._announcing
+        self._zeroconf = self._info = self._announcing = None
         if zeroconf is None:
             return
         try:
-            if info is not None:
+            registered = False
+            if announcing is not None:
+                announcing.cancel()
+                # wait(), not await: the task's cancellation is not ours to raise.
+                await asyncio.wait([announcing])
+                registered = not announcing.cancelled() and announcing.result()
+            if registered and info is not None:
                 # The first await queues the goodbye, the second waits until it is
                 # sent; without it the sending task would outlive stop().
                 goodbye = await zeroconf.async_unregister_service(info)
                 await goodbye
         finally:
+            # Also says goodbye for a record whose announcement was cut short.
             await zeroconf.async_close()
 
 

@@ -93,6 +93,7 @@ async def test_browser_finds_an_advertised_server_with_its_address_port_and_vers
     async with browsing() as seen, advertising(port=4321, version="9.8.7") as advertiser:
         await seen.wait_for(lambda: bool(seen.named(advertiser.name)))
         (server,) = seen.named(advertiser.name)
+        assert await advertiser.announced()
         assert server.key == advertiser.service_name
     assert (server.host, server.port, server.version, server.tls) == (
         "127.0.0.1",
@@ -124,21 +125,21 @@ async def test_the_browser_reports_the_server_lost_when_its_advertiser_stops() -
     async with browsing() as seen:
         async with advertising() as advertiser:
             await seen.wait_for(lambda: bool(seen.named(advertiser.name)))
+            assert await advertiser.announced()
             key = advertiser.service_name
         await seen.wait_for(lambda: key in seen.lost)
         assert not seen.named(advertiser.name)
 
 
-async def test_two_servers_with_the_same_name_are_both_listed() -> None:
+async def test_a_second_server_with_a_name_already_announced_is_listed_too() -> None:
     name = f"twin {uuid.uuid4().hex[:8]}"
-    async with (
-        browsing() as seen,
-        advertising(name=name, port=5001) as first,
-        advertising(name=name, port=5002) as second,
-    ):
-        await seen.wait_for(lambda: len(seen.named(name)) == 2)
-        assert first.service_name != second.service_name
-        assert sorted(server.port for server in seen.named(name)) == [5001, 5002]
+    async with browsing() as seen, advertising(name=name, port=5001) as first:
+        assert await first.announced()
+        async with advertising(name=name, port=5002) as second:
+            await seen.wait_for(lambda: len(seen.named(name)) == 2)
+            assert await second.announced()
+            assert first.service_name != second.service_name
+            assert sorted(server.port for server in seen.named(name)) == [5001, 5002]
 
 
 async def test_advertising_and_browsing_leave_no_task_running_once_stopped() -> None:
@@ -149,10 +150,20 @@ async def test_advertising_and_browsing_leave_no_task_running_once_stopped() -> 
     assert not leftover, leftover
 
 
+async def test_stopping_while_the_name_is_still_being_probed_leaves_nothing_running() -> None:
+    before = asyncio.all_tasks()
+    advertiser = ServerAdvertiser(name="short-lived", port=1, version="1", host="127.0.0.1")
+    await advertiser.start()
+    await advertiser.stop()
+    assert not await advertiser.announced()
+    assert asyncio.all_tasks() - before == set()
+
+
 async def test_starting_and_stopping_twice_is_harmless() -> None:
     advertiser = ServerAdvertiser(name="idempotent", port=1, version="1", host="127.0.0.1")
     await advertiser.start()
     await advertiser.start()
+    assert await advertiser.announced()
     await advertiser.stop()
     await advertiser.stop()
     assert advertiser.service_name is None
