@@ -61,7 +61,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import qasync
-from PySide6.QtCore import QStandardPaths
+from PySide6.QtCore import QMessageLogContext, QStandardPaths, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from chat_desktop import __version__
@@ -103,6 +103,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--version", action="version", version=f"chat-desktop {__version__}")
     return parser.parse_args(argv)
+
+
+# Qt's own messages go to Python logging, so there is one place that decides
+# what reaches the terminal. This one is dropped: the offscreen platform (CI,
+# screenshots, the app under test) has no window manager to pass a window's
+# size hints to, and says so for every window shown.
+_QT_NOISE = ("does not support propagateSizeHints",)
+_QT_LEVELS = {
+    QtMsgType.QtDebugMsg: logging.DEBUG,
+    QtMsgType.QtInfoMsg: logging.INFO,
+    QtMsgType.QtWarningMsg: logging.WARNING,
+    QtMsgType.QtCriticalMsg: logging.ERROR,
+    QtMsgType.QtFatalMsg: logging.CRITICAL,
+}
+
+
+def _qt_message(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    if any(noise in message for noise in _QT_NOISE):
+        return
+    logging.getLogger("qt").log(_QT_LEVELS.get(kind, logging.WARNING), "%s", message)
 
 
 def default_data_dir() -> Path:
@@ -280,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``chat-desktop``; returns the exit code (0 on every normal quit)."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    qInstallMessageHandler(_qt_message)
 
     qt_app = QApplication(sys.argv[:1])
     qt_app.setApplicationName("chat-desktop")

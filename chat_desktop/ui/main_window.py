@@ -16,7 +16,6 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QItemSelectionModel, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -295,12 +294,13 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Yes
 
     def shut_down(self) -> None:
-        """Hide the window and the tray icon (the app is quitting or signing out)."""
+        """Hide the window and the tray icon (the app is quitting or signing out).
+
+        No processEvents() here: this runs inside an asyncio task, and a nested
+        Qt event loop would make qasync step other tasks inside this one.
+        """
         self.tray.hide()
         self.hide()
-        app = QApplication.instance()
-        if app is not None:
-            app.processEvents()
 
 
 def _section_title(text: str, parent: QWidget) -> QLabel:

@@ -51,6 +51,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     """The one qasync loop (Qt's event loop as an asyncio loop) of the session."""
     qapp.setStyleSheet(style_sheet())
+    # As in the app: hiding the last window (an accepted dialog) must not
+    # make Qt quit its event loop, which would stop the qasync loop mid-test.
+    qapp.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(qapp)
     yield loop
     loop.close()

@@ -1,0 +1,77 @@
+"""The app as a user runs it: ``python -m chat_desktop`` in its own process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from chat_desktop.controller.settings import AppSettings, Session
+from chat_desktop.storage import cache_path
+from tests.conftest import ServerProcess
+
+from .conftest import PASSWORD
+
+
+def _register(url: str, username: str) -> str:
+    request = urllib.request.Request(
+        f"{url}/api/v1/register",
+        data=json.dumps({"username": username, "password": PASSWORD}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return str(json.load(answer)["token"])
+
+
+def _rooms_in(cache_file: Path) -> list[str]:
+    if not cache_file.exists():
+        return []
+    try:
+        with sqlite3.connect(f"file:{cache_file}?mode=ro", uri=True) as db:
+            return [row[0] for row in db.execute("SELECT name FROM rooms")]
+    except sqlite3.Error:
+        return []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_app_process_quits_with_code_zero_and_a_silent_stderr_on_a_signal(
+    server_process: ServerProcess, tmp_path: Path, signum: int
+) -> None:
+    url = server_process.url
+    token = _register(url, "alice")
+    data_dir = tmp_path / "app"
+    AppSettings(data_dir).remember(Session(url, "alice", token))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONWARNINGS": "error"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chat_desktop", "--data-dir", str(data_dir), "--server", url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        # Connected once the welcome's rooms are in the cache: the socket is open.
+        cache_file = cache_path(data_dir, url, "alice")
+        deadline = time.monotonic() + 30
+        while "general" not in _rooms_in(cache_file):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the app did not connect"
+            time.sleep(0.05)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert err == ""
+    assert out == ""

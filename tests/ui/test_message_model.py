@@ -1,0 +1,81 @@
+"""MessageListModel: order, duplicates, batches, my pending messages, grouping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QModelIndex
+
+from chat_desktop.controller.entries import DeliveryState, MessageEntry
+from chat_desktop.ui.message_model import MessageListModel, MessageRole
+
+
+def entry(seq: int | None, author: str = "bob", minute: int = 0, **kw: Any) -> MessageEntry:
+    ts = f"2026-11-27T10:{minute:02d}:00.000Z"
+    client_id = kw.pop("client_id", f"c{seq}")
+    return MessageEntry("general", author, kw.pop("text", f"m{seq}"), ts, client_id, seq, **kw)
+
+
+class Inserts:
+    def __init__(self, model: MessageListModel) -> None:
+        self.calls: list[tuple[int, int]] = []
+        model.rowsInserted.connect(self.record)
+
+    def record(self, parent: QModelIndex, first: int, last: int) -> None:
+        self.calls.append((first, last))
+
+
+def test_a_batch_of_new_messages_is_one_insert_and_duplicates_are_dropped(qapp: Any) -> None:
+    model = MessageListModel("alice")
+    model.reset("general", [entry(1), entry(2)])
+    inserts = Inserts(model)
+    assert model.add([entry(2), entry(3), entry(4), entry(3)]) == 2
+    assert inserts.calls == [(2, 3)]
+    assert [e.seq for e in model.entries()] == [1, 2, 3, 4]
+
+
+def test_an_older_page_is_prepended_in_one_insert(qapp: Any) -> None:
+    model = MessageListModel("alice")
+    model.reset("general", [entry(5), entry(6)])
+    inserts = Inserts(model)
+    model.prepend([entry(3), entry(4), entry(5)], has_older=True)
+    assert inserts.calls == [(0, 1)]
+    assert model.oldest_seq() == 3
+
+
+def test_my_pending_message_becomes_delivered_in_place_of_its_row(qapp: Any) -> None:
+    model = MessageListModel("alice")
+    model.reset("general", [entry(1)])
+    mine = entry(None, "alice", client_id="x", state=DeliveryState.QUEUED)
+    model.add([mine])
+    model.add([entry(2)])  # someone else's message arrives before my ack
+    assert [e.seq for e in model.entries()] == [1, 2, None]
+    model.add([mine.with_state(DeliveryState.DELIVERED, seq=3)])
+    model.add([entry(3, "alice", client_id="x")])  # the broadcast of the same message
+    assert [(e.seq, e.state) for e in model.entries()] == [
+        (1, DeliveryState.DELIVERED),
+        (2, DeliveryState.DELIVERED),
+        (3, DeliveryState.DELIVERED),
+    ]
+
+
+def test_consecutive_messages_of_one_author_share_a_header(qapp: Any) -> None:
+    model = MessageListModel("alice")
+    model.reset(
+        "general",
+        [entry(1, "bob", 0), entry(2, "bob", 1), entry(3, "carol", 2), entry(4, "carol", 30)],
+    )
+    headers = [model.data(model.index(row), MessageRole.SHOW_HEADER) for row in range(4)]
+    assert headers == [True, False, True, True]
+    assert model.data(model.index(0), MessageRole.DAY_LABEL) != ""
+    assert model.data(model.index(1), MessageRole.DAY_LABEL) == ""
+
+
+def test_a_mention_of_me_is_flagged_but_not_in_my_own_messages(qapp: Any) -> None:
+    model = MessageListModel("alice")
+    model.reset(
+        "general",
+        [entry(1, "bob", text="@alice look"), entry(2, "alice", text="@alice note to self")],
+    )
+    assert model.data(model.index(0), MessageRole.MENTION)
+    assert not model.data(model.index(1), MessageRole.MENTION)

@@ -1,0 +1,95 @@
+"""The sign-in dialog: hosting here, signing in, and errors in plain words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+
+from chat_desktop.controller.account import SignInController
+from chat_desktop.controller.hosting import LocalServer
+from chat_desktop.controller.settings import AppSettings
+from chat_desktop.ui.sign_in import SignInDialog
+
+from .conftest import PASSWORD, LocalChatServer, eventually, register
+
+
+def test_hosting_starts_the_bundled_server_and_signs_in_remembering_no_password(
+    tmp_path: Path, run: Any
+) -> None:
+    settings = AppSettings(tmp_path / "app")
+    local = LocalServer(tmp_path / "app" / "server", host="127.0.0.1", port=0)
+    controller = SignInController(settings, local)
+    dialog = SignInDialog(controller)
+
+    async def body() -> None:
+        dialog.show()
+        dialog.username.setText("alice")
+        dialog.password.setText(PASSWORD)
+        dialog.host_button.click()
+        await eventually(lambda: dialog.session is not None)
+        assert dialog.session is not None and dialog.session.hosted
+        assert local.running and dialog.session.server_url == local.base_url
+        remembered = settings.session()
+        assert remembered == dialog.session
+        ini = (tmp_path / "app" / "settings.ini").read_text()
+        assert PASSWORD not in ini
+
+        # The second time the account exists: hosting signs in to it.
+        dialog.session = None
+        dialog.username.setText("alice")
+        dialog.password.setText(PASSWORD)
+        dialog.host_button.click()
+        await eventually(lambda: dialog.session is not None)
+        await controller.close()
+        await local.stop()
+
+    run(body())
+    dialog.deleteLater()
+
+
+def test_wrong_password_is_shown_in_the_dialog_as_plain_text(
+    chat_server_here: LocalChatServer, tmp_path: Path, run: Any
+) -> None:
+    settings = AppSettings(tmp_path / "app")
+    controller = SignInController(settings, LocalServer(tmp_path / "unused"))
+    dialog = SignInDialog(controller, address=chat_server_here.url)
+
+    async def body() -> None:
+        await register(chat_server_here.url, "alice")
+        dialog.show()
+        dialog.username.setText("alice")
+        dialog.password.setText("not the password")
+        dialog.sign_in_button.click()
+        await eventually(lambda: dialog.error.isVisible() and dialog.error.text())
+        assert dialog.error.text() == "Wrong username or password."
+        assert dialog.error.textFormat() == Qt.TextFormat.PlainText
+        assert dialog.sign_in_button.isEnabled()
+        assert dialog.session is None and settings.session() is None
+
+        dialog.password.setText(PASSWORD)
+        dialog.sign_in_button.click()
+        await eventually(lambda: dialog.session is not None)
+        assert settings.session() == dialog.session
+        await controller.close()
+
+    run(body())
+    dialog.deleteLater()
+
+
+def test_unreachable_server_is_reported_in_the_dialog(tmp_path: Path, run: Any) -> None:
+    controller = SignInController(AppSettings(tmp_path / "app"), LocalServer(tmp_path / "x"))
+    dialog = SignInDialog(controller, address="http://127.0.0.1:9")
+
+    async def body() -> None:
+        dialog.show()
+        dialog.username.setText("alice")
+        dialog.password.setText(PASSWORD)
+        dialog.sign_in_button.click()
+        await eventually(lambda: dialog.error.text())
+        assert "127.0.0.1:9" in dialog.error.text()
+        await controller.close()
+
+    run(body())
+    dialog.deleteLater()
