@@ -159,12 +159,15 @@ def targets_summary(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, 
                 )
             )
         if c.get("longest_stall_ms") is not None:
+            measured = f"{c['longest_stall_ms']:.1f} ms"
+            if c.get("crash"):
+                measured += f" until the client crashed after {c['rows_shown']:,} messages"
             out.append(
                 (
                     f"longest UI stall while {c['burst_rate']:.0f} messages/s arrive",
-                    f"{c['longest_stall_ms']:.1f} ms",
+                    measured,
                     "<= 50 ms",
-                    verdict(c["longest_stall_ms"] <= 50),
+                    verdict(c["longest_stall_ms"] <= 50 and not c.get("crash")),
                 )
             )
     return out
