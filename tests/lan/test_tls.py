@@ -254,6 +254,25 @@ async def test_a_certificate_from_a_trusted_authority_needs_no_prompt(tmp_path: 
     assert result.fingerprint == certificate_fingerprint(server_cert)
 
 
+async def test_a_certificate_from_an_authority_this_machine_does_not_know_can_be_pinned(
+    tmp_path: Path,
+) -> None:
+    _, server_cert, server_key = _authority_and_server_certificate(tmp_path)
+    store = PinStore(tmp_path / "client" / "pins.json")
+    async with serving(load_server_context(server_cert, server_key)) as server:
+        first = await check_server("127.0.0.1", server.port, store)
+        assert isinstance(first, NeedsTrust)
+        store.pin("127.0.0.1", server.port, first.certificate)
+        again = await check_server("127.0.0.1", server.port, store)
+        assert isinstance(again, Trusted)
+        url = f"https://127.0.0.1:{server.port}/health"
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(url, ssl=again.context()) as reply,
+        ):
+            assert reply.status == 200
+
+
 async def test_checking_a_plain_http_server_says_it_does_not_speak_tls(tmp_path: Path) -> None:
     store = PinStore(tmp_path / "pins.json")
     async with serving(None) as server:
