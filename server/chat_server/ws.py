@@ -47,7 +47,6 @@ from chat_desktop.protocol import (
     HistoryRequest,
     ProtocolError,
     Room,
-    RoomInfo,
     SendMessage,
     ServerInfo,
     SetTyping,
@@ -97,13 +96,13 @@ class Outbox:
         self._writer: asyncio.Task[None] | None = None
         self.overflowed = False
 
-    def push(self, frame: Frame) -> bool:
-        """Queue a frame; False when that made the queue overflow (it is then dropped)."""
+    def push(self, frame: Frame) -> None:
+        """Queue a frame; past the limits, drop everything and set ``overflowed``."""
         if self.overflowed:
-            return False
+            return
         message = frame.message
         if message is not None and message.seq <= self._replayed.get(message.room, -1):
-            return True  # the replay carried it already
+            return  # the replay carried it already
         if self._held is not None:
             self._held.append(frame)
         else:
@@ -118,8 +117,6 @@ class Outbox:
             self.overflowed = True
             self._queue.clear()
             self._held = None
-            return False
-        return True
 
     def release(self, positions: dict[str, int]) -> None:
         """End the replay: queue the held frames, skipping messages at or below ``positions``."""
@@ -132,9 +129,9 @@ class Outbox:
         # still be on its way to the hub after the replay was sent.
         self._replayed = positions
         for frame in held:
-            if not self.push(frame):
-                return
-        self._writer = asyncio.create_task(self._drain())
+            self.push(frame)
+        if not self.overflowed:
+            self._writer = asyncio.create_task(self._drain())
 
     async def _drain(self) -> None:
         while True:
@@ -192,7 +189,8 @@ class SocketSession:
         return self._token_hash
 
     def deliver(self, frame: Frame) -> None:
-        if not self._outbox.push(frame) and self._outbox.overflowed:
+        self._outbox.push(frame)
+        if self._outbox.overflowed:
             self.close_soon(CLOSE_POLICY, "too slow")
 
     def close_soon(self, code: int, reason: str) -> None:
@@ -321,7 +319,9 @@ class SocketSession:
                 await self._ws.send_str(Frame.of(Gap(room, since, missed[0].seq)).text)
             for message in missed:
                 await self._ws.send_str(Frame.of(message).text)
-            positions[room] = missed[-1].seq if missed else since
+            # The newest seq that existed when the replay was read, not `since`:
+            # a client that is ahead (its server lost data) still gets what is new.
+            positions[room] = recent[-1].seq if recent else 0
         return positions
 
     async def _read_frames(self) -> None:
@@ -367,7 +367,7 @@ class SocketSession:
             room, created = await service.create_room(event.name)
             if not created:
                 # Everybody else already knows it; tell the asker its last seq.
-                self._reply(_room_event(room))
+                self._reply(Room(room.name, room.last_seq))
         else:  # Hello
             raise ProtocolError("bad_request", "hello was already sent on this connection")
 
@@ -407,10 +407,6 @@ def _ref(event: ClientEvent | None) -> str | None:
 
 def _binary_refused() -> Error:
     return Error("bad_request", "binary frames are not supported; send JSON text frames")
-
-
-def _room_event(room: RoomInfo) -> Room:
-    return Room(room.name, room.last_seq)
 
 
 async def websocket_handler(request: web.Request) -> web.StreamResponse:

@@ -190,3 +190,17 @@ async def test_a_second_login_of_the_same_user_sees_its_own_messages_live(
         await first.send(message_frame("from my laptop"))
         got = await recv_until(second, is_message)
     assert isinstance(got, Message) and got.text == "from my laptop"
+
+
+async def test_a_client_ahead_of_the_server_still_gets_new_messages(
+    chat_server: ChatServer,
+) -> None:
+    # Say the server's data was restored from an older backup: the client's
+    # position is beyond the room's end. New messages must still reach it.
+    tokens = await make_users(chat_server, ["alice", "bob"])
+    async with joined(chat_server, tokens["bob"]) as bob:
+        await post(bob, 2)
+        async with joined(chat_server, tokens["alice"], since={"general": 10}) as alice:
+            await bob.send(message_frame("new"))
+            got = await recv_until(alice, is_message)
+    assert isinstance(got, Message) and (got.seq, got.text) == (3, "new")
