@@ -26,10 +26,11 @@ import contextlib
 import ipaddress
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+import ifaddr  # zeroconf's own dependency; zeroconf asks callers to use it directly
 from zeroconf import InterfaceChoice, IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
@@ -168,9 +169,16 @@ class ServerBrowser:
             log.exception("a discovery callback failed")
 
 
-def parse_service_info(info: AsyncServiceInfo) -> DiscoveredServer | None:
-    """A resolved DNS-SD record as a :class:`DiscoveredServer`, or ``None`` when unusable."""
-    addresses = tuple(_usable_addresses(info.parsed_addresses(IPVersion.V4Only)))
+def parse_service_info(
+    info: AsyncServiceInfo, local_networks: Sequence[ipaddress.IPv4Network] | None = None
+) -> DiscoveredServer | None:
+    """A resolved DNS-SD record as a :class:`DiscoveredServer`, or ``None`` when unusable.
+
+    ``local_networks`` (default: this machine's) decide which of several
+    addresses comes first: one on a network this machine is on.
+    """
+    networks = local_networks if local_networks is not None else _local_networks()
+    addresses = tuple(_usable_addresses(info.parsed_addresses(IPVersion.V4Only), networks))
     port = info.port
     if not addresses or port is None or not 0 < port < 65536:
         return None
@@ -199,18 +207,40 @@ def parse_service_info(info: AsyncServiceInfo) -> DiscoveredServer | None:
     )
 
 
-def _usable_addresses(addresses: list[str]) -> list[str]:
-    """Addresses to connect to, the most useful first: LAN, then loopback; never link-local."""
+def _usable_addresses(addresses: list[str], networks: Sequence[ipaddress.IPv4Network]) -> list[str]:
+    """Addresses to connect to, the most useful first; never link-local.
+
+    A server on a machine with several networks (a second card, a VPN, a
+    container bridge) announces all its addresses; the one on a network this
+    machine shares is the one that answers, so it comes first, then the other
+    LAN addresses, loopback last.
+    """
     parsed = []
     for text in addresses:
         try:
-            address = ipaddress.ip_address(text)
+            address = ipaddress.IPv4Address(text)
         except ValueError:
             continue
         if not (address.is_link_local or address.is_unspecified or address.is_multicast):
             parsed.append(address)
-    parsed.sort(key=lambda address: (address.is_loopback, address))
+    parsed.sort(
+        key=lambda address: (
+            not any(address in network for network in networks),
+            address.is_loopback,
+            address,
+        )
+    )
     return [str(address) for address in dict.fromkeys(parsed)]
+
+
+def _local_networks() -> list[ipaddress.IPv4Network]:
+    """The IPv4 networks this machine is on (loopback included: a server here is reachable)."""
+    networks = []
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            if ip.is_IPv4:
+                networks.append(ipaddress.IPv4Network(f"{ip.ip}/{ip.network_prefix}", strict=False))
+    return networks
 
 
 def _decode(raw: bytes) -> str:

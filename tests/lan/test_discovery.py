@@ -10,6 +10,7 @@ unique name and looks only for it.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import subprocess
 import sys
 import uuid
@@ -215,9 +216,16 @@ def test_a_malformed_fingerprint_is_dropped() -> None:
 
 
 def test_a_loopback_address_is_offered_after_a_lan_address() -> None:
-    server = parse_service_info(_record({}, addresses=["127.0.0.1", "192.0.2.7"]))
+    server = parse_service_info(_record({}, addresses=["127.0.0.1", "192.0.2.7"]), [])
     assert server is not None
     assert (server.host, server.addresses) == ("192.0.2.7", ("192.0.2.7", "127.0.0.1"))
+
+
+def test_the_address_on_a_network_this_machine_shares_is_offered_first() -> None:
+    record = _record({}, addresses=["172.17.0.1", "198.51.100.7", "10.8.0.3"])
+    server = parse_service_info(record, [ipaddress.IPv4Network("198.51.100.0/24")])
+    assert server is not None
+    assert server.addresses == ("198.51.100.7", "10.8.0.3", "172.17.0.1")
 
 
 def test_advertising_and_browsing_work_inside_the_qasync_loop_of_the_desktop_app() -> None:
