@@ -246,23 +246,22 @@ class ChatController(QObject):
     def unread_total(self) -> int:
         return sum(room.unread for room in self.rooms())
 
-    def open_room(self, room: str) -> tuple[list[MessageEntry], bool]:
-        """Make ``room`` the one on screen; return its newest cached page and whether
-        older messages exist. What the cache lacks arrives later through
-        messagesChanged (the newest page from the server)."""
+    def open_room(self, room: str) -> list[MessageEntry]:
+        """Make ``room`` the one on screen and return its newest cached page.
+
+        What the cache lacks arrives later through messagesChanged (the newest
+        page from the server)."""
         self._room = room
         self._cache.set_setting("last_room", room)
         cached = self._cache.latest(room, PAGE_SIZE)
         entries = [MessageEntry.from_message(message) for message in cached]
         self._known_users.update(entry.author for entry in entries)
         entries += [entry for entry in self._pending.values() if entry.room == room]
-        has_older = bool(cached) and cached[0].seq > 1
         if not cached and self._rooms.get(room, 0) > 0:
-            has_older = False
             self._fetch_newest(room)
         self._mark_read(room)
         self.typingChanged.emit(room, self._tracker.users(room))
-        return entries, has_older
+        return entries
 
     def set_active(self, active: bool) -> None:
         """The window became active (or not): the room on screen is being read."""

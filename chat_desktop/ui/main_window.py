@@ -192,8 +192,7 @@ class MainWindow(QMainWindow):
 
     def show_room(self, room: str) -> None:
         """Switch the conversation to ``room`` (from the cache at once)."""
-        entries, has_older = self.controller.open_room(room)
-        self.messages.reset(room, entries, has_older=has_older)
+        self.messages.reset(room, self.controller.open_room(room))
         self.header.setText(f"# {room}")
         self.setWindowTitle(f"{room} · Chat Desktop")
         self.composer.setPlaceholderText(f"Message #{room}  (Enter sends, Shift+Enter adds a line)")
@@ -224,9 +223,8 @@ class MainWindow(QMainWindow):
             self.messages.add(entries)
 
     def _older_loaded(self, room: str, entries: list[MessageEntry], has_more: bool) -> None:
-        if room == self.messages.room:
-            self.messages.prepend(entries, has_older=has_more)
-        self.view.older_loaded()
+        added = self.messages.prepend(entries) if room == self.messages.room else 0
+        self.view.older_loaded(added)
 
     def _typing_changed(self, room: str, users: list[str]) -> None:
         if room == self.messages.room:

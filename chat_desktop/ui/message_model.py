@@ -102,8 +102,6 @@ class MessageListModel(QAbstractListModel):
         self._stored = 0
         # Seqs present, to drop duplicates of a replay or a history page in O(1).
         self._seqs: set[int] = set()
-        # Whether the cache or the server may have messages older than row 0.
-        self._has_older = True
 
     # ----------------------------------------------------------------- state
 
@@ -117,7 +115,8 @@ class MessageListModel(QAbstractListModel):
 
     @property
     def has_older(self) -> bool:
-        return self._has_older
+        """Whether messages older than row 0 exist: seqs start at 1 and have no holes."""
+        return self._stored > 0 and (self._rows[0].entry.seq or 0) > 1
 
     def oldest_seq(self) -> int | None:
         """The seq of the oldest stored row, None when there is none."""
@@ -139,14 +138,13 @@ class MessageListModel(QAbstractListModel):
 
     # ------------------------------------------------------------- feeding
 
-    def reset(self, room: str, entries: Iterable[MessageEntry], *, has_older: bool = True) -> None:
+    def reset(self, room: str, entries: Iterable[MessageEntry]) -> None:
         """Show ``room`` with ``entries`` (any order; duplicates dropped)."""
         self.beginResetModel()
         self._room = room
         self._rows = []
         self._stored = 0
         self._seqs = set()
-        self._has_older = has_older
         stored, pending = self._split(entries)
         self._rows = [self._row(entry) for entry in stored + pending]
         self._stored = len(stored)
@@ -192,9 +190,8 @@ class MessageListModel(QAbstractListModel):
             added += len(pending)
         return added
 
-    def prepend(self, entries: Iterable[MessageEntry], *, has_older: bool) -> int:
+    def prepend(self, entries: Iterable[MessageEntry]) -> int:
         """Add an older page above the first row; return how many rows were added."""
-        self._has_older = has_older
         stored, _ = self._split(e for e in entries if e.room == self._room)
         stored = [e for e in stored if e.seq not in self._seqs]
         if not stored:

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPoint, QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QMouseEvent, QResizeEvent
+from PySide6.QtGui import QMouseEvent, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QPushButton, QWidget
 
 from .message_delegate import MessageDelegate
@@ -86,6 +86,11 @@ class MessageView(QListView):
     def unseen(self) -> int:
         return self._unseen
 
+    @property
+    def loading_older(self) -> bool:
+        """An older page was asked for, or its rows are not laid out yet."""
+        return self._older_pending or self._keep_from_bottom is not None
+
     def at_bottom(self) -> bool:
         bar = self.verticalScrollBar()
         return bar.maximum() - bar.value() <= _BOTTOM_SLACK
@@ -97,9 +102,16 @@ class MessageView(QListView):
         # The layout may still be pending (rows just inserted): once more after it.
         QTimer.singleShot(0, self._stick_to_bottom)
 
-    def older_loaded(self) -> None:
-        """The older page asked for with olderWanted has arrived (maybe empty)."""
+    def older_loaded(self, added: int) -> None:
+        """The older page asked for with olderWanted has arrived with ``added`` rows."""
         self._older_pending = False
+        if added:
+            QTimer.singleShot(0, self._fill_if_short)
+
+    def _fill_if_short(self) -> None:
+        """Rows that do not fill the view cannot be scrolled up: load older ones now."""
+        if self.verticalScrollBar().maximum() == 0:
+            self._want_older()
 
     # --------------------------------------------------------------- inserts
 
@@ -131,6 +143,7 @@ class MessageView(QListView):
         self._older_pending = False
         self.message_delegate.clear_cache()
         self.scroll_to_newest()
+        QTimer.singleShot(0, self._fill_if_short)
 
     def _range_changed(self, minimum: int, maximum: int) -> None:
         if self._keep_from_bottom is not None:
@@ -187,6 +200,13 @@ class MessageView(QListView):
         self.new_button.move(
             QPoint((viewport.width() - size.width()) // 2, viewport.height() - size.height() - 12)
         )
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        bar = self.verticalScrollBar()
+        if bar.value() == bar.minimum() and event.angleDelta().y() > 0:
+            # Already at the top: the scroll bar will not move, so say it here.
+            self._want_older()
+        super().wheelEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         super().mouseMoveEvent(event)

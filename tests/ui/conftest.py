@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,13 +105,30 @@ class LocalChatServer:
     data_dir: Path
     server: ChatServer | None = None
     port: int = 0
+    # Messages replayed per room after hello before a gap (the contract's 1000).
+    replay_limit: int = 1000
+
+    async def post(self, author: str, texts: list[str], room: str = "general") -> None:
+        """Store and broadcast messages as ``author``, like the service's post without
+        its per-user rate limit (tests need hundreds at once)."""
+        assert self.server is not None
+        service = self.server.service
+        for text in texts:
+            result = await service.store.append(room, author, str(uuid.uuid4()), text)
+            service.hub.publish_message(result.message)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> str:
-        config = ServerConfig(host="127.0.0.1", port=self.port, data_dir=self.data_dir, name="test")
+        config = ServerConfig(
+            host="127.0.0.1",
+            port=self.port,
+            data_dir=self.data_dir,
+            name="test",
+            replay_limit=self.replay_limit,
+        )
         self.server = ChatServer(config)
         await self.server.start()
         self.port = self.server.port

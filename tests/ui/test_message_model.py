@@ -38,7 +38,7 @@ def test_an_older_page_is_prepended_in_one_insert(qapp: Any) -> None:
     model = MessageListModel("alice")
     model.reset("general", [entry(5), entry(6)])
     inserts = Inserts(model)
-    model.prepend([entry(3), entry(4), entry(5)], has_older=True)
+    model.prepend([entry(3), entry(4), entry(5)])
     assert inserts.calls == [(0, 1)]
     assert model.oldest_seq() == 3
 

@@ -1,0 +1,105 @@
+"""History in the window: older pages on scroll, gaps filled, the "new messages" button."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chat_desktop.controller.entries import ConnectionKind
+
+from .conftest import ChatClient, LocalChatServer, eventually, register
+
+
+def seqs(client: ChatClient) -> list[int | None]:
+    return [entry.seq for entry in client.w.messages.entries()]
+
+
+def bottom_of(client: ChatClient, seq: int) -> int:
+    """Where the row of ``seq`` ends on screen (viewport y)."""
+    model = client.w.messages
+    row = next(n for n, entry in enumerate(model.entries()) if entry.seq == seq)
+    return client.w.view.visualRect(model.index(row)).bottom()
+
+
+def test_scrolling_to_the_top_loads_older_pages_from_the_server_then_the_cache(
+    chat_server_here: LocalChatServer, make_client: Any, run: Any
+) -> None:
+    async def body() -> None:
+        await chat_server_here.post("bob", [f"message {n}" for n in range(1, 251)])
+        alice: ChatClient = await make_client(chat_server_here.url, "alice")
+        # A fresh cache: the newest page comes from the server.
+        await eventually(lambda: seqs(alice) == list(range(151, 251)))
+        await eventually(lambda: alice.w.view.at_bottom())
+
+        alice.w.view.verticalScrollBar().setValue(0)
+        await eventually(lambda: alice.w.view.loading_older)
+        before = bottom_of(alice, 151)
+        await eventually(lambda: seqs(alice) == list(range(51, 251)))
+        await eventually(lambda: not alice.w.view.loading_older)
+        # The reader's place is kept: the message that was at the top has not moved.
+        assert bottom_of(alice, 151) == before
+
+        alice.w.view.verticalScrollBar().setValue(0)
+        await eventually(lambda: seqs(alice) == list(range(1, 251)))
+        assert not alice.w.messages.has_older
+        await alice.close()
+
+        # Restarted offline: the same pages now come from the cache.
+        alice.open(connect=False)
+        assert seqs(alice) == list(range(151, 251))
+        await eventually(lambda: alice.w.view.at_bottom())
+        alice.w.view.verticalScrollBar().setValue(0)
+        await eventually(lambda: seqs(alice) == list(range(51, 251)))
+        assert alice.c.status.kind is ConnectionKind.OFFLINE
+
+    run(body())
+
+
+def test_a_gap_in_the_replay_is_filled_from_history(
+    chat_server_here: LocalChatServer, make_client: Any, run: Any
+) -> None:
+    async def body() -> None:
+        await chat_server_here.stop()
+        chat_server_here.replay_limit = 5
+        await chat_server_here.start()
+        token = await register(chat_server_here.url, "alice")
+        await chat_server_here.post("bob", ["one", "two"])
+        alice: ChatClient = await make_client(chat_server_here.url, "alice", token=token)
+        await eventually(lambda: seqs(alice) == [1, 2])
+        await alice.close()
+
+        # While alice is away, more than the replay limit arrives.
+        await chat_server_here.post("bob", [f"while away {n}" for n in range(3, 41)])
+        alice.open()
+        await eventually(lambda: seqs(alice) == list(range(1, 41)))
+        assert alice.cache is not None
+        assert alice.cache.positions() == {"general": 40}
+
+    run(body())
+
+
+def test_new_messages_button_counts_while_scrolled_up_and_jumps_to_the_newest(
+    chat_server_here: LocalChatServer, make_client: Any, run: Any
+) -> None:
+    async def body() -> None:
+        await chat_server_here.post("bob", [f"line {n}" for n in range(1, 61)])
+        alice: ChatClient = await make_client(chat_server_here.url, "alice")
+        view = alice.w.view
+        await eventually(lambda: len(seqs(alice)) == 60 and view.at_bottom())
+
+        view.verticalScrollBar().setValue(view.verticalScrollBar().maximum() // 2)
+        await eventually(lambda: not view.pinned)
+        await chat_server_here.post("bob", ["news 1", "news 2"])
+        await eventually(lambda: view.new_button.isVisible())
+        assert view.new_button.text().endswith("2 new messages")
+        assert not view.at_bottom()
+
+        view.new_button.click()
+        await eventually(lambda: view.at_bottom() and not view.new_button.isVisible())
+
+        # At the bottom, new messages keep the view pinned there.
+        await chat_server_here.post("bob", ["news 3"])
+        await eventually(lambda: seqs(alice)[-1] == 63)
+        await eventually(lambda: view.at_bottom())
+        assert not view.new_button.isVisible()
+
+    run(body())
