@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import aiohttp
@@ -301,6 +302,7 @@ async def test_messages_can_be_paged_forwards_and_backwards(chat_server: ChatSer
         assert await page("before=5&limit=2") == ([3, 4], True)
         assert await page("before=3&limit=5") == ([1, 2], False)
         assert await page("limit=2") == ([4, 5], True)
+        assert await page("after=0&limit=1000") == ([1, 2, 3, 4, 5], False)
         for bad in ("after=-1", "after=x", "before=1&after=1", "limit=0"):
             status, _ = await get_json(session, f"/api/v1/rooms/general/messages?{bad}", token)
             assert status == 400, bad
@@ -369,3 +371,16 @@ async def test_an_unknown_path_is_a_json_404(chat_server: ChatServer) -> None:
     async with http(chat_server) as session, session.get("/api/v1/nothing") as response:
         assert response.status == 404
         assert (await response.json())["code"] == "not_found"
+
+
+async def test_a_page_over_http_holds_at_most_200_messages(chat_server: ChatServer) -> None:
+    store = chat_server.service.store
+    await asyncio.gather(*(store.append("general", "bob", f"c-{n}", f"m{n}") for n in range(205)))
+    token = await register(chat_server, "alice")
+    async with http(chat_server) as session:
+        status, body = await get_json(
+            session, "/api/v1/rooms/general/messages?after=0&limit=1000", token
+        )
+    messages = body["messages"]
+    assert status == 200 and isinstance(messages, list) and body["has_more"] is True
+    assert [m["seq"] for m in messages] == list(range(1, 201))

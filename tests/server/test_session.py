@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 
 import pytest
 from websockets.asyncio.client import connect
@@ -97,6 +99,7 @@ async def test_a_message_is_acked_to_the_sender_before_it_comes_back(
         ack = await recv(ws)
         message = await recv(ws)
     assert isinstance(ack, Ack) and (ack.client_id, ack.room, ack.seq) == ("c-1", "general", 1)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", ack.ts)
     assert isinstance(message, Message)
     assert (message.seq, message.author, message.text, message.ts) == (
         1,
@@ -276,23 +279,59 @@ async def test_a_frame_of_exactly_the_limit_is_accepted(chat_server: ChatServer)
         assert isinstance(await recv(ws), HistoryPage)
 
 
-async def test_a_database_failure_gets_an_error_and_no_ack(
+async def test_a_database_failure_gets_an_error_and_neither_ack_nor_broadcast(
     chat_server: ChatServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    token = await register(chat_server, "alice")
+    alice = await register(chat_server, "alice")
+    bob = await register(chat_server, "bob")
 
     async def refuse(*args: object) -> None:
         raise StorageError("disk full")
 
-    async with joined(chat_server, token) as ws:
+    async with joined(chat_server, alice) as ws, joined(chat_server, bob) as other:
         monkeypatch.setattr(chat_server.service.store, "append", refuse)
         await ws.send(message_frame("lost?", client_id="c-1"))
-        error = await recv(ws)
+        error = await recv_until(ws, lambda e: not isinstance(e, UserJoin))
         assert isinstance(error, Error) and (error.code, error.ref) == ("unavailable", "c-1")
         monkeypatch.undo()
         await ws.send(message_frame("retry", client_id="c-1"))
         ack = await recv(ws)
+        # bob's first message event is the stored one: the failed one never went out.
+        seen = await recv_until(other, is_message)
     assert isinstance(ack, Ack) and ack.seq == 1
+    assert isinstance(seen, Message) and seen.text == "retry"
+
+
+async def test_an_acked_message_is_already_in_the_store(chat_server: ChatServer) -> None:
+    token = await register(chat_server, "alice")
+    async with joined(chat_server, token) as ws:
+        await ws.send(message_frame("durable", client_id="c-1"))
+        ack = await recv(ws)
+        assert isinstance(ack, Ack)
+        stored = await chat_server.service.store.messages_after("general", 0, 10)
+    assert [(m.seq, m.client_id, m.text) for m in stored] == [(1, "c-1", "durable")]
+
+
+async def test_unknown_fields_are_ignored(chat_server: ChatServer) -> None:
+    token = await register(chat_server, "alice")
+    async with connect(ws_url(chat_server)) as ws:
+        await ws.send(json.dumps({"type": "hello", "token": token, "client": "wscat"}))
+        await recv(ws)
+        frame = json.loads(message_frame("hi"))
+        frame["priority"] = "high"
+        await ws.send(json.dumps(frame))
+        assert isinstance(await recv(ws), Ack)
+
+
+async def test_history_gives_at_most_200_messages_per_page(chat_server: ChatServer) -> None:
+    store = chat_server.service.store
+    await asyncio.gather(*(store.append("general", "bob", f"c-{n}", f"m{n}") for n in range(205)))
+    token = await register(chat_server, "alice")
+    async with joined(chat_server, token) as ws:
+        await ws.send(json.dumps({"type": "history", "room": "general", "limit": 500}))
+        page = await recv_until(ws, lambda e: isinstance(e, HistoryPage))
+    assert isinstance(page, HistoryPage) and page.has_more
+    assert [m.seq for m in page.messages] == list(range(6, 206))
 
 
 async def test_messages_beyond_the_rate_limit_are_refused_with_rate_limited(
