@@ -46,6 +46,10 @@ _T = TypeVar("_T")
 _FINGERPRINT = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){31}$")
 
 
+class DiscoveryError(Exception):
+    """Browsing could not start; ``str()`` is a sentence for the user."""
+
+
 @dataclass(frozen=True)
 class DiscoveredServer:
     """A server found on the LAN, as the sign-in dialog lists it."""
@@ -99,10 +103,20 @@ class ServerBrowser:
         return sorted(self._found.values(), key=lambda server: (server.name.lower(), server.key))
 
     async def start(self) -> None:
-        """Start browsing on the running loop. Idempotent."""
+        """Start browsing on the running loop. Idempotent.
+
+        Raises :class:`DiscoveryError` when the mDNS socket cannot be opened
+        (no network, a firewall, a platform without multicast): the sign-in
+        dialog then simply lists nothing, and typing an address still works.
+        """
         if self._zeroconf is not None:
             return
-        self._zeroconf = AsyncZeroconf(interfaces=self._interfaces, ip_version=IPVersion.V4Only)
+        try:
+            self._zeroconf = AsyncZeroconf(interfaces=self._interfaces, ip_version=IPVersion.V4Only)
+        except OSError as error:
+            raise DiscoveryError(
+                f"Cannot look for servers on the network: {error.strerror or error}."
+            ) from error
         self._browser = AsyncServiceBrowser(
             self._zeroconf.zeroconf, SERVICE_TYPE, handlers=[self._on_state_change]
         )
