@@ -39,13 +39,18 @@ class FakeClock:
 # Slow readers and silent peers --------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "limit",
+    [{"max_queued_events": 20}, {"max_queued_bytes": 100_000}],
+    ids=["events", "bytes"],
+)
 async def test_a_client_that_stops_reading_is_closed_with_1008_too_slow(
-    server_config: ServerConfig, monkeypatch: pytest.MonkeyPatch
+    server_config: ServerConfig, monkeypatch: pytest.MonkeyPatch, limit: dict[str, int]
 ) -> None:
     # Give the slow client all the time it needs to read our close frame once
     # it reads again; the default cuts a peer that does not read the close.
     monkeypatch.setattr(ws_module, "CLOSE_TIMEOUT", 60.0)
-    limits = {"max_queued_events": 20, "messages_per_second": 1000, "message_burst": 1000}
+    limits = {"messages_per_second": 1000, "message_burst": 1000, **limit}
     async with running(server_config, **limits) as server:
         tokens = await make_users(server, ["slow", "writer"])
         slow = await RawClient.connect(server, receive_buffer=4096)
