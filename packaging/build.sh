@@ -14,7 +14,8 @@
 # On Linux it also packs, beside each folder, a tarball ready to hand out:
 #   dist/chat-desktop-VERSION-linux-ARCH.tar.gz  (the app, .desktop file, icons, install.sh)
 #   dist/chat-server-VERSION-linux-ARCH.tar.gz   (the server, systemd unit and env file)
-# and runs each built program with --version, so a broken bundle fails here.
+# It runs each built program with --version, and the server for real
+# (packaging/smoke_server.py), so a broken bundle fails here.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -44,6 +45,10 @@ for target in "${targets[@]}"; do
         --distpath "$DIST" --workpath "$WORK" "packaging/$name.spec"
     # The app must answer --version without a display (the CI machine has none).
     QT_QPA_PLATFORM=offscreen "$DIST/$name/$name" --version
+    if [ "$target" = server ]; then
+        # More than --version: a user added, a real start, a sign-in, exit 0.
+        "$PYTHON" packaging/smoke_server.py "$DIST/$name/$name"
+    fi
 done
 
 [ "$(uname -s)" = Linux ] || exit 0
