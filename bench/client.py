@@ -7,7 +7,7 @@ Four figures, each beside a baseline measured in the same run:
    messages (100,000), against the floor: plain ``sqlite3.executemany`` of the
    same rows into a table of the same shape, WAL and synchronous=NORMAL like
    the cache.
-2. **Launch to first paint**: a fresh process (``python -m bench.client
+2. **Launch to first paint**: a fresh process (``python -m bench.client_app
    --child launch``) imports the app, opens that cache, builds the
    ``ChatController`` and ``MainWindow`` as ``chat-desktop`` does and shows it
    (Qt offscreen); the time from spawning the process to the end of the first
@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import harness, wire
+from bench.client_app import TICK_MS
 from chat_desktop.protocol import Message
 
 AUTHORS = [f"user{i}" for i in range(20)]
@@ -58,7 +59,6 @@ WORDS = [
     "the",
     "cache",
 ]
-TICK_MS = 5
 FIRST_PAINT_TARGET_S = 0.5
 STALL_TARGET_MS = 50.0
 
@@ -122,114 +122,7 @@ def write_sqlite_floor(path: Path, messages: list[Message], batch: int) -> float
         db.close()
 
 
-# The app in a child process ------------------------------------------------------
-
-
-def child(args: argparse.Namespace) -> None:
-    """Run the app's window in this process and print one ``RESULT {json}`` line.
-
-    Everything heavy is imported here, after the process started: importing
-    PySide6 and the app is part of what "launch" costs.
-    """
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    import qasync
-    from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-    from PySide6.QtWidgets import QApplication
-
-    from chat_desktop.controller.chat import ChatController
-    from chat_desktop.controller.entries import ConnectionKind
-    from chat_desktop.storage import ChatCache
-    from chat_desktop.ui.main_window import MainWindow
-
-    class FirstPaint(QObject):
-        """Notes when the message list has painted rows for the first time."""
-
-        def __init__(self, window: MainWindow, done: asyncio.Future[float]) -> None:
-            super().__init__(window)
-            self.window = window
-            self.done = done
-
-        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-            if (
-                event.type() == QEvent.Type.Paint
-                and not self.done.done()
-                and self.window.messages.rowCount() > 0
-            ):
-                # A zero timer fires once this paint has finished.
-                QTimer.singleShot(0, self._painted)
-            return False
-
-        def _painted(self) -> None:
-            if not self.done.done():
-                self.done.set_result(time.monotonic())
-
-    app = QApplication([])
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-
-    async def main() -> dict[str, Any]:
-        cache = ChatCache.open(Path(args.cache))
-        controller = ChatController(
-            cache, server_url=args.url, username=args.username, token=args.token
-        )
-        window = MainWindow(controller)
-        result: dict[str, Any] = {}
-        try:
-            if args.child == "launch":
-                painted: asyncio.Future[float] = loop.create_future()
-                watcher = FirstPaint(window, painted)
-                window.view.viewport().installEventFilter(watcher)
-                window.show()
-                if window.messages.rowCount() == 0:
-                    # An empty cache paints no rows: the first paint is the baseline.
-                    await asyncio.sleep(0)
-                    app.processEvents()
-                    result["first_paint_mono"] = time.monotonic()
-                else:
-                    async with asyncio.timeout(60):
-                        result["first_paint_mono"] = await painted
-                await asyncio.sleep(0.5)
-                result["rss_bytes"] = harness.ProcessStats(os.getpid()).rss_bytes()
-                result["rows_shown"] = window.messages.rowCount()
-            else:
-                window.show()
-                connected = asyncio.Event()
-                controller.connectionChanged.connect(
-                    lambda status: status.kind is ConnectionKind.CONNECTED and connected.set()
-                )
-                controller.start(args.url)
-                async with asyncio.timeout(30):
-                    await connected.wait()
-                ticks: list[tuple[float, float]] = []
-                last = [time.monotonic()]
-
-                def tick() -> None:
-                    now = time.monotonic()
-                    ticks.append((now, (now - last[0]) * 1000 - TICK_MS))
-                    last[0] = now
-
-                timer = QTimer()
-                timer.setTimerType(Qt.TimerType.PreciseTimer)
-                timer.timeout.connect(tick)
-                timer.start(TICK_MS)
-                print("READY", flush=True)
-                # Ticks go out as they come: should the app die mid-burst, what
-                # it measured until then is not lost with it.
-                for _ in range(int(args.run_seconds / 0.25)):
-                    await asyncio.sleep(0.25)
-                    rows = window.messages.rowCount()
-                    print("TICKS " + json.dumps({"ticks": ticks, "rows": rows}), flush=True)
-                    ticks.clear()
-                timer.stop()
-        finally:
-            window.shut_down()
-            await controller.close()
-            cache.close()
-        return result
-
-    with loop:
-        result = loop.run_until_complete(main())
-    print("RESULT " + json.dumps(result), flush=True)
+# The app in a child process (bench.client_app) -------------------------------------
 
 
 async def run_child(argv: list[str], on_ready: Any = None) -> dict[str, Any]:
@@ -242,7 +135,7 @@ async def run_child(argv: list[str], on_ready: Any = None) -> dict[str, Any]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bench.client",
+        "bench.client_app",
         *argv,
         cwd=harness.REPO,
         stdout=asyncio.subprocess.PIPE,
@@ -438,21 +331,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--burst-seconds", type=float, default=5.0)
     parser.add_argument("--idle-seconds", type=float, default=2.0, help="idle baseline first")
     parser.add_argument("--json", help="also write the figures to this file")
-    # The child process's own options (not for people).
-    parser.add_argument("--child", choices=["launch", "burst"], help=argparse.SUPPRESS)
-    parser.add_argument("--cache", help=argparse.SUPPRESS)
-    parser.add_argument("--url", default="http://127.0.0.1:9", help=argparse.SUPPRESS)
-    parser.add_argument("--username", default="bench", help=argparse.SUPPRESS)
-    parser.add_argument("--token", default="offline", help=argparse.SUPPRESS)
-    parser.add_argument("--run-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if args.child:
-        child(args)
-        return
     harness.write_json(args.json, asyncio.run(run(args)))
 
 

@@ -1,0 +1,160 @@
+"""The desktop app's window in a process of its own, for :mod:`bench.client` to measure.
+
+Started as ``python -m bench.client_app --child launch|burst ...`` by
+:mod:`bench.client`, never by hand. It builds what ``chat-desktop`` builds
+after sign-in (``ChatCache``, ``ChatController``, ``MainWindow`` on a qasync
+loop, Qt offscreen) and reports on stdout:
+
+- ``launch``: the CLOCK_MONOTONIC time at which the message list finished its
+  first paint with rows in it, and the RSS once painted;
+- ``burst``: connects to the server given, prints ``READY``, then every 0.25 s
+  a ``TICKS`` line with how late each tick of a 5 ms timer fired (the UI
+  event loop's stalls) and how many rows the window shows.
+
+It imports only the app and the standard library, so what a launch costs
+here is what the app costs: the parent's benchmark machinery (aiohttp
+clients, multiprocessing) stays in the parent.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before Qt is imported: no display needed.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import argparse
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import qasync
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import QApplication
+
+from chat_desktop.controller.chat import ChatController
+from chat_desktop.controller.entries import ConnectionKind
+from chat_desktop.storage import ChatCache
+from chat_desktop.ui.main_window import MainWindow
+
+# The stall probe's period: a tick later than this is a stall of the UI loop.
+TICK_MS = 5
+
+
+def rss_bytes() -> int:
+    """This process's resident set size (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def run(args: argparse.Namespace) -> None:
+    """Show the app's window, measure, and print one ``RESULT {json}`` line."""
+
+    class FirstPaint(QObject):
+        """Notes when the message list has painted rows for the first time."""
+
+        def __init__(self, window: MainWindow, done: asyncio.Future[float]) -> None:
+            super().__init__(window)
+            self.window = window
+            self.done = done
+
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if (
+                event.type() == QEvent.Type.Paint
+                and not self.done.done()
+                and self.window.messages.rowCount() > 0
+            ):
+                # A zero timer fires once this paint has finished.
+                QTimer.singleShot(0, self._painted)
+            return False
+
+        def _painted(self) -> None:
+            if not self.done.done():
+                self.done.set_result(time.monotonic())
+
+    app = QApplication([])
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+
+    async def main() -> dict[str, Any]:
+        cache = ChatCache.open(Path(args.cache))
+        controller = ChatController(
+            cache, server_url=args.url, username=args.username, token=args.token
+        )
+        window = MainWindow(controller)
+        result: dict[str, Any] = {}
+        try:
+            if args.child == "launch":
+                painted: asyncio.Future[float] = loop.create_future()
+                watcher = FirstPaint(window, painted)
+                window.view.viewport().installEventFilter(watcher)
+                window.show()
+                if window.messages.rowCount() == 0:
+                    # An empty cache paints no rows: the first paint is the baseline.
+                    await asyncio.sleep(0)
+                    app.processEvents()
+                    result["first_paint_mono"] = time.monotonic()
+                else:
+                    async with asyncio.timeout(60):
+                        result["first_paint_mono"] = await painted
+                await asyncio.sleep(0.5)
+                result["rss_bytes"] = rss_bytes()
+                result["rows_shown"] = window.messages.rowCount()
+            else:
+                window.show()
+                connected = asyncio.Event()
+                controller.connectionChanged.connect(
+                    lambda status: status.kind is ConnectionKind.CONNECTED and connected.set()
+                )
+                controller.start(args.url)
+                async with asyncio.timeout(30):
+                    await connected.wait()
+                ticks: list[tuple[float, float]] = []
+                last = [time.monotonic()]
+
+                def tick() -> None:
+                    now = time.monotonic()
+                    ticks.append((now, (now - last[0]) * 1000 - TICK_MS))
+                    last[0] = now
+
+                timer = QTimer()
+                timer.setTimerType(Qt.TimerType.PreciseTimer)
+                timer.timeout.connect(tick)
+                timer.start(TICK_MS)
+                print("READY", flush=True)
+                # Ticks go out as they come: should the app die mid-burst, what
+                # it measured until then is not lost with it.
+                for _ in range(int(args.run_seconds / 0.25)):
+                    await asyncio.sleep(0.25)
+                    rows = window.messages.rowCount()
+                    print("TICKS " + json.dumps({"ticks": ticks, "rows": rows}), flush=True)
+                    ticks.clear()
+                timer.stop()
+        finally:
+            window.shut_down()
+            await controller.close()
+            cache.close()
+        return result
+
+    with loop:
+        result = loop.run_until_complete(main())
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--child", choices=["launch", "burst"], required=True)
+    parser.add_argument("--cache", required=True, help="the cache file to open")
+    parser.add_argument("--url", default="http://127.0.0.1:9", help="server (burst)")
+    parser.add_argument("--username", default="bench")
+    parser.add_argument("--token", default="offline")
+    parser.add_argument("--run-seconds", type=float, default=5.0, help="burst: how long")
+    run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()
