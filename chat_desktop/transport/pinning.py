@@ -13,10 +13,11 @@ The flow, for the controller:
 1. ``await check_server(host, port, store)`` returns one of
    - :class:`Trusted`: the certificate chains to an authority the system
      trusts, or it is the pinned one; connect with ``result.context()``;
-   - :class:`NeedsTrust`: first meeting; show ``fingerprint``, and on consent
-     ``store.pin(host, port, result.certificate)``;
-   - :class:`Mismatch`: the pinned certificate was replaced; refuse, show
-     ``pinned`` and ``presented``, and on explicit consent pin the new one.
+   - :class:`NeedsTrust`: first meeting; ask ``result.question(where)`` (it
+     shows the fingerprint), and on consent ``store.pin(host, port, result.certificate)``;
+   - :class:`Mismatch`: the pinned certificate was replaced; refuse with
+     ``result.warning(where)`` (both fingerprints), and only on explicit
+     consent pin the new one the same way.
 2. Give :func:`client_context_for` (the pinned certificate, or ``None`` for an
    authority-signed one) to aiohttp (``ssl=``) and websockets (``ssl=``).
 
@@ -101,6 +102,17 @@ class NeedsTrust:
     fingerprint: str
     certificate: PinnedCertificate
 
+    def question(self, where: str) -> str:
+        """The trust prompt's text (plain text; show the fingerprint in a fixed-width font)."""
+        return (
+            f"The server at {where} uses a certificate that no authority vouches for, "
+            "as servers on a LAN usually do. Trust it only if its SHA-256 fingerprint "
+            "is the one your administrator gave you:\n\n"
+            f"{self.fingerprint}\n\n"
+            "Once trusted, this computer connects to this server only while it shows "
+            "this same certificate."
+        )
+
 
 @dataclass(frozen=True)
 class Mismatch:
@@ -110,6 +122,18 @@ class Mismatch:
     pinned: str
     presented: str
     certificate: PinnedCertificate
+
+    def warning(self, where: str) -> str:
+        """The refusal's text, with both fingerprints for the review (plain text)."""
+        return (
+            f"The server at {where} shows a different certificate than the one you "
+            "trusted, so the connection was refused. This happens when the server was "
+            "reinstalled or its certificate renewed, and also when someone intercepts "
+            "the connection. Accept the new certificate only if your administrator "
+            "confirms its fingerprint.\n\n"
+            f"Trusted:   {self.pinned}\n"
+            f"Presented: {self.presented}"
+        )
 
 
 TrustResult = Trusted | NeedsTrust | Mismatch

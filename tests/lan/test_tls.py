@@ -208,6 +208,19 @@ async def test_a_pinned_server_accepts_a_secure_websocket(tmp_path: Path) -> Non
             assert await socket.recv() == "hello"
 
 
+def test_the_trust_question_and_the_refusal_name_the_server_and_the_fingerprints(
+    tmp_path: Path,
+) -> None:
+    old, new = _a_pin(tmp_path / "old"), _a_pin(tmp_path / "new")
+    question = NeedsTrust(fingerprint=new.fingerprint, certificate=new).question("chat.lan:8765")
+    warning = Mismatch(pinned=old.fingerprint, presented=new.fingerprint, certificate=new).warning(
+        "chat.lan:8765"
+    )
+    assert "chat.lan:8765" in question and new.fingerprint in question
+    assert "chat.lan:8765" in warning
+    assert old.fingerprint in warning and new.fingerprint in warning
+
+
 async def test_a_server_restarted_with_another_certificate_is_a_mismatch_naming_both(
     tmp_path: Path,
 ) -> None:
