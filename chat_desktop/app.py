@@ -239,8 +239,7 @@ class ChatApp:
             self.controller.start(base_url)
 
     def _sign_out_requested(self) -> None:
-        if self.window is not None and self.window.confirm_sign_out():
-            self.tasks.spawn(self.sign_out())
+        self.tasks.spawn(self.sign_out())
 
     async def sign_out(self, message: str = "") -> None:
         """Log out on the server, forget the token, close the chat, show the dialog."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QItemSelectionModel, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -50,7 +51,7 @@ class MainWindow(QMainWindow):
     """The chat window of one signed-in account.
 
     Signals:
-        signOutRequested(): the user chose Sign out in the menu.
+        signOutRequested(): the user chose Sign out in the menu and confirmed.
         quitRequested(): the user chose Quit or closed the window.
     """
 
@@ -131,6 +132,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.identity)
         self.identity.setText(f"{controller.username} on {controller.server_url}")
 
+        # The open "Sign out?" question, if any (tests answer it).
+        self.sign_out_box: QMessageBox | None = None
         self._build_menu()
         self.tray = ChatTray(self)
         self._connect()
@@ -183,7 +186,7 @@ class MainWindow(QMainWindow):
         self.room_list.activated.connect(lambda index: self.show_room(index.data(NAME_ROLE)))
         self.add_room_button.clicked.connect(self.ask_new_room)
         self.new_room_action.triggered.connect(self.ask_new_room)
-        self.sign_out_action.triggered.connect(self.signOutRequested)
+        self.sign_out_action.triggered.connect(self.ask_sign_out)
         self.quit_action.triggered.connect(self.quitRequested)
         self.tray.roomClicked.connect(self._open_from_tray)
         self.tray.quitRequested.connect(self.quitRequested)
@@ -243,14 +246,40 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ actions
 
+    # The two questions below use open() and a signal rather than exec() or the
+    # static getText()/question(): those run a nested event loop, inside which
+    # qasync would have to step asyncio tasks re-entrantly.
+
     def ask_new_room(self) -> None:
-        name, ok = QInputDialog.getText(
-            self,
-            "New room",
-            "Room name (a-z, 0-9, '-' and '_'):",
-        )
-        if ok and name.strip():
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("New room")
+        dialog.setLabelText("Room name (a-z, 0-9, '-' and '_'):")
+        dialog.textValueSelected.connect(self._new_room_named)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def _new_room_named(self, name: str) -> None:
+        if name.strip():
             self.controller.create_room(name)
+
+    def ask_sign_out(self) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Sign out",
+            "Sign out of this server? Messages not yet sent stay queued for your next sign-in.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.buttonClicked.connect(self._sign_out_answered)
+        box.finished.connect(box.deleteLater)
+        box.open()
+        self.sign_out_box = box
+
+    def _sign_out_answered(self, button: QAbstractButton) -> None:
+        box = self.sign_out_box
+        if box is not None and box.standardButton(button) == QMessageBox.StandardButton.Yes:
+            self.signOutRequested.emit()
 
     def _open_from_tray(self, room: str) -> None:
         self.show_room(room)
@@ -282,14 +311,6 @@ class MainWindow(QMainWindow):
         # hides the window itself once it is done.
         event.ignore()
         self.quitRequested.emit()
-
-    def confirm_sign_out(self) -> bool:
-        answer = QMessageBox.question(
-            self,
-            "Sign out",
-            "Sign out of this server? Messages not yet sent stay queued for your next sign-in.",
-        )
-        return answer == QMessageBox.StandardButton.Yes
 
     def shut_down(self) -> None:
         """Hide the window and the tray icon (the app is quitting or signing out).

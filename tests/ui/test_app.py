@@ -1,0 +1,155 @@
+"""ChatApp in-process: the remembered session, a burst in one batch, sign-out, the options."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QModelIndex
+
+from chat_desktop import __version__
+from chat_desktop.app import ChatApp, parse_args
+from chat_desktop.controller.chat import ChatController
+from chat_desktop.controller.entries import ConnectionKind
+from chat_desktop.controller.settings import AppSettings, Session
+from chat_desktop.protocol import Message, RoomInfo, ServerEvent, Welcome
+from chat_desktop.protocol.events import ServerInfo
+from chat_desktop.storage import ChatCache
+from chat_desktop.transport import LinkKind, LinkState
+from chat_desktop.ui.main_window import MainWindow
+
+from .conftest import LocalChatServer, eventually, register
+
+
+def test_a_remembered_session_opens_the_chat_and_sign_out_forgets_the_token(
+    chat_server_here: LocalChatServer, tmp_path: Path, run: Any
+) -> None:
+    async def body() -> None:
+        token = await register(chat_server_here.url, "alice")
+        settings = AppSettings(tmp_path / "app")
+        settings.remember(Session(chat_server_here.url, "alice", token))
+        app = ChatApp(tmp_path / "app", chat_server_here.url)
+        running = asyncio.ensure_future(app.run())
+        await eventually(lambda: app.controller is not None)
+        assert app.dialog is None and app.window is not None
+        await eventually(
+            lambda: (
+                app.controller is not None
+                and app.controller.status.kind is ConnectionKind.CONNECTED
+            )
+        )
+        await app.sign_out()
+        assert settings.session() is None
+        assert app.window is None and app.dialog is not None
+        assert app.dialog.username.text() == "alice"
+        app.quit()
+        assert await running == 0
+        assert app.dialog is None
+
+    run(body())
+
+
+class BurstLink:
+    """A link that delivers a whole replay within one event-loop turn.
+
+    A real server cannot be made to put a thousand messages into one turn of
+    the client's loop on demand; this stand-in does, to show they become one
+    batch. Everything else goes through the real controller and window.
+    """
+
+    def __init__(self, base_url: str, token: str, **callbacks: Any) -> None:
+        self.on_event = callbacks["on_event"]
+        self.on_state = callbacks["on_state"]
+
+    def start(self) -> None:
+        self.on_state(LinkState(LinkKind.CONNECTED))
+        rooms = [RoomInfo("general", 1000)]
+        events: list[ServerEvent] = [
+            Welcome(1, "alice", rooms, ["alice", "bob"], ServerInfo("test", "1")),
+            *(
+                Message("general", seq, f"c{seq}", "bob", f"m{seq}", "2026-11-27T10:00:00.000Z")
+                for seq in range(1, 1001)
+            ),
+        ]
+        for event in events:
+            self.on_event(event)
+
+    async def send(self, event: object) -> bool:
+        return True
+
+    def reconnect_now(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+def test_a_burst_of_a_thousand_messages_is_one_model_insert(tmp_path: Path, run: Any) -> None:
+    cache = ChatCache.open(tmp_path / "cache.sqlite3")
+    controller = ChatController(
+        cache, server_url="http://127.0.0.1:9", username="alice", token="t", link_factory=BurstLink
+    )
+    window = MainWindow(controller)
+    inserts: list[tuple[int, int]] = []
+
+    def record(parent: QModelIndex, first: int, last: int) -> None:
+        inserts.append((first, last))
+
+    window.messages.rowsInserted.connect(record)
+
+    async def body() -> None:
+        controller.start()
+        await eventually(lambda: window.messages.rowCount() == 1000)
+        await controller.close()
+
+    try:
+        run(body())
+        assert inserts == [(0, 999)]
+        assert cache.positions() == {"general": 1000}
+    finally:
+        cache.close()
+        window.deleteLater()
+
+
+def test_version_and_help_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        parse_args(["--version"])
+    assert stopped.value.code == 0
+    assert capsys.readouterr().out.strip() == f"chat-desktop {__version__}"
+    with pytest.raises(SystemExit):
+        parse_args(["--help"])
+    help_text = capsys.readouterr().out
+    assert "--server URL" in help_text and "--data-dir DIR" in help_text
+    options = parse_args(["--server", "http://x:1", "--data-dir", "d"])
+    assert options.server == "http://x:1" and options.data_dir == Path("d")
+
+
+def test_sign_out_in_the_menu_asks_first(tmp_path: Path, run: Any) -> None:
+    cache = ChatCache.open(tmp_path / "cache.sqlite3")
+    controller = ChatController(cache, server_url="http://127.0.0.1:9", username="a", token="t")
+    window = MainWindow(controller)
+    asked: list[bool] = []
+    window.signOutRequested.connect(lambda: asked.append(True))
+
+    async def body() -> None:
+        window.sign_out_action.trigger()
+        box = window.sign_out_box
+        assert box is not None
+        await eventually(box.isVisible)
+        box.button(box.StandardButton.No).click()
+        assert asked == []
+        window.sign_out_action.trigger()
+        box = window.sign_out_box
+        assert box is not None
+        await eventually(box.isVisible)
+        box.button(box.StandardButton.Yes).click()
+        assert asked == [True]
+        await controller.close()
+
+    try:
+        run(body())
+    finally:
+        cache.close()
+        window.deleteLater()
