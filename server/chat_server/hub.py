@@ -140,7 +140,8 @@ class Hub:
 
     def _presence_changed(self, user: str, was_online: bool, skip: Subscriber | None) -> None:
         online = self.is_online(user)
-        if online == was_online:
+        # While stopping, every socket closes with 1001: no leave storm on top.
+        if online == was_online or self.closing:
             return
         log.info("%s is %s", user, "online" if online else "offline")
         self._send_all(Frame.of(UserJoin(user) if online else UserLeave(user)), skip=skip)

@@ -98,10 +98,21 @@ class LoginThrottle:
         return max(stamps[0] + self._window - self._clock(), 0.001)
 
     def record_failure(self, username: str) -> None:
-        """Count one failed login for ``username``."""
+        """Count one failed login for ``username``.
+
+        The login handler counts every attempt as failed *before* it checks
+        the password and :meth:`forgive` s it on success, so that guesses sent
+        in parallel cannot all slip past the check while none has failed yet.
+        """
         key = username.lower()
         if key not in self._failures and len(self._failures) > _SWEEP_ABOVE:
             self._failures = {k: s for k, s in self._failures.items() if self._recent(k)}
         stamps = self._recent(key)
         stamps.append(self._clock())
         self._failures[key] = stamps
+
+    def forgive(self, username: str) -> None:
+        """Take back the newest failure of ``username``: that attempt succeeded."""
+        stamps = self._failures.get(username.lower())
+        if stamps:
+            stamps.pop()

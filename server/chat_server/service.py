@@ -106,7 +106,8 @@ class ChatService:
         wait = self._logins.retry_after(username)
         if wait:
             raise RateLimited("too many failed logins for this name; wait and try again", wait)
-        refused = ProtocolError("unauthorized", "wrong user name or password")
+        # Counted as failed up front (see LoginThrottle.record_failure).
+        self._logins.record_failure(username)
         try:
             found = None
             if rules.USERNAME_RE.fullmatch(username):
@@ -114,11 +115,13 @@ class ChatService:
             if found is None:
                 await verify_password(password, await self._decoy())
             elif await verify_password(password, found.password_hash):
-                return await self._issue_token(found.username), found.username
+                token = await self._issue_token(found.username)
+                self._logins.forgive(username)
+                return token, found.username
         except StorageError:
+            self._logins.forgive(username)
             raise unavailable() from None
-        self._logins.record_failure(username)
-        raise refused
+        raise ProtocolError("unauthorized", "wrong user name or password")
 
     async def _decoy(self) -> str:
         if self._decoy_hash is None:

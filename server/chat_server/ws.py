@@ -386,8 +386,11 @@ class SocketSession:
                 log.info("%s at %s went silent", self._user, self._peer)
                 self.close_soon(CLOSE_SILENT, "keepalive timeout")
                 return
-            with contextlib.suppress(ConnectionError):
-                await self._ws.ping()
+            # Bounded: for a peer that stopped reading, the ping waits for buffer
+            # room that may never come, and the silence check must still run.
+            with contextlib.suppress(ConnectionError, TimeoutError):
+                async with asyncio.timeout(interval):
+                    await self._ws.ping()
 
     async def _close(self, code: int, reason: str) -> None:
         """Close with ``code``; cut the connection if the handshake cannot finish."""

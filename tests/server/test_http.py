@@ -142,6 +142,34 @@ async def test_ten_failed_logins_block_that_name_until_the_window_passes(
             assert (await post_json(session, "/api/v1/login", other))[0] == 200
 
 
+async def test_parallel_guesses_cannot_outrun_the_login_throttle(
+    server_config: ServerConfig,
+) -> None:
+    async with running(server_config, login_failures=10) as server:
+        await register(server, "alice")
+        wrong = {"username": "alice", "password": "not the password"}
+        async with http(server) as session:
+            answers = await asyncio.gather(
+                *(post_json(session, "/api/v1/login", wrong) for _ in range(15))
+            )
+    statuses = sorted(status for status, _ in answers)
+    assert statuses == [401] * 10 + [429] * 5
+
+
+async def test_a_successful_login_does_not_count_as_a_failure(
+    server_config: ServerConfig,
+) -> None:
+    async with running(server_config, login_failures=2) as server:
+        await register(server, "alice")
+        wrong = {"username": "alice", "password": "not the password"}
+        async with http(server) as session:
+            statuses = [
+                (await post_json(session, "/api/v1/login", body))[0]
+                for body in (wrong, ALICE, wrong, ALICE)
+            ]
+    assert statuses == [401, 200, 401, 429]
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
     [
