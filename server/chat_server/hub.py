@@ -291,9 +291,6 @@ class Hub:
             poller.active = 0
             self._drop_poller(token_hash)
 
-    def subscribers(self) -> list[Subscriber]:
-        return list(self._subscribers)
-
     def shut_down(self) -> None:
         """Answer every waiting long poll now; the server is stopping."""
         self.closing = True
