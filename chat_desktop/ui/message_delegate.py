@@ -144,7 +144,8 @@ class MessageLayout:
             status = QRect(TEXT_X, y + 1, text_width, small.height())
             if entry.state is DeliveryState.FAILED:
                 start = TEXT_X + small.horizontalAdvance(status_text + "  ")
-                retry = QRect(start, y + 1, small.horizontalAdvance(_RETRY), small.height())
+                link = QFontMetrics(retry_font(font))
+                retry = QRect(start, y + 1, link.horizontalAdvance(_RETRY) + 2, small.height())
             y = status.bottom() + 1
         y += ROW_BOTTOM
         return cls(
@@ -185,6 +186,13 @@ def small_font(font: QFont) -> QFont:
     else:
         small.setPixelSize(max(9, round(font.pixelSize() * 0.86)))
     return small
+
+
+def retry_font(font: QFont) -> QFont:
+    """The "Retry" link: small, semi-bold, underlined."""
+    link = bold_font(small_font(font))
+    link.setUnderline(True)
+    return link
 
 
 def bold_font(font: QFont) -> QFont:
@@ -344,10 +352,7 @@ class MessageDelegate(QStyledItemDelegate):
                 layout.status_text,
             )
             if layout.retry is not None:
-                retry_font = QFont(small)
-                retry_font.setUnderline(True)
-                retry_font.setWeight(QFont.Weight.DemiBold)
-                painter.setFont(retry_font)
+                painter.setFont(retry_font(font))
                 painter.setPen(palette.color(QPalette.ColorRole.Link))
                 painter.drawText(layout.retry, Qt.AlignmentFlag.AlignLeft, _RETRY)
         painter.restore()

@@ -13,6 +13,7 @@ from chat_desktop import __version__
 from chat_desktop.app import ChatApp, parse_args
 from chat_desktop.controller.chat import ChatController
 from chat_desktop.controller.entries import ConnectionKind
+from chat_desktop.controller.hosting import LocalServer
 from chat_desktop.controller.settings import AppSettings, Session
 from chat_desktop.protocol import Message, RoomInfo, ServerEvent, Welcome
 from chat_desktop.protocol.events import ServerInfo
@@ -153,3 +154,61 @@ def test_sign_out_in_the_menu_asks_first(tmp_path: Path, run: Any) -> None:
     finally:
         cache.close()
         window.deleteLater()
+
+
+def test_first_start_hosts_a_chat_and_the_next_start_goes_straight_to_it(
+    tmp_path: Path, run: Any
+) -> None:
+    data_dir = tmp_path / "app"
+
+    def app_on_loopback() -> ChatApp:
+        app = ChatApp(data_dir)
+        # The app hosts on 0.0.0.0:8765; tests stay on loopback and a free port.
+        app.local_server = LocalServer(data_dir / "server", host="127.0.0.1", port=0)
+        return app
+
+    async def first_start() -> str:
+        app = app_on_loopback()
+        running = asyncio.ensure_future(app.run())
+        await eventually(lambda: app.dialog is not None and app.dialog.isVisible())
+        assert app.dialog is not None
+        app.dialog.username.setText("alice")
+        app.dialog.password.setText("correct horse battery")
+        app.dialog.host_button.click()
+        await eventually(
+            lambda: (
+                app.controller is not None
+                and app.controller.status.kind is ConnectionKind.CONNECTED
+            )
+        )
+        assert app.window is not None
+        app.window.composer.setPlainText("hello from the host")
+        app.window.composer.submit()
+        await eventually(lambda: app.window is not None and app.window.messages.entries()[0].seq)
+        url = app.local_server.base_url
+        app.quit()
+        assert await running == 0
+        assert not app.local_server.running
+        return url
+
+    async def second_start(url: str) -> None:
+        app = app_on_loopback()
+        running = asyncio.ensure_future(app.run())
+        # Straight to the chat: the window, from the cache, before any network.
+        await eventually(lambda: app.window is not None)
+        assert app.dialog is None
+        assert app.window is not None
+        assert [e.text for e in app.window.messages.entries()] == ["hello from the host"]
+        await eventually(
+            lambda: (
+                app.controller is not None
+                and app.controller.status.kind is ConnectionKind.CONNECTED
+            )
+        )
+        assert app.local_server.base_url == url
+        app.quit()
+        assert await running == 0
+
+    first_url = run(first_start())
+    assert AppSettings(data_dir).session() is not None
+    run(second_start(first_url))
