@@ -5,8 +5,9 @@ bare aiohttp broadcast, python-socketio, Mosquitto), in the same run:
 
 - ``clients - senders`` receiving clients sit in a worker process
   (:class:`bench.harness.ReceiverPool`), the senders in this one;
-- closed loop: each sender keeps ``--window`` messages in flight and sends the
-  next one as soon as one of its own comes back (every client, senders
+- closed loop: each sender keeps ``--window`` messages in flight (at 100
+  clients; scaled inversely for other sizes) and sends the next one as soon
+  as one of its own comes back (every client, senders
   included, receives every message), so the offered load follows what the
   server can do instead of piling up in queues;
 - after ``--warmup`` seconds, deliveries are counted for ``--duration``
@@ -45,8 +46,12 @@ async def measure(
     warmup: float,
     duration: float,
     processes: int,
+    profile: str | None = None,
 ) -> dict[str, Any]:
-    """One closed-loop run against one server; returns its figures."""
+    """One closed-loop run against one server; returns its figures.
+
+    With ``profile`` (a file name) and our server, py-spy records it meanwhile.
+    """
     pool = harness.ReceiverPool(target.receivers(), processes)
     sending: list[wire.RawClient] = []
     try:
@@ -62,8 +67,11 @@ async def measure(
         # The clients' side: the receiver workers and this process (the senders).
         workers = [harness.ProcessStats(w.pid or 0) for w in pool.workers]
         workers.append(harness.ProcessStats(os.getpid()))
+        # The window is set for 100 clients; scaled so that the deliveries in
+        # flight stay about the same at other sizes (not minutes of queue at 1,000).
+        in_flight = max(8, window * 100 // clients)
         for client in sending:
-            for _ in range(window):
+            for _ in range(in_flight):
                 client.send_message()
         await asyncio.sleep(warmup)
 
@@ -72,7 +80,9 @@ async def measure(
         t0 = time.monotonic()
         sink.recording = True
         await pool.record(True)
-        await asyncio.sleep(duration)
+        svg = f"{profile}-fanout-{clients}.svg" if profile and target.name == "ours" else None
+        with harness.py_spy(target.stats.pid, svg, duration):
+            await asyncio.sleep(duration)
         received = await pool.record(False)
         sink.recording = False
         elapsed = time.monotonic() - t0
@@ -120,6 +130,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         args.warmup,
                         args.duration,
                         args.processes,
+                        args.profile,
                     )
                 )
     report(rows)
@@ -191,11 +202,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--window",
         type=int,
         default=32,
-        help="messages in flight per sender; enough that the slowest server is busy all the time",
+        help="messages in flight per sender at 100 clients (scaled for other sizes): enough"
+        " that the slowest server is busy all the time",
     )
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--duration", type=float, default=8.0)
     parser.add_argument("--processes", type=int, default=1, help="receiver worker processes")
+    parser.add_argument(
+        "--profile", metavar="PREFIX", help="py-spy our server: PREFIX-fanout-<clients>.svg"
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     return parser.parse_args(argv)
 

@@ -24,6 +24,7 @@ import os
 import re
 import resource
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -111,6 +112,39 @@ async def port_open(host: str, port: int) -> bool:
     with contextlib.suppress(OSError):
         await writer.wait_closed()
     return True
+
+
+@contextlib.contextmanager
+def py_spy(pid: int, path: str | None, seconds: float) -> Iterator[None]:
+    """Record a py-spy flame graph (SVG) of ``pid`` into ``path`` while the body runs.
+
+    For ``--profile``: where our server misses a target, the graph shows where
+    its time goes. py-spy samples from outside, so the server runs unchanged.
+    No-op without a path; a note when py-spy is not installed (``pip install py-spy``).
+    """
+    exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not path:
+        yield
+        return
+    if not Path(exe).exists():
+        print("note: py-spy is not installed (pip install py-spy); no profile recorded")
+        yield
+        return
+    duration = str(max(1, round(seconds)))
+    proc = subprocess.Popen(
+        [exe, "record", "-p", str(pid), "-d", duration, "-r", "200", "--nonblocking", "-o", path],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        try:
+            proc.wait(seconds + 30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        print(f"profile of our server written to {path}")
 
 
 @dataclass

@@ -62,8 +62,12 @@ async def measure(
     warmup: float,
     duration: float,
     processes: int,
+    profile: str | None = None,
 ) -> dict[str, Any]:
-    """Latency of one server at one size; returns its figures."""
+    """Latency of one server at one size; returns its figures.
+
+    With ``profile`` (a file name) and our server, py-spy records it meanwhile.
+    """
     pool = harness.ReceiverPool(target.receivers(), processes)
     sending: list[wire.RawClient] = []
     try:
@@ -74,7 +78,9 @@ async def measure(
         since = time.monotonic_ns()
         await pool.record(True, since)
         started = time.monotonic()
-        sent = await paced(sending, rate, duration)
+        svg = f"{profile}-latency-{clients}.svg" if profile and target.name == "ours" else None
+        with harness.py_spy(target.stats.pid, svg, duration):
+            sent = await paced(sending, rate, duration)
         # Let the last messages arrive before counting stops; bounded.
         expected = sent * clients
         deadline = time.monotonic() + 5.0
@@ -121,6 +127,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         args.warmup,
                         args.duration,
                         args.processes,
+                        args.profile,
                     )
                 )
     report(rows)
@@ -194,6 +201,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--processes", type=int, default=1, help="receiver worker processes")
+    parser.add_argument(
+        "--profile", metavar="PREFIX", help="py-spy our server: PREFIX-latency-<clients>.svg"
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     return parser.parse_args(argv)
 
