@@ -73,7 +73,7 @@ from chat_desktop.controller.tasks import TaskGroup
 from chat_desktop.storage import ChatCache, cache_path
 from chat_desktop.transport.urls import normalize_base_url
 from chat_desktop.ui.main_window import MainWindow
-from chat_desktop.ui.resources import icon, style_sheet
+from chat_desktop.ui.resources import StyleSheetFollower, forget_rendered_icons, icon
 from chat_desktop.ui.sign_in import SignInDialog
 
 log = logging.getLogger(__name__)
@@ -106,10 +106,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 # Qt's own messages go to Python logging, so there is one place that decides
-# what reaches the terminal. This one is dropped: the offscreen platform (CI,
-# screenshots, the app under test) has no window manager to pass a window's
-# size hints to, and says so for every window shown.
-_QT_NOISE = ("does not support propagateSizeHints",)
+# what reaches the terminal. These are dropped: a platform plugin without a
+# window manager (offscreen: CI, screenshots, the app under test) says "This
+# plugin does not support propagateSizeHints()" (or raise()) for every window.
+_QT_NOISE = ("This plugin does not support",)
 _QT_LEVELS = {
     QtMsgType.QtDebugMsg: logging.DEBUG,
     QtMsgType.QtInfoMsg: logging.INFO,
@@ -307,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     qt_app.setOrganizationName("chat-desktop")
     qt_app.setApplicationVersion(__version__)
     qt_app.setWindowIcon(icon("app"))
-    qt_app.setStyleSheet(style_sheet())
+    # The sheet takes its colours from the palette: light, dark, and switches.
+    StyleSheetFollower(qt_app)
     # The app decides when to quit (after closing connections), not Qt.
     qt_app.setQuitOnLastWindowClosed(False)
 
@@ -330,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     # what crashes PySide6 programs at exit.
     del app
     gc.collect()
+    forget_rendered_icons()
     qt_app.shutdown()
     return code
 

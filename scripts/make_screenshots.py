@@ -38,7 +38,7 @@ from chat_desktop.protocol import Message, RoomInfo
 from chat_desktop.protocol.rules import format_ts
 from chat_desktop.storage import ChatCache
 from chat_desktop.ui.main_window import MainWindow
-from chat_desktop.ui.resources import style_sheet
+from chat_desktop.ui.resources import forget_rendered_icons, style_sheet
 from chat_desktop.ui.sign_in import SignInDialog
 
 ME = "alice"
@@ -223,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         dialog.hide()
         dialog.deleteLater()
         settle(app)
+    forget_rendered_icons()
     app.shutdown()
     return 0
 

@@ -20,9 +20,10 @@ import functools
 from importlib import metadata
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
+from PySide6.QtCore import QByteArray, QEvent, QObject, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
+from PySide6.QtWidgets import QApplication
 
 _DISTRIBUTION = "chat-desktop"
 _INSTALLED_DIR = ("share", "chat-desktop")
@@ -42,7 +43,7 @@ def resource_dir() -> Path:
         files = []
     for file in files:
         if file.parts[-3:] == (*_INSTALLED_DIR, "style.qss"):
-            return Path(str(file.locate())).parent
+            return Path(str(file.locate())).resolve().parent
     raise FileNotFoundError(
         "the resources of chat-desktop (style.qss, icons/) are missing: reinstall the package"
     )
@@ -66,9 +67,14 @@ def icon(name: str, color: QColor | None = None) -> QIcon:
     """
     if color is None:
         color = QGuiApplication.palette().color(QPalette.ColorRole.WindowText)
-    svg = _svg(name).replace("currentColor", color.name())
+    # List models ask for their icons on every paint: render each variant once.
+    return _rendered(name, color.name(), _device_pixel_ratio())
+
+
+@functools.lru_cache(maxsize=128)
+def _rendered(name: str, color: str, ratio: float) -> QIcon:
+    svg = _svg(name).replace("currentColor", color)
     renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
-    ratio = _device_pixel_ratio()
     result = QIcon()
     for size in _ICON_SIZES:
         pixmap = QPixmap(QSize(size, size) * ratio)
@@ -80,6 +86,42 @@ def icon(name: str, color: QColor | None = None) -> QIcon:
         painter.end()
         result.addPixmap(pixmap)
     return result
+
+
+def forget_rendered_icons() -> None:
+    """Drop the cached icons; call before the QApplication goes (pixmaps need it)."""
+    _rendered.cache_clear()
+
+
+class StyleSheetFollower(QObject):
+    """Re-applies the style sheet when the application palette changes.
+
+    Qt resolves the sheet's ``palette(...)`` colours when it applies the sheet,
+    so a switch between light and dark (the desktop's colour scheme changed)
+    needs the sheet applied once more to pick up the new colours.
+
+    Signals: none.
+    """
+
+    def __init__(self, app: QApplication) -> None:
+        super().__init__(app)
+        self._app = app
+        self._applying = False
+        app.setStyleSheet(style_sheet())
+        app.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self._app
+            and event.type() == QEvent.Type.ApplicationPaletteChange
+            and not self._applying
+        ):
+            self._applying = True
+            try:
+                self._app.setStyleSheet(style_sheet())
+            finally:
+                self._applying = False
+        return False
 
 
 def _device_pixel_ratio() -> float:

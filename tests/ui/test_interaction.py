@@ -139,3 +139,21 @@ def test_unread_counts_grow_in_other_rooms_and_clear_when_the_room_is_opened(
         assert unread("random") == 0
 
     run(body())
+
+
+def test_a_message_in_another_room_notifies_and_clicking_the_notice_opens_that_room(
+    chat_server_here: LocalChatServer, make_client: Any, run: Any
+) -> None:
+    async def body() -> None:
+        alice: ChatClient = await make_client(chat_server_here.url, "alice")
+        await eventually(lambda: connected(alice))
+        alice.c.create_room("random")
+        await eventually(lambda: alice.w.messages.room == "random")
+        alice.w.show_room("general")
+        await chat_server_here.post("bob", ["over here"], room="random")
+        await eventually(lambda: alice.w.tray.last_message == "bob in #random: over here")
+        alice.w.tray.roomClicked.emit(alice.w.tray.last_room)
+        assert alice.w.messages.room == "random"
+        assert [e.text for e in alice.w.messages.entries()] == ["over here"]
+
+    run(body())
