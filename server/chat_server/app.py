@@ -1,7 +1,9 @@
 """The server as one object: :class:`ChatServer` wires the store, hub, service and aiohttp.
 
 ``ChatServer(config).start()`` opens the store, binds the one port that
-serves both ``/ws`` and ``/api/v1``, and returns; ``stop()`` undoes it in
+serves both ``/ws`` and ``/api/v1`` (over TLS when ``config.tls``; see
+:mod:`chat_server.tls`), announces itself on the LAN when ``config.advertise``
+(:mod:`chat_server.discovery`), and returns; ``stop()`` undoes it in
 order (stop accepting, answer long polls, flush and close sockets with 1001,
 let running requests finish, close the store). It owns no event loop and no
 signal handlers, so the same object runs under ``asyncio.run`` in the CLI
@@ -10,16 +12,19 @@ signal handlers, so the same object runs under ``asyncio.run`` in the CLI
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
 
 from . import http_api
 from .config import ServerConfig
+from .discovery import DiscoveryError, ServerAdvertiser
 from .hub import Hub
 from .service import SERVICE_KEY, ChatService
 from .storage import open_store
 from .storage.base import ChatStore
+from .tls import prepare_tls
 from .ws import SESSIONS_KEY, shut_down_sessions, websocket_handler
 
 log = logging.getLogger(__name__)
@@ -43,6 +48,10 @@ class ChatServer:
         # The real port once started (config.port may be 0: "any free one").
         self.port = config.port
         self.base_url = ""
+        # SHA-256 of the certificate ("AB:CD:...") when serving TLS, for users to compare.
+        self.fingerprint = ""
+        # The DNS-SD announcement while running, when config.advertise asks for one.
+        self.advertiser: ServerAdvertiser | None = None
 
     @property
     def service(self) -> ChatService:
@@ -73,6 +82,13 @@ class ChatServer:
         if self._runner is not None:
             raise RuntimeError("the server is already running")
         config = self.config
+        ssl_context = None
+        if config.tls:
+            # Makes the self-signed certificate on the first start: file work
+            # and a key generation, kept off the event loop.
+            ssl_context, self.fingerprint = await asyncio.to_thread(
+                prepare_tls, config.data_dir, config.tls_cert, config.tls_key
+            )
         await self._store.open()
         try:
             hub = Hub(config.limits, await self._store.rooms())
@@ -87,7 +103,7 @@ class ChatServer:
             )
             await runner.setup()
             try:
-                site = web.TCPSite(runner, config.host, config.port)
+                site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context)
                 await site.start()
             except BaseException:
                 await runner.cleanup()
@@ -96,25 +112,52 @@ class ChatServer:
             await self._store.close()
             raise
         self._runner, self._service = runner, service
-        address = runner.addresses[0]
-        self.port = int(address[1])
+        self.port = int(runner.addresses[0][1])
+        scheme = "https" if config.tls else "http"
         local = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(config.host, config.host)
-        self.base_url = f"http://{_url_host(local)}:{self.port}"
+        self.base_url = f"{scheme}://{_url_host(local)}:{self.port}"
         log.info(
-            "%s %s listening on http://%s:%d (data in %s)",
+            "%s %s listening on %s://%s:%d (data in %s)",
             config.name,
             config.version,
+            scheme,
             _url_host(config.host),
             self.port,
             config.data_dir,
         )
+        if config.tls:
+            log.info("TLS certificate fingerprint (SHA-256): %s", self.fingerprint)
+        if config.advertise:
+            await self._advertise()
+
+    async def _advertise(self) -> None:
+        config = self.config
+        advertiser = ServerAdvertiser(
+            name=config.name,
+            port=self.port,
+            version=config.version,
+            host=config.host,
+            tls=config.tls,
+            fingerprint=self.fingerprint,
+        )
+        try:
+            await advertiser.start()
+        except DiscoveryError as exc:
+            # The server works without it; clients then type the address.
+            log.warning("not announced on the LAN: %s", exc)
+            return
+        self.advertiser = advertiser
 
     async def stop(self) -> None:
         """Stop accepting, close sockets with 1001 after flushing them, close the store."""
         runner, self._runner = self._runner, None
         if runner is None:
             return
+        advertiser, self.advertiser = self.advertiser, None
         try:
+            if advertiser is not None:
+                # First, so that browsers drop the server before it stops answering.
+                await advertiser.stop()
             # Stops the listener, runs _on_shutdown (long polls answer, sockets
             # close), then waits for the remaining requests.
             await runner.cleanup()

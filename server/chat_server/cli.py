@@ -1,10 +1,11 @@
 """The ``chat-server`` command: run the server, or manage its users and rooms.
 
 ``chat-server [--host H] [--port P] [--data-dir DIR] [--db URL] [--name NAME]
-[--no-registration]`` runs the server until SIGINT or SIGTERM, then stops it
-gracefully and exits 0. The subcommands (``user add NAME``, ``user remove
-NAME``, ``user reset-password NAME``, ``user list``, ``room create NAME``)
-work on the same data folder or database (see :mod:`chat_server.admin`).
+[--no-registration] [--tls [--tls-cert FILE --tls-key FILE]] [--no-discovery]``
+runs the server until SIGINT or SIGTERM, then stops it gracefully and exits 0.
+The subcommands (``user add NAME``, ``user remove NAME``, ``user
+reset-password NAME``, ``user list``, ``room create NAME``) work on the same
+data folder or database (see :mod:`chat_server.admin`).
 
 The signal handling lives here and not in :class:`ChatServer`, because the
 desktop app hosts the same server inside its own event loop.
@@ -29,6 +30,7 @@ from . import __version__, admin
 from .app import ChatServer
 from .config import ServerConfig, default_data_dir
 from .storage.base import ChatStore, StorageError
+from .tls import TlsSetupError
 
 log = logging.getLogger("chat_server")
 
@@ -75,6 +77,26 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only the operator creates accounts (chat-server user add)",
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve https:// and wss://, with a self-signed certificate made on the first "
+        "start (clients are shown its fingerprint to compare)",
+    )
+    parser.add_argument(
+        "--tls-cert",
+        type=Path,
+        metavar="FILE",
+        help="certificate (PEM) to use instead; implies --tls",
+    )
+    parser.add_argument(
+        "--tls-key", type=Path, metavar="FILE", help="its private key (PEM); implies --tls"
+    )
+    parser.add_argument(
+        "--no-discovery",
+        action="store_true",
+        help="do not announce the server on the LAN (DNS-SD / mDNS)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     # The storage options are repeated on every subcommand, so that both
@@ -110,6 +132,10 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         port=args.port,
         db_url=args.db,
         registration_open=not args.no_registration,
+        tls=args.tls or args.tls_cert is not None or args.tls_key is not None,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        advertise=not args.no_discovery,
     )
     if args.data_dir is not None:
         config.data_dir = args.data_dir
@@ -182,8 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except admin.AdminError as exc:
         print(f"chat-server: {exc}", file=sys.stderr)
         return 1
-    except (OSError, StorageError, ValueError) as exc:
-        # Port in use, unreadable data folder, bad --db URL, database down.
+    except (OSError, StorageError, TlsSetupError, ValueError) as exc:
+        # Port in use, unreadable data folder, bad --db URL, database down,
+        # a certificate that cannot be read.
         log.error("%s", exc)
         return 1
     except KeyboardInterrupt:

@@ -57,6 +57,14 @@ class ServerConfig:
     registration_open: bool = True
     limits: Limits = field(default_factory=Limits)
     version: str = __version__
+    # Serve https:// and wss:// with the certificate in tls_cert/tls_key, or
+    # with a self-signed one made (once) in data_dir/tls when they are None.
+    tls: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # Announce the server on the LAN over DNS-SD (see chat_server.discovery).
+    # Off by default so that tests and embedding hosts opt in; the CLI turns it on.
+    advertise: bool = False
     # Messages replayed per room after ``hello`` before a ``gap`` is sent instead.
     # The contract fixes it at 1000; a field so that tests can reach it quickly.
     replay_limit: int = REPLAY_LIMIT

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import socket
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +17,10 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from chat_desktop.protocol import Message
+from chat_server import admin, cli
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig, default_data_dir
+from chat_server.tls import fingerprint
 from tests.conftest import ServerProcess
 from tests.server.wire import (
     PASSWORD,
@@ -189,26 +193,52 @@ async def test_a_user_added_by_the_operator_can_log_in(tmp_path: Path) -> None:
         assert server.stop() == 0
 
 
-def test_admin_commands_list_reset_and_remove_users_and_create_rooms(tmp_path: Path) -> None:
+def test_admin_commands_list_reset_and_remove_users_and_create_rooms(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In-process (cli.main is synchronous) to keep it fast; the subprocess
+    # path of the same entry point is covered by the tests above.
     data = ["--data-dir", str(tmp_path / "data")]
-    assert run_cli("user", "add", "bob", "--password", PASSWORD, *data).returncode == 0
-    assert run_cli("user", "add", "amy", "--password", PASSWORD, *data).returncode == 0
-    assert run_cli("user", "list", *data).stdout.split() == ["amy", "bob"]
-    taken = run_cli("user", "add", "BOB", "--password", PASSWORD, *data)
-    assert taken.returncode == 1 and "taken" in taken.stderr
-    reset = run_cli("user", "reset-password", "bob", *data, stdin="another password\n")
-    assert reset.returncode == 0, reset.stderr
-    assert run_cli("user", "remove", "amy", *data).returncode == 0
-    assert run_cli("user", "list", *data).stdout.split() == ["bob"]
-    assert run_cli("user", "remove", "nobody", *data).returncode == 1
-    assert run_cli("--data-dir", str(tmp_path / "data"), "room", "create", "random").returncode == 0
-    bad = run_cli("room", "create", "Not Valid", *data)
-    assert bad.returncode == 1 and "room name" in bad.stderr
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = cli.main([*args, *data])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    assert run("user", "add", "bob", "--password", PASSWORD)[0] == 0
+    assert run("user", "add", "amy", "--password", PASSWORD)[0] == 0
+    assert run("user", "list")[1].split() == ["amy", "bob"]
+    code, _, err = run("user", "add", "BOB", "--password", PASSWORD)
+    assert code == 1 and "taken" in err
+    monkeypatch.setattr(sys, "stdin", io.StringIO("another password\n"))
+    assert run("user", "reset-password", "bob")[0] == 0
+    assert run("user", "remove", "amy")[0] == 0
+    assert run("user", "list")[1].split() == ["bob"]
+    assert run("user", "remove", "nobody")[0] == 1
+    code, out, _ = run("room", "create", "random")
+    assert code == 0 and "created room random" in out
+    code, _, err = run("room", "create", "Not Valid")
+    assert code == 1 and "room name" in err
+    code, _, err = run("user", "add", "carl", "--password", "short")
+    assert code == 1 and "password" in err
 
 
-def test_a_short_password_is_refused_by_user_add(tmp_path: Path) -> None:
-    result = run_cli("user", "add", "bob", "--password", "short", "--data-dir", str(tmp_path))
-    assert result.returncode == 1 and "password" in result.stderr
+async def test_a_reset_password_signs_the_user_out_and_the_new_one_works(
+    server_config: ServerConfig,
+) -> None:
+    server = ChatServer(server_config)
+    await server.start()
+    try:
+        token = await register(server, "bob")
+        await admin.reset_password(server.service.store, "bob", "another password", print)
+        async with aiohttp.ClientSession(base_url=server.base_url) as session:
+            async with session.get("/api/v1/rooms", headers=bearer(token)) as response:
+                assert response.status == 401
+            body = {"username": "bob", "password": "another password"}
+            async with session.post("/api/v1/login", json=body) as response:
+                assert response.status == 200
+    finally:
+        await server.stop()
 
 
 def test_help_describes_the_options_and_commands() -> None:
@@ -227,3 +257,76 @@ def test_a_port_in_use_is_a_clear_error_and_exit_1(tmp_path: Path) -> None:
         result = run_cli("--host", "127.0.0.1", "--port", str(port), "--data-dir", str(tmp_path))
     assert result.returncode == 1
     assert "address already in use" in result.stderr.lower()
+
+
+# TLS and discovery ----------------------------------------------------------------
+
+
+def insecure_client_context() -> ssl.SSLContext:
+    """Accept any certificate: the test compares fingerprints, as a pinning client does."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+async def test_with_tls_http_and_websocket_run_over_tls_with_the_printed_fingerprint(
+    server_config: ServerConfig,
+) -> None:
+    server_config.tls = True
+    server = ChatServer(server_config)
+    await server.start()
+    try:
+        assert server.base_url.startswith("https://")
+        context = insecure_client_context()
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{server.base_url}/api/v1/health", ssl=context) as response,
+        ):
+            assert response.status == 200
+        _, writer = await asyncio.open_connection("127.0.0.1", server.port, ssl=context)
+        certificate = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+        writer.close()
+        await writer.wait_closed()
+        assert fingerprint(certificate) == server.fingerprint
+        token = (await make_users(server, ["alice"]))["alice"]
+        wss = server.base_url.replace("https://", "wss://") + "/ws"
+        async with connect(wss, ssl=context) as ws:
+            welcome = await hello(ws, token)
+        assert welcome.username == "alice"
+    finally:
+        await server.stop()
+
+
+async def test_the_self_signed_certificate_is_kept_across_restarts(
+    server_config: ServerConfig,
+) -> None:
+    server_config.tls = True
+    prints = []
+    for _ in range(2):
+        server = ChatServer(server_config)
+        await server.start()
+        prints.append(server.fingerprint)
+        await server.stop()
+    assert prints[0] and prints[0] == prints[1]
+
+
+async def test_an_advertising_server_announces_its_port_and_stops_announcing(
+    server_config: ServerConfig,
+) -> None:
+    server_config.advertise = True
+    server = ChatServer(server_config)
+    await server.start()
+    try:
+        advertiser = server.advertiser
+        assert advertiser is not None and await advertiser.announced()
+        assert advertiser.properties()["port"] == str(server.port)
+    finally:
+        await server.stop()
+    assert server.advertiser is None and not await advertiser.announced()
+
+
+def test_the_cli_refuses_a_certificate_without_its_key(tmp_path: Path) -> None:
+    result = run_cli("--port", "0", "--tls-cert", str(tmp_path / "cert.pem"),
+                     "--data-dir", str(tmp_path))  # fmt: skip
+    assert result.returncode == 1 and "--tls-key" in result.stderr
