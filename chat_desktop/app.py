@@ -65,12 +65,13 @@ from PySide6.QtCore import QMessageLogContext, QStandardPaths, QtMsgType, qInsta
 from PySide6.QtWidgets import QApplication
 
 from chat_desktop import __version__
-from chat_desktop.controller.account import SignInController
+from chat_desktop.controller.account import SignInController, tls_context
 from chat_desktop.controller.chat import ChatController
 from chat_desktop.controller.hosting import LocalServer
 from chat_desktop.controller.settings import AppSettings, Session
 from chat_desktop.controller.tasks import TaskGroup
 from chat_desktop.storage import ChatCache, cache_path
+from chat_desktop.transport.pinning import PIN_FILE, PinStore
 from chat_desktop.transport.urls import normalize_base_url
 from chat_desktop.ui.main_window import MainWindow
 from chat_desktop.ui.resources import StyleSheetFollower, forget_rendered_icons, icon
@@ -145,6 +146,8 @@ class ChatApp:
         # --server URL: the address is fixed (normalized; None when not given).
         self.fixed_server = normalize_base_url(server) if server else None
         self.local_server = LocalServer(data_dir / "server")
+        # TLS certificates the user trusted (https servers with self-signed ones).
+        self.pins = PinStore(data_dir / PIN_FILE)
         self.tasks = TaskGroup()
         self.window: MainWindow | None = None
         self.controller: ChatController | None = None
@@ -175,7 +178,7 @@ class ChatApp:
 
     def show_sign_in(self, message: str = "") -> None:
         address, username, _ = self.settings.last_server()
-        self.sign_in = SignInController(self.settings, self.local_server)
+        self.sign_in = SignInController(self.settings, self.local_server, self.pins)
         self.dialog = SignInDialog(
             self.sign_in,
             address=self.fixed_server or address,
@@ -214,6 +217,7 @@ class ChatApp:
             server_url=session.server_url,
             username=session.username,
             token=session.token,
+            ssl_context=tls_context(self.pins, session.server_url),
         )
         self.window = MainWindow(self.controller)
         self.window.quitRequested.connect(self.quit)

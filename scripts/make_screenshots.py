@@ -37,6 +37,7 @@ from chat_desktop.controller.settings import AppSettings
 from chat_desktop.protocol import Message, RoomInfo
 from chat_desktop.protocol.rules import format_ts
 from chat_desktop.storage import ChatCache
+from chat_desktop.transport.pinning import PinStore
 from chat_desktop.ui.main_window import MainWindow
 from chat_desktop.ui.resources import forget_rendered_icons, style_sheet
 from chat_desktop.ui.sign_in import SignInDialog
@@ -215,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
 
         use_palette(app, light_palette())
         settings = AppSettings(folder / "settings")
-        sign_in = SignInController(settings, LocalServer(folder / "server"))
+        pins = PinStore(folder / "pins.json")
+        sign_in = SignInController(settings, LocalServer(folder / "server"), pins)
         dialog = SignInDialog(sign_in, address="chat.office.lan:8765", username="alice")
         dialog.show()
         settle(app)

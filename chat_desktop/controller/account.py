@@ -4,11 +4,17 @@ The sign-in dialog calls one of three methods and listens to three signals;
 the work (HTTP requests, starting the bundled server) runs as asyncio tasks
 on the qasync loop, so the dialog stays responsive and shows errors as the
 plain sentences that :class:`~chat_desktop.transport.http_api.ApiError` carries.
+
+An ``https://`` server is checked first (:mod:`chat_desktop.transport.pinning`):
+a certificate signed by an authority is simply used; a self-signed one (what a
+LAN server has) is shown to the user with its fingerprint (``trustNeeded``),
+pinned when the user trusts it, and the attempt then runs again.
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
@@ -16,6 +22,17 @@ from PySide6.QtCore import QObject, Signal
 
 from chat_desktop.protocol import rules
 from chat_desktop.transport.http_api import AccountClient, ApiError, Credentials
+from chat_desktop.transport.pinning import (
+    CertificateCheckError,
+    Mismatch,
+    NeedsTrust,
+    PinnedCertificate,
+    PinStore,
+    check_server,
+    client_context_for,
+    pin_key,
+    server_address,
+)
 from chat_desktop.transport.urls import normalize_base_url
 
 from .hosting import LocalServer
@@ -25,6 +42,26 @@ from .tasks import TaskGroup
 log = logging.getLogger(__name__)
 
 
+class _TrustQuestion(Exception):
+    """An https server whose certificate the user has to judge before we go on."""
+
+    def __init__(self, text: str, host: str, port: int, certificate: PinnedCertificate) -> None:
+        super().__init__(text)
+        self.text = text
+        self.host = host
+        self.port = port
+        self.certificate = certificate
+
+
+def tls_context(pins: PinStore, base_url: str) -> ssl.SSLContext | None:
+    """The SSL context for a session's server: None for http, the pin (or the
+    system's authorities) for https."""
+    if not base_url.startswith("https://"):
+        return None
+    host, port = server_address(base_url)
+    return client_context_for(pins.get(host, port))
+
+
 class SignInController(QObject):
     """Turns what the user typed into a :class:`Session`, or into an error sentence.
 
@@ -32,17 +69,30 @@ class SignInController(QObject):
         busyChanged(bool): a request is running (the dialog disables its buttons).
         failed(str): the attempt failed; the sentence is plain text for the user.
         signedIn(object): the :class:`Session`, already remembered in the settings.
+        trustNeeded(str): an https server shows a certificate nobody vouches for
+            (or another than the trusted one): the plain-text question with its
+            fingerprint; answer with :meth:`trust`.
     """
 
     busyChanged = Signal(bool)
     failed = Signal(str)
     signedIn = Signal(object)
+    trustNeeded = Signal(str)
 
     def __init__(
-        self, settings: AppSettings, local_server: LocalServer, parent: QObject | None = None
+        self,
+        settings: AppSettings,
+        local_server: LocalServer,
+        pins: PinStore,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._settings = settings
+        # Certificates the user trusted, per host:port (shared with the chat).
+        self._pins = pins
+        # The open certificate question and the attempt to run again on "trust".
+        self._question: _TrustQuestion | None = None
+        self._retry: Callable[[], Awaitable[Session]] | None = None
         # The in-process server, started by host(); owned (and stopped) by the app.
         self._local_server = local_server
         self._tasks = TaskGroup()
@@ -62,6 +112,18 @@ class SignInController(QObject):
         """Start the bundled server here and sign in to it, creating the account if new."""
         self._start(lambda: self._hosted(username, password))
 
+    def trust(self, accepted: bool) -> None:
+        """The user's answer to ``trustNeeded``: pin the certificate and try again, or stop."""
+        question, retry = self._question, self._retry
+        self._question = self._retry = None
+        if question is None or retry is None:
+            return
+        if not accepted:
+            self.failed.emit("Not connected: the server's certificate was not trusted.")
+            return
+        self._pins.pin(question.host, question.port, question.certificate)
+        self._start(retry)
+
     async def close(self) -> None:
         """Cancel what is running (the dialog was closed)."""
         await self._tasks.close()
@@ -73,12 +135,24 @@ class SignInController(QObject):
             # One attempt at a time; the dialog disables its buttons anyway.
             return
         self._set_busy(True)
+        self._retry = attempt
         self._tasks.spawn(self._run(attempt()))
 
     async def _run(self, attempt: Awaitable[Session]) -> None:
         try:
             session = await attempt
-        except (ApiError, ValueError, OSError, rules.ValidationError) as exc:
+        except _TrustQuestion as question:
+            self._set_busy(False)
+            self._question = question
+            self.trustNeeded.emit(question.text)
+            return
+        except (
+            ApiError,
+            ValueError,
+            OSError,
+            rules.ValidationError,
+            CertificateCheckError,
+        ) as exc:
             self._set_busy(False)
             self.failed.emit(_sentence(str(exc)))
             return
@@ -89,9 +163,11 @@ class SignInController(QObject):
     async def _remote(self, address: str, username: str, password: str, *, create: bool) -> Session:
         base_url = normalize_base_url(address)
         _check(username, password)
+        context = await self._checked_tls(base_url)
         credentials = await _with_client(
             base_url,
             lambda client: (client.register if create else client.login)(username, password),
+            context,
         )
         return Session(base_url, credentials.username, credentials.token, hosted=False)
 
@@ -116,6 +192,19 @@ class SignInController(QObject):
         credentials = await _with_client(base_url, register_or_login)
         return Session(base_url, credentials.username, credentials.token, hosted=True)
 
+    async def _checked_tls(self, base_url: str) -> ssl.SSLContext | None:
+        """None for http; for https the context to use, or a question for the user."""
+        if not base_url.startswith("https://"):
+            return None
+        host, port = server_address(base_url)
+        result = await check_server(host, port, self._pins)
+        where = pin_key(host, port)
+        if isinstance(result, NeedsTrust):
+            raise _TrustQuestion(result.question(where), host, port, result.certificate)
+        if isinstance(result, Mismatch):
+            raise _TrustQuestion(result.warning(where), host, port, result.certificate)
+        return result.context()
+
     def _set_busy(self, busy: bool) -> None:
         if busy != self._busy:
             self._busy = busy
@@ -123,9 +212,11 @@ class SignInController(QObject):
 
 
 async def _with_client(
-    base_url: str, call: Callable[[AccountClient], Awaitable[Credentials]]
+    base_url: str,
+    call: Callable[[AccountClient], Awaitable[Credentials]],
+    context: ssl.SSLContext | None = None,
 ) -> Credentials:
-    client = AccountClient(base_url)
+    client = AccountClient(base_url, ssl_context=context)
     try:
         return await call(client)
     finally:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -131,10 +132,13 @@ class ChatController(QObject):
         username: str,
         token: str,
         link_factory: Callable[..., ServerLink] = ServerLink,
+        ssl_context: ssl.SSLContext | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._cache = cache
+        # For an https server: the pinned certificate or the system's authorities.
+        self._ssl_context = ssl_context
         self.server_url = server_url
         self.username = username
         self._token = token
@@ -162,6 +166,7 @@ class ChatController(QObject):
         # client_ids handed to the current connection; cleared on every drop,
         # so that each (re)connect sends the outbox once more.
         self._sent_now: set[str] = set()
+        # Rooms I asked the server to create: their `room` event means roomCreated.
         self._wanted_rooms: set[str] = set()
 
         # Events waiting for the next batch, and the handle of its timer.
@@ -182,13 +187,16 @@ class ChatController(QObject):
         """Connect (on the running loop); ``base_url`` overrides the saved address."""
         if self._link is not None or self._closed:
             return
+        # A hosted server may have moved to another port since the last start.
+        self.server_url = base_url or self.server_url
         self._link = self._link_factory(
-            base_url or self.server_url,
+            self.server_url,
             self._token,
             positions=self._cache.positions,
             on_event=self._on_event,
             on_state=self._on_state,
             username=self.username,
+            ssl_context=self._ssl_context,
         )
         self._link.start()
 
@@ -215,7 +223,7 @@ class ChatController(QObject):
         await self.close()
         if not link_was_open:
             return
-        client = AccountClient(self.server_url)
+        client = AccountClient(self.server_url, ssl_context=self._ssl_context)
         try:
             await asyncio.wait_for(client.logout(self._token), 5)
         except (ApiError, TimeoutError) as exc:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -134,6 +135,9 @@ class SignInDialog(QDialog):
         controller.busyChanged.connect(self._set_busy)
         controller.failed.connect(self.show_error)
         controller.signedIn.connect(self._signed_in)
+        controller.trustNeeded.connect(self._ask_trust)
+        # The open certificate question, if any (tests answer it).
+        self.trust_box: QMessageBox | None = None
 
         if not address:
             self.address.setFocus()
@@ -161,6 +165,23 @@ class SignInDialog(QDialog):
     def _host(self) -> None:
         self.show_error("")
         self._controller.host(self.username.text().strip(), self.password.text())
+
+    def _ask_trust(self, question: str) -> None:
+        # open() and a signal, not exec(): no nested event loop under qasync.
+        box = QMessageBox(QMessageBox.Icon.Warning, "Trust this server?", question, parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.addButton("Trust this server", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.buttonClicked.connect(
+            lambda button: self._controller.trust(
+                box.buttonRole(button) == QMessageBox.ButtonRole.AcceptRole
+            )
+        )
+        box.finished.connect(box.deleteLater)
+        self.trust_box = box
+        box.open()
 
     def _set_busy(self, busy: bool) -> None:
         for widget in (

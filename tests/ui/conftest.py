@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ssl
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
@@ -108,6 +109,8 @@ class LocalChatServer:
     port: int = 0
     # Messages replayed per room after hello before a gap (the contract's 1000).
     replay_limit: int = 1000
+    # Serve https/wss with a self-signed certificate made in data_dir/tls.
+    tls: bool = False
 
     async def post(self, author: str, texts: list[str], room: str = "general") -> None:
         """Store and broadcast messages as ``author``, like the service's post without
@@ -120,7 +123,7 @@ class LocalChatServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     async def start(self) -> str:
         config = ServerConfig(
@@ -129,6 +132,7 @@ class LocalChatServer:
             data_dir=self.data_dir,
             name="test",
             replay_limit=self.replay_limit,
+            tls=self.tls,
         )
         self.server = ChatServer(config)
         await self.server.start()
@@ -150,9 +154,9 @@ def chat_server_here(tmp_path: Path, run: Runner[Any]) -> Iterator[LocalChatServ
     run(server.stop())
 
 
-async def register(url: str, username: str) -> str:
+async def register(url: str, username: str, context: ssl.SSLContext | None = None) -> str:
     """Create an account; return its token."""
-    client = AccountClient(url)
+    client = AccountClient(url, ssl_context=context)
     try:
         return (await client.register(username, PASSWORD)).token
     finally:
@@ -168,6 +172,7 @@ class ChatClient:
     token: str
     cache_file: Path
     link_factory: Callable[..., ServerLink]
+    ssl_context: ssl.SSLContext | None = None
     window: MainWindow | None = None
     controller: ChatController | None = None
     cache: ChatCache | None = None
@@ -180,6 +185,7 @@ class ChatClient:
             username=self.username,
             token=self.token,
             link_factory=self.link_factory,
+            ssl_context=self.ssl_context,
         )
         self.window = MainWindow(self.controller)
         self.window.show()
@@ -239,15 +245,17 @@ def make_client(tmp_path: Path, run: Runner[Any]) -> Iterator[Callable[..., Awai
         token: str | None = None,
         link_factory: Callable[..., ServerLink] | None = None,
         connect: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> ChatClient:
         if token is None:
-            token = await register(url, username)
+            token = await register(url, username, ssl_context)
         client = ChatClient(
             username,
             url,
             token,
             tmp_path / f"cache-{username}.sqlite3",
             link_factory or fast_link(),
+            ssl_context,
         )
         clients.append(client)
         return client.open(connect=connect)

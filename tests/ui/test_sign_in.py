@@ -7,12 +7,14 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
-from chat_desktop.controller.account import SignInController
+from chat_desktop.controller.account import SignInController, tls_context
+from chat_desktop.controller.entries import ConnectionKind
 from chat_desktop.controller.hosting import LocalServer
 from chat_desktop.controller.settings import AppSettings
+from chat_desktop.transport.pinning import PinStore
 from chat_desktop.ui.sign_in import SignInDialog
 
-from .conftest import PASSWORD, LocalChatServer, eventually, register
+from .conftest import PASSWORD, ChatClient, LocalChatServer, eventually, register
 
 
 def test_hosting_starts_the_bundled_server_and_signs_in_remembering_no_password(
@@ -20,7 +22,7 @@ def test_hosting_starts_the_bundled_server_and_signs_in_remembering_no_password(
 ) -> None:
     settings = AppSettings(tmp_path / "app")
     local = LocalServer(tmp_path / "app" / "server", host="127.0.0.1", port=0)
-    controller = SignInController(settings, local)
+    controller = SignInController(settings, local, PinStore(tmp_path / "pins.json"))
     dialog = SignInDialog(controller)
 
     async def body() -> None:
@@ -53,7 +55,9 @@ def test_wrong_password_is_shown_in_the_dialog_as_plain_text(
     chat_server_here: LocalChatServer, tmp_path: Path, run: Any
 ) -> None:
     settings = AppSettings(tmp_path / "app")
-    controller = SignInController(settings, LocalServer(tmp_path / "unused"))
+    controller = SignInController(
+        settings, LocalServer(tmp_path / "unused"), PinStore(tmp_path / "pins.json")
+    )
     dialog = SignInDialog(controller, address=chat_server_here.url)
 
     async def body() -> None:
@@ -79,7 +83,9 @@ def test_wrong_password_is_shown_in_the_dialog_as_plain_text(
 
 
 def test_unreachable_server_is_reported_in_the_dialog(tmp_path: Path, run: Any) -> None:
-    controller = SignInController(AppSettings(tmp_path / "app"), LocalServer(tmp_path / "x"))
+    controller = SignInController(
+        AppSettings(tmp_path / "app"), LocalServer(tmp_path / "x"), PinStore(tmp_path / "pins")
+    )
     dialog = SignInDialog(controller, address="http://127.0.0.1:9")
 
     async def body() -> None:
@@ -90,6 +96,53 @@ def test_unreachable_server_is_reported_in_the_dialog(tmp_path: Path, run: Any) 
         await eventually(lambda: dialog.error.text())
         assert "127.0.0.1:9" in dialog.error.text()
         await controller.close()
+
+    run(body())
+    dialog.deleteLater()
+
+
+def test_a_self_signed_server_is_trusted_on_the_users_word_then_pinned_for_the_chat(
+    tmp_path: Path, make_client: Any, run: Any
+) -> None:
+    server = LocalChatServer(tmp_path / "tls-server", tls=True)
+    pins = PinStore(tmp_path / "pins.json")
+    settings = AppSettings(tmp_path / "app")
+    controller = SignInController(settings, LocalServer(tmp_path / "unused"), pins)
+    dialog = SignInDialog(controller)
+
+    async def body() -> None:
+        url = await server.start()
+        assert url.startswith("https://")
+        dialog.show()
+        dialog.address.setText(url)
+        dialog.username.setText("alice")
+        dialog.password.setText(PASSWORD)
+        dialog.create_button.click()
+        await eventually(lambda: dialog.trust_box is not None and dialog.trust_box.isVisible())
+        box = dialog.trust_box
+        assert box is not None
+        assert "fingerprint" in box.text() and box.textFormat() == Qt.TextFormat.PlainText
+        assert dialog.session is None
+        next(
+            button
+            for button in box.buttons()
+            if box.buttonRole(button) == box.ButtonRole.AcceptRole
+        ).click()
+        await eventually(lambda: dialog.session is not None)
+        session = dialog.session
+        assert session is not None and session.server_url == url
+        assert pins.path.exists()
+
+        # The chat connects over wss:// with the pinned certificate.
+        alice: ChatClient = await make_client(
+            url, "alice", token=session.token, ssl_context=tls_context(pins, url)
+        )
+        await eventually(lambda: alice.c.status.kind is ConnectionKind.CONNECTED)
+        alice.type_and_send("over TLS")
+        await eventually(lambda: alice.w.messages.entries()[0].seq == 1)
+        await alice.close()
+        await controller.close()
+        await server.stop()
 
     run(body())
     dialog.deleteLater()
