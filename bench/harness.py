@@ -32,7 +32,7 @@ import tempfile
 import threading
 import time
 from array import array
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -570,6 +570,20 @@ def write_json(path: str | None, result: dict[str, Any]) -> None:
     if path:
         result = {**result, "command": command_line(result["benchmark"])}
         Path(path).write_text(json.dumps(result, indent=1, default=float))
+
+
+def execute(benchmark: Callable[[Any], Awaitable[dict[str, Any]]], args: Any) -> None:
+    """Run a benchmark's ``run(args)``, write ``--json``, and turn Ctrl-C into exit 130.
+
+    Everything a benchmark starts is stopped by its own ``finally`` blocks on
+    the way out; this only keeps an interrupted run from ending in a traceback.
+    """
+    try:
+        result = asyncio.run(benchmark(args))
+    except KeyboardInterrupt:
+        print("\ninterrupted; every process the benchmark started has been stopped")
+        raise SystemExit(130) from None
+    write_json(args.json, result)
 
 
 def sizes(text: str) -> list[int]:

@@ -209,8 +209,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    harness.write_json(args.json, asyncio.run(run(args)))
+    harness.execute(run, parse_args(argv))
 
 
 if __name__ == "__main__":
