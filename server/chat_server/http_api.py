@@ -101,6 +101,11 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
     except StorageError:
         refusal = unavailable()
         return _error(refusal.code, refusal.message, 503)
+    except UnicodeEncodeError:
+        # A lone surrogate spelled in JSON ("\ud800"): not text any database can hold.
+        return _error(
+            "bad_request", "the body contains a lone surrogate, which is not Unicode", 400
+        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -282,6 +282,8 @@ class SocketSession:
                 continue
             try:
                 found = await self._service.user_for_token(event.token)
+            except UnicodeEncodeError:  # a lone surrogate: no token looks like that
+                found = None
             except StorageError:
                 await self._send_now(Error.from_exception(unavailable()))
                 await self._close(WSCloseCode.TRY_AGAIN_LATER, "database unavailable")
@@ -354,6 +356,15 @@ class SocketSession:
         except StorageError as exc:
             log.warning("storage failed for %s: %s", self._user, exc)
             self._reply(Error.from_exception(unavailable(_ref(event))))
+        except UnicodeEncodeError:
+            # JSON can spell a lone surrogate ("\ud800"), which no UTF-8 database
+            # or frame can carry; the protocol's validators let it through.
+            self._reply(Error("bad_request", _NOT_UNICODE, _ref(event)))
+        except Exception:
+            # A bug of ours must not cost the client its connection: log it,
+            # answer, carry on. Nothing half-done is visible (stores are atomic).
+            log.exception("failed to handle a frame from %s", self._user)
+            self._reply(Error.from_exception(unavailable(_ref(event))))
 
     async def _dispatch(self, event: ClientEvent) -> None:
         service = self._service
@@ -406,6 +417,9 @@ class SocketSession:
 
 def _ref(event: ClientEvent | None) -> str | None:
     return event.client_id if isinstance(event, SendMessage) else None
+
+
+_NOT_UNICODE = "the text contains a lone surrogate (\\ud800-\\udfff), which is not Unicode"
 
 
 def _binary_refused() -> Error:

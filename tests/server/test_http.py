@@ -412,3 +412,24 @@ async def test_a_page_over_http_holds_at_most_200_messages(chat_server: ChatServ
     messages = body["messages"]
     assert status == 200 and isinstance(messages, list) and body["has_more"] is True
     assert [m["seq"] for m in messages] == list(range(1, 201))
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/api/v1/register", '{"username": "zed", "password": "abcdefgh\\ud800"}', 400),
+        # A password no account can have: simply wrong.
+        ("/api/v1/login", '{"username": "alice", "password": "abcdefgh\\ud800"}', 401),
+        ("/api/v1/rooms/general/messages", '{"client_id": "c-1", "text": "\\udfff"}', 400),
+    ],
+)
+async def test_text_that_is_not_unicode_is_refused_without_harm(
+    chat_server: ChatServer, path: str, body: str, status: int
+) -> None:
+    token = await register(chat_server, "alice")
+    async with (
+        http(chat_server) as session,
+        session.post(path, data=body.encode(), headers=bearer(token)) as response,
+    ):
+        assert response.status == status
+        assert (await response.json())["message"]

@@ -354,3 +354,68 @@ async def test_a_second_user_joining_is_announced(chat_server: ChatServer) -> No
     bob = await register(chat_server, "bob")
     async with joined(chat_server, alice) as a, joined(chat_server, bob):
         assert await recv(a) == UserJoin("bob")
+
+
+NASTY_FRAMES = [
+    "",
+    "null",
+    '"just a string"',
+    "[" * 5000 + "]" * 5000,
+    '{"type": null}',
+    '{"type": ["message"]}',
+    '{"type": "message", "room": "general", "client_id": "c", "text": "\\ud800"}',
+    '{"type": "message", "room": "general", "client_id": "' + "c" * 65 + '", "text": "x"}',
+    '{"type": "message", "room": "general", "client_id": 5, "text": "x"}',
+    '{"type": "message", "room": ["general"], "client_id": "c", "text": "x"}',
+    '{"type": "message", "room": "general", "client_id": "c", "text": "' + "x" * 4001 + '"}',
+    '{"type": "history", "room": "general", "before": -1}',
+    '{"type": "history", "room": "general", "before": 1e400}',
+    '{"type": "history", "room": "general", "before": NaN}',
+    '{"type": "history", "room": "general", "limit": true}',
+    '{"type": "history", "room": "general", "before": 99999999999999999999999999}',
+    '{"type": "typing", "room": "general", "active": 1}',
+    '{"type": "create-room", "name": "' + "r" * 65 + '"}',
+    '{"type": "create-room", "name": "nul\\u0000"}',
+    '{"type": "hello", "token": "x", "since": {"general": -5}}',
+    '{"type": "welcome"}',
+    '{"type": "ack"}',
+    "\x00\x01\x02",
+]
+
+
+async def test_no_frame_closes_the_connection_or_goes_unanswered(chat_server: ChatServer) -> None:
+    token = await register(chat_server, "alice")
+    async with joined(chat_server, token) as ws:
+        for frame in NASTY_FRAMES:
+            await ws.send(frame)
+            answer = await recv(ws)
+            assert isinstance(answer, Error), (frame[:80], answer)
+        await ws.send(message_frame(" " + "x" * 4000 + " "))  # 4000 after trimming: fine
+        assert isinstance(await recv(ws), Ack)
+
+
+async def test_a_token_that_is_not_unicode_is_a_bad_token(chat_server: ChatServer) -> None:
+    async with connect(ws_url(chat_server)) as ws:
+        await ws.send('{"type": "hello", "token": "\\ud800"}')
+        with pytest.raises(ConnectionClosed) as closed:
+            await recv(ws)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_an_unexpected_failure_is_answered_and_the_connection_stays(
+    chat_server: ChatServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = await register(chat_server, "alice")
+
+    async def broken(*args: object) -> None:
+        raise RuntimeError("a bug")
+
+    async with joined(chat_server, token) as ws:
+        monkeypatch.setattr(chat_server.service.store, "messages_before", broken)
+        await ws.send(json.dumps({"type": "history", "room": "general"}))
+        error = await recv(ws)
+        monkeypatch.undo()
+        await ws.send(message_frame("after the bug"))
+        assert isinstance(await recv(ws), Ack)
+    assert isinstance(error, Error) and error.code == "unavailable"
+    assert "failed to handle a frame from alice" in caplog.text
