@@ -291,6 +291,10 @@ class Hub:
             poller.active = 0
             self._drop_poller(token_hash)
 
+    def subscribers(self) -> list[Subscriber]:
+        """Every attached socket session (the client's fault tests use it to cut connections)."""
+        return list(self._subscribers)
+
     def shut_down(self) -> None:
         """Answer every waiting long poll now; the server is stopping."""
         self.closing = True
