@@ -78,9 +78,11 @@ async def measure(
         since = time.monotonic_ns()
         await pool.record(True, since)
         started = time.monotonic()
+        cpu0 = target.stats.cpu_seconds()
         svg = f"{profile}-latency-{clients}.svg" if profile and target.name == "ours" else None
         with harness.py_spy(target.stats.pid, svg, duration):
             sent = await paced(sending, rate, duration)
+        cpu = target.stats.cpu_seconds() - cpu0
         # Let the last messages arrive before counting stops; bounded.
         expected = sent * clients
         deadline = time.monotonic() + 5.0
@@ -103,6 +105,7 @@ async def measure(
             "errors": result["errors"] + sink.errors,
             "lost": result["lost"] + sink.lost,
             "elapsed": elapsed,
+            "server_cpu_pct": cpu / duration * 100,
             **stats,
         }
     finally:
@@ -148,6 +151,7 @@ def report(rows: list[dict[str, Any]]) -> None:
             "p50 ms",
             "p99 ms",
             "max ms",
+            "server CPU %",
             "errors",
         ],
         [
@@ -161,6 +165,7 @@ def report(rows: list[dict[str, Any]]) -> None:
                 r["p50_ms"],
                 r["p99_ms"],
                 r["max_ms"],
+                r["server_cpu_pct"],
                 r["errors"],
             )
             for r in rows

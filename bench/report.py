@@ -176,7 +176,17 @@ def targets_summary(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, 
 def section_latency(result: dict[str, Any], charts: Path) -> str:
     rows = result["rows"]
     body = table(
-        ["server", "receivers", "senders", "msg/s", "delivered", "p50 ms", "p99 ms", "max ms"],
+        [
+            "server",
+            "receivers",
+            "senders",
+            "msg/s",
+            "delivered",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "server CPU %",
+        ],
         [
             (
                 harness.LABELS[r["target"]],
@@ -187,6 +197,7 @@ def section_latency(result: dict[str, Any], charts: Path) -> str:
                 r["p50_ms"],
                 r["p99_ms"],
                 r["max_ms"],
+                r.get("server_cpu_pct", float("nan")),
             )
             for r in rows
         ],
