@@ -9,6 +9,8 @@ import socket
 import ssl
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -16,7 +18,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from chat_desktop.protocol import Message
+from chat_desktop.protocol import Ack, Message
 from chat_server import admin, cli
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig, default_data_dir
@@ -330,3 +332,38 @@ def test_the_cli_refuses_a_certificate_without_its_key(tmp_path: Path) -> None:
     result = run_cli("--port", "0", "--tls-cert", str(tmp_path / "cert.pem"),
                      "--data-dir", str(tmp_path))  # fmt: skip
     assert result.returncode == 1 and "--tls-key" in result.stderr
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for one test, dropped afterwards."""
+    psycopg2 = pytest.importorskip("psycopg2")
+    name = f"chat_app_test_{uuid.uuid4().hex[:12]}"
+    admin_connection = psycopg2.connect(dbname="test", host="127.0.0.1", user="postgres")
+    admin_connection.autocommit = True
+    try:
+        with admin_connection.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+        with admin_connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin_connection.close()
+
+
+@pytest.mark.postgres
+async def test_the_server_runs_on_postgresql(
+    server_config: ServerConfig, postgres_url: str
+) -> None:
+    server_config.db_url = postgres_url
+    for text in ("first run", "second run"):
+        server = ChatServer(server_config)
+        await server.start()
+        try:
+            tokens = await make_users(server, [f"user-{text.split()[0]}"])
+            async with joined(server, next(iter(tokens.values())), since={"general": 0}) as ws:
+                await ws.send(message_frame(text))
+                ack = await recv_until(ws, lambda e: e.type == "ack")
+        finally:
+            await server.stop()
+    assert isinstance(ack, Ack) and ack.seq == 2
