@@ -8,9 +8,11 @@
 2. attaches to the :class:`~chat_server.hub.Hub` FIRST, holding live events
    back, then reads the replay from the store, sends ``welcome`` and the
    replay, and only then releases the held live events, skipping every
-   message the replay already carried. Registering before reading is what
-   makes "no message lost or repeated" hold: a message stored after the read
-   is held, one stored before it is in the replay, one in both is dropped;
+   message the replay already carried (for the whole session: a message is
+   published a moment after its commit, possibly after the replay was sent).
+   Registering before reading is what makes "no message lost or repeated"
+   hold: a message stored after the read is held, one stored before it is in
+   the replay, one in both is dropped;
 3. reads frames and answers them through :class:`ChatService`; bad frames get
    an ``error`` event and the connection stays open.
 
@@ -264,7 +266,8 @@ class SocketSession:
             if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
                 return None
             if msg.type == WSMsgType.PING:
-                await self._ws.pong(msg.data)
+                with contextlib.suppress(ConnectionError):
+                    await self._ws.pong(msg.data)
                 continue
             if msg.type != WSMsgType.TEXT:
                 if msg.type == WSMsgType.BINARY:
