@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shlex
 import time
 from typing import Any
 
@@ -117,7 +118,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     # The limiter stays on; its rate is raised so a few senders can saturate the server.
     async with harness.open_targets(
-        args.targets, senders=args.senders, messages_per_second=1e6
+        args.targets,
+        senders=args.senders,
+        messages_per_second=1e6,
+        ours_args=shlex.split(args.ours_args),
     ) as targets:
         for clients in args.clients:
             for target in targets:
@@ -210,6 +214,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--processes", type=int, default=1, help="receiver worker processes")
     parser.add_argument(
         "--profile", metavar="PREFIX", help="py-spy our server: PREFIX-fanout-<clients>.svg"
+    )
+    parser.add_argument(
+        "--ours-args",
+        default="",
+        help="extra arguments for bench.ours_server, e.g. '--switch-interval 0.0005'",
     )
     parser.add_argument("--json", help="also write the figures to this file")
     return parser.parse_args(argv)

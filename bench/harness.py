@@ -160,9 +160,11 @@ class ServerProcess:
     output: list[str] = field(default_factory=list)
 
     @classmethod
-    def ours(cls, data_dir: Path, messages_per_second: float | None = None) -> ServerProcess:
+    def ours(
+        cls, data_dir: Path, messages_per_second: float | None = None, extra: Sequence[str] = ()
+    ) -> ServerProcess:
         """Our server (:mod:`bench.ours_server`) with a real SQLite file in ``data_dir``."""
-        args = ["--host", HOST, "--port", "0", "--data-dir", str(data_dir)]
+        args = ["--host", HOST, "--port", "0", "--data-dir", str(data_dir), *extra]
         if messages_per_second is not None:
             args += ["--messages-per-second", str(messages_per_second)]
         return cls("ours", "bench.ours_server", args)
@@ -331,6 +333,7 @@ async def open_targets(
     senders: int = 1,
     receiver_users: int = 10,
     messages_per_second: float | None = None,
+    ours_args: Sequence[str] = (),
 ) -> AsyncIterator[list[Target]]:
     """Start the servers named (ours, bare, socketio; mqtt is the running broker).
 
@@ -350,7 +353,7 @@ async def open_targets(
                 continue
             if name == "ours":
                 data_dir = stack.enter_context(temp_dir())
-                server = ServerProcess.ours(data_dir, messages_per_second)
+                server = ServerProcess.ours(data_dir, messages_per_second, ours_args)
             else:
                 module = {"bare": "bare_aiohttp", "socketio": "socketio_server"}[name]
                 server = ServerProcess.baseline(name, module)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import shlex
 import time
 from typing import Any
 
@@ -118,7 +119,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     harness.raise_file_limit()
     senders = args.senders or max(1, math.ceil(args.rate / 5))
     rows: list[dict[str, Any]] = []
-    async with harness.open_targets(args.targets, senders=senders) as targets:
+    async with harness.open_targets(
+        args.targets, senders=senders, ours_args=shlex.split(args.ours_args)
+    ) as targets:
         for clients in args.clients:
             for target in targets:
                 rows.append(
@@ -208,6 +211,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--processes", type=int, default=1, help="receiver worker processes")
     parser.add_argument(
         "--profile", metavar="PREFIX", help="py-spy our server: PREFIX-latency-<clients>.svg"
+    )
+    parser.add_argument(
+        "--ours-args",
+        default="",
+        help="extra arguments for bench.ours_server, e.g. '--switch-interval 0.0005'",
     )
     parser.add_argument("--json", help="also write the figures to this file")
     return parser.parse_args(argv)

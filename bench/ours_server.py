@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import dataclasses
 import signal
+import sys
 from pathlib import Path
 
 from chat_desktop.protocol import Limits
@@ -46,7 +47,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--messages-per-second", type=float, default=Limits().messages_per_second)
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        help="sys.setswitchinterval for a diagnosis (GIL hand-over between the loop and the"
+        " storage thread); default: Python's 5 ms",
+    )
     args = parser.parse_args()
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval)
     rate = args.messages_per_second
     limits = dataclasses.replace(
         Limits(), messages_per_second=rate, message_burst=max(Limits().message_burst, int(rate))
