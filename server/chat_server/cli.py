@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import getpass
+import ipaddress
 import logging
 import signal
 import sys
@@ -95,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-discovery",
         action="store_true",
-        help="do not announce the server on the LAN (DNS-SD / mDNS)",
+        help="do not announce the server on the LAN (DNS-SD / mDNS); a server on a "
+        "loopback address such as 127.0.0.1 is never announced",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -126,7 +128,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _config(args: argparse.Namespace) -> ServerConfig:
+def _is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only (nothing to announce)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: assume it is meant to be reached
+        return False
+
+
+def config_from(args: argparse.Namespace) -> ServerConfig:
+    """The server configuration the parsed command line asks for."""
     config = ServerConfig(
         host=args.host,
         port=args.port,
@@ -135,7 +148,7 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         tls=args.tls or args.tls_cert is not None or args.tls_key is not None,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
-        advertise=not args.no_discovery,
+        advertise=not args.no_discovery and not _is_loopback(args.host),
     )
     if args.data_dir is not None:
         config.data_dir = args.data_dir
@@ -199,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    config = _config(args)
+    config = config_from(args)
     try:
         if args.command is None:
             asyncio.run(serve(config))

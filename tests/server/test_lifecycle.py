@@ -367,3 +367,28 @@ async def test_the_server_runs_on_postgresql(
         finally:
             await server.stop()
     assert isinstance(ack, Ack) and ack.seq == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "advertise"),
+    [
+        ([], True),
+        (["--host", "192.168.1.20"], True),
+        (["--no-discovery"], False),
+        (["--host", "127.0.0.1"], False),
+        (["--host", "::1"], False),
+        (["--host", "localhost"], False),
+    ],
+)
+def test_the_cli_announces_the_server_unless_told_not_to_or_on_loopback(
+    args: list[str], advertise: bool
+) -> None:
+    config = cli.config_from(cli.build_parser().parse_args(args))
+    assert config.advertise is advertise
+
+
+def test_a_certificate_option_turns_tls_on(tmp_path: Path) -> None:
+    args = ["--tls-cert", str(tmp_path / "c.pem"), "--tls-key", str(tmp_path / "k.pem")]
+    config = cli.config_from(cli.build_parser().parse_args(args))
+    assert config.tls and config.tls_cert == tmp_path / "c.pem"
+    assert not cli.config_from(cli.build_parser().parse_args([])).tls
