@@ -433,3 +433,18 @@ async def test_text_that_is_not_unicode_is_refused_without_harm(
     ):
         assert response.status == status
         assert (await response.json())["message"]
+
+
+async def test_the_message_rate_is_shared_by_http_and_socket(server_config: ServerConfig) -> None:
+    async with running(server_config, messages_per_second=0.01, message_burst=2) as server:
+        token = await register(server, "alice")
+        async with http(server) as session, joined(server, token) as ws:
+            path = "/api/v1/rooms/general/messages"
+            assert (await post_json(session, path, {"client_id": "h", "text": "x"}, token))[
+                0
+            ] == 201
+            await ws.send(json.dumps({"type": "message", "room": "general",
+                                      "client_id": "w", "text": "x"}))  # fmt: skip
+            assert (await recv_until(ws, lambda e: e.type == "ack")).type == "ack"
+            status, body = await post_json(session, path, {"client_id": "h2", "text": "x"}, token)
+    assert status == 429 and body["code"] == "rate_limited"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import signal
 import socket
 import ssl
 import subprocess
@@ -392,3 +393,15 @@ def test_a_certificate_option_turns_tls_on(tmp_path: Path) -> None:
     config = cli.config_from(cli.build_parser().parse_args(args))
     assert config.tls and config.tls_cert == tmp_path / "c.pem"
     assert not cli.config_from(cli.build_parser().parse_args([])).tls
+
+
+def test_the_cli_exits_0_on_sigint_too(tmp_path: Path) -> None:
+    server = ServerProcess(data_dir=tmp_path / "data")
+    server.start()
+    assert server.proc is not None
+    server.proc.send_signal(signal.SIGINT)
+    try:
+        assert server.proc.wait(timeout=20) == 0
+    finally:
+        server.stop()
+    assert "stopped" in "".join(server.output)
