@@ -10,6 +10,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,6 +136,19 @@ def test_the_default_data_dir_is_the_users_data_folder(
 # The chat-server process -------------------------------------------------------
 
 
+def full_output(server: ServerProcess) -> str:
+    """Everything the stopped process printed, once the fixture's reader thread has it all.
+
+    The thread drains the pipe on its own; it is done at the end of the stream.
+    """
+    deadline = time.monotonic() + 10
+    while not server.output or not server.output[-1].rstrip().endswith("stopped"):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    return "".join(server.output)
+
+
 async def test_the_cli_serves_and_exits_0_on_sigterm(server_process: ServerProcess) -> None:
     async with (
         aiohttp.ClientSession() as session,
@@ -142,7 +156,7 @@ async def test_the_cli_serves_and_exits_0_on_sigterm(server_process: ServerProce
     ):
         assert response.status == 200
     assert server_process.stop() == 0
-    output = "".join(server_process.output)
+    output = full_output(server_process)
     assert f"listening on http://127.0.0.1:{server_process.port}" in output
     assert "stopped" in output
 
@@ -161,7 +175,7 @@ async def test_the_cli_logs_connects_and_disconnects_but_never_message_text(
             await ws.send(message_frame("a secret text"))
             await ws.recv()
     assert server_process.stop() == 0
-    output = "".join(server_process.output)
+    output = full_output(server_process)
     assert "connect alice from 127.0.0.1:" in output
     assert "disconnect alice from 127.0.0.1:" in output
     assert "a secret text" not in output and token not in output
@@ -404,4 +418,4 @@ def test_the_cli_exits_0_on_sigint_too(tmp_path: Path) -> None:
         assert server.proc.wait(timeout=20) == 0
     finally:
         server.stop()
-    assert "stopped" in "".join(server.output)
+    assert "stopped" in full_output(server)
