@@ -148,6 +148,8 @@ class ChatApp:
         self.local_server = LocalServer(data_dir / "server")
         # TLS certificates the user trusted (https servers with self-signed ones).
         self.pins = PinStore(data_dir / PIN_FILE)
+        # Where the sign-in dialog looks for servers on the LAN (None: everywhere).
+        self.discovery_interfaces: list[str] | None = None
         self.tasks = TaskGroup()
         self.window: MainWindow | None = None
         self.controller: ChatController | None = None
@@ -178,7 +180,12 @@ class ChatApp:
 
     def show_sign_in(self, message: str = "") -> None:
         address, username, _ = self.settings.last_server()
-        self.sign_in = SignInController(self.settings, self.local_server, self.pins)
+        self.sign_in = SignInController(
+            self.settings,
+            self.local_server,
+            self.pins,
+            discovery_interfaces=self.discovery_interfaces,
+        )
         self.dialog = SignInDialog(
             self.sign_in,
             address=self.fixed_server or address,
@@ -188,6 +195,8 @@ class ChatApp:
         )
         self.dialog.finished.connect(self._sign_in_finished)
         self.dialog.show()
+        if self.fixed_server is None:
+            self.sign_in.browse()
 
     def _sign_in_finished(self, result: int) -> None:
         dialog, self.dialog = self.dialog, None

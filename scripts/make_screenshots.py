@@ -30,6 +30,7 @@ from chat_desktop.controller.chat import ChatController
 from chat_desktop.controller.entries import (
     ConnectionKind,
     ConnectionStatus,
+    FoundServer,
     MemberEntry,
 )
 from chat_desktop.controller.hosting import LocalServer
@@ -219,6 +220,13 @@ def main(argv: list[str] | None = None) -> int:
         pins = PinStore(folder / "pins.json")
         sign_in = SignInController(settings, LocalServer(folder / "server"), pins)
         dialog = SignInDialog(sign_in, address="chat.office.lan:8765", username="alice")
+        # What LAN discovery would list (the browser is not started here).
+        sign_in.serversFound.emit(
+            [
+                FoundServer("chat.office.lan", "https://10.0.0.5:8765", tls=True),
+                FoundServer("dave's laptop", "http://10.0.0.23:8765", tls=False),
+            ]
+        )
         dialog.show()
         settle(app)
         save(dialog, args.out / "sign-in.png")

@@ -5,6 +5,10 @@ the work (HTTP requests, starting the bundled server) runs as asyncio tasks
 on the qasync loop, so the dialog stays responsive and shows errors as the
 plain sentences that :class:`~chat_desktop.transport.http_api.ApiError` carries.
 
+While the dialog is open, the controller also browses the LAN for servers
+that announce themselves (mDNS, :mod:`chat_desktop.transport.discovery`) and
+lists them with ``serversFound``.
+
 An ``https://`` server is checked first (:mod:`chat_desktop.transport.pinning`):
 a certificate signed by an authority is simply used; a self-signed one (what a
 LAN server has) is shown to the user with its fingerprint (``trustNeeded``),
@@ -21,6 +25,7 @@ from urllib.parse import urlsplit
 from PySide6.QtCore import QObject, Signal
 
 from chat_desktop.protocol import rules
+from chat_desktop.transport.discovery import DiscoveryError, ServerBrowser
 from chat_desktop.transport.http_api import AccountClient, ApiError, Credentials
 from chat_desktop.transport.pinning import (
     CertificateCheckError,
@@ -35,6 +40,7 @@ from chat_desktop.transport.pinning import (
 )
 from chat_desktop.transport.urls import normalize_base_url
 
+from .entries import FoundServer
 from .hosting import LocalServer
 from .settings import AppSettings, Session
 from .tasks import TaskGroup
@@ -72,18 +78,22 @@ class SignInController(QObject):
         trustNeeded(str): an https server shows a certificate nobody vouches for
             (or another than the trusted one): the plain-text question with its
             fingerprint; answer with :meth:`trust`.
+        serversFound(list): the FoundServer values on the LAN right now.
     """
 
     busyChanged = Signal(bool)
     failed = Signal(str)
     signedIn = Signal(object)
     trustNeeded = Signal(str)
+    serversFound = Signal(list)
 
     def __init__(
         self,
         settings: AppSettings,
         local_server: LocalServer,
         pins: PinStore,
+        *,
+        discovery_interfaces: list[str] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -97,6 +107,10 @@ class SignInController(QObject):
         self._local_server = local_server
         self._tasks = TaskGroup()
         self._busy = False
+        # Browses the LAN while the dialog is open (all interfaces; tests: loopback).
+        self._browser = ServerBrowser(
+            self._found_changed, self._found_changed, interfaces=discovery_interfaces
+        )
 
     @property
     def busy(self) -> bool:
@@ -124,9 +138,29 @@ class SignInController(QObject):
         self._pins.pin(question.host, question.port, question.certificate)
         self._start(retry)
 
+    def browse(self) -> None:
+        """Start listing the servers on the LAN (serversFound); quietly nothing without mDNS."""
+        self._tasks.spawn(self._browse())
+
+    async def _browse(self) -> None:
+        try:
+            await self._browser.start()
+        except DiscoveryError as exc:
+            # Typing an address still works; nothing to bother the user with.
+            log.info("%s", exc)
+
+    def _found_changed(self, _server: object) -> None:
+        self.serversFound.emit(
+            [
+                FoundServer(server.name, server.url, server.tls, server.fingerprint)
+                for server in self._browser.servers
+            ]
+        )
+
     async def close(self) -> None:
-        """Cancel what is running (the dialog was closed)."""
+        """Cancel what is running and stop browsing (the dialog was closed)."""
         await self._tasks.close()
+        await self._browser.stop()
 
     # -------------------------------------------------------------- attempts
 

@@ -89,6 +89,18 @@ class MemberEntry:
     online: bool
 
 
+@dataclass(frozen=True, slots=True)
+class FoundServer:
+    """A chat server that announced itself on the LAN (for the sign-in dialog)."""
+
+    # The server's name as announced: network input, show it as plain text.
+    name: str
+    url: str
+    tls: bool
+    # The advertised certificate fingerprint: a hint to compare, never trust.
+    fingerprint: str = ""
+
+
 class ConnectionKind(enum.Enum):
     """What the connection to the server is doing (the status bar shows it)."""
 

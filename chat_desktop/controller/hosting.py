@@ -25,12 +25,21 @@ PORT_ATTEMPTS = 20
 class LocalServer:
     """Start and stop the in-process server; ``base_url`` is where this app reaches it."""
 
-    def __init__(self, data_dir: Path, *, host: str = "0.0.0.0", port: int = DEFAULT_PORT) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        host: str = "0.0.0.0",
+        port: int = DEFAULT_PORT,
+        advertise: bool = True,
+    ) -> None:
         self.data_dir = data_dir
         # 0.0.0.0 in the app (the LAN must reach it); tests pass 127.0.0.1.
         self.host = host
         # The preferred port; 0 lets the OS choose (tests).
         self.port = port
+        # Announce the chat on the LAN (mDNS) so colleagues' sign-in dialogs list it.
+        self.advertise = advertise
         self._server: ChatServer | None = None
 
     @property
@@ -58,7 +67,9 @@ class LocalServer:
             candidates += list(range(self.port, self.port + PORT_ATTEMPTS))
         last_error: OSError | None = None
         for port in dict.fromkeys(candidates):
-            config = ServerConfig(host=self.host, port=port, data_dir=self.data_dir)
+            config = ServerConfig(
+                host=self.host, port=port, data_dir=self.data_dir, advertise=self.advertise
+            )
             server = ChatServer(config)
             try:
                 await server.start()

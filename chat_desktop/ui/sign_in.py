@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QMessageBox,
     QPushButton,
     QVBoxLayout,
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from chat_desktop.controller.account import SignInController
+from chat_desktop.controller.entries import FoundServer
 from chat_desktop.controller.settings import Session
 
 from .resources import icon
@@ -87,6 +90,15 @@ class SignInDialog(QDialog):
         form.addRow("Username", self.username)
         form.addRow("Password", self.password)
 
+        # Servers that announce themselves on the LAN; a click fills the address.
+        self.found_title = QLabel("Servers on your network (click one to use it):", self)
+        self.found_title.setObjectName("subtitle")
+        self.found = QListWidget(self)
+        self.found.setObjectName("foundServers")
+        self.found.itemClicked.connect(self._found_clicked)
+        self.found_title.hide()
+        self.found.hide()
+
         self.error = QLabel(message, self)
         self.error.setObjectName("errorLabel")
         # Errors quote what the server or the user said: never rich text.
@@ -120,6 +132,8 @@ class SignInDialog(QDialog):
         layout.setSpacing(12)
         layout.addLayout(top)
         layout.addSpacing(6)
+        layout.addWidget(self.found_title)
+        layout.addWidget(self.found)
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addLayout(buttons)
@@ -136,6 +150,7 @@ class SignInDialog(QDialog):
         controller.failed.connect(self.show_error)
         controller.signedIn.connect(self._signed_in)
         controller.trustNeeded.connect(self._ask_trust)
+        controller.serversFound.connect(self._show_found)
         # The open certificate question, if any (tests answer it).
         self.trust_box: QMessageBox | None = None
 
@@ -165,6 +180,33 @@ class SignInDialog(QDialog):
     def _host(self) -> None:
         self.show_error("")
         self._controller.host(self.username.text().strip(), self.password.text())
+
+    def _show_found(self, servers: list[FoundServer]) -> None:
+        self.found.clear()
+        if self.address.isReadOnly():
+            return
+        for server in servers:
+            # QListWidgetItem text is plain text: a server's name comes from the network.
+            where = server.url.split("://", 1)[1]
+            label = f"{server.name}  ·  {where}" + ("  ·  TLS" if server.tls else "")
+            item = QListWidgetItem(icon("host"), label)
+            item.setData(Qt.ItemDataRole.UserRole, server.url)
+            item.setToolTip(
+                f"Certificate fingerprint (to compare, not a proof): {server.fingerprint}"
+                if server.tls
+                else server.url
+            )
+            self.found.addItem(item)
+        self.found_title.setVisible(bool(servers))
+        self.found.setVisible(bool(servers))
+        rows = min(len(servers), 4)
+        if rows:
+            frame = 2 * self.found.frameWidth() + 4
+            self.found.setFixedHeight(rows * self.found.sizeHintForRow(0) + frame)
+
+    def _found_clicked(self, item: QListWidgetItem) -> None:
+        self.address.setText(str(item.data(Qt.ItemDataRole.UserRole)))
+        self.username.setFocus()
 
     def _ask_trust(self, question: str) -> None:
         # open() and a signal, not exec(): no nested event loop under qasync.

@@ -164,7 +164,10 @@ def test_first_start_hosts_a_chat_and_the_next_start_goes_straight_to_it(
     def app_on_loopback() -> ChatApp:
         app = ChatApp(data_dir)
         # The app hosts on 0.0.0.0:8765; tests stay on loopback and a free port.
-        app.local_server = LocalServer(data_dir / "server", host="127.0.0.1", port=0)
+        app.local_server = LocalServer(
+            data_dir / "server", host="127.0.0.1", port=0, advertise=False
+        )
+        app.discovery_interfaces = ["127.0.0.1"]
         return app
 
     async def first_start() -> str:

@@ -90,8 +90,9 @@ def test_messages_written_offline_are_delivered_once_after_an_app_restart(
         # A further reconnect must not send them again.
         alice.c.reconnect_now()
         bob.type_and_send("and one more")
-        await eventually(lambda: delivered_texts(alice) == [*texts, "and one more"])
-        assert_each_once(bob, [*texts, "and one more"])
+        for client in (alice, bob):
+            await eventually(lambda c=client: delivered_texts(c) == [*texts, "and one more"])
+            assert_each_once(client, [*texts, "and one more"])
 
     run(body())
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QListWidgetItem
 
 from chat_desktop.controller.account import SignInController, tls_context
 from chat_desktop.controller.entries import ConnectionKind
@@ -21,7 +22,7 @@ def test_hosting_starts_the_bundled_server_and_signs_in_remembering_no_password(
     tmp_path: Path, run: Any
 ) -> None:
     settings = AppSettings(tmp_path / "app")
-    local = LocalServer(tmp_path / "app" / "server", host="127.0.0.1", port=0)
+    local = LocalServer(tmp_path / "app" / "server", host="127.0.0.1", port=0, advertise=False)
     controller = SignInController(settings, local, PinStore(tmp_path / "pins.json"))
     dialog = SignInDialog(controller)
 
@@ -143,6 +144,39 @@ def test_a_self_signed_server_is_trusted_on_the_users_word_then_pinned_for_the_c
         await alice.close()
         await controller.close()
         await server.stop()
+
+    run(body())
+    dialog.deleteLater()
+
+
+def test_a_chat_hosted_on_the_lan_is_listed_and_a_click_fills_the_address(
+    tmp_path: Path, run: Any
+) -> None:
+    hosted = LocalServer(tmp_path / "hosted", host="127.0.0.1", port=0, advertise=True)
+    controller = SignInController(
+        AppSettings(tmp_path / "app"),
+        LocalServer(tmp_path / "unused"),
+        PinStore(tmp_path / "pins.json"),
+        discovery_interfaces=["127.0.0.1"],
+    )
+    dialog = SignInDialog(controller)
+
+    async def body() -> None:
+        url = await hosted.start()
+        dialog.show()
+        controller.browse()
+
+        # Other chats may be announced on this machine too: look for ours.
+        def ours() -> list[QListWidgetItem]:
+            items = [dialog.found.item(row) for row in range(dialog.found.count())]
+            return [item for item in items if item.data(Qt.ItemDataRole.UserRole) == url]
+
+        await eventually(lambda: ours() and dialog.found.isVisible())
+        dialog.found.itemClicked.emit(ours()[0])
+        assert dialog.address.text() == url
+        await hosted.stop()
+        await eventually(lambda: not ours())
+        await controller.close()
 
     run(body())
     dialog.deleteLater()
