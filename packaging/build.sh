@@ -14,8 +14,9 @@
 # On Linux it also packs, beside each folder, a tarball ready to hand out:
 #   dist/chat-desktop-VERSION-linux-ARCH.tar.gz  (the app, .desktop file, icons, install.sh)
 #   dist/chat-server-VERSION-linux-ARCH.tar.gz   (the server, systemd unit and env file)
-# It runs each built program with --version, and the server for real
-# (packaging/smoke_server.py), so a broken bundle fails here.
+# It runs each built program with --version, then both for real
+# (packaging/smoke.py: the app signs in to the server), so a broken bundle
+# fails here, with a non-zero exit.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -45,11 +46,18 @@ for target in "${targets[@]}"; do
         --distpath "$DIST" --workpath "$WORK" "packaging/$name.spec"
     # The app must answer --version without a display (the CI machine has none).
     QT_QPA_PLATFORM=offscreen "$DIST/$name/$name" --version
-    if [ "$target" = server ]; then
-        # More than --version: a user added, a real start, a sign-in, exit 0.
-        "$PYTHON" packaging/smoke_server.py "$DIST/$name/$name"
-    fi
 done
+
+# More than --version: the server serves and signs users in, the desktop app
+# (offscreen) signs in to it, both exit 0 on SIGTERM. The desktop check needs
+# the server bundle, so a desktop-only build stops at --version.
+if [ -x "$DIST/chat-server/chat-server" ] && [[ " ${targets[*]} " == *" server "* ]]; then
+    smoke=(--server "$DIST/chat-server/chat-server")
+    if [[ " ${targets[*]} " == *" desktop "* ]]; then
+        smoke+=(--desktop "$DIST/chat-desktop/chat-desktop")
+    fi
+    "$PYTHON" packaging/smoke.py "${smoke[@]}"
+fi
 
 [ "$(uname -s)" = Linux ] || exit 0
 
