@@ -296,8 +296,12 @@ async def check_server(
 ) -> TrustResult:
     """Decide whether the TLS server at ``host:port`` can be trusted, and how.
 
-    ``authorities`` is the context that checks for a certificate signed by a
-    trusted authority (default: the system's); tests pass their own.
+    A certificate the authorities accept (with the host name checked) is
+    :class:`Trusted` at once. Any other one (self-signed, an authority this
+    machine does not know, another name, expired) goes the trust-on-first-use
+    way: compared with the pin, or shown to the user. ``authorities`` is the
+    context that decides the first case (default: the system's); tests pass
+    their own.
     """
     verified = authorities if authorities is not None else ssl.create_default_context()
     try:
