@@ -115,7 +115,7 @@ async def measure(
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     harness.raise_file_limit()
-    rows: list[dict[str, Any]] = []
+    runs: list[dict[str, Any]] = []
     # The limiter stays on; its rate is raised so a few senders can saturate the server.
     async with harness.open_targets(
         args.targets,
@@ -124,21 +124,23 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         ours_args=shlex.split(args.ours_args),
     ) as targets:
         for clients in args.clients:
-            for target in targets:
-                rows.append(
-                    await measure(
-                        target,
-                        clients,
-                        min(args.senders, clients - 1),
-                        args.window,
-                        args.warmup,
-                        args.duration,
-                        args.processes,
-                        args.profile,
+            for _ in range(args.repeat):
+                for target in targets:
+                    runs.append(
+                        await measure(
+                            target,
+                            clients,
+                            min(args.senders, clients - 1),
+                            args.window,
+                            args.warmup,
+                            args.duration,
+                            args.processes,
+                            args.profile,
+                        )
                     )
-                )
+    rows = harness.medians(runs, ("target", "clients"))
     report(rows)
-    return {"benchmark": "fanout", "args": vars(args), "rows": rows}
+    return {"benchmark": "fanout", "args": vars(args), "rows": rows, "runs": runs}
 
 
 def report(rows: list[dict[str, Any]]) -> None:
@@ -209,8 +211,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="messages in flight per sender at 100 clients (scaled for other sizes): enough"
         " that the slowest server is busy all the time",
     )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per server and size (medians are shown)"
+    )
     parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--duration", type=float, default=8.0)
+    parser.add_argument("--duration", type=float, default=4.0)
     parser.add_argument("--processes", type=int, default=1, help="receiver worker processes")
     parser.add_argument(
         "--profile", metavar="PREFIX", help="py-spy our server: PREFIX-fanout-<clients>.svg"

@@ -26,6 +26,7 @@ import resource
 import shlex
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -528,6 +529,27 @@ def summary(latencies_ns: Sequence[int]) -> dict[str, float]:
         return ordered[min(n - 1, int(q * n))] / 1e6
 
     return {"count": n, "p50_ms": pick(0.50), "p99_ms": pick(0.99), "max_ms": ordered[-1] / 1e6}
+
+
+def medians(runs: Sequence[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
+    """One row per distinct ``keys`` (e.g. target and size): the median of each number.
+
+    The benchmarks repeat each measurement (``--repeat``), alternating the
+    servers, so that a burst of load from another process on this shared
+    machine hits one repetition of one server rather than decide a ratio.
+    """
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault(tuple(run[k] for k in keys), []).append(run)
+    out = []
+    for group in groups.values():
+        row = dict(group[0])
+        for field_name, value in group[0].items():
+            if field_name not in keys and isinstance(value, int | float):
+                row[field_name] = statistics.median(r[field_name] for r in group)
+        row["repeats"] = len(group)
+        out.append(row)
+    return out
 
 
 def ratio(ours: float, other: float) -> float:

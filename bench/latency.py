@@ -118,26 +118,28 @@ async def measure(
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     harness.raise_file_limit()
     senders = args.senders or max(1, math.ceil(args.rate / 5))
-    rows: list[dict[str, Any]] = []
+    runs: list[dict[str, Any]] = []
     async with harness.open_targets(
         args.targets, senders=senders, ours_args=shlex.split(args.ours_args)
     ) as targets:
         for clients in args.clients:
-            for target in targets:
-                rows.append(
-                    await measure(
-                        target,
-                        clients,
-                        senders,
-                        args.rate,
-                        args.warmup,
-                        args.duration,
-                        args.processes,
-                        args.profile,
+            for _ in range(args.repeat):
+                for target in targets:
+                    runs.append(
+                        await measure(
+                            target,
+                            clients,
+                            senders,
+                            args.rate,
+                            args.warmup,
+                            args.duration,
+                            args.processes,
+                            args.profile,
+                        )
                     )
-                )
+    rows = harness.medians(runs, ("target", "clients"))
     report(rows)
-    return {"benchmark": "latency", "args": vars(args), "rows": rows}
+    return {"benchmark": "latency", "args": vars(args), "rows": rows, "runs": runs}
 
 
 def report(rows: list[dict[str, Any]]) -> None:
@@ -206,8 +208,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--targets", type=lambda s: s.split(","), default=list(TARGETS))
     parser.add_argument("--rate", type=float, default=50.0, help="messages/s, all senders")
     parser.add_argument("--senders", type=int, default=0, help="default: one per 5 msg/s")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per server and size (medians are shown)"
+    )
     parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--processes", type=int, default=1, help="receiver worker processes")
     parser.add_argument(
         "--profile", metavar="PREFIX", help="py-spy our server: PREFIX-latency-<clients>.svg"

@@ -40,8 +40,8 @@ from bench import harness
 BENCHMARKS = ("latency", "fanout", "connections", "polling_vs_ws", "client")
 # Arguments for --quick: each benchmark at a size that runs in seconds.
 QUICK = {
-    "latency": "--clients 5,20 --duration 1 --warmup 0.5",
-    "fanout": "--clients 10,30 --duration 1 --warmup 0.5",
+    "latency": "--clients 5,20 --repeat 1 --duration 1 --warmup 0.5",
+    "fanout": "--clients 10,30 --repeat 1 --duration 1 --warmup 0.5",
     "connections": "--connections 200 --steps 2 --settle 1",
     "polling_vs_ws": "--clients 5 --idle 1 --messages 8",
     "client": "--messages 2000 --burst-seconds 1",

@@ -22,8 +22,21 @@ pytestmark = pytest.mark.timeout(300)
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {
-    "latency": ["--clients", "3", "--rate", "20", "--duration", "0.5", "--warmup", "0.2"],
+    "latency": [
+        "--repeat",
+        "1",
+        "--clients",
+        "3",
+        "--rate",
+        "20",
+        "--duration",
+        "0.5",
+        "--warmup",
+        "0.2",
+    ],
     "fanout": [
+        "--repeat",
+        "1",
         "--clients",
         "6",
         "--senders",
@@ -141,7 +154,7 @@ def test_report_writes_the_page_and_readable_charts(runs: dict[str, Run], tmp_pa
     assert done.returncode == 0, done.stdout + done.stderr
     page = out.read_text()
     assert "## Targets of issue 5" in page
-    assert "python -m bench.latency --clients 3" in page
+    assert "python -m bench.latency --repeat 1 --clients 3" in page
     for chart in ("latency", "fanout", "connections", "polling_vs_ws", "client"):
         assert f"benchmarks/{chart}.png" in page
         assert (tmp_path / "benchmarks" / f"{chart}.png").stat().st_size > 10_000
