@@ -330,15 +330,38 @@ def section_polling(result: dict[str, Any], charts: Path) -> str:
 
 
 def section_client(result: dict[str, Any], charts: Path) -> str:
-    figures = result["figures"]
+    f = result["figures"]
     chart_client(result, charts / "client.png")
-    rows = [(k, v) for k, v in figures.items() if not isinstance(v, list)]
-    notes = "".join(f"\n- {note}" for note in result.get("notes", []))
-    return (
-        table(["figure", "value"], rows)
-        + ("\n" + notes + "\n" if notes else "")
-        + "\n![client chart](benchmarks/client.png)\n"
+    n = f"{f['cached_messages']:,}"
+    rows = [
+        (
+            "cache writes (messages/s)",
+            f["cache_writes_per_s"],
+            f["sqlite_floor_writes_per_s"],
+            "plain sqlite3",
+        ),
+        (
+            f"launch to first paint, {n} cached (s)",
+            f["first_paint_s"],
+            f["empty_cache_first_paint_s"],
+            "empty cache",
+        ),
+        (f"RSS, {n} cached (MiB)", f["rss_mib"], f["empty_cache_rss_mib"], "empty cache"),
+        (
+            f"longest UI stall at {f['burst_rate']:.0f} msg/s (ms)",
+            f["longest_stall_ms"],
+            f["idle_longest_stall_ms"],
+            "idle, same window",
+        ),
+    ]
+    text = table(["figure", "ours", "baseline", "baseline is"], rows)
+    text += (
+        f"\n\nDuring the burst {f['sent']:,} messages were sent; the window showed"
+        f" {f['rows_shown']:,} rows at the end."
     )
+    if f.get("crash"):
+        text += f" **The client process died during the burst**: `{f['crash']}`."
+    return text + "\n\n![client chart](benchmarks/client.png)\n"
 
 
 # Charts ------------------------------------------------------------------------
