@@ -251,7 +251,9 @@ async def burst(folder: Path, rate: float, seconds: float, idle: float) -> dict[
         "rows_shown": result["rows_shown"],
         "longest_stall_ms": max((s for _, s in burst_ticks), default=float("nan")),
         "idle_longest_stall_ms": max(idle_stalls, default=float("nan")),
-        "stalls_ms": [round(s, 2) for _, s in burst_ticks],
+        # (seconds into the burst, how late the tick was in ms), for the chart.
+        "stalls_ms": [(round(t - window["burst_from"], 4), round(s, 2)) for t, s in burst_ticks],
+        "burst_seconds": window["burst_to"] - window["burst_from"],
         "stall_tick_ms": TICK_MS,
     }
 

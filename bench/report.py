@@ -469,8 +469,9 @@ def chart_client(result: dict[str, Any], path: Path) -> None:
     stalls = figures.get("stalls_ms") or []
     fig, ax = plt.subplots(figsize=(7, 4))
     if stalls:
-        ax.plot([i * figures.get("stall_tick_ms", 10) / 1000 for i in range(len(stalls))], stalls)
+        ax.plot([t for t, _ in stalls], [s for _, s in stalls], label="lateness of a 5 ms timer")
         ax.axhline(50, color="#d62728", linestyle="--", label="target: 50 ms")
+        ax.axvline(figures["burst_seconds"], color="#7f7f7f", linestyle=":", label="last send")
         ax.legend()
     ax.set_xlabel("time into the burst (s)")
     ax.set_ylabel("UI event-loop delay (ms)")
