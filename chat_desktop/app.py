@@ -248,6 +248,8 @@ class ChatApp:
                 self.settings.remember(
                     Session(base_url, session.username, session.token, hosted=True)
                 )
+            if self.window is not None:
+                self.window.show_hosting(self.local_server.lan_url())
         if self.controller is not None:
             self.controller.start(base_url)
 

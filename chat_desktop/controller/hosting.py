@@ -10,7 +10,9 @@ keeps its database in the app's data folder.
 from __future__ import annotations
 
 import logging
+import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from chat_desktop.protocol import DEFAULT_PORT
 from chat_server.app import ChatServer
@@ -83,8 +85,29 @@ class LocalServer:
             f"no free port from {self.port} to {self.port + PORT_ATTEMPTS - 1}: {last_error}"
         )
 
+    def lan_url(self) -> str:
+        """The address colleagues type: this computer's LAN address and the port."""
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{lan_address()}:{parts.port}"
+
     async def stop(self) -> None:
         """Stop the server (closing its sockets and database); idempotent."""
         server, self._server = self._server, None
         if server is not None:
             await server.stop()
+
+
+def lan_address() -> str:
+    """This computer's address on the LAN (the interface of the default route).
+
+    Connecting a UDP socket sends nothing; it only makes the OS pick the
+    interface it would route through. Without a network: 127.0.0.1.
+    """
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("10.255.255.255", 1))
+        return str(probe.getsockname()[0])
+    except OSError:
+        return "127.0.0.1"
+    finally:
+        probe.close()

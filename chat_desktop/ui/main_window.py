@@ -141,7 +141,7 @@ class MainWindow(QMainWindow):
 
         # What the cache knows, before the network answers.
         self.rooms.set_rooms(controller.rooms())
-        self.members.set_members(controller.members())
+        self._members_changed(controller.members())
         self.connection.show_status(controller.status)
         self.show_room(controller.current_room)
 
@@ -240,6 +240,12 @@ class MainWindow(QMainWindow):
         if self.isActiveWindow() and room == self.messages.room:
             return
         self.tray.notify(room, author, text)
+
+    def show_hosting(self, address: str) -> None:
+        """This computer hosts the chat: tell the user where colleagues connect."""
+        self.identity.setText(
+            f"{self.controller.username} · hosting the chat: colleagues connect to {address}"
+        )
 
     def _problem(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)

@@ -185,6 +185,8 @@ def test_first_start_hosts_a_chat_and_the_next_start_goes_straight_to_it(
             )
         )
         assert app.window is not None
+        # The host is told the address colleagues connect to.
+        assert "colleagues connect to http://" in app.window.identity.text()
         app.window.composer.setPlainText("hello from the host")
         app.window.composer.submit()
         await eventually(lambda: app.window is not None and app.window.messages.entries()[0].seq)
