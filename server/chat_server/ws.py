@@ -217,6 +217,10 @@ class SocketSession:
                 positions = await self._welcome_and_replay(hello)
             except ConnectionError:
                 return
+            except TimeoutError:
+                log.info("%s at %s stopped reading during the replay", self._user, self._peer)
+                self.close_soon(CLOSE_POLICY, "too slow")
+                return
             except StorageError as exc:
                 log.warning("could not replay for %s: %s", self._user, exc)
                 await self._send_now(Error.from_exception(unavailable()))
@@ -310,7 +314,7 @@ class SocketSession:
             online=service.hub.online(),
             server=ServerInfo(config.name, config.version),
         )
-        await self._ws.send_str(Frame.of(welcome).text)
+        await self._send_replay(Frame.of(welcome))
         known = {room.name for room in rooms}
         positions: dict[str, int] = {}
         for room, since in hello.since.items():
@@ -321,13 +325,24 @@ class SocketSession:
             recent = await service.store.messages_before(room, None, config.replay_limit)
             missed = [message for message in recent if message.seq > since]
             if missed and missed[0].seq > since + 1:
-                await self._ws.send_str(Frame.of(Gap(room, since, missed[0].seq)).text)
+                await self._send_replay(Frame.of(Gap(room, since, missed[0].seq)))
             for message in missed:
-                await self._ws.send_str(Frame.of(message).text)
+                await self._send_replay(Frame.of(message))
             # The newest seq that existed when the replay was read, not `since`:
             # a client that is ahead (its server lost data) still gets what is new.
             positions[room] = recent[-1].seq if recent else 0
         return positions
+
+    async def _send_replay(self, frame: Frame) -> None:
+        """Send one frame of the welcome or replay, waiting for the peer to take it.
+
+        The replay is written directly, not through the bounded outbox (1000
+        long messages may exceed its limits), so its limit is time instead: a
+        frame the peer leaves untaken for two ping intervals (the silence that
+        keepalive also tolerates) means it stopped reading; TimeoutError ends it.
+        """
+        async with asyncio.timeout(2 * self._limits.ping_interval):
+            await self._ws.send_str(frame.text)
 
     async def _read_frames(self) -> None:
         loop = asyncio.get_running_loop()

@@ -78,6 +78,32 @@ async def test_a_client_that_stops_reading_is_closed_with_1008_too_slow(
     assert len(received) < sent  # the backlog was dropped, not delivered late
 
 
+async def test_a_client_that_stops_reading_during_the_replay_is_closed_too(
+    server_config: ServerConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ws_module, "CLOSE_TIMEOUT", 60.0)
+    async with running(server_config, ping_interval=0.2) as server:
+        tokens = await make_users(server, ["slow", "watcher"])
+        store = server.service.store
+        # 4000 four-byte characters: 16 KB a message, 10 MB in all, more than
+        # the kernel's socket buffers can swallow.
+        await asyncio.gather(
+            *(store.append("general", "watcher", f"c-{n}", "😀" * 4000) for n in range(600))
+        )
+        async with joined(server, tokens["watcher"]) as watcher:
+            slow = await RawClient.connect(server, receive_buffer=4096)
+            try:
+                hello = {"type": "hello", "token": tokens["slow"], "since": {"general": 0}}
+                await slow.send_text(json.dumps(hello))
+                # slow reads nothing: the replay cannot get through.
+                left = await recv_until(watcher, lambda e: isinstance(e, UserLeave))
+                assert left == UserLeave("slow")
+                await slow.read_to_end(answer=True)
+            finally:
+                slow.close()
+    assert slow.protocol.close_rcvd == Close(1008, "too slow")
+
+
 async def test_a_peer_that_never_answers_pings_is_dropped(
     server_config: ServerConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
