@@ -143,6 +143,28 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return {"benchmark": "fanout", "args": vars(args), "rows": rows, "runs": runs}
 
 
+def cost_model(rows: list[dict[str, Any]]) -> list[tuple[str, float, float]]:
+    """Split each server's CPU into a fixed cost per message and a cost per delivery.
+
+    CPU per message at N clients is ``fixed + N * per_delivery``; two sizes
+    give both (the smallest and the largest measured). The fixed part is what
+    a server does once per message (parse, store, encode), the per-delivery
+    part what it does for each socket (queue, write). Returns (server,
+    fixed us per message, us per delivery).
+    """
+    out = []
+    for target in dict.fromkeys(r["target"] for r in rows):
+        mine = sorted((r for r in rows if r["target"] == target), key=lambda r: r["clients"])
+        if len(mine) < 2 or mine[0]["clients"] == mine[-1]["clients"]:
+            continue
+        (n1, c1), (n2, c2) = (
+            (r["clients"], r["cpu_us_per_delivery"] * r["clients"]) for r in (mine[0], mine[-1])
+        )
+        per_delivery = (c2 - c1) / (n2 - n1)
+        out.append((target, c1 - n1 * per_delivery, per_delivery))
+    return out
+
+
 def report(rows: list[dict[str, Any]]) -> None:
     """Print the figures and the ratios of ours to each peer at each size."""
     table = [
@@ -196,6 +218,13 @@ def report(rows: list[dict[str, Any]]) -> None:
             "Ratios (throughput > 1: ours is faster; CPU/delivery < 1: ours is cheaper)",
             ["ratio", "clients", "throughput", "CPU per delivery"],
             ratios,
+        )
+    model = cost_model(rows)
+    if model:
+        harness.print_table(
+            "Server CPU split (fit over the sizes): once per message + once per socket",
+            ["server", "us per message (fixed)", "us per delivery"],
+            [(harness.LABELS[t], fixed, each) for t, fixed, each in model],
         )
 
 

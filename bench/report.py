@@ -35,7 +35,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
-from bench import harness
+from bench import fanout, harness
 
 BENCHMARKS = ("latency", "fanout", "connections", "polling_vs_ws", "client")
 # Arguments for --quick: each benchmark at a size that runs in seconds.
@@ -267,6 +267,17 @@ def section_fanout(result: dict[str, Any], charts: Path) -> str:
                     )
                 )
     chart_fanout(rows, charts / "fanout.png")
+    model = fanout.cost_model(rows)
+    if model:
+        body += (
+            "\n\nServer CPU split into a fixed cost per message and a cost per delivery"
+            " (CPU per message = fixed + clients x per delivery, fitted through the two"
+            " sizes):\n\n"
+            + table(
+                ["server", "µs per message (fixed)", "µs per delivery"],
+                [(harness.LABELS[t], fixed, each) for t, fixed, each in model],
+            )
+        )
     return (
         body + "\n\nRatios (throughput above 1: ours delivers more; CPU and latency below 1: ours"
         " costs less):\n\n"
