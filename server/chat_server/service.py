@@ -54,8 +54,11 @@ class RateLimited(ProtocolError):
         self.retry_after = max(1, math.ceil(retry_after))
 
 
-def unavailable(ref: str | None = None) -> ProtocolError:
-    return ProtocolError(UNAVAILABLE, "the server's database is unavailable; try again", ref)
+def unavailable(
+    ref: str | None = None, message: str = "the server's database is unavailable; try again"
+) -> ProtocolError:
+    """The ``unavailable`` refusal: nothing was done, the same request may be retried."""
+    return ProtocolError(UNAVAILABLE, message, ref)
 
 
 class ChatService:

@@ -382,7 +382,8 @@ class SocketSession:
             # A bug of ours must not cost the client its connection: log it,
             # answer, carry on. Nothing half-done is visible (stores are atomic).
             log.exception("failed to handle a frame from %s", self._user)
-            self._reply(Error.from_exception(unavailable(_ref(event))))
+            failed = unavailable(_ref(event), "the server failed to handle this; try again")
+            self._reply(Error.from_exception(failed))
 
     async def _dispatch(self, event: ClientEvent) -> None:
         service = self._service
