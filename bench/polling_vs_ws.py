@@ -306,7 +306,12 @@ def report(rows: list[dict[str, Any]]) -> None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--clients", type=int, default=50, help="clients of each kind")
-    parser.add_argument("--idle", type=float, default=10.0, help="seconds of each idle phase")
+    parser.add_argument(
+        "--idle",
+        type=float,
+        default=25.0,
+        help="seconds of each idle phase (25: one keepalive ping reaches every socket)",
+    )
     parser.add_argument("--messages", type=int, default=40)
     parser.add_argument("--rate", type=float, default=4.0, help="messages/s on average")
     parser.add_argument("--json", help="also write the figures to this file")
