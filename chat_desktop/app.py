@@ -264,11 +264,16 @@ class ChatApp:
         await controller.sign_out()
         self.settings.forget_token()
         await self._close_chat()
-        await self.local_server.stop()
         if not self._quit.is_set():
             self.show_sign_in(message)
 
     async def _close_chat(self) -> None:
+        """Close in order: the link and the controller's tasks, the hosted server, the cache.
+
+        Whatever writes goes before what it writes to: the link feeds the
+        controller, which writes to the cache; the server writes its own store.
+        Once these are awaited nothing runs that could touch the cache.
+        """
         window, self.window = self.window, None
         controller, self.controller = self.controller, None
         cache, self.cache = self.cache, None
@@ -276,6 +281,7 @@ class ChatApp:
             window.shut_down()
         if controller is not None:
             await controller.close()
+        await self.local_server.stop()
         if cache is not None:
             cache.close()
         if window is not None:
@@ -300,7 +306,6 @@ class ChatApp:
             self.sign_in = None
         await self.tasks.close()
         await self._close_chat()
-        await self.local_server.stop()
 
 
 def _port_of(url: str) -> int | None:
