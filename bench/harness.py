@@ -217,9 +217,6 @@ class ServerProcess:
                 self.output.append(line)
                 del self.output[:-200]
 
-    def endpoint(self, dialect: str, tokens: Sequence[str] = ()) -> wire.Endpoint:
-        return wire.Endpoint(dialect, HOST, self.port, tuple(tokens))
-
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 10 s; idempotent."""
         proc, self.proc = self.proc, None
@@ -315,10 +312,6 @@ class Target:
     port: int
     receiver_tokens: tuple[str, ...] = ()
     sender_tokens: tuple[str, ...] = ()
-
-    @property
-    def label(self) -> str:
-        return LABELS[self.name]
 
     def receivers(self) -> wire.Endpoint:
         return wire.Endpoint(self.name, HOST, self.port, self.receiver_tokens)

@@ -205,20 +205,22 @@ def section_latency(result: dict[str, Any], charts: Path) -> str:
     ratios = []
     for clients in sorted({r["clients"] for r in rows}):
         at = by(rows, "clients", clients)
-        if "ours" in at and "bare" in at:
-            ratios.append(
-                (
-                    clients,
-                    harness.ratio(at["ours"]["p50_ms"], at["bare"]["p50_ms"]),
-                    harness.ratio(at["ours"]["p99_ms"], at["bare"]["p99_ms"]),
-                    harness.ratio(at["ours"]["max_ms"], at["bare"]["max_ms"]),
+        for peer in ("bare", "socketio", "mqtt"):
+            if "ours" in at and peer in at:
+                ratios.append(
+                    (
+                        f"ours / {harness.LABELS[peer]}",
+                        clients,
+                        harness.ratio(at["ours"]["p50_ms"], at[peer]["p50_ms"]),
+                        harness.ratio(at["ours"]["p99_ms"], at[peer]["p99_ms"]),
+                        harness.ratio(at["ours"]["max_ms"], at[peer]["max_ms"]),
+                    )
                 )
-            )
     chart_latency(rows, charts / "latency.png")
     return (
         body
-        + "\n\nOurs / bare aiohttp (1.0 = as fast as the floor):\n\n"
-        + table(["receivers", "p50", "p99", "max"], ratios)
+        + "\n\nOurs / each peer (1.0 = as fast as the peer, below 1: ours is faster):\n\n"
+        + table(["ratio", "receivers", "p50", "p99", "max"], ratios)
         + "\n\n![latency chart](benchmarks/latency.png)\n"
     )
 
@@ -395,8 +397,8 @@ def _grouped_bars(ax: Any, groups: list[Any], series: dict[str, list[float]], wi
 
 def chart_latency(rows: list[dict[str, Any]], path: Path) -> None:
     sizes = sorted({r["clients"] for r in rows})
-    targets = [t for t in ("ours", "bare") if any(r["target"] == t for r in rows)]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    targets = [t for t in harness.LABELS if any(r["target"] == t for r in rows)]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     for ax, stat in zip(axes, ("p50_ms", "p99_ms"), strict=True):
         series = {
             harness.LABELS[t]: [by(rows, "clients", s)[t][stat] for s in sizes] for t in targets

@@ -89,11 +89,12 @@ def test_benchmark_exits_cleanly_and_writes_its_figures(runs: dict[str, Run], na
     assert run.result["rows"], run.output
 
 
-def test_latency_prints_ours_beside_the_bare_server_and_the_ratio(runs: dict[str, Run]) -> None:
+def test_latency_prints_ours_beside_every_peer_and_the_ratios(runs: dict[str, Run]) -> None:
     output = runs["latency"].output
-    assert "ours (chat_server, SQLite)" in output
-    assert "bare aiohttp" in output
-    assert "Ours / bare aiohttp" in output
+    for label in ("ours (chat_server, SQLite)", "bare aiohttp", "python-socketio"):
+        assert label in output
+    assert "Mosquitto (MQTT)" in output or "no Mosquitto" in output
+    assert "ours / bare aiohttp" in output
 
 
 def test_latency_delivers_every_message_to_every_receiver(runs: dict[str, Run]) -> None:
