@@ -18,7 +18,7 @@ from chat_desktop.controller.settings import AppSettings, Session
 from chat_desktop.protocol import Message, RoomInfo, ServerEvent, Welcome
 from chat_desktop.protocol.events import ServerInfo
 from chat_desktop.storage import ChatCache
-from chat_desktop.transport import LinkKind, LinkState
+from chat_desktop.transport import AccountClient, LinkKind, LinkState
 from chat_desktop.ui.main_window import MainWindow
 
 from .conftest import LocalChatServer, eventually, register
@@ -217,3 +217,25 @@ def test_first_start_hosts_a_chat_and_the_next_start_goes_straight_to_it(
     first_url = run(first_start())
     assert AppSettings(data_dir).session() is not None
     run(second_start(first_url))
+
+
+def test_a_token_the_server_refuses_leads_back_to_the_sign_in_dialog(
+    chat_server_here: LocalChatServer, tmp_path: Path, run: Any
+) -> None:
+    async def body() -> None:
+        token = await register(chat_server_here.url, "alice")
+        client = AccountClient(chat_server_here.url)
+        await client.logout(token)
+        await client.close()
+        AppSettings(tmp_path / "app").remember(Session(chat_server_here.url, "alice", token))
+        app = ChatApp(tmp_path / "app", chat_server_here.url)
+        running = asyncio.ensure_future(app.run())
+        await eventually(lambda: app.dialog is not None and app.dialog.error.isVisible())
+        assert app.dialog is not None
+        assert "signed out" in app.dialog.error.text()
+        assert app.window is None
+        assert AppSettings(tmp_path / "app").session() is None
+        app.quit()
+        assert await running == 0
+
+    run(body())
