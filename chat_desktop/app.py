@@ -268,26 +268,10 @@ class ChatApp:
             self.show_sign_in(message)
 
     async def _close_chat(self) -> None:
-        """Close in order: the link and the controller's tasks, the hosted server, the cache.
-
-        Whatever writes goes before what it writes to: the link feeds the
-        controller, which writes to the cache; the server writes its own store.
-        Once these are awaited nothing runs that could touch the cache.
-        """
         window, self.window = self.window, None
         controller, self.controller = self.controller, None
         cache, self.cache = self.cache, None
-        if window is not None:
-            window.shut_down()
-        if controller is not None:
-            await controller.close()
-        await self.local_server.stop()
-        if cache is not None:
-            cache.close()
-        if window is not None:
-            window.deleteLater()
-        if controller is not None:
-            controller.deleteLater()
+        await close_chat(window, controller, cache, self.local_server)
 
     # ----------------------------------------------------------- shutdown
 
@@ -306,6 +290,33 @@ class ChatApp:
             self.sign_in = None
         await self.tasks.close()
         await self._close_chat()
+
+
+async def close_chat(
+    window: MainWindow | None,
+    controller: ChatController | None,
+    cache: ChatCache | None,
+    local_server: LocalServer | None = None,
+) -> None:
+    """Close one chat in order: the link and the controller's tasks, the hosted server, the cache.
+
+    Whatever writes goes before what it writes to: the link feeds the
+    controller, which writes to the cache; the server writes its own store.
+    Once these are awaited nothing runs that could touch the cache. The
+    widgets are deleted last, by the event loop (deleteLater).
+    """
+    if window is not None:
+        window.shut_down()
+    if controller is not None:
+        await controller.close()
+    if local_server is not None:
+        await local_server.stop()
+    if cache is not None:
+        cache.close()
+    if window is not None:
+        window.deleteLater()
+    if controller is not None:
+        controller.deleteLater()
 
 
 def _port_of(url: str) -> int | None:

@@ -83,8 +83,6 @@ HISTORY_TIMEOUT = 20.0
 # A rate-limited message is tried again after this many seconds.
 RATE_LIMIT_RETRY = 2.0
 
-_KINDS = {kind.value: kind for kind in ConnectionKind}
-
 
 @dataclass(frozen=True, slots=True)
 class OlderPage:
@@ -344,8 +342,7 @@ class ChatController(QObject):
     def _on_state(self, state: LinkState) -> None:
         if self._closed:
             return
-        kind = _KINDS.get(state.kind.value, ConnectionKind.OFFLINE)
-        self._status = ConnectionStatus(kind, state.retry_at, state.detail)
+        self._status = state
         if state.kind not in (LinkKind.CONNECTED, LinkKind.POLLING):
             # Whatever was in flight may be lost with the connection: every
             # outbox entry goes out again (same client_id) on the next connect.

@@ -14,6 +14,7 @@ import enum
 from dataclasses import dataclass, replace
 
 from chat_desktop.protocol import Message
+from chat_desktop.transport.state import LinkKind, LinkState
 
 
 class DeliveryState(enum.Enum):
@@ -101,29 +102,8 @@ class FoundServer:
     fingerprint: str = ""
 
 
-class ConnectionKind(enum.Enum):
-    """What the connection to the server is doing (the status bar shows it)."""
-
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    # Waiting for the next attempt after a drop; ``retry_at`` says when.
-    RECONNECTING = "reconnecting"
-    # The WebSocket cannot be opened but HTTP works: long polling.
-    POLLING = "polling"
-    OFFLINE = "offline"
-    # The server refused the token (signed out elsewhere, account gone).
-    UNAUTHORIZED = "unauthorized"
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionStatus:
-    """The connection as the UI sees it; mirrors the transport's LinkState.
-
-    It is the controller's own type so that widgets never import the transport.
-    """
-
-    kind: ConnectionKind
-    # time.monotonic() of the next attempt, while RECONNECTING.
-    retry_at: float | None = None
-    # A sentence about the last error, for a tool tip.
-    detail: str = ""
+# The connection's state is the transport's LinkState, handed through as it
+# is; the names below are what widgets import (they never import the
+# transport), and what the status bar shows (see ui/connection_status.py).
+ConnectionKind = LinkKind
+ConnectionStatus = LinkState

@@ -27,6 +27,7 @@ import pytest
 import qasync
 from PySide6.QtWidgets import QApplication
 
+from chat_desktop.app import close_chat
 from chat_desktop.controller.chat import ChatController
 from chat_desktop.storage import ChatCache
 from chat_desktop.transport import AccountClient, Jitter, ReconnectPolicy, ServerLink
@@ -197,16 +198,7 @@ class ChatClient:
         """Close like the app does: link and tasks, then the cache, then the window."""
         window, controller, cache = self.window, self.controller, self.cache
         self.window = self.controller = self.cache = None
-        if window is not None:
-            window.shut_down()
-        if controller is not None:
-            await controller.close()
-        if cache is not None:
-            cache.close()
-        if window is not None:
-            window.deleteLater()
-        if controller is not None:
-            controller.deleteLater()
+        await close_chat(window, controller, cache)
         # Let deleteLater happen while the loop still runs.
         await asyncio.sleep(0)
 
