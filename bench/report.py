@@ -217,6 +217,14 @@ def section_latency(result: dict[str, Any], charts: Path) -> str:
                     )
                 )
     chart_latency(rows, charts / "latency.png")
+    disk = result.get("durable_commit")
+    if disk:
+        body += (
+            "\n\nThe durability floor, measured in the same run: a one-row SQLite commit"
+            f" with the WAL fsynced (what ours waits for before broadcasting) takes"
+            f" p50 {disk['p50_ms']:.2f} ms, p99 {disk['p99_ms']:.2f} ms,"
+            f" max {disk['max_ms']:.2f} ms on this disk."
+        )
     return (
         body
         + "\n\nOurs / each peer (1.0 = as fast as the peer, below 1: ours is faster):\n\n"
