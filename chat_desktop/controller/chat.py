@@ -249,9 +249,6 @@ class ChatController(QObject):
         names = self._known_users | self._online
         return [MemberEntry(name, name in self._online) for name in sorted(names)]
 
-    def unread_total(self) -> int:
-        return sum(room.unread for room in self.rooms())
-
     def open_room(self, room: str) -> list[MessageEntry]:
         """Make ``room`` the one on screen and return its newest cached page.
 

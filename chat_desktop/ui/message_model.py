@@ -50,7 +50,6 @@ class MessageRole(enum.IntEnum):
     MENTION = enum.auto()  # bool: the text mentions me
     MINE = enum.auto()  # bool: I wrote it
     TIME = enum.auto()  # str: local time "HH:MM"
-    AUTHOR = enum.auto()  # str
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,8 +222,6 @@ class MessageListModel(QAbstractListModel):
             return entry.author == self._me
         if role == MessageRole.TIME:
             return f"{row.local:%H:%M}"
-        if role == MessageRole.AUTHOR:
-            return entry.author
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row)
         return None

@@ -16,11 +16,12 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPoint, QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QMouseEvent, QResizeEvent, QWheelEvent
+from PySide6.QtGui import QMouseEvent, QPalette, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QPushButton, QWidget
 
 from .message_delegate import MessageDelegate
 from .message_model import MessageListModel, MessageRole
+from .resources import icon
 
 # Within this many pixels of the bottom counts as "at the bottom".
 _BOTTOM_SLACK = 24
@@ -81,10 +82,6 @@ class MessageView(QListView):
     @property
     def pinned(self) -> bool:
         return self._pinned
-
-    @property
-    def unseen(self) -> int:
-        return self._unseen
 
     @property
     def loading_older(self) -> bool:
@@ -176,7 +173,10 @@ class MessageView(QListView):
     def _set_unseen(self, count: int) -> None:
         self._unseen = count
         if count:
-            self.new_button.setText(f"↓  {count} new message{'s' if count != 1 else ''}")
+            self.new_button.setText(f"{count} new message{'s' if count != 1 else ''}")
+            self.new_button.setIcon(
+                icon("down", self.palette().color(QPalette.ColorRole.HighlightedText))
+            )
             self.new_button.adjustSize()
             self._place_button()
             self.new_button.show()
