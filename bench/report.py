@@ -18,7 +18,9 @@ replaces one benchmark's arguments.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
+import importlib.metadata
 import json
 import os
 import platform
@@ -516,8 +518,20 @@ def machine() -> str:
         if line.startswith("model name"):
             model = line.split(":", 1)[1].strip()
             break
+    versions = []
+    for package in ("aiohttp", "peewee", "PySide6-Essentials", "python-socketio"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            versions.append(f"{package} {importlib.metadata.version(package)}")
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        # `mosquitto -h` prints its version first (and exits non-zero).
+        first = subprocess.run(
+            ["mosquitto", "-h"], capture_output=True, text=True, timeout=5, check=False
+        ).stdout.splitlines()
+        if first:
+            versions.append(first[0].replace(" version", ""))
     return (
-        f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, {platform.system()}"
+        f"{os.cpu_count()} cores ({model}), {platform.system()}, Python"
+        f" {platform.python_version()}, " + ", ".join(versions)
     )
 
 
