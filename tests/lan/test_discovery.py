@@ -5,6 +5,12 @@ Both sides run the real ``zeroconf`` library, talking mDNS over loopback
 machine and nothing is mocked. Other test runs on the same machine may
 advertise on loopback at the same time, so each test gives its server a
 unique name and looks only for it.
+
+Not tested here: two servers announcing one name (zeroconf renames the
+second). On one host every mDNS stack shares UDP port 5353, and the kernel
+hands a unicast answer to a probe to just one of those sockets, so the
+second server sometimes misses the first one's answer; between two
+machines (tests/lan/test_two_machines.py) that cannot happen.
 """
 
 from __future__ import annotations
@@ -130,17 +136,6 @@ async def test_the_browser_reports_the_server_lost_when_its_advertiser_stops() -
             key = advertiser.service_name
         await seen.wait_for(lambda: key in seen.lost)
         assert not seen.named(advertiser.name)
-
-
-async def test_a_second_server_with_a_name_already_announced_is_listed_too() -> None:
-    name = f"twin {uuid.uuid4().hex[:8]}"
-    async with browsing() as seen, advertising(name=name, port=5001) as first:
-        assert await first.announced()
-        async with advertising(name=name, port=5002) as second:
-            await seen.wait_for(lambda: len(seen.named(name)) == 2)
-            assert await second.announced()
-            assert first.service_name != second.service_name
-            assert sorted(server.port for server in seen.named(name)) == [5001, 5002]
 
 
 async def test_advertising_and_browsing_leave_no_task_running_once_stopped() -> None:
