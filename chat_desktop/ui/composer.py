@@ -23,10 +23,13 @@ class Composer(QPlainTextEdit):
     Signals:
         submitted(str): Enter was pressed on a non-empty text; the field is cleared.
         edited(str): the text changed (typed, pasted, cleared).
+        refused(str): the text cannot be sent as it is (too long); it stays in
+            the field, and the sentence says why.
     """
 
     submitted = Signal(str)
     edited = Signal(str)
+    refused = Signal(str)
 
     MAX_LINES = 6
 
@@ -53,9 +56,11 @@ class Composer(QPlainTextEdit):
             return
         if len(text.strip()) > TEXT_MAX:
             # Keep the text: the user shortens it rather than losing it.
-            self.setToolTip(f"A message can hold at most {TEXT_MAX} characters.")
+            self.refused.emit(
+                f"A message can hold at most {TEXT_MAX} characters; "
+                f"this one has {len(text.strip())}."
+            )
             return
-        self.setToolTip("")
         self.clear()
         self.submitted.emit(text)
 

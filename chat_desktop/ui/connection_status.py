@@ -17,6 +17,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from chat_desktop.controller.entries import ConnectionKind, ConnectionStatus
 
+from .text_spans import plain_tooltip
+
 _TIPS = {
     ConnectionKind.CONNECTED: "Messages arrive the instant they are sent.",
     ConnectionKind.POLLING: (
@@ -99,7 +101,7 @@ class ConnectionStatusWidget(QWidget):
         }.get(status.kind, "#d0403a")
         self.dot.setStyleSheet(f"color: {color};")
         tip = status.detail or _TIPS.get(status.kind, "")
-        self.label.setToolTip(tip)
+        self.label.setToolTip(plain_tooltip(tip))
         self._refresh()
 
     def _refresh(self) -> None:

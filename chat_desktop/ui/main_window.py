@@ -176,6 +176,7 @@ class MainWindow(QMainWindow):
 
         self.composer.submitted.connect(lambda text: c.send(self.messages.room, text))
         self.composer.edited.connect(lambda text: c.composer_edited(self.messages.room, text))
+        self.composer.refused.connect(self._problem)
         self.view.olderWanted.connect(
             lambda: c.request_older(self.messages.room, self.messages.oldest_seq())
         )

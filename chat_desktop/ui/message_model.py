@@ -33,7 +33,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistent
 from chat_desktop.controller.entries import DeliveryState, MessageEntry
 from chat_desktop.protocol.rules import parse_ts
 
-from .text_spans import mentions
+from .text_spans import mentions, plain_tooltip
 
 # Consecutive messages of one author closer than this share one header.
 GROUP_SECONDS = 5 * 60
@@ -223,7 +223,7 @@ class MessageListModel(QAbstractListModel):
         if role == MessageRole.TIME:
             return f"{row.local:%H:%M}"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(row)
+            return plain_tooltip(self._tooltip(row))
         return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:

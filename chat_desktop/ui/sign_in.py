@@ -31,6 +31,7 @@ from chat_desktop.controller.entries import FoundServer
 from chat_desktop.controller.settings import Session
 
 from .resources import icon
+from .text_spans import plain_tooltip
 
 
 class SignInDialog(QDialog):
@@ -192,9 +193,11 @@ class SignInDialog(QDialog):
             item = QListWidgetItem(icon("host"), label)
             item.setData(Qt.ItemDataRole.UserRole, server.url)
             item.setToolTip(
-                f"Certificate fingerprint (to compare, not a proof): {server.fingerprint}"
-                if server.tls
-                else server.url
+                plain_tooltip(
+                    f"Certificate fingerprint (to compare, not a proof): {server.fingerprint}"
+                    if server.tls
+                    else server.url
+                )
             )
             self.found.addItem(item)
         self.found_title.setVisible(bool(servers))

@@ -1,4 +1,4 @@
-"""Find the links and the mentions in a message text, as character spans.
+"""Find the links and the mentions in a message text, as character spans; quote text safely.
 
 Pure functions over plain strings: the delegate underlines and colours the
 spans, and turns a click inside a link span into ``QDesktopServices.openUrl``.
@@ -9,6 +9,7 @@ able to make a click open a local file or run a custom URL handler.
 from __future__ import annotations
 
 import enum
+import html
 import re
 from dataclasses import dataclass
 
@@ -81,3 +82,14 @@ def find_spans(text: str, me: str) -> list[TextSpan]:
 def mentions(text: str, me: str) -> bool:
     """Whether ``text`` mentions ``me`` (outside links)."""
     return any(span.kind is SpanKind.MENTION for span in find_spans(text, me))
+
+
+def plain_tooltip(text: str) -> str:
+    """``text`` as a tool tip that shows every character literally.
+
+    Qt guesses whether a tool tip is rich text (Qt.mightBeRichText), and there
+    is no flag to say "plain": so the text is escaped and wrapped as rich text
+    on purpose, with its line breaks kept. Use it for anything that quotes a
+    server or a user.
+    """
+    return f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>" if text else ""

@@ -157,3 +157,20 @@ def test_a_message_in_another_room_notifies_and_clicking_the_notice_opens_that_r
         assert [e.text for e in alice.w.messages.entries()] == ["over here"]
 
     run(body())
+
+
+def test_a_too_long_message_stays_in_the_composer_with_the_reason_shown(
+    make_client: Any, run: Any
+) -> None:
+    async def body() -> None:
+        alice: ChatClient = await make_client(
+            "http://127.0.0.1:9", "alice", token="unused", connect=False
+        )
+        text = "x" * 4001
+        alice.w.composer.setPlainText(text)
+        alice.w.composer.submit()
+        assert alice.w.composer.toPlainText() == text
+        assert alice.texts() == []
+        assert "at most 4000 characters" in alice.w.statusBar().currentMessage()
+
+    run(body())
