@@ -229,6 +229,9 @@ class ChatApp:
             ssl_context=tls_context(self.pins, session.server_url),
         )
         self.window = MainWindow(self.controller)
+        geometry = self.settings.window_geometry()
+        if geometry:
+            self.window.restoreGeometry(geometry)
         self.window.quitRequested.connect(self.quit)
         self.window.signOutRequested.connect(self._sign_out_requested)
         self.controller.unauthorized.connect(
@@ -268,6 +271,8 @@ class ChatApp:
             self.show_sign_in(message)
 
     async def _close_chat(self) -> None:
+        if self.window is not None:
+            self.settings.set_window_geometry(bytes(self.window.saveGeometry().data()))
         window, self.window = self.window, None
         controller, self.controller = self.controller, None
         cache, self.cache = self.cache, None

@@ -63,6 +63,15 @@ class AppSettings:
             self._get("session/hosted") == "true",
         )
 
+    def window_geometry(self) -> bytes:
+        """The chat window's last size and place (QWidget.saveGeometry), or b""."""
+        value = self._qsettings.value("window/geometry", b"")
+        return bytes(value) if isinstance(value, bytes | bytearray) else b""
+
+    def set_window_geometry(self, geometry: bytes) -> None:
+        self._qsettings.setValue("window/geometry", geometry)
+        self._qsettings.sync()
+
     def _get(self, key: str) -> str:
         value = self._qsettings.value(key, "")
         return str(value) if value is not None else ""

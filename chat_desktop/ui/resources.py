@@ -76,15 +76,18 @@ def _rendered(name: str, color: str, ratio: float) -> QIcon:
     svg = _svg(name).replace("currentColor", color)
     renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
     result = QIcon()
-    for size in _ICON_SIZES:
-        pixmap = QPixmap(QSize(size, size) * ratio)
-        pixmap.setDevicePixelRatio(ratio)
-        pixmap.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(pixmap)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        renderer.render(painter, QRectF(0, 0, size, size))
-        painter.end()
-        result.addPixmap(pixmap)
+    # 1x and 2x besides the primary screen's ratio: a window moved to another
+    # screen finds a sharp pixmap too.
+    for scale in sorted({1.0, 2.0, ratio}):
+        for size in _ICON_SIZES:
+            pixmap = QPixmap(QSize(size, size) * scale)
+            pixmap.setDevicePixelRatio(scale)
+            pixmap.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(pixmap)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            renderer.render(painter, QRectF(0, 0, size, size))
+            painter.end()
+            result.addPixmap(pixmap)
     return result
 
 

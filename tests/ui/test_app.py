@@ -216,6 +216,7 @@ def test_first_start_hosts_a_chat_and_the_next_start_goes_straight_to_it(
 
     first_url = run(first_start())
     assert AppSettings(data_dir).session() is not None
+    assert AppSettings(data_dir).window_geometry()
     run(second_start(first_url))
 
 
