@@ -106,11 +106,23 @@ def normalize_text(value: object) -> str:
     if not isinstance(value, str):
         raise ValidationError("text must be a string")
     text = value.strip()
+    if not _is_utf8_encodable(text):
+        # JSON may spell a lone surrogate ("\\ud800"); Python decodes it into a
+        # str that no UTF-8 frame or database can carry, so refuse it here.
+        raise ValidationError("text must be valid Unicode (no lone surrogates)")
     if not text:
         raise ValidationError("text must not be empty")
     if len(text) > TEXT_MAX:
         raise ValidationError(f"text must be at most {TEXT_MAX} characters")
     return text
+
+
+def _is_utf8_encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def validate_seq(value: object, *, name: str = "seq") -> int:

@@ -50,3 +50,8 @@ def test_since_parameter_round_trips() -> None:
 def test_malformed_since_is_refused(value: str) -> None:
     with pytest.raises(rules.ValidationError):
         rules.parse_since(value)
+
+
+def test_text_with_a_lone_surrogate_is_refused() -> None:
+    with pytest.raises(rules.ValidationError):
+        rules.normalize_text("hi \ud800 there")
