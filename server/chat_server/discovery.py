@@ -104,7 +104,8 @@ class ServerAdvertiser:
         if self._zeroconf is not None:
             return
         interfaces, addresses = _interfaces_and_addresses(self.host)
-        label = _instance_label(self.name or socket.gethostname())
+        host_label = _host_label(socket.gethostname())
+        label = _instance_label(self.name or socket.gethostname(), f"{host_label}-{self.port}")
         info = AsyncServiceInfo(
             SERVICE_TYPE,
             f"{label}.{SERVICE_TYPE}",
@@ -113,7 +114,7 @@ class ServerAdvertiser:
             # A host name of our own, not the machine's: announcing `<host>.local`
             # with other addresses than the system's responder (Avahi, Bonjour)
             # would make that responder rename the whole machine.
-            server=f"{_host_label(socket.gethostname())}-chat-{self.port}.local.",
+            server=f"{host_label}-chat-{self.port}.local.",
             parsed_addresses=addresses,
         )
         try:
@@ -203,12 +204,22 @@ def lan_addresses() -> list[str]:
     return sorted(found, key=ipaddress.IPv4Address)
 
 
-def _instance_label(name: str) -> str:
-    """A DNS-SD instance label: any text but dots, at most 63 UTF-8 bytes."""
-    label = " ".join(name.replace(".", " ").split()) or "chat"
-    encoded = label.encode("utf-8")[:_MAX_LABEL]
+def _instance_label(name: str, where: str) -> str:
+    """A DNS-SD instance label ``name (where)``: no dots, at most 63 UTF-8 bytes.
+
+    ``where`` (machine and port) makes it unique without a name probe having
+    to notice a clash: two servers on one machine, named alike (both after
+    the host, say), would otherwise race for one name, and on one host the
+    probe can miss the other's answer (all mDNS sockets share port 5353 and
+    a unicast answer reaches only one of them). Clients show the TXT ``name``,
+    so the suffix is never in the way.
+    """
+    suffix = f" ({where})"
+    text = " ".join(name.replace(".", " ").split()) or "chat"
+    room = _MAX_LABEL - len(suffix.encode("utf-8"))
     # Cut on a character boundary, never in the middle of a UTF-8 sequence.
-    return encoded.decode("utf-8", errors="ignore").strip() or "chat"
+    cut = text.encode("utf-8")[:room].decode("utf-8", errors="ignore").strip() or "chat"
+    return cut + suffix
 
 
 def _host_label(hostname: str) -> str:

@@ -5,12 +5,6 @@ Both sides run the real ``zeroconf`` library, talking mDNS over loopback
 machine and nothing is mocked. Other test runs on the same machine may
 advertise on loopback at the same time, so each test gives its server a
 unique name and looks only for it.
-
-Not tested here: two servers announcing one name (zeroconf renames the
-second). On one host every mDNS stack shares UDP port 5353, and the kernel
-hands a unicast answer to a probe to just one of those sockets, so the
-second server sometimes misses the first one's answer; between two
-machines (tests/lan/test_two_machines.py) that cannot happen.
 """
 
 from __future__ import annotations
@@ -32,7 +26,7 @@ from chat_desktop.transport.discovery import (
     ServerBrowser,
     parse_service_info,
 )
-from chat_server.discovery import ServerAdvertiser
+from chat_server.discovery import ServerAdvertiser, _instance_label
 
 LOOPBACK = ["127.0.0.1"]
 # Registering probes the name first (about a second), then announces; a
@@ -136,6 +130,25 @@ async def test_the_browser_reports_the_server_lost_when_its_advertiser_stops() -
             key = advertiser.service_name
         await seen.wait_for(lambda: key in seen.lost)
         assert not seen.named(advertiser.name)
+
+
+async def test_two_servers_with_the_same_name_on_one_machine_are_both_listed() -> None:
+    name = f"twin {uuid.uuid4().hex[:8]}"
+    async with (
+        browsing() as seen,
+        advertising(name=name, port=5001) as first,
+        advertising(name=name, port=5002) as second,
+    ):
+        await seen.wait_for(lambda: len(seen.named(name)) == 2)
+        assert sorted(server.port for server in seen.named(name)) == [5001, 5002]
+        assert await first.announced() and await second.announced()
+        assert first.service_name != second.service_name
+
+
+def test_a_long_name_is_cut_to_a_dns_label_keeping_what_makes_it_unique() -> None:
+    label = _instance_label("é" * 100, "host-8765")
+    assert len(label.encode("utf-8")) <= 63
+    assert label.endswith(" (host-8765)")
 
 
 async def test_advertising_and_browsing_leave_no_task_running_once_stopped() -> None:
