@@ -107,7 +107,7 @@ def normalize_text(value: object) -> str:
         raise ValidationError("text must be a string")
     text = value.strip()
     if not _is_utf8_encodable(text):
-        # JSON may spell a lone surrogate ("\\ud800"); Python decodes it into a
+        # JSON may spell a lone surrogate ("\ud800"); Python decodes it into a
         # str that no UTF-8 frame or database can carry, so refuse it here.
         raise ValidationError("text must be valid Unicode (no lone surrogates)")
     if not text:

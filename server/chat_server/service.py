@@ -196,17 +196,6 @@ class ChatService:
         queues its ``ack`` there, so the sender hears "stored as seq N" before
         its own message comes back.
         """
-        try:
-            # JSON can spell a lone surrogate ("\ud800") that rules.normalize_text
-            # lets through; refuse it here, before it reaches (and fails) a
-            # group commit shared with other people's messages.
-            event.text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ProtocolError(
-                "bad_request",
-                "text contains a lone surrogate, which is not Unicode",
-                event.client_id,
-            ) from None
         wait = self._messages.take(author)
         if wait:
             raise RateLimited(
