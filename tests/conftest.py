@@ -51,7 +51,7 @@ async def chat_server(server_config: ServerConfig) -> AsyncIterator[ChatServer]:
         await server.stop()
 
 
-_LISTENING = re.compile(r"listening on (http://\S+)")
+_LISTENING = re.compile(r"listening on (https?://\S+)")
 
 
 @dataclass
