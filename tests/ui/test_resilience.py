@@ -39,12 +39,17 @@ def test_server_restart_mid_conversation_loses_and_doubles_nothing(
 
         await chat_server_here.stop()
         await eventually(lambda: kind(alice) is not ConnectionKind.CONNECTED)
+        # The status bar says so, with a way to retry at once.
+        status = alice.w.connection
+        await eventually(lambda: status.label.text().startswith("Reconnecting"))
+        assert status.button.isVisibleTo(alice.w)
         alice.type_and_send("while the server is down 1")
         alice.type_and_send("while the server is down 2")
         assert [e.state for e in alice.w.messages.entries()][-2:] == [DeliveryState.QUEUED] * 2
 
         await chat_server_here.start()
         await eventually(lambda: kind(alice) is kind(bob) is ConnectionKind.CONNECTED)
+        assert status.label.text() == "Connected" and not status.button.isVisibleTo(alice.w)
         # The outbox goes out by itself on reconnect; then the chat goes on.
         await eventually(lambda: len(delivered_texts(bob)) == 3)
         bob.type_and_send("after the restart")
