@@ -162,8 +162,10 @@ class ChatApp:
     async def run(self) -> int:
         """Show the chat (or the sign-in dialog) and wait until the user quits."""
         session = self.settings.session()
+        # --server names the server: a session elsewhere (or hosted here) does not count.
         if session is not None and (
-            self.fixed_server is None or session.hosted or session.server_url == self.fixed_server
+            self.fixed_server is None
+            or (not session.hosted and session.server_url == self.fixed_server)
         ):
             await self.open_chat(session)
         else:
