@@ -571,7 +571,12 @@ class ChatController(QObject):
 
     async def _newest(self, room: str) -> None:
         # The page's messages reach the window through the batch like any other.
-        await self._history(room, None, PAGE_SIZE)
+        page = await self._history(room, None, PAGE_SIZE)
+        if page is not None and page.messages:
+            # This is only asked for a room the cache held nothing of: what was
+            # said there before I first looked is history, not unread news.
+            self._cache.mark_read(room, page.messages[-1].seq)
+            self.roomsChanged.emit(self.rooms())
 
     async def _load_older(self, room: str, before: int | None) -> None:
         page = await self._older_page(room, before)

@@ -141,6 +141,26 @@ def test_unread_counts_grow_in_other_rooms_and_clear_when_the_room_is_opened(
     run(body())
 
 
+def test_history_from_before_my_first_visit_is_not_counted_unread(
+    chat_server_here: LocalChatServer, make_client: Any, run: Any
+) -> None:
+    async def body() -> None:
+        bob: ChatClient = await make_client(chat_server_here.url, "bob")
+        await eventually(lambda: connected(bob))
+        bob.c.create_room("random")
+        await eventually(lambda: "random" in bob.w.rooms.names())
+        await chat_server_here.post("bob", ["said before alice came"], room="random")
+        alice: ChatClient = await make_client(chat_server_here.url, "alice")
+        await eventually(lambda: connected(alice) and "random" in alice.w.rooms.names())
+        await eventually(lambda: alice.c._cache.positions().get("random") == 1)
+        row = alice.w.rooms.row_of("random")
+        assert row is not None
+        assert int(alice.w.rooms.data(alice.w.rooms.index(row), UNREAD_ROLE)) == 0
+        assert alice.w.tray.unread == 0
+
+    run(body())
+
+
 def test_a_message_in_another_room_notifies_and_clicking_the_notice_opens_that_room(
     chat_server_here: LocalChatServer, make_client: Any, run: Any
 ) -> None:
