@@ -228,8 +228,8 @@ async def burst(folder: Path, rate: float, seconds: float, idle: float) -> dict[
                     f"http://{harness.HOST}:{target.port}",
                     "--username",
                     "reader0",
-                    "--token",
-                    target.receiver_tokens[0],
+                    # "=": a token may begin with "-", which argparse would take for an option.
+                    f"--token={target.receiver_tokens[0]}",
                     "--run-seconds",
                     str(idle + seconds + 1.5),
                 ],

@@ -165,6 +165,13 @@ def cost_model(rows: list[dict[str, Any]]) -> list[tuple[str, float, float]]:
     return out
 
 
+def fixed_cost_text(fixed: float) -> float | str:
+    """The fitted fixed cost, or why it cannot be read (a negative fit)."""
+    # Below zero the straight line does not fit: the cost per delivery itself
+    # grew with the number of clients, so "fixed" has no meaning there.
+    return fixed if fixed >= 0 else "~0 (per-delivery cost grows with clients)"
+
+
 def report(rows: list[dict[str, Any]]) -> None:
     """Print the figures and the ratios of ours to each peer at each size."""
     table = [
@@ -224,7 +231,7 @@ def report(rows: list[dict[str, Any]]) -> None:
         harness.print_table(
             "Server CPU split (fit over the sizes): once per message + once per socket",
             ["server", "us per message (fixed)", "us per delivery"],
-            [(harness.LABELS[t], fixed, each) for t, fixed, each in model],
+            [(harness.LABELS[t], fixed_cost_text(fixed), each) for t, fixed, each in model],
         )
 
 

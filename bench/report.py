@@ -287,7 +287,10 @@ def section_fanout(result: dict[str, Any], charts: Path) -> str:
             " sizes):\n\n"
             + table(
                 ["server", "µs per message (fixed)", "µs per delivery"],
-                [(harness.LABELS[t], fixed, each) for t, fixed, each in model],
+                [
+                    (harness.LABELS[t], fanout.fixed_cost_text(fixed), each)
+                    for t, fixed, each in model
+                ],
             )
         )
     return (
