@@ -82,6 +82,9 @@ PAGE_SIZE = 100
 HISTORY_TIMEOUT = 20.0
 # A rate-limited message is tried again after this many seconds.
 RATE_LIMIT_RETRY = 2.0
+# A message the link could not hand over while still connected (a POST that
+# failed while polling) is tried again after this many seconds.
+SEND_RETRY = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +167,8 @@ class ChatController(QObject):
         # client_ids handed to the current connection; cleared on every drop,
         # so that each (re)connect sends the outbox once more.
         self._sent_now: set[str] = set()
+        # Held while the outbox is handed to the link: see _deliver_waiting.
+        self._delivering = asyncio.Lock()
         # Rooms I asked the server to create: their `room` event means roomCreated.
         self._wanted_rooms: set[str] = set()
 
@@ -290,8 +295,7 @@ class ChatController(QObject):
         )
         self._pending[client_id] = entry
         self.messagesChanged.emit(room, [entry])
-        if self._can_send():
-            self._tasks.spawn(self._deliver(client_id))
+        self._flush_outbox()
         return entry
 
     def retry(self, client_id: str) -> None:
@@ -302,8 +306,7 @@ class ChatController(QObject):
         self._cache.outbox_clear_failed(client_id)
         self._update_pending(entry.with_state(DeliveryState.QUEUED))
         self._sent_now.discard(client_id)
-        if self._can_send():
-            self._tasks.spawn(self._deliver(client_id))
+        self._flush_outbox()
 
     def composer_edited(self, room: str, text: str) -> None:
         """The composer's text changed: maybe tell the others that I am typing."""
@@ -495,7 +498,7 @@ class ChatController(QObject):
         self._sent_now.discard(entry.client_id)
         if error.code == "rate_limited":
             # Not the message's fault: it goes out again shortly by itself.
-            self._tasks.spawn(self._deliver_later(entry.client_id, RATE_LIMIT_RETRY))
+            self._tasks.spawn(self._flush_later(RATE_LIMIT_RETRY))
             return
         reason = error.message or error.code
         self._cache.outbox_mark_failed(entry.client_id, reason)
@@ -513,36 +516,48 @@ class ChatController(QObject):
 
     def _flush_outbox(self) -> None:
         """Send every queued message not yet handed to this connection, oldest first."""
-        if not self._can_send():
-            return
-        waiting = [
-            entry.client_id
-            for entry in self._pending.values()
-            if entry.state is not DeliveryState.FAILED and entry.client_id not in self._sent_now
-        ]
-        if waiting:
-            self._tasks.spawn(self._deliver_all(waiting))
+        if self._can_send():
+            self._tasks.spawn(self._deliver_waiting())
 
-    async def _deliver_all(self, client_ids: list[str]) -> None:
-        # One after the other, so that they are stored in the order written.
-        for client_id in client_ids:
-            await self._deliver(client_id)
+    async def _deliver_waiting(self) -> None:
+        """Hand the waiting outbox to the link in the order written.
 
-    async def _deliver(self, client_id: str) -> None:
+        Under a lock, with the list taken inside it, and stopping at the first
+        message that does not go out: a younger message must never overtake an
+        older one, neither one written while the outbox is being resent after
+        a reconnect nor one written after a POST failed while polling (the
+        link stays POLLING then, so no reconnect would resend it: try again
+        shortly instead).
+        """
+        async with self._delivering:
+            waiting = [
+                entry.client_id
+                for entry in self._pending.values()
+                if entry.state is not DeliveryState.FAILED and entry.client_id not in self._sent_now
+            ]
+            for client_id in waiting:
+                if not await self._deliver(client_id):
+                    if self._can_send():
+                        self._tasks.spawn(self._flush_later(SEND_RETRY))
+                    return
+
+    async def _deliver(self, client_id: str) -> bool:
+        """Hand one message to the link; False when it did not go out."""
         entry = self._pending.get(client_id)
         if entry is None or client_id in self._sent_now or entry.state is DeliveryState.FAILED:
-            return
+            return True
         self._sent_now.add(client_id)
         if not await self._send(SendMessage(entry.room, client_id, entry.text)):
             self._sent_now.discard(client_id)
-            return
+            return False
         current = self._pending.get(client_id)
         if current is not None and current.state is DeliveryState.QUEUED:
             self._update_pending(current.with_state(DeliveryState.SENT))
+        return True
 
-    async def _deliver_later(self, client_id: str, delay: float) -> None:
+    async def _flush_later(self, delay: float) -> None:
         await asyncio.sleep(delay)
-        await self._deliver(client_id)
+        self._flush_outbox()
 
     async def _send(self, event: ClientEvent) -> bool:
         if self._link is None:
