@@ -71,8 +71,8 @@ class HeadlessClient:
     cache: ChatCache | None = None
     # client_ids of every message this client wrote, in the order written.
     written: list[str] = field(default_factory=list)
-    # Texts by client_id, to check what arrived is what was written.
-    texts: dict[str, str] = field(default_factory=dict)
+    # Room by client_id.
+    room_of: dict[str, str] = field(default_factory=dict)
     # Messages the server refused for good (FAILED): must stay empty in these tests.
     failed: dict[str, str] = field(default_factory=dict)
 
@@ -114,13 +114,17 @@ class HeadlessClient:
         entry = self.c.send(room, text)
         assert entry is not None
         self.written.append(entry.client_id)
-        self.texts[entry.client_id] = entry.text
+        self.room_of[entry.client_id] = room
         return entry.client_id
 
     def outbox(self) -> list[str]:
         """client_ids still waiting for the server (the durable outbox)."""
         assert self.cache is not None
         return [entry.client_id for entry in self.cache.outbox()]
+
+    def written_in(self, room: str) -> list[str]:
+        """client_ids this client wrote in ``room``, in the order written."""
+        return [cid for cid in self.written if self.room_of[cid] == room]
 
     def acknowledged(self) -> set[str]:
         """What this client knows the server stored: written and gone from the outbox."""
@@ -192,6 +196,8 @@ async def wait_for(condition: Callable[[], bool], within: float, what: str) -> N
         raise AssertionError(f"timed out after {within} s waiting until {what}") from None
 
 
-def all_caught_up(clients: Iterable[HeadlessClient], last_seq: int) -> bool:
-    """Every outbox empty and every cache holding the room up to ``last_seq``."""
-    return all(not c.outbox() and c.position() >= last_seq for c in clients)
+def all_caught_up(
+    clients: Iterable[HeadlessClient], last_seq: int, room: str = DEFAULT_ROOM
+) -> bool:
+    """Every outbox empty and every cache holding ``room`` up to ``last_seq``."""
+    return all(not c.outbox() and c.position(room) >= last_seq for c in clients)

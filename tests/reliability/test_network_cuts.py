@@ -1,0 +1,113 @@
+"""Clients chat through a proxy that drops, stalls and blackholes their connections.
+
+Eight headless desktop clients (real controller, link and cache) talk to the
+real server through :class:`~tests.reliability.chaos_proxy.ChaosProxy`, in
+two rooms, while a seeded storm breaks their connections for a fixed time.
+Keepalive is shortened on both sides (a blackhole is only noticed by it),
+and the rate limit is lifted so that every refusal is the network's doing.
+When the storm is over, every client's history of every room must equal the
+server's file exactly: no hole, no duplicate, no reordering, each author's
+messages in the order written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from chat_desktop.transport import link as link_module
+from chat_server.config import ServerConfig
+from tests.reliability.chaos_proxy import chaos_proxy
+from tests.reliability.clients import (
+    HeadlessClient,
+    all_caught_up,
+    check_one_room,
+    server_messages,
+    wait_for,
+)
+from tests.server.wire import make_users, running
+
+SEED = 20261127
+CLIENTS = 8
+PER_CLIENT = 80
+ROOMS = ("general", "random")
+STORM_SECONDS = 8.0
+
+
+@pytest.mark.slow
+async def test_after_a_storm_of_drops_stalls_and_blackholes_every_history_equals_the_servers(
+    server_config: ServerConfig,
+    tmp_path: Path,
+    qapp: QApplication,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The client notices a blackhole after ping interval + timeout: 1.5 s, not 40.
+    monkeypatch.setattr(link_module, "_PING_INTERVAL", 0.5)
+    monkeypatch.setattr(link_module, "_PING_TIMEOUT", 1.0)
+    limits = {"messages_per_second": 1000, "message_burst": 1000, "ping_interval": 1.0}
+    async with running(server_config, **limits) as server:
+        await server.service.create_room("random")
+        db_file = server_config.data_dir / "chat.sqlite3"
+        names = [f"user{k}" for k in range(CLIENTS)]
+        tokens = await make_users(server, names)
+        async with chaos_proxy(server.port, SEED) as proxy:
+            clients = [
+                HeadlessClient(name, proxy.base_url, tokens[name], tmp_path / f"{name}.sqlite3")
+                for name in names
+            ]
+            for client in clients:
+                client.open()
+            try:
+                await wait_for(
+                    lambda: all(c.c.status.kind.value == "connected" for c in clients),
+                    20,
+                    "all connected",
+                )
+                rng = random.Random(SEED)
+                pauses = {
+                    c.username: [
+                        rng.uniform(0, 2 * STORM_SECONDS / PER_CLIENT) for _ in range(PER_CLIENT)
+                    ]
+                    for c in clients
+                }
+                rooms = {
+                    c.username: [rng.choice(ROOMS) for _ in range(PER_CLIENT)] for c in clients
+                }
+
+                async def write(client: HeadlessClient) -> None:
+                    for k, (pause, room) in enumerate(
+                        zip(pauses[client.username], rooms[client.username], strict=True)
+                    ):
+                        await asyncio.sleep(pause)
+                        client.send(f"{client.username} #{k} in {room}", room)
+
+                storm = asyncio.create_task(proxy.storm(STORM_SECONDS))
+                await asyncio.gather(*(write(c) for c in clients))
+                await storm
+
+                for room in ROOMS:
+                    expected = sum(len(c.written_in(room)) for c in clients)
+                    await wait_for(
+                        lambda room=room, expected=expected: all_caught_up(clients, expected, room),
+                        60,
+                        f"every client has all of {room}",
+                    )
+                print(
+                    f"storm: {dict(proxy.actions)}, {proxy.connections} connections, "
+                    f"{CLIENTS * PER_CLIENT} messages"
+                )
+                assert (
+                    proxy.actions["drop"] and proxy.actions["stall"] and proxy.actions["blackhole"]
+                )
+                assert all(not c.failed for c in clients), [c.failed for c in clients if c.failed]
+                for room in ROOMS:
+                    on_disk = server_messages(db_file, room)
+                    check_one_room(on_disk, {c.username: c.written_in(room) for c in clients})
+                    for client in clients:
+                        assert client.history(room) == on_disk, f"{client.username}: {room} differs"
+            finally:
+                await asyncio.gather(*(c.close() for c in clients))
