@@ -1,0 +1,90 @@
+"""A desktop client is killed with messages in its outbox; its restart delivers each once.
+
+The client runs as its own process (:mod:`tests.reliability.crash_client`:
+the real controller, link and cache file) against the real server with the
+contract's default limits. It writes 60 messages at once: the first 20 fit
+the rate limit's burst, the rest are refused with ``rate_limited`` and wait
+in the outbox to be tried again. Then the process gets SIGKILL, with acks
+possibly still on the wire. The cache file must still hold the outbox; a new
+client on the same file (as the app does on its next start) must deliver
+every message exactly once, in the order written, with the same client_ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from chat_desktop.storage import ChatCache
+from chat_server.app import ChatServer
+from tests.reliability.clients import (
+    HeadlessClient,
+    all_caught_up,
+    check_one_room,
+    server_messages,
+    wait_for,
+)
+from tests.server.wire import make_users
+
+ROOT = Path(__file__).resolve().parents[2]
+COUNT = 60
+
+
+@pytest.mark.slow
+async def test_messages_in_the_outbox_of_a_killed_client_are_delivered_once_after_restart(
+    chat_server: ChatServer, tmp_path: Path, qapp: QApplication
+) -> None:
+    tokens = await make_users(chat_server, ["crash"])
+    cache_file = tmp_path / "crash.sqlite3"
+    db_file = chat_server.config.data_dir / "chat.sqlite3"
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.reliability.crash_client",
+        chat_server.base_url,
+        "crash",
+        tokens["crash"],
+        str(cache_file),
+        str(COUNT),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    written: list[str] = []
+    try:
+        assert child.stdout is not None
+        async with asyncio.timeout(30):
+            while (line := (await child.stdout.readline()).decode().strip()) != "written":
+                assert line, "the client process ended early"
+                written.append(line)
+        # Killed once the server has taken what the burst allows, the rest still queued.
+        await wait_for(lambda: len(server_messages(db_file)) >= 20, 20, "the burst is stored")
+    finally:
+        child.kill()
+        await child.wait()
+    assert len(written) == COUNT
+
+    cache = ChatCache.open(cache_file)
+    left = [entry.client_id for entry in cache.outbox()]
+    cache.close()
+    stored_at_kill = {row[2] for row in server_messages(db_file)}
+    print(
+        f"at kill: {len(stored_at_kill)} stored, {len(left)} in the outbox file "
+        f"(of which already stored: {len(set(left) & stored_at_kill)})"
+    )
+    assert left, "the outbox was empty at the kill: nothing was tested"
+    assert set(written) - set(left) <= stored_at_kill, "an acked message is not stored"
+
+    client = HeadlessClient("crash", chat_server.base_url, tokens["crash"], cache_file)
+    client.written = written
+    client.open()
+    try:
+        await wait_for(lambda: all_caught_up([client], COUNT), 30, "the outbox is delivered")
+        on_disk = server_messages(db_file)
+        check_one_room(on_disk, {"crash": written})
+        assert client.history() == on_disk
+    finally:
+        await client.close()
