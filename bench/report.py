@@ -513,6 +513,24 @@ SECTIONS = {
     "polling_vs_ws": ("The seed's polling against our WebSocket", section_polling),
     "client": ("The desktop client", section_client),
 }
+# What each benchmark does, in a sentence or two (the module docstrings say more).
+METHODS = {
+    "latency": "Senders in one process share a fixed rate (one account each, under the"
+    " per-user limit); receivers in a worker process time each message from its send"
+    " stamp. Ours runs with its default limits and its SQLite store. Each figure is the"
+    " median of the repeats, the servers taking turns.",
+    "fanout": "Closed loop: 4 senders keep a window of messages in flight and send the"
+    " next one when one of their own comes back; deliveries are counted at every"
+    " client and the server's CPU time is read from /proc. Ours runs with its per-user"
+    " rate limit raised (the limiter still runs) so that 4 senders can saturate it.",
+    "connections": "Idle sockets opened in steps by worker processes (authenticated on"
+    " ours: hello with a token, welcome received); the server's RSS after each step.",
+    "polling_vs_ws": "The same server, the same number of clients of each kind: idle"
+    " phases one kind at a time, then messages at random moments with both connected.",
+    "client": "The app's window (ChatCache, ChatController, MainWindow, Qt offscreen) in"
+    " a process of its own; launch is timed from spawning that process. The burst"
+    " comes from our server in a subprocess; a 5 ms Qt timer measures the UI stalls.",
+}
 
 
 def machine() -> str:
@@ -562,6 +580,9 @@ def render(results: dict[str, dict[str, Any]], md_path: Path, charts: Path) -> N
         "",
         table(["target", "measured", "required", "verdict"], targets_summary(results)),
         "",
+        "Where a target is missed, the last part of this page says what the profiles"
+        " show and what would fix it.",
+        "",
     ]
     for name, (title, section) in SECTIONS.items():
         if name not in results:
@@ -569,6 +590,8 @@ def render(results: dict[str, dict[str, Any]], md_path: Path, charts: Path) -> N
         result = results[name]
         parts += [
             f"## {title}",
+            "",
+            METHODS[name],
             "",
             "```",
             result["command"],
