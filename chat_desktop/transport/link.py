@@ -20,6 +20,12 @@ hands every protocol event to ``on_event`` in order:
    events arrive, and ``send()`` goes over HTTP with the answers synthesised
    as events (Ack, HistoryPage, Room, Error). Every ``ws_retry_interval``
    seconds it tries the socket again and switches back when it opens.
+5. When the TLS handshake fails certificate verification (an ``https://``
+   server that shows another certificate than the pinned one, or one no
+   authority vouches for), nothing has been sent yet, and retrying cannot
+   help: the state becomes CERTIFICATE_REFUSED and the link stops. The
+   controller then checks the certificate (:mod:`.pinning`), lets the user
+   decide, and starts a new link with a new SSL context.
 
 Everything runs as tasks on the *running* asyncio loop: under the desktop app
 that loop is qasync's, so callbacks run on the Qt thread and may touch Qt
@@ -75,6 +81,10 @@ _PING_INTERVAL = 20.0
 _PING_TIMEOUT = 20.0
 # Failures to open the socket that mean "nobody there, or not now".
 _UNREACHABLE = (OSError, TimeoutError, WebSocketException)
+
+
+class _CertificateRefused(Exception):
+    """The handshake failed certificate verification: the link stops (state CERTIFICATE_REFUSED)."""
 
 
 class ServerLink:
@@ -149,7 +159,8 @@ class ServerLink:
 
     @property
     def active(self) -> bool:
-        """True from start() until the link stops for good (close() or UNAUTHORIZED)."""
+        """True from start() until the link stops for good (close(), UNAUTHORIZED or
+        CERTIFICATE_REFUSED)."""
         return self._task is not None and not self._task.done()
 
     def start(self) -> None:
@@ -214,7 +225,8 @@ class ServerLink:
                     log.error("the link ended with an error", exc_info=task.exception())
             await self._api.close()
             self._closed = True
-            if self._state.kind is not LinkKind.UNAUTHORIZED:
+            # Why a link stopped by itself stays the truth after it is closed.
+            if self._state.kind not in (LinkKind.UNAUTHORIZED, LinkKind.CERTIFICATE_REFUSED):
                 self._set_state(LinkState(LinkKind.OFFLINE, detail="Disconnected"))
 
     # The connection loop ---------------------------------------------------
@@ -224,13 +236,18 @@ class ServerLink:
             await self._connect_forever()
         except Unauthorized as exc:
             self._set_state(LinkState(LinkKind.UNAUTHORIZED, detail=exc.message))
+        except _CertificateRefused as exc:
+            self._set_state(LinkState(LinkKind.CERTIFICATE_REFUSED, detail=str(exc)))
         except Exception:
             # A bug must not end the link silently: say so in the state.
             log.exception("the link to %s failed", self.base_url)
             self._set_state(LinkState(LinkKind.OFFLINE, detail="Internal error; see the log"))
 
     async def _connect_forever(self) -> None:
-        """Connect, run sessions, back off between them; only Unauthorized ends it."""
+        """Connect, run sessions, back off between them.
+
+        Only Unauthorized and _CertificateRefused end it.
+        """
         handover: ClientConnection | None = None
         while True:
             detail = ""
@@ -239,6 +256,8 @@ class ServerLink:
                 self._set_state(LinkState(LinkKind.CONNECTING))
                 try:
                     ws = await self._open_ws()
+                except ssl.SSLCertVerificationError as exc:
+                    raise self._refused(exc) from exc
                 except InvalidHandshake as exc:
                     detail = f"The server refused the WebSocket ({exc})"
                     if _upgrade_refused(exc) and await self._http_answers():
@@ -362,6 +381,9 @@ class ServerLink:
             if opened is not None:
                 await opened.close()
             raise Unauthorized(401, self._revoked or str(failure))
+        refused = None if probe.cancelled() else probe.exception()
+        if isinstance(refused, ssl.SSLCertVerificationError):
+            raise self._refused(refused) from refused
         if opened is not None:
             return "", opened
         if isinstance(failure, ApiError):
@@ -386,6 +408,9 @@ class ServerLink:
             await self._sleep_or_wake(self._ws_retry_interval)
             try:
                 return await self._open_ws()
+            except ssl.SSLCertVerificationError:
+                # Not "unavailable": the certificate changed; polling must end too.
+                raise
             except _UNREACHABLE as exc:
                 log.debug("the WebSocket is still unavailable: %s", exc)
 
@@ -396,6 +421,13 @@ class ServerLink:
             self._poll_task.cancel()
 
     # Helpers ---------------------------------------------------------------
+
+    def _refused(self, exc: ssl.SSLCertVerificationError) -> _CertificateRefused:
+        reason = exc.verify_message or exc.reason or str(exc)
+        return _CertificateRefused(
+            f"The secure connection to {self.base_url} was refused: the server shows a "
+            f"certificate this computer does not trust ({reason}); nothing was sent"
+        )
 
     def _since(self) -> dict[str, int]:
         """The caller's positions, raised to what this link already delivered."""

@@ -3,7 +3,7 @@
 :class:`~chat_desktop.transport.link.ServerLink` reports every change of its
 state through its ``on_state`` callback; the controller turns it into the
 status line ("Connected", "Reconnecting in 4 s", "Connected (polling)",
-"Signed out: log in again").
+"Signed out: log in again", "Not connected: the certificate changed").
 """
 
 from __future__ import annotations
@@ -27,6 +27,11 @@ class LinkKind(enum.Enum):
     OFFLINE = "offline"
     #: The server refused the token (close 4401 / HTTP 401); the link stopped for good.
     UNAUTHORIZED = "unauthorized"
+    #: The server's certificate failed verification (another than the pinned one,
+    #: or one no authority vouches for): the link stopped for good, before
+    #: sending anything. The caller checks the certificate (``pinning.check_server``)
+    #: and, once the user decides, starts a new link with a new SSL context.
+    CERTIFICATE_REFUSED = "certificate_refused"
 
 
 @dataclass(frozen=True, slots=True)
