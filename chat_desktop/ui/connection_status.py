@@ -2,7 +2,8 @@
 
 "Connected", "Connecting…", "Reconnecting in 7 s" (counting down, once a
 second), "Offline: polling" (the WebSocket is blocked and HTTP long polling
-carries the chat), "Offline", or "Signed out". The widget only shows a
+carries the chat), "Offline", "Signed out", or "Not connected: the server's
+certificate changed" (the window's certificate bar says more). The widget only shows a
 :class:`~chat_desktop.controller.entries.ConnectionStatus`; the button emits a
 signal that the main window hands to the controller.
 """
@@ -44,6 +45,7 @@ def status_text(status: ConnectionStatus, now: float | None = None) -> str:
         ConnectionKind.POLLING: "Offline: polling",
         ConnectionKind.OFFLINE: "Offline",
         ConnectionKind.UNAUTHORIZED: "Signed out: the server no longer accepts this sign-in",
+        ConnectionKind.CERTIFICATE_REFUSED: "Not connected: the server's certificate changed",
     }[kind]
 
 
