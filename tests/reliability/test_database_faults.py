@@ -1,0 +1,157 @@
+"""Database trouble on the server: the sender hears an error, never an ack, and all recovers.
+
+- **Locked**: another connection holds ``BEGIN EXCLUSIVE`` on the server's
+  SQLite file (a backup tool, an operator's ``sqlite3`` shell). The server
+  runs in-process with a short lock timeout.
+- **Disk full**: the real ``chat-server`` process gets a file-size limit
+  (``RLIMIT_FSIZE``) just above its database files, so that the next write
+  fails as on a full disk (EFBIG; SQLite reports "database or disk is full";
+  CPython ignores SIGXFSZ, so the process lives on). Then the limit is lifted.
+- **Read-only**: not produced. The tests run as root, for whom file
+  permissions do not apply, and an already-open file stays writable anyway;
+  remounting needs privileges the suite does not take. docs/reliability.md says so.
+
+In each, a client sends messages through the fault: every message answered
+``ack`` is in the file, every one refused is not (until it is sent again with
+the same client_id once the fault is gone, and then it is stored once), no
+other connection hears of a refused one, and the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import resource
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+
+from chat_desktop.protocol import Ack, Error, HistoryPage, Message
+from chat_server.app import ChatServer
+from chat_server.config import ServerConfig
+from chat_server.storage import open_store
+from tests.conftest import ServerProcess
+from tests.reliability.clients import history_over_http, register, server_messages
+from tests.server.wire import hello, make_users, recv, recv_until, ws_url
+
+
+@contextlib.contextmanager
+def exclusive_lock(db_file: Path) -> Iterator[None]:
+    """Hold an exclusive transaction on ``db_file`` from another connection."""
+    connection = sqlite3.connect(db_file, isolation_level=None)
+    try:
+        connection.execute("BEGIN EXCLUSIVE")
+        yield
+        connection.execute("ROLLBACK")
+    finally:
+        connection.close()
+
+
+async def send_and_answer(ws: ClientConnection, client_id: str, text: str) -> Ack | Error:
+    """Send one message; return the server's ack or error for it."""
+    await ws.send(
+        json.dumps({"type": "message", "room": "general", "client_id": client_id, "text": text})
+    )
+    answer = await recv_until(
+        ws,
+        lambda e: (
+            (isinstance(e, Ack) and e.client_id == client_id)
+            or (isinstance(e, Error) and e.ref == client_id)
+        ),
+    )
+    assert isinstance(answer, Ack | Error)
+    return answer
+
+
+async def test_a_locked_database_refuses_with_an_error_never_an_ack_and_recovers(
+    server_config: ServerConfig,
+) -> None:
+    server = ChatServer(server_config, store=open_store(server_config, lock_timeout=0.3))
+    await server.start()
+    db_file = server_config.data_dir / "chat.sqlite3"
+    try:
+        tokens = await make_users(server, ["writer", "reader"])
+        async with (
+            connect(ws_url(server), max_queue=None) as writer,
+            connect(ws_url(server), max_queue=None) as reader,
+        ):
+            await hello(writer, tokens["writer"])
+            await hello(reader, tokens["reader"])
+            assert isinstance(await send_and_answer(writer, "before", "before"), Ack)
+
+            refused = [f"during-{k}" for k in range(5)]
+            with exclusive_lock(db_file):
+                for client_id in refused:
+                    answer = await send_and_answer(writer, client_id, client_id)
+                    assert isinstance(answer, Error), answer
+                    assert answer.code == "unavailable" and answer.message
+                # Reading still works while the writes are refused.
+                await writer.send(json.dumps({"type": "history", "room": "general", "limit": 10}))
+                page = await recv_until(writer, lambda e: isinstance(e, HistoryPage))
+                assert [m.text for m in page.messages] == ["before"]  # type: ignore[attr-defined]
+            assert [row[2] for row in server_messages(db_file)] == ["before"]
+
+            for client_id in refused:
+                assert isinstance(await send_and_answer(writer, client_id, client_id), Ack)
+            heard = [await recv(reader) for _ in range(1 + len(refused))]
+            assert [e.client_id for e in heard if isinstance(e, Message)] == ["before", *refused]
+        stored = server_messages(db_file)
+        assert [row[2] for row in stored] == ["before", *refused]
+        assert [row[0] for row in stored] == list(range(1, len(stored) + 1))
+    finally:
+        await server.stop()
+
+
+def _files(data_dir: Path) -> list[Path]:
+    return [p for p in data_dir.iterdir() if p.name.startswith("chat.sqlite3")]
+
+
+@pytest.mark.slow
+async def test_a_full_disk_refuses_with_an_error_never_an_ack_and_recovers(
+    tmp_path: Path,
+) -> None:
+    server = ServerProcess(data_dir=tmp_path / "server-data", extra_args=["--no-discovery"])
+    url = server.start()
+    try:
+        token = await register(url, "writer")
+        assert server.proc is not None
+        pid = server.proc.pid
+        async with connect(url.replace("http://", "ws://") + "/ws", max_queue=None) as ws:
+            await hello(ws, token)
+            acked: list[str] = []
+            refused: list[str] = []
+            assert isinstance(await send_and_answer(ws, "first", "first"), Ack)
+            acked.append("first")
+            largest = max(p.stat().st_size for p in _files(server.data_dir))
+            # Room for a few pages more, then every growing write fails.
+            resource.prlimit(pid, resource.RLIMIT_FSIZE, (largest + 24576, resource.RLIM_INFINITY))
+            try:
+                # Few enough that, with their retries, they stay inside the burst of 20.
+                for k in range(8):
+                    client_id = f"full-{k}-{uuid.uuid4().hex[:6]}"
+                    answer = await send_and_answer(ws, client_id, "x" * 2000)
+                    if isinstance(answer, Ack):
+                        acked.append(client_id)
+                    else:
+                        assert answer.code == "unavailable", answer
+                        refused.append(client_id)
+                on_disk = [row[2] for row in server_messages(server.data_dir / "chat.sqlite3")]
+                assert on_disk == acked, "what was acked is not what is stored"
+            finally:
+                resource.prlimit(
+                    pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
+                )
+            print(f"disk full: {len(acked) - 1} acked, {len(refused)} refused")
+            assert refused, "the file-size limit refused nothing: nothing was tested"
+            for client_id in refused:
+                assert isinstance(await send_and_answer(ws, client_id, "x" * 2000), Ack)
+        stored = server_messages(server.data_dir / "chat.sqlite3")
+        assert [row[2] for row in stored] == acked + refused
+        assert [row[0] for row in stored] == list(range(1, len(stored) + 1))
+        assert await history_over_http(url, token) == stored
+    finally:
+        assert server.stop() == 0, "".join(server.output)
