@@ -3,8 +3,7 @@ record what they hear, and a waiting helper that never sleeps and hopes."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -23,23 +22,6 @@ from chat_desktop.transport import (
 from chat_server.app import ChatServer
 
 E = TypeVar("E")
-
-
-# The longest any condition may take to come true before the test fails.
-WAIT_LIMIT = 15.0
-
-
-async def eventually(predicate: Callable[[], bool]) -> None:
-    """Wait until ``predicate()`` holds; fail the test after WAIT_LIMIT seconds.
-
-    Checking every 10 ms rather than waiting on an event: the conditions mix
-    link state, recorded events and server internals, which share no signal.
-    """
-    async with asyncio.timeout(WAIT_LIMIT):
-        while True:
-            if predicate():
-                return
-            await asyncio.sleep(0.01)
 
 
 @dataclass

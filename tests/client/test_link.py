@@ -21,9 +21,10 @@ from chat_desktop.transport import AccountClient, Credentials, Jitter, LinkKind,
 from chat_desktop.transport.http_api import ApiSession
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
+from tests.waiting import eventually
 
 from ..conftest import ServerProcess
-from .conftest import LinkFactory, eventually
+from .conftest import LinkFactory
 
 
 def new_id() -> str:

@@ -12,8 +12,9 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 
 from chat_desktop.protocol import Message, Welcome
 from chat_desktop.transport import Credentials, LinkKind
+from tests.waiting import eventually
 
-from .conftest import LinkFactory, eventually
+from .conftest import LinkFactory
 
 WELCOME = {
     "type": "welcome",

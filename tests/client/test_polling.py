@@ -34,8 +34,9 @@ from chat_desktop.protocol import (
 )
 from chat_desktop.transport import AccountClient, Credentials, LinkKind, ServerLink
 from chat_server.app import ChatServer
+from tests.waiting import eventually
 
-from .conftest import LinkFactory, Recorder, eventually
+from .conftest import LinkFactory, Recorder
 from .proxy import ReverseProxy
 from .test_link import _client_side, post
 

@@ -34,7 +34,8 @@ from chat_desktop.transport.pinning import (
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 from chat_server.tls import CERT_FILE, KEY_FILE, TLS_DIR, load_server_context
-from tests.client.conftest import Recorder, eventually, fast_policy
+from tests.client.conftest import Recorder, fast_policy
+from tests.waiting import eventually
 
 
 @pytest.fixture

@@ -76,23 +76,6 @@ def run(qloop: qasync.QEventLoop) -> Runner[Any]:
     return runner
 
 
-# The longest any condition may take to come true before the test fails.
-WAIT_LIMIT = 15.0
-
-
-async def eventually(predicate: Callable[[], object]) -> None:
-    """Let the loop turn until ``predicate()`` is true; fail after WAIT_LIMIT seconds.
-
-    Polling every 20 ms rather than waiting on one signal: the conditions mix
-    widget contents, controller state and the server, which share no signal.
-    """
-    async with asyncio.timeout(WAIT_LIMIT):
-        while True:
-            if predicate():
-                return
-            await asyncio.sleep(0.02)
-
-
 def fast_link(**overrides: Any) -> Callable[..., ServerLink]:
     """ServerLink with reconnect delays short enough for tests."""
     policy = ReconnectPolicy(initial=0.05, factor=2.0, cap=0.4, jitter=Jitter.NONE)

@@ -20,8 +20,9 @@ from chat_desktop.protocol.events import ServerInfo
 from chat_desktop.storage import ChatCache
 from chat_desktop.transport import AccountClient, LinkKind, LinkState
 from chat_desktop.ui.main_window import MainWindow
+from tests.waiting import eventually
 
-from .conftest import LocalChatServer, eventually, register
+from .conftest import LocalChatServer, register
 
 
 def test_a_remembered_session_opens_the_chat_and_sign_out_forgets_the_token(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from chat_desktop.controller.entries import ConnectionKind, DeliveryState
+from tests.waiting import eventually
 
-from .conftest import ChatClient, LocalChatServer, eventually
+from .conftest import ChatClient, LocalChatServer
 
 
 def connected(client: ChatClient) -> bool:

@@ -15,8 +15,9 @@ from chat_desktop.protocol import Message, RoomInfo
 from chat_desktop.protocol.rules import format_ts
 from chat_desktop.storage import ChatCache
 from chat_desktop.ui.message_model import MessageRole
+from tests.waiting import eventually
 
-from .conftest import ChatClient, LocalChatServer, eventually
+from .conftest import ChatClient, LocalChatServer
 
 HOSTILE = '<b>bold</b> <img src=file:///etc/passwd> <a href="http://evil.example">x</a> &amp;'
 

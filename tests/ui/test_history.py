@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from chat_desktop.controller.entries import ConnectionKind
+from tests.waiting import eventually
 
-from .conftest import ChatClient, LocalChatServer, eventually, register
+from .conftest import ChatClient, LocalChatServer, register
 
 
 def seqs(client: ChatClient) -> list[int | None]:

@@ -7,8 +7,9 @@ from typing import Any
 
 from chat_desktop.controller.entries import ConnectionKind, DeliveryState
 from tests.client.proxy import ReverseProxy
+from tests.waiting import eventually
 
-from .conftest import ChatClient, LocalChatServer, eventually, register
+from .conftest import ChatClient, LocalChatServer, register
 
 
 def kind(client: ChatClient) -> ConnectionKind:

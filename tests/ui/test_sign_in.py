@@ -14,8 +14,9 @@ from chat_desktop.controller.hosting import LocalServer
 from chat_desktop.controller.settings import AppSettings
 from chat_desktop.transport.pinning import PinStore
 from chat_desktop.ui.sign_in import SignInDialog
+from tests.waiting import eventually
 
-from .conftest import PASSWORD, ChatClient, LocalChatServer, eventually, register
+from .conftest import PASSWORD, ChatClient, LocalChatServer, register
 
 
 def test_hosting_starts_the_bundled_server_and_signs_in_remembering_no_password(
