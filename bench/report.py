@@ -483,7 +483,7 @@ def chart_polling(rows: list[dict[str, Any]], path: Path) -> None:
     axes[0].set_ylabel("send -> receive latency (ms, log scale)")
     axes[0].set_title("delivery latency (p50, p99)")
     axes[1].bar(kinds, [r["requests_per_client_s"] for r in rows], color=colors)
-    axes[1].set_ylabel("requests per second per idle client")
+    axes[1].set_ylabel("requests (WebSocket: frames) per second per idle client")
     axes[1].set_title("idle traffic per client")
     for ax in axes:
         ax.grid(axis="y", alpha=0.3)
