@@ -229,6 +229,7 @@ class ChatApp:
             username=session.username,
             token=session.token,
             ssl_context=tls_context(self.pins, session.server_url),
+            pins=self.pins,
         )
         self.window = MainWindow(self.controller)
         geometry = self.settings.window_geometry()

@@ -16,7 +16,12 @@ or a database row. Inside, the controller:
   (re)connect: the server stores one message per client_id, so each arrives
   exactly once however often the network breaks;
 - fills a ``gap`` in the replay with ``history`` requests, and drops any
-  message it already has (by room and seq).
+  message it already has (by room and seq);
+- when the link refuses an https server's certificate (CERTIFICATE_REFUSED:
+  another than the pinned one), asks the server which certificate it shows
+  (:func:`~chat_desktop.transport.pinning.check_server`) and reports both
+  fingerprints (``certificateProblem``); only the user's explicit
+  :meth:`ChatController.accept_certificate` pins the new one and reconnects.
 
 All of it runs on the one thread: qasync makes Qt's event loop the asyncio
 loop, so the link's tasks, these callbacks and the widgets take turns and
@@ -58,9 +63,21 @@ from chat_desktop.protocol import (
 from chat_desktop.storage import ChatCache, OutboxEntry
 from chat_desktop.transport.http_api import AccountClient, ApiError
 from chat_desktop.transport.link import ServerLink
+from chat_desktop.transport.pinning import (
+    CertificateCheckError,
+    Mismatch,
+    NeedsTrust,
+    PinnedCertificate,
+    PinStore,
+    check_server,
+    client_context_for,
+    pin_key,
+    server_address,
+)
 from chat_desktop.transport.state import LinkKind, LinkState
 
 from .entries import (
+    CertificateProblem,
     ConnectionKind,
     ConnectionStatus,
     DeliveryState,
@@ -85,6 +102,20 @@ RATE_LIMIT_RETRY = 2.0
 # A message the link could not hand over while still connected (a POST that
 # failed while polling) is tried again after this many seconds.
 SEND_RETRY = 1.0
+# After a refused certificate whose check found nothing for the user to decide
+# (the server went away meanwhile, or shows a trusted certificate again): a new
+# link is tried after this many seconds (not at once, so that a server that
+# keeps changing its mind cannot make the two loop).
+CERTIFICATE_RECHECK = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingCertificate:
+    """The certificate shown in a CertificateProblem: what accept_certificate() pins."""
+
+    host: str
+    port: int
+    certificate: PinnedCertificate
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +143,9 @@ class ChatController(QObject):
         roomCreated(str): a room I asked for exists now.
         problem(str): something the user should read (a refused room name, ...).
         unauthorized(): the server no longer accepts the token: sign in again.
+        certificateProblem(object): the server's certificate is not the trusted
+            one and the link stopped: a CertificateProblem (answer with
+            accept_certificate() or sign out), or None once it is resolved.
     """
 
     roomsChanged = Signal(list)
@@ -124,6 +158,7 @@ class ChatController(QObject):
     roomCreated = Signal(str)
     problem = Signal(str)
     unauthorized = Signal()
+    certificateProblem = Signal(object)
 
     def __init__(
         self,
@@ -134,12 +169,21 @@ class ChatController(QObject):
         token: str,
         link_factory: Callable[..., ServerLink] = ServerLink,
         ssl_context: ssl.SSLContext | None = None,
+        pins: PinStore | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._cache = cache
         # For an https server: the pinned certificate or the system's authorities.
         self._ssl_context = ssl_context
+        # The certificates the user trusted (shared with the sign-in dialog):
+        # checked and updated when the server's certificate changes. None: a
+        # refused certificate is only reported in the status.
+        self._pins = pins
+        # The certificate the open CertificateProblem showed; None when none is open.
+        self._pending_certificate: _PendingCertificate | None = None
+        # True while check_server runs (a second request waits for its answer).
+        self._checking_certificate = False
         self.server_url = server_url
         self.username = username
         self._token = token
@@ -334,8 +378,30 @@ class ChatController(QObject):
         self._tasks.spawn(self._load_older(room, before))
 
     def reconnect_now(self) -> None:
-        if self._link is not None:
+        """Skip the backoff wait; after a refused certificate, check the server again."""
+        if self._status.kind is LinkKind.CERTIFICATE_REFUSED:
+            self._tasks.spawn(self._check_certificate())
+        elif self._link is not None:
             self._link.reconnect_now()
+
+    @property
+    def certificate_problem(self) -> CertificateProblem | None:
+        """The open certificate question (also sent with certificateProblem), if any."""
+        pending = self._pending_certificate
+        return None if pending is None else self._problem_of(pending)
+
+    def accept_certificate(self) -> None:
+        """The user reviewed the certificate of ``certificateProblem``: pin it and reconnect.
+
+        Pins exactly the certificate whose fingerprint was shown; should the
+        server show yet another one, the new link is refused again.
+        """
+        pending, self._pending_certificate = self._pending_certificate, None
+        if pending is None or self._pins is None or self._closed:
+            return
+        self._pins.pin(pending.host, pending.port, pending.certificate)
+        self.certificateProblem.emit(None)
+        self._restart_link(client_context_for(pending.certificate))
 
     # ------------------------------------------------------- link callbacks
 
@@ -353,8 +419,63 @@ class ChatController(QObject):
         self.connectionChanged.emit(self._status)
         if state.kind is LinkKind.UNAUTHORIZED:
             self.unauthorized.emit()
+        elif state.kind is LinkKind.CERTIFICATE_REFUSED:
+            self._tasks.spawn(self._check_certificate())
         elif state.kind in (LinkKind.CONNECTED, LinkKind.POLLING):
             self._flush_outbox()
+
+    # ------------------------------------------------------- certificates
+
+    async def _check_certificate(self) -> None:
+        """The link refused the server's certificate: find out which one it shows now.
+
+        A new or changed certificate becomes a CertificateProblem for the
+        user. With nothing to decide (the server went away meanwhile, or shows
+        a trusted certificate again), a new link tries once more shortly.
+        """
+        if self._checking_certificate or self._pins is None:
+            return
+        if not self.server_url.startswith("https://"):
+            return
+        self._checking_certificate = True
+        try:
+            if self._link is not None:
+                # The link stopped by itself; closing it frees its HTTP session.
+                await self._link.close()
+            host, port = server_address(self.server_url)
+            try:
+                result = await check_server(host, port, self._pins)
+            except CertificateCheckError as exc:
+                log.info("could not check the certificate again: %s", exc)
+                result = None
+        finally:
+            self._checking_certificate = False
+        if self._closed:
+            return
+        if isinstance(result, Mismatch | NeedsTrust):
+            self._pending_certificate = _PendingCertificate(host, port, result.certificate)
+            self.certificateProblem.emit(self._problem_of(self._pending_certificate))
+            return
+        self._pending_certificate = None
+        self.certificateProblem.emit(None)
+        await asyncio.sleep(CERTIFICATE_RECHECK)
+        if self._status.kind is LinkKind.CERTIFICATE_REFUSED and not self._closed:
+            context = result.context() if result is not None else self._ssl_context
+            self._restart_link(context)
+
+    def _problem_of(self, pending: _PendingCertificate) -> CertificateProblem:
+        pinned = self._pins.get(pending.host, pending.port) if self._pins is not None else None
+        return CertificateProblem(
+            where=pin_key(pending.host, pending.port),
+            presented=pending.certificate.fingerprint,
+            pinned=pinned.fingerprint if pinned is not None else "",
+        )
+
+    def _restart_link(self, context: ssl.SSLContext | None) -> None:
+        """Replace the stopped (and closed) link by a new one with ``context``."""
+        self._ssl_context = context
+        self._link = None
+        self.start()
 
     def _on_event(self, event: ServerEvent) -> None:
         if self._closed:

@@ -102,6 +102,25 @@ class FoundServer:
     fingerprint: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class CertificateProblem:
+    """An https server shows a certificate this computer does not trust: the chat stopped.
+
+    The link refused it during the TLS handshake, before sending anything (no
+    token, no message). The user compares the fingerprints with the ones the
+    administrator gives, then accepts the presented certificate (it is pinned
+    in place of the old one) or signs out.
+    """
+
+    # The server as the pin store names it: host:port.
+    where: str
+    # SHA-256 fingerprint of the certificate the server shows now.
+    presented: str
+    # The fingerprint trusted until now; "" when none was pinned (an authority
+    # vouched for the server's certificate before, and none does now).
+    pinned: str = ""
+
+
 # The connection's state is the transport's LinkState, handed through as it
 # is; the names below are what widgets import (they never import the
 # transport), and what the status bar shows (see ui/connection_status.py).

@@ -8,7 +8,9 @@ widgets, widget signals become controller calls. No widget touches the
 network or the database.
 
 The window also owns the tray icon (unread count, notifications for new
-messages while the window is not active; clicking one opens that room).
+messages while the window is not active; clicking one opens that room), and
+the certificate bar that says when the server's certificate changed
+(:mod:`.certificate`).
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ from PySide6.QtWidgets import (
 
 from chat_desktop.controller.chat import ChatController
 from chat_desktop.controller.entries import (
+    CertificateProblem,
     ConnectionStatus,
     MemberEntry,
     MessageEntry,
     RoomEntry,
 )
 
+from .certificate import CertificateBar, CertificateReviewDialog
 from .composer import ComposerBox
 from .connection_status import ConnectionStatusWidget
 from .message_model import MessageListModel
@@ -100,6 +104,8 @@ class MainWindow(QMainWindow):
 
         # ---- conversation: header, messages, typing line, composer
         middle = QWidget(self)
+        # Hidden unless the server's certificate changed and the chat stopped.
+        self.certificate_bar = CertificateBar(middle)
         self.header = QLabel(middle)
         self.header.setObjectName("conversationHeader")
         self.header.setTextFormat(Qt.TextFormat.PlainText)
@@ -110,6 +116,7 @@ class MainWindow(QMainWindow):
         middle_layout = QVBoxLayout(middle)
         middle_layout.setContentsMargins(0, 0, 0, 0)
         middle_layout.setSpacing(0)
+        middle_layout.addWidget(self.certificate_bar)
         middle_layout.addWidget(self.header)
         middle_layout.addWidget(self.view, 1)
         middle_layout.addWidget(self.typing_line)
@@ -134,6 +141,8 @@ class MainWindow(QMainWindow):
 
         # The open "Sign out?" question, if any (tests answer it).
         self.sign_out_box: QMessageBox | None = None
+        # The open certificate review, if any.
+        self.certificate_dialog: CertificateReviewDialog | None = None
         self._build_menu()
         self.tray = ChatTray(self)
         self._connect()
@@ -173,6 +182,7 @@ class MainWindow(QMainWindow):
         c.notify.connect(self._notify)
         c.roomCreated.connect(self.show_room)
         c.problem.connect(self._problem)
+        c.certificateProblem.connect(self._certificate_problem)
 
         self.composer.submitted.connect(lambda text: c.send(self.messages.room, text))
         self.composer.edited.connect(lambda text: c.composer_edited(self.messages.room, text))
@@ -189,6 +199,8 @@ class MainWindow(QMainWindow):
         self.new_room_action.triggered.connect(self.ask_new_room)
         self.sign_out_action.triggered.connect(self.ask_sign_out)
         self.quit_action.triggered.connect(self.quitRequested)
+        self.certificate_bar.reviewRequested.connect(self.review_certificate)
+        self.certificate_bar.signOutRequested.connect(self.signOutRequested)
         self.tray.roomClicked.connect(self._open_from_tray)
         self.tray.quitRequested.connect(self.quitRequested)
 
@@ -250,6 +262,36 @@ class MainWindow(QMainWindow):
 
     def _problem(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
+
+    def _certificate_problem(self, problem: CertificateProblem | None) -> None:
+        dialog, self.certificate_dialog = self.certificate_dialog, None
+        if dialog is not None:
+            # What it showed is settled, or outdated by the problem shown now.
+            dialog.reject()
+        if problem is None:
+            self.certificate_bar.hide()
+        else:
+            self.certificate_bar.show_problem(problem)
+
+    def review_certificate(self) -> None:
+        """Show both fingerprints; the user may trust the new certificate or sign out."""
+        problem = self.controller.certificate_problem
+        if problem is None:
+            return
+        if self.certificate_dialog is not None:
+            self.certificate_dialog.raise_()
+            return
+        dialog = CertificateReviewDialog(problem, self)
+        dialog.acceptChosen.connect(self.controller.accept_certificate)
+        dialog.signOutChosen.connect(self.signOutRequested)
+        dialog.finished.connect(lambda _result: self._review_closed(dialog))
+        dialog.finished.connect(dialog.deleteLater)
+        self.certificate_dialog = dialog
+        dialog.open()
+
+    def _review_closed(self, dialog: CertificateReviewDialog) -> None:
+        if self.certificate_dialog is dialog:
+            self.certificate_dialog = None
 
     # ------------------------------------------------------------ actions
 
