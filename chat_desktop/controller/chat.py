@@ -182,7 +182,7 @@ class ChatController(QObject):
         self._pins = pins
         # The certificate the open CertificateProblem showed; None when none is open.
         self._pending_certificate: _PendingCertificate | None = None
-        # True while check_server runs (a second request waits for its answer).
+        # True while check_server runs (a second request is dropped: the running one answers).
         self._checking_certificate = False
         self.server_url = server_url
         self.username = username
@@ -438,10 +438,11 @@ class ChatController(QObject):
         if not self.server_url.startswith("https://"):
             return
         self._checking_certificate = True
+        refused = self._link
         try:
-            if self._link is not None:
+            if refused is not None:
                 # The link stopped by itself; closing it frees its HTTP session.
-                await self._link.close()
+                await refused.close()
             host, port = server_address(self.server_url)
             try:
                 result = await check_server(host, port, self._pins)
@@ -450,7 +451,8 @@ class ChatController(QObject):
                 result = None
         finally:
             self._checking_certificate = False
-        if self._closed:
+        if self._closed or self._link is not refused:
+            # The user trusted the certificate meanwhile: a new link is on its way.
             return
         if isinstance(result, Mismatch | NeedsTrust):
             self._pending_certificate = _PendingCertificate(host, port, result.certificate)
@@ -459,7 +461,7 @@ class ChatController(QObject):
         self._pending_certificate = None
         self.certificateProblem.emit(None)
         await asyncio.sleep(CERTIFICATE_RECHECK)
-        if self._status.kind is LinkKind.CERTIFICATE_REFUSED and not self._closed:
+        if self._link is refused and not self._closed:
             context = result.context() if result is not None else self._ssl_context
             self._restart_link(context)
 
