@@ -135,6 +135,49 @@ class HeadlessClient:
         assert self.cache is not None
         return [(m.seq, m.author, m.client_id, m.text) for m in self.cache.latest(room, 1_000_000)]
 
+    async def paged_history(self, room: str = DEFAULT_ROOM) -> list[Row]:
+        """The room's history as the window gets it, through the controller.
+
+        First ``open_room`` (the newest cached page), then older pages as a
+        user scrolling up asks for them with ``request_older``: from the cache
+        where it holds them, from the server where it has a hole. (A hole is
+        allowed in the cache by design, e.g. when the newest-page fetch after
+        a connect died with the connection; the window fills it on scrolling.)
+        """
+        entries = [e for e in self.c.open_room(room) if e.seq is not None]
+        pages: asyncio.Queue[tuple[list[MessageEntry], bool]] = asyncio.Queue()
+
+        def loaded(page_room: str, page: list[MessageEntry], has_more: bool) -> None:
+            if page_room == room:
+                pages.put_nowait((page, has_more))
+
+        self.c.olderLoaded.connect(loaded)
+        try:
+            misses = 0
+            while entries and entries[0].seq is not None and entries[0].seq > 1:
+                self.c.request_older(room, entries[0].seq)
+                page, has_more = await asyncio.wait_for(pages.get(), 30)
+                older = [e for e in page if e.seq is not None]
+                if not older:
+                    # No answer (offline for a moment): ask again, as the view would.
+                    misses += 1
+                    assert has_more and misses < 20, "the older history never came"
+                    await asyncio.sleep(0.1)
+                    continue
+                entries = older + entries
+        finally:
+            self.c.olderLoaded.disconnect(loaded)
+        return [(e.seq, e.author, e.client_id, e.text) for e in entries if e.seq is not None]
+
+    def holes(self, room: str = DEFAULT_ROOM) -> int:
+        """Seqs below the newest that the cache lacks (filled from the server on scrolling)."""
+        with sqlite3.connect(f"file:{self.cache_file}?mode=ro", uri=True) as db:
+            (count,) = db.execute(
+                "SELECT COUNT(*) FROM messages WHERE room = ?", (room,)
+            ).fetchone()
+        db.close()
+        return self.position(room) - int(count)
+
     def position(self, room: str = DEFAULT_ROOM) -> int:
         assert self.cache is not None
         return self.cache.positions().get(room, 0)

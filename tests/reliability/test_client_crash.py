@@ -85,6 +85,6 @@ async def test_messages_in_the_outbox_of_a_killed_client_are_delivered_once_afte
         await wait_for(lambda: all_caught_up([client], COUNT), 30, "the outbox is delivered")
         on_disk = server_messages(db_file)
         check_one_room(on_disk, {"crash": written})
-        assert client.history() == on_disk
+        assert await client.paged_history() == on_disk
     finally:
         await client.close()

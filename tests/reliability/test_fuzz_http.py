@@ -184,7 +184,8 @@ def test_hostile_requests_never_get_a_500_and_refusals_are_json(
 def test_after_the_fuzzing_the_server_serves_a_bystander(
     requester: Requester, server: ServerProcess
 ) -> None:
-    assert requester.requests > 0, "run with the fuzz test before it"
+    if not requester.requests:
+        pytest.skip("meaningful only after this module's fuzz tests (run the module)")
     assert requester.authorized > 0, "no fuzzed request got past the token check"
 
     async def chat() -> int:

@@ -154,7 +154,8 @@ def test_binary_frames_get_a_clear_error_and_the_socket_stays(prober: Prober, fr
 def test_after_the_fuzzing_the_server_serves_a_bystander(
     prober: Prober, server: ServerProcess
 ) -> None:
-    assert prober.frames > 0, "run with the fuzz tests before it"
+    if not prober.frames:
+        pytest.skip("meaningful only after this module's fuzz tests (run the module)")
     _bystander_is_served(prober, server)
 
 

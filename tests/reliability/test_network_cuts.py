@@ -98,7 +98,8 @@ async def test_after_a_storm_of_drops_stalls_and_blackholes_every_history_equals
                     )
                 print(
                     f"storm: {dict(proxy.actions)}, {proxy.connections} connections, "
-                    f"{CLIENTS * PER_CLIENT} messages"
+                    f"{CLIENTS * PER_CLIENT} messages; cache holes left for paging to fill: "
+                    f"{sum(c.holes(room) for c in clients for room in ROOMS)}"
                 )
                 assert (
                     proxy.actions["drop"] and proxy.actions["stall"] and proxy.actions["blackhole"]
@@ -108,6 +109,7 @@ async def test_after_a_storm_of_drops_stalls_and_blackholes_every_history_equals
                     on_disk = server_messages(db_file, room)
                     check_one_room(on_disk, {c.username: c.written_in(room) for c in clients})
                     for client in clients:
-                        assert client.history(room) == on_disk, f"{client.username}: {room} differs"
+                        shown = await client.paged_history(room)
+                        assert shown == on_disk, f"{client.username}: {room} differs"
             finally:
                 await asyncio.gather(*(c.close() for c in clients))

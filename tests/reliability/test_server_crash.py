@@ -111,6 +111,6 @@ async def test_sigkill_mid_burst_loses_no_acked_message_and_stores_each_retry_on
         assert all(seq_of[cid] == seq for cid, seq in stored_ids.items()), "a stored seq moved"
         assert await history_over_http(url, tokens[0]) == on_disk
         for client in clients:
-            assert client.history() == on_disk, f"{client.username}'s history differs"
+            assert await client.paged_history() == on_disk, f"{client.username}'s history differs"
     finally:
         await asyncio.gather(*(c.close() for c in clients))
