@@ -579,12 +579,21 @@ class ChatController(QObject):
         for room in welcome.rooms:
             self._rooms[room.name] = max(self._rooms.get(room.name, 0), room.last_seq)
         self._online = set(welcome.online)
-        # Rooms with messages that the cache has none of: `since` cannot cover
-        # them (no position), so fetch their newest page.
+        # The page a window shows first must be whole. A room the cache has
+        # nothing of has no position for `since` to cover: fetch its newest
+        # page. A room whose newest page has a hole (a connection that dropped
+        # while that page was on its way, then live messages above it) gets the
+        # rest of the page: the replay only brings what is above the newest.
         positions = self._cache.positions()
         for room in welcome.rooms:
-            if room.last_seq > 0 and room.name not in positions:
+            if room.last_seq == 0:
+                continue
+            if room.name not in positions:
                 self._fetch_newest(room.name)
+                continue
+            run = self._cache.latest(room.name, PAGE_SIZE)
+            if run and len(run) < PAGE_SIZE and run[0].seq > 1:
+                self._fetch_below(room.name, run[0].seq, PAGE_SIZE - len(run))
         self._flush_outbox()
 
     def _room_event(self, room: Room) -> bool:
@@ -706,6 +715,11 @@ class ChatController(QObject):
     def _fetch_newest(self, room: str) -> None:
         if self._can_send():
             self._tasks.spawn(self._newest(room))
+
+    def _fetch_below(self, room: str, before: int, limit: int) -> None:
+        if self._can_send():
+            # Like the newest page, the answer reaches the window through the batch.
+            self._tasks.spawn(self._history(room, before, limit))
 
     async def _newest(self, room: str) -> None:
         # The page's messages reach the window through the batch like any other.

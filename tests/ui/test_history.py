@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from chat_desktop.controller.entries import ConnectionKind
+from chat_desktop.protocol import RoomInfo
+from chat_desktop.storage import ChatCache
 from tests.waiting import eventually
 
 from .conftest import ChatClient, LocalChatServer, register
@@ -102,5 +105,25 @@ def test_new_messages_button_counts_while_scrolled_up_and_jumps_to_the_newest(
         await eventually(lambda: seqs(alice)[-1] == 63)
         await eventually(lambda: view.at_bottom())
         assert not view.new_button.isVisible()
+
+    run(body())
+
+
+def test_a_hole_in_the_newest_cached_page_is_filled_on_connect(
+    chat_server_here: LocalChatServer, tmp_path: Path, make_client: Any, run: Any
+) -> None:
+    # A connection dropped while the newest page was on its way, and live
+    # messages came in above it: the cache holds 41-50 of a room with 50.
+    async def body() -> None:
+        texts = [f"message {n}" for n in range(1, 51)]
+        await chat_server_here.post("bob", texts)
+        server_side = await chat_server_here.server.service.store.messages_after("general", 0, 50)
+        cache = ChatCache.open(tmp_path / "cache-alice.sqlite3")
+        cache.save_rooms([RoomInfo("general", 50)])
+        cache.save_messages(server_side[40:])
+        cache.close()
+
+        alice: ChatClient = await make_client(chat_server_here.url, "alice")
+        await eventually(lambda: alice.texts() == texts)
 
     run(body())
