@@ -9,7 +9,11 @@ works and simply shows nothing.
 
 from __future__ import annotations
 
+import html
+import sys
+
 from PySide6.QtCore import QObject, QRectF, QSize, Qt, Signal
+from PySide6.QtDBus import QDBusConnection, QDBusInterface
 from PySide6.QtGui import QAction, QColor, QFont, QIcon, QPainter
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
@@ -69,7 +73,10 @@ class ChatTray(QObject):
         self.last_message = f"{author} in #{room}: {body}"
         if self._icon is not None and QSystemTrayIcon.supportsMessages():
             self._icon.showMessage(
-                f"{author} in #{room}", body, QSystemTrayIcon.MessageIcon.Information, 8000
+                f"{author} in #{room}",
+                notification_body(body, reads_markup=_notifications_read_markup()),
+                QSystemTrayIcon.MessageIcon.Information,
+                8000,
             )
 
     def hide(self) -> None:
@@ -83,6 +90,39 @@ class ChatTray(QObject):
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason == QSystemTrayIcon.ActivationReason.Trigger and self.last_room:
             self.roomClicked.emit(self.last_room)
+
+
+def notification_body(text: str, *, reads_markup: bool) -> str:
+    """The notification text that shows ``text`` literally where it is shown.
+
+    A freedesktop notification server may read the body as markup (``<b>``,
+    ``<a href>``, ``<img src>``): there the text must be escaped, or a message
+    could draw images or links in the user's notification. Everywhere else
+    (Qt's own balloon, macOS, Windows) the body is plain text already, and
+    escaping would show ``&lt;`` to the user.
+    """
+    return html.escape(text, quote=False) if reads_markup else text
+
+
+def _notifications_read_markup() -> bool:
+    """Whether Qt sends notifications to a freedesktop notification server.
+
+    Qt on Linux does so exactly when a StatusNotifier host is registered on
+    the session bus (it then uses its D-Bus tray icon); otherwise it draws
+    its own balloon, which shows plain text.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    bus = QDBusConnection.sessionBus()
+    if not bus.isConnected():
+        return False
+    watcher = QDBusInterface(
+        "org.kde.StatusNotifierWatcher",
+        "/StatusNotifierWatcher",
+        "org.kde.StatusNotifierWatcher",
+        bus,
+    )
+    return watcher.isValid() and bool(watcher.property("IsStatusNotifierHostRegistered"))
 
 
 def badged_icon(count: int) -> QIcon:
