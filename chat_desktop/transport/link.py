@@ -48,6 +48,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import (
     ConnectionClosed,
     InvalidHandshake,
+    InvalidMessage,
     InvalidStatus,
     WebSocketException,
 )
@@ -473,12 +474,16 @@ def _upgrade_refused(exc: InvalidHandshake) -> bool:
 
     That is the signature of a proxy that strips ``Upgrade`` (the server then
     sees a plain GET and refuses it with a 4xx), and the case polling helps
-    with. A 5xx (server starting, stopping, or a gateway without a backend)
-    says nothing about WebSocket support: that is a retry with backoff.
+    with. A handshake cut before any answer, or a 5xx (server starting,
+    stopping, or a gateway without a backend), says nothing about WebSocket
+    support: that is a retry with backoff.
     """
     if isinstance(exc, InvalidStatus):
         return exc.response.status_code < 500
-    return True
+    # No valid HTTP answer at all (a handshake cut short) is a network blip,
+    # not a refusal: retry the socket. A malformed upgrade answer came from an
+    # HTTP peer that does not speak WebSocket properly: polling helps there.
+    return not isinstance(exc, InvalidMessage)
 
 
 def _unreachable(base_url: str, exc: BaseException) -> str:

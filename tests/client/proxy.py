@@ -38,6 +38,8 @@ class ReverseProxy:
         self.pass_websocket = False
         # When set, /ws is answered with this status by the proxy itself (a gateway error).
         self.websocket_status: int | None = None
+        # When set, /ws handshakes are cut: the connection closes with no answer at all.
+        self.cut_websocket = False
         # How many /ws requests arrived while the upgrade was being stripped.
         self.stripped = 0
         self.base_url = ""
@@ -65,6 +67,9 @@ class ReverseProxy:
             await self._client.close()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if request.path == "/ws" and self.cut_websocket and request.transport is not None:
+            request.transport.abort()
+            return web.Response()
         if request.path == "/ws" and self.websocket_status is not None:
             return web.Response(status=self.websocket_status, text="no backend for you")
         if request.path == "/ws" and self.pass_websocket:

@@ -92,6 +92,21 @@ async def test_a_gateway_error_on_the_websocket_is_retried_not_polled(
     assert "HTTP 502" in link.state.detail
 
 
+async def test_a_cut_websocket_handshake_is_retried_not_polled(
+    proxy: ReverseProxy, accounts: dict[str, Credentials], make_link: LinkFactory
+) -> None:
+    # No answer at all is a network blip, not a proxy that refuses upgrades:
+    # polling would cost the client its socket for the next 30 s.
+    proxy.cut_websocket = True
+    link, recorder = make_link(proxy.base_url, accounts["alice"])
+    await eventually(lambda: recorder.kinds().count(LinkKind.RECONNECTING) >= 3)
+    assert LinkKind.POLLING not in recorder.kinds()
+    proxy.cut_websocket = False
+    proxy.pass_websocket = True
+    link.reconnect_now()
+    await eventually(lambda: link.state.kind is LinkKind.CONNECTED)
+
+
 async def test_polling_link_receives_messages_from_others(
     chat_server: ChatServer,
     proxy: ReverseProxy,
