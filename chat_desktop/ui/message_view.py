@@ -63,6 +63,9 @@ class MessageView(QListView):
         # Distance from the bottom to keep while older rows are prepended.
         self._keep_from_bottom: int | None = None
         self._older_pending = False
+        # A _stick_to_bottom is queued: a burst of inserts asks for one, not one
+        # each (every scrollToBottom lays out all rows again).
+        self._stick_pending = False
 
         self.new_button = QPushButton(self.viewport())
         self.new_button.setObjectName("newMessagesButton")
@@ -97,7 +100,7 @@ class MessageView(QListView):
         self._set_unseen(0)
         self.scrollToBottom()
         # The layout may still be pending (rows just inserted): once more after it.
-        QTimer.singleShot(0, self._stick_to_bottom)
+        self._stick_soon()
 
     def older_loaded(self, added: int) -> None:
         """The older page asked for with olderWanted has arrived with ``added`` rows."""
@@ -123,7 +126,7 @@ class MessageView(QListView):
         if first == 0 and self._keep_from_bottom is not None:
             return
         if self._pinned:
-            QTimer.singleShot(0, self._stick_to_bottom)
+            self._stick_soon()
             return
         mine = all(
             self._model.data(self._model.index(row), MessageRole.MINE)
@@ -149,7 +152,14 @@ class MessageView(QListView):
         elif self._pinned:
             self.verticalScrollBar().setValue(maximum)
 
+    def _stick_soon(self) -> None:
+        """Scroll to the bottom once the event loop is idle (after the pending layout)."""
+        if not self._stick_pending:
+            self._stick_pending = True
+            QTimer.singleShot(0, self._stick_to_bottom)
+
     def _stick_to_bottom(self) -> None:
+        self._stick_pending = False
         if self._pinned:
             self.scrollToBottom()
 
@@ -191,7 +201,7 @@ class MessageView(QListView):
         super().resizeEvent(event)
         self._place_button()
         if self._pinned:
-            QTimer.singleShot(0, self._stick_to_bottom)
+            self._stick_soon()
 
     def _place_button(self) -> None:
         viewport = self.viewport()
