@@ -101,6 +101,10 @@ class MessageListModel(QAbstractListModel):
         self._stored = 0
         # Seqs present, to drop duplicates of a replay or a history page in O(1).
         self._seqs: set[int] = set()
+        # (author, client_id) -> seq of every stored row: row_of finds a stored
+        # row by bisecting on that seq, which stays right when rows shift (a
+        # scan of all rows per arriving message made a burst quadratic).
+        self._ids: dict[tuple[str, str], int] = {}
 
     # ----------------------------------------------------------------- state
 
@@ -128,8 +132,17 @@ class MessageListModel(QAbstractListModel):
         return [row.entry for row in self._rows]
 
     def row_of(self, author: str, client_id: str) -> int | None:
-        """The row holding the message (author, client_id); newest rows are searched first."""
-        for number in range(len(self._rows) - 1, -1, -1):
+        """The row holding the message (author, client_id), None when it is not shown.
+
+        A stored row is found through its seq in O(log n); the pending rows
+        (mine, without a seq: few) are searched from the newest.
+        """
+        seq = self._ids.get((author, client_id))
+        if seq is not None:
+            number = self._position(seq)
+            if number < self._stored and self._rows[number].entry.seq == seq:
+                return number
+        for number in range(len(self._rows) - 1, self._stored - 1, -1):
             entry = self._rows[number].entry
             if entry.client_id == client_id and entry.author == author:
                 return number
@@ -144,10 +157,12 @@ class MessageListModel(QAbstractListModel):
         self._rows = []
         self._stored = 0
         self._seqs = set()
+        self._ids = {}
         stored, pending = self._split(entries)
         self._rows = [self._row(entry) for entry in stored + pending]
         self._stored = len(stored)
-        self._seqs = {entry.seq for entry in stored if entry.seq is not None}
+        for entry in stored:
+            self._index(entry)
         self.endResetModel()
 
     def add(self, entries: Iterable[MessageEntry]) -> int:
@@ -178,6 +193,8 @@ class MessageListModel(QAbstractListModel):
                 continue
             if current != entry:
                 self._rows[known] = self._row(entry)
+                if entry.seq is not None:
+                    self._index(entry)
                 index = self.index(known)
                 self.dataChanged.emit(index, index)
         stored, pending = self._split(fresh)
@@ -260,6 +277,12 @@ class MessageListModel(QAbstractListModel):
                 self._insert(self._position(entry.seq or 0), [entry])
         return len(stored)
 
+    def _index(self, entry: MessageEntry) -> None:
+        """Record a stored entry in the seq set and the (author, client_id) index."""
+        assert entry.seq is not None
+        self._seqs.add(entry.seq)
+        self._ids[(entry.author, entry.client_id)] = entry.seq
+
     def _position(self, seq: int) -> int:
         return bisect.bisect_left(self._rows, seq, hi=self._stored, key=_seq_of)
 
@@ -269,7 +292,7 @@ class MessageListModel(QAbstractListModel):
         for entry in entries:
             if entry.seq is not None:
                 self._stored += 1
-                self._seqs.add(entry.seq)
+                self._index(entry)
         self.endInsertRows()
         self._neighbour_changed(at + len(entries))
 
@@ -279,6 +302,9 @@ class MessageListModel(QAbstractListModel):
         if row.entry.seq is not None:
             self._stored -= 1
             self._seqs.discard(row.entry.seq)
+            key = (row.entry.author, row.entry.client_id)
+            if self._ids.get(key) == row.entry.seq:
+                del self._ids[key]
         self.endRemoveRows()
         self._neighbour_changed(number)
 

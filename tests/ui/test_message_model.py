@@ -79,3 +79,23 @@ def test_a_mention_of_me_is_flagged_but_not_in_my_own_messages(qapp: Any) -> Non
     )
     assert model.data(model.index(0), MessageRole.MENTION)
     assert not model.data(model.index(1), MessageRole.MENTION)
+
+
+def test_row_of_finds_every_message_after_prepends_and_a_pending_one_moving(qapp: Any) -> None:
+    model = MessageListModel("alice")
+    model.reset("general", [entry(5), entry(6)])
+    model.add([entry(None, "alice", client_id="x", state=DeliveryState.SENT)])
+    model.prepend([entry(2), entry(3)])
+    assert model.row_of("alice", "x") == 4
+    model.add([entry(7), entry(8, "alice", client_id="x")])
+    expected = [(e.author, e.client_id) for e in model.entries()]
+    assert [model.row_of(author, cid) for author, cid in expected] == list(range(6))
+    assert model.row_of("alice", "c5") is None  # same client_id, another author
+
+
+def test_row_of_forgets_the_rows_of_the_previous_room_after_a_reset(qapp: Any) -> None:
+    model = MessageListModel("alice")
+    model.reset("general", [entry(1), entry(2)])
+    model.reset("general", [entry(9)])
+    assert model.row_of("bob", "c1") is None
+    assert model.row_of("bob", "c9") == 0
