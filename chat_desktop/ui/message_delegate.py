@@ -4,6 +4,9 @@ Qt asks a delegate two questions about each row: how tall is it (``sizeHint``)
 and what does it look like (``paint``). Both need the same geometry (the
 wrapped lines of text depend on the width), so it is computed once into a
 small value object, :class:`MessageLayout`, and cached per row and width.
+Qt asks ``sizeHint`` for *every* row at each layout pass (each batch of new
+rows), so the height alone is also kept on the model's row
+(:meth:`MessageListModel.row_height`): a hit is one lookup, not a layout.
 
 A row, top to bottom:
 
@@ -60,7 +63,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem,
 
 from chat_desktop.controller.entries import DeliveryState, MessageEntry
 
-from .message_model import MessageRole
+from .message_model import MessageListModel, MessageRole
 from .text_spans import ALLOWED_SCHEMES, SpanKind, TextSpan, find_spans
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -271,6 +274,9 @@ class MessageDelegate(QStyledItemDelegate):
         # The list view: its viewport width is the width every row is laid out for.
         self._view = view
         self._cache: dict[tuple[object, ...], MessageLayout] = {}
+        # Heights kept on the model rows are valid for (this token, width): a
+        # new token (clear_cache) forgets them all at once.
+        self._token = object()
 
     # ---------------------------------------------------------------- layout
 
@@ -294,8 +300,9 @@ class MessageDelegate(QStyledItemDelegate):
         return layout
 
     def clear_cache(self) -> None:
-        """Forget every layout (after a font or palette change)."""
+        """Forget every layout and row height (after a font, palette or width change)."""
         self._cache.clear()
+        self._token = object()
 
     def _width(self) -> int:
         viewport = getattr(self._view, "viewport", None)
@@ -303,8 +310,17 @@ class MessageDelegate(QStyledItemDelegate):
         return max(200, widget.width())
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
-        layout = self.layout_for(index)
-        return QSize(self._width(), layout.height)
+        width = self._width()
+        model = index.model()
+        if not isinstance(model, MessageListModel):
+            return QSize(width, self.layout_for(index, width).height)
+        number = index.row()
+        key = (self._token, width)
+        height = model.row_height(number, key)
+        if height is None:
+            height = self.layout_for(index, width).height
+            model.set_row_height(number, key, height)
+        return QSize(width, height)
 
     # ----------------------------------------------------------------- paint
 

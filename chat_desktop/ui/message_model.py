@@ -52,13 +52,22 @@ class MessageRole(enum.IntEnum):
     TIME = enum.auto()  # str: local time "HH:MM"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class _Row:
-    """An entry plus what the model computes once for it (local time, mention)."""
+    """An entry plus what the model computes once for it (local time, mention).
+
+    ``height`` is the row's laid-out height as the delegate last measured it,
+    valid for ``height_key`` (the delegate's width and font generation). Qt
+    asks for the height of every row at each layout pass; keeping it here
+    makes that a lookup. A new entry makes a new _Row; a neighbour that
+    changes this row's header forgets the height (:meth:`_neighbour_changed`).
+    """
 
     entry: MessageEntry
     local: datetime
     mention: bool
+    height_key: object = None
+    height: int = 0
 
     @property
     def day(self) -> date:
@@ -148,6 +157,17 @@ class MessageListModel(QAbstractListModel):
                 return number
         return None
 
+    def row_height(self, number: int, key: object) -> int | None:
+        """The height stored for row ``number`` under ``key``, None when unknown."""
+        row = self._rows[number]
+        return row.height if row.height_key == key else None
+
+    def set_row_height(self, number: int, key: object, height: int) -> None:
+        """Store row ``number``'s laid-out height for ``key`` (see _Row)."""
+        row = self._rows[number]
+        row.height_key = key
+        row.height = height
+
     # ------------------------------------------------------------- feeding
 
     def reset(self, room: str, entries: Iterable[MessageEntry]) -> None:
@@ -193,6 +213,9 @@ class MessageListModel(QAbstractListModel):
                 continue
             if current != entry:
                 self._rows[known] = self._row(entry)
+                if known + 1 < len(self._rows):
+                    # Its header may depend on this row's author and time.
+                    self._rows[known + 1].height_key = None
                 if entry.seq is not None:
                     self._index(entry)
                 index = self.index(known)
@@ -311,6 +334,7 @@ class MessageListModel(QAbstractListModel):
     def _neighbour_changed(self, number: int) -> None:
         """The row after an insert or removal may gain or lose its header."""
         if 0 <= number < len(self._rows):
+            self._rows[number].height_key = None
             index = self.index(number)
             self.dataChanged.emit(index, index, [MessageRole.SHOW_HEADER, MessageRole.DAY_LABEL])
 

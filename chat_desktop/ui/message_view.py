@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPoint, QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QPoint, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent, QPalette, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QPushButton, QWidget
 
@@ -197,11 +197,21 @@ class MessageView(QListView):
     # ----------------------------------------------------------- geometry
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        self.message_delegate.clear_cache()
+        # Rows wrap anew only when the width changes (a taller or shorter
+        # view keeps every row's layout and height).
+        if event.size().width() != event.oldSize().width():
+            self.message_delegate.clear_cache()
         super().resizeEvent(event)
         self._place_button()
         if self._pinned:
             self._stick_soon()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            # Row heights were measured with the old font.
+            self.message_delegate.clear_cache()
+            self.scheduleDelayedItemsLayout()
 
     def _place_button(self) -> None:
         viewport = self.viewport()
