@@ -368,11 +368,18 @@ async def test_a_closed_store_raises_storage_error(store_opener: OpenStore) -> N
 
 async def test_close_finishes_the_writes_already_queued(store_opener: OpenStore) -> None:
     store = await store_opener()
+    # Held, so that the 20 writes are surely still queued when close() starts.
+    blocker, release = await _block_writer(store)
     appends = [
         asyncio.ensure_future(store.append("general", "alice", f"c{k}", "x")) for k in range(20)
     ]
-    await _wait_until(lambda: store.pending_writes == 20)
-    await store.close()
+    await _wait_until(lambda: store.pending_writes == 21)
+    closing = asyncio.ensure_future(store.close())
+    # A closed store reports no pending writes: close() has begun, behind the 21.
+    await _wait_until(lambda: store.pending_writes == 0)
+    release.set()
+    await blocker
+    await closing
     assert all(append.result().created for append in appends)
 
     reopened = await store_opener()

@@ -10,8 +10,14 @@ Seq numbers come from ``rooms.last_seq``: the writer increments it with
 UPDATE row-locks the room on PostgreSQL, so several server processes sharing
 a database still hand out each seq once; a rolled-back transaction rolls the
 counter back with it, so seqs stay gapless. Idempotency rests on the unique
-index over (author, client_id): a retry, even one in the same batch as the
-original or racing it from another process, gets the stored message back.
+index over (author, client_id): the insert is ``ON CONFLICT (author,
+client_id) DO NOTHING``, and when it inserted nothing (a retry, even one in
+the same batch as the original or racing it from another process) the seq
+bump is undone and the stored message read back.
+
+Appending a message is the hot path, so it runs constant SQL straight through
+the connection, without a SELECT first, without a savepoint, and without
+Peewee building the statements anew for every message.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ class PeeweeChatStore(ChatStore):
         # Both set while the store is open, None before open() and after close().
         self._writer: GroupCommitWriter | None = None
         self._readers: ReaderPool | None = None
+        self._sql = _AppendSql(db.param)
 
     @property
     def database(self) -> peewee.Database:
@@ -104,11 +111,14 @@ class PeeweeChatStore(ChatStore):
         await asyncio.to_thread(join)
         database_proxy.initialize(None)
 
-    async def _write(self, work: Callable[[], T], room: str = "") -> T:
-        """Run ``work`` in the writer's next transaction; ``room``: the room it locks."""
+    async def _write(self, work: Callable[[], T], room: str = "", *, savepoint: bool = True) -> T:
+        """Run ``work`` in the writer's next transaction; ``room``: the room it locks.
+
+        ``savepoint``: see :meth:`GroupCommitWriter.submit`.
+        """
         if self._writer is None:
             raise StorageError("the store is closed")
-        return await asyncio.wrap_future(self._writer.submit(work, room))
+        return await asyncio.wrap_future(self._writer.submit(work, room, savepoint=savepoint))
 
     async def _read(self, work: Callable[[], T]) -> T:
         if self._readers is None:
@@ -231,50 +241,43 @@ class PeeweeChatStore(ChatStore):
     # Messages ---------------------------------------------------------------
 
     async def append(self, room: str, author: str, client_id: str, text: str) -> AppendResult:
-        return await self._write(lambda: self._append(room, author, client_id, text), room=room)
+        # No savepoint: _append raises (KeyError) only before it changed anything.
+        return await self._write(
+            lambda: self._append(room, author, client_id, text), room=room, savepoint=False
+        )
 
     def _append(self, room: str, author: str, client_id: str, text: str) -> AppendResult:
-        stored = self._find(author, client_id)
-        if stored is not None:
-            return AppendResult(stored, created=False)
-        try:
-            # A savepoint, so that a duplicate inserted meanwhile by another
-            # server process also takes back this seq increment.
-            with database_proxy.atomic():
-                bumped = (
-                    Room.update(last_seq=Room.last_seq + 1)
-                    .where(Room.name == room)
-                    .returning(Room.id, Room.last_seq)
-                    .tuples()
-                    .execute()
-                )
-                rows = list(bumped)
-                if not rows:
-                    raise KeyError(room)
-                room_id, seq = rows[0]
-                message = Message(
-                    room=room, seq=seq, client_id=client_id, author=author, text=text, ts=now_ts()
-                )
-                StoredMessage.insert(
-                    room=room_id,
-                    seq=seq,
-                    author=author,
-                    client_id=client_id,
-                    text=text,
-                    ts=message.ts,
-                ).execute()
-        except peewee.IntegrityError:
-            stored = self._find(author, client_id)
+        sql = self._sql
+        cursor = cast(Any, self._db).cursor()  # the stubs leave cursor() untyped
+        cursor.execute(sql.bump, (room,))
+        bumped = cursor.fetchone()
+        if bumped is None:
+            # A retry of a message already stored still gets it back, whatever
+            # room it names; anything else in an unknown room is refused.
+            stored = self._find(cursor, author, client_id)
             if stored is None:
-                raise
+                raise KeyError(room)
             return AppendResult(stored, created=False)
-        return AppendResult(message, created=True)
+        room_id, seq = bumped
+        ts = now_ts()
+        cursor.execute(sql.insert, (room_id, seq, author, client_id, text, ts))
+        if cursor.rowcount == 1:
+            message = Message(
+                room=room, seq=seq, client_id=client_id, author=author, text=text, ts=ts
+            )
+            return AppendResult(message, created=True)
+        # Nothing inserted: the message is stored already (by this batch or
+        # another process). Give the seq back, so that it is not a hole; the
+        # room's row stays locked until the commit, so nobody took a later one.
+        cursor.execute(sql.unbump, (room_id,))
+        stored = self._find(cursor, author, client_id)
+        if stored is None:
+            raise StorageError(f"message {client_id!r} of {author!r} conflicted but is not stored")
+        return AppendResult(stored, created=False)
 
-    def _find(self, author: str, client_id: str) -> Message | None:
-        query = _message_query().where(
-            StoredMessage.author == author, StoredMessage.client_id == client_id
-        )
-        row = query.first()
+    def _find(self, cursor: Any, author: str, client_id: str) -> Message | None:
+        cursor.execute(self._sql.find, (author, client_id))
+        row = cursor.fetchone()
         return None if row is None else _to_message(row)
 
     async def messages_after(self, room: str, after: int, limit: int) -> list[Message]:
@@ -298,6 +301,29 @@ class PeeweeChatStore(ChatStore):
             return [_to_message(row) for row in reversed(list(newest_first))]
 
         return await self._read(work)
+
+
+class _AppendSql:
+    """The constant statements of the append hot path, in the driver's parameter style."""
+
+    __slots__ = ("bump", "find", "insert", "unbump")
+
+    def __init__(self, param: str) -> None:
+        p = param
+        self.bump = (
+            f"UPDATE rooms SET last_seq = last_seq + 1 WHERE name = {p} RETURNING id, last_seq"
+        )
+        self.unbump = f"UPDATE rooms SET last_seq = last_seq - 1 WHERE id = {p}"
+        self.insert = (
+            "INSERT INTO messages (room_id, seq, author, client_id, text, ts)"
+            f" VALUES ({p}, {p}, {p}, {p}, {p}, {p})"
+            " ON CONFLICT (author, client_id) DO NOTHING"
+        )
+        self.find = (
+            "SELECT r.name, m.seq, m.client_id, m.author, m.text, m.ts"
+            " FROM messages m JOIN rooms r ON r.id = m.room_id"
+            f" WHERE m.author = {p} AND m.client_id = {p}"
+        )
 
 
 def _tuples(query: peewee.SelectBase) -> list[tuple[Any, ...]]:

@@ -7,7 +7,9 @@ each query to one of these threads as a plain function and awaits the
 - :class:`GroupCommitWriter`: ONE thread for every write. Whatever queued up
   while it was busy goes into the next transaction together (group commit:
   one fsync for many messages), each write in its own savepoint so that one
-  write's refusal (unknown room, name taken) does not undo the others. A
+  write's refusal (unknown room, name taken) does not undo the others, unless
+  the write promises to refuse only before it changed anything (the hot path
+  of a message: a savepoint each would cost more than the message). A
   caller's future is resolved only after COMMIT returned. If the database
   fails the transaction (locked, read only, disk full, connection lost) every
   write of the batch gets :class:`StorageError`: nothing is reported stored
@@ -58,11 +60,12 @@ DATABASE_ERRORS = _database_errors()
 class _Job:
     """A function to run on a database thread and the future for its result."""
 
-    __slots__ = ("future", "order_key", "work")
+    __slots__ = ("future", "order_key", "savepoint", "work")
 
-    def __init__(self, work: Callable[[], Any], order_key: str) -> None:
+    def __init__(self, work: Callable[[], Any], order_key: str, savepoint: bool) -> None:
         self.work = work
         self.order_key = order_key
+        self.savepoint = savepoint
         self.future: concurrent.futures.Future[Any] = concurrent.futures.Future()
 
 
@@ -111,13 +114,19 @@ class _DatabaseThreads:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, work: Callable[[], T], order_key: str = "") -> concurrent.futures.Future[T]:
+    def submit(
+        self, work: Callable[[], T], order_key: str = "", *, savepoint: bool = True
+    ) -> concurrent.futures.Future[T]:
         """Queue ``work``; its future resolves on the database thread.
 
         The writer runs the writes of one batch sorted (stably) by
-        ``order_key``: give the name of the room a write locks.
+        ``order_key``: give the name of the room a write locks. With
+        ``savepoint=False`` the writer runs ``work`` without a savepoint of its
+        own, which ``work`` may ask for only if every exception it raises
+        (other than a database error, which fails the whole batch anyway)
+        comes before it changed anything.
         """
-        job = _Job(work, order_key)
+        job = _Job(work, order_key, savepoint)
         with self._pending_lock:
             self._pending += 1
         job.future.add_done_callback(self._finished)
@@ -220,7 +229,10 @@ class GroupCommitWriter(_DatabaseThreads):
             with self._db.atomic():
                 for job in batch:
                     try:
-                        with self._db.atomic():  # a savepoint per write
+                        if job.savepoint:
+                            with self._db.atomic():
+                                result = job.work()
+                        else:
                             result = job.work()
                     except DATABASE_ERRORS:
                         raise
