@@ -7,7 +7,10 @@ the main window feeds it with what the controller emits:
 
 - :meth:`reset` when the room changes (the newest page from the cache),
 - :meth:`add` for a batch of new or updated entries (one insert per batch),
-- :meth:`prepend` for an older page (history scrolled into view).
+- :meth:`prepend` for an older page (history scrolled into view),
+- :meth:`drop_oldest` to forget rows the reader has scrolled far past (the
+  view does this while pinned to the bottom; they come back from the cache
+  through :meth:`prepend` when the reader scrolls up).
 
 Duplicates are dropped by seq (a replay after a reconnect may repeat what the
 cache already had), and an entry whose (author, client_id) is already present
@@ -236,6 +239,28 @@ class MessageListModel(QAbstractListModel):
         if not stored:
             return 0
         return self._insert_stored(stored)
+
+    def drop_oldest(self, count: int) -> int:
+        """Remove up to ``count`` of the oldest stored rows; return how many were removed.
+
+        Only stored rows go (they are in the cache and come back as an older
+        page); my pending messages always stay.
+        """
+        count = min(count, self._stored)
+        if count <= 0:
+            return 0
+        self.beginRemoveRows(QModelIndex(), 0, count - 1)
+        for row in self._rows[:count]:
+            entry = row.entry
+            self._seqs.discard(entry.seq or 0)
+            key = (entry.author, entry.client_id)
+            if self._ids.get(key) == entry.seq:
+                del self._ids[key]
+        del self._rows[:count]
+        self._stored -= count
+        self.endRemoveRows()
+        self._neighbour_changed(0)
+        return count
 
     # ----------------------------------------------------- Qt model interface
 

@@ -10,6 +10,11 @@
   is remembered before the insert and restored once the range has grown.
   (Qt's ``canFetchMore``/``fetchMore`` only fire at the *bottom* of a view, so
   the top has to be watched here.)
+- **A bounded list while pinned**: Qt measures every row at each layout pass
+  (each batch of new rows), so a long burst would make every batch slower.
+  While pinned to the bottom, once more than :data:`LIVE_ROWS_MAX` rows are
+  shown the oldest are dropped down to :data:`LIVE_ROWS_KEEP`; they are in
+  the cache and come back as older pages when the reader scrolls up.
 - **Links**: the cursor becomes a pointing hand over a link.
 """
 
@@ -25,6 +30,10 @@ from .resources import icon
 
 # Within this many pixels of the bottom counts as "at the bottom".
 _BOTTOM_SLACK = 24
+# While pinned, more rows than MAX are cut back to the newest KEEP (the gap
+# between the two makes it one removal per few hundred new rows, not per batch).
+LIVE_ROWS_MAX = 1000
+LIVE_ROWS_KEEP = 600
 
 
 class MessageView(QListView):
@@ -160,8 +169,12 @@ class MessageView(QListView):
 
     def _stick_to_bottom(self) -> None:
         self._stick_pending = False
-        if self._pinned:
-            self.scrollToBottom()
+        if not self._pinned:
+            return
+        rows = self._model.rowCount()
+        if rows > LIVE_ROWS_MAX and not self.loading_older:
+            self._model.drop_oldest(rows - LIVE_ROWS_KEEP)
+        self.scrollToBottom()
 
     def _scrolled(self, value: int) -> None:
         if self._keep_from_bottom is not None:

@@ -99,3 +99,14 @@ def test_row_of_forgets_the_rows_of_the_previous_room_after_a_reset(qapp: Any) -
     model.reset("general", [entry(9)])
     assert model.row_of("bob", "c1") is None
     assert model.row_of("bob", "c9") == 0
+
+
+def test_dropping_the_oldest_rows_keeps_my_pending_ones_and_finds_the_rest(qapp: Any) -> None:
+    model = MessageListModel("alice")
+    model.reset("general", [entry(1), entry(2), entry(3)])
+    model.add([entry(None, "alice", client_id="x", state=DeliveryState.QUEUED)])
+    assert model.drop_oldest(10) == 3
+    assert [e.client_id for e in model.entries()] == ["x"]
+    model.prepend([entry(2), entry(3)])  # they come back as an older page
+    assert [model.row_of("bob", "c2"), model.row_of("bob", "c3")] == [0, 1]
+    assert model.row_of("alice", "x") == 2

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QStyleOptionViewItem
 from chat_desktop.controller.entries import MessageEntry
 from chat_desktop.ui.message_delegate import MessageDelegate, MessageLayout
 from chat_desktop.ui.message_model import MessageListModel
-from chat_desktop.ui.message_view import MessageView
+from chat_desktop.ui.message_view import LIVE_ROWS_MAX, MessageView
 
 
 def entry(seq: int, author: str = "bob", text: str = "hello") -> MessageEntry:
@@ -67,3 +67,28 @@ def test_a_row_height_is_looked_up_not_laid_out_again_for_the_same_width(
     monkeypatch.setattr(MessageDelegate, "layout_for", counting)
     assert height(view, model, 0) == first
     assert asked == []
+
+
+def test_while_pinned_a_long_run_of_new_rows_keeps_only_the_newest(qtbot: Any) -> None:
+    model, view = shown(qtbot)
+    model.reset("general", [entry(1)])
+    wanted: list[bool] = []
+    view.olderWanted.connect(lambda: wanted.append(True))
+    for first in range(2, LIVE_ROWS_MAX + 200, 100):
+        model.add([entry(seq) for seq in range(first, first + 100)])
+        qtbot.waitUntil(lambda: not view._stick_pending)
+    qtbot.waitUntil(lambda: model.rowCount() <= LIVE_ROWS_MAX)
+    assert model.entries()[-1].seq == LIVE_ROWS_MAX + 201
+    assert model.has_older and view.pinned and view.at_bottom()
+    assert wanted == []
+
+
+def test_scrolled_up_reading_no_row_is_dropped(qtbot: Any) -> None:
+    model, view = shown(qtbot)
+    model.reset("general", [entry(seq) for seq in range(1, 101)])
+    qtbot.waitUntil(lambda: view.at_bottom() and not view._stick_pending)
+    view.verticalScrollBar().setValue(view.verticalScrollBar().maximum() // 2)
+    assert not view.pinned
+    model.add([entry(seq) for seq in range(101, LIVE_ROWS_MAX + 201)])
+    qtbot.waitUntil(lambda: view.new_button.isVisible() and not view._stick_pending)
+    assert model.rowCount() == LIVE_ROWS_MAX + 200
