@@ -1,4 +1,4 @@
-"""Row heights: kept on the model rows, measured again when the width or a neighbour changes."""
+"""Long conversations stay cheap to lay out: heights kept per width, few rows while pinned."""
 
 from __future__ import annotations
 
