@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from chat_desktop.protocol import DEFAULT_PORT
-from chat_server.app import ChatServer
-from chat_server.config import ServerConfig
+
+if TYPE_CHECKING:
+    from chat_server.app import ChatServer
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,11 @@ class LocalServer:
         """
         if self._server is not None:
             return self._server.base_url
+        # The server (aiohttp.web and the rest, ~0.2 s to import) is loaded
+        # only when someone hosts: every app start creates a LocalServer.
+        from chat_server.app import ChatServer
+        from chat_server.config import ServerConfig
+
         candidates = [] if preferred_port is None else [preferred_port]
         if self.port == 0:
             candidates.append(0)

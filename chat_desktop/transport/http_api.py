@@ -15,9 +15,10 @@ import logging
 import math
 import ssl
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
+if TYPE_CHECKING:
+    import aiohttp
 
 from chat_desktop.protocol import ProtocolError, dump_json, load_object, rules
 
@@ -132,6 +133,11 @@ class ApiSession:
         self._closed = False
 
     def _client(self) -> aiohttp.ClientSession:
+        # aiohttp is imported on first use, not with this module: it takes
+        # ~0.1 s to import, and a start with a saved session shows the window
+        # and connects over the WebSocket link without it.
+        import aiohttp
+
         if self._closed:
             raise ApiError(0, "The connection to the server was closed")
         if self._session is None:
@@ -157,6 +163,8 @@ class ApiSession:
         more). ``token`` authorises this one call (logout of a token the session does
         not hold). Raises :class:`ApiError` (status 0) when no HTTP answer arrives.
         """
+        import aiohttp  # already loaded by _client(); see there why it is imported here
+
         url = self.base_url + path
         client = self._client()
         data = None if json is None else dump_json(json).encode()

@@ -75,3 +75,14 @@ def test_app_process_quits_with_code_zero_and_a_silent_stderr_on_a_signal(
     assert proc.returncode == 0, err
     assert err == ""
     assert out == ""
+
+
+def test_the_app_module_loads_without_aiohttp_or_the_bundled_server() -> None:
+    # Both cost ~0.2 s of a start; only sign-in, polling and hosting need them.
+    probe = (
+        "import sys, chat_desktop.app; print(sorted({'aiohttp', 'chat_server'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"
