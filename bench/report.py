@@ -63,6 +63,8 @@ def run_benchmark(name: str, args: str, workdir: Path) -> dict[str, Any] | None:
     """Run one benchmark, streaming its output; its JSON result, or None when it failed."""
     out = workdir / f"{name}.json"
     command = f"python -m bench.{name} {args}".strip()
+    # Others may commit while a long run goes on: note what this benchmark measured.
+    code = code_state()
     print(f"\n$ {command}", flush=True)
     done = subprocess.run(
         [sys.executable, "-m", f"bench.{name}", *shlex.split(args), "--json", str(out)],
@@ -73,6 +75,7 @@ def run_benchmark(name: str, args: str, workdir: Path) -> dict[str, Any] | None:
         print(f"bench.{name} failed (exit {done.returncode}); left out of the report")
         return None
     result: dict[str, Any] = json.loads(out.read_text())
+    result["code"] = code
     return result
 
 
@@ -533,6 +536,22 @@ METHODS = {
 }
 
 
+def code_state() -> str:
+    """Which code was measured: the commit, and the app/server files changed since."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=harness.REPO, capture_output=True, text=True, check=False
+        ).stdout
+
+    commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    dirty = git("status", "--porcelain", "--", "chat_desktop", "server").splitlines()
+    if dirty:
+        files = ", ".join(line[3:] for line in dirty[:6])
+        return f"commit {commit} plus uncommitted changes in {files}"
+    return f"commit {commit}"
+
+
 def machine() -> str:
     model = ""
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -556,8 +575,38 @@ def machine() -> str:
     )
 
 
-def render(results: dict[str, dict[str, Any]], md_path: Path, charts: Path) -> None:
+def targets_table(
+    results: dict[str, dict[str, Any]], before: dict[str, dict[str, Any]] | None, label: str
+) -> str:
+    """The targets as met or missed; with ``before``, the earlier run's figure beside each."""
+    now = targets_summary(results)
+    if before is None:
+        return table(["target", "measured", "required", "verdict"], now)
+    earlier = {row[0]: row for row in targets_summary(before)}
+    rows = []
+    for target, measured, required, verdict_now in now:
+        then = earlier.get(target)
+        rows.append(
+            (
+                target,
+                f"{then[1]} ({then[3].strip('*')})" if then else "",
+                measured,
+                required,
+                verdict_now,
+            )
+        )
+    return table(["target", label, "now", "required", "verdict now"], rows)
+
+
+def render(
+    results: dict[str, dict[str, Any]],
+    md_path: Path,
+    charts: Path,
+    before: dict[str, dict[str, Any]] | None = None,
+    before_label: str = "before",
+) -> None:
     """Write the report and its charts from the benchmarks' JSON results."""
+    state = next((r["code"] for r in results.values() if "code" in r), code_state())
     charts.mkdir(parents=True, exist_ok=True)
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
@@ -566,7 +615,7 @@ def render(results: dict[str, dict[str, Any]], md_path: Path, charts: Path) -> N
         "Written by `python -m bench.report` (see `bench/__init__.py`); every figure"
         " below comes from the command shown above it, and every ratio compares"
         " figures measured in the same run, by the same clients, on the same machine:",
-        f"{machine()}, {when}. The machine is shared and noisy, so compare the"
+        f"{machine()}, {when}, {state}. The machine is shared and noisy, so compare the"
         " ratios, not the absolute numbers of different runs.",
         "",
         "How the measuring works: the clients are lean (`bench/wire.py`: raw"
@@ -578,7 +627,7 @@ def render(results: dict[str, dict[str, Any]], md_path: Path, charts: Path) -> N
         "",
         "## Targets of issue 5",
         "",
-        table(["target", "measured", "required", "verdict"], targets_summary(results)),
+        targets_table(results, before, before_label),
         "",
         "Where a target is missed, the last part of this page says what the profiles"
         " show and what would fix it.",
@@ -619,25 +668,44 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, default=harness.REPO / "docs" / "benchmarks.md")
     parser.add_argument("--from-json", type=Path, help="render from NAME.json files in this folder")
+    parser.add_argument("--keep-json", type=Path, help="keep each benchmark's NAME.json here")
+    parser.add_argument(
+        "--before", type=Path, help="NAME.json files of an earlier run: targets before and after"
+    )
+    parser.add_argument("--before-label", default="before", help="what the earlier run was")
     return parser.parse_args(argv)
+
+
+def load_results(folder: Path, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The NAME.json results found in ``folder`` (as ``--keep-json`` left them)."""
+    found = {}
+    for name in names:
+        path = folder / f"{name}.json"
+        if path.exists():
+            found[name] = json.loads(path.read_text())
+    return found
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     overrides = dict(item.split("=", 1) for item in args.args)
     results: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory(prefix="chat-bench-report-") as tmp:
-        for name in args.only:
-            if args.from_json:
-                path = args.from_json / f"{name}.json"
-                if path.exists():
-                    results[name] = json.loads(path.read_text())
-                continue
-            bench_args = overrides.get(name, QUICK[name] if args.quick else "")
-            result = run_benchmark(name, bench_args, Path(tmp))
-            if result is not None:
-                results[name] = result
-    render(results, args.out, args.out.with_suffix(""))
+    if args.from_json:
+        results = load_results(args.from_json, args.only)
+    else:
+        with contextlib.ExitStack() as stack:
+            if args.keep_json:
+                args.keep_json.mkdir(parents=True, exist_ok=True)
+                folder = args.keep_json
+            else:
+                folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            for name in args.only:
+                bench_args = overrides.get(name, QUICK[name] if args.quick else "")
+                result = run_benchmark(name, bench_args, folder)
+                if result is not None:
+                    results[name] = result
+    before = load_results(args.before, BENCHMARKS) if args.before else None
+    render(results, args.out, args.out.with_suffix(""), before, args.before_label)
 
 
 if __name__ == "__main__":
