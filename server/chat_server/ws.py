@@ -16,9 +16,10 @@
 3. reads frames and answers them through :class:`ChatService`; bad frames get
    an ``error`` event and the connection stays open.
 
-Everything sent after ``hello`` goes through the session's :class:`Outbox`, a
-bounded queue drained by the session's own writer task. The hub only ever
-appends to it, so fan-out never waits for a slow reader; a reader that lets
+Everything sent after ``hello`` goes through the session's :class:`Outbox`:
+written at once while the socket keeps up, else kept in a bounded queue that
+a writer task drains. The hub never awaits it, so fan-out never waits for a
+slow reader; a reader that lets
 ``max_queued_events`` or ``max_queued_bytes`` pile up is closed with
 1008 "too slow" (it comes back with ``since`` and loses nothing).
 
@@ -35,6 +36,8 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Awaitable, Coroutine
+from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -75,15 +78,44 @@ FLUSH_TIMEOUT = 5.0
 
 
 class Outbox:
-    """A connection's bounded outgoing queue, drained by one writer task.
+    """A connection's bounded outgoing queue, written at once while the socket keeps up.
 
     While ``held`` (between attaching to the hub and the end of the replay)
     live frames are kept aside; :meth:`release` queues them, minus replayed
-    messages. Both held and queued frames count against the limits.
+    messages. After that a frame is written to the transport straight away
+    when nothing is queued and the transport is not backed up: no task
+    switch per delivery. Only under back-pressure do frames queue, and a
+    writer task exists only while they do. Held and queued frames (what
+    could not be written) count against the limits.
     """
 
-    def __init__(self, ws: web.WebSocketResponse, max_events: int, max_bytes: int) -> None:
+    __slots__ = (
+        "_bytes",
+        "_held",
+        "_max_bytes",
+        "_max_events",
+        "_protocol",
+        "_queue",
+        "_replayed",
+        "_stopped",
+        "_transport",
+        "_write_bound",
+        "_writer",
+        "_ws",
+        "overflowed",
+    )
+
+    def __init__(
+        self, request: web.Request, ws: web.WebSocketResponse, max_events: int, max_bytes: int
+    ) -> None:
         self._ws = ws
+        self._transport = request.transport
+        self._protocol = request.protocol
+        # Below this many buffered bytes a write cannot pause the protocol, so
+        # aiohttp's send never waits (it waits for a drain only when paused).
+        self._write_bound = (
+            self._transport.get_write_buffer_limits()[1] if self._transport is not None else 0
+        )
         self._max_events = max_events
         self._max_bytes = max_bytes
         self._queue: deque[Frame] = deque()
@@ -91,26 +123,27 @@ class Outbox:
         self._held: list[Frame] | None = []
         # Room -> the last seq the replay sent; live copies up to it are dropped.
         self._replayed: dict[str, int] = {}
-        self._wakeup = asyncio.Event()
-        # Set whenever the writer has sent everything: what flush() waits for.
-        self._empty = asyncio.Event()
-        self._empty.set()
+        # Exists only while frames are queued.
         self._writer: asyncio.Task[None] | None = None
+        self._stopped = False
         self.overflowed = False
 
     def push(self, frame: Frame) -> None:
-        """Queue a frame; past the limits, drop everything and set ``overflowed``."""
-        if self.overflowed:
+        """Send or queue a frame; past the limits, drop everything and set ``overflowed``."""
+        if self.overflowed or self._stopped:
             return
         message = frame.message
         if message is not None and message.seq <= self._replayed.get(message.room, -1):
             return  # the replay carried it already
         if self._held is not None:
             self._held.append(frame)
+        elif self._writer is None and self._can_write_now(frame):
+            self._write_now(frame)
+            return
         else:
             self._queue.append(frame)
-            self._empty.clear()
-            self._wakeup.set()
+            if self._writer is None:
+                self._writer = asyncio.create_task(self._drain())
         self._bytes += frame.size
         pending = len(self._queue) + len(self._held or ())
         if pending >= self._max_events or self._bytes >= self._max_bytes:
@@ -120,8 +153,34 @@ class Outbox:
             self._queue.clear()
             self._held = None
 
+    def _can_write_now(self, frame: Frame) -> bool:
+        transport = self._transport
+        return (
+            transport is not None
+            and not transport.is_closing()
+            and not self._protocol.writing_paused
+            # Frame header: at most 10 bytes for a server (unmasked) frame.
+            and transport.get_write_buffer_size() + frame.size + 10 < self._write_bound
+        )
+
+    def _write_now(self, frame: Frame) -> None:
+        """Write ``frame`` synchronously by running ``send_str`` to its end at once.
+
+        aiohttp's send writes the frame to the transport, then waits only
+        when the protocol is paused, which :meth:`_can_write_now` ruled out;
+        should it wait anyway, a writer task takes over the rest of the send.
+        """
+        sending = self._ws.send_str(frame.text)
+        try:
+            waiting = sending.send(None)
+        except StopIteration:
+            return
+        except ConnectionError:
+            return  # the connection is going; the read loop sees it end
+        self._writer = asyncio.create_task(self._drain(_finish(sending, waiting)))
+
     def release(self, positions: dict[str, int]) -> None:
-        """End the replay: queue the held frames, skipping messages at or below ``positions``."""
+        """End the replay: send the held frames, skipping messages at or below ``positions``."""
         if self.overflowed:
             return
         held, self._held = self._held or [], None
@@ -132,30 +191,59 @@ class Outbox:
         self._replayed = positions
         for frame in held:
             self.push(frame)
-        if not self.overflowed:
-            self._writer = asyncio.create_task(self._drain())
 
-    async def _drain(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
+    async def _drain(self, first: Awaitable[None] | None = None) -> None:
+        """The writer task: send what is queued, then end."""
+        try:
+            if first is not None:
+                await first
             while self._queue:
                 frame = self._queue.popleft()
                 self._bytes -= frame.size
                 await self._ws.send_str(frame.text)
-            self._empty.set()
+        except ConnectionError:
+            # The connection is going; nothing queued can be sent any more.
+            self._queue.clear()
+            self._bytes = 0
+        finally:
+            self._writer = None
 
     async def flush(self) -> None:
-        """Wait until the writer has sent everything queued (callers bound the wait)."""
-        if self._writer is not None and not self._writer.done():
-            await self._empty.wait()
+        """Wait until everything queued was sent (callers bound the wait)."""
+        writer = self._writer
+        if writer is not None:
+            # wait(), not await: a caller's timeout must not cancel the writer.
+            await asyncio.wait((writer,))
 
     async def stop(self) -> None:
-        """Stop the writer (whatever it was doing) and wait until it is gone."""
-        if self._writer is not None:
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
-                await self._writer
+        """Send nothing more: stop the writer (whatever it was doing) and wait until it is gone."""
+        self._stopped = True
+        writer = self._writer
+        if writer is not None:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+
+
+async def _finish(sending: Coroutine[Any, Any, None], waiting: Any) -> None:
+    """Run the rest of a coroutine that :meth:`Outbox._write_now` started by hand.
+
+    Does what a task would: wait for the future the coroutine yielded, then
+    resume it, passing an exception (or cancellation) into it.
+    """
+    while True:
+        try:
+            await waiting
+        except BaseException as exc:  # handed on to the coroutine, as a task would
+            try:
+                waiting = sending.throw(exc)
+            except StopIteration:
+                return
+            continue
+        try:
+            waiting = sending.send(None)
+        except StopIteration:
+            return
 
 
 class SocketSession:
@@ -168,7 +256,9 @@ class SocketSession:
         self._limits = service.limits
         self._request = request
         self._ws = ws
-        self._outbox = Outbox(ws, self._limits.max_queued_events, self._limits.max_queued_bytes)
+        self._outbox = Outbox(
+            request, ws, self._limits.max_queued_events, self._limits.max_queued_bytes
+        )
         peer = request.transport.get_extra_info("peername") if request.transport else None
         self._peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "unknown peer"
         self._user = ""
