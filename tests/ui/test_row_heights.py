@@ -92,3 +92,13 @@ def test_scrolled_up_reading_no_row_is_dropped(qtbot: Any) -> None:
     model.add([entry(seq) for seq in range(101, LIVE_ROWS_MAX + 201)])
     qtbot.waitUntil(lambda: view.new_button.isVisible() and not view._stick_pending)
     assert model.rowCount() == LIVE_ROWS_MAX + 200
+
+
+def test_a_bigger_font_measures_the_rows_taller(qtbot: Any) -> None:
+    model, view = shown(qtbot)
+    model.reset("general", [entry(1)])
+    small = height(view, model, 0)
+    font = view.font()
+    font.setPointSizeF(font.pointSizeF() * 2)
+    view.setFont(font)
+    assert height(view, model, 0) > small
