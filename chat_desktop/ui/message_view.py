@@ -32,8 +32,8 @@ from .resources import icon
 _BOTTOM_SLACK = 24
 # While pinned, more rows than MAX are cut back to the newest KEEP (the gap
 # between the two makes it one removal per few hundred new rows, not per batch).
-LIVE_ROWS_MAX = 1000
-LIVE_ROWS_KEEP = 600
+LIVE_ROWS_MAX = 500
+LIVE_ROWS_KEEP = 300
 
 
 class MessageView(QListView):

@@ -103,7 +103,8 @@ def test_a_burst_of_a_thousand_messages_is_one_model_insert(tmp_path: Path, run:
 
     async def body() -> None:
         controller.start()
-        await eventually(lambda: window.messages.rowCount() == 1000)
+        # Not rowCount() == 1000: pinned to the bottom, the view keeps fewer rows.
+        await eventually(lambda: bool(inserts))
         await controller.close()
 
     try:
