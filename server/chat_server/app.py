@@ -25,7 +25,7 @@ from .service import SERVICE_KEY, ChatService
 from .storage import open_store
 from .storage.base import ChatStore
 from .tls import prepare_tls
-from .ws import SESSIONS_KEY, shut_down_sessions, websocket_handler
+from .ws import SESSIONS_KEY, keep_sessions_alive, shut_down_sessions, websocket_handler
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ class ChatServer:
         app.router.add_get("/ws", websocket_handler)
         http_api.add_routes(app)
         app.on_shutdown.append(self._on_shutdown)
+        app.cleanup_ctx.append(keep_sessions_alive)
         return app
 
     async def _on_shutdown(self, app: web.Application) -> None:

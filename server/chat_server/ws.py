@@ -26,8 +26,11 @@ slow reader; a reader that lets
 Keepalive is done here rather than with aiohttp's ``heartbeat=``: the contract
 says "ping every 20 s, drop a peer silent for 40 s", while aiohttp's
 heartbeat drops a peer after 1.5 intervals. So aiohttp's automatic pong is
-off, the session answers pings itself, and a small task pings every
-``ping_interval`` and closes (1011) a peer that was silent for two.
+off, the session answers pings itself, and ONE server-wide task
+(:func:`keep_sessions_alive`) pings every session every ``ping_interval`` and
+closes (1011) a peer that was silent for two. An idle connection thus costs
+no task of its own besides aiohttp's handler: no writer task without a
+backlog, no keepalive task, no event objects until someone waits.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Coroutine
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -249,6 +252,24 @@ async def _finish(sending: Coroutine[Any, Any, None], waiting: Any) -> None:
 class SocketSession:
     """One client's socket: the hello handshake, the replay, then the frame loop."""
 
+    # Thousands live at once: no per-instance dict.
+    __slots__ = (
+        "_closer",
+        "_ended",
+        "_finished",
+        "_last_heard",
+        "_last_ping",
+        "_limits",
+        "_live",
+        "_outbox",
+        "_peer",
+        "_request",
+        "_service",
+        "_token_hash",
+        "_user",
+        "_ws",
+    )
+
     def __init__(
         self, service: ChatService, request: web.Request, ws: web.WebSocketResponse
     ) -> None:
@@ -265,10 +286,13 @@ class SocketSession:
         self._token_hash = ""
         loop = asyncio.get_running_loop()
         self._last_heard = loop.time()
+        self._last_ping = self._last_heard
+        # True from the end of the replay: from then on keepalive pings it.
+        self._live = False
         self._closer: asyncio.Task[None] | None = None
-        self._keepalive: asyncio.Task[None] | None = None
-        # Set when run() has returned: what stop() waits for.
-        self.finished = asyncio.Event()
+        # run() has returned; the future exists only once someone waits for that.
+        self._ended = False
+        self._finished: asyncio.Future[None] | None = None
 
     # Subscriber (see chat_server.hub) ---------------------------------------
 
@@ -317,14 +341,12 @@ class SocketSession:
                 self.close_soon(WSCloseCode.TRY_AGAIN_LATER, "database unavailable")
                 return
             self._outbox.release(positions)
-            self._keepalive = asyncio.create_task(self._keep_alive())
+            self._last_ping = asyncio.get_running_loop().time()
+            self._live = True
             await self._read_frames()
         finally:
+            self._live = False
             hub.detach(self)
-            if self._keepalive is not None:
-                self._keepalive.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._keepalive
             if self._closer is not None:
                 await self._closer
             await self._outbox.stop()
@@ -332,7 +354,18 @@ class SocketSession:
                 log.info(
                     "disconnect %s from %s (code %s)", self._user, self._peer, self._ws.close_code
                 )
-            self.finished.set()
+            self._ended = True
+            if self._finished is not None and not self._finished.done():
+                self._finished.set_result(None)
+
+    async def wait_finished(self) -> None:
+        """Wait until :meth:`run` has returned."""
+        if self._ended:
+            return
+        if self._finished is None or self._finished.done():
+            # done() here: an earlier waiter's timeout cancelled it.
+            self._finished = asyncio.get_running_loop().create_future()
+        await self._finished
 
     async def shut_down(self) -> None:
         """The server is stopping: send what is queued, then close with 1001."""
@@ -495,22 +528,32 @@ class SocketSession:
         stored = result.message
         self._reply(Ack(stored.client_id, stored.room, stored.seq, stored.ts))
 
-    async def _keep_alive(self) -> None:
-        """Ping every ping_interval; close a peer silent for two intervals."""
-        loop = asyncio.get_running_loop()
+    def keep_alive(self, now: float) -> None:
+        """From keep_sessions_alive: ping when due; close a peer silent for two intervals."""
+        if not self._live or self._closer is not None:
+            return
         interval = self._limits.ping_interval
-        while True:
-            silent_until = self._last_heard + 2 * interval
-            await asyncio.sleep(max(0.0, min(interval, silent_until - loop.time())))
-            if loop.time() >= self._last_heard + 2 * interval:
-                log.info("%s at %s went silent", self._user, self._peer)
-                self.close_soon(CLOSE_SILENT, "keepalive timeout")
-                return
-            # Bounded: for a peer that stopped reading, the ping waits for buffer
-            # room that may never come, and the silence check must still run.
-            with contextlib.suppress(ConnectionError, TimeoutError):
-                async with asyncio.timeout(interval):
-                    await self._ws.ping()
+        if now >= self._last_heard + 2 * interval:
+            log.info("%s at %s went silent", self._user, self._peer)
+            self.close_soon(CLOSE_SILENT, "keepalive timeout")
+            return
+        if now < self._last_ping + interval:
+            return
+        self._last_ping = now
+        transport = self._request.transport
+        if transport is None or transport.is_closing() or self._request.protocol.writing_paused:
+            # A peer that does not read takes no ping either; the silence check still runs.
+            return
+        pinging = self._ws.ping()
+        try:
+            pinging.send(None)
+        except StopIteration:
+            return
+        except ConnectionError:
+            return  # the connection is going; the read loop sees it end
+        # Written, and now aiohttp would wait for buffer room (not expected
+        # while not paused): nobody waits for a ping, so leave it at that.
+        pinging.close()
 
     async def _close(self, code: int, reason: str) -> None:
         """Close with ``code``; cut the connection if the handshake cannot finish."""
@@ -571,4 +614,31 @@ async def shut_down_sessions(app: web.Application) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(CLOSE_TIMEOUT + 1):
             for session in sessions:
-                await session.finished.wait()
+                await session.wait_finished()
+
+
+async def keep_sessions_alive(app: web.Application) -> AsyncIterator[None]:
+    """``cleanup_ctx``: one task that keeps every socket of the server alive.
+
+    It looks at the sessions four times per ping interval, so that each is
+    pinged within a quarter interval of being due and a silent one is closed
+    within a quarter interval of its two intervals.
+    """
+    sessions = app[SESSIONS_KEY]
+    period = app[SERVICE_KEY].limits.ping_interval / 4
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(period)
+            now = loop.time()
+            for session in list(sessions):
+                session.keep_alive(now)
+
+    task = asyncio.create_task(run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
