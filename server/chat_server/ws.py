@@ -121,7 +121,8 @@ class Outbox:
         )
         self._max_events = max_events
         self._max_bytes = max_bytes
-        self._queue: deque[Frame] = deque()
+        # Exists only while frames are queued, like the writer task.
+        self._queue: deque[Frame] | None = None
         self._bytes = 0
         self._held: list[Frame] | None = []
         # Room -> the last seq the replay sent; live copies up to it are dropped.
@@ -144,16 +145,18 @@ class Outbox:
             self._write_now(frame)
             return
         else:
+            if self._queue is None:
+                self._queue = deque()
             self._queue.append(frame)
             if self._writer is None:
                 self._writer = asyncio.create_task(self._drain())
         self._bytes += frame.size
-        pending = len(self._queue) + len(self._held or ())
+        pending = len(self._queue or ()) + len(self._held or ())
         if pending >= self._max_events or self._bytes >= self._max_bytes:
             # Nothing more will be written: the connection is about to be
             # closed and the client resumes with `since`.
             self.overflowed = True
-            self._queue.clear()
+            self._queue = None
             self._held = None
 
     def _can_write_now(self, frame: Frame) -> bool:
@@ -200,16 +203,18 @@ class Outbox:
         try:
             if first is not None:
                 await first
-            while self._queue:
-                frame = self._queue.popleft()
+            while queue := self._queue:
+                frame = queue.popleft()
                 self._bytes -= frame.size
                 await self._ws.send_str(frame.text)
         except ConnectionError:
             # The connection is going; nothing queued can be sent any more.
-            self._queue.clear()
+            self._queue = None
             self._bytes = 0
         finally:
             self._writer = None
+            if not self._queue:
+                self._queue = None
 
     async def flush(self) -> None:
         """Wait until everything queued was sent (callers bound the wait)."""
