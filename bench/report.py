@@ -76,6 +76,7 @@ def run_benchmark(name: str, args: str, workdir: Path) -> dict[str, Any] | None:
         return None
     result: dict[str, Any] = json.loads(out.read_text())
     result["code"] = code
+    out.write_text(json.dumps(result))  # kept with it for a later --from-json or --before
     return result
 
 
