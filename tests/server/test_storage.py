@@ -228,6 +228,17 @@ async def test_retry_with_same_client_id_is_stored_once(store: PeeweeChatStore) 
     assert following.message.seq == 2
 
 
+async def test_a_retry_naming_another_room_gets_the_stored_message_and_takes_no_seq(
+    store: PeeweeChatStore,
+) -> None:
+    await store.ensure_room("random")
+    first = await store.append("general", "alice", "c1", "hello")
+    elsewhere = await store.append("random", "alice", "c1", "hello")
+    nowhere = await store.append("nowhere", "alice", "c1", "hello")
+    assert elsewhere == nowhere == AppendResult(first.message, created=False)
+    assert (await store.append("random", "alice", "c2", "first here")).message.seq == 1
+
+
 async def test_concurrent_retries_with_same_client_id_are_stored_once(
     store: PeeweeChatStore,
 ) -> None:
