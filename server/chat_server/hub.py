@@ -50,19 +50,24 @@ TYPING_TTL = 6.0
 class Frame:
     """One event encoded once, shared by every recipient.
 
-    ``size`` is the UTF-8 length, computed once, for the per-connection byte
-    limit. ``message`` is set for ``message`` events so that a session that is
-    still replaying can drop live duplicates by (room, seq).
+    ``data`` is ``text`` in UTF-8, encoded once rather than by every socket
+    that sends it; its length (``size``) counts against the per-connection
+    byte limit. ``message`` is set for ``message`` events so that a session
+    that is still replaying can drop live duplicates by (room, seq).
     """
 
     text: str
-    size: int
+    data: bytes
     message: Message | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
 
     @classmethod
     def of(cls, event: Event) -> Frame:
         text = encode(event)
-        return cls(text, len(text.encode("utf-8")), event if isinstance(event, Message) else None)
+        return cls(text, text.encode("utf-8"), event if isinstance(event, Message) else None)
 
 
 class Subscriber(Protocol):

@@ -170,13 +170,13 @@ class Outbox:
         )
 
     def _write_now(self, frame: Frame) -> None:
-        """Write ``frame`` synchronously by running ``send_str`` to its end at once.
+        """Write ``frame`` synchronously by running ``send_frame`` to its end at once.
 
         aiohttp's send writes the frame to the transport, then waits only
         when the protocol is paused, which :meth:`_can_write_now` ruled out;
         should it wait anyway, a writer task takes over the rest of the send.
         """
-        sending = self._ws.send_str(frame.text)
+        sending = self._ws.send_frame(frame.data, WSMsgType.TEXT)
         try:
             waiting = sending.send(None)
         except StopIteration:
@@ -206,7 +206,7 @@ class Outbox:
             while queue := self._queue:
                 frame = queue.popleft()
                 self._bytes -= frame.size
-                await self._ws.send_str(frame.text)
+                await self._ws.send_frame(frame.data, WSMsgType.TEXT)
         except ConnectionError:
             # The connection is going; nothing queued can be sent any more.
             self._queue = None
@@ -470,7 +470,7 @@ class SocketSession:
         keepalive also tolerates) means it stopped reading; TimeoutError ends it.
         """
         async with asyncio.timeout(2 * self._limits.ping_interval):
-            await self._ws.send_str(frame.text)
+            await self._ws.send_frame(frame.data, WSMsgType.TEXT)
 
     async def _read_frames(self) -> None:
         loop = asyncio.get_running_loop()
