@@ -331,9 +331,12 @@ class SocketSession:
             if hello is None:
                 return
             hub.attach(self)
+            # Every message published from here on is held for this session;
+            # everything up to these seqs was published (so committed) before.
+            attached_at = {room: hub.last_seq(room) for room in hello.since}
             log.info("connect %s from %s", self._user, self._peer)
             try:
-                positions = await self._welcome_and_replay(hello)
+                positions = await self._welcome_and_replay(hello, attached_at)
             except ConnectionError:
                 return
             except TimeoutError:
@@ -429,8 +432,14 @@ class SocketSession:
             self._user, self._token_hash = found
             return event
 
-    async def _welcome_and_replay(self, hello: Hello) -> dict[str, int]:
-        """Send welcome, then each asked-for room's missed messages; return the positions."""
+    async def _welcome_and_replay(
+        self, hello: Hello, attached_at: dict[str, int]
+    ) -> dict[str, int]:
+        """Send welcome, then each asked-for room's missed messages; return the positions.
+
+        A position is the last seq this session has sent (or the client has):
+        held live copies at or below it are dropped, the rest are delivered.
+        """
         service = self._service
         rooms = await service.store.rooms()
         service.hub.note_rooms(rooms)
@@ -456,9 +465,12 @@ class SocketSession:
                 await self._send_replay(Frame.of(Gap(room, since, missed[0].seq)))
             for message in missed:
                 await self._send_replay(Frame.of(message))
-            # The newest seq that existed when the replay was read, not `since`:
-            # a client that is ahead (its server lost data) still gets what is new.
-            positions[room] = recent[-1].seq if recent else 0
+            # Not `since`: a client that is ahead (its server lost data) must
+            # still get what is new. Not the newest seq the read saw either: a
+            # message stored after the welcome but not above `since` would be
+            # neither replayed nor released. With nothing replayed, the held
+            # live messages are exactly those above the seq at attach time.
+            positions[room] = missed[-1].seq if missed else attached_at.get(room, 0)
         return positions
 
     async def _send_replay(self, frame: Frame) -> None:
