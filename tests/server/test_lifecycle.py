@@ -11,7 +11,6 @@ import ssl
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from chat_server.app import ChatServer
 from chat_server.config import ServerConfig, default_data_dir
 from chat_server.tls import fingerprint
 from tests.conftest import ServerProcess
+from tests.postgres import throwaway_database
 from tests.server.wire import (
     PASSWORD,
     bearer,
@@ -352,18 +352,8 @@ def test_the_cli_refuses_a_certificate_without_its_key(tmp_path: Path) -> None:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A throwaway PostgreSQL database for one test, dropped afterwards."""
-    psycopg2 = pytest.importorskip("psycopg2")
-    name = f"chat_app_test_{uuid.uuid4().hex[:12]}"
-    admin_connection = psycopg2.connect(dbname="test", host="127.0.0.1", user="postgres")
-    admin_connection.autocommit = True
-    try:
-        with admin_connection.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-        with admin_connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin_connection.close()
+    with throwaway_database("chat_app_test") as url:
+        yield url
 
 
 @pytest.mark.postgres

@@ -12,7 +12,6 @@ import asyncio
 import sqlite3
 import sys
 import threading
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,8 +32,7 @@ from chat_server.storage import (
 )
 from chat_server.storage.database import SQLITE_FILE_NAME, database_for
 from chat_server.storage.migrations import MIGRATIONS, Migration, migrate, schema_version
-
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+from tests.postgres import throwaway_database
 
 
 @dataclass
@@ -48,17 +46,8 @@ class StoreConfig:
 @pytest.fixture(scope="session")
 def store_pg_url() -> Iterator[str]:
     """A PostgreSQL database of its own for this test session, dropped afterwards."""
-    name = f"chat_store_test_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(dbname="test", **PG)
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-        yield f"postgresql://{PG['user']}@{PG['host']}:{PG['port']}/{name}"
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.close()
+    with throwaway_database("chat_store_test") as url:
+        yield url
 
 
 def _pg_connect(url: str) -> Any:
