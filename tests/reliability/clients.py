@@ -32,9 +32,10 @@ from chat_desktop.controller.chat import ChatController
 from chat_desktop.controller.entries import DeliveryState, MessageEntry
 from chat_desktop.protocol import DEFAULT_ROOM
 from chat_desktop.storage import ChatCache
-from chat_desktop.transport import AccountClient, Jitter, ReconnectPolicy, ServerLink
+from chat_desktop.transport import Jitter, ReconnectPolicy, ServerLink
+from tests.accounts import PASSWORD as PASSWORD
+from tests.accounts import register as register
 
-PASSWORD = "correct horse battery"
 # (seq, author, client_id, text): a message as every party must agree on it.
 Row = tuple[int, str, str, str]
 
@@ -47,15 +48,6 @@ def fast_link_factory(**options: object) -> Callable[..., ServerLink]:
         return ServerLink(*args, policy=policy, **{**kwargs, **options})  # type: ignore[arg-type]
 
     return factory
-
-
-async def register(url: str, username: str) -> str:
-    """Create an account over HTTP; return its token."""
-    client = AccountClient(url)
-    try:
-        return (await client.register(username, PASSWORD)).token
-    finally:
-        await client.close()
 
 
 @dataclass

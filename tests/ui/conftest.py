@@ -30,14 +30,15 @@ from PySide6.QtWidgets import QApplication
 from chat_desktop.app import close_chat
 from chat_desktop.controller.chat import ChatController
 from chat_desktop.storage import ChatCache
-from chat_desktop.transport import AccountClient, Jitter, ReconnectPolicy, ServerLink
+from chat_desktop.transport import Jitter, ReconnectPolicy, ServerLink
 from chat_desktop.ui.main_window import MainWindow
 from chat_desktop.ui.resources import style_sheet
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
+from tests.accounts import PASSWORD as PASSWORD
+from tests.accounts import register as register
 
 T = TypeVar("T")
-PASSWORD = "correct horse battery"
 
 # The offscreen platform lacks a window manager and says so whenever a window
 # is shown or raised ("This plugin does not support propagateSizeHints()",
@@ -136,15 +137,6 @@ def chat_server_here(tmp_path: Path, run: Runner[Any]) -> Iterator[LocalChatServ
     run(server.start())
     yield server
     run(server.stop())
-
-
-async def register(url: str, username: str, context: ssl.SSLContext | None = None) -> str:
-    """Create an account; return its token."""
-    client = AccountClient(url, ssl_context=context)
-    try:
-        return (await client.register(username, PASSWORD)).token
-    finally:
-        await client.close()
 
 
 @dataclass
