@@ -249,21 +249,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="messages in flight per sender at 100 clients (scaled for other sizes): enough"
         " that the slowest server is busy all the time",
     )
-    parser.add_argument(
-        "--repeat", type=int, default=3, help="runs per server and size (medians are shown)"
-    )
-    parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--duration", type=float, default=4.0)
-    parser.add_argument("--processes", type=int, default=1, help="receiver worker processes")
-    parser.add_argument(
-        "--profile", metavar="PREFIX", help="py-spy our server: PREFIX-fanout-<clients>.svg"
-    )
-    parser.add_argument(
-        "--ours-args",
-        default="",
-        help="extra arguments for bench.ours_server, e.g. '--switch-interval 0.0005'",
-    )
-    parser.add_argument("--json", help="also write the figures to this file")
+    harness.add_run_options(parser, name="fanout", duration=4.0)
     return parser.parse_args(argv)
 
 

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import ctypes
@@ -602,6 +603,25 @@ def execute(benchmark: Callable[[Any], Awaitable[dict[str, Any]]], args: Any) ->
         print("\ninterrupted; every process the benchmark started has been stopped")
         raise SystemExit(130) from None
     write_json(args.json, result)
+
+
+def add_run_options(parser: argparse.ArgumentParser, *, name: str, duration: float) -> None:
+    """The options every load benchmark shares: repeats, timing, workers, profile, output."""
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per server and size (medians are shown)"
+    )
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--duration", type=float, default=duration)
+    parser.add_argument("--processes", type=int, default=1, help="receiver worker processes")
+    parser.add_argument(
+        "--profile", metavar="PREFIX", help=f"py-spy our server: PREFIX-{name}-<clients>.svg"
+    )
+    parser.add_argument(
+        "--ours-args",
+        default="",
+        help="extra arguments for bench.ours_server, e.g. '--switch-interval 0.0005'",
+    )
+    parser.add_argument("--json", help="also write the figures to this file")
 
 
 def sizes(text: str) -> list[int]:

@@ -251,21 +251,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--targets", type=lambda s: s.split(","), default=list(TARGETS))
     parser.add_argument("--rate", type=float, default=50.0, help="messages/s, all senders")
     parser.add_argument("--senders", type=int, default=0, help="default: one per 5 msg/s")
-    parser.add_argument(
-        "--repeat", type=int, default=3, help="runs per server and size (medians are shown)"
-    )
-    parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--duration", type=float, default=5.0)
-    parser.add_argument("--processes", type=int, default=1, help="receiver worker processes")
-    parser.add_argument(
-        "--profile", metavar="PREFIX", help="py-spy our server: PREFIX-latency-<clients>.svg"
-    )
-    parser.add_argument(
-        "--ours-args",
-        default="",
-        help="extra arguments for bench.ours_server, e.g. '--switch-interval 0.0005'",
-    )
-    parser.add_argument("--json", help="also write the figures to this file")
+    harness.add_run_options(parser, name="latency", duration=5.0)
     return parser.parse_args(argv)
 
 
