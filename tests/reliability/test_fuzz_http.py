@@ -113,18 +113,8 @@ class Requester:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("fuzz-http"), extra_args=["--no-discovery"])
-    process.start()
-    try:
-        yield process
-    finally:
-        assert process.stop() == 0, "".join(process.output)
-
-
-@pytest.fixture(scope="module")
-def requester(server: ServerProcess) -> Iterator[Requester]:
-    requester = Requester(server.url)
+def requester(fuzz_target: ServerProcess) -> Iterator[Requester]:
+    requester = Requester(fuzz_target.url)
     try:
         yield requester
     finally:
@@ -182,21 +172,21 @@ def test_hostile_requests_never_get_a_500_and_refusals_are_json(
 
 
 def test_after_the_fuzzing_the_server_serves_a_bystander(
-    requester: Requester, server: ServerProcess
+    requester: Requester, fuzz_target: ServerProcess
 ) -> None:
     if not requester.requests:
         pytest.skip("meaningful only after this module's fuzz tests (run the module)")
     assert requester.authorized > 0, "no fuzzed request got past the token check"
 
     async def chat() -> int:
-        token = await register(server.url, f"bystander{uuid.uuid4().hex[:8]}")
+        token = await register(fuzz_target.url, f"bystander{uuid.uuid4().hex[:8]}")
         async with aiohttp.ClientSession() as session:
             response = await session.post(
-                server.url + "/api/v1/rooms/general/messages",
+                fuzz_target.url + "/api/v1/rooms/general/messages",
                 json={"client_id": "b1", "text": "still here"},
                 headers={"Authorization": f"Bearer {token}"},
             )
             return response.status
 
     assert requester.run(chat()) == 201
-    assert server.proc is not None and server.proc.poll() is None
+    assert fuzz_target.proc is not None and fuzz_target.proc.poll() is None

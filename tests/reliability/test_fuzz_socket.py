@@ -89,18 +89,8 @@ class Prober:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("fuzz"), extra_args=["--no-discovery"])
-    process.start()
-    try:
-        yield process
-    finally:
-        assert process.stop() == 0, "".join(process.output)
-
-
-@pytest.fixture(scope="module")
-def prober(server: ServerProcess) -> Iterator[Prober]:
-    prober = Prober(server.url)
+def prober(fuzz_target: ServerProcess) -> Iterator[Prober]:
+    prober = Prober(fuzz_target.url)
     try:
         yield prober
     finally:
@@ -116,10 +106,10 @@ def _check_answers(frame: str | bytes, answers: list[dict[str, Any]]) -> None:
         assert errors[0]["code"] in KNOWN_CODES and errors[0]["message"], errors[0]
 
 
-def _bystander_is_served(prober: Prober, server: ServerProcess) -> None:
+def _bystander_is_served(prober: Prober, fuzz_target: ServerProcess) -> None:
     async def chat() -> None:
-        token = await register(server.url, f"bystander{uuid.uuid4().hex[:8]}")
-        ws = await connect(server.url.replace("http", "ws", 1) + "/ws")
+        token = await register(fuzz_target.url, f"bystander{uuid.uuid4().hex[:8]}")
+        ws = await connect(fuzz_target.url.replace("http", "ws", 1) + "/ws")
         try:
             await hello(ws, token)
             await ws.send(
@@ -131,7 +121,7 @@ def _bystander_is_served(prober: Prober, server: ServerProcess) -> None:
             await ws.close()
 
     prober.run(chat())
-    assert server.proc is not None and server.proc.poll() is None, "the server died"
+    assert fuzz_target.proc is not None and fuzz_target.proc.poll() is None, "the server died"
 
 
 @pytest.mark.slow
@@ -152,18 +142,18 @@ def test_binary_frames_get_a_clear_error_and_the_socket_stays(prober: Prober, fr
 
 
 def test_after_the_fuzzing_the_server_serves_a_bystander(
-    prober: Prober, server: ServerProcess
+    prober: Prober, fuzz_target: ServerProcess
 ) -> None:
     if not prober.frames:
         pytest.skip("meaningful only after this module's fuzz tests (run the module)")
-    _bystander_is_served(prober, server)
+    _bystander_is_served(prober, fuzz_target)
 
 
 def test_a_text_frame_that_is_not_utf8_closes_only_that_socket(
-    prober: Prober, server: ServerProcess
+    prober: Prober, fuzz_target: ServerProcess
 ) -> None:
     async def send_invalid_utf8() -> int | None:
-        ws = await connect(server.url.replace("http", "ws", 1) + "/ws")
+        ws = await connect(fuzz_target.url.replace("http", "ws", 1) + "/ws")
         try:
             await hello(ws, prober.token)
             # websockets checks nothing it is given as bytes for a text frame.
@@ -177,4 +167,4 @@ def test_a_text_frame_that_is_not_utf8_closes_only_that_socket(
             await ws.close()
 
     assert prober.run(send_invalid_utf8()) == 1007
-    _bystander_is_served(prober, server)
+    _bystander_is_served(prober, fuzz_target)
