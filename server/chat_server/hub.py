@@ -6,10 +6,11 @@ The hub is plain in-memory bookkeeping that never awaits. A socket session
 message, new room and typing change, and the hub hands each event to the
 subscribers that should hear it.
 
-Fan-out encodes an event once (:class:`Frame`) and gives the very same string
-to every recipient's ``deliver``, which only appends to that connection's
-bounded queue: a slow reader never delays the others (its own writer task
-drains its queue, see :mod:`chat_server.ws`).
+Fan-out encodes an event once (:class:`Frame`: the JSON text and the whole
+WebSocket frame around it) and gives the very same bytes to every
+recipient's ``deliver``, which never waits: it hands them to the socket or,
+when that socket is backed up, to its bounded queue, so a slow reader never
+delays the others (see :mod:`chat_server.ws`).
 
 Presence counts both kinds of clients: a user is online while they have a
 WebSocket session or an HTTP poller that polled within
@@ -25,6 +26,9 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
+
+from websockets.frames import Frame as WireFrame
+from websockets.frames import Opcode
 
 from chat_desktop.protocol import (
     Event,
@@ -52,12 +56,17 @@ class Frame:
 
     ``data`` is ``text`` in UTF-8, encoded once rather than by every socket
     that sends it; its length (``size``) counts against the per-connection
-    byte limit. ``message`` is set for ``message`` events so that a session
-    that is still replaying can drop live duplicates by (room, seq).
+    byte limit. ``wire`` is the complete WebSocket text frame carrying it
+    (header and payload, unmasked as a server sends it), built once by the
+    ``websockets`` library so that a socket that keeps up only copies bytes:
+    fan-out to N sockets frames the event once, not N times. ``message`` is
+    set for ``message`` events so that a session that is still replaying
+    can drop live duplicates by (room, seq).
     """
 
     text: str
     data: bytes
+    wire: bytes
     message: Message | None = None
 
     @property
@@ -67,7 +76,9 @@ class Frame:
     @classmethod
     def of(cls, event: Event) -> Frame:
         text = encode(event)
-        return cls(text, text.encode("utf-8"), event if isinstance(event, Message) else None)
+        data = text.encode("utf-8")
+        wire = WireFrame(Opcode.TEXT, data).serialize(mask=False)
+        return cls(text, data, wire, event if isinstance(event, Message) else None)
 
 
 class Subscriber(Protocol):

@@ -22,6 +22,7 @@ from chat_desktop.protocol import (
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 from chat_server.storage.base import StorageError
+from chat_server.storage.peewee_store import PeeweeChatStore
 from tests.server.wire import (
     hello,
     joined,
@@ -154,6 +155,61 @@ async def test_a_retry_with_the_same_client_id_is_stored_once_and_not_broadcast_
         seen = [await recv_until(b, is_message), await recv_until(b, is_message)]
     assert [(m.seq, m.text) for m in seen if isinstance(m, Message)] == [(1, "once"), (2, "next")]
     assert len(await chat_server.service.store.messages_after("general", 0, 10)) == 2
+
+
+# A burst sent without waiting ------------------------------------------------
+# The server pipelines one socket's messages (they share group commits) and
+# writes what a socket gets in one turn of its loop in one go; neither may
+# change what the clients see.
+
+BURST = 40
+
+
+def burst_texts() -> list[str]:
+    """Texts whose frames take each length form a server frame can have below 64 KiB."""
+    return [
+        "short" if number % 3 == 0 else "é" * 200 if number % 3 == 1 else "😀" * 4000
+        for number in range(BURST)
+    ]
+
+
+async def test_a_burst_sent_without_waiting_is_acked_and_delivered_in_order(
+    server_config: ServerConfig,
+) -> None:
+    async with running(server_config, messages_per_second=1000, message_burst=BURST) as server:
+        alice = await register(server, "alice")
+        bob = await register(server, "bob")
+        store = server.service.store
+        assert isinstance(store, PeeweeChatStore)
+        commits = store.commits
+        texts = burst_texts()
+        async with joined(server, alice) as a, joined(server, bob) as b:
+            for number, text in enumerate(texts):
+                await a.send(message_frame(text, client_id=f"c-{number}"))
+            acks = [await recv_until(a, is_ack) for _ in texts]
+            seen = [await recv_until(b, is_message) for _ in texts]
+        # The burst did not cost a transaction (and an fsync) per message.
+        assert store.commits - commits <= BURST // 2
+    assert [(ack.client_id, ack.seq) for ack in acks if isinstance(ack, Ack)] == [
+        (f"c-{number}", number + 1) for number in range(BURST)
+    ]
+    assert [(m.seq, m.text) for m in seen if isinstance(m, Message)] == list(
+        zip(range(1, BURST + 1), texts, strict=True)
+    )
+
+
+async def test_history_asked_right_after_a_burst_includes_all_of_it(
+    server_config: ServerConfig,
+) -> None:
+    async with running(server_config, messages_per_second=1000, message_burst=BURST) as server:
+        token = await register(server, "alice")
+        async with joined(server, token) as ws:
+            for number in range(BURST):
+                await ws.send(message_frame(f"m{number}"))
+            await ws.send(json.dumps({"type": "history", "room": "general", "limit": BURST}))
+            page = await recv_until(ws, lambda e: isinstance(e, HistoryPage))
+    assert isinstance(page, HistoryPage)
+    assert [m.text for m in page.messages] == [f"m{number}" for number in range(BURST)]
 
 
 async def test_history_pages_backwards_in_ascending_order(chat_server: ChatServer) -> None:
