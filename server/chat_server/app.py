@@ -25,7 +25,14 @@ from .service import SERVICE_KEY, ChatService
 from .storage import open_store
 from .storage.base import ChatStore
 from .tls import prepare_tls
-from .ws import SESSIONS_KEY, keep_sessions_alive, shut_down_sessions, websocket_handler
+from .ws import (
+    SESSIONS_KEY,
+    WRITES_KEY,
+    WriteStage,
+    keep_sessions_alive,
+    shut_down_sessions,
+    websocket_handler,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +75,7 @@ class ChatServer:
         )
         app[SERVICE_KEY] = service
         app[SESSIONS_KEY] = set()
+        app[WRITES_KEY] = WriteStage()
         app.router.add_get("/ws", websocket_handler)
         http_api.add_routes(app)
         app.on_shutdown.append(self._on_shutdown)

@@ -11,6 +11,8 @@ the socket turns into an ``error`` event and HTTP into a status code.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
 import math
 import secrets
@@ -37,6 +39,9 @@ from .security import hash_password, hash_token, new_token, verify_password
 from .storage.base import AppendResult, ChatStore, StorageError, UsernameTaken
 
 log = logging.getLogger(__name__)
+
+# What the store hands back for a message on its way to the database.
+WriteFuture = concurrent.futures.Future[AppendResult]
 
 # Error codes beyond the contract's list, used where the contract gives an HTTP
 # status but no code (account calls) or names a failure it has no code for.
@@ -194,7 +199,18 @@ class ChatService:
 
         ``on_stored`` runs after the commit and before the fan-out: the socket
         queues its ``ack`` there, so the sender hears "stored as seq N" before
-        its own message comes back.
+        its own message comes back. The socket session uses the two halves,
+        :meth:`start_post` and :meth:`finish_post`, directly.
+        """
+        writing = self.start_post(author, event)
+        # wait(), not await: finish_post reads the outcome, refusals included.
+        await asyncio.wait((asyncio.wrap_future(writing),))
+        return self.finish_post(author, event, writing, on_stored)
+
+    def start_post(self, author: str, event: SendMessage) -> WriteFuture:
+        """The first half of :meth:`post`: rate-limit, then hand the message to the store.
+
+        Returns at once with the store's future; RateLimited when over the limit.
         """
         wait = self._messages.take(author)
         if wait:
@@ -204,7 +220,24 @@ class ChatService:
                 event.client_id,
             )
         try:
-            result = await self.store.append(event.room, author, event.client_id, event.text)
+            return self.store.append_nowait(event.room, author, event.client_id, event.text)
+        except StorageError as exc:  # the store is closed: the server is stopping
+            raise unavailable(event.client_id) from exc
+
+    def finish_post(
+        self,
+        author: str,
+        event: SendMessage,
+        writing: WriteFuture,
+        on_stored: Callable[[AppendResult], None] | None = None,
+    ) -> AppendResult:
+        """The second half of :meth:`post`, on the event loop once ``writing`` is done.
+
+        Turns the store's refusal into the contract's error, or reports the
+        message stored (``on_stored``) and fans a new one out.
+        """
+        try:
+            result = writing.result()
         except KeyError:
             raise ProtocolError(
                 "unknown_room", f"there is no room {event.room!r}", event.client_id

@@ -16,12 +16,26 @@
 3. reads frames and answers them through :class:`ChatService`; bad frames get
    an ``error`` event and the connection stays open.
 
-Everything sent after ``hello`` goes through the session's :class:`Outbox`:
-written at once while the socket keeps up, else kept in a bounded queue that
-a writer task drains. The hub never awaits it, so fan-out never waits for a
-slow reader; a reader that lets
-``max_queued_events`` or ``max_queued_bytes`` pile up is closed with
-1008 "too slow" (it comes back with ``since`` and loses nothing).
+One message's way through the server, from the sender's frame to everyone's
+socket:
+
+- :meth:`SocketSession._handle_text` decodes the frame and, for a
+  ``message``, calls :meth:`SocketSession._start_post`, which hands it to the
+  store (``ChatService.start_post`` -> ``ChatStore.append_nowait``) and goes
+  straight back to reading: a burst from one client is pipelined into one
+  group commit;
+- the store's writer thread commits it (fsync) and its future calls back;
+  ``call_soon_threadsafe`` brings that to the event loop, where
+  :meth:`SocketSession._posted` acks it to the sender and
+  ``Hub.publish_message`` encodes it once (:class:`~chat_server.hub.Frame`)
+  and gives it to every session's ``deliver``;
+- each session's :class:`Outbox` writes it to the socket: the first frame of
+  a turn of the loop at once, the rest staged and written together at the
+  end of the turn (:class:`WriteStage`), and under back-pressure into a
+  bounded queue that a writer task drains. The hub never awaits, so fan-out
+  never waits for a slow reader; a reader that lets ``max_queued_events`` or
+  ``max_queued_bytes`` pile up is closed with 1008 "too slow" (it comes back
+  with ``since`` and loses nothing).
 
 Keepalive is done here rather than with aiohttp's ``heartbeat=``: the contract
 says "ping every 20 s, drop a peer silent for 40 s", while aiohttp's
@@ -63,7 +77,7 @@ from chat_desktop.protocol import (
 )
 
 from .hub import Frame
-from .service import SERVICE_KEY, ChatService, unavailable
+from .service import SERVICE_KEY, ChatService, WriteFuture, unavailable
 from .storage.base import AppendResult, StorageError
 
 log = logging.getLogger(__name__)
@@ -83,6 +97,41 @@ FLUSH_TIMEOUT = 5.0
 MAX_SENDS_IN_FLIGHT = 64
 
 
+class WriteStage:
+    """Writes what every socket staged during one turn of the event loop, at the end of it.
+
+    A group commit publishes many messages at once, and a system call per
+    frame per socket is what fan-out costs most: on loopback the kernel does
+    the receiver's TCP work inside the sender's ``send()``. So an
+    :class:`Outbox` that keeps up writes the FIRST frame it gets in a turn
+    of the loop at once (a lone message, the usual case, loses no time) and
+    stages the ones after it; ONE callback at the end of the turn writes
+    each socket's staged frames in one call and opens the next turn. N
+    messages to S sockets in one turn cost at most 2 x S calls, not N x S,
+    and one scheduled callback per turn, not one per socket. One per server
+    (``WRITES_KEY``).
+    """
+
+    __slots__ = ("_outboxes",)
+
+    def __init__(self) -> None:
+        self._outboxes: list[Outbox] = []
+
+    def add(self, outbox: Outbox) -> None:
+        """At the end of this turn, write ``outbox``'s staged frames and open its next turn."""
+        if not self._outboxes:
+            asyncio.get_running_loop().call_soon(self._write_all)
+        self._outboxes.append(outbox)
+
+    def _write_all(self) -> None:
+        outboxes, self._outboxes = self._outboxes, []
+        for outbox in outboxes:
+            try:
+                outbox.write_staged()
+            except Exception:  # one socket's failure must not keep the others' frames back
+                log.exception("could not write to a socket")
+
+
 class Outbox:
     """A connection's bounded outgoing queue, written at once while the socket keeps up.
 
@@ -94,14 +143,9 @@ class Outbox:
     exists only while they do. Held and queued frames (what could not be
     written) count against the limits.
 
-    "Straight to the transport" is one step removed: the frames a socket gets
-    during one turn of the event loop are *staged* and written together at
-    the end of that turn, in one ``send()``. A group commit publishes many
-    messages at once, and a system call per frame per socket is what fan-out
-    costs most (on loopback the kernel does the receiver's work inside the
-    sender's ``send()``), so N messages to S sockets cost S calls, not N x S.
-    Staging adds no waiting: the loop gets to the write before it looks at
-    the network again.
+    "Straight to the transport" holds for the first frame in a turn of the
+    event loop; the ones after it in the same turn are *staged* and written
+    together at the end of the turn, in one ``send()`` (see :class:`WriteStage`).
     """
 
     __slots__ = (
@@ -112,6 +156,7 @@ class Outbox:
         "_protocol",
         "_queue",
         "_replayed",
+        "_stage",
         "_staged",
         "_staged_bytes",
         "_stopped",
@@ -123,9 +168,15 @@ class Outbox:
     )
 
     def __init__(
-        self, request: web.Request, ws: web.WebSocketResponse, max_events: int, max_bytes: int
+        self,
+        request: web.Request,
+        ws: web.WebSocketResponse,
+        stage: WriteStage,
+        max_events: int,
+        max_bytes: int,
     ) -> None:
         self._ws = ws
+        self._stage = stage
         self._transport = request.transport
         self._protocol = request.protocol
         # Below this many buffered bytes a write cannot pause the protocol, so
@@ -141,8 +192,9 @@ class Outbox:
         self._held: list[Frame] | None = []
         # Room -> the last seq the replay sent; live copies up to it are dropped.
         self._replayed: dict[str, int] = {}
-        # Whole WebSocket frames to write at the end of this turn of the loop;
-        # exists only between the first of them and that write.
+        # None: nothing written in this turn of the loop yet, the next frame
+        # goes out at once. A list: one was, and these whole WebSocket frames
+        # wait for the end of the turn (WriteStage).
         self._staged: list[bytes] | None = None
         self._staged_bytes = 0
         # Exists only while frames are queued.
@@ -159,12 +211,19 @@ class Outbox:
             return  # the replay carried it already
         if self._held is not None:
             self._held.append(frame)
-        elif self._writer is None and self._can_write_now(frame):
-            self._stage(frame.wire)
+        elif self._writer is None and (transport := self._writable(frame)) is not None:
+            staged = self._staged
+            if staged is None:  # the first frame in this turn: at once
+                transport.write(frame.wire)
+                self._staged = []
+                self._stage.add(self)
+            else:
+                staged.append(frame.wire)
+                self._staged_bytes += len(frame.wire)
             return
         else:
             # Whatever is staged goes out first: it came before this frame.
-            self._write_staged()
+            self.write_staged()
             if self._queue is None:
                 self._queue = deque()
             self._queue.append(frame)
@@ -179,39 +238,32 @@ class Outbox:
             self._queue = None
             self._held = None
 
-    def _can_write_now(self, frame: Frame) -> bool:
+    def _writable(self, frame: Frame) -> asyncio.Transport | None:
+        """The transport, when ``frame`` can go to it without waiting; else None."""
         transport = self._transport
-        return (
-            transport is not None
-            and not transport.is_closing()
-            and not self._ws.closed
-            and not self._protocol.writing_paused
-            and transport.get_write_buffer_size() + self._staged_bytes + len(frame.wire)
-            < self._write_bound
-        )
+        if (
+            transport is None
+            or transport.is_closing()
+            or self._ws.closed
+            or self._protocol.writing_paused
+            or transport.get_write_buffer_size() + self._staged_bytes + len(frame.wire)
+            >= self._write_bound
+        ):
+            return None
+        return transport
 
-    def _stage(self, wire: bytes) -> None:
-        staged = self._staged
-        if staged is None:
-            self._staged = [wire]
-            self._staged_bytes = len(wire)
-            asyncio.get_running_loop().call_soon(self._write_staged)
-        else:
-            staged.append(wire)
-            self._staged_bytes += len(wire)
-
-    def _write_staged(self) -> None:
-        """Write the staged frames in one go (nothing when they were written already).
+    def write_staged(self) -> None:
+        """Write the staged frames in one go and open a new turn (the next frame goes at once).
 
         They are complete frames, each written whole, so they cannot
         interleave with one that aiohttp writes: its writes are synchronous
-        too. ``_can_write_now`` checked the transport when they were staged;
+        too. ``_writable`` checked the transport when they were staged;
         it is checked again because the peer may have gone meanwhile.
         """
         staged = self._staged
-        if staged is None:
-            return
         self._staged = None
+        if not staged:
+            return
         self._staged_bytes = 0
         transport = self._transport
         if transport is None or transport.is_closing() or self._ws.closed:
@@ -249,7 +301,7 @@ class Outbox:
 
     async def flush(self) -> None:
         """Wait until everything queued was sent (callers bound the wait)."""
-        self._write_staged()
+        self.write_staged()
         writer = self._writer
         if writer is not None:
             # wait(), not await: a caller's timeout must not cancel the writer.
@@ -261,7 +313,7 @@ class Outbox:
         What is staged is written first: for the socket it was sent already,
         and a close frame must not overtake it.
         """
-        self._write_staged()
+        self.write_staged()
         self._stopped = True
         writer = self._writer
         if writer is not None:
@@ -278,6 +330,7 @@ class SocketSession:
         "_closer",
         "_ended",
         "_finished",
+        "_in_flight",
         "_last_heard",
         "_last_ping",
         "_limits",
@@ -285,10 +338,11 @@ class SocketSession:
         "_outbox",
         "_peer",
         "_request",
-        "_sending",
         "_service",
         "_token_hash",
         "_user",
+        "_wake",
+        "_wake_at",
         "_ws",
     )
 
@@ -300,7 +354,11 @@ class SocketSession:
         self._request = request
         self._ws = ws
         self._outbox = Outbox(
-            request, ws, self._limits.max_queued_events, self._limits.max_queued_bytes
+            request,
+            ws,
+            request.app[WRITES_KEY],
+            self._limits.max_queued_events,
+            self._limits.max_queued_bytes,
         )
         peer = request.transport.get_extra_info("peername") if request.transport else None
         self._peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "unknown peer"
@@ -315,9 +373,12 @@ class SocketSession:
         # run() has returned; the future exists only once someone waits for that.
         self._ended = False
         self._finished: asyncio.Future[None] | None = None
-        # This socket's messages on their way to the database (see
-        # _handle_text); the set exists from the first message on.
-        self._sending: set[asyncio.Task[None]] | None = None
+        # How many of this socket's messages are on their way to the database
+        # (see _handle_text), and who waits for fewer than that: a future
+        # resolved once at most _wake_at remain.
+        self._in_flight = 0
+        self._wake: asyncio.Future[None] | None = None
+        self._wake_at = 0
 
     # Subscriber (see chat_server.hub) ---------------------------------------
 
@@ -376,7 +437,7 @@ class SocketSession:
             self._live = False
             # Messages already handed to the database are stored whatever
             # happens to this socket; their tasks end when the commit does.
-            await self._sends_done()
+            await self._sends_below(0)
             hub.detach(self)
             if self._closer is not None:
                 await self._closer
@@ -530,70 +591,104 @@ class SocketSession:
     async def _handle_text(self, data: str) -> None:
         """Decode one frame and answer it; messages are pipelined, the rest waits its turn.
 
-        A ``message`` does not hold up the next frame: it goes to the database
-        in a task of its own, so a client sending a burst has all of it in
-        the writer's next group commit instead of one message per commit
-        (each waiting for its fsync). The writer keeps the order in which
-        they were handed over (per room), and its callbacks resolve in commit
-        order, so acks and broadcasts keep the sending order. Any other frame
-        waits until this socket's messages are stored: typing after a message,
-        or history asked for right after sending, sees what came before it.
-        At most ``MAX_SENDS_IN_FLIGHT`` messages wait at once; beyond that the
-        socket stops reading, and TCP slows the sender down.
+        A ``message`` does not hold up the next frame: it is handed to the
+        database at once (:meth:`_start_post`) and answered when its commit
+        is done (:meth:`_posted`), so a client sending a burst has all of it
+        in the writer's next group commit instead of one message per commit.
+        The writer keeps the order in which messages were handed over (per
+        room) and calls back in commit order, so acks and broadcasts keep the
+        sending order. Any other frame waits until this socket's messages are
+        stored: typing after a message, or history asked for right after
+        sending, sees what came before it. At most ``MAX_SENDS_IN_FLIGHT``
+        messages wait at once; beyond that the socket stops reading, and TCP
+        slows the sender down.
         """
         try:
             event = decode_client(data)
         except ProtocolError as exc:
-            await self._sends_done()
+            await self._sends_below(0)
             self._reply(Error.from_exception(exc))
             return
-        except Exception:
-            # The decoder is fuzzed, but a bug of ours still must not end the session.
-            log.exception("failed to decode a frame from %s", self._user)
-            self._reply(Error.from_exception(unavailable(None, _FAILED)))
+        except Exception as exc:  # the decoder is fuzzed, but a bug must not end the session
+            self._reply(self._error_for(exc, None))
             return
         if isinstance(event, SendMessage):
-            sending = self._sending
-            if sending is None:
-                sending = self._sending = set()
-            elif len(sending) >= MAX_SENDS_IN_FLIGHT:
-                await asyncio.wait(sending, return_when=asyncio.FIRST_COMPLETED)
-            task = asyncio.create_task(self._answer(event))
-            sending.add(task)
-            task.add_done_callback(sending.discard)
+            if self._in_flight >= MAX_SENDS_IN_FLIGHT:
+                await self._sends_below(MAX_SENDS_IN_FLIGHT - 1)
+            self._start_post(event)
             return
-        await self._sends_done()
-        await self._answer(event)
-
-    async def _sends_done(self) -> None:
-        """Wait until every message this socket sent so far was stored (or refused)."""
-        if self._sending:
-            await asyncio.wait(self._sending)
-
-    async def _answer(self, event: ClientEvent) -> None:
-        """Do what ``event`` asks; every failure becomes an ``error`` event to this client."""
+        await self._sends_below(0)
         try:
             await self._dispatch(event)
-        except ProtocolError as exc:
-            self._reply(Error.from_exception(exc))
-        except StorageError as exc:
+        except Exception as exc:
+            self._reply(self._error_for(exc, event))
+
+    def _start_post(self, event: SendMessage) -> None:
+        """Hand a message to the database; :meth:`_posted` answers it once committed.
+
+        No task and no coroutine in between: the store's future calls back
+        from the database thread, and ``call_soon_threadsafe`` brings the
+        answer to the event loop in the very next turn. That is the shortest
+        path from a frame read to its broadcast, which is most of the latency
+        a user feels.
+        """
+        try:
+            writing = self._service.start_post(self._user, event)
+        except Exception as exc:  # rate_limited, or the store is closing
+            self._reply(self._error_for(exc, event))
+            return
+        self._in_flight += 1
+        loop = asyncio.get_running_loop()
+
+        def committed(done: WriteFuture) -> None:  # on the database thread
+            # The loop may be gone when a write outlives the server's loop
+            # (only in tests that tear down abruptly); nobody is left to tell.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._posted, event, done)
+
+        writing.add_done_callback(committed)
+
+    def _posted(self, event: SendMessage, writing: WriteFuture) -> None:
+        """On the loop, once a message's write is done: ack and broadcast, or the error."""
+        self._in_flight -= 1
+        try:
+            self._service.finish_post(self._user, event, writing, self._ack)
+        except Exception as exc:
+            self._reply(self._error_for(exc, event))
+        wake = self._wake
+        if wake is not None and self._in_flight <= self._wake_at:
+            self._wake = None
+            if not wake.done():  # done when its waiter was cancelled
+                wake.set_result(None)
+
+    async def _sends_below(self, limit: int) -> None:
+        """Wait until at most ``limit`` of this socket's messages are still on their way."""
+        if self._in_flight <= limit:
+            return
+        self._wake_at = limit
+        self._wake = asyncio.get_running_loop().create_future()
+        await self._wake
+
+    def _error_for(self, exc: Exception, event: ClientEvent | None) -> Error:
+        """The ``error`` event that answers a frame whose handling raised ``exc``."""
+        ref = _ref(event)
+        if isinstance(exc, ProtocolError):
+            return Error.from_exception(exc)
+        if isinstance(exc, StorageError):
             log.warning("storage failed for %s: %s", self._user, exc)
-            self._reply(Error.from_exception(unavailable(_ref(event))))
-        except UnicodeEncodeError:
+            return Error.from_exception(unavailable(ref))
+        if isinstance(exc, UnicodeEncodeError):
             # JSON can spell a lone surrogate ("\ud800"), which no UTF-8 database
             # or frame can carry; the protocol's validators let it through.
-            self._reply(Error("bad_request", _NOT_UNICODE, _ref(event)))
-        except Exception:
-            # A bug of ours must not cost the client its connection: log it,
-            # answer, carry on. Nothing half-done is visible (stores are atomic).
-            log.exception("failed to handle a frame from %s", self._user)
-            self._reply(Error.from_exception(unavailable(_ref(event), _FAILED)))
+            return Error("bad_request", _NOT_UNICODE, ref)
+        # A bug of ours must not cost the client its connection: log it,
+        # answer, carry on. Nothing half-done is visible (stores are atomic).
+        log.error("failed to handle a frame from %s", self._user, exc_info=exc)
+        return Error.from_exception(unavailable(ref, "the server failed to handle this; try again"))
 
     async def _dispatch(self, event: ClientEvent) -> None:
         service = self._service
-        if isinstance(event, SendMessage):
-            await service.post(self._user, event, self._ack)
-        elif isinstance(event, SetTyping):
+        if isinstance(event, SetTyping):
             await service.set_typing(self._user, event)
         elif isinstance(event, HistoryRequest):
             self._reply(await service.history(event.room, event.before, event.limit))
@@ -602,8 +697,10 @@ class SocketSession:
             if not created:
                 # Everybody else already knows it; tell the asker its last seq.
                 self._reply(Room(room.name, room.last_seq))
-        else:  # Hello
+        elif isinstance(event, Hello):
             raise ProtocolError("bad_request", "hello was already sent on this connection")
+        else:  # a message: _handle_text pipelines those and never gets here
+            raise AssertionError(f"unexpected {event.type} in _dispatch")
 
     def _ack(self, result: AppendResult) -> None:
         stored = result.message
@@ -648,11 +745,10 @@ class SocketSession:
             transport.abort()
 
 
-def _ref(event: ClientEvent) -> str | None:
+def _ref(event: ClientEvent | None) -> str | None:
     return event.client_id if isinstance(event, SendMessage) else None
 
 
-_FAILED = "the server failed to handle this; try again"
 _NOT_UNICODE = "the text contains a lone surrogate (\\ud800-\\udfff), which is not Unicode"
 
 
@@ -686,6 +782,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
 
 
 SESSIONS_KEY: web.AppKey[set[SocketSession]] = web.AppKey("sessions")
+WRITES_KEY: web.AppKey[WriteStage] = web.AppKey("writes", WriteStage)
 
 
 async def shut_down_sessions(app: web.Application) -> None:

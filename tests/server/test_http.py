@@ -11,13 +11,13 @@ import pytest
 from chat_desktop.protocol import Message
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
-from chat_server.storage.base import StorageError
 from tests.server.wire import (
     PASSWORD,
     bearer,
     http,
     joined,
     recv_until,
+    refuse_appends,
     register,
     running,
 )
@@ -383,11 +383,7 @@ async def test_a_database_failure_is_503_and_nothing_is_stored(
     chat_server: ChatServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token = await register(chat_server, "alice")
-
-    async def refuse(*args: object) -> None:
-        raise StorageError("database is locked")
-
-    monkeypatch.setattr(chat_server.service.store, "append", refuse)
+    refuse_appends(monkeypatch, chat_server, "database is locked")
     async with http(chat_server) as session:
         status, body = await post_json(
             session, "/api/v1/rooms/general/messages", {"client_id": "c-1", "text": "x"}, token

@@ -9,6 +9,7 @@ protocol, so a test also fails when the server sends something off-contract.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import json
 import socket
@@ -28,6 +29,7 @@ from chat_desktop.protocol import ServerEvent, Welcome, decode_server
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 from chat_server.security import hash_password, new_token
+from chat_server.storage.base import StorageError
 
 PASSWORD = "correct horse battery"
 TIMEOUT = 10.0
@@ -216,3 +218,18 @@ class RawClient:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def refuse_appends(monkeypatch: Any, server: ChatServer, reason: str) -> None:
+    """Make the store fail every message the way a failed transaction does.
+
+    A fault a real database will not produce on demand: the writer resolves
+    each message's future with StorageError, and nothing is stored.
+    """
+
+    def refuse(*args: object) -> concurrent.futures.Future[Any]:
+        failed: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        failed.set_exception(StorageError(reason))
+        return failed
+
+    monkeypatch.setattr(server.service.store, "append_nowait", refuse)

@@ -12,6 +12,8 @@ Values cross this boundary as protocol objects (:class:`Message`,
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -111,12 +113,27 @@ class ChatStore(ABC):
 
     # Messages -------------------------------------------------------------
 
-    @abstractmethod
     async def append(self, room: str, author: str, client_id: str, text: str) -> AppendResult:
         """Store a message with the room's next seq, durably, before returning.
 
         Idempotent per (author, client_id). Raises KeyError for an unknown room
         and StorageError when the database refuses the write.
+        """
+        return await asyncio.wrap_future(self.append_nowait(room, author, client_id, text))
+
+    @abstractmethod
+    def append_nowait(
+        self, room: str, author: str, client_id: str, text: str
+    ) -> concurrent.futures.Future[AppendResult]:
+        """:meth:`append` without a coroutine: hand the message over now, learn the outcome later.
+
+        The hot path of a chat server: the socket session calls it for each
+        message it reads and is called back when the commit is done, with no
+        task and no extra turn of the event loop in between (see
+        :mod:`chat_server.ws`). Messages handed over one after the other are
+        stored (and their futures resolve) in that order, per room. The
+        future resolves on a database thread; its result and exceptions are
+        those of :meth:`append`.
         """
 
     @abstractmethod

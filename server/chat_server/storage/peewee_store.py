@@ -23,6 +23,7 @@ Peewee building the statements anew for every message.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
 
@@ -240,10 +241,14 @@ class PeeweeChatStore(ChatStore):
 
     # Messages ---------------------------------------------------------------
 
-    async def append(self, room: str, author: str, client_id: str, text: str) -> AppendResult:
+    def append_nowait(
+        self, room: str, author: str, client_id: str, text: str
+    ) -> concurrent.futures.Future[AppendResult]:
+        if self._writer is None:
+            raise StorageError("the store is closed")
         # No savepoint: _append raises (KeyError) only before it changed anything.
-        return await self._write(
-            lambda: self._append(room, author, client_id, text), room=room, savepoint=False
+        return self._writer.submit(
+            lambda: self._append(room, author, client_id, text), room, savepoint=False
         )
 
     def _append(self, room: str, author: str, client_id: str, text: str) -> AppendResult:
