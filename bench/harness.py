@@ -294,6 +294,7 @@ async def register_users(
 LABELS = {
     "ours": "ours (chat_server, SQLite)",
     "bare": "bare aiohttp",
+    "durable": "bare aiohttp + fsynced SQLite",
     "socketio": "python-socketio",
     "mqtt": "Mosquitto (MQTT)",
 }
@@ -314,11 +315,16 @@ class Target:
     receiver_tokens: tuple[str, ...] = ()
     sender_tokens: tuple[str, ...] = ()
 
+    @property
+    def dialect(self) -> str:
+        """How clients talk to it (:data:`bench.wire.DIALECTS`): the durable bare server as bare."""
+        return "bare" if self.name == "durable" else self.name
+
     def receivers(self) -> wire.Endpoint:
-        return wire.Endpoint(self.name, HOST, self.port, self.receiver_tokens)
+        return wire.Endpoint(self.dialect, HOST, self.port, self.receiver_tokens)
 
     def senders(self) -> wire.Endpoint:
-        return wire.Endpoint(self.name, HOST, self.port, self.sender_tokens)
+        return wire.Endpoint(self.dialect, HOST, self.port, self.sender_tokens)
 
 
 @contextlib.asynccontextmanager
@@ -350,7 +356,11 @@ async def open_targets(
                 data_dir = stack.enter_context(temp_dir())
                 server = ServerProcess.ours(data_dir, messages_per_second, ours_args)
             else:
-                module = {"bare": "bare_aiohttp", "socketio": "socketio_server"}[name]
+                module = {
+                    "bare": "bare_aiohttp",
+                    "durable": "bare_durable",
+                    "socketio": "socketio_server",
+                }[name]
                 server = ServerProcess.baseline(name, module)
             stack.enter_context(running(server))
             target = Target(name, server.stats, server.port)

@@ -3,8 +3,10 @@
 For each receiver count (10, 100 and 1,000 by default), our server (its
 real SQLite store in a temporary directory, every message durable before it
 is broadcast, default limits), the bare aiohttp broadcast server (the
-floor), python-socketio and Mosquitto get the same clients in the same run,
-each measurement repeated (``--repeat``) with the servers taking turns:
+floor), the same bare server with an fsynced SQLite commit before each
+broadcast (the floor of any durable server, :mod:`bench.baselines.bare_durable`),
+python-socketio and Mosquitto get the same clients in the same run, each
+measurement repeated (``--repeat``) with the servers taking turns:
 
 - ``--senders`` sender connections in this process share the rate
   (``--rate`` messages/s in total, 50 by default, paced by one clock) and each
@@ -35,7 +37,7 @@ from typing import Any
 
 from bench import harness, wire
 
-TARGETS = ("ours", "bare", "socketio", "mqtt")
+TARGETS = ("ours", "bare", "durable", "socketio", "mqtt")
 TARGET_CLIENTS = 100
 TARGET_RATIO = 1.25
 

@@ -52,6 +52,7 @@ PROFILES = Path(__file__).with_name("profiles.md")
 COLORS = {
     "ours": "#1f77b4",
     "bare": "#7f7f7f",
+    "durable": "#9467bd",
     "socketio": "#ff7f0e",
     "mqtt": "#2ca02c",
     "websocket": "#1f77b4",

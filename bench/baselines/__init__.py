@@ -2,6 +2,8 @@
 
 - :mod:`.bare_aiohttp`: aiohttp's WebSocket and a loop over the sockets, with
   no accounts and no storage: the floor of our own stack;
+- :mod:`.bare_durable`: the same with an fsynced SQLite commit before each
+  broadcast: the floor of a server that stores durably first, as ours does;
 - :mod:`.socketio_server`: python-socketio on aiohttp, the library a Python
   team would most likely pick instead.
 

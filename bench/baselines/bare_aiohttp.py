@@ -14,7 +14,9 @@ http://127.0.0.1:PORT" once it accepts connections; SIGTERM/SIGINT stop it).
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -24,6 +26,9 @@ from bench.baselines import run
 _SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets", set)
 # The next seq per room, as our server would hand out (kept so the frames match ours).
 _SEQS: web.AppKey[dict[str, int]] = web.AppKey("seqs", dict)
+# What to await before broadcasting an event (bench.baselines.bare_durable stores it).
+Persist = Callable[[dict[str, Any]], Awaitable[None]]
+_PERSIST: web.AppKey[Persist | None] = web.AppKey("persist")
 
 
 async def _websocket(request: web.Request) -> web.WebSocketResponse:
@@ -51,6 +56,9 @@ async def _websocket(request: web.Request) -> web.WebSocketResponse:
             except (ValueError, KeyError, TypeError):
                 continue
             seqs[room] = out["seq"]
+            persist = request.app[_PERSIST]
+            if persist is not None:
+                await persist(out)
             data = json.dumps(out)
             # A copy: a send may yield, and sockets come and go meanwhile.
             for peer in list(sockets):
@@ -61,11 +69,12 @@ async def _websocket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-def make_app() -> web.Application:
-    """The aiohttp application: one route, ``/ws``."""
+def make_app(persist: Persist | None = None) -> web.Application:
+    """The aiohttp application: one route, ``/ws``; ``persist`` is awaited before each broadcast."""
     app = web.Application()
     app[_SOCKETS] = set()
     app[_SEQS] = {}
+    app[_PERSIST] = persist
     app.router.add_get("/ws", _websocket)
     return app
 

@@ -91,10 +91,16 @@ def test_benchmark_exits_cleanly_and_writes_its_figures(runs: dict[str, Run], na
 
 def test_latency_prints_ours_beside_every_peer_and_the_ratios(runs: dict[str, Run]) -> None:
     output = runs["latency"].output
-    for label in ("ours (chat_server, SQLite)", "bare aiohttp", "python-socketio"):
+    for label in (
+        "ours (chat_server, SQLite)",
+        "bare aiohttp",
+        "bare aiohttp + fsynced SQLite",
+        "python-socketio",
+    ):
         assert label in output
     assert "Mosquitto (MQTT)" in output or "no Mosquitto" in output
     assert "ours / bare aiohttp" in output
+    assert "ours / bare aiohttp + fsynced SQLite" in output
 
 
 def test_latency_delivers_every_message_to_every_receiver(runs: dict[str, Run]) -> None:
