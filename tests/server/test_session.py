@@ -18,6 +18,7 @@ from chat_desktop.protocol import (
     Room,
     ServerEvent,
     UserJoin,
+    UserLeave,
 )
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
@@ -210,6 +211,25 @@ async def test_history_asked_right_after_a_burst_includes_all_of_it(
             page = await recv_until(ws, lambda e: isinstance(e, HistoryPage))
     assert isinstance(page, HistoryPage)
     assert [m.text for m in page.messages] == [f"m{number}" for number in range(BURST)]
+
+
+async def test_messages_sent_just_before_leaving_arrive_before_the_leave(
+    server_config: ServerConfig,
+) -> None:
+    async with running(server_config, messages_per_second=1000, message_burst=BURST) as server:
+        alice = await register(server, "alice")
+        bob = await register(server, "bob")
+        async with joined(server, bob) as b:
+            async with joined(server, alice) as a:
+                await recv_until(b, lambda e: isinstance(e, UserJoin))
+                for number in range(10):
+                    await a.send(message_frame(f"bye {number}"))
+            # alice's socket is closed; what she sent before was already handed over.
+            seen = [await recv_until(b, lambda e: not isinstance(e, Ack)) for _ in range(11)]
+    assert [e.text for e in seen[:10] if isinstance(e, Message)] == [
+        f"bye {number}" for number in range(10)
+    ]
+    assert seen[10] == UserLeave("alice")
 
 
 async def test_history_pages_backwards_in_ascending_order(chat_server: ChatServer) -> None:
