@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import AsyncIterator
 
 import pytest
 from websockets.asyncio.client import connect
@@ -166,6 +167,13 @@ async def test_a_retry_with_the_same_client_id_is_stored_once_and_not_broadcast_
 BURST = 100  # more than a socket may have on their way to the database at once
 
 
+@pytest.fixture
+async def burst_server(server_config: ServerConfig) -> AsyncIterator[ChatServer]:
+    """A server whose rate limit lets one client send BURST messages at once."""
+    async with running(server_config, messages_per_second=1000, message_burst=BURST) as server:
+        yield server
+
+
 def burst_texts() -> list[str]:
     """Texts whose frames take each length form a server frame can have below 64 KiB."""
     return [
@@ -175,22 +183,21 @@ def burst_texts() -> list[str]:
 
 
 async def test_a_burst_sent_without_waiting_is_acked_and_delivered_in_order(
-    server_config: ServerConfig,
+    burst_server: ChatServer,
 ) -> None:
-    async with running(server_config, messages_per_second=1000, message_burst=BURST) as server:
-        alice = await register(server, "alice")
-        bob = await register(server, "bob")
-        store = server.service.store
-        assert isinstance(store, PeeweeChatStore)
-        commits = store.commits
-        texts = burst_texts()
-        async with joined(server, alice) as a, joined(server, bob) as b:
-            for number, text in enumerate(texts):
-                await a.send(message_frame(text, client_id=f"c-{number}"))
-            acks = [await recv_until(a, is_ack) for _ in texts]
-            seen = [await recv_until(b, is_message) for _ in texts]
-        # The burst did not cost a transaction (and an fsync) per message.
-        assert store.commits - commits <= BURST // 2
+    alice = await register(burst_server, "alice")
+    bob = await register(burst_server, "bob")
+    store = burst_server.service.store
+    assert isinstance(store, PeeweeChatStore)
+    commits = store.commits
+    texts = burst_texts()
+    async with joined(burst_server, alice) as a, joined(burst_server, bob) as b:
+        for number, text in enumerate(texts):
+            await a.send(message_frame(text, client_id=f"c-{number}"))
+        acks = [await recv_until(a, is_ack) for _ in texts]
+        seen = [await recv_until(b, is_message) for _ in texts]
+    # The burst did not cost a transaction (and an fsync) per message.
+    assert store.commits - commits <= BURST // 2
     assert [(ack.client_id, ack.seq) for ack in acks if isinstance(ack, Ack)] == [
         (f"c-{number}", number + 1) for number in range(BURST)
     ]
@@ -200,32 +207,30 @@ async def test_a_burst_sent_without_waiting_is_acked_and_delivered_in_order(
 
 
 async def test_history_asked_right_after_a_burst_includes_all_of_it(
-    server_config: ServerConfig,
+    burst_server: ChatServer,
 ) -> None:
-    async with running(server_config, messages_per_second=1000, message_burst=BURST) as server:
-        token = await register(server, "alice")
-        async with joined(server, token) as ws:
-            for number in range(BURST):
-                await ws.send(message_frame(f"m{number}"))
-            await ws.send(json.dumps({"type": "history", "room": "general", "limit": BURST}))
-            page = await recv_until(ws, lambda e: isinstance(e, HistoryPage))
+    token = await register(burst_server, "alice")
+    async with joined(burst_server, token) as ws:
+        for number in range(BURST):
+            await ws.send(message_frame(f"m{number}"))
+        await ws.send(json.dumps({"type": "history", "room": "general", "limit": BURST}))
+        page = await recv_until(ws, lambda e: isinstance(e, HistoryPage))
     assert isinstance(page, HistoryPage)
     assert [m.text for m in page.messages] == [f"m{number}" for number in range(BURST)]
 
 
 async def test_messages_sent_just_before_leaving_arrive_before_the_leave(
-    server_config: ServerConfig,
+    burst_server: ChatServer,
 ) -> None:
-    async with running(server_config, messages_per_second=1000, message_burst=BURST) as server:
-        alice = await register(server, "alice")
-        bob = await register(server, "bob")
-        async with joined(server, bob) as b:
-            async with joined(server, alice) as a:
-                await recv_until(b, lambda e: isinstance(e, UserJoin))
-                for number in range(10):
-                    await a.send(message_frame(f"bye {number}"))
-            # alice's socket is closed; what she sent before was already handed over.
-            seen = [await recv_until(b, lambda e: not isinstance(e, Ack)) for _ in range(11)]
+    alice = await register(burst_server, "alice")
+    bob = await register(burst_server, "bob")
+    async with joined(burst_server, bob) as b:
+        async with joined(burst_server, alice) as a:
+            await recv_until(b, lambda e: isinstance(e, UserJoin))
+            for number in range(10):
+                await a.send(message_frame(f"bye {number}"))
+        # alice's socket is closed; what she sent before was already handed over.
+        seen = [await recv_until(b, lambda e: not isinstance(e, Ack)) for _ in range(11)]
     assert [e.text for e in seen[:10] if isinstance(e, Message)] == [
         f"bye {number}" for number in range(10)
     ]
