@@ -75,7 +75,7 @@ class ChatServer:
         )
         app[SERVICE_KEY] = service
         app[SESSIONS_KEY] = set()
-        app[WRITES_KEY] = WriteStage()
+        app[WRITES_KEY] = WriteStage(asyncio.get_running_loop())
         app.router.add_get("/ws", websocket_handler)
         http_api.add_routes(app)
         app.on_shutdown.append(self._on_shutdown)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import math
 import secrets
@@ -203,8 +204,10 @@ class ChatService:
         :meth:`start_post` and :meth:`finish_post`, directly.
         """
         writing = self.start_post(author, event)
-        # wait(), not await: finish_post reads the outcome, refusals included.
-        await asyncio.wait((asyncio.wrap_future(writing),))
+        with contextlib.suppress(Exception):
+            # Only waiting here: finish_post reads the outcome from `writing`
+            # itself and turns a refusal into the contract's error.
+            await asyncio.wrap_future(writing)
         return self.finish_post(author, event, writing, on_stored)
 
     def start_post(self, author: str, event: SendMessage) -> WriteFuture:

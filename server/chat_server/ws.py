@@ -112,15 +112,19 @@ class WriteStage:
     (``WRITES_KEY``).
     """
 
-    __slots__ = ("_outboxes",)
+    __slots__ = ("_loop", "_outboxes")
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        # The server's loop, kept rather than looked up: a callback may run
+        # while the loop is not "running" (qasync runs callbacks from Qt's
+        # event processing, which a hosting app's shutdown may do).
+        self._loop = loop
         self._outboxes: list[Outbox] = []
 
     def add(self, outbox: Outbox) -> None:
         """At the end of this turn, write ``outbox``'s staged frames and open its next turn."""
         if not self._outboxes:
-            asyncio.get_running_loop().call_soon(self._write_all)
+            self._loop.call_soon(self._write_all)
         self._outboxes.append(outbox)
 
     def _write_all(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import aiohttp
 import pytest
@@ -380,7 +381,7 @@ async def test_posting_beyond_the_rate_limit_is_429_with_retry_after(
 
 
 async def test_a_database_failure_is_503_and_nothing_is_stored(
-    chat_server: ChatServer, monkeypatch: pytest.MonkeyPatch
+    chat_server: ChatServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     token = await register(chat_server, "alice")
     refuse_appends(monkeypatch, chat_server, "database is locked")
@@ -389,6 +390,9 @@ async def test_a_database_failure_is_503_and_nothing_is_stored(
             session, "/api/v1/rooms/general/messages", {"client_id": "c-1", "text": "x"}, token
         )
     assert status == 503 and body["code"] == "unavailable"
+    assert await chat_server.service.store.messages_after("general", 0, 10) == []
+    # Answered, and nothing left over on the console ("exception was never retrieved").
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
 
 
 async def test_an_unknown_path_is_a_json_404(chat_server: ChatServer) -> None:
