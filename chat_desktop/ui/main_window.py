@@ -190,6 +190,7 @@ class MainWindow(QMainWindow):
         self.view.olderWanted.connect(
             lambda: c.request_older(self.messages.room, self.messages.oldest_seq())
         )
+        self.view.newestWanted.connect(self._reload_newest)
         self.view.message_delegate.retryRequested.connect(c.retry)
         self.connection.reconnectRequested.connect(c.reconnect_now)
         self.reconnect_action.triggered.connect(c.reconnect_now)
@@ -235,8 +236,20 @@ class MainWindow(QMainWindow):
         self.members_title.setText(f"PEOPLE · {online} ONLINE")
 
     def _messages_changed(self, room: str, entries: list[MessageEntry]) -> None:
-        if room == self.messages.room:
-            self.messages.add(entries)
+        if room != self.messages.room:
+            return
+        if self.view.holds_back(len(entries)):
+            # Far up in a long history: the rows wait in the cache. One of
+            # mine is shown at once, as always: reload the newest page.
+            if any(entry.author == self.controller.username for entry in entries):
+                self._reload_newest()
+            return
+        self.messages.add(entries)
+
+    def _reload_newest(self) -> None:
+        """The newest page of the room on screen, from the cache (messages were held back)."""
+        room = self.messages.room
+        self.messages.reset(room, self.controller.open_room(room))
 
     def _older_loaded(self, room: str, entries: list[MessageEntry], has_more: bool) -> None:
         added = self.messages.prepend(entries) if room == self.messages.room else 0

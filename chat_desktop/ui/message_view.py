@@ -15,6 +15,13 @@
   While pinned to the bottom, once more than :data:`LIVE_ROWS_MAX` rows are
   shown the oldest are dropped down to :data:`LIVE_ROWS_KEEP`; they are in
   the cache and come back as older pages when the reader scrolls up.
+- **A bounded list while scrolled up**: a reader far up in the history
+  during a long burst would otherwise see the list (and every layout pass)
+  grow without end. Past :data:`SCROLLED_ROWS_MAX` rows, new messages are
+  *held back* (:meth:`MessageView.holds_back`): they stay in the cache, the
+  jump button counts them, and jumping down (or scrolling to the bottom)
+  emits :attr:`MessageView.newestWanted`, on which the window reloads the
+  newest page from the cache.
 - **Links**: the cursor becomes a pointing hand over a link.
 """
 
@@ -34,6 +41,9 @@ _BOTTOM_SLACK = 24
 # between the two makes it one removal per few hundred new rows, not per batch).
 LIVE_ROWS_MAX = 500
 LIVE_ROWS_KEEP = 300
+# While scrolled up, the list grows to at most this many rows; newer
+# messages wait in the cache until the reader jumps down.
+SCROLLED_ROWS_MAX = 3000
 
 
 class MessageView(QListView):
@@ -41,9 +51,12 @@ class MessageView(QListView):
 
     Signals:
         olderWanted(): the user scrolled to the top and older messages may exist.
+        newestWanted(): the user went down to the newest while messages were
+            held back; reload the newest page (from the cache).
     """
 
     olderWanted = Signal()
+    newestWanted = Signal()
 
     def __init__(self, model: MessageListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +82,8 @@ class MessageView(QListView):
         self._pinned = True
         # New rows that arrived while scrolled up; shown on the jump button.
         self._unseen = 0
+        # Messages arrived that are not in the list (see holds_back).
+        self._behind = False
         # Distance from the bottom to keep while older rows are prepended.
         self._keep_from_bottom: int | None = None
         self._older_pending = False
@@ -104,7 +119,31 @@ class MessageView(QListView):
         bar = self.verticalScrollBar()
         return bar.maximum() - bar.value() <= _BOTTOM_SLACK
 
+    @property
+    def behind(self) -> bool:
+        """Newer messages than the list's last row were held back (they are in the cache)."""
+        return self._behind
+
+    def holds_back(self, incoming: int) -> bool:
+        """Whether ``incoming`` new rows should stay out of the list for now.
+
+        True while scrolled up with the list at its bound (or already behind):
+        the rows are counted on the jump button instead, and going down to
+        the newest asks for them again (:attr:`newestWanted`).
+        """
+        if not self._behind:
+            if self._pinned or self._model.rowCount() + incoming <= SCROLLED_ROWS_MAX:
+                return False
+            self._behind = True
+        self._set_unseen(self._unseen + incoming)
+        return True
+
     def scroll_to_newest(self) -> None:
+        if self._behind:
+            # The list lacks the newest rows: the window reloads it, and the
+            # reset scrolls to the bottom.
+            self.newestWanted.emit()
+            return
         self._pinned = True
         self._set_unseen(0)
         self.scrollToBottom()
@@ -148,6 +187,7 @@ class MessageView(QListView):
             self._set_unseen(self._unseen + last - first + 1)
 
     def _after_reset(self) -> None:
+        self._behind = False
         self._keep_from_bottom = None
         self._older_pending = False
         self.message_delegate.clear_cache()
@@ -180,6 +220,9 @@ class MessageView(QListView):
         if self._keep_from_bottom is not None:
             return
         if self.at_bottom():
+            if self._behind:
+                self.newestWanted.emit()
+                return
             self._pinned = True
             self._set_unseen(0)
         elif self.verticalScrollBar().isSliderDown() or value < self.verticalScrollBar().maximum():

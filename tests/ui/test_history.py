@@ -8,6 +8,7 @@ from typing import Any
 from chat_desktop.controller.entries import ConnectionKind
 from chat_desktop.protocol import RoomInfo
 from chat_desktop.storage import ChatCache
+from chat_desktop.ui import message_view
 from tests.waiting import eventually
 
 from .conftest import ChatClient, LocalChatServer, register
@@ -113,6 +114,55 @@ def test_new_messages_button_counts_while_scrolled_up_and_jumps_to_the_newest(
         await eventually(lambda: seqs(alice)[-1] == 63)
         await eventually(lambda: view.at_bottom())
         assert not view.new_button.isVisible()
+
+    run(body())
+
+
+def test_while_scrolled_up_a_long_burst_waits_in_the_cache_and_jumping_down_shows_it(
+    chat_server_here: LocalChatServer, make_client: Any, run: Any, monkeypatch: Any
+) -> None:
+    # The bound is 3,000 rows; 80 makes the same path quick to reach.
+    monkeypatch.setattr(message_view, "SCROLLED_ROWS_MAX", 80)
+
+    async def body() -> None:
+        await chat_server_here.post("bob", [f"line {n}" for n in range(1, 61)])
+        alice: ChatClient = await make_client(chat_server_here.url, "alice")
+        view = alice.w.view
+        await eventually(lambda: len(seqs(alice)) == 60 and laid_out_at_bottom(alice))
+
+        view.verticalScrollBar().setValue(view.verticalScrollBar().maximum() // 2)
+        await eventually(lambda: not view.pinned)
+        await chat_server_here.post("bob", [f"burst {n}" for n in range(1, 101)])
+        await eventually(lambda: view.new_button.text().endswith("100 new messages"))
+        # The list stopped growing at its bound; the rest is in the cache.
+        assert alice.w.messages.rowCount() <= 80
+        assert view.behind and not view.at_bottom()
+
+        view.new_button.click()
+        await eventually(lambda: seqs(alice)[-1] == 160 and view.at_bottom())
+        assert alice.texts()[-1] == "burst 100"
+        assert not view.new_button.isVisible() and not view.behind
+
+        # Held back again; this time the reader scrolls all the way down.
+        await scroll_up_through_a_burst(alice, 161)
+        bar = view.verticalScrollBar()
+        bar.setValue(bar.maximum())
+        await eventually(lambda: seqs(alice)[-1] == 260 and view.at_bottom() and not view.behind)
+
+        # Held back again; a message of mine is shown at once, as always.
+        await scroll_up_through_a_burst(alice, 261)
+        alice.type_and_send("my answer")
+        await eventually(lambda: alice.texts()[-1] == "my answer" and view.at_bottom())
+        assert seqs(alice)[-2] == 360 and not view.behind
+
+    async def scroll_up_through_a_burst(alice: ChatClient, first: int) -> None:
+        view = alice.w.view
+        await eventually(lambda: laid_out_at_bottom(alice))
+        view.verticalScrollBar().setValue(view.verticalScrollBar().maximum() // 2)
+        await eventually(lambda: not view.pinned)
+        await chat_server_here.post("bob", [f"burst {n}" for n in range(first, first + 100)])
+        await eventually(lambda: view.new_button.text().endswith("100 new messages"))
+        assert view.behind
 
     run(body())
 
