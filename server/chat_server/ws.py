@@ -440,7 +440,8 @@ class SocketSession:
         finally:
             self._live = False
             # Messages already handed to the database are stored whatever
-            # happens to this socket; their tasks end when the commit does.
+            # happens to this socket, and broadcast: wait for them, so that
+            # the user-leave below comes after them.
             await self._sends_below(0)
             hub.detach(self)
             if self._closer is not None:
