@@ -90,17 +90,29 @@ def test_a_gap_in_the_replay_is_filled_from_history(
     run(body())
 
 
+async def scroll_to_the_middle(client: ChatClient) -> None:
+    """Scroll a laid-out list half way up, where new messages no longer pull it down."""
+    view = client.w.view
+    await eventually(lambda: laid_out_at_bottom(client))
+    view.verticalScrollBar().setValue(view.verticalScrollBar().maximum() // 2)
+    await eventually(lambda: not view.pinned)
+
+
+async def reading_history(server: LocalChatServer, make_client: Any) -> ChatClient:
+    """alice, with 60 of bob's lines in the room, scrolled half way up them."""
+    await server.post("bob", [f"line {n}" for n in range(1, 61)])
+    alice: ChatClient = await make_client(server.url, "alice")
+    await eventually(lambda: len(seqs(alice)) == 60)
+    await scroll_to_the_middle(alice)
+    return alice
+
+
 def test_new_messages_button_counts_while_scrolled_up_and_jumps_to_the_newest(
     chat_server_here: LocalChatServer, make_client: Any, run: Any
 ) -> None:
     async def body() -> None:
-        await chat_server_here.post("bob", [f"line {n}" for n in range(1, 61)])
-        alice: ChatClient = await make_client(chat_server_here.url, "alice")
+        alice = await reading_history(chat_server_here, make_client)
         view = alice.w.view
-        await eventually(lambda: len(seqs(alice)) == 60 and laid_out_at_bottom(alice))
-
-        view.verticalScrollBar().setValue(view.verticalScrollBar().maximum() // 2)
-        await eventually(lambda: not view.pinned)
         await chat_server_here.post("bob", ["news 1", "news 2"])
         await eventually(lambda: view.new_button.isVisible())
         assert view.new_button.text().endswith("2 new messages")
@@ -125,13 +137,8 @@ def test_while_scrolled_up_a_long_burst_waits_in_the_cache_and_jumping_down_show
     monkeypatch.setattr(message_view, "SCROLLED_ROWS_MAX", 80)
 
     async def body() -> None:
-        await chat_server_here.post("bob", [f"line {n}" for n in range(1, 61)])
-        alice: ChatClient = await make_client(chat_server_here.url, "alice")
+        alice = await reading_history(chat_server_here, make_client)
         view = alice.w.view
-        await eventually(lambda: len(seqs(alice)) == 60 and laid_out_at_bottom(alice))
-
-        view.verticalScrollBar().setValue(view.verticalScrollBar().maximum() // 2)
-        await eventually(lambda: not view.pinned)
         await chat_server_here.post("bob", [f"burst {n}" for n in range(1, 101)])
         await eventually(lambda: view.new_button.text().endswith("100 new messages"))
         # The list stopped growing at its bound; the rest is in the cache.
@@ -156,13 +163,10 @@ def test_while_scrolled_up_a_long_burst_waits_in_the_cache_and_jumping_down_show
         assert seqs(alice)[-2] == 360 and not view.behind
 
     async def scroll_up_through_a_burst(alice: ChatClient, first: int) -> None:
-        view = alice.w.view
-        await eventually(lambda: laid_out_at_bottom(alice))
-        view.verticalScrollBar().setValue(view.verticalScrollBar().maximum() // 2)
-        await eventually(lambda: not view.pinned)
+        await scroll_to_the_middle(alice)
         await chat_server_here.post("bob", [f"burst {n}" for n in range(first, first + 100)])
-        await eventually(lambda: view.new_button.text().endswith("100 new messages"))
-        assert view.behind
+        await eventually(lambda: alice.w.view.new_button.text().endswith("100 new messages"))
+        assert alice.w.view.behind
 
     run(body())
 
