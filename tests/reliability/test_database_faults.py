@@ -7,9 +7,12 @@
   (``RLIMIT_FSIZE``) just above its database files, so that the next write
   fails as on a full disk (EFBIG; SQLite reports "database or disk is full";
   CPython ignores SIGXFSZ, so the process lives on). Then the limit is lifted.
-- **Read-only**: not produced. The tests run as root, for whom file
-  permissions do not apply, and an already-open file stays writable anyway;
-  remounting needs privileges the suite does not take. docs/reliability.md says so.
+- **Read-only**: the database file and its write-ahead log get the
+  immutable attribute (``chattr +i``), which refuses every write, root's
+  included, even through files that are already open (EPERM; SQLite reports
+  an I/O error). File permissions would not do: root ignores them. Skipped
+  where ``chattr`` is missing or refused (not root, a file system without
+  the attribute).
 
 In each, a client sends messages through the fault: every message answered
 ``ack`` is in the file, every one refused is not (until it is sent again with
@@ -23,6 +26,7 @@ import contextlib
 import json
 import resource
 import sqlite3
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,6 +112,64 @@ async def test_a_locked_database_refuses_with_an_error_never_an_ack_and_recovers
 
 def _files(data_dir: Path) -> list[Path]:
     return [p for p in data_dir.iterdir() if p.name.startswith("chat.sqlite3")]
+
+
+@contextlib.contextmanager
+def read_only(files: list[Path]) -> Iterator[None]:
+    """Make ``files`` immutable (no writes, root's included) for the block."""
+    names = [str(path) for path in files]
+    try:
+        subprocess.run(["chattr", "+i", *names], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"cannot make files immutable here: {exc}")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", *names], check=True, capture_output=True)
+
+
+async def test_a_read_only_database_refuses_with_an_error_never_an_ack_and_recovers(
+    server_config: ServerConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = ChatServer(server_config)
+    await server.start()
+    db_file = server_config.data_dir / "chat.sqlite3"
+    try:
+        tokens = await make_users(server, ["writer", "reader"])
+        async with (
+            connect(ws_url(server), max_queue=None) as writer,
+            connect(ws_url(server), max_queue=None) as reader,
+        ):
+            await hello(writer, tokens["writer"])
+            await hello(reader, tokens["reader"])
+            assert isinstance(await send_and_answer(writer, "before", "before"), Ack)
+
+            refused = [f"read-only-{k}" for k in range(3)]
+            # The database and its log, not the shared-memory index: SQLite
+            # maps that file, and a write to a mapped immutable page is SIGBUS,
+            # a fault of the test's making rather than of a read-only disk.
+            files = [db_file, db_file.with_name("chat.sqlite3-wal")]
+            with read_only(files):
+                for client_id in refused:
+                    answer = await send_and_answer(writer, client_id, client_id)
+                    assert isinstance(answer, Error), answer
+                    assert answer.code == "unavailable" and answer.message
+            assert [row[2] for row in server_messages(db_file)] == ["before"]
+            # The operator's log names the database's error, not the failed
+            # rollback that followed it.
+            failures = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+            assert failures and not [text for text in failures if "cannot rollback" in text]
+
+            # Writable again: the same messages, sent again, are stored once each.
+            for client_id in refused:
+                assert isinstance(await send_and_answer(writer, client_id, client_id), Ack)
+            heard = [await recv(reader) for _ in range(1 + len(refused))]
+            assert [e.client_id for e in heard if isinstance(e, Message)] == ["before", *refused]
+        stored = server_messages(db_file)
+        assert [row[2] for row in stored] == ["before", *refused]
+        assert [row[0] for row in stored] == list(range(1, len(stored) + 1))
+    finally:
+        await server.stop()
 
 
 @pytest.mark.slow

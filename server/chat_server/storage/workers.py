@@ -80,6 +80,22 @@ def _storage_error(exc: BaseException) -> StorageError:
     return error
 
 
+def _first_database_error(exc: Exception) -> Exception:
+    """The database error that started ``exc``'s chain of exceptions.
+
+    SQLite rolls a transaction back by itself after an I/O error, so Peewee's
+    own ROLLBACK then fails too ("no transaction is active"), with the error
+    that mattered only in its ``__context__``; that one is what to report.
+    """
+    first: Exception = exc
+    earlier = exc.__context__
+    while earlier is not None:
+        if isinstance(earlier, DATABASE_ERRORS):
+            first = earlier
+        earlier = earlier.__context__
+    return first
+
+
 def _drop_connection(db: peewee.Database) -> None:
     """Close this thread's connection after a fault; the next job reconnects.
 
@@ -241,10 +257,11 @@ class GroupCommitWriter(_DatabaseThreads):
                     else:
                         outcomes.append((job, result, None))
         except Exception as exc:
-            logger.warning("a write transaction of %d writes failed: %s", len(batch), exc)
+            cause = _first_database_error(exc)
+            logger.warning("a write transaction of %d writes failed: %s", len(batch), cause)
             _drop_connection(self._db)
             for job in batch:
-                job.future.set_exception(_storage_error(exc))
+                job.future.set_exception(_storage_error(cause))
             return
         self.commits += 1
         for job, result, error in outcomes:
