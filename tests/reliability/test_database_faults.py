@@ -28,7 +28,7 @@ import resource
 import sqlite3
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -71,41 +71,62 @@ async def send_and_answer(ws: ClientConnection, client_id: str, text: str) -> Ac
     return answer
 
 
+async def through_a_fault(
+    server: ChatServer,
+    refused: list[str],
+    fault: contextlib.AbstractContextManager[None],
+    meanwhile: Callable[[ClientConnection], Awaitable[None]] | None = None,
+) -> None:
+    """A writer sends ``refused`` while ``fault`` lasts, then again after it; a reader listens.
+
+    During the fault each message gets ``unavailable``, never an ack, and the
+    file holds only what came before; ``meanwhile`` runs then too. After it,
+    the same client_ids are stored once each, with no gap in the seqs, and
+    the reader heard exactly the stored messages.
+    """
+    db_file = server.config.data_dir / "chat.sqlite3"
+    tokens = await make_users(server, ["writer", "reader"])
+    async with (
+        connect(ws_url(server), max_queue=None) as writer,
+        connect(ws_url(server), max_queue=None) as reader,
+    ):
+        await hello(writer, tokens["writer"])
+        await hello(reader, tokens["reader"])
+        assert isinstance(await send_and_answer(writer, "before", "before"), Ack)
+
+        with fault:
+            for client_id in refused:
+                answer = await send_and_answer(writer, client_id, client_id)
+                assert isinstance(answer, Error), answer
+                assert answer.code == "unavailable" and answer.message
+            if meanwhile is not None:
+                await meanwhile(writer)
+        assert [row[2] for row in server_messages(db_file)] == ["before"]
+
+        for client_id in refused:
+            assert isinstance(await send_and_answer(writer, client_id, client_id), Ack)
+        heard = [await recv(reader) for _ in range(1 + len(refused))]
+        assert [e.client_id for e in heard if isinstance(e, Message)] == ["before", *refused]
+    stored = server_messages(db_file)
+    assert [row[2] for row in stored] == ["before", *refused]
+    assert [row[0] for row in stored] == list(range(1, len(stored) + 1))
+
+
 async def test_a_locked_database_refuses_with_an_error_never_an_ack_and_recovers(
     server_config: ServerConfig,
 ) -> None:
+    async def history_still_served(writer: ClientConnection) -> None:
+        await writer.send(json.dumps({"type": "history", "room": "general", "limit": 10}))
+        page = await recv_until(writer, lambda e: isinstance(e, HistoryPage))
+        assert isinstance(page, HistoryPage)
+        assert [m.text for m in page.messages] == ["before"]
+
     server = ChatServer(server_config, store=open_store(server_config, lock_timeout=0.3))
     await server.start()
-    db_file = server_config.data_dir / "chat.sqlite3"
     try:
-        tokens = await make_users(server, ["writer", "reader"])
-        async with (
-            connect(ws_url(server), max_queue=None) as writer,
-            connect(ws_url(server), max_queue=None) as reader,
-        ):
-            await hello(writer, tokens["writer"])
-            await hello(reader, tokens["reader"])
-            assert isinstance(await send_and_answer(writer, "before", "before"), Ack)
-
-            refused = [f"during-{k}" for k in range(5)]
-            with exclusive_lock(db_file):
-                for client_id in refused:
-                    answer = await send_and_answer(writer, client_id, client_id)
-                    assert isinstance(answer, Error), answer
-                    assert answer.code == "unavailable" and answer.message
-                # Reading still works while the writes are refused.
-                await writer.send(json.dumps({"type": "history", "room": "general", "limit": 10}))
-                page = await recv_until(writer, lambda e: isinstance(e, HistoryPage))
-                assert [m.text for m in page.messages] == ["before"]  # type: ignore[attr-defined]
-            assert [row[2] for row in server_messages(db_file)] == ["before"]
-
-            for client_id in refused:
-                assert isinstance(await send_and_answer(writer, client_id, client_id), Ack)
-            heard = [await recv(reader) for _ in range(1 + len(refused))]
-            assert [e.client_id for e in heard if isinstance(e, Message)] == ["before", *refused]
-        stored = server_messages(db_file)
-        assert [row[2] for row in stored] == ["before", *refused]
-        assert [row[0] for row in stored] == list(range(1, len(stored) + 1))
+        refused = [f"during-{k}" for k in range(5)]
+        lock = exclusive_lock(server_config.data_dir / "chat.sqlite3")
+        await through_a_fault(server, refused, lock, meanwhile=history_still_served)
     finally:
         await server.stop()
 
@@ -135,41 +156,17 @@ async def test_a_read_only_database_refuses_with_an_error_never_an_ack_and_recov
     await server.start()
     db_file = server_config.data_dir / "chat.sqlite3"
     try:
-        tokens = await make_users(server, ["writer", "reader"])
-        async with (
-            connect(ws_url(server), max_queue=None) as writer,
-            connect(ws_url(server), max_queue=None) as reader,
-        ):
-            await hello(writer, tokens["writer"])
-            await hello(reader, tokens["reader"])
-            assert isinstance(await send_and_answer(writer, "before", "before"), Ack)
-
-            refused = [f"read-only-{k}" for k in range(3)]
-            # The database and its log, not the shared-memory index: SQLite
-            # maps that file, and a write to a mapped immutable page is SIGBUS,
-            # a fault of the test's making rather than of a read-only disk.
-            files = [db_file, db_file.with_name("chat.sqlite3-wal")]
-            with read_only(files):
-                for client_id in refused:
-                    answer = await send_and_answer(writer, client_id, client_id)
-                    assert isinstance(answer, Error), answer
-                    assert answer.code == "unavailable" and answer.message
-            assert [row[2] for row in server_messages(db_file)] == ["before"]
-            # The operator's log names the database's error, not the failed
-            # rollback that followed it.
-            failures = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
-            assert failures and not [text for text in failures if "cannot rollback" in text]
-
-            # Writable again: the same messages, sent again, are stored once each.
-            for client_id in refused:
-                assert isinstance(await send_and_answer(writer, client_id, client_id), Ack)
-            heard = [await recv(reader) for _ in range(1 + len(refused))]
-            assert [e.client_id for e in heard if isinstance(e, Message)] == ["before", *refused]
-        stored = server_messages(db_file)
-        assert [row[2] for row in stored] == ["before", *refused]
-        assert [row[0] for row in stored] == list(range(1, len(stored) + 1))
+        # The database and its log, not the shared-memory index: SQLite maps
+        # that file, and a write to a mapped immutable page is SIGBUS, a fault
+        # of the test's making rather than of a read-only disk.
+        fault = read_only([db_file, db_file.with_name("chat.sqlite3-wal")])
+        await through_a_fault(server, [f"read-only-{k}" for k in range(3)], fault)
     finally:
         await server.stop()
+    # The operator's log names the database's error, not the failed rollback
+    # that followed it.
+    failures = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    assert failures and not [text for text in failures if "cannot rollback" in text]
 
 
 @pytest.mark.slow
