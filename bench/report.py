@@ -398,8 +398,9 @@ def section_client(result: dict[str, Any], charts: Path) -> str:
 # Charts ------------------------------------------------------------------------
 
 
-def _save(fig: Any, path: Path) -> None:
-    fig.tight_layout()
+def _save(fig: Any, path: Path, top: float = 1.0) -> None:
+    """Lay out, write and close ``fig``; ``top`` < 1 leaves room above the plots (a legend)."""
+    fig.tight_layout(rect=(0, 0, 1, top))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -457,9 +458,7 @@ def chart_fanout(rows: list[dict[str, Any]], path: Path) -> None:
     # One legend for both, above them: inside either plot it would hide a bar.
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False)
-    fig.tight_layout(rect=(0, 0, 1, 0.92))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path, top=0.92)
 
 
 def chart_connections(rows: list[dict[str, Any]], path: Path) -> None:

@@ -242,13 +242,18 @@ class Outbox:
             self._queue = None
             self._held = None
 
+    def _open_transport(self) -> asyncio.Transport | None:
+        """The transport while frames may still be written to it (no close sent or seen)."""
+        transport = self._transport
+        if transport is None or transport.is_closing() or self._ws.closed:
+            return None
+        return transport
+
     def _writable(self, frame: Frame) -> asyncio.Transport | None:
         """The transport, when ``frame`` can go to it without waiting; else None."""
-        transport = self._transport
+        transport = self._open_transport()
         if (
             transport is None
-            or transport.is_closing()
-            or self._ws.closed
             or self._protocol.writing_paused
             or transport.get_write_buffer_size() + self._staged_bytes + len(frame.wire)
             >= self._write_bound
@@ -269,10 +274,9 @@ class Outbox:
         if not staged:
             return
         self._staged_bytes = 0
-        transport = self._transport
-        if transport is None or transport.is_closing() or self._ws.closed:
-            return
-        transport.write(staged[0] if len(staged) == 1 else b"".join(staged))
+        transport = self._open_transport()
+        if transport is not None:
+            transport.write(staged[0] if len(staged) == 1 else b"".join(staged))
 
     def release(self, positions: dict[str, int]) -> None:
         """End the replay: send the held frames, skipping messages at or below ``positions``."""
