@@ -21,6 +21,7 @@ there is what the server stored, whatever any client believes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -236,3 +237,16 @@ def all_caught_up(
 ) -> bool:
     """Every outbox empty and every cache holding ``room`` up to ``last_seq``."""
     return all(not c.outbox() and c.position(room) >= last_seq for c in clients)
+
+
+async def every_room_caught_up(
+    clients: list[HeadlessClient], rooms: Iterable[str], within: float = 60
+) -> None:
+    """Wait until every client has, in each room, every message all of them wrote there."""
+    for room in rooms:
+        expected = sum(len(c.written_in(room)) for c in clients)
+        await wait_for(
+            functools.partial(all_caught_up, clients, expected, room),
+            within,
+            f"every client has all of {room}",
+        )

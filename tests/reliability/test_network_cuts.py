@@ -24,8 +24,8 @@ from chat_server.config import ServerConfig
 from tests.reliability.chaos_proxy import chaos_proxy
 from tests.reliability.clients import (
     HeadlessClient,
-    all_caught_up,
     check_one_room,
+    every_room_caught_up,
     server_messages,
     wait_for,
 )
@@ -89,13 +89,7 @@ async def test_after_a_storm_of_drops_stalls_and_blackholes_every_history_equals
                 await asyncio.gather(*(write(c) for c in clients))
                 await storm
 
-                for room in ROOMS:
-                    expected = sum(len(c.written_in(room)) for c in clients)
-                    await wait_for(
-                        lambda room=room, expected=expected: all_caught_up(clients, expected, room),
-                        60,
-                        f"every client has all of {room}",
-                    )
+                await every_room_caught_up(clients, ROOMS)
                 print(
                     f"storm: {dict(proxy.actions)}, {proxy.connections} connections, "
                     f"{CLIENTS * PER_CLIENT} messages; cache holes left for paging to fill: "

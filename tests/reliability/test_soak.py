@@ -28,8 +28,8 @@ from chat_desktop.transport import link as link_module
 from tests.reliability.chaos_proxy import ChaosProxy
 from tests.reliability.clients import (
     HeadlessClient,
-    all_caught_up,
     check_one_room,
+    every_room_caught_up,
     register,
     server_messages,
     wait_for,
@@ -108,13 +108,7 @@ async def test_a_soak_of_random_chatting_ends_with_identical_histories_and_flat_
             await asyncio.gather(*(live(c, rng.randrange(2**32)) for c in clients))
             await storm
             await sampler
-            for room in ROOMS:
-                expected = sum(len(c.written_in(room)) for c in clients)
-                await wait_for(
-                    lambda room=room, expected=expected: all_caught_up(clients, expected, room),
-                    60,
-                    f"every client has all of {room}",
-                )
+            await every_room_caught_up(clients, ROOMS)
             settled = time.monotonic() - started
             end_rss = server.rss_bytes()
             total = sum(len(c.written) for c in clients)
