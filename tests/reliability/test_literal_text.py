@@ -22,8 +22,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QLabel, QWidget
 
-from chat_desktop.controller.entries import ConnectionKind, MemberEntry, RoomEntry
-from tests.ui.conftest import OFFSCREEN_NOISE, ChatClient, LocalChatServer
+from chat_desktop.controller.entries import MemberEntry, RoomEntry
+from tests.ui.conftest import OFFSCREEN_NOISE, ChatClient, LocalChatServer, connected
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)
@@ -62,8 +62,7 @@ def test_hostile_markup_is_shown_literally_everywhere_user_text_appears(
     async def body() -> None:
         alice: ChatClient = await make_client(chat_server_here.url, "alice")
         bob: ChatClient = await make_client(chat_server_here.url, "bob")
-        await eventually(lambda: alice.c.status.kind is ConnectionKind.CONNECTED)
-        await eventually(lambda: bob.c.status.kind is ConnectionKind.CONNECTED)
+        await eventually(lambda: connected(alice, bob))
         for payload in CORPUS:
             bob.type_and_send(payload)
         await eventually(lambda: alice.texts() == CORPUS)

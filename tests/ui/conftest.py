@@ -29,6 +29,7 @@ from PySide6.QtWidgets import QApplication
 
 from chat_desktop.app import close_chat
 from chat_desktop.controller.chat import ChatController
+from chat_desktop.controller.entries import ConnectionKind
 from chat_desktop.storage import ChatCache
 from chat_desktop.transport import Jitter, ReconnectPolicy, ServerLink
 from chat_desktop.ui.main_window import MainWindow
@@ -195,6 +196,11 @@ class ChatClient:
     def type_and_send(self, text: str) -> None:
         self.w.composer.setPlainText(text)
         self.w.composer.submit()
+
+
+def connected(*clients: ChatClient) -> bool:
+    """Every one of ``clients`` shows "Connected" (its link is up and its hello answered)."""
+    return all(client.c.status.kind is ConnectionKind.CONNECTED for client in clients)
 
 
 ClientFactory = Callable[..., Awaitable[ChatClient]]

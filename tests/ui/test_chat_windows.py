@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat_desktop.controller.entries import ConnectionKind, DeliveryState
+from chat_desktop.controller.entries import DeliveryState
 from tests.waiting import eventually
 
-from .conftest import ChatClient, LocalChatServer
-
-
-def connected(client: ChatClient) -> bool:
-    return client.c.status.kind is ConnectionKind.CONNECTED
+from .conftest import ChatClient, LocalChatServer, connected
 
 
 def test_two_signed_in_windows_exchange_messages(
@@ -20,7 +16,7 @@ def test_two_signed_in_windows_exchange_messages(
     async def body() -> None:
         alice: ChatClient = await make_client(chat_server_here.url, "alice")
         bob: ChatClient = await make_client(chat_server_here.url, "bob")
-        await eventually(lambda: connected(alice) and connected(bob))
+        await eventually(lambda: connected(alice, bob))
 
         alice.type_and_send("hello bob")
         await eventually(lambda: "hello bob" in bob.texts())
@@ -48,7 +44,7 @@ def test_typing_indicator_appears_in_the_other_window_and_expires(
     async def body() -> None:
         alice: ChatClient = await make_client(chat_server_here.url, "alice")
         bob: ChatClient = await make_client(chat_server_here.url, "bob")
-        await eventually(lambda: connected(alice) and connected(bob))
+        await eventually(lambda: connected(alice, bob))
 
         alice.w.composer.setPlainText("I am writ")
         await eventually(lambda: bob.w.typing_line.text() == "alice is typing...")

@@ -10,14 +10,13 @@ from PySide6 import QtGui
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
-from chat_desktop.controller.entries import ConnectionKind
 from chat_desktop.protocol import Message, RoomInfo
 from chat_desktop.protocol.rules import format_ts
 from chat_desktop.storage import ChatCache
 from chat_desktop.ui.message_model import MessageRole
 from tests.waiting import eventually
 
-from .conftest import ChatClient, LocalChatServer
+from .conftest import ChatClient, LocalChatServer, connected
 
 HOSTILE = '<b>bold</b> <img src=file:///etc/passwd> <a href="http://evil.example">x</a> &amp;'
 
@@ -28,8 +27,7 @@ def test_html_and_img_in_a_message_are_shown_literally(
     async def body() -> None:
         alice: ChatClient = await make_client(chat_server_here.url, "alice")
         bob: ChatClient = await make_client(chat_server_here.url, "bob")
-        await eventually(lambda: alice.c.status.kind is ConnectionKind.CONNECTED)
-        await eventually(lambda: bob.c.status.kind is ConnectionKind.CONNECTED)
+        await eventually(lambda: connected(alice, bob))
         bob.type_and_send(HOSTILE)
         await eventually(lambda: alice.texts() == [HOSTILE])
 

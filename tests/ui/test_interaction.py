@@ -8,17 +8,13 @@ from PySide6.QtCore import QObject, QPoint, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtTest import QTest
 
-from chat_desktop.controller.entries import ConnectionKind, DeliveryState
+from chat_desktop.controller.entries import DeliveryState
 from chat_desktop.ui.message_delegate import open_link
 from chat_desktop.ui.side_bar import UNREAD_ROLE
 from chat_desktop.ui.text_spans import SpanKind
 from tests.waiting import eventually
 
-from .conftest import ChatClient, LocalChatServer
-
-
-def connected(*clients: ChatClient) -> bool:
-    return all(client.c.status.kind is ConnectionKind.CONNECTED for client in clients)
+from .conftest import ChatClient, LocalChatServer, connected
 
 
 class UrlCatcher(QObject):

@@ -9,14 +9,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QListWidgetItem
 
 from chat_desktop.controller.account import SignInController, tls_context
-from chat_desktop.controller.entries import ConnectionKind
 from chat_desktop.controller.hosting import LocalServer
 from chat_desktop.controller.settings import AppSettings
 from chat_desktop.transport.pinning import PinStore
 from chat_desktop.ui.sign_in import SignInDialog
 from tests.waiting import eventually
 
-from .conftest import PASSWORD, ChatClient, LocalChatServer, register
+from .conftest import PASSWORD, ChatClient, LocalChatServer, connected, register
 
 
 def test_hosting_starts_the_bundled_server_and_signs_in_remembering_no_password(
@@ -139,7 +138,7 @@ def test_a_self_signed_server_is_trusted_on_the_users_word_then_pinned_for_the_c
         alice: ChatClient = await make_client(
             url, "alice", token=session.token, ssl_context=tls_context(pins, url)
         )
-        await eventually(lambda: alice.c.status.kind is ConnectionKind.CONNECTED)
+        await eventually(lambda: connected(alice))
         alice.type_and_send("over TLS")
         await eventually(lambda: alice.w.messages.entries()[0].seq == 1)
         await alice.close()
