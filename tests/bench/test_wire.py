@@ -53,17 +53,24 @@ async def opened_client(dialect: str, sink: wire.Sink) -> tuple[wire.RawClient, 
     return client, transport
 
 
+async def assert_counted_once_however_cut(
+    dialect: str, stream: bytes, messages: int, step: int
+) -> None:
+    """``stream`` read in two parts, cut at every ``step`` bytes, counts each message once."""
+    for cut in range(1, len(stream), step):
+        sink = wire.Sink(recording=True)
+        client, _ = await opened_client(dialect, sink)
+        client.data_received(stream[:cut])
+        client.data_received(stream[cut:])
+        assert sink.deliveries == messages, cut
+
+
 async def test_websocket_frames_cut_anywhere_are_each_counted_once() -> None:
     # 7-bit, 16-bit and 64-bit payload lengths, back to back.
     stream = b"".join(
         server_frame(stamped(1000 + i, size)) for i, size in enumerate((40, 300, 70_000))
     )
-    for cut in range(1, len(stream), 97):
-        sink = wire.Sink(recording=True)
-        client, _ = await opened_client("bare", sink)
-        client.data_received(stream[:cut])
-        client.data_received(stream[cut:])
-        assert sink.deliveries == 3, cut
+    await assert_counted_once_however_cut("bare", stream, 3, step=97)
 
 
 async def test_a_websocket_ping_is_answered_with_a_pong_of_the_same_payload() -> None:
@@ -86,12 +93,7 @@ async def test_mqtt_publishes_cut_anywhere_are_each_counted_once() -> None:
         wire.mqtt_packet(0x30, topic + stamped(1000 + i, size))
         for i, size in enumerate((40, 300, 20_000))
     )
-    for cut in range(1, len(stream), 89):
-        sink = wire.Sink(recording=True)
-        client, _ = await opened_client("mqtt", sink)
-        client.data_received(stream[:cut])
-        client.data_received(stream[cut:])
-        assert sink.deliveries == 3, cut
+    await assert_counted_once_however_cut("mqtt", stream, 3, step=89)
 
 
 async def test_mqtt_client_subscribes_after_connack_and_is_ready_after_suback() -> None:
