@@ -74,6 +74,22 @@ async def running_app(app_dir: Path, url: str) -> AsyncIterator[ChatApp]:
         assert await running == 0
 
 
+@asynccontextmanager
+async def refused_at_start(
+    server: LocalChatServer, app_dir: Path
+) -> AsyncIterator[tuple[ChatApp, MainWindow, str]]:
+    """The server gets a new certificate, then the app starts on its remembered session.
+
+    Yields the app, its window showing the certificate bar, and the new
+    certificate's fingerprint.
+    """
+    presented = await reinstall(server)
+    async with running_app(app_dir, server.url) as app:
+        window = window_of(app)
+        await eventually(lambda: window.certificate_bar.isVisible())
+        yield app, window, presented
+
+
 def window_of(app: ChatApp) -> MainWindow:
     assert app.window is not None
     return app.window
@@ -153,10 +169,7 @@ def test_a_remembered_session_to_a_server_with_a_new_certificate_is_refused_at_s
 
     async def body() -> None:
         trusted = await signed_in_over_tls(server, app_dir)
-        presented = await reinstall(server)
-        async with running_app(app_dir, server.url) as app:
-            window = window_of(app)
-            await eventually(lambda: window.certificate_bar.isVisible())
+        async with refused_at_start(server, app_dir) as (app, _window, presented):
             assert status_of(app) is ConnectionKind.CERTIFICATE_REFUSED
             assert app.controller is not None
             problem = app.controller.certificate_problem
@@ -175,10 +188,7 @@ def test_signing_out_from_the_certificate_bar_shows_the_sign_in_dialog_and_keeps
 
     async def body() -> None:
         trusted = await signed_in_over_tls(server, app_dir)
-        await reinstall(server)
-        async with running_app(app_dir, server.url) as app:
-            window = window_of(app)
-            await eventually(lambda: window.certificate_bar.isVisible())
+        async with refused_at_start(server, app_dir) as (app, window, _presented):
             window.certificate_bar.sign_out_button.click()
             await eventually(lambda: app.dialog is not None and app.window is None)
             assert AppSettings(app_dir).session() is None
@@ -202,10 +212,7 @@ def test_not_now_keeps_refusing_and_reconnect_finds_the_trusted_certificate_back
         await signed_in_over_tls(server, app_dir)
         original = tmp_path / "original-tls"
         shutil.copytree(server.data_dir / TLS_DIR, original)
-        await reinstall(server)
-        async with running_app(app_dir, server.url) as app:
-            window = window_of(app)
-            await eventually(lambda: window.certificate_bar.isVisible())
+        async with refused_at_start(server, app_dir) as (app, window, _presented):
             window.certificate_bar.review_button.click()
             dialog = window.certificate_dialog
             assert dialog is not None
