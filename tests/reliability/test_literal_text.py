@@ -23,7 +23,7 @@ from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QLabel, QWidget
 
 from chat_desktop.controller.entries import MemberEntry, RoomEntry
-from tests.ui.conftest import OFFSCREEN_NOISE, ChatClient, LocalChatServer, connected
+from tests.ui.conftest import OFFSCREEN_NOISE, LocalChatServer, alice_and_bob
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)
@@ -60,9 +60,7 @@ def test_hostile_markup_is_shown_literally_everywhere_user_text_appears(
     chat_server_here: LocalChatServer, make_client: Any, run: Any
 ) -> None:
     async def body() -> None:
-        alice: ChatClient = await make_client(chat_server_here.url, "alice")
-        bob: ChatClient = await make_client(chat_server_here.url, "bob")
-        await eventually(lambda: connected(alice, bob))
+        alice, bob = await alice_and_bob(chat_server_here, make_client)
         for payload in CORPUS:
             bob.type_and_send(payload)
         await eventually(lambda: alice.texts() == CORPUS)

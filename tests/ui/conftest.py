@@ -38,6 +38,7 @@ from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 from tests.accounts import PASSWORD as PASSWORD
 from tests.accounts import register as register
+from tests.waiting import eventually
 
 T = TypeVar("T")
 
@@ -204,6 +205,16 @@ def connected(*clients: ChatClient) -> bool:
 
 
 ClientFactory = Callable[..., Awaitable[ChatClient]]
+
+
+async def alice_and_bob(
+    server: LocalChatServer, make_client: ClientFactory
+) -> tuple[ChatClient, ChatClient]:
+    """Two signed-in windows on ``server``, alice's and bob's, both connected."""
+    alice = await make_client(server.url, "alice")
+    bob = await make_client(server.url, "bob")
+    await eventually(lambda: connected(alice, bob))
+    return alice, bob
 
 
 @pytest.fixture

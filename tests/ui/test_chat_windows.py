@@ -7,16 +7,14 @@ from typing import Any
 from chat_desktop.controller.entries import DeliveryState
 from tests.waiting import eventually
 
-from .conftest import ChatClient, LocalChatServer, connected
+from .conftest import LocalChatServer, alice_and_bob
 
 
 def test_two_signed_in_windows_exchange_messages(
     chat_server_here: LocalChatServer, make_client: Any, run: Any
 ) -> None:
     async def body() -> None:
-        alice: ChatClient = await make_client(chat_server_here.url, "alice")
-        bob: ChatClient = await make_client(chat_server_here.url, "bob")
-        await eventually(lambda: connected(alice, bob))
+        alice, bob = await alice_and_bob(chat_server_here, make_client)
 
         alice.type_and_send("hello bob")
         await eventually(lambda: "hello bob" in bob.texts())
@@ -42,9 +40,7 @@ def test_typing_indicator_appears_in_the_other_window_and_expires(
     monkeypatch.setattr("chat_desktop.controller.typing.EXPIRY", 1.0)
 
     async def body() -> None:
-        alice: ChatClient = await make_client(chat_server_here.url, "alice")
-        bob: ChatClient = await make_client(chat_server_here.url, "bob")
-        await eventually(lambda: connected(alice, bob))
+        alice, bob = await alice_and_bob(chat_server_here, make_client)
 
         alice.w.composer.setPlainText("I am writ")
         await eventually(lambda: bob.w.typing_line.text() == "alice is typing...")

@@ -16,7 +16,7 @@ from chat_desktop.storage import ChatCache
 from chat_desktop.ui.message_model import MessageRole
 from tests.waiting import eventually
 
-from .conftest import ChatClient, LocalChatServer, connected
+from .conftest import ChatClient, LocalChatServer, alice_and_bob
 
 HOSTILE = '<b>bold</b> <img src=file:///etc/passwd> <a href="http://evil.example">x</a> &amp;'
 
@@ -25,9 +25,7 @@ def test_html_and_img_in_a_message_are_shown_literally(
     chat_server_here: LocalChatServer, make_client: Any, run: Any
 ) -> None:
     async def body() -> None:
-        alice: ChatClient = await make_client(chat_server_here.url, "alice")
-        bob: ChatClient = await make_client(chat_server_here.url, "bob")
-        await eventually(lambda: connected(alice, bob))
+        alice, bob = await alice_and_bob(chat_server_here, make_client)
         bob.type_and_send(HOSTILE)
         await eventually(lambda: alice.texts() == [HOSTILE])
 

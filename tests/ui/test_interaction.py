@@ -14,7 +14,7 @@ from chat_desktop.ui.side_bar import UNREAD_ROLE
 from chat_desktop.ui.text_spans import SpanKind
 from tests.waiting import eventually
 
-from .conftest import ChatClient, LocalChatServer, connected
+from .conftest import ChatClient, LocalChatServer, alice_and_bob, connected
 
 
 class UrlCatcher(QObject):
@@ -118,9 +118,7 @@ def test_unread_counts_grow_in_other_rooms_and_clear_when_the_room_is_opened(
     chat_server_here: LocalChatServer, make_client: Any, run: Any
 ) -> None:
     async def body() -> None:
-        alice: ChatClient = await make_client(chat_server_here.url, "alice")
-        bob: ChatClient = await make_client(chat_server_here.url, "bob")
-        await eventually(lambda: connected(alice, bob))
+        alice, bob = await alice_and_bob(chat_server_here, make_client)
         bob.c.create_room("random")
         await eventually(lambda: "random" in alice.w.rooms.names())
         await chat_server_here.post("bob", ["one", "two"], room="random")
