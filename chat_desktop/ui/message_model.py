@@ -251,11 +251,7 @@ class MessageListModel(QAbstractListModel):
             return 0
         self.beginRemoveRows(QModelIndex(), 0, count - 1)
         for row in self._rows[:count]:
-            entry = row.entry
-            self._seqs.discard(entry.seq or 0)
-            key = (entry.author, entry.client_id)
-            if self._ids.get(key) == entry.seq:
-                del self._ids[key]
+            self._unindex(row.entry)
         del self._rows[:count]
         self._stored -= count
         self.endRemoveRows()
@@ -331,6 +327,14 @@ class MessageListModel(QAbstractListModel):
         self._seqs.add(entry.seq)
         self._ids[(entry.author, entry.client_id)] = entry.seq
 
+    def _unindex(self, entry: MessageEntry) -> None:
+        """Forget a stored entry that leaves the model (undoes :meth:`_index`)."""
+        assert entry.seq is not None
+        self._seqs.discard(entry.seq)
+        key = (entry.author, entry.client_id)
+        if self._ids.get(key) == entry.seq:
+            del self._ids[key]
+
     def _position(self, seq: int) -> int:
         return bisect.bisect_left(self._rows, seq, hi=self._stored, key=_seq_of)
 
@@ -349,10 +353,7 @@ class MessageListModel(QAbstractListModel):
         row = self._rows.pop(number)
         if row.entry.seq is not None:
             self._stored -= 1
-            self._seqs.discard(row.entry.seq)
-            key = (row.entry.author, row.entry.client_id)
-            if self._ids.get(key) == row.entry.seq:
-                del self._ids[key]
+            self._unindex(row.entry)
         self.endRemoveRows()
         self._neighbour_changed(number)
 
