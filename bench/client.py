@@ -40,7 +40,7 @@ from typing import Any
 
 from bench import harness, wire
 from bench.client_app import TICK_MS
-from chat_desktop.protocol import Message
+from chat_protocol import Message
 
 AUTHORS = [f"user{i}" for i in range(20)]
 WORDS = [

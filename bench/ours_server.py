@@ -21,7 +21,7 @@ import signal
 import sys
 from pathlib import Path
 
-from chat_desktop.protocol import Limits
+from chat_protocol import Limits
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 

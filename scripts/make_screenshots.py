@@ -35,13 +35,13 @@ from chat_desktop.controller.entries import (
 )
 from chat_desktop.controller.hosting import LocalServer
 from chat_desktop.controller.settings import AppSettings
-from chat_desktop.protocol import Message, RoomInfo
-from chat_desktop.protocol.rules import format_ts
 from chat_desktop.storage import ChatCache
 from chat_desktop.transport.pinning import PinStore
 from chat_desktop.ui.main_window import MainWindow
 from chat_desktop.ui.resources import forget_rendered_icons, style_sheet
 from chat_desktop.ui.sign_in import SignInDialog
+from chat_protocol import Message, RoomInfo
+from chat_protocol.rules import format_ts
 
 ME = "alice"
 ROOT = Path(__file__).resolve().parent.parent

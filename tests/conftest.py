@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from chat_desktop.protocol import Limits
+from chat_protocol import Limits
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 

@@ -8,6 +8,6 @@
 - :class:`~.settings.AppSettings`: the remembered session;
 - :mod:`.entries`: the values handed to the UI; :mod:`.typing`: typing notices.
 
-Widgets import from here and from :mod:`chat_desktop.protocol`, never from
+Widgets import from here and from :mod:`chat_protocol`, never from
 the transport or the storage packages.
 """

@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, Signal
 
-from chat_desktop.protocol import rules
 from chat_desktop.transport.discovery import DiscoveryError, ServerBrowser
 from chat_desktop.transport.http_api import AccountClient, ApiError, Credentials
 from chat_desktop.transport.pinning import (
@@ -39,6 +38,7 @@ from chat_desktop.transport.pinning import (
     server_address,
 )
 from chat_desktop.transport.urls import normalize_base_url
+from chat_protocol import rules
 
 from .entries import FoundServer
 from .hosting import LocalServer

@@ -39,7 +39,22 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from chat_desktop.protocol import (
+from chat_desktop.storage import ChatCache, OutboxEntry
+from chat_desktop.transport.http_api import AccountClient, ApiError
+from chat_desktop.transport.link import ServerLink
+from chat_desktop.transport.pinning import (
+    CertificateCheckError,
+    Mismatch,
+    NeedsTrust,
+    PinnedCertificate,
+    PinStore,
+    check_server,
+    client_context_for,
+    pin_key,
+    server_address,
+)
+from chat_desktop.transport.state import LinkKind, LinkState
+from chat_protocol import (
     DEFAULT_ROOM,
     Ack,
     ClientEvent,
@@ -60,21 +75,6 @@ from chat_desktop.protocol import (
     Welcome,
     rules,
 )
-from chat_desktop.storage import ChatCache, OutboxEntry
-from chat_desktop.transport.http_api import AccountClient, ApiError
-from chat_desktop.transport.link import ServerLink
-from chat_desktop.transport.pinning import (
-    CertificateCheckError,
-    Mismatch,
-    NeedsTrust,
-    PinnedCertificate,
-    PinStore,
-    check_server,
-    client_context_for,
-    pin_key,
-    server_address,
-)
-from chat_desktop.transport.state import LinkKind, LinkState
 
 from .entries import (
     CertificateProblem,

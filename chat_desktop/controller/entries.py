@@ -1,6 +1,6 @@
 """The values the controller hands to the UI: messages, rooms, members, the connection.
 
-The protocol's :class:`~chat_desktop.protocol.Message` only exists once the
+The protocol's :class:`~chat_protocol.Message` only exists once the
 server has stored a message. The window also shows my own messages before
 that (queued in the outbox, on the wire, refused), so the controller speaks in
 :class:`MessageEntry` values that carry a :class:`DeliveryState` and an
@@ -13,8 +13,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 
-from chat_desktop.protocol import Message
 from chat_desktop.transport.state import LinkKind, LinkState
+from chat_protocol import Message
 
 
 class DeliveryState(enum.Enum):

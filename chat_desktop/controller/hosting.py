@@ -1,8 +1,9 @@
 """LocalServer: the bundled chat server run inside the app ("Host a chat on this computer").
 
-The server is the same :class:`chat_server.app.ChatServer` that ``chat-server``
-runs, started on the app's own asyncio loop (qasync's loop, which is Qt's
-event loop): no thread and no second process. It listens on all interfaces so
+The server is the same one that ``chat-server`` runs, reached through its one
+embedding entry point (:mod:`chat_server.embed`), started on the app's own
+asyncio loop (qasync's loop, which is Qt's event loop): no thread and no
+second process. It listens on all interfaces so
 that colleagues on the LAN can join, on port 8765 or the next free one, and
 keeps its database in the app's data folder.
 """
@@ -15,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from chat_desktop.protocol import DEFAULT_PORT
+from chat_protocol import DEFAULT_PORT
 
 if TYPE_CHECKING:
-    from chat_server.app import ChatServer
+    from chat_server.embed import EmbeddedServer
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class LocalServer:
         self.port = port
         # Announce the chat on the LAN (mDNS) so colleagues' sign-in dialogs list it.
         self.advertise = advertise
-        self._server: ChatServer | None = None
+        self._server: EmbeddedServer | None = None
 
     @property
     def running(self) -> bool:
@@ -66,8 +67,7 @@ class LocalServer:
             return self._server.base_url
         # The server (aiohttp.web and the rest, ~0.2 s to import) is loaded
         # only when someone hosts: every app start creates a LocalServer.
-        from chat_server.app import ChatServer
-        from chat_server.config import ServerConfig
+        from chat_server.embed import start_embedded
 
         candidates = [] if preferred_port is None else [preferred_port]
         if self.port == 0:
@@ -76,12 +76,10 @@ class LocalServer:
             candidates += list(range(self.port, self.port + PORT_ATTEMPTS))
         last_error: OSError | None = None
         for port in dict.fromkeys(candidates):
-            config = ServerConfig(
-                host=self.host, port=port, data_dir=self.data_dir, advertise=self.advertise
-            )
-            server = ChatServer(config)
             try:
-                await server.start()
+                server = await start_embedded(
+                    self.data_dir, host=self.host, port=port, advertise=self.advertise
+                )
             except OSError as exc:
                 # Port taken (another app, or a chat-server already running): next one.
                 last_error = exc

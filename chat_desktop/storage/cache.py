@@ -11,8 +11,8 @@ hundred thousand messages: every read goes through the ``(room, seq)`` index),
 so the controller calls it straight from the Qt/asyncio thread. The file runs
 in WAL mode so that a reader never waits for the writer.
 
-Values cross the boundary as protocol :class:`~chat_desktop.protocol.Message`
-and :class:`~chat_desktop.protocol.RoomInfo` objects or the small frozen
+Values cross the boundary as protocol :class:`~chat_protocol.Message`
+and :class:`~chat_protocol.RoomInfo` objects or the small frozen
 dataclasses below, never as Peewee rows.
 """
 
@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from peewee import EXCLUDED, DatabaseError, SqliteDatabase, fn
 
-from chat_desktop.protocol import Message, RoomInfo
+from chat_protocol import Message, RoomInfo
 
 from .migrations import SchemaTooNewError, migrate, run_sql
 from .models import MODELS, MessageRow, OutboxRow, RoomRow, SettingRow

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import aiohttp
 
-from chat_desktop.protocol import ProtocolError, dump_json, load_object, rules
+from chat_protocol import ProtocolError, dump_json, load_object, rules
 
 log = logging.getLogger(__name__)
 

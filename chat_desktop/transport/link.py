@@ -53,7 +53,7 @@ from websockets.exceptions import (
     WebSocketException,
 )
 
-from chat_desktop.protocol import (
+from chat_protocol import (
     ClientEvent,
     Hello,
     Message,

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 
-from chat_desktop.protocol import (
+from chat_protocol import (
     PROTOCOL_VERSION,
     Ack,
     ClientEvent,

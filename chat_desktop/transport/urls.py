@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-from chat_desktop.protocol import DEFAULT_PORT
+from chat_protocol import DEFAULT_PORT
 
 
 def normalize_base_url(text: str) -> str:

@@ -12,7 +12,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QToolButton, QWidget
 
-from chat_desktop.protocol.rules import TEXT_MAX
+from chat_protocol.rules import TEXT_MAX
 
 from .resources import icon
 

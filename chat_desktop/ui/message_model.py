@@ -34,7 +34,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from chat_desktop.controller.entries import DeliveryState, MessageEntry
-from chat_desktop.protocol.rules import parse_ts
+from chat_protocol.rules import parse_ts
 
 from .text_spans import mentions, plain_tooltip
 

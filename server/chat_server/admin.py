@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from chat_desktop.protocol import ValidationError, rules
+from chat_protocol import ValidationError, rules
 
 from .config import ServerConfig
 from .security import hash_password

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from pathlib import Path
 
-from chat_desktop.protocol import DEFAULT_PORT
+from chat_protocol import DEFAULT_PORT
 
 from . import __version__, admin
 from .app import ChatServer

@@ -14,8 +14,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chat_desktop.protocol import DEFAULT_PORT, Limits
-from chat_desktop.protocol.rules import REPLAY_LIMIT
+from chat_protocol import DEFAULT_PORT, Limits
+from chat_protocol.rules import REPLAY_LIMIT
 
 from . import __version__
 

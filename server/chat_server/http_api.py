@@ -1,9 +1,9 @@
 """The HTTP API under ``/api/v1``: accounts, and the polling fallback for the socket.
 
-Each handler parses with :mod:`chat_desktop.protocol` (the same event classes
+Each handler parses with :mod:`chat_protocol` (the same event classes
 the socket decodes into, so both paths validate identically), calls
 :class:`~chat_server.service.ChatService`, and answers JSON. Refusals travel
-as :class:`~chat_desktop.protocol.ProtocolError`; the :func:`errors_as_json`
+as :class:`~chat_protocol.ProtocolError`; the :func:`errors_as_json`
 middleware turns them, and aiohttp's own errors (404, 405, 413), into a
 status code with a ``{"code", "message"}`` body.
 
@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import hdrs, web
 
-from chat_desktop.protocol import (
+from chat_protocol import (
     CreateRoom,
     Message,
     ProtocolError,

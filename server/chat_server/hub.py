@@ -30,7 +30,7 @@ from typing import Protocol
 from websockets.frames import Frame as WireFrame
 from websockets.frames import Opcode
 
-from chat_desktop.protocol import (
+from chat_protocol import (
     Event,
     Limits,
     Message,

@@ -3,9 +3,9 @@
 The socket session (:mod:`chat_server.ws`) and the HTTP API
 (:mod:`chat_server.http_api`) both call :class:`ChatService`, so a message
 posted over HTTP and one sent over the socket go through the very same steps:
-validate (already done by :mod:`chat_desktop.protocol`), rate-limit, store
+validate (already done by :mod:`chat_protocol`), rate-limit, store
 durably, then tell the :class:`~chat_server.hub.Hub`. Refusals are raised as
-:class:`~chat_desktop.protocol.ProtocolError` with the contract's code, which
+:class:`~chat_protocol.ProtocolError` with the contract's code, which
 the socket turns into an ``error`` event and HTTP into a status code.
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from chat_desktop.protocol import (
+from chat_protocol import (
     HistoryPage,
     Limits,
     Message,

@@ -57,7 +57,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from chat_desktop.protocol import (
+from chat_protocol import (
     Ack,
     ClientEvent,
     CreateRoom,

@@ -9,7 +9,6 @@ from typing import Any, Protocol, TypeVar
 
 import pytest
 
-from chat_desktop.protocol import Message, ServerEvent
 from chat_desktop.transport import (
     AccountClient,
     Credentials,
@@ -19,6 +18,7 @@ from chat_desktop.transport import (
     ReconnectPolicy,
     ServerLink,
 )
+from chat_protocol import Message, ServerEvent
 from chat_server.app import ChatServer
 
 E = TypeVar("E")

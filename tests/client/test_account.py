@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from chat_desktop.protocol import Limits
 from chat_desktop.transport import AccountClient, ApiError
+from chat_protocol import Limits
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 

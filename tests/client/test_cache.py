@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from chat_desktop.protocol import Message, RoomInfo
 from chat_desktop.storage import (
     MIGRATIONS,
     CachedRoom,
@@ -20,6 +19,7 @@ from chat_desktop.storage import (
     cache_path,
     migrate,
 )
+from chat_protocol import Message, RoomInfo
 
 
 def msg(room: str, seq: int, author: str = "bob", text: str | None = None) -> Message:

@@ -7,7 +7,9 @@ import dataclasses
 import socket
 import uuid
 
-from chat_desktop.protocol import (
+from chat_desktop.transport import AccountClient, Credentials, Jitter, LinkKind, ReconnectPolicy
+from chat_desktop.transport.http_api import ApiSession
+from chat_protocol import (
     Ack,
     CreateRoom,
     HistoryPage,
@@ -17,8 +19,6 @@ from chat_desktop.protocol import (
     SendMessage,
     Welcome,
 )
-from chat_desktop.transport import AccountClient, Credentials, Jitter, LinkKind, ReconnectPolicy
-from chat_desktop.transport.http_api import ApiSession
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 from tests.waiting import eventually

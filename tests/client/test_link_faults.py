@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from websockets.asyncio.server import Server, ServerConnection, serve
 
-from chat_desktop.protocol import Message, Welcome
 from chat_desktop.transport import Credentials, LinkKind
+from chat_protocol import Message, Welcome
 from tests.waiting import eventually
 
 from .conftest import LinkFactory

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from chat_desktop.protocol import (
+from chat_desktop.transport import AccountClient, Credentials, LinkKind, ServerLink
+from chat_protocol import (
     Ack,
     CreateRoom,
     Error,
@@ -32,7 +33,6 @@ from chat_desktop.protocol import (
     UserLeave,
     Welcome,
 )
-from chat_desktop.transport import AccountClient, Credentials, LinkKind, ServerLink
 from chat_server.app import ChatServer
 from tests.waiting import eventually
 

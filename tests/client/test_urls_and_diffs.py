@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chat_desktop.protocol import Typing, UserJoin, UserLeave
 from chat_desktop.transport import normalize_base_url, websocket_url
 from chat_desktop.transport.polling import diff_online, diff_typing
+from chat_protocol import Typing, UserJoin, UserLeave
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,6 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from chat_desktop.protocol import Ack, SendMessage, Welcome
 from chat_desktop.transport import AccountClient, Credentials, LinkKind, ServerLink
 from chat_desktop.transport.pinning import (
     Mismatch,
@@ -31,6 +30,7 @@ from chat_desktop.transport.pinning import (
     client_context_for,
     server_address,
 )
+from chat_protocol import Ack, SendMessage, Welcome
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 from chat_server.tls import CERT_FILE, KEY_FILE, TLS_DIR, load_server_context

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chat_desktop import protocol as p
+import chat_protocol as p
 
 
 def test_every_server_event_round_trips_through_json() -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chat_desktop.protocol import rules
+from chat_protocol import rules
 
 
 @pytest.mark.parametrize("name", ["a", "Alice_1.x-y", "x" * 32])

@@ -31,9 +31,9 @@ import aiohttp
 
 from chat_desktop.controller.chat import ChatController
 from chat_desktop.controller.entries import DeliveryState, MessageEntry
-from chat_desktop.protocol import DEFAULT_ROOM
 from chat_desktop.storage import ChatCache
 from chat_desktop.transport import Jitter, ReconnectPolicy, ServerLink
+from chat_protocol import DEFAULT_ROOM
 from tests.accounts import PASSWORD as PASSWORD
 from tests.accounts import register as register
 

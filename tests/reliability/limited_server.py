@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chat_desktop.protocol import Limits
+from chat_protocol import Limits
 from chat_server.cli import serve
 from chat_server.config import ServerConfig
 

@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from chat_desktop.protocol import Ack, Error, HistoryPage, Message
+from chat_protocol import Ack, Error, HistoryPage, Message
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 from chat_server.storage import open_store

@@ -25,7 +25,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Close
 
-from chat_desktop.protocol import Ack, Error
+from chat_protocol import Ack, Error
 from chat_server.app import ChatServer
 from tests.reliability.clients import register as register_url
 from tests.reliability.limited_server import limited_server

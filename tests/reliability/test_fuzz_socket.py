@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from chat_desktop.protocol import ProtocolError, decode_client
+from chat_protocol import ProtocolError, decode_client
 from tests.conftest import ServerProcess
 from tests.reliability.clients import register
 from tests.reliability.hostile import hostile_text_frames

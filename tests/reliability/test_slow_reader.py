@@ -28,7 +28,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.frames import Close
 
-from chat_desktop.protocol import Ack, Message
+from chat_protocol import Ack, Message
 from tests.reliability.clients import register, wait_for
 from tests.reliability.limited_server import RunningServer, limited_server
 from tests.server.wire import RawClient, hello, message_frame, recv_until

@@ -9,7 +9,7 @@ import logging
 import aiohttp
 import pytest
 
-from chat_desktop.protocol import Message
+from chat_protocol import Message
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 from tests.server.wire import (

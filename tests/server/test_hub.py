@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chat_desktop.protocol import Limits, Message, RoomInfo
+from chat_protocol import Limits, Message, RoomInfo
 from chat_server.hub import Frame, Hub
 
 

@@ -19,7 +19,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from chat_desktop.protocol import Ack, Message
+from chat_protocol import Ack, Message
 from chat_server import admin, cli
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig, default_data_dir

@@ -9,7 +9,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.frames import Close, Opcode
 
-from chat_desktop.protocol import UserLeave
+from chat_protocol import UserLeave
 from chat_server import ws as ws_module
 from chat_server.config import ServerConfig
 from chat_server.limits import LoginThrottle, RateLimiter, TokenBucket

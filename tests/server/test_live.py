@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from websockets.asyncio.client import connect
 
-from chat_desktop.protocol import Message, ServerEvent, Typing, UserJoin, UserLeave
+from chat_protocol import Message, ServerEvent, Typing, UserJoin, UserLeave
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 from tests.server.wire import (

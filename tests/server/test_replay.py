@@ -7,7 +7,7 @@ import json
 
 from websockets.asyncio.client import ClientConnection
 
-from chat_desktop.protocol import Ack, Gap, Message, ServerEvent
+from chat_protocol import Ack, Gap, Message, ServerEvent
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 from tests.server.wire import (

@@ -11,7 +11,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from chat_desktop.protocol import (
+from chat_protocol import (
     Ack,
     Error,
     HistoryPage,

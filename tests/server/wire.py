@@ -25,7 +25,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-from chat_desktop.protocol import ServerEvent, Welcome, decode_server
+from chat_protocol import ServerEvent, Welcome, decode_server
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 from chat_server.security import hash_password, new_token

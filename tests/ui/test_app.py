@@ -15,11 +15,11 @@ from chat_desktop.controller.chat import ChatController
 from chat_desktop.controller.entries import ConnectionKind
 from chat_desktop.controller.hosting import LocalServer
 from chat_desktop.controller.settings import AppSettings, Session
-from chat_desktop.protocol import Message, RoomInfo, ServerEvent, Welcome
-from chat_desktop.protocol.events import ServerInfo
 from chat_desktop.storage import ChatCache
 from chat_desktop.transport import AccountClient, LinkKind, LinkState
 from chat_desktop.ui.main_window import MainWindow
+from chat_protocol import Message, RoomInfo, ServerEvent, Welcome
+from chat_protocol.events import ServerInfo
 from tests.waiting import eventually
 
 from .conftest import LocalChatServer, register

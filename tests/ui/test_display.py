@@ -10,10 +10,10 @@ from PySide6 import QtGui
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
-from chat_desktop.protocol import Message, RoomInfo
-from chat_desktop.protocol.rules import format_ts
 from chat_desktop.storage import ChatCache
 from chat_desktop.ui.message_model import MessageRole
+from chat_protocol import Message, RoomInfo
+from chat_protocol.rules import format_ts
 from tests.waiting import eventually
 
 from .conftest import ChatClient, LocalChatServer, alice_and_bob

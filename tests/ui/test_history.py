@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from chat_desktop.controller.entries import ConnectionKind
-from chat_desktop.protocol import RoomInfo
 from chat_desktop.storage import ChatCache
 from chat_desktop.ui import message_view
+from chat_protocol import RoomInfo
 from tests.waiting import eventually
 
 from .conftest import ChatClient, LocalChatServer, register

@@ -17,7 +17,7 @@ import concurrent.futures
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from chat_desktop.protocol import Message, RoomInfo
+from chat_protocol import Message, RoomInfo
 
 
 class StorageError(Exception):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import peewee
 
-from chat_desktop.protocol.rules import now_ts
+from chat_protocol.rules import now_ts
 
 # Any fixed number: the key of the PostgreSQL advisory lock that keeps two
 # servers starting at once on one database from migrating it twice.

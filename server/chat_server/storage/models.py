@@ -4,7 +4,7 @@ The models are declared against :data:`database_proxy`, an uninitialised
 :class:`peewee.DatabaseProxy`; :class:`~.peewee_store.PeeweeChatStore` binds it
 once in ``open()`` to the SQLite or PostgreSQL database the configuration
 names. Rows never leave the storage package: the store turns them into protocol
-objects (:class:`~chat_desktop.protocol.Message`, ``RoomInfo``) first.
+objects (:class:`~chat_protocol.Message`, ``RoomInfo``) first.
 
 These classes describe the *current* schema for queries. The tables themselves
 are created and changed only by the numbered steps in :mod:`.migrations`.

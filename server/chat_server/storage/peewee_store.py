@@ -29,8 +29,8 @@ from typing import Any, TypeVar, cast
 
 import peewee
 
-from chat_desktop.protocol import DEFAULT_ROOM, Message, RoomInfo
-from chat_desktop.protocol.rules import now_ts
+from chat_protocol import DEFAULT_ROOM, Message, RoomInfo
+from chat_protocol.rules import now_ts
 
 from .base import AppendResult, ChatStore, Credentials, StorageError, UsernameTaken
 from .migrations import migrate

@@ -31,6 +31,12 @@ HISTORY_LIMIT_MAX = 200
 REPLAY_LIMIT = 1000
 DEFAULT_ROOM = "general"
 
+# The contract's timings for typing: a typist repeats ``active:true`` at most
+# this often, and a receiver (or the server, for long pollers) drops an
+# indicator this long after its last ``active:true``.
+TYPING_NOTIFY_INTERVAL = 3.0
+TYPING_EXPIRY = 6.0
+
 
 class ValidationError(ValueError):
     """A value broke a rule of the protocol; ``str()`` is a sentence fit for a user."""

@@ -3,7 +3,7 @@
 These are the nouns that every other layer speaks: the server's handlers take
 and return them, the client's transport yields them, the cache stores
 :class:`Message` values and hands them back. Converting to and from JSON lives
-in :mod:`chat_desktop.protocol.codec`; here each class only knows its wire
+in :mod:`chat_protocol.codec`; here each class only knows its wire
 ``type`` and how to turn itself into a plain dict (``to_wire``) and back
 (``from_wire``, which validates and raises :class:`ProtocolError`).
 

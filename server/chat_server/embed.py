@@ -1,0 +1,36 @@
+"""The one door from the desktop app into the server: host a chat inside another program.
+
+The desktop app's "Host a chat on this computer" runs the very server that
+``chat-server`` runs, on the app's own asyncio loop (qasync's, which is Qt's).
+Everything the app needs of the server goes through this module, so the
+server's insides can change freely and the architecture test can hold the
+arrow to one place: ``chat_desktop.controller.hosting`` imports
+``chat_server.embed`` and nothing else of ``chat_server``.
+
+Importing it loads aiohttp and the store (about 0.2 s), so the app imports it
+only when someone actually hosts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .app import ChatServer
+from .config import ServerConfig
+
+__all__ = ["EmbeddedServer", "start_embedded"]
+
+# The running server as the host sees it: ``base_url``, ``port`` and ``stop()``.
+EmbeddedServer = ChatServer
+
+
+async def start_embedded(
+    data_dir: Path, *, host: str, port: int, advertise: bool
+) -> EmbeddedServer:
+    """Start a server on the running loop with its database in ``data_dir``.
+
+    Raises :class:`OSError` when the port is taken, so the host can try the next one.
+    """
+    server = ChatServer(ServerConfig(host=host, port=port, data_dir=data_dir, advertise=advertise))
+    await server.start()
+    return server
