@@ -71,6 +71,7 @@ from chat_desktop.controller.hosting import LocalServer
 from chat_desktop.controller.settings import AppSettings, Session
 from chat_desktop.controller.tasks import TaskGroup
 from chat_desktop.storage import ChatCache, cache_path
+from chat_desktop.storage.tokens import TokenStore, token_store
 from chat_desktop.transport.pinning import PIN_FILE, PinStore
 from chat_desktop.transport.urls import normalize_base_url
 from chat_desktop.ui.main_window import MainWindow
@@ -140,9 +141,12 @@ class ChatApp:
     controller and cache.
     """
 
-    def __init__(self, data_dir: Path, server: str | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, server: str | None = None, *, tokens: TokenStore | None = None
+    ) -> None:
         self.data_dir = data_dir
-        self.settings = AppSettings(data_dir)
+        # tokens: where the session token lives (default: a 0600 file in data_dir).
+        self.settings = AppSettings(data_dir, tokens=tokens)
         # --server URL: the address is fixed (normalized; None when not given).
         self.fixed_server = normalize_base_url(server) if server else None
         self.local_server = LocalServer(data_dir / "server")
@@ -353,7 +357,11 @@ def main(argv: list[str] | None = None) -> int:
 
     loop = qasync.QEventLoop(qt_app)
     asyncio.set_event_loop(loop)
-    app = ChatApp(args.data_dir or default_data_dir(), args.server)
+    data_dir = args.data_dir or default_data_dir()
+    # The system keyring only for the platform's own folder: with --data-dir
+    # the folder is the whole state (portable use, tests, the bundle check).
+    tokens = token_store(data_dir, system_keyring=args.data_dir is None)
+    app = ChatApp(data_dir, args.server, tokens=tokens)
     # SIGINT (Ctrl+C) and SIGTERM (logout, kill) quit like the menu does.
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
