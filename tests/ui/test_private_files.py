@@ -25,7 +25,7 @@ from chat_desktop.controller.settings import AppSettings
 from chat_desktop.storage import ChatCache
 from tests.waiting import eventually
 
-from .conftest import PASSWORD, LocalChatServer
+from .conftest import LocalChatServer, accept_trust, create_account_until_asked_to_trust
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
 
@@ -68,14 +68,8 @@ def test_a_sign_in_and_a_message_leave_only_private_files_under_umask_000(
         await eventually(lambda: app.dialog is not None and app.dialog.isVisible())
         dialog = app.dialog
         assert dialog is not None
-        dialog.username.setText("alice")
-        dialog.password.setText(PASSWORD)
-        dialog.create_button.click()
         # Trusting the self-signed certificate writes the pin store.
-        await eventually(lambda: dialog.trust_box is not None and dialog.trust_box.isVisible())
-        box = dialog.trust_box
-        assert box is not None
-        next(b for b in box.buttons() if box.buttonRole(b) == box.ButtonRole.AcceptRole).click()
+        accept_trust(await create_account_until_asked_to_trust(dialog))
         await eventually(
             lambda: (
                 app.controller is not None
