@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chat_desktop.storage.private import private_dir, write_private
-from chat_desktop.storage.tokens import FileTokenStore, TokenStore
+from chat_desktop.storage.tokens import TOKEN_FILE, FileTokenStore, TokenStore
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class AppSettings:
     def __init__(self, data_dir: Path, *, tokens: TokenStore | None = None) -> None:
         self.data_dir = private_dir(data_dir)
         self.path = data_dir / SETTINGS_FILE
-        self.tokens: TokenStore = tokens or FileTokenStore(data_dir / "token")
+        self.tokens: TokenStore = tokens or FileTokenStore(data_dir / TOKEN_FILE)
         # Keys already reported as refused: one warning each, not one per read.
         self._refused: set[str] = set()
         self._ini = self._load()

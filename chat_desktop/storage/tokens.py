@@ -159,6 +159,8 @@ def token_store(
     file = FileTokenStore(data_dir / TOKEN_FILE)
     if not system_keyring:
         return file
+    # Imported only here: its backend discovery reads every installed
+    # package's metadata, which a --data-dir start need not pay for.
     try:
         import keyring
         from keyring.backends import fail, null
