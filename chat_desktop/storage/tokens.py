@@ -10,14 +10,15 @@ with ``--data-dir`` (portable use, tests, the bundle smoke test, where the
 folder is the whole state), the token is a file in the data folder that only
 the user can read (:mod:`.private`).
 
-Every keyring call runs on a short-lived daemon thread and is waited for with
-a bound: a backend that stops answering later costs one second and falls back
-to the file, never a frozen window.
+Every keyring call runs on a daemon thread of the store's own, in order, and
+is waited for with a bound: a backend that stops answering later costs one
+second and falls back to the file, never a frozen window.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -75,33 +76,50 @@ class KeyringSilent(Exception):
     """The keyring backend did not answer in time, or failed."""
 
 
-def _bounded(call: Callable[[], T], timeout: float) -> T:
-    """``call()`` on a daemon thread, waited for at most ``timeout`` seconds.
+class _KeyringThread:
+    """Runs keyring calls one after another on one daemon thread, each waited for with a bound.
 
-    A daemon thread, not an executor: a backend that never answers must not
-    keep the app from exiting (executor threads are joined at exit).
+    One thread, in order: a call that timed out may still finish later, and
+    it must not overwrite what a newer call wrote (a late "set" of an old
+    token after the new one). A daemon thread, not an executor: a backend that
+    never answers must not keep the app from exiting (executor threads are
+    joined at exit).
     """
-    done = threading.Event()
-    outcome: list[Any] = []
 
-    def work() -> None:
-        try:
-            outcome.append((True, call()))
-        # Backends raise their own exceptions (D-Bus, Keychain, WinError), not
-        # only keyring's: any failure means "no keyring".
-        except Exception as exc:
-            outcome.append((False, exc))
-        finally:
-            done.set()
+    def __init__(self) -> None:
+        self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
 
-    threading.Thread(target=work, name="keyring", daemon=True).start()
-    if not done.wait(timeout):
-        raise KeyringSilent(f"no answer within {timeout:g} s")
-    ok, value = outcome[0]
-    if not ok:
-        raise KeyringSilent(f"{type(value).__name__}: {value}") from value
-    result: T = value
-    return result
+    def run(self, call: Callable[[], T], timeout: float) -> T:
+        """``call()``'s result, or KeyringSilent when it fails or takes over ``timeout`` s."""
+        done = threading.Event()
+        outcome: list[tuple[bool, Any]] = []
+
+        def work() -> None:
+            try:
+                outcome.append((True, call()))
+            # Backends raise their own exceptions (D-Bus, Keychain, WinError),
+            # not only keyring's: any failure means "no keyring".
+            except Exception as exc:
+                outcome.append((False, exc))
+            finally:
+                done.set()
+
+        self._calls.put(work)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, name="keyring", daemon=True)
+            self._thread.start()
+        if not done.wait(timeout):
+            raise KeyringSilent(f"no answer within {timeout:g} s")
+        ok, value = outcome[0]
+        if not ok:
+            raise KeyringSilent(f"{type(value).__name__}: {value}") from value
+        result: T = value
+        return result
+
+    def _serve(self) -> None:
+        while True:
+            self._calls.get()()
 
 
 class KeyringTokenStore:
@@ -113,15 +131,24 @@ class KeyringTokenStore:
     """
 
     def __init__(
-        self, backend: Any, fallback: FileTokenStore, *, timeout: float = KEYRING_TIMEOUT
+        self,
+        backend: Any,
+        fallback: FileTokenStore,
+        *,
+        timeout: float = KEYRING_TIMEOUT,
+        thread: _KeyringThread | None = None,
     ) -> None:
         self.backend = backend
         self.fallback = fallback
         self._timeout = timeout
+        self._thread = thread or _KeyringThread()
+
+    def _bounded(self, call: Callable[[], T]) -> T:
+        return self._thread.run(call, self._timeout)
 
     def get(self) -> str | None:
         try:
-            token = _bounded(lambda: self.backend.get_password(SERVICE, ACCOUNT), self._timeout)
+            token = self._bounded(lambda: self.backend.get_password(SERVICE, ACCOUNT))
         except KeyringSilent as exc:
             log.warning("The system keyring did not answer (%s).", exc)
             token = None
@@ -131,7 +158,7 @@ class KeyringTokenStore:
 
     def set(self, token: str) -> None:
         try:
-            _bounded(lambda: self.backend.set_password(SERVICE, ACCOUNT, token), self._timeout)
+            self._bounded(lambda: self.backend.set_password(SERVICE, ACCOUNT, token))
         except KeyringSilent as exc:
             log.warning(
                 "The system keyring did not answer (%s); the token is kept in %s.",
@@ -144,7 +171,7 @@ class KeyringTokenStore:
 
     def delete(self) -> None:
         try:
-            _bounded(lambda: self.backend.delete_password(SERVICE, ACCOUNT), self._timeout)
+            self._bounded(lambda: self.backend.delete_password(SERVICE, ACCOUNT))
         except KeyringSilent as exc:
             # Also what deleting an entry that is not there raises.
             log.debug("No keyring entry deleted (%s).", exc)
@@ -171,9 +198,10 @@ def token_store(
     if isinstance(backend, fail.Keyring | null.Keyring):
         log.info("No system keyring; the token is kept in %s.", file.path)
         return file
+    thread = _KeyringThread()
     try:
-        _bounded(lambda: backend.get_password(SERVICE, ACCOUNT), timeout)
+        thread.run(lambda: backend.get_password(SERVICE, ACCOUNT), timeout)
     except KeyringSilent as exc:
         log.info("The system keyring did not answer (%s); the token is kept in %s.", exc, file.path)
         return file
-    return KeyringTokenStore(backend, file, timeout=timeout)
+    return KeyringTokenStore(backend, file, timeout=timeout, thread=thread)
