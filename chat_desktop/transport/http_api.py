@@ -244,10 +244,13 @@ def _json_object(raw: bytes) -> dict[str, Any]:
 
 
 class AccountClient:
-    """Register, log in and out, and check health, on the server at ``base_url``.
+    """Register, log in and out, check health; list and end sessions, change the password.
 
-    Every failure raises :class:`ApiError` with a sentence for the login dialog.
-    Call :meth:`close` when done (it closes the HTTP session).
+    The calls made once signed in take the session's ``token`` per call, like
+    :meth:`logout`.
+
+        Every failure raises :class:`ApiError` with a sentence for the login dialog.
+        Call :meth:`close` when done (it closes the HTTP session).
     """
 
     def __init__(
