@@ -67,12 +67,15 @@ from PySide6.QtWidgets import QApplication
 from chat_desktop import __version__
 from chat_desktop.controller.account import SignInController, tls_context
 from chat_desktop.controller.chat import ChatController
+from chat_desktop.controller.devices import AccountController
 from chat_desktop.controller.hosting import LocalServer
 from chat_desktop.controller.settings import AppSettings, Session
 from chat_desktop.controller.tasks import TaskGroup
 from chat_desktop.storage import ChatCache, cache_path
+from chat_desktop.storage.tokens import TokenStore, token_store
 from chat_desktop.transport.pinning import PIN_FILE, PinStore
 from chat_desktop.transport.urls import normalize_base_url
+from chat_desktop.ui.account_dialogs import ChangePasswordDialog, DevicesDialog
 from chat_desktop.ui.main_window import MainWindow
 from chat_desktop.ui.resources import StyleSheetFollower, forget_rendered_icons, icon
 from chat_desktop.ui.sign_in import SignInDialog
@@ -140,9 +143,12 @@ class ChatApp:
     controller and cache.
     """
 
-    def __init__(self, data_dir: Path, server: str | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, server: str | None = None, *, tokens: TokenStore | None = None
+    ) -> None:
         self.data_dir = data_dir
-        self.settings = AppSettings(data_dir)
+        # tokens: where the session token lives (default: a 0600 file in data_dir).
+        self.settings = AppSettings(data_dir, tokens=tokens)
         # --server URL: the address is fixed (normalized; None when not given).
         self.fixed_server = normalize_base_url(server) if server else None
         self.local_server = LocalServer(data_dir / "server")
@@ -156,6 +162,11 @@ class ChatApp:
         self.cache: ChatCache | None = None
         self.dialog: SignInDialog | None = None
         self.sign_in: SignInController | None = None
+        # The open chat's session (its URL the one the app reaches, hosted or not).
+        self.session: Session | None = None
+        # "Signed-in devices" or "Change password…", at most one, with its controller.
+        self.account_dialog: DevicesDialog | ChangePasswordDialog | None = None
+        self._account: AccountController | None = None
         self._quit = asyncio.Event()
         self._finished = False
 
@@ -237,6 +248,8 @@ class ChatApp:
             self.window.restoreGeometry(geometry)
         self.window.quitRequested.connect(self.quit)
         self.window.signOutRequested.connect(self._sign_out_requested)
+        self.window.accountDialogRequested.connect(self.show_account_dialog)
+        self.session = session
         self.controller.unauthorized.connect(
             lambda: self.tasks.spawn(
                 self.sign_out("This device was signed out. Please sign in again.")
@@ -251,13 +264,56 @@ class ChatApp:
                 self.window.statusBar().showMessage(f"Cannot start the chat server here: {exc}")
                 return
             if base_url != session.server_url:
-                self.settings.remember(
-                    Session(base_url, session.username, session.token, hosted=True)
-                )
+                self.session = Session(base_url, session.username, session.token, hosted=True)
+                self.settings.remember(self.session)
             if self.window is not None:
                 self.window.show_hosting(self.local_server.lan_url())
         if self.controller is not None:
             self.controller.start(base_url)
+
+    def show_account_dialog(self, which: str) -> None:
+        """Open "Signed-in devices" (``"devices"``) or "Change password…" (``"password"``)."""
+        if self.window is None or self.session is None:
+            return
+        if self.account_dialog is not None:
+            self.account_dialog.raise_()
+            self.account_dialog.activateWindow()
+            return
+        session = self.session
+        self._account = AccountController(
+            session.server_url,
+            session.token,
+            ssl_context=tls_context(self.pins, session.server_url),
+        )
+        kind = DevicesDialog if which == "devices" else ChangePasswordDialog
+        self.account_dialog = kind(self._account, parent=self.window)
+        self.account_dialog.finished.connect(self._account_dialog_finished)
+        # open(), not exec(): no nested event loop under qasync.
+        self.account_dialog.open()
+        if which == "devices":
+            self._account.refresh()
+
+    def _account_dialog_finished(self, result: int) -> None:
+        if (
+            isinstance(self.account_dialog, ChangePasswordDialog)
+            and result == ChangePasswordDialog.DialogCode.Accepted
+            and self.window is not None
+        ):
+            self.window.statusBar().showMessage(
+                "Password changed. Your other devices were signed out.", 10_000
+            )
+        self.tasks.spawn(self._close_account_dialog())
+
+    async def _close_account_dialog(self) -> None:
+        dialog, self.account_dialog = self.account_dialog, None
+        controller, self._account = self._account, None
+        if dialog is not None:
+            dialog.finished.disconnect(self._account_dialog_finished)
+            dialog.hide()
+            dialog.deleteLater()
+        if controller is not None:
+            await controller.close()
+            controller.deleteLater()
 
     def _sign_out_requested(self) -> None:
         self.tasks.spawn(self.sign_out())
@@ -274,6 +330,8 @@ class ChatApp:
             self.show_sign_in(message)
 
     async def _close_chat(self) -> None:
+        await self._close_account_dialog()
+        self.session = None
         if self.window is not None:
             self.settings.set_window_geometry(bytes(self.window.saveGeometry().data()))
         window, self.window = self.window, None
@@ -353,7 +411,11 @@ def main(argv: list[str] | None = None) -> int:
 
     loop = qasync.QEventLoop(qt_app)
     asyncio.set_event_loop(loop)
-    app = ChatApp(args.data_dir or default_data_dir(), args.server)
+    data_dir = args.data_dir or default_data_dir()
+    # The system keyring only for the platform's own folder: with --data-dir
+    # the folder is the whole state (portable use, tests, the bundle check).
+    tokens = token_store(data_dir, system_keyring=args.data_dir is None)
+    app = ChatApp(data_dir, args.server, tokens=tokens)
     # SIGINT (Ctrl+C) and SIGTERM (logout, kill) quit like the menu does.
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):

@@ -112,7 +112,8 @@ def login(port: int, username: str) -> str:
 
 def desktop_signs_in(desktop: str, port: int, token: str, observer: str, data: Path) -> None:
     """Run the app with a remembered session; wait until the server sees it online."""
-    # The app's settings file (QSettings, INI): what a previous sign-in leaves.
+    # The app's settings file as an earlier version left it, token included
+    # (the app moves the token to its own 0600 file on start).
     (data / "settings.ini").write_text(
         "[session]\n"
         f"server_url=http://127.0.0.1:{port}\n"

@@ -22,7 +22,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from chat_protocol import Message, RoomInfo
 
 from .migrations import SchemaTooNewError, migrate, run_sql
 from .models import MODELS, MessageRow, OutboxRow, RoomRow, SettingRow
+from .private import private_dir, private_file
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,14 @@ def _connect(path: Path) -> SqliteDatabase:
     """A database object for ``path``; the file is opened lazily, by the first statement.
 
     Not connecting here keeps every failure of a damaged file (the pragmas
-    fail too: "file is not a database") inside the caller's one ``try``.
+    fail too: "file is not a database") inside the caller's one ``try``. The
+    file is created here, 0600, before SQLite sees it: SQLite gives its -wal
+    and -shm files the database file's mode, so they are private too.
     """
+    # A path that cannot be created (a folder in the way) fails SQLite's open
+    # just the same, inside the caller's try, which sets it aside.
+    with suppress(OSError):
+        private_file(path)
     db = SqliteDatabase(
         str(path),
         pragmas={
@@ -159,7 +166,7 @@ class ChatCache:
         deleted) and a fresh cache starts: the server holds the history, and a
         cache must never keep the program from starting.
         """
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         db = _connect(path)
         try:
             migrate(db)

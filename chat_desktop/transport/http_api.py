@@ -1,7 +1,9 @@
 """The server's HTTP API as the client uses it: accounts, and the plumbing for polling.
 
 :class:`AccountClient` does what happens before there is a session: check that
-a server answers (``health``), register, log in, log out. :class:`ApiSession`
+a server answers (``health``), register, log in, log out; and the account's
+own housekeeping once signed in: list the signed-in devices (sessions), end
+one or all others, change the password. :class:`ApiSession`
 is the shared plumbing under it and under the polling fallback of
 :mod:`.polling`: one ``aiohttp.ClientSession`` per server, created lazily
 inside the running event loop (aiohttp wants that, and it keeps the object
@@ -13,16 +15,22 @@ from __future__ import annotations
 
 import logging
 import math
+import platform
 import ssl
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 if TYPE_CHECKING:
     import aiohttp
 
+from chat_desktop import __version__
 from chat_protocol import ProtocolError, dump_json, load_object, rules
 
 log = logging.getLogger(__name__)
+
+# Sent with every request: the server shows it in the list of signed-in devices.
+USER_AGENT = f"Chat Desktop/{__version__} ({platform.system() or 'unknown system'})"
 
 
 class ApiError(Exception):
@@ -57,6 +65,21 @@ class Credentials:
 
     username: str
     token: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSession:
+    """One signed-in device of the account, as ``GET /api/v1/sessions`` lists it.
+
+    ``created`` and ``last_used`` are the server's ISO 8601 times; ``agent``
+    is the User-Agent the device signed in with ("" when unknown).
+    """
+
+    id: str
+    created: str
+    last_used: str
+    current: bool
+    agent: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +164,7 @@ class ApiSession:
         if self._closed:
             raise ApiError(0, "The connection to the server was closed")
         if self._session is None:
-            headers = {"Accept": "application/json"}
+            headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
             if self._token is not None:
                 headers["Authorization"] = f"Bearer {self._token}"
             self._session = aiohttp.ClientSession(headers=headers)
@@ -221,10 +244,13 @@ def _json_object(raw: bytes) -> dict[str, Any]:
 
 
 class AccountClient:
-    """Register, log in and out, and check health, on the server at ``base_url``.
+    """Register, log in and out, check health; list and end sessions, change the password.
 
-    Every failure raises :class:`ApiError` with a sentence for the login dialog.
-    Call :meth:`close` when done (it closes the HTTP session).
+    The calls made once signed in take the session's ``token`` per call, like
+    :meth:`logout`.
+
+        Every failure raises :class:`ApiError` with a sentence for the login dialog.
+        Call :meth:`close` when done (it closes the HTTP session).
     """
 
     def __init__(
@@ -282,6 +308,48 @@ class AccountClient:
             return
         raise self._error(response, {})
 
+    async def sessions(self, token: str) -> list[DeviceSession]:
+        """The devices signed in to the account of ``token`` (its own marked ``current``)."""
+        response = await self._api.request("GET", "/api/v1/sessions", token=token)
+        if response.status != 200:
+            raise self._error(response, _SIGNED_OUT)
+        rows = response.body.get("sessions")
+        if not isinstance(rows, list):
+            raise ApiError(response.status, "The server sent an unexpected answer (no sessions)")
+        return [session for row in rows if (session := _device_session(row)) is not None]
+
+    async def end_session(self, token: str, session_id: str) -> None:
+        """Sign out the device ``session_id``; one already gone counts as signed out."""
+        path = f"/api/v1/sessions/{quote(session_id, safe='')}"
+        response = await self._api.request("DELETE", path, token=token)
+        if response.ok or response.status == 404:
+            return
+        raise self._error(response, _SIGNED_OUT)
+
+    async def end_other_sessions(self, token: str) -> None:
+        """Sign out every device of the account but this one."""
+        response = await self._api.request(
+            "DELETE", "/api/v1/sessions", params={"others": "1"}, token=token
+        )
+        if not response.ok:
+            raise self._error(response, _SIGNED_OUT)
+
+    async def change_password(self, token: str, old: str, new: str) -> None:
+        """Change the password (the server signs out the other devices).
+
+        A wrong ``old`` raises ApiError 403 with code ``wrong_password``.
+        """
+        try:
+            rules.validate_password(new)
+        except rules.ValidationError as exc:
+            raise ApiError(400, "The new " + str(exc), code="bad_request") from None
+        response = await self._api.request(
+            "POST", "/api/v1/password", json={"old": old, "new": new}, token=token
+        )
+        if response.ok:
+            return
+        raise self._error(response, {**_SIGNED_OUT, 403: "The current password is wrong"})
+
     async def close(self) -> None:
         """Close the HTTP session; idempotent."""
         await self._api.close()
@@ -300,8 +368,30 @@ class AccountClient:
         return ApiError(status, message, code=code, retry_after=response.retry_after)
 
 
+# A token the server no longer knows: someone ended this session elsewhere.
+_SIGNED_OUT = {401: "This device was signed out; sign in again"}
+
+
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
+
+
+def _device_session(row: object) -> DeviceSession | None:
+    """A row of ``GET /api/v1/sessions``; None (logged) for one that does not fit the shape."""
+    if isinstance(row, dict):
+        session_id = row.get("id")
+        texts = [row.get(key, "") for key in ("created", "last_used", "agent")]
+        if (
+            isinstance(session_id, str | int)
+            and not isinstance(session_id, bool)
+            and all(isinstance(text, str) for text in texts)
+        ):
+            created, last_used, agent = (str(text) for text in texts)
+            return DeviceSession(
+                str(session_id), created, last_used, row.get("current") is True, agent
+            )
+    log.warning("Ignoring a session the server described oddly: %r", row)
+    return None
 
 
 def _credentials(response: ApiResponse, typed: str) -> Credentials:

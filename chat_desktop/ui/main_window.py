@@ -57,10 +57,13 @@ class MainWindow(QMainWindow):
     Signals:
         signOutRequested(): the user chose Sign out in the menu and confirmed.
         quitRequested(): the user chose Quit or closed the window.
+        accountDialogRequested(str): "devices" or "password" from the menu; the
+            app, which holds the session, opens that dialog.
     """
 
     signOutRequested = Signal()
     quitRequested = Signal()
+    accountDialogRequested = Signal(str)
 
     def __init__(self, controller: ChatController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -166,6 +169,11 @@ class MainWindow(QMainWindow):
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         menu.addAction(self.new_room_action)
         menu.addAction(self.reconnect_action)
+        menu.addSeparator()
+        self.devices_action = menu.addAction("Signed-in &devices…")
+        self.devices_action.triggered.connect(lambda: self.accountDialogRequested.emit("devices"))
+        self.password_action = menu.addAction("Change &password…")
+        self.password_action.triggered.connect(lambda: self.accountDialogRequested.emit("password"))
         menu.addSeparator()
         menu.addAction(self.sign_out_action)
         menu.addAction(self.quit_action)

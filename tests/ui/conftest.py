@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import pytest
 import qasync
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from chat_desktop.app import close_chat
 from chat_desktop.controller.chat import ChatController
@@ -34,6 +34,7 @@ from chat_desktop.storage import ChatCache
 from chat_desktop.transport import Jitter, ReconnectPolicy, ServerLink
 from chat_desktop.ui.main_window import MainWindow
 from chat_desktop.ui.resources import style_sheet
+from chat_desktop.ui.sign_in import SignInDialog
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 from tests.accounts import PASSWORD as PASSWORD
@@ -251,3 +252,18 @@ def make_client(tmp_path: Path, run: Runner[Any]) -> Iterator[Callable[..., Awai
             await client.close()
 
     run(close_all())
+
+
+async def create_account_until_asked_to_trust(dialog: SignInDialog) -> QMessageBox:
+    """Create alice's account in the sign-in dialog of a TLS server: the certificate question."""
+    dialog.username.setText("alice")
+    dialog.password.setText(PASSWORD)
+    dialog.create_button.click()
+    await eventually(lambda: dialog.trust_box is not None and dialog.trust_box.isVisible())
+    assert dialog.trust_box is not None
+    return dialog.trust_box
+
+
+def accept_trust(box: QMessageBox) -> None:
+    """Press the certificate question's "Trust this server"."""
+    next(b for b in box.buttons() if box.buttonRole(b) == box.ButtonRole.AcceptRole).click()

@@ -15,7 +15,15 @@ from chat_desktop.transport.pinning import PinStore
 from chat_desktop.ui.sign_in import SignInDialog
 from tests.waiting import eventually
 
-from .conftest import PASSWORD, ChatClient, LocalChatServer, connected, register
+from .conftest import (
+    PASSWORD,
+    ChatClient,
+    LocalChatServer,
+    accept_trust,
+    connected,
+    create_account_until_asked_to_trust,
+    register,
+)
 
 
 def test_hosting_starts_the_bundled_server_and_signs_in_remembering_no_password(
@@ -116,19 +124,10 @@ def test_a_self_signed_server_is_trusted_on_the_users_word_then_pinned_for_the_c
         assert url.startswith("https://")
         dialog.show()
         dialog.address.setText(url)
-        dialog.username.setText("alice")
-        dialog.password.setText(PASSWORD)
-        dialog.create_button.click()
-        await eventually(lambda: dialog.trust_box is not None and dialog.trust_box.isVisible())
-        box = dialog.trust_box
-        assert box is not None
+        box = await create_account_until_asked_to_trust(dialog)
         assert "fingerprint" in box.text() and box.textFormat() == Qt.TextFormat.PlainText
         assert dialog.session is None
-        next(
-            button
-            for button in box.buttons()
-            if box.buttonRole(button) == box.ButtonRole.AcceptRole
-        ).click()
+        accept_trust(box)
         await eventually(lambda: dialog.session is not None)
         session = dialog.session
         assert session is not None and session.server_url == url
