@@ -2,6 +2,6 @@
 
 import sys
 
-from chat_desktop.app import main
+from chat_desktop.launch import main
 
 sys.exit(main())

@@ -1,5 +1,5 @@
 """PyInstaller's entry script for the desktop bundle: the ``chat-desktop`` command."""
 
-from chat_desktop.app import main
+from chat_desktop.launch import main
 
 raise SystemExit(main())
