@@ -83,6 +83,8 @@ from chat_desktop.ui.sign_in import SignInDialog
 log = logging.getLogger(__name__)
 
 APP_NAME = "Chat Desktop"
+# The data folder's name under the platform's data location.
+APP_FOLDER = "chat-desktop"
 # The cache of a hosted chat is keyed by this rather than by its URL, whose
 # port may change from one start to the next (8765 taken, next free one).
 HOSTED_CACHE_KEY = "hosted-on-this-computer"
@@ -130,9 +132,47 @@ def _qt_message(kind: QtMsgType, context: QMessageLogContext, message: str) -> N
 
 
 def default_data_dir() -> Path:
-    """The platform's app data folder (``~/.local/share/chat-desktop`` on Linux)."""
-    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(location) if location else Path.home() / ".chat-desktop"
+    """The platform's data folder for the app: ``~/.local/share/chat-desktop`` on Linux.
+
+    Qt's ``AppDataLocation`` appends both the organisation and the application
+    name, which are the same here, so versions before this one used
+    ``.../chat-desktop/chat-desktop``. The folder is now the generic data
+    location plus the app's name, and a doubled folder left by an older
+    version (its token, settings, caches, a hosted server's database) is moved
+    up into it on first start rather than abandoned.
+    """
+    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
+    folder = Path(location) / APP_FOLDER if location else Path.home() / f".{APP_FOLDER}"
+    lift_doubled_folder(folder)
+    return folder
+
+
+def lift_doubled_folder(folder: Path) -> None:
+    """Move what an older version kept in ``folder/chat-desktop`` up into ``folder``.
+
+    Nothing is ever overwritten or lost: an entry whose name already exists
+    in ``folder`` stays behind (and is logged). The inner folder is first
+    renamed aside, so a move cut short (power off) is finished on the next
+    start. Renames within one file system keep each file's mode (0600).
+    """
+    doubled = folder / APP_FOLDER
+    aside = folder / f".{APP_FOLDER}-moving"
+    if doubled.is_dir() and not aside.exists():
+        doubled.rename(aside)
+    if not aside.is_dir():
+        return
+    kept = []
+    for entry in sorted(aside.iterdir()):
+        target = folder / entry.name
+        if target.exists():
+            kept.append(entry.name)
+        else:
+            entry.rename(target)
+    if kept:
+        log.warning("kept %s in %s: the same names exist in %s", kept, aside, folder)
+    else:
+        aside.rmdir()
+        log.info("moved the data of an older version up into %s", folder)
 
 
 class ChatApp:
