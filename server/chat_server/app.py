@@ -19,7 +19,7 @@ from aiohttp import web
 
 from . import http_api
 from .config import ServerConfig
-from .discovery import DiscoveryError, ServerAdvertiser
+from .discovery import DiscoveryError, ServerAdvertiser, lan_addresses
 from .hub import Hub
 from .service import SERVICE_KEY, ChatService
 from .storage import open_store
@@ -42,6 +42,21 @@ SHUTDOWN_TIMEOUT = 5.0
 
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
+
+
+def join_urls(host: str, scheme: str, port: int) -> list[str]:
+    """The addresses people can type to reach a server listening on ``host``.
+
+    "0.0.0.0" (all interfaces) is where a server listens, not an address
+    anyone can connect to: for it the log names each LAN address of this
+    machine instead, and 127.0.0.1 when there is none (only this computer
+    can connect then).
+    """
+    if host in ("0.0.0.0", "", "::"):
+        addresses = lan_addresses() or ["127.0.0.1"]
+    else:
+        addresses = [host]
+    return [f"{scheme}://{_url_host(address)}:{port}" for address in addresses]
 
 
 class ChatServer:
@@ -134,6 +149,7 @@ class ChatServer:
             self.port,
             config.data_dir,
         )
+        log.info("colleagues can join at %s", ", ".join(join_urls(config.host, scheme, self.port)))
         if config.tls:
             log.info("TLS certificate fingerprint (SHA-256): %s", self.fingerprint)
         if config.advertise:

@@ -21,7 +21,8 @@ from websockets.exceptions import ConnectionClosed
 
 from chat_protocol import Ack, Message
 from chat_server import admin, cli
-from chat_server.app import ChatServer
+from chat_server.app import ChatServer, join_urls
+from chat_server.discovery import lan_addresses
 from chat_server.config import ServerConfig, default_data_dir
 from chat_server.tls import fingerprint
 from tests.conftest import ServerProcess
@@ -55,6 +56,31 @@ async def test_port_zero_binds_a_free_port_and_base_url_reaches_it(
             assert response.status == 200
     finally:
         await server.stop()
+
+
+async def test_the_log_says_where_colleagues_can_join(
+    server_config: ServerConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="chat_server.app")
+    server = ChatServer(server_config)
+    await server.start()
+    try:
+        assert f"colleagues can join at http://127.0.0.1:{server.port}" in caplog.text
+    finally:
+        await server.stop()
+
+
+def test_a_server_on_all_interfaces_names_the_lan_addresses_not_0_0_0_0() -> None:
+    # Listening on 0.0.0.0 is not an address anyone can type: the LAN ones are
+    # (tests never bind 0.0.0.0, so the naming is checked on its own).
+    expected = [f"https://{address}:8765" for address in lan_addresses()] or [
+        "https://127.0.0.1:8765"
+    ]
+    assert join_urls("0.0.0.0", "https", 8765) == expected
+    assert join_urls("::", "http", 1) == [
+        url.replace("https", "http").replace("8765", "1") for url in expected
+    ]
+    assert join_urls("192.0.2.7", "http", 8765) == ["http://192.0.2.7:8765"]
 
 
 async def test_stop_closes_sockets_with_1001_after_sending_what_was_queued(
