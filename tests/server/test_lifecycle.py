@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import io
 import json
@@ -22,8 +23,8 @@ from websockets.exceptions import ConnectionClosed
 from chat_protocol import Ack, Message
 from chat_server import admin, cli
 from chat_server.app import ChatServer, join_urls
-from chat_server.discovery import lan_addresses
 from chat_server.config import ServerConfig, default_data_dir
+from chat_server.discovery import lan_addresses
 from chat_server.tls import fingerprint
 from tests.conftest import ServerProcess
 from tests.postgres import throwaway_database
@@ -290,6 +291,23 @@ def test_help_describes_the_options_and_commands() -> None:
     for option in ("--host", "--port", "--data-dir", "--db", "--name", "--no-registration"):
         assert option in result.stdout
     assert "user" in result.stdout and "room" in result.stdout
+
+
+def test_every_command_and_subcommand_has_its_help_line() -> None:
+    # Walks the whole argparse tree: a command added without a help line would
+    # show as a bare name in `chat-server --help` (or `user --help`, ...).
+    def walk(parser: argparse.ArgumentParser, path: str) -> Iterator[tuple[str, str | None]]:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                helps = {choice.dest: choice.help for choice in action._choices_actions}
+                for name, sub in action.choices.items():
+                    yield f"{path} {name}", helps.get(name)
+                    yield from walk(sub, f"{path} {name}")
+
+    found = dict(walk(cli.build_parser(), "chat-server"))
+    assert "chat-server user add" in found and "chat-server room create" in found
+    missing = [command for command, text in found.items() if not text]
+    assert not missing, f"commands without a help line: {missing}"
 
 
 def test_a_port_in_use_is_a_clear_error_and_exit_1(tmp_path: Path) -> None:
