@@ -52,10 +52,8 @@ def join_urls(host: str, scheme: str, port: int) -> list[str]:
     machine instead, and 127.0.0.1 when there is none (only this computer
     can connect then).
     """
-    if host in ("0.0.0.0", "", "::"):
-        addresses = lan_addresses() or ["127.0.0.1"]
-    else:
-        addresses = [host]
+    unspecified = host in ("0.0.0.0", "", "::")
+    addresses = (lan_addresses() or ["127.0.0.1"]) if unspecified else [host]
     return [f"{scheme}://{_url_host(address)}:{port}" for address in addresses]
 
 
