@@ -194,7 +194,6 @@ class MainWindow(QMainWindow):
 
         self.composer.submitted.connect(lambda text: c.send(self.messages.room, text))
         self.composer.edited.connect(lambda text: c.composer_edited(self.messages.room, text))
-        self.composer.refused.connect(self._problem)
         self.view.olderWanted.connect(
             lambda: c.request_older(self.messages.room, self.messages.oldest_seq())
         )
@@ -240,6 +239,9 @@ class MainWindow(QMainWindow):
 
     def _members_changed(self, members: list[MemberEntry]) -> None:
         self.members.set_members(members)
+        # @ offers the people online first, then the rest, each by name.
+        ordered = sorted(members, key=lambda member: (not member.online, member.name.lower()))
+        self.composer.set_people([member.name for member in ordered])
         online = sum(member.online for member in members)
         self.members_title.setText(f"PEOPLE · {online} ONLINE")
 
