@@ -20,6 +20,7 @@ import re
 from PySide6.QtCore import QEvent, QSize, QStringListModel, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCompleter,
     QGridLayout,
     QLabel,
@@ -70,6 +71,11 @@ class Composer(QPlainTextEdit):
         self.completer.activated.connect(self._complete_mention)
         self._fit_height()
 
+    def _popup(self) -> QAbstractItemView:
+        popup = self.completer.popup()
+        assert popup is not None  # QCompleter makes its popup in its constructor
+        return popup
+
     def set_people(self, names: list[str]) -> None:
         """Who ``@`` offers, in the order given (the main window puts online people first)."""
         self._people.setStringList(names)
@@ -81,14 +87,14 @@ class Composer(QPlainTextEdit):
             event.type() == QEvent.Type.KeyPress
             and isinstance(event, QKeyEvent)
             and event.key() == Qt.Key.Key_Tab
-            and self.completer.popup().isVisible()
+            and self._popup().isVisible()
         ):
             self.keyPressEvent(event)
             return True
         return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        popup = self.completer.popup()
+        popup = self._popup()
         if popup.isVisible() and event.key() in (
             Qt.Key.Key_Return,
             Qt.Key.Key_Enter,
@@ -126,13 +132,13 @@ class Composer(QPlainTextEdit):
     def _offer_mentions(self) -> None:
         prefix = self._typed_mention()
         if prefix is None or self._people.rowCount() == 0:
-            self.completer.popup().hide()
+            self._popup().hide()
             return
         self.completer.setCompletionPrefix(prefix)
         if self.completer.completionCount() == 0:
-            self.completer.popup().hide()
+            self._popup().hide()
             return
-        popup = self.completer.popup()
+        popup = self._popup()
         popup.setCurrentIndex(self.completer.completionModel().index(0, 0))
         rect = self.cursorRect()
         rect.setWidth(max(180, popup.sizeHintForColumn(0) + 24))

@@ -197,6 +197,8 @@ def test_a_too_long_message_stays_in_the_composer_with_the_reason_shown(
         alice.w.composer.submit()
         assert alice.w.composer.toPlainText() == text
         assert alice.texts() == []
-        assert "at most 4000 characters" in alice.w.statusBar().currentMessage()
+        # The reason is under the composer; the status bar is for the connection.
+        assert "at most 4000 characters" in alice.w.composer_box.notice.text()
+        assert "at most" not in alice.w.statusBar().currentMessage()
 
     run(body())
