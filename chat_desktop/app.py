@@ -77,6 +77,7 @@ from chat_desktop.transport.pinning import PIN_FILE, PinStore
 from chat_desktop.transport.urls import normalize_base_url
 from chat_desktop.ui.account_dialogs import ChangePasswordDialog, DevicesDialog
 from chat_desktop.ui.main_window import MainWindow
+from chat_desktop.ui.quit_prompt import HostingQuitPrompt
 from chat_desktop.ui.resources import StyleSheetFollower, forget_rendered_icons, icon
 from chat_desktop.ui.sign_in import SignInDialog
 
@@ -207,6 +208,8 @@ class ChatApp:
         # "Signed-in devices" or "Change password…", at most one, with its controller.
         self.account_dialog: DevicesDialog | ChangePasswordDialog | None = None
         self._account: AccountController | None = None
+        # "Quit and stop the chat for your colleagues?" while it is open.
+        self.quit_prompt: HostingQuitPrompt | None = None
         self._quit = asyncio.Event()
         self._finished = False
 
@@ -228,6 +231,40 @@ class ChatApp:
     def quit(self) -> None:
         """Ask the app to quit; :meth:`run` then shuts down in order."""
         self._quit.set()
+
+    def ask_quit(self) -> None:
+        """Quit from the menu, the tray or the window: first ask, when hosting for others.
+
+        SIGTERM and SIGINT call :meth:`quit` directly: a logout or a service
+        manager does not wait for an answer.
+        """
+        others = (
+            self.local_server.others_online(self.session.username)
+            if self.session is not None and self.session.hosted
+            else []
+        )
+        if not others or self.window is None:
+            self.quit()
+            return
+        if self.quit_prompt is not None:
+            self.quit_prompt.raise_()
+            return
+        window = self.window
+        if window.isHidden():
+            # Asked from the tray while serving in the background: the
+            # question shows over the window.
+            window.show()
+        prompt = HostingQuitPrompt(others, tray_available=window.tray.available(), parent=window)
+        prompt.keepServing.connect(window.hide)
+        prompt.quitAnyway.connect(self.quit)
+        prompt.finished.connect(self._quit_prompt_closed)
+        self.quit_prompt = prompt
+        prompt.open()
+
+    def _quit_prompt_closed(self) -> None:
+        prompt, self.quit_prompt = self.quit_prompt, None
+        if prompt is not None:
+            prompt.deleteLater()
 
     # ------------------------------------------------------------ sign in
 
@@ -286,7 +323,7 @@ class ChatApp:
         geometry = self.settings.window_geometry()
         if geometry:
             self.window.restoreGeometry(geometry)
-        self.window.quitRequested.connect(self.quit)
+        self.window.quitRequested.connect(self.ask_quit)
         self.window.signOutRequested.connect(self._sign_out_requested)
         self.window.accountDialogRequested.connect(self.show_account_dialog)
         self.session = session

@@ -90,6 +90,12 @@ class LocalServer:
             f"no free port from {self.port} to {self.port + PORT_ATTEMPTS - 1}: {last_error}"
         )
 
+    def others_online(self, me: str) -> list[str]:
+        """The people other than ``me`` connected to the hosted chat right now."""
+        if self._server is None:
+            return []
+        return [user for user in self._server.online_users() if user != me]
+
     def lan_url(self) -> str:
         """The address colleagues type: this computer's LAN address and the port."""
         parts = urlsplit(self.base_url)

@@ -211,6 +211,7 @@ class MainWindow(QMainWindow):
         self.certificate_bar.signOutRequested.connect(self.signOutRequested)
         self.tray.roomClicked.connect(self._open_from_tray)
         self.tray.quitRequested.connect(self.quitRequested)
+        self.tray.openRequested.connect(self._show_from_tray)
 
     # --------------------------------------------------- controller -> UI
 
@@ -355,6 +356,9 @@ class MainWindow(QMainWindow):
 
     def _open_from_tray(self, room: str) -> None:
         self.show_room(room)
+        self._show_from_tray()
+
+    def _show_from_tray(self) -> None:
         self.showNormal()
         self.raise_()
         self.activateWindow()

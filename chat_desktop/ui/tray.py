@@ -28,10 +28,14 @@ class ChatTray(QObject):
 
     Signals:
         roomClicked(str): a notification about this room was clicked.
+        openRequested(): the icon was clicked (no notification pending) or
+            "Open Chat Desktop" chosen: show the window (it may be hidden while
+            the app keeps hosting a chat in the background).
         quitRequested(): Quit was chosen in the tray's menu.
     """
 
     roomClicked = Signal(str)
+    openRequested = Signal()
     quitRequested = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -45,6 +49,9 @@ class ChatTray(QObject):
             self._icon = QSystemTrayIcon(icon("app"), self)
             self._icon.setToolTip("Chat Desktop")
             menu = QMenu()
+            open_action = QAction("Open Chat Desktop", menu)
+            open_action.triggered.connect(self.openRequested)
+            menu.addAction(open_action)
             quit_action = QAction("Quit", menu)
             quit_action.triggered.connect(self.quitRequested)
             menu.addAction(quit_action)
@@ -53,6 +60,10 @@ class ChatTray(QObject):
             self._icon.messageClicked.connect(self._message_clicked)
             self._icon.activated.connect(self._activated)
             self._icon.show()
+
+    def available(self) -> bool:
+        """Whether this desktop shows a tray icon (so the app can live in it)."""
+        return self._icon is not None
 
     @property
     def unread(self) -> int:
@@ -88,8 +99,12 @@ class ChatTray(QObject):
             self.roomClicked.emit(self.last_room)
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
-        if reason == QSystemTrayIcon.ActivationReason.Trigger and self.last_room:
+        if reason != QSystemTrayIcon.ActivationReason.Trigger:
+            return
+        if self.last_room:
             self.roomClicked.emit(self.last_room)
+        else:
+            self.openRequested.emit()
 
 
 def notification_body(text: str, *, reads_markup: bool) -> str:

@@ -80,6 +80,14 @@ class ChatServer:
             raise RuntimeError("the server is not running")
         return self._service
 
+    def online_users(self) -> list[str]:
+        """Who is connected now (socket or recent poll); empty when not running.
+
+        The desktop app that hosts the chat asks before quitting while others
+        are here, since quitting stops the chat for them.
+        """
+        return [] if self._service is None else self._service.hub.online()
+
     def _build_app(self, service: ChatService) -> web.Application:
         app = web.Application(
             # Bodies above the frame limit get 413 (aiohttp allows exactly this size).

@@ -20,7 +20,8 @@ from .config import ServerConfig
 
 __all__ = ["EmbeddedServer", "start_embedded"]
 
-# The running server as the host sees it: ``base_url``, ``port`` and ``stop()``.
+# The running server as the host sees it: ``base_url``, ``port``,
+# ``online_users()`` and ``stop()``.
 EmbeddedServer = ChatServer
 
 
