@@ -90,35 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="the same as --registration closed",
     )
     defaults = ServerConfig()
-    parser.add_argument(
-        "--registration-rate",
-        type=_positive,
-        default=defaults.registrations_per_minute,
-        metavar="N",
-        help=f"new accounts per minute per client address, after a burst of "
-        f"--registration-burst (default: {defaults.registrations_per_minute:g})",
+    _bucket_options(
+        parser,
+        "registration",
+        "new accounts",
+        "client address",
+        defaults.registrations_per_minute,
+        defaults.registration_burst,
     )
-    parser.add_argument(
-        "--registration-burst",
-        type=int,
-        default=defaults.registration_burst,
-        metavar="N",
-        help=f"new accounts one address may make at once (default: {defaults.registration_burst})",
-    )
-    parser.add_argument(
-        "--room-rate",
-        type=_positive,
-        default=defaults.rooms_per_minute,
-        metavar="N",
-        help=f"new rooms per minute per user, after a burst of --room-burst "
-        f"(default: {defaults.rooms_per_minute:g})",
-    )
-    parser.add_argument(
-        "--room-burst",
-        type=int,
-        default=defaults.room_burst,
-        metavar="N",
-        help=f"new rooms one user may create at once (default: {defaults.room_burst})",
+    _bucket_options(
+        parser, "room", "new rooms", "user", defaults.rooms_per_minute, defaults.room_burst
     )
     parser.add_argument(
         "--trusted-proxy",
@@ -193,6 +174,24 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--days", type=float, default=7.0, help="days it stays valid (default: 7)")
     _storage_options(sub, argparse.SUPPRESS)
     return parser
+
+
+def _bucket_options(
+    parser: argparse.ArgumentParser, name: str, what: str, per: str, rate: float, burst: int
+) -> None:
+    """``--NAME-rate`` and ``--NAME-burst``: a token bucket of ``what`` per ``per``."""
+    options: tuple[tuple[str, Callable[[str], float], float, str], ...] = (
+        ("rate", _positive, rate, f"{what} per minute per {per}, after a burst of --{name}-burst"),
+        ("burst", int, burst, f"{what} one {per} may make at once"),
+    )
+    for suffix, kind, default, text in options:
+        parser.add_argument(
+            f"--{name}-{suffix}",
+            type=kind,
+            default=default,
+            metavar="N",
+            help=f"{text} (default: {default:g})",
+        )
 
 
 def _positive(text: str) -> float:
