@@ -122,5 +122,9 @@ def runner_options(config: ServerConfig) -> dict[str, Any]:
     to ``header_timeout``, a peer that trickles a request line or sends
     nothing is cut at that deadline. The price is that idle keep-alive
     connections are closed after the same time; clients simply open a new one.
+
+    After a refusal that left a body unread (a 408 from :func:`json_body`),
+    aiohttp reads and drops the rest for ``lingering_time`` so that the
+    client can see the answer: no longer than a body may take either.
     """
-    return {"keepalive_timeout": config.header_timeout}
+    return {"keepalive_timeout": config.header_timeout, "lingering_time": config.header_timeout}

@@ -392,6 +392,22 @@ async def test_headers_trickled_byte_by_byte_are_still_cut_at_the_deadline(
         assert sent < len(request), "the server waited for the whole trickle"
 
 
+async def test_a_json_body_that_dawdles_is_refused_with_408(server_config: ServerConfig) -> None:
+    async with running(strangers(server_config, header_timeout=0.5)) as server:
+        loop = asyncio.get_running_loop()
+        with await open_raw(server) as sock:
+            await loop.sock_sendall(
+                sock,
+                b"POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 100\r\n\r\n{"username": ',
+            )
+            answer = b""
+            async with asyncio.timeout(WAIT_LIMIT):
+                while b"\r\n\r\n" not in answer:
+                    answer += await loop.sock_recv(sock, 4096)
+    assert answer.startswith(b"HTTP/1.1 408 ")
+
+
 async def test_a_long_poll_and_a_socket_outlive_the_header_timeout(
     server_config: ServerConfig,
 ) -> None:
