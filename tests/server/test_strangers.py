@@ -463,3 +463,35 @@ def modes_under(folder: Path) -> dict[str, int]:
 
 def mode_of(relative: str) -> int:
     return 0o700 if relative in (".", "tls") else 0o600
+
+
+async def test_a_data_folder_an_older_version_left_readable_is_tightened_at_start(
+    server_config: ServerConfig,
+) -> None:
+    folder = server_config.data_dir
+    folder.mkdir(mode=0o755)
+    os.chmod(folder, 0o755)
+    async with running(server_config):
+        pass
+    for name in ("chat.sqlite3", "chat.sqlite3-wal", "chat.sqlite3-shm"):
+        if (folder / name).exists():
+            os.chmod(folder / name, 0o644)
+    os.chmod(folder, 0o755)
+    async with running(server_config) as server:
+        await make_users(server, ["alice"])
+        modes = modes_under(folder)
+    assert modes == {path: mode_of(path) for path in modes}
+
+
+# Invite codes in the store ----------------------------------------------------------
+
+
+async def test_an_invite_counts_down_its_uses_and_expires(chat_server: ChatServer) -> None:
+    store = chat_server.service.store
+    await store.add_invite("twice", 2, "2999-01-01T00:00:00.000Z")
+    await store.add_invite("stale", 5, "2000-01-01T00:00:00.000Z")
+    assert [await store.use_invite("twice") for _ in range(3)] == [True, True, False]
+    await store.return_invite("twice")
+    assert await store.use_invite("twice")
+    assert not await store.use_invite("stale")
+    assert not await store.use_invite("unknown")
