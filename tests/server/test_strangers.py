@@ -17,6 +17,7 @@ import socket
 import stat
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import aiohttp
@@ -54,7 +55,7 @@ async def post(
     *,
     client: str | None = None,
     token: str | None = None,
-) -> tuple[int, dict[str, object], aiohttp.typedefs.LooseHeaders]:
+) -> tuple[int, dict[str, object], Mapping[str, str]]:
     """POST JSON, as the client at ``client`` (X-Forwarded-For) when given."""
     headers = {"X-Forwarded-For": client} if client else {}
     headers.update(bearer(token) if token else {})
