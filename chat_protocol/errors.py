@@ -31,6 +31,13 @@ class ErrorCode(StrEnum):
     USERNAME_TAKEN = "username_taken"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
+    # HTTP only (docs/security.md): registration in invite mode without a code,
+    # or with one that is unknown, used up or expired; a body that is not
+    # declared as application/json; a body that did not arrive in time.
+    INVITE_REQUIRED = "invite_required"
+    INVITE_INVALID = "invite_invalid"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    REQUEST_TIMEOUT = "request_timeout"
 
 
 class CloseCode(IntEnum):
@@ -56,11 +63,15 @@ STATUS_OF_CODE: dict[str, int] = {
     ErrorCode.UNKNOWN_TYPE: 400,
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.REGISTRATION_CLOSED: 403,
+    ErrorCode.INVITE_REQUIRED: 403,
+    ErrorCode.INVITE_INVALID: 403,
     ErrorCode.UNKNOWN_ROOM: 404,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.REQUEST_TIMEOUT: 408,
     ErrorCode.USERNAME_TAKEN: 409,
     ErrorCode.TOO_LARGE: 413,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.UNAVAILABLE: 503,
 }
@@ -73,8 +84,10 @@ CODE_OF_STATUS: dict[int, ErrorCode] = {
     403: ErrorCode.REGISTRATION_CLOSED,
     404: ErrorCode.NOT_FOUND,
     405: ErrorCode.METHOD_NOT_ALLOWED,
+    408: ErrorCode.REQUEST_TIMEOUT,
     409: ErrorCode.USERNAME_TAKEN,
     413: ErrorCode.TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
     429: ErrorCode.RATE_LIMITED,
     503: ErrorCode.UNAVAILABLE,
 }

@@ -60,8 +60,10 @@ class Limits:
     # A reader that lets this many events or bytes pile up is closed (1008).
     max_queued_events: int = 1000
     max_queued_bytes: int = 1024 * 1024
-    # Failed logins per username inside the window before 429.
+    # Failed logins per (username, client address) inside the window before
+    # 429, and per username from all addresses together (docs/security.md).
     login_failures: int = 10
+    login_failures_per_user: int = 100
     login_window_seconds: float = 300.0
     # Seconds a new socket has to say hello.
     hello_timeout: float = 10.0

@@ -1,4 +1,4 @@
-"""Operator commands on the server's data: ``chat-server user ...`` and ``room create``.
+"""Operator commands on the server's data: ``chat-server user|room|invite ...``.
 
 Each command opens the same store the server uses (same data folder or
 ``--db``), does one thing and closes it, so it works whether or not the
@@ -10,9 +10,11 @@ failures raise :class:`AdminError` with a sentence to show.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 from chat_protocol import ValidationError, rules
 
+from . import invites
 from .config import ServerConfig
 from .security import hash_password
 from .storage import open_store
@@ -66,6 +68,20 @@ async def create_room(store: ChatStore, name: str, out: Output) -> None:
     room_name = _valid(rules.validate_room_name, name)
     room, created = await store.ensure_room(room_name)
     out(f"{'created' if created else 'already exists:'} room {room.name}")
+
+
+async def create_invite(store: ChatStore, uses: int, days: float, out: Output) -> None:
+    """Make an invite code good for ``uses`` accounts within ``days`` days and print it."""
+    if uses < 1:
+        raise AdminError("--uses must be at least 1")
+    if not 0 < days <= 3650:
+        raise AdminError("--days must be more than 0 and at most 3650")
+    code = invites.new_code()
+    expires = rules.format_ts(datetime.now(UTC) + timedelta(days=days))
+    await store.add_invite(invites.hash_code(code), uses, expires)
+    # The code alone on the first line, for scripts; it is not stored, only its hash.
+    out(code)
+    out(f"good for {uses} account(s) until {expires}; it cannot be shown again")
 
 
 async def run(config: ServerConfig, command: Callable[[ChatStore], Awaitable[None]]) -> None:

@@ -17,7 +17,7 @@ import logging
 
 from aiohttp import web
 
-from . import http_api
+from . import guards, http_api
 from .config import ServerConfig
 from .discovery import DiscoveryError, ServerAdvertiser, lan_addresses
 from .hub import Hub
@@ -99,6 +99,7 @@ class ChatServer:
         app[WRITES_KEY] = WriteStage(asyncio.get_running_loop())
         app.router.add_get("/ws", websocket_handler)
         http_api.add_routes(app)
+        guards.add_to(app)
         app.on_shutdown.append(self._on_shutdown)
         app.cleanup_ctx.append(keep_sessions_alive)
         return app
@@ -130,6 +131,7 @@ class ChatServer:
                 handle_signals=False,
                 access_log=None,
                 shutdown_timeout=SHUTDOWN_TIMEOUT,
+                **guards.runner_options(config),
             )
             await runner.setup()
             try:

@@ -1,11 +1,13 @@
 """The ``chat-server`` command: run the server, or manage its users and rooms.
 
 ``chat-server [--host H] [--port P] [--data-dir DIR] [--db URL] [--name NAME]
-[--no-registration] [--tls [--tls-cert FILE --tls-key FILE]] [--no-discovery]``
-runs the server until SIGINT or SIGTERM, then stops it gracefully and exits 0.
-The subcommands (``user add NAME``, ``user remove NAME``, ``user
-reset-password NAME``, ``user list``, ``room create NAME``) work on the same
-data folder or database (see :mod:`chat_server.admin`).
+[--registration open|invite|closed] [--registration-rate N] [--trusted-proxy ADDR]
+[--tls [--tls-cert FILE --tls-key FILE]] [--no-discovery]`` (and a few more
+limits, see ``--help``) runs the server until SIGINT or SIGTERM, then stops it
+gracefully and exits 0. The subcommands (``user add NAME``, ``user remove
+NAME``, ``user reset-password NAME``, ``user list``, ``room create NAME``,
+``invite create``) work on the same data folder or database (see
+:mod:`chat_server.admin`).
 
 The signal handling lives here and not in :class:`ChatServer`, because the
 desktop app hosts the same server inside its own event loop.
@@ -29,7 +31,7 @@ from chat_protocol import DEFAULT_PORT
 
 from . import __version__, admin
 from .app import ChatServer
-from .config import ServerConfig, default_data_dir
+from .config import Network, Registration, ServerConfig, default_data_dir
 from .storage.base import ChatStore, StorageError
 from .tls import TlsSetupError
 
@@ -74,9 +76,47 @@ def build_parser() -> argparse.ArgumentParser:
     _storage_options(parser, None)
     parser.add_argument("--name", help="server name shown to clients (default: the host name)")
     parser.add_argument(
+        "--registration",
+        choices=[mode.value for mode in Registration],
+        default=Registration.OPEN.value,
+        help="who may create an account: anyone (open, the default), only with a code from "
+        "'chat-server invite create' (invite), or nobody: the operator adds accounts (closed)",
+    )
+    parser.add_argument(
         "--no-registration",
-        action="store_true",
-        help="only the operator creates accounts (chat-server user add)",
+        dest="registration",
+        action="store_const",
+        const=Registration.CLOSED.value,
+        help="the same as --registration closed",
+    )
+    defaults = ServerConfig()
+    _bucket_options(
+        parser,
+        "registration",
+        "new accounts",
+        "client address",
+        defaults.registrations_per_minute,
+        defaults.registration_burst,
+    )
+    _bucket_options(
+        parser, "room", "new rooms", "user", defaults.rooms_per_minute, defaults.room_burst
+    )
+    parser.add_argument(
+        "--trusted-proxy",
+        type=_network,
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="a reverse proxy (address or CIDR network; repeatable) whose X-Forwarded-For "
+        "header names the real client; from other peers the header is ignored",
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=_positive,
+        default=defaults.header_timeout,
+        metavar="SECONDS",
+        help="close a connection that has not sent complete request headers this long "
+        f"after it opened or its previous response (default: {defaults.header_timeout:g})",
     )
     parser.add_argument(
         "--tls",
@@ -125,7 +165,47 @@ def build_parser() -> argparse.ArgumentParser:
     sub = room_commands.add_parser("create", help="create a room")
     sub.add_argument("name")
     _storage_options(sub, argparse.SUPPRESS)
+
+    invite = commands.add_parser("invite", help="invite codes for --registration invite")
+    invite_commands = invite.add_subparsers(dest="action", metavar="ACTION", required=True)
+    text = "print a new invite code (shown once; only its hash is stored)"
+    sub = invite_commands.add_parser("create", help=text, description=text)
+    sub.add_argument("--uses", type=int, default=1, help="accounts it can make (default: 1)")
+    sub.add_argument("--days", type=float, default=7.0, help="days it stays valid (default: 7)")
+    _storage_options(sub, argparse.SUPPRESS)
     return parser
+
+
+def _bucket_options(
+    parser: argparse.ArgumentParser, name: str, what: str, per: str, rate: float, burst: int
+) -> None:
+    """``--NAME-rate`` and ``--NAME-burst``: a token bucket of ``what`` per ``per``."""
+    options: tuple[tuple[str, Callable[[str], float], float, str], ...] = (
+        ("rate", _positive, rate, f"{what} per minute per {per}, after a burst of --{name}-burst"),
+        ("burst", int, burst, f"{what} one {per} may make at once"),
+    )
+    for suffix, kind, default, text in options:
+        parser.add_argument(
+            f"--{name}-{suffix}",
+            type=kind,
+            default=default,
+            metavar="N",
+            help=f"{text} (default: {default:g})",
+        )
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a number above 0")
+    return value
+
+
+def _network(text: str) -> Network:
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text} is not an address or a network") from None
 
 
 def _is_loopback(host: str) -> bool:
@@ -144,7 +224,13 @@ def config_from(args: argparse.Namespace) -> ServerConfig:
         host=args.host,
         port=args.port,
         db_url=args.db,
-        registration_open=not args.no_registration,
+        registration=Registration(args.registration),
+        registrations_per_minute=args.registration_rate,
+        registration_burst=args.registration_burst,
+        rooms_per_minute=args.room_rate,
+        room_burst=args.room_burst,
+        trusted_proxies=tuple(args.trusted_proxy),
+        header_timeout=args.header_timeout,
         tls=args.tls or args.tls_cert is not None or args.tls_key is not None,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
@@ -173,6 +259,8 @@ def _admin_command(args: argparse.Namespace) -> Callable[[ChatStore], Awaitable[
     out = partial(print, flush=True)
     if args.command == "room":
         return partial(admin.create_room, name=args.name, out=out)
+    if args.command == "invite":
+        return partial(admin.create_invite, uses=args.uses, days=args.days, out=out)
     if args.action == "add":
         return partial(
             admin.add_user, username=args.username, password=_read_password(args.password), out=out

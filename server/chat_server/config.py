@@ -8,10 +8,12 @@ in the server reads its settings from here and nowhere else.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import sys
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from chat_protocol import DEFAULT_PORT, Limits
@@ -20,6 +22,17 @@ from chat_protocol.rules import REPLAY_LIMIT
 from . import __version__
 
 APP_DIR_NAME = "chat-server"
+
+# An address or a network that may front the server (``--trusted-proxy``).
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class Registration(StrEnum):
+    """Who may create an account over ``POST /api/v1/register``."""
+
+    OPEN = "open"  # anyone who reaches the server
+    INVITE = "invite"  # only with a code from ``chat-server invite create``
+    CLOSED = "closed"  # nobody: the operator adds accounts (``chat-server user add``)
 
 
 def default_data_dir() -> Path:
@@ -53,9 +66,20 @@ class ServerConfig:
     db_url: str | None = None
     # Shown to clients in ``welcome`` so a user can tell servers apart.
     name: str = field(default_factory=socket.gethostname)
-    # False: only the operator adds accounts (``chat-server user add``).
-    registration_open: bool = True
+    registration: Registration = Registration.OPEN
     limits: Limits = field(default_factory=Limits)
+    # Strangers (docs/security.md). Registrations per client address: a burst,
+    # then this many a minute; rooms created per user, the same way.
+    registration_burst: int = 20
+    registrations_per_minute: float = 3.0
+    room_burst: int = 10
+    rooms_per_minute: float = 3.0
+    # Peers whose X-Forwarded-For names the real client (a reverse proxy in
+    # front of the server); from anyone else the header is ignored.
+    trusted_proxies: tuple[Network, ...] = ()
+    # Seconds a connection has to send a request's headers, counted from when
+    # it opened or its previous response ended (slowloris), and then its body.
+    header_timeout: float = 10.0
     version: str = __version__
     # Serve https:// and wss:// with the certificate in tls_cert/tls_key, or
     # with a self-signed one made (once) in data_dir/tls when they are None.

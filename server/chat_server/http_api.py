@@ -30,15 +30,14 @@ from chat_protocol import (
     SetTyping,
     ValidationError,
     dump_json,
-    load_object,
     rules,
 )
+from chat_protocol.errors import status_of
 
+from .guards import client_address, json_body
 from .service import (
-    REGISTRATION_CLOSED,
     SERVICE_KEY,
     UNAVAILABLE,
-    USERNAME_TAKEN,
     ChatService,
     RateLimited,
     unavailable,
@@ -51,18 +50,6 @@ PREFIX = "/api/v1"
 POLL_PAGE = rules.HISTORY_LIMIT_MAX
 DEFAULT_PAGE = 50
 
-STATUS_OF_CODE = {
-    "bad_request": 400,
-    "unknown_type": 400,
-    "unauthorized": 401,
-    REGISTRATION_CLOSED: 403,
-    "unknown_room": 404,
-    "not_found": 404,
-    USERNAME_TAKEN: 409,
-    "too_large": 413,
-    "rate_limited": 429,
-    UNAVAILABLE: 503,
-}
 CODE_OF_STATUS = {
     400: "bad_request",
     401: "unauthorized",
@@ -95,7 +82,7 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
     except RateLimited as exc:
         return _error(exc.code, exc.message, 429, {"Retry-After": str(exc.retry_after)})
     except ProtocolError as exc:
-        status = STATUS_OF_CODE.get(exc.code, 400)
+        status = status_of(exc.code)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
         return _error(exc.code, exc.message, status, headers)
     except StorageError:
@@ -140,8 +127,8 @@ async def _authorized(request: web.Request) -> tuple[str, str]:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    # read() enforces the application's client_max_size with a 413.
-    return load_object(await request.read())
+    # Only a body declared as JSON (415 otherwise): see chat_server.guards.
+    return await json_body(request)
 
 
 def _room(request: web.Request) -> str:
@@ -174,18 +161,34 @@ def _message_list(messages: list[Message]) -> list[dict[str, Any]]:
 
 async def health(request: web.Request) -> web.Response:
     config = _service(request).config
-    return _json({"status": "ok", "version": config.version, "name": config.name})
+    # "registration" tells the sign-in dialog whether to offer sign-up, and
+    # whether with an invite code field.
+    return _json(
+        {
+            "status": "ok",
+            "version": config.version,
+            "name": config.name,
+            "registration": config.registration.value,
+        }
+    )
 
 
 async def register(request: web.Request) -> web.Response:
     body = await _body(request)
-    token, username = await _service(request).register(body.get("username"), body.get("password"))
+    token, username = await _service(request).register(
+        body.get("username"),
+        body.get("password"),
+        address=client_address(request),
+        invite=body.get("invite"),
+    )
     return _json({"token": token, "username": username}, 201)
 
 
 async def login(request: web.Request) -> web.Response:
     body = await _body(request)
-    token, username = await _service(request).login(body.get("username"), body.get("password"))
+    token, username = await _service(request).login(
+        body.get("username"), body.get("password"), address=client_address(request)
+    )
     return _json({"token": token, "username": username})
 
 
@@ -205,9 +208,9 @@ async def list_rooms(request: web.Request) -> web.Response:
 
 
 async def create_room(request: web.Request) -> web.Response:
-    await _authorized(request)
+    user, _ = await _authorized(request)
     event = CreateRoom.from_wire(await _body(request))
-    room, created = await _service(request).create_room(event.name)
+    room, created = await _service(request).create_room(event.name, user)
     return _json(room.to_wire(), 201 if created else 200)
 
 

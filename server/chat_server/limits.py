@@ -1,4 +1,4 @@
-"""Rate limits of the contract: token buckets per user and the login throttle.
+"""Rate limits: token buckets per user or per address, and the login throttle.
 
 Pure bookkeeping over a monotonic clock (injectable, so tests and reasoning
 need no sleeping): nothing here awaits or touches the network. The handlers
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 Clock = Callable[[], float]
 
@@ -68,8 +68,52 @@ class RateLimiter:
         return bucket.take()
 
 
+class FailureWindow:
+    """At most ``limit`` failures per key inside a sliding window of ``window`` seconds."""
+
+    def __init__(self, limit: int, window: float, clock: Clock = time.monotonic) -> None:
+        self._limit = limit
+        self._window = window
+        self._clock = clock
+        self._failures: dict[Hashable, deque[float]] = {}
+
+    def _recent(self, key: Hashable) -> deque[float]:
+        now = self._clock()
+        stamps = self._failures.get(key, deque())
+        while stamps and stamps[0] <= now - self._window:
+            stamps.popleft()
+        return stamps
+
+    def retry_after(self, key: Hashable) -> float:
+        """0.0 while ``key`` is below its limit, else the seconds until the window frees one."""
+        stamps = self._recent(key)
+        if len(stamps) < self._limit:
+            return 0.0
+        return max(stamps[0] + self._window - self._clock(), 0.001)
+
+    def record(self, key: Hashable) -> None:
+        if key not in self._failures and len(self._failures) > _SWEEP_ABOVE:
+            self._failures = {k: s for k, s in self._failures.items() if self._recent(k)}
+        stamps = self._recent(key)
+        stamps.append(self._clock())
+        self._failures[key] = stamps
+
+    def forgive(self, key: Hashable) -> None:
+        """Take back the newest failure of ``key``."""
+        stamps = self._failures.get(key)
+        if stamps:
+            stamps.pop()
+
+
 class LoginThrottle:
-    """At most ``max_failures`` failed logins per user name inside a sliding window.
+    """Failed logins counted per (user name, client address), with a ceiling per user name.
+
+    Per pair, so that a stranger guessing at ``alice`` from one desk does not
+    lock alice out at hers: ``max_failures`` (the contract's 10) blocks that
+    name from that address only. The ceiling, ``max_failures_per_user``
+    failures for the name from all addresses together, still stops a guesser
+    who spreads the attempts over many addresses (or spoofs them through a
+    trusted proxy), at the price of locking the owner out only then.
 
     Keyed by the lower-cased name because names are unique case-insensitively:
     ``Alice`` and ``alice`` are one account to guess at. A correct password
@@ -77,42 +121,35 @@ class LoginThrottle:
     account's name with its owner could keep resetting it.
     """
 
-    def __init__(self, max_failures: int, window: float, clock: Clock = time.monotonic) -> None:
-        self._max = max_failures
-        self._window = window
-        self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
+    def __init__(
+        self,
+        max_failures: int,
+        window: float,
+        max_failures_per_user: int | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self._pairs = FailureWindow(max_failures, window, clock)
+        ceiling = max_failures if max_failures_per_user is None else max_failures_per_user
+        self._names = FailureWindow(ceiling, window, clock)
 
-    def _recent(self, key: str) -> deque[float]:
-        now = self._clock()
-        stamps = self._failures.get(key, deque())
-        while stamps and stamps[0] <= now - self._window:
-            stamps.popleft()
-        return stamps
-
-    def retry_after(self, username: str) -> float:
+    def retry_after(self, username: str, address: str) -> float:
         """0.0 when a login may be tried, else the seconds until the window lets one through."""
-        stamps = self._recent(username.lower())
-        if len(stamps) < self._max:
-            return 0.0
-        return max(stamps[0] + self._window - self._clock(), 0.001)
+        name = username.lower()
+        return max(self._pairs.retry_after((name, address)), self._names.retry_after(name))
 
-    def record_failure(self, username: str) -> None:
-        """Count one failed login for ``username``.
+    def record_failure(self, username: str, address: str) -> None:
+        """Count one failed login for ``username`` from ``address``.
 
         The login handler counts every attempt as failed *before* it checks
         the password and :meth:`forgive` s it on success, so that guesses sent
         in parallel cannot all slip past the check while none has failed yet.
         """
-        key = username.lower()
-        if key not in self._failures and len(self._failures) > _SWEEP_ABOVE:
-            self._failures = {k: s for k, s in self._failures.items() if self._recent(k)}
-        stamps = self._recent(key)
-        stamps.append(self._clock())
-        self._failures[key] = stamps
+        name = username.lower()
+        self._pairs.record((name, address))
+        self._names.record(name)
 
-    def forgive(self, username: str) -> None:
-        """Take back the newest failure of ``username``: that attempt succeeded."""
-        stamps = self._failures.get(username.lower())
-        if stamps:
-            stamps.pop()
+    def forgive(self, username: str, address: str) -> None:
+        """Take back the newest failure of ``username`` from ``address``: that attempt succeeded."""
+        name = username.lower()
+        self._pairs.forgive((name, address))
+        self._names.forgive(name)

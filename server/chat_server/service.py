@@ -22,6 +22,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from chat_protocol import (
+    ErrorCode,
     HistoryPage,
     Limits,
     Message,
@@ -33,7 +34,8 @@ from chat_protocol import (
     rules,
 )
 
-from .config import ServerConfig
+from . import invites
+from .config import Registration, ServerConfig
 from .hub import Hub
 from .limits import LoginThrottle, RateLimiter
 from .security import hash_password, hash_token, new_token, verify_password
@@ -81,42 +83,80 @@ class ChatService:
         # Bursts of typing are pointless, so the burst is the per-second rate
         # (but at least one event, so that a slow rate still lets some through).
         self._typing = RateLimiter(limits.typing_per_second, max(1.0, limits.typing_per_second))
-        self._logins = LoginThrottle(limits.login_failures, limits.login_window_seconds)
+        self._logins = LoginThrottle(
+            limits.login_failures, limits.login_window_seconds, limits.login_failures_per_user
+        )
+        # Strangers (docs/security.md): sign-ups per client address, new rooms per user.
+        self._registrations = RateLimiter(
+            config.registrations_per_minute / 60, config.registration_burst
+        )
+        self._new_rooms = RateLimiter(config.rooms_per_minute / 60, config.room_burst)
         # A hash to verify against when the user does not exist, so that an
         # unknown name costs as much time as a wrong password (no enumeration).
         self._decoy_hash: str | None = None
 
     # Accounts ---------------------------------------------------------------
 
-    async def register(self, username: object, password: object) -> tuple[str, str]:
-        """Create an account and a first token; return (token, username)."""
-        if not self.config.registration_open:
+    async def register(
+        self, username: object, password: object, *, address: str, invite: object = None
+    ) -> tuple[str, str]:
+        """Create an account and a first token; return (token, username).
+
+        ``address`` is the client's (see :func:`chat_server.guards.client_address`):
+        every attempt, accepted or not, spends one of its registration tokens.
+        In invite mode ``invite`` must be a code that still has a use left.
+        """
+        mode = self.config.registration
+        if mode is Registration.CLOSED:
             raise ProtocolError(
                 REGISTRATION_CLOSED, "registration is closed; ask the operator for an account"
             )
+        wait = self._registrations.take(address)
+        if wait:
+            raise RateLimited("too many new accounts from this address; wait and try again", wait)
         try:
             name = rules.validate_username(username)
             secret = rules.validate_password(password)
         except ValidationError as exc:
             raise ProtocolError("bad_request", str(exc)) from None
+        code_hash = None
+        if mode is Registration.INVITE:
+            if invite is None or invite == "":
+                raise ProtocolError(
+                    ErrorCode.INVITE_REQUIRED, "registration needs an invite code from the operator"
+                )
+            code_hash = invites.hash_code(invite) if isinstance(invite, str) else ""
         password_hash = await hash_password(secret)
         try:
-            name = await self.store.create_user(name, password_hash)
+            if code_hash is not None and not await self.store.use_invite(code_hash):
+                raise ProtocolError(
+                    ErrorCode.INVITE_INVALID, "this invite code is unknown, used up or expired"
+                )
+            try:
+                name = await self.store.create_user(name, password_hash)
+            except BaseException:
+                if code_hash is not None:
+                    # The name was taken (or the database failed): the code keeps its use.
+                    await self.store.return_invite(code_hash)
+                raise
             return await self._issue_token(name), name
         except UsernameTaken:
             raise ProtocolError(USERNAME_TAKEN, f"the name {name!r} is taken") from None
         except StorageError:
             raise unavailable() from None
 
-    async def login(self, username: object, password: object) -> tuple[str, str]:
-        """Check a password and issue a token; one answer for every kind of failure."""
+    async def login(self, username: object, password: object, *, address: str) -> tuple[str, str]:
+        """Check a password and issue a token; one answer for every kind of failure.
+
+        Failures are counted per (name, ``address``), see :class:`LoginThrottle`.
+        """
         if not isinstance(username, str) or not isinstance(password, str):
             raise ProtocolError("bad_request", "username and password must be strings")
-        wait = self._logins.retry_after(username)
+        wait = self._logins.retry_after(username, address)
         if wait:
             raise RateLimited("too many failed logins for this name; wait and try again", wait)
         # Counted as failed up front (see LoginThrottle.record_failure).
-        self._logins.record_failure(username)
+        self._logins.record_failure(username, address)
         try:
             found = None
             if rules.USERNAME_RE.fullmatch(username):
@@ -125,10 +165,10 @@ class ChatService:
                 await verify_password(password, await self._decoy())
             elif await verify_password(password, found.password_hash):
                 token = await self._issue_token(found.username)
-                self._logins.forgive(username)
+                self._logins.forgive(username, address)
                 return token, found.username
         except StorageError:
-            self._logins.forgive(username)
+            self._logins.forgive(username, address)
             raise unavailable() from None
         raise ProtocolError("unauthorized", "wrong user name or password")
 
@@ -175,8 +215,20 @@ class ChatService:
         if not self.hub.has_room(name):
             raise ProtocolError("unknown_room", f"there is no room {name!r}", ref)
 
-    async def create_room(self, name: str) -> tuple[RoomInfo, bool]:
-        """Create a room if missing; a new room is announced to every connection."""
+    async def create_room(self, name: str, user: str) -> tuple[RoomInfo, bool]:
+        """Create a room if missing; a new room is announced to every connection.
+
+        A room that does not exist yet costs ``user`` one of their room tokens,
+        so that nobody can fill everyone's room list; asking for a known room is free.
+        """
+        if not self.hub.has_room(name):
+            wait = self._new_rooms.take(user)
+            if wait:
+                raise RateLimited(
+                    f"more than {self.config.room_burst} new rooms in a short time; wait and "
+                    "try again",
+                    wait,
+                )
         try:
             room, created = await self.store.ensure_room(name)
         except StorageError:

@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from .private import private_file, private_folder
+
 CERT_FILE = "cert.pem"
 KEY_FILE = "key.pem"
 # The certificate and key live in their own sub-folder of the data folder, so
@@ -79,9 +81,14 @@ def ensure_self_signed(
     cert_path, key_path = folder / CERT_FILE, folder / KEY_FILE
     if cert_path.exists() or key_path.exists():
         _check_pair(cert_path, key_path)
+        # Made by an older version with a readable certificate: ours only now.
+        private_folder(folder)
+        private_file(cert_path)
+        private_file(key_path)
         return cert_path, key_path
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        private_folder(Path(data_dir))
+        private_folder(folder)
     except OSError as error:
         raise TlsSetupError(f"Cannot create the folder {folder}: {error.strerror}.") from error
     names = hostnames if hostnames is not None else _default_hostnames()
@@ -96,7 +103,8 @@ def ensure_self_signed(
     # The key first: a certificate without its key would be a broken pair on
     # the next start, a key without a certificate is simply made again.
     _write_atomically(key_path, key_pem, mode=0o600)
-    _write_atomically(cert_path, certificate.public_bytes(serialization.Encoding.PEM), mode=0o644)
+    # The certificate is no secret, but nothing in the data folder is for others.
+    _write_atomically(cert_path, certificate.public_bytes(serialization.Encoding.PEM), mode=0o600)
     return cert_path, key_path
 
 

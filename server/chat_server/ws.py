@@ -702,7 +702,7 @@ class SocketSession:
         elif isinstance(event, HistoryRequest):
             self._reply(await service.history(event.room, event.before, event.limit))
         elif isinstance(event, CreateRoom):
-            room, created = await service.create_room(event.name)
+            room, created = await service.create_room(event.name, self._user)
             if not created:
                 # Everybody else already knows it; tell the asker its last seq.
                 self._reply(Room(room.name, room.last_seq))

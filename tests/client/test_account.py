@@ -10,7 +10,7 @@ import pytest
 from chat_desktop.transport import AccountClient, ApiError
 from chat_protocol import Limits
 from chat_server.app import ChatServer
-from chat_server.config import ServerConfig
+from chat_server.config import Registration, ServerConfig
 
 from .test_link import free_port
 
@@ -80,7 +80,7 @@ async def test_an_invalid_user_name_is_refused_before_asking_the_server(
 async def test_registration_closed_by_the_operator_is_explained(
     server_config: ServerConfig,
 ) -> None:
-    server = await started(dataclasses.replace(server_config, registration_open=False))
+    server = await started(dataclasses.replace(server_config, registration=Registration.CLOSED))
     client = AccountClient(server.base_url)
     try:
         with pytest.raises(ApiError) as caught:

@@ -20,7 +20,12 @@ __all__ = ["chat_server_here", "make_client", "qloop", "run"]
 @pytest.fixture(scope="module")
 def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One ``chat-server`` for a whole fuzzing module; it must still exit 0 at the end."""
-    process = ServerProcess(tmp_path_factory.mktemp("fuzz"), extra_args=["--no-discovery"])
+    # The fuzz registers a fresh account for every logout it tries: far more
+    # than the registration burst one address gets by default.
+    process = ServerProcess(
+        tmp_path_factory.mktemp("fuzz"),
+        extra_args=["--no-discovery", "--registration-burst", "10000"],
+    )
     process.start()
     try:
         yield process

@@ -5,9 +5,11 @@ The routes are not listed by hand: they come from
 them with, so a new route is fuzzed too. Each example picks a route and a
 method, a room segment (odd Unicode, or raw bytes that are not UTF-8), a
 query, an Authorization header (none, garbage, a real token) and a body
-(hostile JSON, or bytes that are not UTF-8). The server must never answer
-500 (or 503: the database is fine), every refusal must be JSON with a
-``code`` and a ``message``, and a bystander must still be served afterwards.
+(hostile JSON, or bytes that are not UTF-8) sent mostly as
+``application/json`` (other types are refused with 415 before any parsing).
+The server must never answer 500 (or 503: the database is fine), every
+refusal must be JSON with a ``code`` and a ``message``, and a bystander must
+still be served afterwards.
 ONE ``chat-server`` process serves the module.
 """
 
@@ -71,6 +73,18 @@ queries = st.dictionaries(
     hostile_numbers | st.integers(min_value=-(2**70), max_value=2**70).map(str) | odd_text,
     max_size=4,
 )
+# Mostly JSON, so that the hostile bodies reach the parser (anything else is a
+# 415 before it); sometimes another type, which must be refused as cleanly.
+content_types = st.just("application/json") | st.sampled_from(
+    [
+        "application/json; charset=utf-8",
+        "APPLICATION/JSON",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/json; charset",
+        "",
+    ]
+)
 waits = st.sampled_from(["0", "-1", "nan", "inf", "1e999", "abc", "0.0", ""])
 FUZZ = settings(
     max_examples=800,
@@ -88,7 +102,8 @@ class Requester:
         self.token = self.run(register(url, "fuzzer"))
         self.session: aiohttp.ClientSession = self.run(self._session())
         self.requests = 0
-        # Requests the token let through (not 401): the fuzz must reach the handlers.
+        # Requests the token and type checks let through (not 401 or 415): the
+        # fuzz must reach the handlers.
         self.authorized = 0
 
     async def _session(self) -> aiohttp.ClientSession:
@@ -104,7 +119,7 @@ class Requester:
         async with self.session.request(
             method, URL(self.url + path, encoded=True), headers=headers, data=body
         ) as response:
-            self.authorized += response.status != 401
+            self.authorized += response.status not in (401, 415)
             return response.status, await response.read()
 
     def close(self) -> None:
@@ -136,6 +151,7 @@ def test_the_fuzzed_routes_are_the_servers_routes() -> None:
     wait=waits,
     auth=st.just("token") | st.sampled_from(["none", "garbage", "basic", "token"]),
     body=bodies,
+    content_type=content_types,
 )
 def test_hostile_requests_never_get_a_500_and_refusals_are_json(
     requester: Requester,
@@ -145,6 +161,7 @@ def test_hostile_requests_never_get_a_500_and_refusals_are_json(
     wait: str,
     auth: str,
     body: bytes | None,
+    content_type: str,
 ) -> None:
     method, template = route
     path = template.replace("{room}", room)
@@ -163,6 +180,8 @@ def test_hostile_requests_never_get_a_500_and_refusals_are_json(
         "basic": {"Authorization": "Basic YWxpY2U6cGFzc3dvcmQ="},
         "token": {"Authorization": f"Bearer {token}"},
     }[auth]
+    if body is not None:
+        headers["Content-Type"] = content_type
     status, raw = requester.run(requester.request(method, path, headers, body))
     assert status not in (500, 502, 503), (method, path, status, raw[:200])
     if status >= 400:
@@ -176,7 +195,7 @@ def test_after_the_fuzzing_the_server_serves_a_bystander(
 ) -> None:
     if not requester.requests:
         pytest.skip("meaningful only after this module's fuzz tests (run the module)")
-    assert requester.authorized > 0, "no fuzzed request got past the token check"
+    assert requester.authorized > 0, "no fuzzed request got past the token and type checks"
 
     async def chat() -> int:
         token = await register(fuzz_target.url, f"bystander{uuid.uuid4().hex[:8]}")

@@ -50,7 +50,7 @@ async def test_after_a_storm_of_drops_stalls_and_blackholes_every_history_equals
     monkeypatch.setattr(link_module, "_PING_TIMEOUT", 1.0)
     limits = {"messages_per_second": 1000, "message_burst": 1000, "ping_interval": 1.0}
     async with running(server_config, **limits) as server:
-        await server.service.create_room("random")
+        await server.service.create_room("random", "user0")
         db_file = server_config.data_dir / "chat.sqlite3"
         names = [f"user{k}" for k in range(CLIENTS)]
         tokens = await make_users(server, names)

@@ -11,12 +11,13 @@ import pytest
 
 from chat_protocol import Message
 from chat_server.app import ChatServer
-from chat_server.config import ServerConfig
+from chat_server.config import Registration, ServerConfig
 from tests.server.wire import (
     PASSWORD,
     bearer,
     http,
     joined,
+    json_bearer,
     recv_until,
     refuse_appends,
     register,
@@ -93,7 +94,7 @@ async def test_register_refuses_invalid_input_with_400(
 async def test_register_is_refused_with_403_when_the_operator_closed_it(
     server_config: ServerConfig,
 ) -> None:
-    server_config.registration_open = False
+    server_config.registration = Registration.CLOSED
     async with running(server_config) as server, http(server) as session:
         status, body = await post_json(session, "/api/v1/register", ALICE)
     assert status == 403 and body["code"] == "registration_closed"
@@ -284,7 +285,7 @@ async def test_a_body_that_is_not_json_is_400(chat_server: ChatServer) -> None:
     async with (
         http(chat_server) as session,
         session.post(
-            "/api/v1/rooms/general/messages", data=b"{not json", headers=bearer(token)
+            "/api/v1/rooms/general/messages", data=b"{not json", headers=json_bearer(token)
         ) as response,
     ):
         assert response.status == 400
@@ -301,10 +302,10 @@ async def test_a_body_above_the_limit_is_413_and_one_at_the_limit_is_not(
     assert len(exact) == limit
     async with http(chat_server) as session:
         path = "/api/v1/rooms/general/messages"
-        async with session.post(path, data=exact + b" ", headers=bearer(token)) as response:
+        async with session.post(path, data=exact + b" ", headers=json_bearer(token)) as response:
             assert response.status == 413
             assert (await response.json())["code"] == "too_large"
-        async with session.post(path, data=exact, headers=bearer(token)) as response:
+        async with session.post(path, data=exact, headers=json_bearer(token)) as response:
             assert response.status == 201
 
 
@@ -429,7 +430,7 @@ async def test_text_that_is_not_unicode_is_refused_without_harm(
     token = await register(chat_server, "alice")
     async with (
         http(chat_server) as session,
-        session.post(path, data=body.encode(), headers=bearer(token)) as response,
+        session.post(path, data=body.encode(), headers=json_bearer(token)) as response,
     ):
         assert response.status == status
         assert (await response.json())["message"]

@@ -25,6 +25,9 @@ from tests.server.wire import (
     ws_url,
 )
 
+# The client address of the unit tests' logins.
+HERE = "192.0.2.10"
+
 
 class FakeClock:
     """A clock that moves only when told to."""
@@ -164,24 +167,46 @@ def test_the_login_throttle_blocks_a_name_after_its_failures_until_the_window_pa
     clock = FakeClock()
     throttle = LoginThrottle(max_failures=10, window=300, clock=clock)
     for _ in range(10):
-        assert throttle.retry_after("alice") == 0.0
-        throttle.record_failure("alice")
+        assert throttle.retry_after("alice", HERE) == 0.0
+        throttle.record_failure("alice", HERE)
         clock.now += 1
-    assert throttle.retry_after("Alice") == pytest.approx(300 - 10)
-    assert throttle.retry_after("bob") == 0.0
+    assert throttle.retry_after("Alice", HERE) == pytest.approx(300 - 10)
+    assert throttle.retry_after("bob", HERE) == 0.0
     clock.now += 290
-    assert throttle.retry_after("alice") == 0.0
+    assert throttle.retry_after("alice", HERE) == 0.0
 
 
 def test_the_login_throttle_window_slides() -> None:
     clock = FakeClock()
     throttle = LoginThrottle(max_failures=2, window=10, clock=clock)
-    throttle.record_failure("alice")
+    throttle.record_failure("alice", HERE)
     clock.now += 6
-    throttle.record_failure("alice")
-    assert throttle.retry_after("alice") == pytest.approx(4)
+    throttle.record_failure("alice", HERE)
+    assert throttle.retry_after("alice", HERE) == pytest.approx(4)
     clock.now += 4
-    assert throttle.retry_after("alice") == 0.0
+    assert throttle.retry_after("alice", HERE) == 0.0
+
+
+def test_the_login_throttle_blocks_a_name_only_at_the_address_that_failed() -> None:
+    clock = FakeClock()
+    throttle = LoginThrottle(max_failures=3, window=300, max_failures_per_user=7, clock=clock)
+    for _ in range(3):
+        throttle.record_failure("alice", "10.0.0.66")
+    assert throttle.retry_after("alice", "10.0.0.66") > 0
+    # alice at her own desk is not locked out by the stranger.
+    assert throttle.retry_after("alice", HERE) == 0.0
+
+
+def test_the_login_throttle_has_a_ceiling_per_name_across_addresses() -> None:
+    clock = FakeClock()
+    throttle = LoginThrottle(max_failures=3, window=300, max_failures_per_user=7, clock=clock)
+    for n in range(7):
+        address = f"10.0.0.{n}"
+        assert throttle.retry_after("alice", address) == 0.0
+        throttle.record_failure("alice", address)
+    # A guesser spreading over many addresses is stopped for every address.
+    assert throttle.retry_after("alice", "10.0.1.1") > 0
+    assert throttle.retry_after("bob", "10.0.1.1") == 0.0
 
 
 async def test_rate_limited_messages_recover_after_the_rate(server_config: ServerConfig) -> None:

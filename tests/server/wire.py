@@ -49,6 +49,16 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+# For a body sent as raw bytes (aiohttp's json= sets this type itself): the
+# server accepts only bodies declared as JSON.
+JSON_TYPE = {"Content-Type": "application/json"}
+
+
+def json_bearer(token: str) -> dict[str, str]:
+    """Headers for a raw JSON body sent with ``token``."""
+    return {**bearer(token), **JSON_TYPE}
+
+
 async def register(server: ChatServer, username: str, password: str = PASSWORD) -> str:
     """Create an account over HTTP and return its token."""
     async with http(server) as session:

@@ -101,6 +101,20 @@ class ChatStore(ABC):
     async def delete_tokens_of(self, username: str) -> list[str]:
         """Revoke every token of a user; return the hashes that were revoked."""
 
+    # Invites --------------------------------------------------------------
+
+    @abstractmethod
+    async def add_invite(self, code_hash: str, uses: int, expires: str) -> None:
+        """Remember an invite code by its hash, good for ``uses`` accounts until ``expires``."""
+
+    @abstractmethod
+    async def use_invite(self, code_hash: str) -> bool:
+        """Spend one use of a code; False when it is unknown, used up or expired."""
+
+    @abstractmethod
+    async def return_invite(self, code_hash: str) -> None:
+        """Give back the use :meth:`use_invite` took (the account could not be made)."""
+
     # Rooms ----------------------------------------------------------------
 
     @abstractmethod

@@ -16,12 +16,26 @@ from urllib.parse import urlsplit
 import peewee
 from playhouse.db_url import parse as parse_db_url
 
+from ..private import private_file, private_folder
+
 SQLITE_FILE_NAME = "chat.sqlite3"
+# The files SQLite keeps beside the database in WAL mode. SQLite gives them the
+# database file's mode when it creates them; ones left over are tightened here.
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 
 def sqlite_database(path: Path, lock_timeout: float) -> peewee.SqliteDatabase:
-    """A SQLite database tuned for a server that acks only what is on disk."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """A SQLite database tuned for a server that acks only what is on disk.
+
+    The file is made (or tightened to) 0600 before SQLite opens it, in a
+    folder made 0700 if missing: see :mod:`chat_server.private`.
+    """
+    private_folder(path.parent)
+    private_file(path)
+    for suffix in SQLITE_COMPANIONS:
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            private_file(companion)
     return peewee.SqliteDatabase(
         str(path),
         timeout=lock_timeout,
@@ -59,7 +73,8 @@ def postgresql_database(url: str, lock_timeout: float) -> peewee.PostgresqlDatab
 def database_for(db_url: str | None, data_dir: Path, lock_timeout: float) -> peewee.Database:
     """The database ``db_url`` names (None: the SQLite file in ``data_dir``)."""
     if db_url is None:
-        return sqlite_database(Path(data_dir) / SQLITE_FILE_NAME, lock_timeout)
+        # The data folder is the server's own: 0700 even if it existed before.
+        return sqlite_database(private_folder(Path(data_dir)) / SQLITE_FILE_NAME, lock_timeout)
     scheme = urlsplit(db_url).scheme
     if scheme == "sqlite":
         path = db_url.removeprefix("sqlite://")

@@ -83,3 +83,19 @@ class StoredMessage(BaseModel):
             (("room", "seq"), True),
             (("author", "client_id"), True),
         )
+
+
+class Invite(BaseModel):
+    """An invite code (``chat-server invite create``), stored only as its SHA-256.
+
+    ``uses_left`` counts down with each account made with it; ``expires`` is a
+    protocol time stamp, which compares correctly as text.
+    """
+
+    code_hash = peewee.TextField(primary_key=True)
+    uses_left = peewee.IntegerField()
+    expires = peewee.TextField()
+    created = peewee.TextField()
+
+    class Meta:
+        table_name = "invites"

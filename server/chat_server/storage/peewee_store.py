@@ -34,7 +34,7 @@ from chat_protocol.rules import now_ts
 
 from .base import AppendResult, ChatStore, Credentials, StorageError, UsernameTaken
 from .migrations import migrate
-from .models import Room, StoredMessage, Token, User, database_proxy
+from .models import Invite, Room, StoredMessage, Token, User, database_proxy
 from .workers import GroupCommitWriter, ReaderPool
 
 T = TypeVar("T")
@@ -212,6 +212,36 @@ class PeeweeChatStore(ChatStore):
             return hashes
 
         return await self._write(work)
+
+    # Invites ----------------------------------------------------------------
+
+    async def add_invite(self, code_hash: str, uses: int, expires: str) -> None:
+        def work() -> None:
+            Invite.insert(
+                code_hash=code_hash, uses_left=uses, expires=expires, created=now_ts()
+            ).execute()
+
+        await self._write(work)
+
+    async def use_invite(self, code_hash: str) -> bool:
+        def work() -> bool:
+            # One conditional UPDATE: two newcomers racing for the last use
+            # cannot both get it.
+            query = Invite.update(uses_left=Invite.uses_left - 1).where(
+                Invite.code_hash == code_hash, Invite.uses_left > 0, Invite.expires > now_ts()
+            )
+            return bool(query.execute())
+
+        return await self._write(work)
+
+    async def return_invite(self, code_hash: str) -> None:
+        def work() -> None:
+            query = Invite.update(uses_left=Invite.uses_left + 1).where(
+                Invite.code_hash == code_hash
+            )
+            query.execute()
+
+        await self._write(work)
 
     # Rooms ------------------------------------------------------------------
 
