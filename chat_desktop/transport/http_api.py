@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import aiohttp
 
-from chat_protocol import ProtocolError, dump_json, load_object, rules
+from chat_protocol import ErrorCode, ProtocolError, dump_json, load_object, rules
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +249,7 @@ class AccountClient:
             rules.validate_username(username)
             rules.validate_password(password)
         except rules.ValidationError as exc:
-            raise ApiError(400, _sentence(str(exc)), code="bad_request") from None
+            raise ApiError(400, _sentence(str(exc)), code=ErrorCode.BAD_REQUEST) from None
         response = await self._api.request(
             "POST", "/api/v1/register", json={"username": username, "password": password}
         )

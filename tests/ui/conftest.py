@@ -34,6 +34,7 @@ from chat_desktop.storage import ChatCache
 from chat_desktop.transport import Jitter, ReconnectPolicy, ServerLink
 from chat_desktop.ui.main_window import MainWindow
 from chat_desktop.ui.resources import style_sheet
+from chat_protocol.rules import TYPING_EXPIRY
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 from tests.accounts import PASSWORD as PASSWORD
@@ -151,6 +152,8 @@ class ChatClient:
     cache_file: Path
     link_factory: Callable[..., ServerLink]
     ssl_context: ssl.SSLContext | None = None
+    # Seconds another user's typing indicator lasts (the protocol's 6 s; tests may shorten it).
+    typing_expiry: float = TYPING_EXPIRY
     window: MainWindow | None = None
     controller: ChatController | None = None
     cache: ChatCache | None = None
@@ -164,6 +167,7 @@ class ChatClient:
             token=self.token,
             link_factory=self.link_factory,
             ssl_context=self.ssl_context,
+            typing_expiry=self.typing_expiry,
         )
         self.window = MainWindow(self.controller)
         self.window.show()
@@ -208,11 +212,12 @@ ClientFactory = Callable[..., Awaitable[ChatClient]]
 
 
 async def alice_and_bob(
-    server: LocalChatServer, make_client: ClientFactory
+    server: LocalChatServer, make_client: ClientFactory, **options: Any
 ) -> tuple[ChatClient, ChatClient]:
-    """Two signed-in windows on ``server``, alice's and bob's, both connected."""
-    alice = await make_client(server.url, "alice")
-    bob = await make_client(server.url, "bob")
+    """Two signed-in windows on ``server``, alice's and bob's, both connected
+    (``options`` go to make_client for both)."""
+    alice = await make_client(server.url, "alice", **options)
+    bob = await make_client(server.url, "bob", **options)
     await eventually(lambda: connected(alice, bob))
     return alice, bob
 
@@ -230,6 +235,7 @@ def make_client(tmp_path: Path, run: Runner[Any]) -> Iterator[Callable[..., Awai
         link_factory: Callable[..., ServerLink] | None = None,
         connect: bool = True,
         ssl_context: ssl.SSLContext | None = None,
+        typing_expiry: float = TYPING_EXPIRY,
     ) -> ChatClient:
         if token is None:
             token = await register(url, username, ssl_context)
@@ -240,6 +246,7 @@ def make_client(tmp_path: Path, run: Runner[Any]) -> Iterator[Callable[..., Awai
             tmp_path / f"cache-{username}.sqlite3",
             link_factory or fast_link(),
             ssl_context,
+            typing_expiry,
         )
         clients.append(client)
         return client.open(connect=connect)
