@@ -48,15 +48,12 @@ never need a lock.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import ssl
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
 from chat_desktop.storage import ChatCache
-from chat_desktop.transport.http_api import AccountClient, ApiError
 from chat_desktop.transport.link import ServerLink
 from chat_desktop.transport.pinning import PinStore
 from chat_desktop.transport.state import LinkKind, LinkState
@@ -92,8 +89,6 @@ from .outbox import Outbox
 from .roster import Roster
 from .tasks import TaskGroup
 from .typing import TypingIndicators
-
-log = logging.getLogger(__name__)
 
 __all__ = ["ChatController", "OlderPage"]
 
@@ -151,7 +146,6 @@ class ChatController(QObject):
         super().__init__(parent)
         self._cache = cache
         self.username = username
-        self._token = token
         self._tasks = TaskGroup()
         self._connection = Connection(
             server_url=server_url,
@@ -206,16 +200,8 @@ class ChatController(QObject):
         """End the session on the server (best effort) and close."""
         link_was_open = self._connection.link is not None
         await self.close()
-        if not link_was_open:
-            return
-        client = AccountClient(self.server_url, ssl_context=self._connection.ssl_context)
-        try:
-            await asyncio.wait_for(client.logout(self._token), 5)
-        except (ApiError, TimeoutError) as exc:
-            # Offline: the token stays valid on the server but is forgotten here.
-            log.info("could not log out on the server: %s", exc)
-        finally:
-            await client.close()
+        if link_was_open:
+            await self._connection.log_out()
 
     # ------------------------------------------------------ what is on screen
 
@@ -257,10 +243,8 @@ class ChatController(QObject):
 
     def send(self, room: str, text: str) -> MessageEntry | None:
         """Queue my message (it survives a restart) and send it when connected."""
-        try:
-            text = rules.normalize_text(text)
-        except rules.ValidationError as exc:
-            self.problem.emit(_sentence(exc))
+        text = self._valid(rules.normalize_text, text)
+        if not text:
             return None
         self._typing.sent()
         return self._outbox.add(room, text)
@@ -275,11 +259,8 @@ class ChatController(QObject):
 
     def create_room(self, name: str) -> None:
         """Ask the server for a room; roomCreated follows, or problem."""
-        name = name.strip().lower()
-        try:
-            rules.validate_room_name(name)
-        except rules.ValidationError as exc:
-            self.problem.emit(_sentence(exc))
+        name = self._valid(rules.validate_room_name, name.strip().lower())
+        if not name:
             return
         if name in self._roster.last_seq:
             self.roomCreated.emit(name)
@@ -331,10 +312,7 @@ class ChatController(QObject):
     def _on_batch(self, events: list[ServerEvent]) -> None:
         """Handle every event that arrived since the last batch: one signal per room."""
         # One transaction for every message of the batch (live, replay, history).
-        messages = [event for event in events if isinstance(event, Message)]
-        for event in events:
-            if isinstance(event, HistoryPage):
-                messages.extend(event.messages)
+        messages = _messages_of(events)
         new = self._cache.save_messages(messages)
         new_keys = {(message.room, message.seq) for message in new}
 
@@ -353,7 +331,10 @@ class ChatController(QObject):
                 self._welcome(event)
                 rooms_changed = members_changed = True
             elif isinstance(event, Room):
-                rooms_changed |= self._room_event(event)
+                is_new, wanted = self._roster.room(event)
+                if wanted:
+                    self.roomCreated.emit(event.name)
+                rooms_changed |= is_new
             elif isinstance(event, HistoryPage):
                 for message in event.messages:
                     self._stored(message, changed)
@@ -374,9 +355,9 @@ class ChatController(QObject):
         for room, entries in changed.items():
             self.messagesChanged.emit(room, entries)
         if changed and self._active and self._room in changed:
-            self._mark_read(self._room, emit=False)
+            self._roster.mark_read(self._room)
         if changed or rooms_changed:
-            self.roomsChanged.emit(self.rooms())
+            self._rooms_changed()
         if self._roster.authors(message.author for message in messages):
             members_changed = True
         if members_changed:
@@ -401,12 +382,6 @@ class ChatController(QObject):
         self._history.complete_newest_pages(welcome.rooms)
         self._outbox.flush()
 
-    def _room_event(self, room: Room) -> bool:
-        new, wanted = self._roster.room(room)
-        if wanted:
-            self.roomCreated.emit(room.name)
-        return new
-
     def _error(self, error: Error, changed: dict[str, list[MessageEntry]]) -> None:
         if error.ref in self._outbox:
             _add(changed, self._outbox.refused(error))
@@ -419,26 +394,35 @@ class ChatController(QObject):
         page = await self._history.older_page(room, before)
         self.olderLoaded.emit(room, page.entries, page.has_more)
 
+    def _valid(self, rule: Callable[[str], str], value: str) -> str:
+        """``rule(value)``, or "" after telling the user what the rule says."""
+        try:
+            return rule(value)
+        except rules.ValidationError as exc:
+            text = str(exc)
+            self.problem.emit(text[:1].upper() + text[1:] + ".")
+            return ""
+
     # --------------------------------------------------------------- reading
 
     def _rooms_changed(self) -> None:
         self.roomsChanged.emit(self.rooms())
 
-    def _mark_read(self, room: str, *, emit: bool = True) -> None:
-        newest = self._cache.positions().get(room)
-        if newest is not None:
-            self._cache.mark_read(room, newest)
-        if emit:
-            self._rooms_changed()
+    def _mark_read(self, room: str) -> None:
+        self._roster.mark_read(room)
+        self._rooms_changed()
+
+
+def _messages_of(events: list[ServerEvent]) -> list[Message]:
+    """Every message a batch brings: live, replayed, and in history pages."""
+    messages = [event for event in events if isinstance(event, Message)]
+    for event in events:
+        if isinstance(event, HistoryPage):
+            messages.extend(event.messages)
+    return messages
 
 
 def _add(changed: dict[str, list[MessageEntry]], entry: MessageEntry | None) -> None:
     """Collect ``entry`` for its room's messagesChanged of this batch."""
     if entry is not None:
         changed.setdefault(entry.room, []).append(entry)
-
-
-def _sentence(exc: rules.ValidationError) -> str:
-    """A rule's message as a sentence for the user."""
-    text = str(exc)
-    return text[:1].upper() + text[1:] + "."

@@ -5,7 +5,8 @@ themselves; they share one :class:`Connection`, which:
 
 - makes the link (through a factory, so a test can hand in a stand-in with
   the same interface, :class:`Link`), starts it, replaces it after a refused
-  certificate (:meth:`Connection.restart`) and closes it;
+  certificate (:meth:`Connection.restart`) and closes it, and at sign-out
+  ends the session on the server (:meth:`Connection.log_out`);
 - keeps the link's last :class:`~chat_desktop.transport.state.LinkState` and
   says whether anything can be sent now (:meth:`Connection.can_send`: the
   socket is up, or the HTTP polling fallback);
@@ -30,7 +31,7 @@ import ssl
 from collections.abc import Callable
 from typing import Protocol
 
-from chat_desktop.transport.http_api import ApiError
+from chat_desktop.transport.http_api import AccountClient, ApiError
 from chat_desktop.transport.link import ServerLink
 from chat_desktop.transport.state import LinkKind, LinkState
 from chat_protocol import ClientEvent, ServerEvent
@@ -138,6 +139,17 @@ class Connection:
             self._flush_handle = None
         if self.link is not None:
             await self.link.close()
+
+    async def log_out(self) -> None:
+        """End the session on the server (best effort; after close())."""
+        client = AccountClient(self.server_url, ssl_context=self.ssl_context)
+        try:
+            await asyncio.wait_for(client.logout(self._token), 5)
+        except (ApiError, TimeoutError) as exc:
+            # Offline: the token stays valid on the server but is forgotten here.
+            log.info("could not log out on the server: %s", exc)
+        finally:
+            await client.close()
 
     def can_send(self) -> bool:
         """Whether the link can hand an event to the server now (socket or polling)."""

@@ -6,8 +6,9 @@ dot for online. :class:`Roster` keeps what that needs: each room's last seq
 events and every stored message), who is online (``welcome``, then
 ``user-join`` / ``user-leave``; nobody while disconnected), every author seen
 (shown offline), and the rooms I asked the server to create (their ``room``
-event is my answer). Unread counts come from the cache, which knows what I
-have read. Plain Python: no Qt, no network.
+event is my answer). Unread counts come from the cache, which keeps what I
+have read (:meth:`Roster.mark_read`: the room on screen, in the active
+window). Plain Python: no Qt, no network.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ class Roster:
         unread = self._cache.unread_counts(me)
         names = set(self.last_seq) | set(unread)
         return [RoomEntry(name, unread.get(name, 0)) for name in sorted(names)]
+
+    def mark_read(self, room: str) -> None:
+        """Everything of ``room`` in the cache is read now (it was on screen)."""
+        newest = self._cache.positions().get(room)
+        if newest is not None:
+            self._cache.mark_read(room, newest)
 
     def members(self) -> list[MemberEntry]:
         """Everyone online or seen, by name."""
