@@ -24,11 +24,15 @@ One message's way, from the composer to the other window:
    :meth:`Outbox.add <.outbox.Outbox.add>` writes it to the cache's outbox
    on disk with a fresh ``client_id`` and reports the QUEUED entry, which
    this controller emits as ``messagesChanged``: the row appears at once.
-2. The outbox spawns a task (a Qt slot cannot ``await``; the task runs on the
-   same loop) that hands the message to :meth:`Connection.send
-   <.connection.Connection.send>`, which calls ``ServerLink.send``: a
-   ``send`` frame on the socket (or a POST while polling). The row turns
-   SENT.
+2. Sending has to wait for the network, but ``send`` runs inside a Qt slot,
+   which must return at once and cannot ``await``. So the outbox spawns an
+   asyncio task (:class:`~.tasks.TaskGroup`) on the running loop, which
+   under qasync is Qt's own event loop: the task starts as soon as the slot
+   has returned. It takes the outbox's turn (an ``asyncio.Lock``, so that
+   messages leave in the order written) and hands the message to
+   :meth:`Connection.send <.connection.Connection.send>`, which calls
+   ``ServerLink.send``: a ``message`` frame on the socket (or a POST
+   while polling). The row turns SENT.
 3. The server stores it, acks it to me and broadcasts it to everyone. The
    link hands both events to the connection, which gathers them for
    :data:`~.connection.BATCH_SECONDS` and calls :meth:`_on_batch` once: one
@@ -43,7 +47,8 @@ One message's way, from the composer to the other window:
 
 All of it runs on the one thread: qasync makes Qt's event loop the asyncio
 loop, so the link's tasks, these callbacks and the widgets take turns and
-never need a lock.
+never need a thread lock (the outbox's asyncio lock only orders its own
+tasks, which may each wait for the network in between).
 """
 
 from __future__ import annotations

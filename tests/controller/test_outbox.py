@@ -28,6 +28,17 @@ def outbox_of(session: Session, **options: float) -> tuple[Outbox, list[MessageE
     return outbox, reported
 
 
+async def one_sent(
+    session: Session, text: str, **options: float
+) -> tuple[Outbox, list[MessageEntry], MessageEntry]:
+    """An outbox on a connected link that has sent one message, ``text``; and that entry."""
+    outbox, reported = outbox_of(session, **options)
+    connect(session, outbox)
+    entry = outbox.add("general", text)
+    await eventually(lambda: sent_texts(session) == [text])
+    return outbox, reported, entry
+
+
 def connect(session: Session, outbox: Outbox) -> None:
     """The link is up: as the controller does, send what waits."""
     session.link.connect()
@@ -117,11 +128,7 @@ async def test_a_younger_message_never_overtakes_an_older_one_that_did_not_go_ou
 async def test_the_broadcast_of_my_message_arriving_before_its_ack_completes_it(
     session: Session,
 ) -> None:
-    outbox, _ = outbox_of(session)
-    connect(session, outbox)
-    entry = outbox.add("general", "hello")
-    await eventually(lambda: sent_texts(session) == ["hello"])
-
+    outbox, _, entry = await one_sent(session, "hello")
     outbox.stored(Message("general", 7, entry.client_id, ME, "hello", rules.now_ts()))
     assert outbox.entries("general") == [] and session.cache.outbox() == []
     # The ack that follows changes nothing more.
@@ -135,10 +142,7 @@ async def test_the_broadcast_of_my_message_arriving_before_its_ack_completes_it(
 async def test_a_refused_message_fails_with_the_reason_and_retry_sends_it_again(
     session: Session,
 ) -> None:
-    outbox, reported = outbox_of(session)
-    connect(session, outbox)
-    entry = outbox.add("general", "too long, say")
-    await eventually(lambda: sent_texts(session) == ["too long, say"])
+    outbox, reported, entry = await one_sent(session, "too long, say")
 
     failed = outbox.refused(Error(ErrorCode.TOO_LARGE, "message is too large", entry.client_id))
     assert failed is not None and failed.state is DeliveryState.FAILED
@@ -159,10 +163,7 @@ async def test_a_refused_message_fails_with_the_reason_and_retry_sends_it_again(
 
 
 async def test_a_rate_limited_message_goes_out_again_by_itself(session: Session) -> None:
-    outbox, _ = outbox_of(session, rate_limit_retry=0.05)
-    connect(session, outbox)
-    entry = outbox.add("general", "hello")
-    await eventually(lambda: sent_texts(session) == ["hello"])
+    outbox, _, entry = await one_sent(session, "hello", rate_limit_retry=0.05)
 
     assert outbox.refused(Error(ErrorCode.RATE_LIMITED, "slow down", entry.client_id)) is None
     await eventually(lambda: sent_ids(session) == [entry.client_id] * 2)
