@@ -13,7 +13,7 @@ and the transport and cache.
 - :class:`~.account.SignInController`: sign in, create an account, host here;
 - :class:`~.hosting.LocalServer`: the bundled server run inside the app;
 - :class:`~.settings.AppSettings`: the remembered session;
-- :mod:`.entries`: the values handed to the UI.
+- :mod:`.entries`: the values handed to the UI; :mod:`.typing`: typing notices.
 
 Widgets import from here and from :mod:`chat_protocol`, never from
 the transport or the storage packages.

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import aiohttp
 
-from chat_protocol import ErrorCode, ProtocolError, dump_json, load_object, rules
+from chat_protocol import ProtocolError, dump_json, load_object, rules
+from chat_protocol.errors import ErrorCode
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ import functools
 import ssl
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,7 +34,6 @@ from chat_desktop.storage import ChatCache
 from chat_desktop.transport import Jitter, ReconnectPolicy, ServerLink
 from chat_desktop.ui.main_window import MainWindow
 from chat_desktop.ui.resources import style_sheet
-from chat_protocol.rules import TYPING_EXPIRY
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 from tests.accounts import PASSWORD as PASSWORD
@@ -152,8 +151,8 @@ class ChatClient:
     cache_file: Path
     link_factory: Callable[..., ServerLink]
     ssl_context: ssl.SSLContext | None = None
-    # Seconds another user's typing indicator lasts (the protocol's 6 s; tests may shorten it).
-    typing_expiry: float = TYPING_EXPIRY
+    # More keywords for the ChatController (typing_expiry=1.0, say).
+    controller_options: dict[str, Any] = field(default_factory=dict)
     window: MainWindow | None = None
     controller: ChatController | None = None
     cache: ChatCache | None = None
@@ -167,7 +166,7 @@ class ChatClient:
             token=self.token,
             link_factory=self.link_factory,
             ssl_context=self.ssl_context,
-            typing_expiry=self.typing_expiry,
+            **self.controller_options,
         )
         self.window = MainWindow(self.controller)
         self.window.show()
@@ -235,7 +234,7 @@ def make_client(tmp_path: Path, run: Runner[Any]) -> Iterator[Callable[..., Awai
         link_factory: Callable[..., ServerLink] | None = None,
         connect: bool = True,
         ssl_context: ssl.SSLContext | None = None,
-        typing_expiry: float = TYPING_EXPIRY,
+        **controller_options: Any,
     ) -> ChatClient:
         if token is None:
             token = await register(url, username, ssl_context)
@@ -246,7 +245,7 @@ def make_client(tmp_path: Path, run: Runner[Any]) -> Iterator[Callable[..., Awai
             tmp_path / f"cache-{username}.sqlite3",
             link_factory or fast_link(),
             ssl_context,
-            typing_expiry,
+            controller_options,
         )
         clients.append(client)
         return client.open(connect=connect)
