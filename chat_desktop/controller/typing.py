@@ -177,10 +177,8 @@ class TypingIndicators:
             self._on_change(room, [])
 
     def close(self) -> None:
-        """Stop the expiry timer."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        """Stop the expiry timer (the chat is closing)."""
+        self._cancel_timer()
 
     def _send(self, notices: list[tuple[str, bool]]) -> None:
         if not self._connection.can_send():
@@ -188,8 +186,13 @@ class TypingIndicators:
         for room, active in notices:
             self._tasks.spawn(self._connection.send(SetTyping(room, active)))
 
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
     def _schedule_expiry(self) -> None:
-        self.close()
+        self._cancel_timer()
         delay = self._tracker.next_expiry()
         if delay is not None:
             # A little late rather than early: at the exact moment it may not be due yet.
