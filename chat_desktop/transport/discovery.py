@@ -34,16 +34,16 @@ import ifaddr  # zeroconf's own dependency; zeroconf asks callers to use it dire
 from zeroconf import InterfaceChoice, IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
+from chat_protocol.lan import FINGERPRINT_RE, SERVICE_TYPE
+
 log = logging.getLogger(__name__)
 
-SERVICE_TYPE = "_chat-desktop._tcp.local."
 # How long to wait for a service's address and TXT record, in milliseconds
 # (zeroconf's unit); a server that does not answer in time is skipped until
 # it announces itself again.
 RESOLVE_TIMEOUT_MS = 3000
 _MAX_NAME = 100
 _T = TypeVar("_T")
-_FINGERPRINT = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){31}$")
 
 
 class DiscoveryError(Exception):
@@ -201,7 +201,7 @@ def parse_service_info(
     }
     instance = info.name.removesuffix("." + SERVICE_TYPE)
     fingerprint = text.get("fingerprint", "").strip().upper()
-    if fingerprint and not _FINGERPRINT.match(fingerprint):
+    if fingerprint and not FINGERPRINT_RE.fullmatch(fingerprint):
         # A bare hex digest is the same fingerprint; anything else is noise.
         bare = fingerprint.replace(":", "")
         fingerprint = (

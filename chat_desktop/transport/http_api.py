@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 from chat_desktop import __version__
 from chat_protocol import ProtocolError, dump_json, load_object, rules
+from chat_protocol.errors import ErrorCode
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +276,7 @@ class AccountClient:
             rules.validate_username(username)
             rules.validate_password(password)
         except rules.ValidationError as exc:
-            raise ApiError(400, _sentence(str(exc)), code="bad_request") from None
+            raise ApiError(400, _sentence(str(exc)), code=ErrorCode.BAD_REQUEST) from None
         response = await self._api.request(
             "POST", "/api/v1/register", json={"username": username, "password": password}
         )

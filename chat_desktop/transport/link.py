@@ -55,6 +55,7 @@ from websockets.exceptions import (
 
 from chat_protocol import (
     ClientEvent,
+    CloseCode,
     Hello,
     Message,
     ProtocolError,
@@ -72,8 +73,6 @@ from .urls import websocket_url
 
 log = logging.getLogger(__name__)
 
-#: The close code with which the server refuses a token.
-UNAUTHORIZED_CLOSE = 4401
 # Largest frame we accept from the server: a history page of 200 messages of
 # 4000 four-byte characters is about 3.2 MB; the library's default is 1 MiB.
 _MAX_FRAME = 16 * 1024 * 1024
@@ -313,7 +312,7 @@ class ServerLink:
             # returns at once when the server already closed.
             await ws.close()
         code, reason = ws.close_code, ws.close_reason
-        if code == UNAUTHORIZED_CLOSE:
+        if code == CloseCode.UNAUTHORIZED:
             raise Unauthorized(401, "The server no longer accepts this session; log in again")
         if code is None or code == 1006:
             return "The connection to the server was lost"

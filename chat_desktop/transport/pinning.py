@@ -35,8 +35,9 @@ that DHCP may change) adds nothing to that. The certificate made by
 ``chat-server`` is a leaf (CA:FALSE), so trusting it cannot make any *other*
 certificate valid.
 
-Only the standard library is used here (``ssl``, ``hashlib``): the client does
-not need a certificate parser to pin.
+Only the standard library is used here (``ssl``; the fingerprint's format is
+:func:`chat_protocol.lan.fingerprint`, the one ``chat-server`` prints): the
+client does not need a certificate parser to pin.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
-import hashlib
 import ipaddress
 import json
 import logging
@@ -54,6 +54,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from chat_protocol import lan
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +83,7 @@ class PinnedCertificate:
 
     @classmethod
     def from_der(cls, der: bytes) -> PinnedCertificate:
-        return cls(fingerprint=certificate_fingerprint(der), pem=ssl.DER_cert_to_PEM_cert(der))
+        return cls(fingerprint=lan.fingerprint(der), pem=ssl.DER_cert_to_PEM_cert(der))
 
 
 @dataclass(frozen=True)
@@ -137,12 +139,6 @@ class Mismatch:
 
 
 TrustResult = Trusted | NeedsTrust | Mismatch
-
-
-def certificate_fingerprint(der: bytes) -> str:
-    """SHA-256 of a DER certificate as ``AB:CD:...`` (what ``chat-server`` prints)."""
-    digest = hashlib.sha256(der).hexdigest().upper()
-    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
 
 def server_address(url: str) -> tuple[str, int]:
@@ -310,7 +306,7 @@ async def check_server(
         der = None
     else:
         if der is not None:
-            return Trusted(fingerprint=certificate_fingerprint(der))
+            return Trusted(fingerprint=lan.fingerprint(der))
     presented = PinnedCertificate.from_der(await fetch_peer_certificate(host, port))
     pinned = store.get(host, port)
     if pinned is None:

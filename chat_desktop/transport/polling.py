@@ -30,6 +30,7 @@ from chat_protocol import (
     ClientEvent,
     CreateRoom,
     Error,
+    ErrorCode,
     Gap,
     HistoryPage,
     HistoryRequest,
@@ -47,13 +48,19 @@ from chat_protocol import (
     Welcome,
     rules,
 )
+from chat_protocol.errors import CODE_OF_STATUS
 
 from .http_api import ApiError, ApiResponse, ApiSession, too_many_attempts
 
 log = logging.getLogger(__name__)
 
-# What an HTTP refusal means as a protocol error code, when the body names none.
-_CODES = {400: "bad_request", 404: "unknown_room", 413: "too_large", 429: "rate_limited"}
+# The statuses of a refused call that the socket would have answered with an
+# error event; any other status is a failure of the transport (ApiError).
+_REFUSALS = frozenset({400, 403, 404, 413, 429})
+# A bare refusal (no code in the body: a proxy's error page) reads as the
+# protocol's CODE_OF_STATUS says, except that every path the poller sends to
+# names a room: a 404 there is that room, and a 403 is no closed registration.
+_ROOM_PATH_CODES = {404: ErrorCode.UNKNOWN_ROOM, 403: ErrorCode.BAD_REQUEST}
 
 
 class Unauthorized(ApiError):
@@ -106,7 +113,7 @@ def _messages(value: object) -> list[Message]:
     for item in value if isinstance(value, list) else []:
         try:
             if not isinstance(item, dict):
-                raise ProtocolError("bad_request", "a message must be an object")
+                raise ProtocolError(ErrorCode.BAD_REQUEST, "a message must be an object")
             messages.append(Message.from_wire(item))
         except ProtocolError as exc:
             log.debug("skipping a malformed message from the server: %s", exc)
@@ -275,9 +282,13 @@ class LongPoller:
     def _refusal(self, response: ApiResponse, ref: str | None = None) -> Error:
         """Turn a 4xx answer into the Error event the socket would have sent."""
         self._check_auth(response)
-        if response.status not in _CODES and response.status != 403:
+        if response.status not in _REFUSALS:
             raise ApiError(response.status, f"The server answered HTTP {response.status}")
-        code = response.server_code() or _CODES.get(response.status, "bad_request")
+        code = (
+            response.server_code()
+            or _ROOM_PATH_CODES.get(response.status)
+            or CODE_OF_STATUS.get(response.status, ErrorCode.BAD_REQUEST)
+        )
         message = response.server_message() or (
             too_many_attempts(response.retry_after)
             if response.status == 429

@@ -19,7 +19,7 @@ import functools
 import ssl
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -152,6 +152,8 @@ class ChatClient:
     cache_file: Path
     link_factory: Callable[..., ServerLink]
     ssl_context: ssl.SSLContext | None = None
+    # More keywords for the ChatController (typing_expiry=1.0, say).
+    controller_options: dict[str, Any] = field(default_factory=dict)
     window: MainWindow | None = None
     controller: ChatController | None = None
     cache: ChatCache | None = None
@@ -165,6 +167,7 @@ class ChatClient:
             token=self.token,
             link_factory=self.link_factory,
             ssl_context=self.ssl_context,
+            **self.controller_options,
         )
         self.window = MainWindow(self.controller)
         self.window.show()
@@ -209,11 +212,12 @@ ClientFactory = Callable[..., Awaitable[ChatClient]]
 
 
 async def alice_and_bob(
-    server: LocalChatServer, make_client: ClientFactory
+    server: LocalChatServer, make_client: ClientFactory, **options: Any
 ) -> tuple[ChatClient, ChatClient]:
-    """Two signed-in windows on ``server``, alice's and bob's, both connected."""
-    alice = await make_client(server.url, "alice")
-    bob = await make_client(server.url, "bob")
+    """Two signed-in windows on ``server``, alice's and bob's, both connected
+    (``options`` go to make_client for both)."""
+    alice = await make_client(server.url, "alice", **options)
+    bob = await make_client(server.url, "bob", **options)
     await eventually(lambda: connected(alice, bob))
     return alice, bob
 
@@ -231,6 +235,7 @@ def make_client(tmp_path: Path, run: Runner[Any]) -> Iterator[Callable[..., Awai
         link_factory: Callable[..., ServerLink] | None = None,
         connect: bool = True,
         ssl_context: ssl.SSLContext | None = None,
+        **controller_options: Any,
     ) -> ChatClient:
         if token is None:
             token = await register(url, username, ssl_context)
@@ -241,6 +246,7 @@ def make_client(tmp_path: Path, run: Runner[Any]) -> Iterator[Callable[..., Awai
             tmp_path / f"cache-{username}.sqlite3",
             link_factory or fast_link(),
             ssl_context,
+            controller_options,
         )
         clients.append(client)
         return client.open(connect=connect)

@@ -20,7 +20,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from chat_desktop.app import ChatApp
-from chat_desktop.controller import chat
+from chat_desktop.controller import certificates
 from chat_desktop.controller.entries import ConnectionKind
 from chat_desktop.controller.settings import AppSettings, Session
 from chat_desktop.transport.pinning import (
@@ -204,7 +204,7 @@ def test_signing_out_from_the_certificate_bar_shows_the_sign_in_dialog_and_keeps
 def test_not_now_keeps_refusing_and_reconnect_finds_the_trusted_certificate_back(
     tmp_path: Path, run: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(chat, "CERTIFICATE_RECHECK", 0.05)
+    monkeypatch.setattr(certificates, "CERTIFICATE_RECHECK", 0.05)
     server = LocalChatServer(tmp_path / "server", tls=True)
     app_dir = tmp_path / "app"
 

@@ -34,13 +34,11 @@ def test_two_signed_in_windows_exchange_messages(
 
 
 def test_typing_indicator_appears_in_the_other_window_and_expires(
-    chat_server_here: LocalChatServer, make_client: Any, run: Any, monkeypatch: Any
+    chat_server_here: LocalChatServer, make_client: Any, run: Any
 ) -> None:
-    # Expire after 1 s instead of 6 s: the rule is the same, the test faster.
-    monkeypatch.setattr("chat_desktop.controller.typing.EXPIRY", 1.0)
-
     async def body() -> None:
-        alice, bob = await alice_and_bob(chat_server_here, make_client)
+        # Expire after 1 s instead of 6 s: the rule is the same, the test faster.
+        alice, bob = await alice_and_bob(chat_server_here, make_client, typing_expiry=1.0)
 
         alice.w.composer.setPlainText("I am writ")
         await eventually(lambda: bob.w.typing_line.text() == "alice is typing...")

@@ -1,0 +1,98 @@
+"""Roster: the rooms and the people of the server, as this session knows them.
+
+The side bar shows every room with its unread count and every user with a
+dot for online. :class:`Roster` keeps what that needs: each room's last seq
+(from the cache at start, then from the server's ``welcome``, ``room``
+events and every stored message), who is online (``welcome``, then
+``user-join`` / ``user-leave``; nobody while disconnected), every author seen
+(shown offline), and the rooms I asked the server to create (their ``room``
+event is my answer). Unread counts come from the cache, which keeps what I
+have read (:meth:`Roster.mark_read`: the room on screen, in the active
+window). Plain Python: no Qt, no network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from chat_desktop.storage import ChatCache
+from chat_protocol import DEFAULT_ROOM, Room, RoomInfo, UserJoin, UserLeave
+
+from .entries import MemberEntry, RoomEntry
+
+
+class Roster:
+    """Rooms (name -> last seq), online users, authors seen, and rooms I asked for."""
+
+    def __init__(self, cache: ChatCache, me: str) -> None:
+        self._cache = cache
+        # Room name -> last seq the server announced.
+        self.last_seq: dict[str, int] = {room.name: room.last_seq for room in cache.rooms()}
+        self.last_seq.setdefault(DEFAULT_ROOM, 0)
+        self._online: set[str] = set()
+        # Authors seen since start: the members list shows them offline.
+        self._known: set[str] = {me}
+        # Rooms I asked the server to create: their `room` event means roomCreated.
+        self._wanted: set[str] = set()
+
+    def rooms(self, me: str) -> list[RoomEntry]:
+        """Every room, by name, with how many messages in it ``me`` has not read."""
+        unread = self._cache.unread_counts(me)
+        names = set(self.last_seq) | set(unread)
+        return [RoomEntry(name, unread.get(name, 0)) for name in sorted(names)]
+
+    def mark_read(self, room: str) -> None:
+        """Everything of ``room`` in the cache is read now (it was on screen)."""
+        newest = self._cache.positions().get(room)
+        if newest is not None:
+            self._cache.mark_read(room, newest)
+
+    def members(self) -> list[MemberEntry]:
+        """Everyone online or seen, by name."""
+        names = self._known | self._online
+        return [MemberEntry(name, name in self._online) for name in sorted(names)]
+
+    def seen(self, room: str, seq: int) -> None:
+        """A message of ``room`` with ``seq`` was stored."""
+        self.last_seq[room] = max(self.last_seq.get(room, 0), seq)
+
+    def authors(self, names: Iterable[str]) -> bool:
+        """Remember these authors; whether any was new."""
+        new = set(names) - self._known
+        self._known |= new
+        return bool(new)
+
+    def welcome(self, rooms: list[RoomInfo], online: list[str]) -> None:
+        """The server's welcome: its rooms and who is online now."""
+        self._cache.save_rooms(rooms)
+        for room in rooms:
+            self.seen(room.name, room.last_seq)
+        self._online = set(online)
+
+    def room(self, room: Room) -> tuple[bool, bool]:
+        """A ``room`` event: whether the room is new here, and whether I asked for it."""
+        known = room.name in self.last_seq
+        self.seen(room.name, room.last_seq)
+        self._cache.save_rooms([RoomInfo(room.name, room.last_seq)])
+        wanted = room.name in self._wanted
+        self._wanted.discard(room.name)
+        return not known, wanted
+
+    def want(self, name: str) -> None:
+        """I asked the server to create room ``name``."""
+        self._wanted.add(name)
+
+    def refused(self) -> None:
+        """The server refused a request of mine that was no message: if it was a
+        room I asked for, I no longer wait for it."""
+        self._wanted.clear()
+
+    def presence(self, event: UserJoin | UserLeave) -> None:
+        if isinstance(event, UserJoin):
+            self._online.add(event.user)
+        else:
+            self._online.discard(event.user)
+
+    def offline(self) -> None:
+        """The connection dropped: I do not know who is online."""
+        self._online.clear()
