@@ -66,6 +66,7 @@ from PySide6.QtWidgets import QApplication
 
 from chat_desktop import __version__
 from chat_desktop.controller.account import SignInController, tls_context
+from chat_desktop.controller.certificates import CERTIFICATE_RECHECK
 from chat_desktop.controller.chat import ChatController
 from chat_desktop.controller.devices import AccountController
 from chat_desktop.controller.hosting import LocalServer
@@ -195,6 +196,8 @@ class ChatApp:
         self.local_server = LocalServer(data_dir / "server")
         # TLS certificates the user trusted (https servers with self-signed ones).
         self.pins = PinStore(data_dir / PIN_FILE)
+        # Seconds before a certificate the user fixed is tried again (tests shorten it).
+        self.certificate_recheck = CERTIFICATE_RECHECK
         # Where the sign-in dialog looks for servers on the LAN (None: everywhere).
         self.discovery_interfaces: list[str] | None = None
         self.tasks = TaskGroup()
@@ -318,6 +321,7 @@ class ChatApp:
             token=session.token,
             ssl_context=tls_context(self.pins, session.server_url),
             pins=self.pins,
+            certificate_recheck=self.certificate_recheck,
         )
         self.window = MainWindow(self.controller)
         geometry = self.settings.window_geometry()

@@ -75,9 +75,12 @@ class CertificateChecks:
         pins: PinStore | None,
         *,
         on_problem: Callable[[CertificateProblem | None], None],
+        recheck: float = CERTIFICATE_RECHECK,
     ) -> None:
         self._connection = connection
         self._pins = pins
+        # Seconds before a certificate that now checks out is tried again.
+        self._recheck = recheck
         self._on_problem = on_problem
         # The certificate the open CertificateProblem showed; None when none is open.
         self._pending: _PendingCertificate | None = None
@@ -132,7 +135,7 @@ class CertificateChecks:
             return
         self._pending = None
         self._on_problem(None)
-        await asyncio.sleep(CERTIFICATE_RECHECK)
+        await asyncio.sleep(self._recheck)
         if connection.link is refused and not connection.closed:
             context = result.context() if result is not None else connection.ssl_context
             connection.restart(context)

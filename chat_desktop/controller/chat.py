@@ -80,7 +80,7 @@ from chat_protocol import (
     rules,
 )
 
-from .certificates import CertificateChecks
+from .certificates import CERTIFICATE_RECHECK, CertificateChecks
 from .connection import Connection, Link
 from .entries import (
     CertificateProblem,
@@ -146,6 +146,7 @@ class ChatController(QObject):
         ssl_context: ssl.SSLContext | None = None,
         pins: PinStore | None = None,
         typing_expiry: float = rules.TYPING_EXPIRY,
+        certificate_recheck: float = CERTIFICATE_RECHECK,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -171,7 +172,10 @@ class ChatController(QObject):
         )
         self._history = History(cache, self._connection, self._tasks, on_read=self._rooms_changed)
         self._certificates = CertificateChecks(
-            self._connection, pins, on_problem=self.certificateProblem.emit
+            self._connection,
+            pins,
+            on_problem=self.certificateProblem.emit,
+            recheck=certificate_recheck,
         )
         self._typing = TypingIndicators(
             self._connection, self._tasks, on_change=self.typingChanged.emit, expiry=typing_expiry

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from chat_desktop.controller import certificates
 from chat_desktop.controller.certificates import CertificateChecks
 from chat_desktop.controller.entries import CertificateProblem
 from chat_desktop.transport.pinning import PIN_FILE, PinnedCertificate, PinStore
@@ -56,16 +55,17 @@ async def refused(
 ) -> AsyncIterator[tuple[Session, CertificateChecks, list[CertificateProblem | None]]]:
     async with opened(tmp_path / "cache.sqlite3", f"https://127.0.0.1:{port}") as session:
         problems: list[CertificateProblem | None] = []
-        checks = CertificateChecks(session.connection, pins, on_problem=problems.append)
+        # A certificate that checks out again is retried after 0.05 s, not 3 s.
+        checks = CertificateChecks(
+            session.connection, pins, on_problem=problems.append, recheck=0.05
+        )
         session.link.refuse_certificate()
         yield session, checks, problems
 
 
 @pytest.fixture
-def pins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PinStore:
-    """The user's pinned certificates; and a recheck after 0.05 s instead of 3 s
-    (ChatApp makes the controller, so the delay is a module constant)."""
-    monkeypatch.setattr(certificates, "CERTIFICATE_RECHECK", 0.05)
+def pins(tmp_path: Path) -> PinStore:
+    """The certificates the user pinned."""
     return PinStore(tmp_path / PIN_FILE)
 
 
