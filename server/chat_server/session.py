@@ -119,6 +119,52 @@ def _binary_refused() -> Error:
     return Error(ErrorCode.BAD_REQUEST, "binary frames are not supported; send JSON text frames")
 
 
+async def welcome_and_replay(
+    service: ChatService, outbox: Outbox, user: str, hello: Hello, attached_at: dict[str, int]
+) -> dict[str, int]:
+    """Send welcome, then each asked-for room's missed messages; return the positions.
+
+    A position is the last seq this session has sent (or the client has):
+    held live copies at or below it are dropped, the rest are delivered.
+
+    These frames are not pushed into the bounded outbox (1000 long messages
+    may exceed its limits) but sent one by one, waiting for the peer to take
+    each; so the limit is time instead: a frame the peer leaves untaken for
+    two ping intervals (the silence that keepalive also tolerates) means it
+    stopped reading, and TimeoutError ends the replay.
+    """
+    patience = 2 * service.limits.ping_interval
+
+    async def send(event: Event) -> None:
+        async with asyncio.timeout(patience):
+            await outbox.send(Frame.of(event))
+
+    await send(
+        Welcome(
+            protocol=rules.PROTOCOL_VERSION,
+            username=user,
+            rooms=await service.rooms(),
+            online=service.hub.online(),
+            server=ServerInfo(service.config.name, service.config.version),
+        )
+    )
+    positions: dict[str, int] = {}
+    missed = await service.replay(user, hello.since)
+    for room, messages in missed.items():
+        since = hello.since[room]
+        if messages and messages[0].seq > since + 1:
+            await send(Gap(room, since, messages[0].seq))
+        for message in messages:
+            await send(message)
+        # Not `since`: a client that is ahead (its server lost data) must
+        # still get what is new. Not the newest seq the read saw either: a
+        # message stored after the welcome but not above `since` would be
+        # neither replayed nor released. With nothing replayed, the held
+        # live messages are exactly those above the seq at attach time.
+        positions[room] = messages[-1].seq if messages else attached_at.get(room, 0)
+    return positions
+
+
 class PostPipeline:
     """One socket's messages on their way to the database, answered in commit order.
 
@@ -290,7 +336,9 @@ class SocketSession:
             attached_at = {room: hub.last_seq(room) for room in hello.since}
             log.info("connect %s from %s", self._user, self._peer)
             try:
-                positions = await self._welcome_and_replay(hello, attached_at)
+                positions = await welcome_and_replay(
+                    self._service, self._outbox, self._user, hello, attached_at
+                )
             except ConnectionError:
                 log.debug("%s at %s went away during the replay", self._user, self._peer)
                 return
@@ -388,50 +436,6 @@ class SocketSession:
                 return None
             self._user, self._token_hash = found
             return event
-
-    async def _welcome_and_replay(
-        self, hello: Hello, attached_at: dict[str, int]
-    ) -> dict[str, int]:
-        """Send welcome, then each asked-for room's missed messages; return the positions.
-
-        A position is the last seq this session has sent (or the client has):
-        held live copies at or below it are dropped, the rest are delivered.
-        """
-        service = self._service
-        welcome = Welcome(
-            protocol=rules.PROTOCOL_VERSION,
-            username=self._user,
-            rooms=await service.rooms(),
-            online=service.hub.online(),
-            server=ServerInfo(service.config.name, service.config.version),
-        )
-        await self._send_replay(Frame.of(welcome))
-        positions: dict[str, int] = {}
-        missed = await service.replay(self._user, hello.since)
-        for room, messages in missed.items():
-            since = hello.since[room]
-            if messages and messages[0].seq > since + 1:
-                await self._send_replay(Frame.of(Gap(room, since, messages[0].seq)))
-            for message in messages:
-                await self._send_replay(Frame.of(message))
-            # Not `since`: a client that is ahead (its server lost data) must
-            # still get what is new. Not the newest seq the read saw either: a
-            # message stored after the welcome but not above `since` would be
-            # neither replayed nor released. With nothing replayed, the held
-            # live messages are exactly those above the seq at attach time.
-            positions[room] = messages[-1].seq if messages else attached_at.get(room, 0)
-        return positions
-
-    async def _send_replay(self, frame: Frame) -> None:
-        """Send one frame of the welcome or replay, waiting for the peer to take it.
-
-        The replay is not pushed into the bounded outbox (1000 long messages
-        may exceed its limits), so its limit is time instead: a frame the peer
-        leaves untaken for two ping intervals (the silence that keepalive also
-        tolerates) means it stopped reading; TimeoutError ends it.
-        """
-        async with asyncio.timeout(2 * self._limits.ping_interval):
-            await self._outbox.send(frame)
 
     async def _read_frames(self) -> None:
         loop = asyncio.get_running_loop()
@@ -560,7 +564,9 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         # The client gave up before our answer to its upgrade went out (it
         # timed out while this server was busy): ordinary, not a failure.
         log.debug("%s went away during the WebSocket handshake", _peer_of(request))
-        return ws
+        # Some response must be returned; aiohttp finds the connection gone
+        # when it tries to send this one, and drops it quietly.
+        return web.Response()
     session = SocketSession(service, request, ws)
     sessions = request.app[SESSIONS_KEY]
     sessions.add(session)
