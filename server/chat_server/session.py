@@ -83,7 +83,7 @@ from chat_protocol import (
 )
 
 from .fanout import WRITES_KEY, Frame, Outbox
-from .refusals import UNAVAILABLE_MESSAGE, refusal_for
+from .refusals import refusal_for
 from .service import SERVICE_KEY, ChatService, WriteFuture
 from .storage.base import StorageError
 
@@ -427,8 +427,8 @@ class SocketSession:
                 found = await self._service.user_for_token(event.token)
             except UnicodeEncodeError:  # a lone surrogate: no token looks like that
                 found = None
-            except StorageError:
-                await self._send_early(Error(ErrorCode.UNAVAILABLE, UNAVAILABLE_MESSAGE))
+            except StorageError as exc:
+                await self._send_early(answer_for(exc, None, self._user))
                 await self._close(CloseCode.TRY_AGAIN_LATER, "database unavailable")
                 return None
             if found is None:
