@@ -153,3 +153,22 @@ def test_the_app_reaches_the_server_only_through_its_embedding_entry_point() -> 
     assert list(reaching) == ["chat_desktop.controller.hosting"], reaching
     names = reaching["chat_desktop.controller.hosting"]
     assert all(name.startswith("chat_server.embed") for name in names), names
+
+
+# Modules whose classes must stay small enough to change safely (issue 10): the
+# socket session was one 830-line module before it was split by concern.
+SMALL_CLASSES = ("chat_server.session", "chat_server.fanout")
+MAX_CLASS_LINES = 300
+
+
+def test_the_socket_session_has_no_class_above_300_lines() -> None:
+    paths = dict(_modules())
+    too_long = {
+        f"{module}.{node.name}": node.end_lineno - node.lineno + 1
+        for module in SMALL_CLASSES
+        for node in ast.walk(ast.parse(paths[module].read_text(encoding="utf-8")))
+        if isinstance(node, ast.ClassDef)
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 > MAX_CLASS_LINES
+    }
+    assert not too_long, too_long

@@ -20,19 +20,13 @@ from aiohttp import web
 from . import guards, http_api
 from .config import ServerConfig
 from .discovery import DiscoveryError, ServerAdvertiser, lan_addresses
+from .fanout import WRITES_KEY, WriteStage
 from .hub import Hub
 from .service import SERVICE_KEY, ChatService
+from .session import SESSIONS_KEY, keep_sessions_alive, shut_down_sessions, websocket_handler
 from .storage import open_store
 from .storage.base import ChatStore
 from .tls import prepare_tls
-from .ws import (
-    SESSIONS_KEY,
-    WRITES_KEY,
-    WriteStage,
-    keep_sessions_alive,
-    shut_down_sessions,
-    websocket_handler,
-)
 
 log = logging.getLogger(__name__)
 

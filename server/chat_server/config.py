@@ -92,3 +92,6 @@ class ServerConfig:
     # Messages replayed per room after ``hello`` before a ``gap`` is sent instead.
     # The contract fixes it at 1000; a field so that tests can reach it quickly.
     replay_limit: int = REPLAY_LIMIT
+    # Seconds a WebSocket close handshake may take before the connection is
+    # simply cut: a peer that does not read cannot take our close frame either.
+    close_timeout: float = 5.0

@@ -32,9 +32,10 @@ import ifaddr  # zeroconf's own dependency; zeroconf asks callers to use it dire
 from zeroconf import InterfaceChoice, IPVersion, NonUniqueNameException
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
+from chat_protocol.lan import SERVICE_TYPE
+
 log = logging.getLogger(__name__)
 
-SERVICE_TYPE = "_chat-desktop._tcp.local."
 # DNS labels (the instance name) are at most 63 bytes.
 _MAX_LABEL = 63
 

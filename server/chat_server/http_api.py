@@ -3,13 +3,15 @@
 Each handler parses with :mod:`chat_protocol` (the same event classes
 the socket decodes into, so both paths validate identically), calls
 :class:`~chat_server.service.ChatService`, and answers JSON. Refusals travel
-as :class:`~chat_protocol.ProtocolError`; the :func:`errors_as_json`
-middleware turns them, and aiohttp's own errors (404, 405, 413), into a
-status code with a ``{"code", "message"}`` body.
+as exceptions; the :func:`errors_as_json` middleware turns them, through
+the same :func:`~chat_server.refusals.refusal_for` the socket uses, and
+aiohttp's own errors (404, 405, 413), into a status code with a
+``{"code", "message"}`` body (statuses from :mod:`chat_protocol.errors`).
 
 The long poll ``GET /api/v1/events`` waits on :meth:`Hub.changed` and
-answers as soon as a listed room has messages past the client's position,
-or the typing or online lists differ from what this token saw last.
+answers as soon as a listed room has messages past the client's position
+(read by :meth:`ChatService.replay`, the socket's replay rule), or the typing
+or online lists differ from what this token saw last.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from aiohttp import hdrs, web
 
 from chat_protocol import (
     CreateRoom,
+    ErrorCode,
     Message,
     ProtocolError,
     SendMessage,
@@ -32,32 +35,17 @@ from chat_protocol import (
     dump_json,
     rules,
 )
-from chat_protocol.errors import status_of
+from chat_protocol.errors import CODE_OF_STATUS, STATUS_OF_CODE
 
 from .guards import client_address, json_body
-from .service import (
-    SERVICE_KEY,
-    UNAVAILABLE,
-    ChatService,
-    RateLimited,
-    unavailable,
-)
-from .storage.base import StorageError
+from .refusals import refusal_for
+from .service import SERVICE_KEY, ChatService
 
 PREFIX = "/api/v1"
 # Messages per room in one long-poll answer; a client further behind simply
 # gets an immediate answer again on its next poll.
 POLL_PAGE = rules.HISTORY_LIMIT_MAX
 DEFAULT_PAGE = 50
-
-CODE_OF_STATUS = {
-    400: "bad_request",
-    401: "unauthorized",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "too_large",
-    503: UNAVAILABLE,
-}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -79,20 +67,6 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
     """Answer every refusal with its status and a JSON ``{"code", "message"}`` body."""
     try:
         return await handler(request)
-    except RateLimited as exc:
-        return _error(exc.code, exc.message, 429, {"Retry-After": str(exc.retry_after)})
-    except ProtocolError as exc:
-        status = status_of(exc.code)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
-        return _error(exc.code, exc.message, status, headers)
-    except StorageError:
-        refusal = unavailable()
-        return _error(refusal.code, refusal.message, 503)
-    except UnicodeEncodeError:
-        # A lone surrogate spelled in JSON ("\ud800"): not text any database can hold.
-        return _error(
-            "bad_request", "the body contains a lone surrogate, which is not Unicode", 400
-        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -105,6 +79,16 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
         }
         code = CODE_OF_STATUS.get(exc.status, f"http_{exc.status}")
         return _error(code, exc.reason, exc.status, keep)
+    except Exception as exc:
+        refusal = refusal_for(exc)
+        if refusal is None:
+            raise  # a bug of ours: aiohttp logs it and answers 500
+        headers: dict[str, str] = {}
+        if refusal.retry_after is not None:
+            headers[hdrs.RETRY_AFTER] = str(refusal.retry_after)
+        if refusal.status == STATUS_OF_CODE[ErrorCode.UNAUTHORIZED]:
+            headers[hdrs.WWW_AUTHENTICATE] = "Bearer"
+        return _error(refusal.code, refusal.message, refusal.status, headers)
 
 
 def _service(request: web.Request) -> ChatService:
@@ -116,13 +100,10 @@ async def _authorized(request: web.Request) -> tuple[str, str]:
     scheme, _, token = request.headers.get(hdrs.AUTHORIZATION, "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise ProtocolError("unauthorized", "send Authorization: Bearer TOKEN")
-    try:
-        found = await _service(request).user_for_token(token)
-    except StorageError:
-        raise unavailable() from None
+        raise ProtocolError(ErrorCode.UNAUTHORIZED, "send Authorization: Bearer TOKEN")
+    found = await _service(request).user_for_token(token)
     if found is None:
-        raise ProtocolError("unauthorized", "the token is unknown or was revoked")
+        raise ProtocolError(ErrorCode.UNAUTHORIZED, "the token is unknown or was revoked")
     return found
 
 
@@ -135,7 +116,7 @@ def _room(request: web.Request) -> str:
     try:
         return rules.validate_room_name(request.match_info["room"])
     except ValidationError as exc:
-        raise ProtocolError("bad_request", str(exc)) from None
+        raise ProtocolError(ErrorCode.BAD_REQUEST, str(exc)) from None
 
 
 def _seq_param(request: web.Request, name: str) -> int | None:
@@ -144,11 +125,11 @@ def _seq_param(request: web.Request, name: str) -> int | None:
         return None
     # isascii: str.isdigit() also accepts digits such as "²" that int() refuses.
     if not (value.isascii() and value.isdigit()):
-        raise ProtocolError("bad_request", f"{name} must be a whole number >= 0")
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f"{name} must be a whole number >= 0")
     try:
         return rules.validate_seq(int(value), name=name)
     except ValidationError as exc:
-        raise ProtocolError("bad_request", str(exc)) from None
+        raise ProtocolError(ErrorCode.BAD_REQUEST, str(exc)) from None
 
 
 def _message_list(messages: list[Message]) -> list[dict[str, Any]]:
@@ -221,9 +202,9 @@ async def list_messages(request: web.Request) -> web.Response:
     before = _seq_param(request, "before")
     limit = _seq_param(request, "limit")
     if after is not None and before is not None:
-        raise ProtocolError("bad_request", "give either after or before, not both")
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "give either after or before, not both")
     if limit == 0:
-        raise ProtocolError("bad_request", "limit must be at least 1")
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "limit must be at least 1")
     # More than the maximum is not an error, as on the socket: has_more says "ask again".
     limit = min(limit or DEFAULT_PAGE, rules.HISTORY_LIMIT_MAX)
     service = _service(request)
@@ -264,7 +245,7 @@ def _wait_param(request: web.Request, longest: float) -> float:
     except ValueError:
         wait = math.nan
     if not math.isfinite(wait) or wait < 0:
-        raise ProtocolError("bad_request", "wait must be a number of seconds >= 0")
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "wait must be a number of seconds >= 0")
     return min(wait, longest)
 
 
@@ -274,7 +255,7 @@ async def events(request: web.Request) -> web.Response:
     try:
         positions = rules.parse_since(request.query.get("since", ""))
     except ValidationError as exc:
-        raise ProtocolError("bad_request", str(exc)) from None
+        raise ProtocolError(ErrorCode.BAD_REQUEST, str(exc)) from None
     service = _service(request)
     wait = _wait_param(request, service.limits.max_poll_wait)
     hub = service.hub
@@ -285,14 +266,8 @@ async def events(request: web.Request) -> web.Response:
         while True:
             # Taken before reading the state, so a change in between still wakes us.
             changed = hub.changed()
-            messages: list[Message] = []
-            for room, position in positions.items():
-                if hub.last_seq(room) > position:
-                    try:
-                        page = await service.store.messages_after(room, position, POLL_PAGE)
-                    except StorageError:
-                        raise unavailable() from None
-                    messages.extend(page)
+            missed = await service.replay(user, positions, POLL_PAGE, newest=False)
+            messages = [message for page in missed.values() for message in page]
             typing = hub.typing_for(user)
             online = hub.online()
             if (

@@ -1,16 +1,16 @@
 """The live side of the server: who is connected, who is online, who is typing, and fan-out.
 
 The hub is plain in-memory bookkeeping that never awaits. A socket session
-(:mod:`chat_server.ws`) attaches itself as a :class:`Subscriber` once its
+(:mod:`chat_server.session`) attaches itself as a :class:`Subscriber` once its
 ``hello`` checked out; the handlers then tell the hub about every stored
 message, new room and typing change, and the hub hands each event to the
 subscribers that should hear it.
 
-Fan-out encodes an event once (:class:`Frame`: the JSON text and the whole
-WebSocket frame around it) and gives the very same bytes to every
-recipient's ``deliver``, which never waits: it hands them to the socket or,
-when that socket is backed up, to its bounded queue, so a slow reader never
-delays the others (see :mod:`chat_server.ws`).
+Fan-out encodes an event once (:class:`~chat_server.fanout.Frame`: the JSON
+text and the whole WebSocket frame around it) and gives the very same bytes
+to every recipient's ``deliver``, which never waits: it hands them to the
+socket or, when that socket is backed up, to its bounded queue, so a slow
+reader never delays the others (see :mod:`chat_server.fanout`).
 
 Presence counts both kinds of clients: a user is online while they have a
 WebSocket session or an HTTP poller that polled within
@@ -27,11 +27,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from websockets.frames import Frame as WireFrame
-from websockets.frames import Opcode
-
 from chat_protocol import (
-    Event,
+    CloseCode,
     Limits,
     Message,
     Room,
@@ -39,46 +36,17 @@ from chat_protocol import (
     Typing,
     UserJoin,
     UserLeave,
-    encode,
+    rules,
 )
+
+from .fanout import Frame
 
 log = logging.getLogger(__name__)
 
-# How long the server believes an ``active: true`` typing indicator. It mirrors
-# the receiver rule of the contract (drop an indicator 6 s after the last
-# active:true) so that pollers see the same typing list a socket client would.
-TYPING_TTL = 6.0
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """One event encoded once, shared by every recipient.
-
-    ``data`` is ``text`` in UTF-8, encoded once rather than by every socket
-    that sends it; its length (``size``) counts against the per-connection
-    byte limit. ``wire`` is the complete WebSocket text frame carrying it
-    (header and payload, unmasked as a server sends it), built once by the
-    ``websockets`` library so that a socket that keeps up only copies bytes:
-    fan-out to N sockets frames the event once, not N times. ``message`` is
-    set for ``message`` events so that a session that is still replaying
-    can drop live duplicates by (room, seq).
-    """
-
-    text: str
-    data: bytes
-    wire: bytes
-    message: Message | None = None
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-    @classmethod
-    def of(cls, event: Event) -> Frame:
-        text = encode(event)
-        data = text.encode("utf-8")
-        wire = WireFrame(Opcode.TEXT, data).serialize(mask=False)
-        return cls(text, data, wire, event if isinstance(event, Message) else None)
+# How long the server believes an ``active: true`` typing indicator: the
+# contract's receiver rule, so that pollers see the same typing list a socket
+# client would.
+TYPING_TTL = rules.TYPING_EXPIRY
 
 
 class Subscriber(Protocol):
@@ -301,7 +269,7 @@ class Hub:
         """A token was logged out: close its sockets (4401) and forget its poller."""
         for sub in list(self._subscribers):
             if sub.token_hash == token_hash:
-                sub.close_soon(4401, "logged out")
+                sub.close_soon(CloseCode.UNAUTHORIZED, "logged out")
         poller = self._pollers.get(token_hash)
         if poller is not None:
             poller.active = 0

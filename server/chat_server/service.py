@@ -1,23 +1,31 @@
 """What the server does, independent of how the request arrived.
 
-The socket session (:mod:`chat_server.ws`) and the HTTP API
+The socket session (:mod:`chat_server.session`) and the HTTP API
 (:mod:`chat_server.http_api`) both call :class:`ChatService`, so a message
-posted over HTTP and one sent over the socket go through the very same steps:
-validate (already done by :mod:`chat_protocol`), rate-limit, store
-durably, then tell the :class:`~chat_server.hub.Hub`. Refusals are raised as
-:class:`~chat_protocol.ProtocolError` with the contract's code, which
-the socket turns into an ``error`` event and HTTP into a status code.
+posted over HTTP and one sent over the socket go through the very same steps,
+forward only: validate (already done by :mod:`chat_protocol`), rate-limit,
+store durably (:meth:`ChatService.start_post`), then the transport tells the
+sender ("stored as seq N"), then :meth:`ChatService.publish` tells the
+:class:`~chat_server.hub.Hub`, which fans it out. The socket pipelines those
+steps (it reads on while the store commits); HTTP awaits them in
+:meth:`ChatService.post`. What a client missed while away is read by one rule,
+:meth:`ChatService.replay`, for the socket's ``hello`` and the long poll alike.
+
+Refusals are raised, never returned: :class:`~chat_protocol.ProtocolError`
+with the contract's code, or the store's typed
+:class:`~chat_server.storage.base.StorageError`; nothing here catches the
+latter just to rename it. :func:`chat_server.refusals.refusal_for` turns
+either into the socket's ``error`` event or HTTP's status and body.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import logging
 import math
 import secrets
-from collections.abc import Callable
+from collections.abc import Mapping
 
 from aiohttp import web
 
@@ -39,34 +47,21 @@ from .config import Registration, ServerConfig
 from .hub import Hub
 from .limits import LoginThrottle, RateLimiter
 from .security import hash_password, hash_token, new_token, verify_password
-from .storage.base import AppendResult, ChatStore, StorageError, UsernameTaken
+from .storage.base import AppendResult, ChatStore, StorageError
 
 log = logging.getLogger(__name__)
 
 # What the store hands back for a message on its way to the database.
 WriteFuture = concurrent.futures.Future[AppendResult]
 
-# Error codes beyond the contract's list, used where the contract gives an HTTP
-# status but no code (account calls) or names a failure it has no code for.
-UNAVAILABLE = "unavailable"  # the database failed; nothing was stored; try again
-USERNAME_TAKEN = "username_taken"
-REGISTRATION_CLOSED = "registration_closed"
-
 
 class RateLimited(ProtocolError):
     """``rate_limited`` with the seconds after which trying again makes sense."""
 
     def __init__(self, message: str, retry_after: float, ref: str | None = None) -> None:
-        super().__init__("rate_limited", message, ref)
+        super().__init__(ErrorCode.RATE_LIMITED, message, ref)
         # Whole seconds, at least 1: the form HTTP's Retry-After takes.
         self.retry_after = max(1, math.ceil(retry_after))
-
-
-def unavailable(
-    ref: str | None = None, message: str = "the server's database is unavailable; try again"
-) -> ProtocolError:
-    """The ``unavailable`` refusal: nothing was done, the same request may be retried."""
-    return ProtocolError(UNAVAILABLE, message, ref)
 
 
 class ChatService:
@@ -109,7 +104,8 @@ class ChatService:
         mode = self.config.registration
         if mode is Registration.CLOSED:
             raise ProtocolError(
-                REGISTRATION_CLOSED, "registration is closed; ask the operator for an account"
+                ErrorCode.REGISTRATION_CLOSED,
+                "registration is closed; ask the operator for an account",
             )
         wait = self._registrations.take(address)
         if wait:
@@ -118,7 +114,7 @@ class ChatService:
             name = rules.validate_username(username)
             secret = rules.validate_password(password)
         except ValidationError as exc:
-            raise ProtocolError("bad_request", str(exc)) from None
+            raise ProtocolError(ErrorCode.BAD_REQUEST, str(exc)) from None
         code_hash = None
         if mode is Registration.INVITE:
             if invite is None or invite == "":
@@ -127,23 +123,19 @@ class ChatService:
                 )
             code_hash = invites.hash_code(invite) if isinstance(invite, str) else ""
         password_hash = await hash_password(secret)
+        if code_hash is not None and not await self.store.use_invite(code_hash):
+            raise ProtocolError(
+                ErrorCode.INVITE_INVALID, "this invite code is unknown, used up or expired"
+            )
         try:
-            if code_hash is not None and not await self.store.use_invite(code_hash):
-                raise ProtocolError(
-                    ErrorCode.INVITE_INVALID, "this invite code is unknown, used up or expired"
-                )
-            try:
-                name = await self.store.create_user(name, password_hash)
-            except BaseException:
-                if code_hash is not None:
-                    # The name was taken (or the database failed): the code keeps its use.
-                    await self.store.return_invite(code_hash)
-                raise
-            return await self._issue_token(name), name
-        except UsernameTaken:
-            raise ProtocolError(USERNAME_TAKEN, f"the name {name!r} is taken") from None
-        except StorageError:
-            raise unavailable() from None
+            # UsernameTaken, like every refusal of the store, goes up as it is.
+            name = await self.store.create_user(name, password_hash)
+        except BaseException:
+            if code_hash is not None:
+                # The name was taken (or the database failed): the code keeps its use.
+                await self.store.return_invite(code_hash)
+            raise
+        return await self._issue_token(name), name
 
     async def login(self, username: object, password: object, *, address: str) -> tuple[str, str]:
         """Check a password and issue a token; one answer for every kind of failure.
@@ -151,7 +143,7 @@ class ChatService:
         Failures are counted per (name, ``address``), see :class:`LoginThrottle`.
         """
         if not isinstance(username, str) or not isinstance(password, str):
-            raise ProtocolError("bad_request", "username and password must be strings")
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "username and password must be strings")
         wait = self._logins.retry_after(username, address)
         if wait:
             raise RateLimited("too many failed logins for this name; wait and try again", wait)
@@ -168,9 +160,10 @@ class ChatService:
                 self._logins.forgive(username, address)
                 return token, found.username
         except StorageError:
+            # Not the user's failure: it must not count towards a lock-out.
             self._logins.forgive(username, address)
-            raise unavailable() from None
-        raise ProtocolError("unauthorized", "wrong user name or password")
+            raise
+        raise ProtocolError(ErrorCode.UNAUTHORIZED, "wrong user name or password")
 
     async def _decoy(self) -> str:
         if self._decoy_hash is None:
@@ -190,19 +183,13 @@ class ChatService:
 
     async def logout(self, token_hash: str) -> None:
         """Revoke a token at once and close the sockets that use it."""
-        try:
-            await self.store.delete_token(token_hash)
-        except StorageError:
-            raise unavailable() from None
+        await self.store.delete_token(token_hash)
         self.hub.revoke(token_hash)
 
     # Rooms ------------------------------------------------------------------
 
     async def rooms(self) -> list[RoomInfo]:
-        try:
-            rooms = await self.store.rooms()
-        except StorageError:
-            raise unavailable() from None
+        rooms = await self.store.rooms()
         self.hub.note_rooms(rooms)
         return rooms
 
@@ -213,7 +200,7 @@ class ChatService:
         # Maybe created by `chat-server room create` in another process: ask the store.
         await self.rooms()
         if not self.hub.has_room(name):
-            raise ProtocolError("unknown_room", f"there is no room {name!r}", ref)
+            raise ProtocolError(ErrorCode.UNKNOWN_ROOM, f"there is no room {name!r}", ref)
 
     async def create_room(self, name: str, user: str) -> tuple[RoomInfo, bool]:
         """Create a room if missing; a new room is announced to every connection.
@@ -229,10 +216,7 @@ class ChatService:
                     "try again",
                     wait,
                 )
-        try:
-            room, created = await self.store.ensure_room(name)
-        except StorageError:
-            raise unavailable() from None
+        room, created = await self.store.ensure_room(name)
         if created:
             log.info("room %s created", name)
             self.hub.publish_room(room)
@@ -242,30 +226,23 @@ class ChatService:
 
     # Messages ---------------------------------------------------------------
 
-    async def post(
-        self,
-        author: str,
-        event: SendMessage,
-        on_stored: Callable[[AppendResult], None] | None = None,
-    ) -> AppendResult:
-        """Store a message durably, then fan it out; a retry is only answered, not re-sent.
+    async def post(self, author: str, event: SendMessage) -> AppendResult:
+        """Store a message durably, then publish it; HTTP's way, awaiting each step.
 
-        ``on_stored`` runs after the commit and before the fan-out: the socket
-        queues its ``ack`` there, so the sender hears "stored as seq N" before
-        its own message comes back. The socket session uses the two halves,
-        :meth:`start_post` and :meth:`finish_post`, directly.
+        The socket session takes the same steps itself, pipelined: it calls
+        :meth:`start_post`, reads on, and once the commit is done acks and
+        calls :meth:`publish`.
         """
-        writing = self.start_post(author, event)
-        with contextlib.suppress(Exception):
-            # Only waiting here: finish_post reads the outcome from `writing`
-            # itself and turns a refusal into the contract's error.
-            await asyncio.wrap_future(writing)
-        return self.finish_post(author, event, writing, on_stored)
+        result = await asyncio.wrap_future(self.start_post(author, event))
+        self.publish(result)
+        return result
 
     def start_post(self, author: str, event: SendMessage) -> WriteFuture:
-        """The first half of :meth:`post`: rate-limit, then hand the message to the store.
+        """Rate-limit, then hand the message to the store; return the store's future at once.
 
-        Returns at once with the store's future; RateLimited when over the limit.
+        RateLimited when over the limit. The future resolves on a database
+        thread once the message is committed, with its :class:`AppendResult`,
+        or with the store's refusal (``UnknownRoom``, ``StorageError``).
         """
         wait = self._messages.take(author)
         if wait:
@@ -274,37 +251,16 @@ class ChatService:
                 wait,
                 event.client_id,
             )
-        try:
-            return self.store.append_nowait(event.room, author, event.client_id, event.text)
-        except StorageError as exc:  # the store is closed: the server is stopping
-            raise unavailable(event.client_id) from exc
+        return self.store.append_nowait(event.room, author, event.client_id, event.text)
 
-    def finish_post(
-        self,
-        author: str,
-        event: SendMessage,
-        writing: WriteFuture,
-        on_stored: Callable[[AppendResult], None] | None = None,
-    ) -> AppendResult:
-        """The second half of :meth:`post`, on the event loop once ``writing`` is done.
+    def publish(self, result: AppendResult) -> None:
+        """Fan a stored message out to everyone, once its sender has been answered.
 
-        Turns the store's refusal into the contract's error, or reports the
-        message stored (``on_stored``) and fans a new one out.
+        A retry (``created`` False) was published the first time: it is only
+        answered again, never re-sent.
         """
-        try:
-            result = writing.result()
-        except KeyError:
-            raise ProtocolError(
-                "unknown_room", f"there is no room {event.room!r}", event.client_id
-            ) from None
-        except StorageError as exc:
-            log.warning("could not store a message of %s: %s", author, exc)
-            raise unavailable(event.client_id) from None
-        if on_stored is not None:
-            on_stored(result)
         if result.created:
             self.hub.publish_message(result.message)
-        return result
 
     async def set_typing(self, user: str, event: SetTyping) -> None:
         """Relay a typing change, or drop it silently when the user types too often."""
@@ -316,21 +272,44 @@ class ChatService:
     async def history(self, room: str, before: int | None, limit: int) -> HistoryPage:
         """Up to ``limit`` messages before ``before`` (the newest when None), ascending."""
         await self.require_room(room)
-        try:
-            page = await self.store.messages_before(room, before, limit + 1)
-        except StorageError:
-            raise unavailable() from None
+        page = await self.store.messages_before(room, before, limit + 1)
         # One more than asked tells whether there is more without a count query.
         return HistoryPage(room, page[-limit:], has_more=len(page) > limit)
 
     async def after(self, room: str, after: int, limit: int) -> tuple[list[Message], bool]:
         """Up to ``limit`` messages after ``after``, ascending, and whether more follow."""
         await self.require_room(room)
-        try:
-            page = await self.store.messages_after(room, after, limit + 1)
-        except StorageError:
-            raise unavailable() from None
+        page = await self.store.messages_after(room, after, limit + 1)
         return page[:limit], len(page) > limit
+
+    async def replay(
+        self, user: str, since: Mapping[str, int], limit: int | None = None, *, newest: bool = True
+    ) -> dict[str, list[Message]]:
+        """What ``user`` missed: per room of ``since`` that exists, the messages after its seq.
+
+        The one rule behind the socket's replay after ``hello`` and the long
+        poll. Ascending, at most ``limit`` per room (``replay_limit`` when
+        None): with ``newest`` the most recent ones (the socket: a client far
+        behind gets the recent messages at once and a gap to page back through
+        with history), otherwise the oldest (the long poll: the client asks
+        again from where the answer ends). A room with nothing new is not
+        read at all: the hub knows each room's last seq. ``user``: who asks,
+        for the rooms that not everyone may read, once there are such.
+        """
+        if limit is None:
+            limit = self.config.replay_limit
+        missed: dict[str, list[Message]] = {}
+        for room, position in since.items():
+            if not self.hub.has_room(room):
+                continue
+            if self.hub.last_seq(room) <= position:
+                missed[room] = []
+            elif newest:
+                recent = await self.store.messages_before(room, None, limit)
+                missed[room] = [message for message in recent if message.seq > position]
+            else:
+                missed[room] = await self.store.messages_after(room, position, limit)
+        return missed
 
 
 # Where the aiohttp application keeps the service, for the handlers in ws and http_api.

@@ -18,7 +18,6 @@ that changes later (DHCP) does not break anything.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import ipaddress
 import os
 import socket
@@ -30,6 +29,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from chat_protocol import lan
 
 from .private import private_file, private_folder
 
@@ -50,7 +51,7 @@ class TlsSetupError(Exception):
 def fingerprint(certificate: bytes | str) -> str:
     """The SHA-256 fingerprint of a certificate (PEM text or DER bytes) as ``AB:CD:...``.
 
-    This is the form browsers and ``openssl x509 -fingerprint -sha256`` show, so
+    The format is the protocol's (:func:`chat_protocol.lan.fingerprint`), so
     an operator can compare it with what the client displays.
     """
     if isinstance(certificate, str):
@@ -59,8 +60,7 @@ def fingerprint(certificate: bytes | str) -> str:
         certificate = x509.load_pem_x509_certificate(certificate).public_bytes(
             serialization.Encoding.DER
         )
-    digest = hashlib.sha256(certificate).hexdigest().upper()
-    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+    return lan.fingerprint(certificate)
 
 
 def ensure_self_signed(

@@ -9,7 +9,7 @@ import logging
 import aiohttp
 import pytest
 
-from chat_protocol import Message
+from chat_protocol import Error, Message
 from chat_server.app import ChatServer
 from chat_server.config import Registration, ServerConfig
 from tests.server.wire import (
@@ -18,6 +18,7 @@ from tests.server.wire import (
     http,
     joined,
     json_bearer,
+    message_frame,
     recv_until,
     refuse_appends,
     register,
@@ -449,3 +450,20 @@ async def test_the_message_rate_is_shared_by_http_and_socket(server_config: Serv
             assert (await recv_until(ws, lambda e: e.type == "ack")).type == "ack"
             status, body = await post_json(session, path, {"client_id": "h2", "text": "x"}, token)
     assert status == 429 and body["code"] == "rate_limited"
+
+
+async def test_a_refusal_reads_the_same_over_the_socket_and_over_http(
+    chat_server: ChatServer,
+) -> None:
+    # The store refuses the message (there is no such room); both transports
+    # answer through the one mapping from a refusal to the contract's code.
+    token = await register(chat_server, "alice")
+    async with joined(chat_server, token) as ws:
+        await ws.send(message_frame("hello?", room="nowhere", client_id="c-1"))
+        refused = await recv_until(ws, lambda e: isinstance(e, Error))
+    async with http(chat_server) as session:
+        status, body = await post_json(
+            session, "/api/v1/rooms/nowhere/messages", {"client_id": "c-2", "text": "x"}, token
+        )
+    assert isinstance(refused, Error) and (refused.code, refused.ref) == ("unknown_room", "c-1")
+    assert (status, body) == (404, {"code": refused.code, "message": refused.message})

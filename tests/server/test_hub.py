@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chat_protocol import Limits, Message, RoomInfo
-from chat_server.hub import Frame, Hub
+from chat_server.fanout import Frame
+from chat_server.hub import Hub
 
 
 @dataclass(eq=False)

@@ -10,7 +10,6 @@ from websockets.asyncio.client import connect
 from websockets.frames import Close, Opcode
 
 from chat_protocol import UserLeave
-from chat_server import ws as ws_module
 from chat_server.config import ServerConfig
 from chat_server.limits import LoginThrottle, RateLimiter, TokenBucket
 from tests.server.wire import (
@@ -48,11 +47,11 @@ class FakeClock:
     ids=["events", "bytes"],
 )
 async def test_a_client_that_stops_reading_is_closed_with_1008_too_slow(
-    server_config: ServerConfig, monkeypatch: pytest.MonkeyPatch, limit: dict[str, int]
+    server_config: ServerConfig, limit: dict[str, int]
 ) -> None:
     # Give the slow client all the time it needs to read our close frame once
     # it reads again; the default cuts a peer that does not read the close.
-    monkeypatch.setattr(ws_module, "CLOSE_TIMEOUT", 60.0)
+    server_config.close_timeout = 60.0
     limits = {"messages_per_second": 1000, "message_burst": 1000, **limit}
     async with running(server_config, **limits) as server:
         tokens = await make_users(server, ["slow", "writer"])
@@ -82,9 +81,9 @@ async def test_a_client_that_stops_reading_is_closed_with_1008_too_slow(
 
 
 async def test_a_client_that_stops_reading_during_the_replay_is_closed_too(
-    server_config: ServerConfig, monkeypatch: pytest.MonkeyPatch
+    server_config: ServerConfig,
 ) -> None:
-    monkeypatch.setattr(ws_module, "CLOSE_TIMEOUT", 60.0)
+    server_config.close_timeout = 60.0
     async with running(server_config, ping_interval=0.2) as server:
         tokens = await make_users(server, ["slow", "watcher"])
         store = server.service.store
@@ -108,9 +107,9 @@ async def test_a_client_that_stops_reading_during_the_replay_is_closed_too(
 
 
 async def test_a_peer_that_never_answers_pings_is_dropped(
-    server_config: ServerConfig, monkeypatch: pytest.MonkeyPatch
+    server_config: ServerConfig,
 ) -> None:
-    monkeypatch.setattr(ws_module, "CLOSE_TIMEOUT", 0.5)
+    server_config.close_timeout = 0.5
     async with running(server_config, ping_interval=0.2) as server:
         tokens = await make_users(server, ["silent", "watcher"])
         async with joined(server, tokens["watcher"]) as watcher:

@@ -27,6 +27,8 @@ from chat_server.storage import (
     AppendResult,
     PeeweeChatStore,
     StorageError,
+    UnknownRoom,
+    UnknownUser,
     UsernameTaken,
     open_store,
 )
@@ -168,8 +170,8 @@ async def test_ensure_room_creates_once_and_reports_it(store: PeeweeChatStore) -
     assert [room.name for room in await store.rooms()] == ["general", "random"]
 
 
-async def test_append_to_an_unknown_room_raises_key_error(store: PeeweeChatStore) -> None:
-    with pytest.raises(KeyError):
+async def test_append_to_an_unknown_room_raises_unknown_room(store: PeeweeChatStore) -> None:
+    with pytest.raises(UnknownRoom):
         await store.append("nowhere", "alice", "c1", "hello")
 
 
@@ -450,8 +452,8 @@ async def test_revoking_all_tokens_of_a_user_spares_other_users(store: PeeweeCha
     assert await store.user_for_token("b1") == "bob"
 
 
-async def test_token_for_an_unknown_user_raises_key_error(store: PeeweeChatStore) -> None:
-    with pytest.raises(KeyError):
+async def test_token_for_an_unknown_user_raises_unknown_user(store: PeeweeChatStore) -> None:
+    with pytest.raises(UnknownUser):
         await store.add_token("nobody", "t1")
 
 

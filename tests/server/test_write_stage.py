@@ -13,7 +13,7 @@ from typing import cast
 
 import pytest
 
-from chat_server.ws import Outbox, WriteStage
+from chat_server.fanout import Outbox, WriteStage
 
 
 class StagedOutbox:
@@ -48,7 +48,7 @@ async def test_a_socket_whose_write_fails_does_not_hold_back_the_others(
 ) -> None:
     stage = WriteStage(asyncio.get_running_loop())
     broken, healthy = StagedOutbox(broken=True), StagedOutbox()
-    with caplog.at_level(logging.ERROR, logger="chat_server.ws"):
+    with caplog.at_level(logging.ERROR, logger="chat_server.fanout"):
         stage.add(cast(Outbox, broken))
         stage.add(cast(Outbox, healthy))
         await asyncio.sleep(0)

@@ -14,7 +14,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from .base import AppendResult, ChatStore, Credentials, StorageError, UsernameTaken
+from .base import (
+    AppendResult,
+    ChatStore,
+    Credentials,
+    StorageError,
+    UnknownRoom,
+    UnknownUser,
+    UsernameTaken,
+)
 from .database import database_for
 from .peewee_store import PeeweeChatStore
 
@@ -25,6 +33,8 @@ __all__ = [
     "PeeweeChatStore",
     "StorageError",
     "StoreConfig",
+    "UnknownRoom",
+    "UnknownUser",
     "UsernameTaken",
     "open_store",
 ]

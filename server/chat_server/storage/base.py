@@ -21,15 +21,39 @@ from chat_protocol import Message, RoomInfo
 
 
 class StorageError(Exception):
-    """The database could not do what was asked (locked, read-only, disk full, gone).
+    """The store did not do what was asked; nothing that raised this was stored.
 
-    Handlers turn it into an error for the client, never an ack: nothing that
-    raised this was stored.
+    A plain StorageError means the database failed (locked, read-only, disk
+    full, gone): the same request may succeed later. The subclasses below are
+    refusals of the request itself. Neither transport catches them one by
+    one: :func:`chat_server.refusals.refusal_for` turns each into the
+    contract's error code, for a socket's ``error`` event and an HTTP status
+    alike, never an ack.
     """
 
 
-class UsernameTaken(Exception):
+class UnknownRoom(StorageError):
+    """A message named a room that does not exist."""
+
+    def __init__(self, room: str) -> None:
+        super().__init__(f"there is no room {room!r}")
+        self.room = room
+
+
+class UnknownUser(StorageError):
+    """A token was issued for a user that does not exist (removed meanwhile)."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f"there is no user {username!r}")
+        self.username = username
+
+
+class UsernameTaken(StorageError):
     """Registration or rename hit an existing user name (compared case-insensitively)."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f"the name {username!r} is taken")
+        self.username = username
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +154,8 @@ class ChatStore(ABC):
     async def append(self, room: str, author: str, client_id: str, text: str) -> AppendResult:
         """Store a message with the room's next seq, durably, before returning.
 
-        Idempotent per (author, client_id). Raises KeyError for an unknown room
-        and StorageError when the database refuses the write.
+        Idempotent per (author, client_id). Raises UnknownRoom for an unknown
+        room and StorageError when the database refuses the write.
         """
         return await asyncio.wrap_future(self.append_nowait(room, author, client_id, text))
 
@@ -144,7 +168,7 @@ class ChatStore(ABC):
         The hot path of a chat server: the socket session calls it for each
         message it reads and is called back when the commit is done, with no
         task and no extra turn of the event loop in between (see
-        :mod:`chat_server.ws`). Messages handed over one after the other are
+        :mod:`chat_server.session`). Messages handed over one after the other are
         stored (and their futures resolve) in that order, per room. The
         future resolves on a database thread; its result and exceptions are
         those of :meth:`append`.

@@ -32,7 +32,15 @@ import peewee
 from chat_protocol import DEFAULT_ROOM, Message, RoomInfo
 from chat_protocol.rules import now_ts
 
-from .base import AppendResult, ChatStore, Credentials, StorageError, UsernameTaken
+from .base import (
+    AppendResult,
+    ChatStore,
+    Credentials,
+    StorageError,
+    UnknownRoom,
+    UnknownUser,
+    UsernameTaken,
+)
 from .migrations import migrate
 from .models import Invite, Room, StoredMessage, Token, User, database_proxy
 from .workers import GroupCommitWriter, ReaderPool
@@ -177,12 +185,12 @@ class PeeweeChatStore(ChatStore):
         return await self._read(work)
 
     async def add_token(self, username: str, token_hash: str) -> None:
-        """Remember a session token by its hash; KeyError when there is no such user."""
+        """Remember a session token by its hash; UnknownUser when there is no such user."""
 
         def work() -> None:
             user = User.get_or_none(User.name_key == username.lower())
             if user is None:
-                raise KeyError(username)
+                raise UnknownUser(username)
             Token.insert(hash=token_hash, user=user.id, created=now_ts()).execute()
 
         await self._write(work)
@@ -276,7 +284,7 @@ class PeeweeChatStore(ChatStore):
     ) -> concurrent.futures.Future[AppendResult]:
         if self._writer is None:
             raise StorageError("the store is closed")
-        # No savepoint: _append raises (KeyError) only before it changed anything.
+        # No savepoint: _append raises (UnknownRoom) only before it changed anything.
         return self._writer.submit(
             lambda: self._append(room, author, client_id, text), room, savepoint=False
         )
@@ -291,7 +299,7 @@ class PeeweeChatStore(ChatStore):
             # room it names; anything else in an unknown room is refused.
             stored = self._find(cursor, author, client_id)
             if stored is None:
-                raise KeyError(room)
+                raise UnknownRoom(room)
             return AppendResult(stored, created=False)
         room_id, seq = bumped
         ts = now_ts()

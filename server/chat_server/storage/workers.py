@@ -200,10 +200,10 @@ class ReaderPool(_DatabaseThreads):
 class GroupCommitWriter(_DatabaseThreads):
     """The one thread that writes; it commits the writes that queued up together.
 
-    A write function may raise an ordinary exception (``KeyError`` for an
-    unknown room, ``UsernameTaken``): its savepoint is rolled back and only its
-    caller gets the exception. A database error escaping a write function
-    means the database itself failed, and the whole batch is rolled back.
+    A write function may raise a refusal (``UnknownRoom``, ``UsernameTaken``):
+    its savepoint is rolled back and only its caller gets the exception. A
+    database error escaping a write function means the database itself
+    failed, and the whole batch is rolled back.
     """
 
     def __init__(self, db: peewee.Database, max_batch: int = 500) -> None:
