@@ -105,6 +105,16 @@ class ServerProcess:
             proc.stdout.close()
         raise RuntimeError("chat-server did not start:\n" + "".join(lines))
 
+    def tracebacks(self) -> list[str]:
+        """The tracebacks the server printed: each is a fault of ours, never a peer's doing.
+
+        Peers that vanish, send garbage or go silent are ordinary and logged
+        at debug or info level; only a real server fault (a failing disk, a
+        bug) may print a traceback.
+        """
+        text = "".join(self.output)
+        return [part for part in text.split("Traceback (most recent call last):")[1:]]
+
     def _drain(self, proc: subprocess.Popen[str]) -> None:
         assert proc.stdout is not None
         with proc.stdout:
@@ -141,3 +151,5 @@ def server_process(tmp_path: Path) -> Iterator[ServerProcess]:
         yield server
     finally:
         server.stop()
+    # Clients killed, cut off or crashing never make the server print a traceback.
+    assert not server.tracebacks(), "".join(server.output)

@@ -7,6 +7,7 @@ those, so they are re-exported here rather than copied.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +16,26 @@ from tests.conftest import ServerProcess
 from tests.ui.conftest import chat_server_here, make_client, qloop, run
 
 __all__ = ["chat_server_here", "make_client", "qloop", "run"]
+
+
+@pytest.fixture(autouse=True)
+def no_server_traceback(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail a chaos or fault test whose in-process server logged an error with a traceback.
+
+    Cut networks, killed clients, slow readers and floods are ordinary peer
+    behaviour: the server logs them at debug or info level, never as an
+    ERROR traceback that an operator would take for a crash. Even a failing
+    database (locked, read-only, full) is reported in one line, not a trace.
+    """
+    yield
+    faults = [
+        record
+        for record in caplog.get_records("call")
+        if record.name.startswith("chat_server")
+        and record.levelno >= logging.ERROR
+        and record.exc_info
+    ]
+    assert not faults, "\n".join(record.getMessage() for record in faults)
 
 
 @pytest.fixture(scope="module")
@@ -31,3 +52,5 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
         yield process
     finally:
         assert process.stop() == 0, "".join(process.output)
+    # Whatever the fuzz sent, the server answered it: no traceback in its log.
+    assert not process.tracebacks(), "".join(process.output)
