@@ -31,6 +31,8 @@ class ErrorCode(StrEnum):
     USERNAME_TAKEN = "username_taken"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
+    # HTTP only: a password change whose "old" password is wrong.
+    WRONG_PASSWORD = "wrong_password"
 
 
 class CloseCode(IntEnum):
@@ -56,6 +58,7 @@ STATUS_OF_CODE: dict[str, int] = {
     ErrorCode.UNKNOWN_TYPE: 400,
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.REGISTRATION_CLOSED: 403,
+    ErrorCode.WRONG_PASSWORD: 403,
     ErrorCode.UNKNOWN_ROOM: 404,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,

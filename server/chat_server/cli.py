@@ -1,11 +1,13 @@
 """The ``chat-server`` command: run the server, or manage its users and rooms.
 
 ``chat-server [--host H] [--port P] [--data-dir DIR] [--db URL] [--name NAME]
-[--no-registration] [--tls [--tls-cert FILE --tls-key FILE]] [--no-discovery]``
+[--session-days DAYS] [--no-registration] [--tls [--tls-cert FILE --tls-key
+FILE]] [--no-discovery]``
 runs the server until SIGINT or SIGTERM, then stops it gracefully and exits 0.
 The subcommands (``user add NAME``, ``user remove NAME``, ``user
-reset-password NAME``, ``user list``, ``room create NAME``) work on the same
-data folder or database (see :mod:`chat_server.admin`).
+reset-password NAME``, ``user disable NAME``, ``user enable NAME``, ``user
+list``, ``room create NAME``) work on the same data folder or database (see
+:mod:`chat_server.admin`); a running server closes the sessions they end.
 
 The signal handling lives here and not in :class:`ChatServer`, because the
 desktop app hosts the same server inside its own event loop.
@@ -74,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     _storage_options(parser, None)
     parser.add_argument("--name", help="server name shown to clients (default: the host name)")
     parser.add_argument(
+        "--session-days",
+        type=float,
+        default=30.0,
+        metavar="DAYS",
+        help="sign a device out after this many days without use (default: 30)",
+    )
+    parser.add_argument(
         "--no-registration",
         action="store_true",
         help="only the operator creates accounts (chat-server user add)",
@@ -114,9 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("username")
         sub.add_argument("--password", help="the password (default: asked for, or read from stdin)")
         _storage_options(sub, argparse.SUPPRESS)
-    sub = user_commands.add_parser("remove", help="delete an account (messages stay)")
-    sub.add_argument("username")
-    _storage_options(sub, argparse.SUPPRESS)
+    for action, text in (
+        ("remove", "delete an account and sign it out (messages stay, the name stays taken)"),
+        ("disable", "stop an account from signing in and sign it out everywhere"),
+        ("enable", "let a disabled account sign in again"),
+    ):
+        sub = user_commands.add_parser(action, help=text, description=text)
+        sub.add_argument("username")
+        _storage_options(sub, argparse.SUPPRESS)
     sub = user_commands.add_parser("list", help="print every user name")
     _storage_options(sub, argparse.SUPPRESS)
 
@@ -149,6 +163,7 @@ def config_from(args: argparse.Namespace) -> ServerConfig:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         advertise=not args.no_discovery and not _is_loopback(args.host),
+        session_days=args.session_days,
     )
     if args.data_dir is not None:
         config.data_dir = args.data_dir
@@ -186,6 +201,10 @@ def _admin_command(args: argparse.Namespace) -> Callable[[ChatStore], Awaitable[
         )
     if args.action == "remove":
         return partial(admin.remove_user, username=args.username, out=out)
+    if args.action == "disable":
+        return partial(admin.disable_user, username=args.username, out=out)
+    if args.action == "enable":
+        return partial(admin.enable_user, username=args.username, out=out)
     return partial(admin.list_users, out=out)
 
 

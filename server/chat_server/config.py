@@ -68,3 +68,14 @@ class ServerConfig:
     # Messages replayed per room after ``hello`` before a ``gap`` is sent instead.
     # The contract fixes it at 1000; a field so that tests can reach it quickly.
     replay_limit: int = REPLAY_LIMIT
+    # A session (token) unused for this many days ends (--session-days).
+    session_days: float = 30.0
+    # A session's last use is written at most this often: checking a token
+    # only reads, so the hot path does not write (see chat_server.accounts).
+    session_touch_seconds: float = 3600.0
+    # How often expired sessions are deleted (and open sockets' sessions touched).
+    session_upkeep_seconds: float = 3600.0
+    # How often the server reads the revocation log, so that a session ended
+    # by another process (the CLI, another server) closes here too. The
+    # design bound for "ended everywhere" is 2 s; tests shrink this.
+    revocation_check_seconds: float = 1.0

@@ -24,6 +24,7 @@ from aiohttp import hdrs, web
 
 from chat_protocol import (
     CreateRoom,
+    ErrorCode,
     Message,
     ProtocolError,
     SendMessage,
@@ -56,6 +57,7 @@ STATUS_OF_CODE = {
     "unknown_type": 400,
     "unauthorized": 401,
     REGISTRATION_CLOSED: 403,
+    ErrorCode.WRONG_PASSWORD: 403,
     "unknown_room": 404,
     "not_found": 404,
     USERNAME_TAKEN: 409,
@@ -179,19 +181,56 @@ async def health(request: web.Request) -> web.Response:
 
 async def register(request: web.Request) -> web.Response:
     body = await _body(request)
-    token, username = await _service(request).register(body.get("username"), body.get("password"))
+    token, username = await _service(request).register(
+        body.get("username"), body.get("password"), request.headers.get(hdrs.USER_AGENT, "")
+    )
     return _json({"token": token, "username": username}, 201)
 
 
 async def login(request: web.Request) -> web.Response:
     body = await _body(request)
-    token, username = await _service(request).login(body.get("username"), body.get("password"))
+    token, username = await _service(request).login(
+        body.get("username"), body.get("password"), request.headers.get(hdrs.USER_AGENT, "")
+    )
     return _json({"token": token, "username": username})
 
 
 async def logout(request: web.Request) -> web.Response:
     _, token_hash = await _authorized(request)
     await _service(request).logout(token_hash)
+    return web.Response(status=204)
+
+
+# A user's sessions and password (chat_server.accounts) ----------------------
+
+
+async def list_sessions(request: web.Request) -> web.Response:
+    user, token_hash = await _authorized(request)
+    sessions = await _service(request).accounts.sessions(user, token_hash)
+    return _json({"sessions": sessions})
+
+
+async def end_session(request: web.Request) -> web.Response:
+    user, _ = await _authorized(request)
+    await _service(request).accounts.end_session(user, request.match_info["id"])
+    return web.Response(status=204)
+
+
+async def end_other_sessions(request: web.Request) -> web.Response:
+    """``DELETE /api/v1/sessions?others=1``: the explicit flag guards against a slip."""
+    user, token_hash = await _authorized(request)
+    if request.query.get("others") != "1":
+        raise ProtocolError("bad_request", "to end all your other sessions, add ?others=1")
+    await _service(request).accounts.end_others(user, token_hash)
+    return web.Response(status=204)
+
+
+async def change_password(request: web.Request) -> web.Response:
+    user, token_hash = await _authorized(request)
+    body = await _body(request)
+    await _service(request).accounts.change_password(
+        user, token_hash, body.get("old"), body.get("new")
+    )
     return web.Response(status=204)
 
 
@@ -282,6 +321,8 @@ async def events(request: web.Request) -> web.Response:
         while True:
             # Taken before reading the state, so a change in between still wakes us.
             changed = hub.changed()
+            if poller.revoked:  # logged out, or ended by any server process
+                raise ProtocolError("unauthorized", "the session was ended")
             messages: list[Message] = []
             for room, position in positions.items():
                 if hub.last_seq(room) > position:
@@ -324,6 +365,10 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(f"{PREFIX}/register", register)
     app.router.add_post(f"{PREFIX}/login", login)
     app.router.add_post(f"{PREFIX}/logout", logout)
+    app.router.add_get(f"{PREFIX}/sessions", list_sessions)
+    app.router.add_delete(f"{PREFIX}/sessions", end_other_sessions)
+    app.router.add_delete(f"{PREFIX}/sessions/{{id}}", end_session)
+    app.router.add_post(f"{PREFIX}/password", change_password)
     app.router.add_get(f"{PREFIX}/rooms", list_rooms)
     app.router.add_post(f"{PREFIX}/rooms", create_room)
     app.router.add_get(f"{PREFIX}/rooms/{{room}}/messages", list_messages)

@@ -31,6 +31,7 @@ from websockets.frames import Frame as WireFrame
 from websockets.frames import Opcode
 
 from chat_protocol import (
+    CloseCode,
     Event,
     Limits,
     Message,
@@ -110,6 +111,8 @@ class Poller:
     # once when they differ, so a change between two polls is never missed.
     seen_typing: dict[str, list[str]] | None = None
     seen_online: list[str] | None = None
+    # Set when its token is revoked: a poll in progress answers 401.
+    revoked: bool = False
 
 
 class Hub:
@@ -297,15 +300,18 @@ class Hub:
 
     # Tokens and shutdown ----------------------------------------------------
 
-    def revoke(self, token_hash: str) -> None:
-        """A token was logged out: close its sockets (4401) and forget its poller."""
+    def revoke(self, token_hash: str, reason: str = "logged out") -> None:
+        """A token was revoked: close its sockets (4401), end its polls, forget its poller."""
         for sub in list(self._subscribers):
             if sub.token_hash == token_hash:
-                sub.close_soon(4401, "logged out")
+                sub.close_soon(CloseCode.UNAUTHORIZED, reason)
         poller = self._pollers.get(token_hash)
         if poller is not None:
+            poller.revoked = True
             poller.active = 0
             self._drop_poller(token_hash)
+            # Wakes the polls in progress, which see `revoked` and answer 401.
+            self._notify()
 
     def subscribers(self) -> list[Subscriber]:
         """Every attached socket session (the client's fault tests use it to cut connections)."""

@@ -33,10 +33,11 @@ from chat_protocol import (
     rules,
 )
 
+from .accounts import Accounts
 from .config import ServerConfig
 from .hub import Hub
 from .limits import LoginThrottle, RateLimiter
-from .security import hash_password, hash_token, new_token, verify_password
+from .security import hash_password, needs_rehash, verify_password
 from .storage.base import AppendResult, ChatStore, StorageError, UsernameTaken
 
 log = logging.getLogger(__name__)
@@ -85,10 +86,14 @@ class ChatService:
         # A hash to verify against when the user does not exist, so that an
         # unknown name costs as much time as a wrong password (no enumeration).
         self._decoy_hash: str | None = None
+        # Sessions: expiry, listing, ending, revocation everywhere (chat_server.accounts).
+        self.accounts = Accounts(config, store, hub)
 
     # Accounts ---------------------------------------------------------------
 
-    async def register(self, username: object, password: object) -> tuple[str, str]:
+    async def register(
+        self, username: object, password: object, agent: str = ""
+    ) -> tuple[str, str]:
         """Create an account and a first token; return (token, username)."""
         if not self.config.registration_open:
             raise ProtocolError(
@@ -102,13 +107,13 @@ class ChatService:
         password_hash = await hash_password(secret)
         try:
             name = await self.store.create_user(name, password_hash)
-            return await self._issue_token(name), name
+            return await self.accounts.issue(name, agent), name
         except UsernameTaken:
             raise ProtocolError(USERNAME_TAKEN, f"the name {name!r} is taken") from None
         except StorageError:
             raise unavailable() from None
 
-    async def login(self, username: object, password: object) -> tuple[str, str]:
+    async def login(self, username: object, password: object, agent: str = "") -> tuple[str, str]:
         """Check a password and issue a token; one answer for every kind of failure."""
         if not isinstance(username, str) or not isinstance(password, str):
             raise ProtocolError("bad_request", "username and password must be strings")
@@ -124,8 +129,12 @@ class ChatService:
             if found is None:
                 await verify_password(password, await self._decoy())
             elif await verify_password(password, found.password_hash):
-                token = await self._issue_token(found.username)
+                token = await self.accounts.issue(found.username, agent)
                 self._logins.forgive(username)
+                if needs_rehash(found.password_hash):
+                    # An older scheme or weaker parameters: store today's hash
+                    # now, while the password is at hand.
+                    await self.store.set_password(found.username, await hash_password(password))
                 return token, found.username
         except StorageError:
             self._logins.forgive(username)
@@ -137,16 +146,9 @@ class ChatService:
             self._decoy_hash = await hash_password(secrets.token_urlsafe(16))
         return self._decoy_hash
 
-    async def _issue_token(self, username: str) -> str:
-        token, token_hash = new_token()
-        await self.store.add_token(username, token_hash)
-        return token
-
     async def user_for_token(self, token: str) -> tuple[str, str] | None:
         """(username, token hash) for a valid token, else None. StorageError passes up."""
-        token_hash = hash_token(token)
-        user = await self.store.user_for_token(token_hash)
-        return None if user is None else (user, token_hash)
+        return await self.accounts.resolve(token)
 
     async def logout(self, token_hash: str) -> None:
         """Revoke a token at once and close the sockets that use it."""
@@ -154,7 +156,7 @@ class ChatService:
             await self.store.delete_token(token_hash)
         except StorageError:
             raise unavailable() from None
-        self.hub.revoke(token_hash)
+        self.accounts.ended([token_hash], "logged out")
 
     # Rooms ------------------------------------------------------------------
 

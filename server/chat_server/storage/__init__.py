@@ -14,7 +14,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from .base import AppendResult, ChatStore, Credentials, StorageError, UsernameTaken
+from .base import (
+    AppendResult,
+    ChatStore,
+    Credentials,
+    SessionInfo,
+    StorageError,
+    TokenOwner,
+    UsernameTaken,
+)
 from .database import database_for
 from .peewee_store import PeeweeChatStore
 
@@ -23,8 +31,10 @@ __all__ = [
     "ChatStore",
     "Credentials",
     "PeeweeChatStore",
+    "SessionInfo",
     "StorageError",
     "StoreConfig",
+    "TokenOwner",
     "UsernameTaken",
     "open_store",
 ]
