@@ -21,6 +21,7 @@ import contextlib
 import getpass
 import ipaddress
 import logging
+import math
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -55,6 +56,16 @@ def _storage_options(parser: argparse.ArgumentParser, default: object) -> None:
     )
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, not {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chat-server",
@@ -77,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--name", help="server name shown to clients (default: the host name)")
     parser.add_argument(
         "--session-days",
-        type=float,
+        type=_positive,
         default=30.0,
         metavar="DAYS",
         help="sign a device out after this many days without use (default: 30)",

@@ -18,6 +18,7 @@ would run it (one process holds one store).
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import subprocess
 import sys
@@ -27,15 +28,18 @@ from typing import Any
 
 import aiohttp
 import pytest
-from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import ClientConnection, connect
 
 from chat_protocol import CloseCode, rules
 from chat_server import cli
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
+from tests.conftest import ServerProcess
+from tests.postgres import throwaway_database
 from tests.server.wire import (
     PASSWORD,
     bearer,
+    hello,
     http,
     joined,
     message_frame,
@@ -44,6 +48,7 @@ from tests.server.wire import (
     running,
     scrypt_hash,
     wait_until,
+    ws_url,
 )
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -143,6 +148,42 @@ async def test_the_cli_signs_a_user_out_of_a_running_server_sockets_and_polls_in
         if args[1] == "reset-password":
             status, _ = await login(session, NEW_PASSWORD)
             assert status == 200
+
+
+async def test_a_session_ended_on_one_server_closes_its_socket_on_another(
+    server: ChatServer,
+) -> None:
+    # A second server process on the same database, as in a cluster.
+    other = ServerProcess(data_dir=server.config.data_dir)
+    other.start()
+    try:
+        bob = await register(server, "bob")
+        async with connect(other.url.replace("http", "ws") + "/ws") as ws:
+            await hello(ws, bob)
+            async with (
+                http(server) as session,
+                session.post("/api/v1/logout", headers=bearer(bob)) as response,
+            ):
+                assert response.status == 204
+            assert await closed_with(ws) == CloseCode.UNAUTHORIZED
+    finally:
+        assert other.stop() == 0
+
+
+@pytest.mark.postgres
+async def test_the_cli_signs_a_user_out_of_a_server_on_postgresql(
+    server_config: ServerConfig,
+) -> None:
+    with throwaway_database("chat_revoke_test") as url:
+        server_config.db_url = url
+        server_config.revocation_check_seconds = 0.05
+        async with running(server_config) as server:
+            bob = await register(server, "bob")
+            async with joined(server, bob) as ws:
+                await asyncio.to_thread(
+                    chat_server_cli, server, "user", "disable", "bob", "--db", url
+                )
+                assert await closed_with(ws) == CloseCode.UNAUTHORIZED
 
 
 async def test_a_disabled_user_can_sign_in_again_once_enabled(server: ChatServer) -> None:
@@ -326,6 +367,9 @@ async def test_a_session_unused_for_session_days_stops_working_and_is_deleted(
             assert await status_of(session, stale) == 200  # and this use renews it
             age_sessions(server, 31)
             assert await status_of(session, stale) == 401
+            async with connect(ws_url(server)) as ws:
+                await ws.send(json.dumps({"type": "hello", "token": stale}))
+                assert await closed_with(ws) == CloseCode.UNAUTHORIZED
             await wait_until(lambda: stored_sessions(server) == 0)
             fresh = (await login(session))[1]["token"]
             assert await status_of(session, fresh) == 200
@@ -372,6 +416,9 @@ def test_the_cli_takes_the_session_lifetime(tmp_path: Any) -> None:
     args = cli.build_parser().parse_args(["--session-days", "7", "--data-dir", str(tmp_path)])
     assert cli.config_from(args).session_days == 7
     assert cli.config_from(cli.build_parser().parse_args([])).session_days == 30
+    for wrong in ("0", "-1", "nan", "soon"):
+        with pytest.raises(SystemExit):
+            cli.build_parser().parse_args(["--session-days", wrong])
 
 
 # Password hashes ------------------------------------------------------------------
