@@ -86,7 +86,11 @@ class Accounts:
         if idle > timedelta(days=self.config.session_days):
             return None  # expired; upkeep deletes it
         if idle.total_seconds() >= self.config.session_touch_seconds:
-            await self.store.touch_tokens([token_hash])
+            try:
+                await self.store.touch_tokens([token_hash])
+            except StorageError as exc:
+                # The token checked out; a missed touch is retried on a later use.
+                log.warning("could not record the use of a session of %s: %s", owner.username, exc)
         return owner.username, token_hash
 
     def ended(self, token_hashes: list[str], reason: str) -> None:
