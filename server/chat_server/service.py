@@ -132,14 +132,19 @@ class ChatService:
                 token = await self.accounts.issue(found.username, agent)
                 self._logins.forgive(username)
                 if needs_rehash(found.password_hash):
-                    # An older scheme or weaker parameters: store today's hash
-                    # now, while the password is at hand.
-                    await self.store.set_password(found.username, await hash_password(password))
+                    await self._rehash(found.username, password)
                 return token, found.username
         except StorageError:
             self._logins.forgive(username)
             raise unavailable() from None
         raise ProtocolError("unauthorized", "wrong user name or password")
+
+    async def _rehash(self, username: str, password: str) -> None:
+        """Replace an older scheme's hash while the password is at hand (one try per login)."""
+        try:
+            await self.store.set_password(username, await hash_password(password))
+        except StorageError as exc:
+            log.warning("could not upgrade the password hash of %s: %s", username, exc)
 
     async def _decoy(self) -> str:
         if self._decoy_hash is None:
