@@ -182,7 +182,7 @@ async def health(request: web.Request) -> web.Response:
 async def register(request: web.Request) -> web.Response:
     body = await _body(request)
     token, username = await _service(request).register(
-        body.get("username"), body.get("password"), request.headers.get(hdrs.USER_AGENT, "")
+        body.get("username"), body.get("password"), agent=request.headers.get(hdrs.USER_AGENT, "")
     )
     return _json({"token": token, "username": username}, 201)
 
@@ -190,7 +190,7 @@ async def register(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     body = await _body(request)
     token, username = await _service(request).login(
-        body.get("username"), body.get("password"), request.headers.get(hdrs.USER_AGENT, "")
+        body.get("username"), body.get("password"), agent=request.headers.get(hdrs.USER_AGENT, "")
     )
     return _json({"token": token, "username": username})
 

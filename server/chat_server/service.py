@@ -92,7 +92,7 @@ class ChatService:
     # Accounts ---------------------------------------------------------------
 
     async def register(
-        self, username: object, password: object, agent: str = ""
+        self, username: object, password: object, *, agent: str = ""
     ) -> tuple[str, str]:
         """Create an account and a first token; return (token, username)."""
         if not self.config.registration_open:
@@ -113,7 +113,9 @@ class ChatService:
         except StorageError:
             raise unavailable() from None
 
-    async def login(self, username: object, password: object, agent: str = "") -> tuple[str, str]:
+    async def login(
+        self, username: object, password: object, *, agent: str = ""
+    ) -> tuple[str, str]:
         """Check a password and issue a token; one answer for every kind of failure."""
         if not isinstance(username, str) or not isinstance(password, str):
             raise ProtocolError("bad_request", "username and password must be strings")
