@@ -45,6 +45,12 @@ from chat_protocol import (
 
 log = logging.getLogger(__name__)
 
+# How long the hub remembers a revoked token. A session whose token checked
+# out a moment before the revocation reached this server, and that attaches
+# (or starts its poll) a moment after, is ended all the same; a revoked token
+# passes no check once its deletion committed, so seconds are plenty.
+REVOKED_MEMORY = 60.0
+
 # How long the server believes an ``active: true`` typing indicator. It mirrors
 # the receiver rule of the contract (drop an indicator 6 s after the last
 # active:true) so that pollers see the same typing list a socket client would.
@@ -130,6 +136,8 @@ class Hub:
         self._typing: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._changed = asyncio.Event()
         self.closing = False
+        # Token hash -> when it was revoked (loop time), for REVOKED_MEMORY seconds.
+        self._revoked: dict[str, float] = {}
 
     # Rooms ------------------------------------------------------------------
 
@@ -175,6 +183,8 @@ class Hub:
         self._subscribers.add(sub)
         self._sockets_of.setdefault(sub.username, set()).add(sub)
         self._presence_changed(sub.username, was_online, skip=sub)
+        if sub.token_hash in self._revoked:
+            sub.close_soon(CloseCode.UNAUTHORIZED, "session ended")
 
     def detach(self, sub: Subscriber) -> None:
         """Forget a session that ended; ``user-leave`` when it was the user's last."""
@@ -202,6 +212,7 @@ class Hub:
             poller.expiry.cancel()
             poller.expiry = None
         poller.active += 1
+        poller.revoked = token_hash in self._revoked
         self._presence_changed(user, was_online, skip=None)
         return poller
 
@@ -302,6 +313,11 @@ class Hub:
 
     def revoke(self, token_hash: str, reason: str = "logged out") -> None:
         """A token was revoked: close its sockets (4401), end its polls, forget its poller."""
+        now = asyncio.get_running_loop().time()
+        self._revoked = {
+            known: at for known, at in self._revoked.items() if now - at < REVOKED_MEMORY
+        }
+        self._revoked[token_hash] = now
         for sub in list(self._subscribers):
             if sub.token_hash == token_hash:
                 sub.close_soon(CloseCode.UNAUTHORIZED, reason)
