@@ -38,6 +38,8 @@ class ErrorCode(StrEnum):
     INVITE_INVALID = "invite_invalid"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     REQUEST_TIMEOUT = "request_timeout"
+    # HTTP only: a password change whose "old" password is wrong.
+    WRONG_PASSWORD = "wrong_password"
 
 
 class CloseCode(IntEnum):
@@ -65,6 +67,7 @@ STATUS_OF_CODE: dict[str, int] = {
     ErrorCode.REGISTRATION_CLOSED: 403,
     ErrorCode.INVITE_REQUIRED: 403,
     ErrorCode.INVITE_INVALID: 403,
+    ErrorCode.WRONG_PASSWORD: 403,
     ErrorCode.UNKNOWN_ROOM: 404,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,

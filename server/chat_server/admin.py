@@ -4,7 +4,10 @@ Each command opens the same store the server uses (same data folder or
 ``--db``), does one thing and closes it, so it works whether or not the
 server is running (SQLite's WAL and PostgreSQL both allow a second writer).
 Commands return a process exit code and print one line for the operator;
-failures raise :class:`AdminError` with a sentence to show.
+failures raise :class:`AdminError` with a sentence to show. Sessions that a
+command ends (reset-password, disable, remove) are written to the store's
+revocation log, from which every running server closes their sockets and
+long polls within seconds (:mod:`chat_server.revocation`).
 """
 
 from __future__ import annotations
@@ -47,7 +50,19 @@ async def add_user(store: ChatStore, username: str, password: str, out: Output) 
 async def remove_user(store: ChatStore, username: str, out: Output) -> None:
     if not await store.delete_user(username):
         raise AdminError(f"there is no user {username!r}")
-    out(f"removed user {username} (their messages stay)")
+    out(f"removed user {username} and signed them out (their messages and name stay)")
+
+
+async def disable_user(store: ChatStore, username: str, out: Output) -> None:
+    if not await store.set_disabled(username, True):
+        raise AdminError(f"there is no user {username!r}")
+    out(f"disabled user {username} and signed them out")
+
+
+async def enable_user(store: ChatStore, username: str, out: Output) -> None:
+    if not await store.set_disabled(username, False):
+        raise AdminError(f"there is no user {username!r}")
+    out(f"enabled user {username}")
 
 
 async def reset_password(store: ChatStore, username: str, password: str, out: Output) -> None:

@@ -96,6 +96,8 @@ class ChatServer:
         guards.add_to(app)
         app.on_shutdown.append(self._on_shutdown)
         app.cleanup_ctx.append(keep_sessions_alive)
+        # Sessions ended by any process close here; expired ones are deleted.
+        app.cleanup_ctx.append(service.accounts.run)
         return app
 
     async def _on_shutdown(self, app: web.Application) -> None:

@@ -2,12 +2,13 @@
 
 ``chat-server [--host H] [--port P] [--data-dir DIR] [--db URL] [--name NAME]
 [--registration open|invite|closed] [--registration-rate N] [--trusted-proxy ADDR]
-[--tls [--tls-cert FILE --tls-key FILE]] [--no-discovery]`` (and a few more
-limits, see ``--help``) runs the server until SIGINT or SIGTERM, then stops it
-gracefully and exits 0. The subcommands (``user add NAME``, ``user remove
-NAME``, ``user reset-password NAME``, ``user list``, ``room create NAME``,
-``invite create``) work on the same data folder or database (see
-:mod:`chat_server.admin`).
+[--session-days DAYS] [--tls [--tls-cert FILE --tls-key FILE]] [--no-discovery]``
+(and a few more limits, see ``--help``) runs the server until SIGINT or
+SIGTERM, then stops it gracefully and exits 0. The subcommands (``user add
+NAME``, ``user remove NAME``, ``user reset-password NAME``, ``user disable
+NAME``, ``user enable NAME``, ``user list``, ``room create NAME``, ``invite
+create``) work on the same data folder or database (see
+:mod:`chat_server.admin`); a running server closes the sessions they end.
 
 The signal handling lives here and not in :class:`ChatServer`, because the
 desktop app hosts the same server inside its own event loop.
@@ -21,6 +22,7 @@ import contextlib
 import getpass
 import ipaddress
 import logging
+import math
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -55,6 +57,16 @@ def _storage_options(parser: argparse.ArgumentParser, default: object) -> None:
     )
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, not {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chat-server",
@@ -81,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=Registration.OPEN.value,
         help="who may create an account: anyone (open, the default), only with a code from "
         "'chat-server invite create' (invite), or nobody: the operator adds accounts (closed)",
+    )
+    parser.add_argument(
+        "--session-days",
+        type=_positive,
+        default=30.0,
+        metavar="DAYS",
+        help="sign a device out after this many days without use (default: 30)",
     )
     parser.add_argument(
         "--no-registration",
@@ -154,9 +173,14 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("username")
         sub.add_argument("--password", help="the password (default: asked for, or read from stdin)")
         _storage_options(sub, argparse.SUPPRESS)
-    sub = user_commands.add_parser("remove", help="delete an account (messages stay)")
-    sub.add_argument("username")
-    _storage_options(sub, argparse.SUPPRESS)
+    for action, text in (
+        ("remove", "delete an account and sign it out (messages stay, the name stays taken)"),
+        ("disable", "stop an account from signing in and sign it out everywhere"),
+        ("enable", "let a disabled account sign in again"),
+    ):
+        sub = user_commands.add_parser(action, help=text, description=text)
+        sub.add_argument("username")
+        _storage_options(sub, argparse.SUPPRESS)
     sub = user_commands.add_parser("list", help="print every user name")
     _storage_options(sub, argparse.SUPPRESS)
 
@@ -194,13 +218,6 @@ def _bucket_options(
         )
 
 
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a number above 0")
-    return value
-
-
 def _network(text: str) -> Network:
     try:
         return ipaddress.ip_network(text, strict=False)
@@ -235,6 +252,7 @@ def config_from(args: argparse.Namespace) -> ServerConfig:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         advertise=not args.no_discovery and not _is_loopback(args.host),
+        session_days=args.session_days,
     )
     if args.data_dir is not None:
         config.data_dir = args.data_dir
@@ -274,6 +292,10 @@ def _admin_command(args: argparse.Namespace) -> Callable[[ChatStore], Awaitable[
         )
     if args.action == "remove":
         return partial(admin.remove_user, username=args.username, out=out)
+    if args.action == "disable":
+        return partial(admin.disable_user, username=args.username, out=out)
+    if args.action == "enable":
+        return partial(admin.enable_user, username=args.username, out=out)
     return partial(admin.list_users, out=out)
 
 

@@ -95,3 +95,14 @@ class ServerConfig:
     # Seconds a WebSocket close handshake may take before the connection is
     # simply cut: a peer that does not read cannot take our close frame either.
     close_timeout: float = 5.0
+    # A session (token) unused for this many days ends (--session-days).
+    session_days: float = 30.0
+    # A session's last use is written at most this often: checking a token
+    # only reads, so the hot path does not write (see chat_server.accounts).
+    session_touch_seconds: float = 3600.0
+    # How often expired sessions are deleted (and open sockets' sessions touched).
+    session_upkeep_seconds: float = 3600.0
+    # How often the server reads the revocation log, so that a session ended
+    # by another process (the CLI, another server) closes here too. The
+    # design bound for "ended everywhere" is 2 s; tests shrink this.
+    revocation_check_seconds: float = 1.0

@@ -161,6 +161,7 @@ async def register(request: web.Request) -> web.Response:
         body.get("password"),
         address=client_address(request),
         invite=body.get("invite"),
+        agent=request.headers.get(hdrs.USER_AGENT, ""),
     )
     return _json({"token": token, "username": username}, 201)
 
@@ -168,7 +169,10 @@ async def register(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     body = await _body(request)
     token, username = await _service(request).login(
-        body.get("username"), body.get("password"), address=client_address(request)
+        body.get("username"),
+        body.get("password"),
+        address=client_address(request),
+        agent=request.headers.get(hdrs.USER_AGENT, ""),
     )
     return _json({"token": token, "username": username})
 
@@ -176,6 +180,39 @@ async def login(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     _, token_hash = await _authorized(request)
     await _service(request).logout(token_hash)
+    return web.Response(status=204)
+
+
+# A user's sessions and password (chat_server.accounts) ----------------------
+
+
+async def list_sessions(request: web.Request) -> web.Response:
+    user, token_hash = await _authorized(request)
+    sessions = await _service(request).accounts.sessions(user, token_hash)
+    return _json({"sessions": sessions})
+
+
+async def end_session(request: web.Request) -> web.Response:
+    user, _ = await _authorized(request)
+    await _service(request).accounts.end_session(user, request.match_info["id"])
+    return web.Response(status=204)
+
+
+async def end_other_sessions(request: web.Request) -> web.Response:
+    """``DELETE /api/v1/sessions?others=1``: the explicit flag guards against a slip."""
+    user, token_hash = await _authorized(request)
+    if request.query.get("others") != "1":
+        raise ProtocolError("bad_request", "to end all your other sessions, add ?others=1")
+    await _service(request).accounts.end_others(user, token_hash)
+    return web.Response(status=204)
+
+
+async def change_password(request: web.Request) -> web.Response:
+    user, token_hash = await _authorized(request)
+    body = await _body(request)
+    await _service(request).accounts.change_password(
+        user, token_hash, body.get("old"), body.get("new")
+    )
     return web.Response(status=204)
 
 
@@ -266,6 +303,8 @@ async def events(request: web.Request) -> web.Response:
         while True:
             # Taken before reading the state, so a change in between still wakes us.
             changed = hub.changed()
+            if poller.revoked:  # logged out, or ended by any server process
+                raise ProtocolError(ErrorCode.UNAUTHORIZED, "the session was ended")
             missed = await service.replay(user, positions, POLL_PAGE, newest=False)
             messages = [message for page in missed.values() for message in page]
             typing = hub.typing_for(user)
@@ -302,6 +341,10 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(f"{PREFIX}/register", register)
     app.router.add_post(f"{PREFIX}/login", login)
     app.router.add_post(f"{PREFIX}/logout", logout)
+    app.router.add_get(f"{PREFIX}/sessions", list_sessions)
+    app.router.add_delete(f"{PREFIX}/sessions", end_other_sessions)
+    app.router.add_delete(f"{PREFIX}/sessions/{{id}}", end_session)
+    app.router.add_post(f"{PREFIX}/password", change_password)
     app.router.add_get(f"{PREFIX}/rooms", list_rooms)
     app.router.add_post(f"{PREFIX}/rooms", create_room)
     app.router.add_get(f"{PREFIX}/rooms/{{room}}/messages", list_messages)

@@ -43,6 +43,12 @@ from .fanout import Frame
 
 log = logging.getLogger(__name__)
 
+# How long the hub remembers a revoked token. A session whose token checked
+# out a moment before the revocation reached this server, and that attaches
+# (or starts its poll) a moment after, is ended all the same; a revoked token
+# passes no check once its deletion committed, so seconds are plenty.
+REVOKED_MEMORY = 60.0
+
 # How long the server believes an ``active: true`` typing indicator: the
 # contract's receiver rule, so that pollers see the same typing list a socket
 # client would.
@@ -78,6 +84,8 @@ class Poller:
     # once when they differ, so a change between two polls is never missed.
     seen_typing: dict[str, list[str]] | None = None
     seen_online: list[str] | None = None
+    # Set when its token is revoked: a poll in progress answers 401.
+    revoked: bool = False
 
 
 class Hub:
@@ -95,6 +103,8 @@ class Hub:
         self._typing: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._changed = asyncio.Event()
         self.closing = False
+        # Token hash -> when it was revoked (loop time), for REVOKED_MEMORY seconds.
+        self._revoked: dict[str, float] = {}
 
     # Rooms ------------------------------------------------------------------
 
@@ -140,6 +150,8 @@ class Hub:
         self._subscribers.add(sub)
         self._sockets_of.setdefault(sub.username, set()).add(sub)
         self._presence_changed(sub.username, was_online, skip=sub)
+        if sub.token_hash in self._revoked:
+            sub.close_soon(CloseCode.UNAUTHORIZED, "session ended")
 
     def detach(self, sub: Subscriber) -> None:
         """Forget a session that ended; ``user-leave`` when it was the user's last."""
@@ -167,6 +179,7 @@ class Hub:
             poller.expiry.cancel()
             poller.expiry = None
         poller.active += 1
+        poller.revoked = token_hash in self._revoked
         self._presence_changed(user, was_online, skip=None)
         return poller
 
@@ -265,15 +278,23 @@ class Hub:
 
     # Tokens and shutdown ----------------------------------------------------
 
-    def revoke(self, token_hash: str) -> None:
-        """A token was logged out: close its sockets (4401) and forget its poller."""
+    def revoke(self, token_hash: str, reason: str = "logged out") -> None:
+        """A token was revoked: close its sockets (4401), end its polls, forget its poller."""
+        now = asyncio.get_running_loop().time()
+        self._revoked = {
+            known: at for known, at in self._revoked.items() if now - at < REVOKED_MEMORY
+        }
+        self._revoked[token_hash] = now
         for sub in list(self._subscribers):
             if sub.token_hash == token_hash:
-                sub.close_soon(CloseCode.UNAUTHORIZED, "logged out")
+                sub.close_soon(CloseCode.UNAUTHORIZED, reason)
         poller = self._pollers.get(token_hash)
         if poller is not None:
+            poller.revoked = True
             poller.active = 0
             self._drop_poller(token_hash)
+            # Wakes the polls in progress, which see `revoked` and answer 401.
+            self._notify()
 
     def subscribers(self) -> list[Subscriber]:
         """Every attached socket session (the client's fault tests use it to cut connections)."""

@@ -1,12 +1,14 @@
 """Password hashing and session tokens for the server's accounts.
 
-Passwords are stored as salted scrypt hashes in a self-describing string,
-``scrypt$<n>$<r>$<p>$<salt>$<hash>`` (salt and hash in URL-safe base64), so
-the cost parameters can be raised later: old hashes still verify with the
-parameters they carry, and :func:`needs_rehash` tells the server to store a
-new hash at the user's next successful login. scrypt is slow on purpose
-(tens of milliseconds), so the two coroutines run it on a thread and the event
-loop keeps serving everyone else meanwhile.
+Passwords are stored as argon2id hashes in the PHC string format that
+``argon2-cffi`` writes (``$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>``): the
+string carries its own parameters, so they can be raised later, old hashes
+still verify, and :func:`needs_rehash` tells the server to store a new hash at
+the user's next successful login. Hashes of the first release
+(``scrypt$<n>$<r>$<p>$<salt>$<hash>``) still verify and always ask for a
+rehash, so every account moves to argon2id the next time its user signs in.
+Both are slow on purpose (tens of milliseconds), so the coroutines run them
+on a thread and the event loop keeps serving everyone else meanwhile.
 
 Session tokens are random (256 bits), handed to the client once and stored
 only as their SHA-256: a copy of the database does not let anyone log in.
@@ -20,81 +22,103 @@ import hashlib
 import hmac
 import secrets
 
-# scrypt cost: 2**14 * 8 * 128 bytes = 16 MiB of memory and some 50 ms per hash,
-# the parameters Python's documentation and OWASP suggest for interactive logins.
-SCRYPT_N = 2**14
-SCRYPT_R = 8
-SCRYPT_P = 1
-_SALT_BYTES = 16
-_HASH_BYTES = 32
-_SCHEME = "scrypt"
+import argon2
+from argon2.exceptions import InvalidHashError, VerificationError
+
+# OWASP's Password Storage Cheat Sheet, first argon2id line: m=19 MiB
+# (19456 KiB), t=2, p=1. Not argon2-cffi's RFC 9106 low-memory profile
+# (64 MiB, t=3, p=4): a LAN server on a small box may verify several logins
+# at once, and OWASP rates the two as equally strong.
+ARGON2_MEMORY_KIB = 19456
+ARGON2_TIME_COST = 2
+ARGON2_PARALLELISM = 1
+_HASHER = argon2.PasswordHasher(
+    time_cost=ARGON2_TIME_COST,
+    memory_cost=ARGON2_MEMORY_KIB,
+    parallelism=ARGON2_PARALLELISM,
+    hash_len=32,
+    salt_len=16,
+    type=argon2.Type.ID,
+)
 # A stored hash asking for more than this is refused rather than computed: a
 # corrupted or forged row must not make a login eat gigabytes.
-_MAX_SCRYPT_MEMORY = 256 * 1024 * 1024
+_MAX_MEMORY_BYTES = 256 * 1024 * 1024
 
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+# The first release's scheme, kept only to verify (and then replace) its hashes.
+_SCRYPT = "scrypt"
 
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, length: int) -> bytes:
-    # maxmem must cover scrypt's 128 * r * (n + p + 2) bytes, plus some slack;
-    # OpenSSL's default (32 MiB) would refuse parameters raised later.
-    need = 128 * r * (n + p + 2)
-    return hashlib.scrypt(
-        password.encode("utf-8"),
-        salt=salt,
-        n=n,
-        r=r,
-        p=p,
-        maxmem=need + 1024 * 1024,
-        dklen=length,
-    )
-
-
-def hash_password_sync(password: str) -> str:
-    """The stored form of ``password``: blocking, for scripts and admin tools."""
-    salt = secrets.token_bytes(_SALT_BYTES)
-    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, _HASH_BYTES)
-    return f"{_SCHEME}${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
-
-
-def verify_password_sync(password: str, stored: str) -> bool:
-    """Whether ``password`` matches ``stored``; False for a malformed ``stored``."""
+def _verify_scrypt(password: str, stored: str) -> bool:
     try:
         scheme, n_text, r_text, p_text, salt_text, digest_text = stored.split("$")
         n, r, p = int(n_text), int(r_text), int(p_text)
         salt, expected = _unb64(salt_text), _unb64(digest_text)
     except ValueError:
         return False
-    if scheme != _SCHEME or not expected or 128 * r * (n + p + 2) > _MAX_SCRYPT_MEMORY:
+    # maxmem must cover scrypt's 128 * r * (n + p + 2) bytes, plus some slack.
+    need = 128 * r * (n + p + 2)
+    if scheme != _SCRYPT or not expected or need > _MAX_MEMORY_BYTES:
         return False
     try:
-        actual = _scrypt(password, salt, n, r, p, len(expected))
+        actual = hashlib.scrypt(
+            password.encode("utf-8"),
+            salt=salt,
+            n=n,
+            r=r,
+            p=p,
+            maxmem=need + 1024 * 1024,
+            dklen=len(expected),
+        )
     except ValueError:  # parameters scrypt rejects (n not a power of two, ...)
         return False
     # Constant time: how much of the hash matched must not leak through timing.
     return hmac.compare_digest(actual, expected)
 
 
+def _verify_argon2(password: str, stored: str) -> bool:
+    try:
+        params = argon2.extract_parameters(stored)
+    except InvalidHashError:
+        return False
+    if params.memory_cost * 1024 > _MAX_MEMORY_BYTES:
+        return False
+    try:
+        # surrogatepass: a password that is not Unicode (a lone surrogate sent
+        # as JSON "\ud800") matches no hash, but costs as much time as one that does.
+        return _HASHER.verify(stored, password.encode("utf-8", "surrogatepass"))
+    except (VerificationError, InvalidHashError):
+        # VerifyMismatchError (a wrong password) is a VerificationError.
+        return False
+
+
+def hash_password_sync(password: str) -> str:
+    """The stored form of ``password``: blocking, for scripts and admin tools."""
+    return _HASHER.hash(password)
+
+
+def verify_password_sync(password: str, stored: str) -> bool:
+    """Whether ``password`` matches ``stored``; False for a malformed ``stored``."""
+    if stored.startswith("$argon2"):
+        return _verify_argon2(password, stored)
+    return _verify_scrypt(password, stored)
+
+
 def needs_rehash(stored: str) -> bool:
-    """Whether ``stored`` was made with weaker parameters than the current ones."""
-    parts = stored.split("$")
-    if len(parts) != 6 or parts[0] != _SCHEME:
+    """Whether ``stored`` is not an argon2id hash with the current parameters."""
+    if not stored.startswith("$argon2id$"):
         return True
     try:
-        n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
-    except ValueError:
+        return _HASHER.check_needs_rehash(stored)
+    except InvalidHashError:
         return True
-    return (n, r, p) != (SCRYPT_N, SCRYPT_R, SCRYPT_P)
 
 
 async def hash_password(password: str) -> str:
-    """The stored form of ``password`` (salted scrypt), computed off the event loop."""
+    """The stored form of ``password`` (argon2id), computed off the event loop."""
     return await asyncio.to_thread(hash_password_sync, password)
 
 

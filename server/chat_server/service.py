@@ -43,10 +43,11 @@ from chat_protocol import (
 )
 
 from . import invites
+from .accounts import Accounts
 from .config import Registration, ServerConfig
 from .hub import Hub
 from .limits import LoginThrottle, RateLimiter
-from .security import hash_password, hash_token, new_token, verify_password
+from .security import hash_password, needs_rehash, verify_password
 from .storage.base import AppendResult, ChatStore, StorageError
 
 log = logging.getLogger(__name__)
@@ -89,11 +90,19 @@ class ChatService:
         # A hash to verify against when the user does not exist, so that an
         # unknown name costs as much time as a wrong password (no enumeration).
         self._decoy_hash: str | None = None
+        # Sessions: expiry, listing, ending, revocation everywhere (chat_server.accounts).
+        self.accounts = Accounts(config, store, hub)
 
     # Accounts ---------------------------------------------------------------
 
     async def register(
-        self, username: object, password: object, *, address: str, invite: object = None
+        self,
+        username: object,
+        password: object,
+        *,
+        address: str,
+        invite: object = None,
+        agent: str = "",
     ) -> tuple[str, str]:
         """Create an account and a first token; return (token, username).
 
@@ -135,9 +144,11 @@ class ChatService:
                 # The name was taken (or the database failed): the code keeps its use.
                 await self.store.return_invite(code_hash)
             raise
-        return await self._issue_token(name), name
+        return await self.accounts.issue(name, agent), name
 
-    async def login(self, username: object, password: object, *, address: str) -> tuple[str, str]:
+    async def login(
+        self, username: object, password: object, *, address: str, agent: str = ""
+    ) -> tuple[str, str]:
         """Check a password and issue a token; one answer for every kind of failure.
 
         Failures are counted per (name, ``address``), see :class:`LoginThrottle`.
@@ -156,8 +167,10 @@ class ChatService:
             if found is None:
                 await verify_password(password, await self._decoy())
             elif await verify_password(password, found.password_hash):
-                token = await self._issue_token(found.username)
+                token = await self.accounts.issue(found.username, agent)
                 self._logins.forgive(username, address)
+                if needs_rehash(found.password_hash):
+                    await self._rehash(found.username, password)
                 return token, found.username
         except StorageError:
             # Not the user's failure: it must not count towards a lock-out.
@@ -165,26 +178,26 @@ class ChatService:
             raise
         raise ProtocolError(ErrorCode.UNAUTHORIZED, "wrong user name or password")
 
+    async def _rehash(self, username: str, password: str) -> None:
+        """Replace an older scheme's hash while the password is at hand (one try per login)."""
+        try:
+            await self.store.set_password(username, await hash_password(password))
+        except StorageError as exc:
+            log.warning("could not upgrade the password hash of %s: %s", username, exc)
+
     async def _decoy(self) -> str:
         if self._decoy_hash is None:
             self._decoy_hash = await hash_password(secrets.token_urlsafe(16))
         return self._decoy_hash
 
-    async def _issue_token(self, username: str) -> str:
-        token, token_hash = new_token()
-        await self.store.add_token(username, token_hash)
-        return token
-
     async def user_for_token(self, token: str) -> tuple[str, str] | None:
         """(username, token hash) for a valid token, else None. StorageError passes up."""
-        token_hash = hash_token(token)
-        user = await self.store.user_for_token(token_hash)
-        return None if user is None else (user, token_hash)
+        return await self.accounts.resolve(token)
 
     async def logout(self, token_hash: str) -> None:
         """Revoke a token at once and close the sockets that use it."""
         await self.store.delete_token(token_hash)
-        self.hub.revoke(token_hash)
+        self.accounts.ended([token_hash], "logged out")
 
     # Rooms ------------------------------------------------------------------
 

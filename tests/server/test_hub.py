@@ -94,6 +94,18 @@ async def test_revoking_a_token_closes_only_its_connections() -> None:
     assert revoked.closed == [(4401, "logged out")] and kept.closed == []
 
 
+async def test_a_session_that_attaches_just_after_its_token_was_revoked_is_closed() -> None:
+    # Its token checked out a moment before the revocation reached the hub.
+    hub = Hub(Limits())
+    hub.revoke("t1")
+    late, other = Recorder("alice", "t1"), Recorder("alice", "t2")
+    hub.attach(late)
+    hub.attach(other)
+    assert late.closed == [(4401, "session ended")] and other.closed == []
+    assert hub.poll_started("alice", "t1").revoked
+    assert not hub.poll_started("alice", "t2").revoked
+
+
 async def test_changed_fires_on_the_next_change_only() -> None:
     hub = Hub(Limits(), [RoomInfo("general", 0)])
     before = hub.changed()

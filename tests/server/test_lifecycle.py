@@ -288,7 +288,15 @@ async def test_a_reset_password_signs_the_user_out_and_the_new_one_works(
 def test_help_describes_the_options_and_commands() -> None:
     result = run_cli("--help")
     assert result.returncode == 0
-    for option in ("--host", "--port", "--data-dir", "--db", "--name", "--no-registration"):
+    for option in (
+        "--host",
+        "--port",
+        "--data-dir",
+        "--db",
+        "--name",
+        "--no-registration",
+        "--session-days",
+    ):
         assert option in result.stdout
     assert "user" in result.stdout and "room" in result.stdout
 

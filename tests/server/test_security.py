@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import hashlib
 
+import argon2
 import pytest
 
-from chat_server import security
 from chat_server.security import (
     hash_password,
     hash_token,
     needs_rehash,
     new_token,
     verify_password,
+    verify_password_sync,
 )
+from tests.server.wire import scrypt_hash
 
 
 async def test_a_password_verifies_against_its_hash() -> None:
@@ -29,23 +31,27 @@ async def test_a_wrong_password_does_not_verify() -> None:
 async def test_the_hash_does_not_contain_the_password() -> None:
     stored = await hash_password("correct horse battery")
     assert "correct horse battery" not in stored
-    assert stored.startswith("scrypt$")
+    # argon2id with OWASP's parameters: 19 MiB, two passes, one lane.
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
 
 
 async def test_the_same_password_hashes_differently_each_time() -> None:
     assert await hash_password("same password") != await hash_password("same password")
 
 
-async def test_a_hash_made_with_older_parameters_still_verifies_and_asks_for_a_rehash(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(security, "SCRYPT_N", 2**10)
-    old = await hash_password("correct horse battery")
-    monkeypatch.undo()
-    assert old.split("$")[1] == str(2**10)
+async def test_a_hash_of_the_first_release_still_verifies_and_asks_for_a_rehash() -> None:
+    old = scrypt_hash("correct horse battery")
     assert await verify_password("correct horse battery", old)
+    assert not await verify_password("correct horse batterY", old)
     assert needs_rehash(old)
     assert not needs_rehash(await hash_password("correct horse battery"))
+
+
+def test_an_argon2_hash_with_other_parameters_asks_for_a_rehash() -> None:
+    weaker = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("pw")
+    assert verify_password_sync("pw", weaker)
+    assert needs_rehash(weaker)
+    assert needs_rehash("$argon2i$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAA")
 
 
 @pytest.mark.parametrize(
@@ -59,6 +65,10 @@ async def test_a_hash_made_with_older_parameters_still_verifies_and_asks_for_a_r
         "scrypt$1073741824$8$1$AAAA$AAAA",  # would need 128 GiB
         "scrypt$16384$8$1$!!!!$AAAA",
         "scrypt$16384$8$1$AAAA$",
+        "$argon2id$v=19$m=19456,t=2,p=1$",
+        "$argon2id$v=19$m=notanumber,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAA",
+        # would need 4 GiB
+        "$argon2id$v=19$m=4194304,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA",
     ],
 )
 async def test_a_malformed_stored_hash_never_verifies(stored: str) -> None:

@@ -22,6 +22,7 @@ import peewee
 import psycopg2
 import pytest
 
+from chat_protocol.rules import now_ts
 from chat_server.security import hash_password, verify_password
 from chat_server.storage import (
     AppendResult,
@@ -457,15 +458,100 @@ async def test_token_for_an_unknown_user_raises_unknown_user(store: PeeweeChatSt
         await store.add_token("nobody", "t1")
 
 
-async def test_deleting_a_user_removes_tokens_and_keeps_messages(store: PeeweeChatStore) -> None:
+async def test_deleting_a_user_removes_tokens_and_keeps_messages_and_the_name(
+    store: PeeweeChatStore,
+) -> None:
     await store.create_user("alice", "hash")
     await store.add_token("alice", "t1")
     await store.append("general", "alice", "c1", "still here")
     assert await store.delete_user("ALICE")
     assert await store.user_for_token("t1") is None
     assert await store.list_users() == []
-    assert [m.text for m in await store.messages_after("general", 0, 10)] == ["still here"]
-    await store.create_user("alice", "again")
+    assert await store.credentials("alice") is None
+    assert [m.author for m in await store.messages_after("general", 0, 10)] == ["alice"]
+    # Nobody can take the name over, and with it the history shown under it.
+    for name in ("alice", "ALICE"):
+        with pytest.raises(UsernameTaken):
+            await store.create_user(name, "again")
+    assert not await store.delete_user("alice")
+    assert not await store.set_password("alice", "other")
+    with pytest.raises(UnknownUser):
+        await store.add_token("alice", "t2")
+
+
+async def test_a_disabled_user_cannot_sign_in_until_enabled(store: PeeweeChatStore) -> None:
+    await store.create_user("alice", "hash")
+    await store.add_token("alice", "t1")
+    assert await store.set_disabled("alice", True)
+    assert await store.user_for_token("t1") is None
+    assert await store.credentials("alice") is None
+    with pytest.raises(UnknownUser):
+        await store.add_token("alice", "t2")
+    assert await store.list_users() == ["alice"]
+    assert await store.set_disabled("Alice", False)
+    credentials = await store.credentials("alice")
+    assert credentials is not None and credentials.password_hash == "hash"
+    assert not await store.set_disabled("nobody", True)
+
+
+async def test_every_ended_session_is_logged_for_the_other_servers(store: PeeweeChatStore) -> None:
+    start, nothing = await store.revocations_after(None)
+    assert nothing == []
+    for name in ("alice", "bob", "carol"):
+        await store.create_user(name, "hash")
+    for token_hash in ("a1", "a2", "a3", "b1", "b2", "c1"):
+        user = {"a": "alice", "b": "bob", "c": "carol"}[token_hash[0]]
+        await store.add_token(user, token_hash)
+    await store.delete_token("a1")
+    await store.delete_tokens_of("alice", keep="a3")
+    await store.set_disabled("bob", True)
+    await store.delete_user("carol")
+    await store.delete_token("unknown")
+    position, revoked = await store.revocations_after(start)
+    assert sorted(revoked) == ["a1", "a2", "b1", "b2", "c1"]
+    assert await store.revocations_after(position) == (position, [])
+    assert await store.user_for_token("a3") == "alice"
+
+
+async def test_sessions_have_an_opaque_id_an_agent_and_can_be_ended_one_by_one(
+    store: PeeweeChatStore,
+) -> None:
+    await store.create_user("alice", "hash")
+    await store.create_user("bob", "hash")
+    first = await store.add_token("alice", "a1", "Chat Desktop 0.1 (Linux)")
+    second = await store.add_token("alice", "a2")
+    bobs = await store.add_token("bob", "b1")
+    sessions = await store.sessions_of("ALICE")
+    assert [(s.session_id, s.agent, s.token_hash) for s in sessions] == [
+        (first, "Chat Desktop 0.1 (Linux)", "a1"),
+        (second, "", "a2"),
+    ]
+    assert all(s.last_used == s.created for s in sessions)
+    assert len({first, second, bobs}) == 3 and "a1" not in first
+    assert await store.delete_session("alice", bobs) is None
+    assert await store.user_for_token("b1") == "bob"
+    assert await store.delete_session("alice", first) == "a1"
+    assert [s.session_id for s in await store.sessions_of("alice")] == [second]
+
+
+async def test_touching_a_session_moves_its_last_use_and_clean_up_ends_unused_ones(
+    store: PeeweeChatStore,
+) -> None:
+    await store.create_user("alice", "hash")
+    await store.add_token("alice", "old")
+    await store.add_token("alice", "used")
+    [before] = [s for s in await store.sessions_of("alice") if s.token_hash == "used"]
+    await store.touch_tokens(["used"])
+    owner = await store.token_owner("used")
+    assert owner is not None and owner.last_used >= before.last_used
+    # Everything unused since a moment after "used" was touched goes.
+    assert await store.clean_up([], "0000", "0000") == 0
+    assert await store.clean_up([], owner.last_used, owner.last_used) == 1
+    assert await store.user_for_token("old") is None
+    assert await store.user_for_token("used") == "alice"
+    # A token in use is touched before the clean-up looks at it.
+    assert await store.clean_up(["used"], now_ts(), "0000") == 0
+    assert await store.user_for_token("used") == "alice"
 
 
 # Migrations --------------------------------------------------------------------
@@ -510,6 +596,39 @@ def test_migrations_must_be_numbered_without_holes(store_database: peewee.Databa
     step = MIGRATIONS[0]
     with pytest.raises(ValueError):
         migrate(store_database, (step, Migration(3, "skips 2", step.apply)))
+
+
+def test_a_database_of_the_first_release_keeps_its_accounts_and_tokens(
+    store_database: peewee.Database,
+) -> None:
+    # What the first release made: only step 1, with a user, two tokens, a message.
+    assert migrate(store_database, MIGRATIONS[:1]) == [1]
+    p = store_database.param
+    store_database.execute_sql(
+        f"INSERT INTO users (name, name_key, password_hash, created) VALUES ({p}, {p}, {p}, {p})",
+        ("Alice", "alice", "scrypt$16384$8$1$AAAA$AAAA", "2026-01-01T00:00:00.000Z"),
+    )
+    for token_hash in ("h1", "h2"):
+        store_database.execute_sql(
+            f"INSERT INTO tokens (hash, user_id, created) VALUES ({p}, 1, {p})",
+            (token_hash, "2026-01-02T00:00:00.000Z"),
+        )
+
+    assert migrate(store_database) == list(range(2, len(MIGRATIONS) + 1))
+
+    cursor = store_database.execute_sql(
+        "SELECT hash, session_id, last_used, agent FROM tokens ORDER BY hash"
+    )
+    rows = cursor.fetchall()
+    assert [row[0] for row in rows] == ["h1", "h2"]
+    ids = [row[1] for row in rows]
+    assert all(ids) and len(set(ids)) == 2 and not {"h1", "h2"} & set(ids)
+    assert [row[2:] for row in rows] == [(None, None), (None, None)]
+    cursor = store_database.execute_sql("SELECT name, disabled, removed FROM users")
+    assert cursor.fetchall() == [("Alice", None, None)]
+    with pytest.raises(peewee.IntegrityError), store_database.atomic():
+        # Session ids are unique.
+        store_database.execute_sql(f"UPDATE tokens SET session_id = {p}", (ids[0],))
 
 
 async def test_reopening_runs_no_migration_twice_and_keeps_data(

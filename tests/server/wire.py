@@ -9,8 +9,10 @@ protocol, so a test also fails when the server sends something off-contract.
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import dataclasses
+import hashlib
 import json
 import socket
 import uuid
@@ -121,6 +123,17 @@ async def wait_until(condition: Callable[[], bool], within: float = TIMEOUT) -> 
             if condition():
                 return
             await asyncio.sleep(0.005)
+
+
+def scrypt_hash(password: str, n: int = 2**14) -> str:
+    """A hash as the first release stored it: scrypt$n$r$p$salt$hash."""
+    salt = b"0123456789abcdef"
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=8, p=1, dklen=32)
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    return f"scrypt${n}$8$1${b64(salt)}${b64(digest)}"
 
 
 def message_frame(text: str, room: str = "general", client_id: str | None = None) -> str:

@@ -65,6 +65,26 @@ class Credentials:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenOwner:
+    """Whose a valid token is: the user, the session's id and when it was last used."""
+
+    username: str
+    session_id: str
+    last_used: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """One signed-in session of a user. ``token_hash`` never leaves the server."""
+
+    session_id: str
+    created: str
+    last_used: str
+    agent: str
+    token_hash: str
+
+
+@dataclass(frozen=True, slots=True)
 class AppendResult:
     """The outcome of storing a message: the stored message and whether it is new.
 
@@ -95,7 +115,7 @@ class ChatStore(ABC):
 
     @abstractmethod
     async def credentials(self, username: str) -> Credentials | None:
-        """Look a user up case-insensitively; None when there is no such user."""
+        """Look a user up case-insensitively; None when unknown, disabled or removed."""
 
     @abstractmethod
     async def set_password(self, username: str, password_hash: str) -> bool:
@@ -103,27 +123,74 @@ class ChatStore(ABC):
 
     @abstractmethod
     async def delete_user(self, username: str) -> bool:
-        """Remove a user and their tokens (their messages stay); False when unknown."""
+        """Remove a user and end their sessions; False when unknown.
+
+        Their messages stay, and so does their name: a removed account's name
+        cannot be registered again (:class:`UsernameTaken`).
+        """
+
+    @abstractmethod
+    async def set_disabled(self, username: str, disabled: bool) -> bool:
+        """Disable (ending every session) or enable an account; False when unknown."""
 
     @abstractmethod
     async def list_users(self) -> list[str]:
-        """Every user name, sorted case-insensitively."""
+        """Every user name (removed ones not), sorted case-insensitively."""
 
     @abstractmethod
-    async def add_token(self, username: str, token_hash: str) -> None:
-        """Remember a session token by its hash."""
+    async def add_token(self, username: str, token_hash: str, agent: str = "") -> str:
+        """Remember a session token by its hash; return the new session's id.
+
+        UnknownUser when there is no such user (or it is disabled or removed).
+        """
 
     @abstractmethod
+    async def token_owner(self, token_hash: str) -> TokenOwner | None:
+        """Whose the token is, or None when it is unknown or revoked."""
+
     async def user_for_token(self, token_hash: str) -> str | None:
         """The user a token hash belongs to, or None when it is unknown or revoked."""
+        owner = await self.token_owner(token_hash)
+        return None if owner is None else owner.username
+
+    @abstractmethod
+    async def touch_tokens(self, token_hashes: list[str]) -> None:
+        """Record that these sessions were used now."""
+
+    @abstractmethod
+    async def sessions_of(self, username: str) -> list[SessionInfo]:
+        """Every session of a user, oldest first."""
+
+    # Every method below that ends sessions also writes them to the revocation
+    # log (revocations_after) in the same transaction, so that every server
+    # process on the database learns of it, whichever process ended them.
 
     @abstractmethod
     async def delete_token(self, token_hash: str) -> None:
         """Revoke one token."""
 
     @abstractmethod
-    async def delete_tokens_of(self, username: str) -> list[str]:
-        """Revoke every token of a user; return the hashes that were revoked."""
+    async def delete_session(self, username: str, session_id: str) -> str | None:
+        """End one session of ``username``; its token hash, or None when it is not theirs."""
+
+    @abstractmethod
+    async def delete_tokens_of(self, username: str, keep: str | None = None) -> list[str]:
+        """Revoke every token of a user but ``keep``; return the hashes that were revoked."""
+
+    @abstractmethod
+    async def revocations_after(self, after: int | None) -> tuple[int, list[str]]:
+        """Token hashes revoked after log position ``after``, and the newest position.
+
+        ``after`` None: nothing, only the newest position (where a watcher starts).
+        """
+
+    @abstractmethod
+    async def clean_up(self, in_use: list[str], unused_before: str, revocations_before: str) -> int:
+        """Touch the tokens ``in_use``, then delete tokens unused since ``unused_before``
+        and revocation records older than ``revocations_before``, in one transaction.
+
+        Returns how many tokens were deleted.
+        """
 
     # Invites --------------------------------------------------------------
 

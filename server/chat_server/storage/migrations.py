@@ -7,17 +7,20 @@ the steps it lacks. A later schema change is a new step appended to the list
 (never an edit of an old one), for example with ``playhouse.migrate``'s
 ``SchemaMigrator``, and the models in :mod:`.models` follow it.
 
-Step 1 declares its tables as frozen copies instead of importing
+Each step declares the tables it creates as frozen copies instead of importing
 :mod:`.models`: the models describe the newest schema, step 1 must always
 create the first one, or step 2 would meet a column it is about to add.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import peewee
+from playhouse.migrate import SchemaMigrator
+from playhouse.migrate import migrate as run_migrations
 
 from chat_protocol.rules import now_ts
 
@@ -95,6 +98,48 @@ def _first_schema(db: peewee.Database) -> None:
         db.create_tables(tables, safe=False)
 
 
+def _accounts_and_sessions(db: peewee.Database) -> None:
+    """Disabled and removed accounts, sessions that can be listed and expire, revocations.
+
+    - ``users.disabled`` / ``users.removed``: the time the operator disabled
+      or removed the account (NULL: not). A removed account keeps its row, so
+      its name stays taken and nobody inherits its history.
+    - ``tokens.session_id`` (an opaque id a client may see, unlike the hash),
+      ``tokens.last_used`` (NULL: never touched since ``created``) and
+      ``tokens.agent`` (the User-Agent at login; NULL: unknown). Existing
+      tokens get an id each.
+    - ``revocations``: a log of ended sessions, read by every server process
+      on the database to close the sockets and polls that use them.
+    """
+    migrator = SchemaMigrator.from_database(db)
+    run_migrations(
+        migrator.add_column("users", "disabled", peewee.TextField(null=True)),
+        migrator.add_column("users", "removed", peewee.TextField(null=True)),
+        migrator.add_column("tokens", "session_id", peewee.TextField(null=True)),
+        migrator.add_column("tokens", "last_used", peewee.TextField(null=True)),
+        migrator.add_column("tokens", "agent", peewee.TextField(null=True)),
+    )
+    cursor = db.execute_sql("SELECT hash FROM tokens")  # type: ignore[no-untyped-call]
+    for (token_hash,) in cursor.fetchall():
+        db.execute_sql(  # type: ignore[no-untyped-call]
+            f"UPDATE tokens SET session_id = {db.param} WHERE hash = {db.param}",
+            (secrets.token_urlsafe(12), token_hash),
+        )
+    run_migrations(migrator.add_index("tokens", ("session_id",), unique=True))
+
+    class Revocation(peewee.Model):
+        id = peewee.BigAutoField()
+        username = peewee.TextField()
+        token_hash = peewee.TextField()
+        created = peewee.TextField(index=True)
+
+        class Meta:
+            table_name = "revocations"
+
+    with db.bind_ctx([Revocation]):
+        db.create_tables([Revocation], safe=False)
+
+
 def _invites(db: peewee.Database) -> None:
     """Invite codes for ``--registration invite`` (stored as their SHA-256)."""
 
@@ -111,11 +156,12 @@ def _invites(db: peewee.Database) -> None:
         db.create_tables([Invite], safe=False)
 
 
-# TODO-LEAD: the invites step is number 3 in the plan (sec-accounts takes 2);
-# on this branch alone it has to be 2, because the steps may have no holes.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "users, tokens, rooms and messages", _first_schema),
-    Migration(2, "invite codes", _invites),
+    Migration(
+        2, "disabled and removed accounts, session details, revocations", _accounts_and_sessions
+    ),
+    Migration(3, "invite codes", _invites),
 )
 
 

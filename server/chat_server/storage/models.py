@@ -35,6 +35,11 @@ class User(BaseModel):
     name_key = peewee.TextField(unique=True)
     password_hash = peewee.TextField()
     created = peewee.TextField()
+    # When the operator disabled the account (None: enabled); it cannot sign in.
+    disabled = peewee.TextField(null=True)
+    # When the account was removed (None: it exists). The row stays, so the
+    # name stays taken: nobody can register it and inherit its history.
+    removed = peewee.TextField(null=True)
 
     class Meta:
         table_name = "users"
@@ -47,9 +52,30 @@ class Token(BaseModel):
     hash = peewee.TextField(primary_key=True)
     user = peewee.ForeignKeyField(User, backref="tokens", on_delete="CASCADE")
     created = peewee.TextField()
+    # The session's opaque id, the one a client may see and name (never the hash).
+    session_id = peewee.TextField(unique=True, null=True)
+    # Last use, written at most once per ServerConfig.session_touch_seconds
+    # (None: not since ``created``); a session unused for session_days ends.
+    last_used = peewee.TextField(null=True)
+    # The User-Agent that signed in, trimmed (None: from before it was kept).
+    agent = peewee.TextField(null=True)
 
     class Meta:
         table_name = "tokens"
+
+
+class Revocation(BaseModel):
+    """A session that ended (logout, reset, disable, removal): every server
+    process on the database reads this log to close the sockets and polls that
+    still use it (see :mod:`chat_server.revocation`)."""
+
+    id = peewee.BigAutoField()
+    username = peewee.TextField()
+    token_hash = peewee.TextField()
+    created = peewee.TextField(index=True)
+
+    class Meta:
+        table_name = "revocations"
 
 
 class Room(BaseModel):

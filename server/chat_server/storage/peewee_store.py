@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import secrets
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
 
 import peewee
+from peewee import fn
 
 from chat_protocol import DEFAULT_ROOM, Message, RoomInfo
 from chat_protocol.rules import now_ts
@@ -36,13 +38,15 @@ from .base import (
     AppendResult,
     ChatStore,
     Credentials,
+    SessionInfo,
     StorageError,
+    TokenOwner,
     UnknownRoom,
     UnknownUser,
     UsernameTaken,
 )
 from .migrations import migrate
-from .models import Invite, Room, StoredMessage, Token, User, database_proxy
+from .models import Invite, Revocation, Room, StoredMessage, Token, User, database_proxy
 from .workers import GroupCommitWriter, ReaderPool
 
 T = TypeVar("T")
@@ -153,15 +157,17 @@ class PeeweeChatStore(ChatStore):
 
     async def credentials(self, username: str) -> Credentials | None:
         def work() -> Credentials | None:
-            user = User.get_or_none(User.name_key == username.lower())
-            return None if user is None else Credentials(user.name, user.password_hash)
+            user = _active_user(username)
+            if user is None or user.disabled is not None:
+                return None
+            return Credentials(user.name, user.password_hash)
 
         return await self._read(work)
 
     async def set_password(self, username: str, password_hash: str) -> bool:
         def work() -> bool:
             query = User.update(password_hash=password_hash).where(
-                User.name_key == username.lower()
+                User.name_key == username.lower(), User.removed.is_null()
             )
             return bool(query.execute())
 
@@ -169,55 +175,150 @@ class PeeweeChatStore(ChatStore):
 
     async def delete_user(self, username: str) -> bool:
         def work() -> bool:
-            user = User.get_or_none(User.name_key == username.lower())
+            user = _active_user(username)
             if user is None:
                 return False
-            Token.delete().where(Token.user == user.id).execute()
-            user.delete_instance()
+            _end_sessions(user, Token.user == user.id)
+            # The row stays with its name_key, so the name stays taken; the
+            # hash goes, and an empty hash verifies no password.
+            User.update(removed=now_ts(), password_hash="").where(User.id == user.id).execute()
+            return True
+
+        return await self._write(work)
+
+    async def set_disabled(self, username: str, disabled: bool) -> bool:
+        def work() -> bool:
+            user = _active_user(username)
+            if user is None:
+                return False
+            if disabled:
+                _end_sessions(user, Token.user == user.id)
+                if user.disabled is None:
+                    User.update(disabled=now_ts()).where(User.id == user.id).execute()
+            else:
+                User.update(disabled=None).where(User.id == user.id).execute()
             return True
 
         return await self._write(work)
 
     async def list_users(self) -> list[str]:
         def work() -> list[str]:
-            return [name for (name,) in _tuples(User.select(User.name).order_by(User.name_key))]
+            query = User.select(User.name).where(User.removed.is_null()).order_by(User.name_key)
+            return [name for (name,) in _tuples(query)]
 
         return await self._read(work)
 
-    async def add_token(self, username: str, token_hash: str) -> None:
-        """Remember a session token by its hash; UnknownUser when there is no such user."""
+    async def add_token(self, username: str, token_hash: str, agent: str = "") -> str:
+        """Remember a session token by its hash; return its session id.
 
-        def work() -> None:
-            user = User.get_or_none(User.name_key == username.lower())
-            if user is None:
+        UnknownUser when there is no such (active, enabled) user.
+        """
+
+        def work() -> str:
+            user = _active_user(username)
+            if user is None or user.disabled is not None:
                 raise UnknownUser(username)
-            Token.insert(hash=token_hash, user=user.id, created=now_ts()).execute()
+            session_id = secrets.token_urlsafe(12)
+            Token.insert(
+                hash=token_hash, user=user.id, created=now_ts(), session_id=session_id, agent=agent
+            ).execute()
+            return session_id
 
-        await self._write(work)
+        return await self._write(work)
 
-    async def user_for_token(self, token_hash: str) -> str | None:
-        def work() -> str | None:
-            query = User.select(User.name).join(Token).where(Token.hash == token_hash)
+    async def token_owner(self, token_hash: str) -> TokenOwner | None:
+        def work() -> TokenOwner | None:
+            query = (
+                User.select(
+                    User.name, Token.session_id, fn.COALESCE(Token.last_used, Token.created)
+                )
+                .join(Token)
+                .where(Token.hash == token_hash)
+            )
             row = query.tuples().first()
-            return None if row is None else str(row[0])
+            return None if row is None else TokenOwner(str(row[0]), str(row[1]), str(row[2]))
+
+        return await self._read(work)
+
+    async def touch_tokens(self, token_hashes: list[str]) -> None:
+        def work() -> None:
+            now = now_ts()
+            Token.update(last_used=now).where(Token.hash.in_(token_hashes)).execute()
+
+        if token_hashes:
+            await self._write(work)
+
+    async def sessions_of(self, username: str) -> list[SessionInfo]:
+        def work() -> list[SessionInfo]:
+            query = (
+                Token.select(
+                    Token.session_id,
+                    Token.created,
+                    fn.COALESCE(Token.last_used, Token.created),
+                    fn.COALESCE(Token.agent, ""),
+                    Token.hash,
+                )
+                .join(User)
+                .where(User.name_key == username.lower())
+                .order_by(Token.created, Token.session_id)
+            )
+            return [SessionInfo(*row) for row in _tuples(query)]
 
         return await self._read(work)
 
     async def delete_token(self, token_hash: str) -> None:
         def work() -> None:
-            Token.delete().where(Token.hash == token_hash).execute()
+            owner = Token.select(Token.user).where(Token.hash == token_hash).first()
+            if owner is not None:
+                _end_sessions(owner.user, Token.hash == token_hash)
 
         await self._write(work)
 
-    async def delete_tokens_of(self, username: str) -> list[str]:
+    async def delete_session(self, username: str, session_id: str) -> str | None:
+        def work() -> str | None:
+            user = _active_user(username)
+            if user is None:
+                return None
+            ended = _end_sessions(user, (Token.user == user.id) & (Token.session_id == session_id))
+            return ended[0] if ended else None
+
+        return await self._write(work)
+
+    async def delete_tokens_of(self, username: str, keep: str | None = None) -> list[str]:
         def work() -> list[str]:
-            user = User.get_or_none(User.name_key == username.lower())
+            user = _active_user(username)
             if user is None:
                 return []
-            query = Token.select(Token.hash).where(Token.user == user.id)
-            hashes = [token_hash for (token_hash,) in _tuples(query)]
-            Token.delete().where(Token.user == user.id).execute()
-            return hashes
+            which = Token.user == user.id
+            if keep is not None:
+                which &= Token.hash != keep
+            return _end_sessions(user, which)
+
+        return await self._write(work)
+
+    async def revocations_after(self, after: int | None) -> tuple[int, list[str]]:
+        def work() -> tuple[int, list[str]]:
+            if after is None:
+                newest = Revocation.select(fn.MAX(Revocation.id)).scalar()
+                return int(newest or 0), []
+            query = (
+                Revocation.select(Revocation.id, Revocation.token_hash)
+                .where(Revocation.id > after)
+                .order_by(Revocation.id)
+            )
+            rows = _tuples(query)
+            return (int(rows[-1][0]) if rows else after), [str(row[1]) for row in rows]
+
+        return await self._read(work)
+
+    async def clean_up(self, in_use: list[str], unused_before: str, revocations_before: str) -> int:
+        def work() -> int:
+            if in_use:
+                Token.update(last_used=now_ts()).where(Token.hash.in_(in_use)).execute()
+            last_used = fn.COALESCE(Token.last_used, Token.created)
+            deleted = int(Token.delete().where(last_used < unused_before).execute())
+            Revocation.delete().where(Revocation.created < revocations_before).execute()
+            return deleted
 
         return await self._write(work)
 
@@ -367,6 +468,26 @@ class _AppendSql:
             " FROM messages m JOIN rooms r ON r.id = m.room_id"
             f" WHERE m.author = {p} AND m.client_id = {p}"
         )
+
+
+def _active_user(username: str) -> User | None:
+    """The user (disabled or not) named ``username``, unless removed."""
+    return User.get_or_none((User.name_key == username.lower()) & User.removed.is_null())
+
+
+def _end_sessions(user: Any, which: Any) -> list[str]:
+    """Delete the tokens ``which`` selects and log them as revoked; return their hashes.
+
+    Inside the caller's write transaction: the log and the deletion commit together.
+    """
+    hashes = [token_hash for (token_hash,) in _tuples(Token.select(Token.hash).where(which))]
+    if hashes:
+        Token.delete().where(Token.hash.in_(hashes)).execute()
+        now = now_ts()
+        Revocation.insert_many(
+            [{"username": user.name, "token_hash": h, "created": now} for h in hashes]
+        ).execute()
+    return hashes
 
 
 def _tuples(query: peewee.SelectBase) -> list[tuple[Any, ...]]:
