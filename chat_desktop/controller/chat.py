@@ -90,7 +90,7 @@ from .entries import (
     RoomEntry,
 )
 from .history import History, OlderPage
-from .outbox import Outbox
+from .outbox import ACK_TIMEOUT, Outbox
 from .roster import Roster
 from .tasks import TaskGroup
 from .typing import TypingIndicators
@@ -120,7 +120,9 @@ class ChatController(QObject):
             accept_certificate() or sign out), or None once it is resolved.
 
     ``typing_expiry`` is how long another user's typing indicator lasts after
-    their last notice (the protocol's 6 s; tests shorten it).
+    their last notice (the protocol's 6 s; tests shorten it); ``ack_timeout``
+    how long one of my messages may wait for its ack before it shows Queued
+    again (it is sent again on the next connection).
     """
 
     roomsChanged = Signal(list)
@@ -147,6 +149,7 @@ class ChatController(QObject):
         pins: PinStore | None = None,
         typing_expiry: float = rules.TYPING_EXPIRY,
         certificate_recheck: float = CERTIFICATE_RECHECK,
+        ack_timeout: float = ACK_TIMEOUT,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -169,6 +172,7 @@ class ChatController(QObject):
             self._tasks,
             me=username,
             on_change=lambda entry: self.messagesChanged.emit(entry.room, [entry]),
+            ack_timeout=ack_timeout,
         )
         self._history = History(cache, self._connection, self._tasks, on_read=self._rooms_changed)
         self._certificates = CertificateChecks(
