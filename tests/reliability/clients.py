@@ -61,8 +61,8 @@ class HeadlessClient:
     token: str
     cache_file: Path
     link_factory: Callable[..., ServerLink] = field(default_factory=fast_link_factory)
-    # More ChatController keywords (ack_timeout, ...).
-    options: dict[str, Any] = field(default_factory=dict)
+    # More keywords for the ChatController (ack_timeout=0.3, say).
+    controller_options: dict[str, Any] = field(default_factory=dict)
     controller: ChatController | None = None
     cache: ChatCache | None = None
     # client_ids of every message this client wrote, in the order written.
@@ -80,7 +80,7 @@ class HeadlessClient:
             username=self.username,
             token=self.token,
             link_factory=self.link_factory,
-            **self.options,
+            **self.controller_options,
         )
         self.controller.messagesChanged.connect(self._changed)
         self.controller.start()
