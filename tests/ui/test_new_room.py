@@ -17,6 +17,12 @@ from tests.waiting import eventually
 from .conftest import ChatClient, LocalChatServer, connected
 
 
+async def connected_alice(server: LocalChatServer, make_client: Any) -> ChatClient:
+    alice: ChatClient = await make_client(server.url, "alice")
+    await eventually(lambda: connected(alice))
+    return alice
+
+
 def opened_dialog(client: ChatClient) -> NewRoomDialog:
     client.w.new_room_action.trigger()
     dialog = client.w.new_room_dialog
@@ -58,8 +64,7 @@ def test_a_room_created_from_the_dialog_opens_and_the_dialog_closes(
     chat_server_here: LocalChatServer, make_client: Any, run: Any
 ) -> None:
     async def body() -> None:
-        alice: ChatClient = await make_client(chat_server_here.url, "alice")
-        await eventually(lambda: connected(alice))
+        alice = await connected_alice(chat_server_here, make_client)
         dialog = opened_dialog(alice)
         results: list[int] = []
         dialog.finished.connect(results.append)
@@ -76,8 +81,7 @@ def test_a_refusal_by_the_server_is_shown_in_the_dialog_with_the_name_kept(
     chat_server_here: LocalChatServer, make_client: Any, run: Any
 ) -> None:
     async def body() -> None:
-        alice: ChatClient = await make_client(chat_server_here.url, "alice")
-        await eventually(lambda: connected(alice))
+        alice = await connected_alice(chat_server_here, make_client)
         # alice used up her new rooms for now (the server's room_burst).
         assert chat_server_here.server is not None
         service = chat_server_here.server.service
