@@ -90,12 +90,16 @@ from .entries import (
     RoomEntry,
 )
 from .history import History, OlderPage
-from .outbox import Outbox
+from .outbox import ACK_TIMEOUT, Outbox
 from .roster import Roster
 from .tasks import TaskGroup
 from .typing import TypingIndicators
 
-__all__ = ["ChatController", "OlderPage"]
+__all__ = ["ROOM_REFUSALS", "ChatController", "OlderPage", "room_name_of"]
+
+# The errors a create-room can get (a name the server refuses, too many new
+# rooms, the store failing): with a room request open, one of these answers it.
+ROOM_REFUSALS = frozenset({ErrorCode.BAD_REQUEST, ErrorCode.RATE_LIMITED, ErrorCode.UNAVAILABLE})
 
 
 class ChatController(QObject):
@@ -112,15 +116,20 @@ class ChatController(QObject):
         connectionChanged(object): the ConnectionStatus, on every change.
         notify(str, str, str): a new message from someone else while connected:
             room, author, text (plain text, the UI decides whether to show it).
-        roomCreated(str): a room I asked for exists now.
-        problem(str): something the user should read (a refused room name, ...).
+        roomCreated(str): a room I asked for (create_room) exists now.
+        roomRefused(str, str): a room I asked for was not created: its name and
+            why, as a sentence for the user (a bad name, offline, rate limited,
+            the connection dropped before the answer).
+        problem(str): something else the user should read (a refused message text, ...).
         unauthorized(): the server no longer accepts the token: sign in again.
         certificateProblem(object): the server's certificate is not the trusted
             one and the link stopped: a CertificateProblem (answer with
             accept_certificate() or sign out), or None once it is resolved.
 
     ``typing_expiry`` is how long another user's typing indicator lasts after
-    their last notice (the protocol's 6 s; tests shorten it).
+    their last notice (the protocol's 6 s; tests shorten it); ``ack_timeout``
+    how long one of my messages may wait for its ack before it shows Queued
+    again (it is sent again on the next connection).
     """
 
     roomsChanged = Signal(list)
@@ -131,6 +140,7 @@ class ChatController(QObject):
     connectionChanged = Signal(object)
     notify = Signal(str, str, str)
     roomCreated = Signal(str)
+    roomRefused = Signal(str, str)
     problem = Signal(str)
     unauthorized = Signal()
     certificateProblem = Signal(object)
@@ -147,6 +157,7 @@ class ChatController(QObject):
         pins: PinStore | None = None,
         typing_expiry: float = rules.TYPING_EXPIRY,
         certificate_recheck: float = CERTIFICATE_RECHECK,
+        ack_timeout: float = ACK_TIMEOUT,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -169,6 +180,7 @@ class ChatController(QObject):
             self._tasks,
             me=username,
             on_change=lambda entry: self.messagesChanged.emit(entry.room, [entry]),
+            ack_timeout=ack_timeout,
         )
         self._history = History(cache, self._connection, self._tasks, on_read=self._rooms_changed)
         self._certificates = CertificateChecks(
@@ -267,18 +279,29 @@ class ChatController(QObject):
         self._typing.composer_edited(room, text)
 
     def create_room(self, name: str) -> None:
-        """Ask the server for a room; roomCreated follows, or problem."""
-        name = self._valid(rules.validate_room_name, name.strip().lower())
-        if not name:
+        """Ask the server for room ``name`` (trimmed, lower-cased): roomCreated(name)
+        follows once it exists, or roomRefused(name, reason).
+
+        The server's ``room`` event is the success. A refusal is an ``error``
+        that names no request (no ``ref``): since the server answers one
+        connection's frames in order, an error of a kind ``create-room`` can
+        get (:data:`ROOM_REFUSALS`) while a room request is open answers the
+        oldest one (:meth:`Roster.refused <.roster.Roster.refused>`).
+        """
+        name, problem = room_name_of(name)
+        if problem:
+            self.roomRefused.emit(name, problem)
             return
         if name in self._roster.last_seq:
             self.roomCreated.emit(name)
             return
         if not self._connection.can_send():
-            self.problem.emit("You are offline: a room can be created once the connection is back.")
+            self.roomRefused.emit(
+                name, "You are offline: a room can be created once the connection is back."
+            )
             return
         self._roster.want(name)
-        self._tasks.spawn(self._connection.send(CreateRoom(name)))
+        self._tasks.spawn(self._ask_for_room(name))
 
     def request_older(self, room: str, before: int | None) -> None:
         """Load the page before seq ``before``; olderLoaded answers (maybe empty)."""
@@ -307,6 +330,10 @@ class ChatController(QObject):
             # Whatever was in flight may be lost with the connection: every
             # outbox entry goes out again (same client_id) on the next connect.
             self._outbox.connection_lost()
+            for name in self._roster.unanswered():
+                self.roomRefused.emit(
+                    name, "The connection dropped before the server answered: try again."
+                )
             self._roster.offline()
             self._typing.clear(self._roster.last_seq)
             self.membersChanged.emit(self.members())
@@ -395,9 +422,17 @@ class ChatController(QObject):
         if error.ref in self._outbox:
             _add(changed, self._outbox.refused(error))
             return
-        if error.code in (ErrorCode.UNKNOWN_ROOM, ErrorCode.BAD_REQUEST):
-            self._roster.refused()
+        if error.ref is None and error.code in ROOM_REFUSALS:
+            name = self._roster.refused()
+            if name is not None:
+                self.roomRefused.emit(name, _sentence(error.message or error.code))
+                return
         self.problem.emit(error.message or f"The server refused a request ({error.code}).")
+
+    async def _ask_for_room(self, name: str) -> None:
+        if not await self._connection.send(CreateRoom(name)) and self._roster.refused(name):
+            # Nothing reached the server (a POST that failed while polling).
+            self.roomRefused.emit(name, "The server could not be reached: try again.")
 
     async def _load_older(self, room: str, before: int | None) -> None:
         page = await self._history.older_page(room, before)
@@ -408,8 +443,7 @@ class ChatController(QObject):
         try:
             return rule(value)
         except rules.ValidationError as exc:
-            text = str(exc)
-            self.problem.emit(text[:1].upper() + text[1:] + ".")
+            self.problem.emit(_sentence(str(exc)))
             return ""
 
     # --------------------------------------------------------------- reading
@@ -420,6 +454,23 @@ class ChatController(QObject):
     def _mark_read(self, room: str) -> None:
         self._roster.mark_read(room)
         self._rooms_changed()
+
+
+def room_name_of(text: str) -> tuple[str, str]:
+    """The room name typed ``text`` stands for (trimmed, lower-cased), and why the
+    server would refuse it as a sentence ("" when it would not): the protocol's rule."""
+    name = text.strip().lower()
+    try:
+        rules.validate_room_name(name)
+    except rules.ValidationError as exc:
+        return name, _sentence(str(exc))
+    return name, ""
+
+
+def _sentence(text: str) -> str:
+    """A rule's or the server's phrase ("room name must be ...") as a sentence."""
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _messages_of(events: list[ServerEvent]) -> list[Message]:

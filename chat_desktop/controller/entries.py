@@ -20,7 +20,9 @@ from chat_protocol import Message
 class DeliveryState(enum.Enum):
     """Where one of my messages is on its way to everybody else."""
 
-    # In the outbox, not handed to a connection yet (offline, or before connecting).
+    # In the outbox, not handed to a connection yet (offline, or before connecting),
+    # or handed to one that left it without an ack for too long: it goes out
+    # again on the next connection.
     QUEUED = "queued"
     # Written to the socket (or POSTed); the server's ack has not come back yet.
     SENT = "sent"

@@ -20,6 +20,14 @@ Its two rules:
   other under a lock, and sending stops at the first one that does not go
   out: a younger message never overtakes an older one.
 
+A message is shown QUEUED again when its ack has not come ``ack_timeout``
+seconds after it went out (:data:`ACK_TIMEOUT`): a server that stopped
+answering (frozen, or a connection silently gone) must not leave it saying
+"Sending…" for as long as it takes the link to notice. It stays handed to
+that connection, though (the server may only be slow, and would store a
+repeat once anyway): it goes out again on the next connection, with the same
+client_id, like everything else not acknowledged.
+
 A message is done when its ``ack`` arrives (:meth:`Outbox.acked`) or when the
 server's broadcast of it does (:meth:`Outbox.stored`; the broadcast may
 overtake the ack). A refusal (:meth:`Outbox.refused`) marks it FAILED with the
@@ -46,6 +54,8 @@ RATE_LIMIT_RETRY = 2.0
 # A message the link could not hand over while still connected (a POST that
 # failed while polling) is tried again after this many seconds.
 SEND_RETRY = 1.0
+# A message sent this many seconds ago without an ack shows QUEUED again.
+ACK_TIMEOUT = 5.0
 
 
 class Outbox:
@@ -65,6 +75,7 @@ class Outbox:
         on_change: Callable[[MessageEntry], None],
         rate_limit_retry: float = RATE_LIMIT_RETRY,
         send_retry: float = SEND_RETRY,
+        ack_timeout: float = ACK_TIMEOUT,
     ) -> None:
         self._cache = cache
         self._connection = connection
@@ -73,6 +84,7 @@ class Outbox:
         self._on_change = on_change
         self._rate_limit_retry = rate_limit_retry
         self._send_retry = send_retry
+        self._ack_timeout = ack_timeout
         # client_id -> entry, in the order written (dicts keep insertion order).
         self._pending: dict[str, MessageEntry] = {}
         for queued in cache.outbox():
@@ -82,6 +94,10 @@ class Outbox:
         self._sent_now: set[str] = set()
         # Held while the outbox is handed to the link: see _deliver_waiting.
         self._delivering = asyncio.Lock()
+        # client_id -> loop time it went out, for what still waits for its ack
+        # (oldest first); one task watches them all (see _watch_acks).
+        self._awaiting_ack: dict[str, float] = {}
+        self._ack_watch: asyncio.Task[None] | None = None
 
     def __contains__(self, client_id: object) -> bool:
         return client_id in self._pending
@@ -140,6 +156,7 @@ class Outbox:
         if entry is None:
             return None
         self._sent_now.discard(entry.client_id)
+        self._awaiting_ack.pop(entry.client_id, None)
         if error.code == ErrorCode.RATE_LIMITED:
             # Not the message's fault: it goes out again shortly by itself.
             self._tasks.spawn(self._flush_later(self._rate_limit_retry))
@@ -153,6 +170,7 @@ class Outbox:
     def _done(self, client_id: str) -> None:
         self._pending.pop(client_id, None)
         self._sent_now.discard(client_id)
+        self._awaiting_ack.pop(client_id, None)
         self._cache.outbox_remove(client_id)
 
     async def _deliver_waiting(self) -> None:
@@ -189,7 +207,39 @@ class Outbox:
         current = self._pending.get(client_id)
         if current is not None and current.state is DeliveryState.QUEUED:
             self._update(current.with_state(DeliveryState.SENT))
+            self._expect_ack(client_id)
         return True
+
+    def _expect_ack(self, client_id: str) -> None:
+        """``client_id`` just went out: watch for its ack."""
+        self._awaiting_ack.pop(client_id, None)
+        self._awaiting_ack[client_id] = asyncio.get_running_loop().time()
+        if self._ack_watch is None:
+            self._ack_watch = self._tasks.spawn(self._watch_acks())
+
+    async def _watch_acks(self) -> None:
+        """Turn every SENT message whose ack is ``ack_timeout`` late back to QUEUED.
+
+        One task for all of them, sleeping until the oldest is due, rather than
+        a timer per message: a burst of a thousand sends is one sleeper.
+        """
+        loop = asyncio.get_running_loop()
+        try:
+            while self._awaiting_ack:
+                due = min(self._awaiting_ack.values()) + self._ack_timeout
+                if due > loop.time():
+                    await asyncio.sleep(due - loop.time())
+                    continue
+                late = loop.time() - self._ack_timeout
+                for client_id, sent in list(self._awaiting_ack.items()):
+                    if sent > late:
+                        continue
+                    del self._awaiting_ack[client_id]
+                    entry = self._pending.get(client_id)
+                    if entry is not None and entry.state is DeliveryState.SENT:
+                        self._update(entry.with_state(DeliveryState.QUEUED))
+        finally:
+            self._ack_watch = None
 
     async def _flush_later(self, delay: float) -> None:
         await asyncio.sleep(delay)

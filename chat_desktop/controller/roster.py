@@ -5,8 +5,10 @@ dot for online. :class:`Roster` keeps what that needs: each room's last seq
 (from the cache at start, then from the server's ``welcome``, ``room``
 events and every stored message), who is online (``welcome``, then
 ``user-join`` / ``user-leave``; nobody while disconnected), every author seen
-(shown offline), and the rooms I asked the server to create (their ``room``
-event is my answer). Unread counts come from the cache, which keeps what I
+(shown offline), and the rooms I asked the server to create, in the order
+asked (a ``room`` event is the answer to one; the server answers the frames
+of a connection in order, so a refusal, which names no room, answers the
+oldest). Unread counts come from the cache, which keeps what I
 have read (:meth:`Roster.mark_read`: the room on screen, in the active
 window). Plain Python: no Qt, no network.
 """
@@ -32,8 +34,9 @@ class Roster:
         self._online: set[str] = set()
         # Authors seen since start: the members list shows them offline.
         self._known: set[str] = {me}
-        # Rooms I asked the server to create: their `room` event means roomCreated.
-        self._wanted: set[str] = set()
+        # Rooms I asked the server to create, oldest first: their `room` event
+        # means roomCreated, a refusal is about the oldest.
+        self._wanted: list[str] = []
 
     def rooms(self, me: str) -> list[RoomEntry]:
         """Every room, by name, with how many messages in it ``me`` has not read."""
@@ -75,17 +78,29 @@ class Roster:
         self.seen(room.name, room.last_seq)
         self._cache.save_rooms([RoomInfo(room.name, room.last_seq)])
         wanted = room.name in self._wanted
-        self._wanted.discard(room.name)
+        if wanted:
+            self._wanted.remove(room.name)
         return not known, wanted
 
     def want(self, name: str) -> None:
         """I asked the server to create room ``name``."""
-        self._wanted.add(name)
+        if name not in self._wanted:
+            self._wanted.append(name)
 
-    def refused(self) -> None:
-        """The server refused a request of mine that was no message: if it was a
-        room I asked for, I no longer wait for it."""
-        self._wanted.clear()
+    def refused(self, name: str | None = None) -> str | None:
+        """My request for room ``name`` (by default the oldest) failed: its name, or
+        None when no such request was open."""
+        if name is None:
+            return self._wanted.pop(0) if self._wanted else None
+        if name not in self._wanted:
+            return None
+        self._wanted.remove(name)
+        return name
+
+    def unanswered(self) -> list[str]:
+        """The connection dropped: the rooms asked for and not answered (no longer awaited)."""
+        names, self._wanted = self._wanted, []
+        return names
 
     def presence(self, event: UserJoin | UserLeave) -> None:
         if isinstance(event, UserJoin):

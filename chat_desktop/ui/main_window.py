@@ -20,7 +20,6 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractButton,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QListView,
     QMainWindow,
@@ -45,6 +44,7 @@ from .composer import ComposerBox
 from .connection_status import ConnectionStatusWidget
 from .message_model import MessageListModel
 from .message_view import MessageView
+from .new_room import NewRoomDialog
 from .resources import icon
 from .side_bar import NAME_ROLE, MemberListModel, RoomDelegate, RoomListModel
 from .tray import ChatTray
@@ -146,6 +146,8 @@ class MainWindow(QMainWindow):
         self.sign_out_box: QMessageBox | None = None
         # The open certificate review, if any.
         self.certificate_dialog: CertificateReviewDialog | None = None
+        # The open "New room" dialog, if any.
+        self.new_room_dialog: NewRoomDialog | None = None
         self._build_menu()
         self.tray = ChatTray(self)
         self._connect()
@@ -324,16 +326,26 @@ class MainWindow(QMainWindow):
     # qasync would have to step asyncio tasks re-entrantly.
 
     def ask_new_room(self) -> None:
-        dialog = QInputDialog(self)
-        dialog.setWindowTitle("New room")
-        dialog.setLabelText("Room name (a-z, 0-9, '-' and '_'):")
-        dialog.textValueSelected.connect(self._new_room_named)
+        """Ask for a room name; the dialog stays open until the room exists or the user cancels."""
+        if self.new_room_dialog is not None:
+            self.new_room_dialog.raise_()
+            return
+        dialog = NewRoomDialog(self)
+        c = self.controller
+        dialog.createRequested.connect(c.create_room)
+        # The answer about the name asked for (roomCreated also shows the room).
+        c.roomCreated.connect(dialog.room_created)
+        c.roomRefused.connect(dialog.room_refused)
+        dialog.finished.connect(lambda _result: self._new_room_closed(dialog))
         dialog.finished.connect(dialog.deleteLater)
+        self.new_room_dialog = dialog
         dialog.open()
 
-    def _new_room_named(self, name: str) -> None:
-        if name.strip():
-            self.controller.create_room(name)
+    def _new_room_closed(self, dialog: NewRoomDialog) -> None:
+        self.controller.roomCreated.disconnect(dialog.room_created)
+        self.controller.roomRefused.disconnect(dialog.room_refused)
+        if self.new_room_dialog is dialog:
+            self.new_room_dialog = None
 
     def ask_sign_out(self) -> None:
         box = QMessageBox(

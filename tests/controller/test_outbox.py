@@ -193,3 +193,53 @@ async def test_what_waits_in_the_outbox_survives_a_restart(tmp_path: Path) -> No
         ]
         connect(after, outbox)
         await eventually(lambda: sent_ids(after) == [queued.client_id])
+
+
+async def test_a_message_without_an_ack_shows_queued_and_goes_out_again_on_the_next_connection(
+    session: Session,
+) -> None:
+    # The server went silent (frozen, or the connection is gone unnoticed).
+    outbox, reported, entry = await one_sent(session, "hello", ack_timeout=0.05)
+    await eventually(lambda: state_of(outbox, entry.client_id)() is DeliveryState.QUEUED)
+    assert [e.state for e in reported] == [
+        DeliveryState.QUEUED,
+        DeliveryState.SENT,
+        DeliveryState.QUEUED,
+    ]
+
+    # Not again on the same connection (the server may only be slow): a
+    # younger message goes out alone.
+    younger = outbox.add("general", "younger")
+    await eventually(lambda: sent_texts(session) == ["hello", "younger"])
+    assert outbox.acked(ack(younger, 1)) is not None
+
+    # The next connection sends it again, under the same client_id; its ack completes it.
+    session.link.drop()
+    outbox.connection_lost()
+    connect(session, outbox)
+    resent = [entry.client_id, younger.client_id, entry.client_id]
+    await eventually(lambda: sent_ids(session) == resent)
+    assert state_of(outbox, entry.client_id)() is DeliveryState.SENT
+    done = outbox.acked(ack(entry, 2))
+    assert done is not None and done.state is DeliveryState.DELIVERED
+    assert outbox.entries("general") == [] and session.cache.outbox() == []
+
+
+async def test_an_ack_that_comes_late_still_delivers_the_queued_message(session: Session) -> None:
+    outbox, _, entry = await one_sent(session, "slow server", ack_timeout=0.05)
+    await eventually(lambda: state_of(outbox, entry.client_id)() is DeliveryState.QUEUED)
+    done = outbox.acked(ack(entry, 1))
+    assert done is not None and done.state is DeliveryState.DELIVERED
+    assert session.cache.outbox() == []
+
+
+async def test_an_acknowledged_message_never_turns_queued(session: Session) -> None:
+    outbox, reported, entry = await one_sent(session, "quick", ack_timeout=0.05)
+    outbox.acked(ack(entry, 1))
+    # A later message that does time out proves the watch ran past the first one's deadline.
+    later = outbox.add("general", "later")
+    await eventually(lambda: state_of(outbox, later.client_id)() is DeliveryState.QUEUED)
+    assert [e.state for e in reported if e.client_id == entry.client_id] == [
+        DeliveryState.QUEUED,
+        DeliveryState.SENT,
+    ]

@@ -10,7 +10,11 @@ live connections every few hundred milliseconds and does one of:
 - **blackhole**: swallow every byte both ways and never close (a NAT entry
   that vanished): only keepalive can tell.
 
-New connections are also cut during the handshake now and then. After the
+Outside a storm, a test can also do one of these on purpose to every live
+connection (:meth:`ChaosProxy.blackhole_all`, or
+:meth:`ChaosProxy.swallow_answers`: the server gets every byte, the client
+none, as from a server that reads and never answers). New connections are
+also cut during the handshake now and then. After the
 storm, :meth:`heal` aborts what is blackholed and opens every stall, so the
 end state is an ordinary network again. It works on bytes, not frames: it
 knows nothing about WebSocket or HTTP, which is the point.
@@ -35,6 +39,8 @@ class _Pipe:
     # Cleared while stalled: the pumps wait on it.
     flowing: asyncio.Event = field(default_factory=asyncio.Event)
     blackholed: bool = False
+    # Bytes from the server are swallowed, those to it still go through.
+    answers_swallowed: bool = False
 
     def abort(self) -> None:
         for writer in (self.client, self.upstream):
@@ -113,7 +119,7 @@ class ChaosProxy:
         try:
             while data := await source.read(65536):
                 await pipe.flowing.wait()
-                if pipe.blackholed:
+                if pipe.blackholed or (pipe.answers_swallowed and target is pipe.client):
                     continue
                 target.write(data)
                 await target.drain()
@@ -151,9 +157,20 @@ class ChaosProxy:
         """An ordinary network again: blackholes cut, stalls released, no more cuts."""
         self._raging = False
         for pipe in list(self._pipes):
-            if pipe.blackholed:
+            if pipe.blackholed or pipe.answers_swallowed:
                 pipe.abort()
             pipe.flowing.set()
+
+    def blackhole_all(self) -> None:
+        """Swallow every byte of every live connection, both ways, until :meth:`heal`."""
+        for pipe in self._pipes:
+            pipe.blackholed = True
+
+    def swallow_answers(self) -> None:
+        """Let every live connection's bytes reach the server but none come back,
+        until :meth:`heal`."""
+        for pipe in self._pipes:
+            pipe.answers_swallowed = True
 
 
 @contextlib.asynccontextmanager

@@ -26,6 +26,7 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -60,6 +61,8 @@ class HeadlessClient:
     token: str
     cache_file: Path
     link_factory: Callable[..., ServerLink] = field(default_factory=fast_link_factory)
+    # More keywords for the ChatController (ack_timeout=0.3, say).
+    controller_options: dict[str, Any] = field(default_factory=dict)
     controller: ChatController | None = None
     cache: ChatCache | None = None
     # client_ids of every message this client wrote, in the order written.
@@ -77,6 +80,7 @@ class HeadlessClient:
             username=self.username,
             token=self.token,
             link_factory=self.link_factory,
+            **self.controller_options,
         )
         self.controller.messagesChanged.connect(self._changed)
         self.controller.start()
