@@ -156,19 +156,31 @@ def test_the_app_reaches_the_server_only_through_its_embedding_entry_point() -> 
 
 
 # Modules whose classes must stay small enough to change safely (issue 10): the
-# socket session was one 830-line module before it was split by concern.
-SMALL_CLASSES = ("chat_server.session", "chat_server.fanout")
+# socket session was one 830-line module and the client controller one
+# 690-line class before they were split by concern. A class's docstring (its
+# Signals: list, say) does not count: it makes a class easier to change, not harder.
+SMALL_CLASSES = ("chat_server.session", "chat_server.fanout", "chat_desktop.controller.chat")
 MAX_CLASS_LINES = 300
 
 
-def test_the_socket_session_has_no_class_above_300_lines() -> None:
+def _code_lines(node: ast.ClassDef) -> int:
+    assert node.end_lineno is not None
+    lines = node.end_lineno - node.lineno + 1
+    doc = node.body[0] if node.body else None
+    if isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant):
+        assert doc.end_lineno is not None
+        lines -= doc.end_lineno - doc.lineno + 1
+    return lines
+
+
+def test_the_socket_session_and_the_controller_have_no_class_above_300_lines() -> None:
     paths = dict(_modules())
-    too_long = {
-        f"{module}.{node.name}": node.end_lineno - node.lineno + 1
+    sizes = {
+        f"{module}.{node.name}": _code_lines(node)
         for module in SMALL_CLASSES
         for node in ast.walk(ast.parse(paths[module].read_text(encoding="utf-8")))
         if isinstance(node, ast.ClassDef)
-        and node.end_lineno is not None
-        and node.end_lineno - node.lineno + 1 > MAX_CLASS_LINES
     }
+    assert "chat_desktop.controller.chat.ChatController" in sizes
+    too_long = {name: lines for name, lines in sizes.items() if lines > MAX_CLASS_LINES}
     assert not too_long, too_long

@@ -15,7 +15,9 @@ in its own module and unit-tested with a stand-in for the link:
   server for pages only for what the cache lacks (older pages, gaps);
 - :class:`~.certificates.CertificateChecks` handles a refused certificate;
 - :class:`~.typing.TypingIndicators` says when I am typing and who else is;
-- :class:`~.roster.Roster` keeps the rooms and who is online.
+- :class:`~.roster.Roster` keeps the rooms and who is online;
+- :class:`~.room_requests.RoomRequests` asks for new rooms and tells how
+  each request ended.
 
 One message's way, from the composer to the other window:
 
@@ -65,9 +67,7 @@ from chat_desktop.transport.state import LinkKind, LinkState
 from chat_protocol import (
     DEFAULT_ROOM,
     Ack,
-    CreateRoom,
     Error,
-    ErrorCode,
     Gap,
     HistoryPage,
     Message,
@@ -91,15 +91,12 @@ from .entries import (
 )
 from .history import History, OlderPage
 from .outbox import ACK_TIMEOUT, Outbox
+from .room_requests import RoomRequests, sentence
 from .roster import Roster
 from .tasks import TaskGroup
 from .typing import TypingIndicators
 
-__all__ = ["ROOM_REFUSALS", "ChatController", "OlderPage", "room_name_of"]
-
-# The errors a create-room can get (a name the server refuses, too many new
-# rooms, the store failing): with a room request open, one of these answers it.
-ROOM_REFUSALS = frozenset({ErrorCode.BAD_REQUEST, ErrorCode.RATE_LIMITED, ErrorCode.UNAVAILABLE})
+__all__ = ["ChatController", "OlderPage"]
 
 
 class ChatController(QObject):
@@ -193,6 +190,13 @@ class ChatController(QObject):
             self._connection, self._tasks, on_change=self.typingChanged.emit, expiry=typing_expiry
         )
         self._roster = Roster(cache, username)
+        self._room_requests = RoomRequests(
+            self._connection,
+            self._roster,
+            self._tasks,
+            on_created=self.roomCreated.emit,
+            on_refused=self.roomRefused.emit,
+        )
         # The room on screen, and whether the window is the active one (then
         # what arrives in that room counts as read).
         self._room = cache.get_setting("last_room") or DEFAULT_ROOM
@@ -280,28 +284,8 @@ class ChatController(QObject):
 
     def create_room(self, name: str) -> None:
         """Ask the server for room ``name`` (trimmed, lower-cased): roomCreated(name)
-        follows once it exists, or roomRefused(name, reason).
-
-        The server's ``room`` event is the success. A refusal is an ``error``
-        that names no request (no ``ref``): since the server answers one
-        connection's frames in order, an error of a kind ``create-room`` can
-        get (:data:`ROOM_REFUSALS`) while a room request is open answers the
-        oldest one (:meth:`Roster.refused <.roster.Roster.refused>`).
-        """
-        name, problem = room_name_of(name)
-        if problem:
-            self.roomRefused.emit(name, problem)
-            return
-        if name in self._roster.last_seq:
-            self.roomCreated.emit(name)
-            return
-        if not self._connection.can_send():
-            self.roomRefused.emit(
-                name, "You are offline: a room can be created once the connection is back."
-            )
-            return
-        self._roster.want(name)
-        self._tasks.spawn(self._ask_for_room(name))
+        follows once it exists, or roomRefused(name, reason) (see :mod:`.room_requests`)."""
+        self._room_requests.ask(name)
 
     def request_older(self, room: str, before: int | None) -> None:
         """Load the page before seq ``before``; olderLoaded answers (maybe empty)."""
@@ -330,10 +314,7 @@ class ChatController(QObject):
             # Whatever was in flight may be lost with the connection: every
             # outbox entry goes out again (same client_id) on the next connect.
             self._outbox.connection_lost()
-            for name in self._roster.unanswered():
-                self.roomRefused.emit(
-                    name, "The connection dropped before the server answered: try again."
-                )
+            self._room_requests.connection_lost()
             self._roster.offline()
             self._typing.clear(self._roster.last_seq)
             self.membersChanged.emit(self.members())
@@ -369,7 +350,7 @@ class ChatController(QObject):
             elif isinstance(event, Room):
                 is_new, wanted = self._roster.room(event)
                 if wanted:
-                    self.roomCreated.emit(event.name)
+                    self._room_requests.answered(event.name)
                 rooms_changed |= is_new
             elif isinstance(event, HistoryPage):
                 for message in event.messages:
@@ -422,17 +403,9 @@ class ChatController(QObject):
         if error.ref in self._outbox:
             _add(changed, self._outbox.refused(error))
             return
-        if error.ref is None and error.code in ROOM_REFUSALS:
-            name = self._roster.refused()
-            if name is not None:
-                self.roomRefused.emit(name, _sentence(error.message or error.code))
-                return
+        if self._room_requests.refusal(error):
+            return
         self.problem.emit(error.message or f"The server refused a request ({error.code}).")
-
-    async def _ask_for_room(self, name: str) -> None:
-        if not await self._connection.send(CreateRoom(name)) and self._roster.refused(name):
-            # Nothing reached the server (a POST that failed while polling).
-            self.roomRefused.emit(name, "The server could not be reached: try again.")
 
     async def _load_older(self, room: str, before: int | None) -> None:
         page = await self._history.older_page(room, before)
@@ -443,7 +416,7 @@ class ChatController(QObject):
         try:
             return rule(value)
         except rules.ValidationError as exc:
-            self.problem.emit(_sentence(str(exc)))
+            self.problem.emit(sentence(str(exc)))
             return ""
 
     # --------------------------------------------------------------- reading
@@ -454,23 +427,6 @@ class ChatController(QObject):
     def _mark_read(self, room: str) -> None:
         self._roster.mark_read(room)
         self._rooms_changed()
-
-
-def room_name_of(text: str) -> tuple[str, str]:
-    """The room name typed ``text`` stands for (trimmed, lower-cased), and why the
-    server would refuse it as a sentence ("" when it would not): the protocol's rule."""
-    name = text.strip().lower()
-    try:
-        rules.validate_room_name(name)
-    except rules.ValidationError as exc:
-        return name, _sentence(str(exc))
-    return name, ""
-
-
-def _sentence(text: str) -> str:
-    """A rule's or the server's phrase ("room name must be ...") as a sentence."""
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _messages_of(events: list[ServerEvent]) -> list[Message]:

@@ -1,7 +1,7 @@
 """NewRoomDialog: name a room, see at once whether the server will take the name, and why not.
 
 Opened from the Chat menu (or the + next to ROOMS). The name is checked as it
-is typed by :func:`~chat_desktop.controller.chat.room_name_of`, the
+is typed by :func:`~chat_desktop.controller.room_requests.room_name_of`, the
 controller's own check: the protocol's rule
 (:func:`chat_protocol.rules.validate_room_name`, the one the server applies)
 after trimming and lower-casing (upper case is lowered in the field as it is typed, so what
@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chat_desktop.controller.chat import room_name_of
+from chat_desktop.controller.room_requests import room_name_of
 
 NEW_ROOM_DIALOG = "newRoomDialog"
 HINT = "Lower-case letters, digits, - and _; up to 64 characters."
