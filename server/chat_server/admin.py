@@ -75,8 +75,10 @@ async def reset_password(store: ChatStore, username: str, password: str, out: Ou
 
 
 async def list_users(store: ChatStore, out: Output) -> None:
+    """One user name a line; a disabled account says so (``erin (disabled)``)."""
+    disabled = set(await store.list_users(only_disabled=True))
     for name in await store.list_users():
-        out(name)
+        out(f"{name} (disabled)" if name in disabled else name)
 
 
 async def create_room(store: ChatStore, name: str, out: Output) -> None:

@@ -181,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub = user_commands.add_parser(action, help=text, description=text)
         sub.add_argument("username")
         _storage_options(sub, argparse.SUPPRESS)
-    sub = user_commands.add_parser("list", help="print every user name")
+    sub = user_commands.add_parser("list", help="print every user name, marking disabled ones")
     _storage_options(sub, argparse.SUPPRESS)
 
     room = commands.add_parser("room", help="manage rooms")

@@ -54,6 +54,7 @@ TINY = {
         *("--messages", "300", "--burst-rate", "40", "--burst-seconds", "0.5"),
         *("--idle-seconds", "0.3"),
     ],
+    "revocation": ["--repeat", "1", "--sockets", "3"],
 }
 
 
@@ -148,6 +149,13 @@ def test_client_prints_each_figure_beside_its_baseline(runs: dict[str, Run]) -> 
     assert figures["first_paint_s"] > 0
 
 
+def test_revocation_closes_every_socket_of_each_action(runs: dict[str, Run]) -> None:
+    rows = {row["action"]: row for row in runs["revocation"].result["rows"]}
+    assert set(rows) == {"reset-password", "disable", "remove"}
+    for row in rows.values():
+        assert row["closed_4401"] == row["sockets"] == 3, row
+
+
 def test_report_writes_the_page_and_readable_charts(runs: dict[str, Run], tmp_path: Path) -> None:
     folder = next(iter(runs.values())).json_path.parent
     out = tmp_path / "benchmarks.md"
@@ -162,6 +170,8 @@ def test_report_writes_the_page_and_readable_charts(runs: dict[str, Run], tmp_pa
     page = out.read_text()
     assert "## Targets of issue 5" in page
     assert "python -m bench.latency --repeat 1 --clients 3" in page
+    assert "| revocation reaches running servers |" in page
+    assert "python -m bench.revocation --repeat 1 --sockets 3" in page
     for chart in ("latency", "fanout", "connections", "polling_vs_ws", "client"):
         assert f"benchmarks/{chart}.png" in page
         assert (tmp_path / "benchmarks" / f"{chart}.png").stat().st_size > 10_000

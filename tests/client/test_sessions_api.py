@@ -1,7 +1,8 @@
 """The account's sessions and password over HTTP: AccountClient's calls and their errors.
 
-Against :mod:`tests.sessions_standin` (a stand-in for the server routes being
-merged from another branch; switch to the in-process ChatServer once they are).
+Against the in-process server (``chat_server``), with sessions made by real
+logins: the AccountClient's own, and other devices' through aiohttp with a
+User-Agent of their own (:func:`tests.accounts.sign_in`).
 """
 
 from __future__ import annotations
@@ -11,67 +12,86 @@ from collections.abc import AsyncIterator
 import pytest
 
 from chat_desktop.transport import AccountClient, ApiError
-from chat_desktop.transport.http_api import DeviceSession
-from tests.accounts import PASSWORD
-from tests.sessions_standin import SessionsStandIn
+from chat_desktop.transport.http_api import USER_AGENT
+from chat_protocol import rules
+from chat_server.app import ChatServer
+from tests.accounts import PASSWORD, sign_in, signed_in
 
 
 @pytest.fixture
-async def standin() -> AsyncIterator[SessionsStandIn]:
-    server = SessionsStandIn()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def client(standin: SessionsStandIn) -> AsyncIterator[AccountClient]:
-    client = AccountClient(standin.url)
+async def client(chat_server: ChatServer) -> AsyncIterator[AccountClient]:
+    client = AccountClient(chat_server.base_url)
     yield client
     await client.close()
 
 
+async def first_device(server: ChatServer, agent: str = "elsewhere") -> str:
+    """Register bob from another device; its token."""
+    return await sign_in(server.base_url, "bob", agent, new=True)
+
+
 async def test_the_sessions_are_listed_with_this_one_marked(
-    standin: SessionsStandIn, client: AccountClient
+    chat_server: ChatServer, client: AccountClient
 ) -> None:
-    mine = standin.add("1", "Chat Desktop/0.1.0 (Linux)")
-    standin.add("2", "Chat Desktop/0.1.0 (Win)", last_used="2026-11-29T18:00:00.000Z")
-    created = "2026-11-20T09:15:00.000Z"
-    assert await client.sessions(mine) == [
-        DeviceSession("1", created, "2026-11-30T08:00:00.000Z", True, "Chat Desktop/0.1.0 (Linux)"),
-        DeviceSession("2", created, "2026-11-29T18:00:00.000Z", False, "Chat Desktop/0.1.0 (Win)"),
+    other = await first_device(chat_server, "Chat Desktop/0.1.0 (Win)")
+    mine = (await client.login("bob", PASSWORD)).token
+    listed = await client.sessions(mine)
+    # The server shows which program signed in: the AccountClient says it is Chat Desktop.
+    assert USER_AGENT.startswith("Chat Desktop/")
+    assert [(s.current, s.agent) for s in listed] == [
+        (False, "Chat Desktop/0.1.0 (Win)"),
+        (True, USER_AGENT),
     ]
-    # The server can show which program signed in.
-    assert standin.agents[-1].startswith("Chat Desktop/")
+    # The same list seen from the other device marks that one instead.
+    assert [s.current for s in await client.sessions(other)] == [True, False]
+    # Ids are opaque (never a token) and tell the sessions apart.
+    assert len({s.id for s in listed}) == 2 and not {s.id for s in listed} & {mine, other}
+    # Real times: each signed in before or when it was last used, in the order they signed in.
+    for session in listed:
+        assert rules.parse_ts(session.created) <= rules.parse_ts(session.last_used)
+    assert rules.parse_ts(listed[0].created) < rules.parse_ts(listed[1].created)
 
 
 async def test_one_session_or_all_others_are_ended(
-    standin: SessionsStandIn, client: AccountClient
+    chat_server: ChatServer, client: AccountClient
 ) -> None:
-    mine = standin.add("1", "here")
-    for other in ("2", "3", "4"):
-        standin.add(other, "elsewhere")
-    await client.end_session(mine, "2")
-    assert [s.id for s in standin.sessions] == ["1", "3", "4"]
+    url = chat_server.base_url
+    others = [await first_device(chat_server, "elsewhere 1")]
+    mine = (await client.login("bob", PASSWORD)).token
+    for n in (2, 3):
+        others.append(await sign_in(url, "bob", f"elsewhere {n}"))
+    by_agent = {s.agent: s.id for s in await client.sessions(mine)}
+
+    await client.end_session(mine, by_agent["elsewhere 1"])
+    left = [USER_AGENT, "elsewhere 2", "elsewhere 3"]
+    assert [s.agent for s in await client.sessions(mine)] == left
+    assert [await signed_in(url, token) for token in others] == [False, True, True]
     # Already gone (another device ended it first): nothing to do.
-    await client.end_session(mine, "2")
+    await client.end_session(mine, by_agent["elsewhere 1"])
+
     await client.end_other_sessions(mine)
-    assert [s.id for s in await client.sessions(mine)] == ["1"]
+    assert [(s.current, s.agent) for s in await client.sessions(mine)] == [(True, USER_AGENT)]
+    assert [await signed_in(url, token) for token in others] == [False, False, False]
 
 
 async def test_a_session_ended_elsewhere_is_told_it_was_signed_out(
-    standin: SessionsStandIn, client: AccountClient
+    chat_server: ChatServer, client: AccountClient
 ) -> None:
+    elsewhere = await first_device(chat_server)
+    mine = (await client.login("bob", PASSWORD)).token
+    # The other device signs out every device but itself, this one included.
+    await client.end_other_sessions(elsewhere)
     with pytest.raises(ApiError) as refused:
-        await client.sessions("a token nobody knows")
+        await client.sessions(mine)
     assert refused.value.status == 401 and "signed out" in str(refused.value)
 
 
 async def test_changing_the_password_says_which_part_was_wrong(
-    standin: SessionsStandIn, client: AccountClient
+    chat_server: ChatServer, client: AccountClient
 ) -> None:
-    mine = standin.add("1", "here")
-    standin.add("2", "elsewhere")
+    url = chat_server.base_url
+    elsewhere = await first_device(chat_server)
+    mine = (await client.login("bob", PASSWORD)).token
     with pytest.raises(ApiError) as wrong:
         await client.change_password(mine, "not the password", "a new password")
     assert wrong.value.status == 403 and wrong.value.code == "wrong_password"
@@ -79,8 +99,15 @@ async def test_changing_the_password_says_which_part_was_wrong(
     with pytest.raises(ApiError) as short:
         await client.change_password(mine, PASSWORD, "short")
     assert short.value.code == "bad_request" and "8-" in str(short.value)
-    assert standin.password == PASSWORD
+    # Neither refusal changed anything: the password still signs in, nobody was signed out.
+    assert await signed_in(url, elsewhere)
+    await sign_in(url, "bob", "checking the password")
 
     await client.change_password(mine, PASSWORD, "a new password")
-    assert standin.password == "a new password"
-    assert [s.id for s in standin.sessions] == ["1"]
+    # The other devices are signed out; this one keeps its session.
+    assert [(s.current, s.agent) for s in await client.sessions(mine)] == [(True, USER_AGENT)]
+    assert not await signed_in(url, elsewhere)
+    with pytest.raises(ApiError) as old:
+        await client.login("bob", PASSWORD)
+    assert old.value.status == 401
+    await sign_in(url, "bob", "with the new password", password="a new password")

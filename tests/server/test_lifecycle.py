@@ -252,6 +252,13 @@ def test_admin_commands_list_reset_and_remove_users_and_create_rooms(
     assert run("user", "add", "bob", "--password", PASSWORD)[0] == 0
     assert run("user", "add", "amy", "--password", PASSWORD)[0] == 0
     assert run("user", "list")[1].split() == ["amy", "bob"]
+    # A disabled account is listed as such, and plainly again once enabled.
+    assert run("user", "add", "erin", "--password", PASSWORD)[0] == 0
+    assert run("user", "disable", "erin")[0] == 0
+    assert run("user", "list")[1].splitlines() == ["amy", "bob", "erin (disabled)"]
+    assert run("user", "enable", "erin")[0] == 0
+    assert run("user", "list")[1].splitlines() == ["amy", "bob", "erin"]
+    assert run("user", "remove", "erin")[0] == 0
     code, _, err = run("user", "add", "BOB", "--password", PASSWORD)
     assert code == 1 and "taken" in err
     monkeypatch.setattr(sys, "stdin", io.StringIO("another password\n"))

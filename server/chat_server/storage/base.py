@@ -134,8 +134,11 @@ class ChatStore(ABC):
         """Disable (ending every session) or enable an account; False when unknown."""
 
     @abstractmethod
-    async def list_users(self) -> list[str]:
-        """Every user name (removed ones not), sorted case-insensitively."""
+    async def list_users(self, *, only_disabled: bool = False) -> list[str]:
+        """Every user name (removed ones not), sorted case-insensitively.
+
+        ``only_disabled``: just the disabled accounts (the operator's list marks them).
+        """
 
     @abstractmethod
     async def add_token(self, username: str, token_hash: str, agent: str = "") -> str:

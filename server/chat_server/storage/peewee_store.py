@@ -201,9 +201,11 @@ class PeeweeChatStore(ChatStore):
 
         return await self._write(work)
 
-    async def list_users(self) -> list[str]:
+    async def list_users(self, *, only_disabled: bool = False) -> list[str]:
         def work() -> list[str]:
             query = User.select(User.name).where(User.removed.is_null()).order_by(User.name_key)
+            if only_disabled:
+                query = query.where(User.disabled.is_null(False))
             return [name for (name,) in _tuples(query)]
 
         return await self._read(work)
