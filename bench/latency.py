@@ -4,9 +4,11 @@ For each receiver count (10, 100 and 1,000 by default), our server (its
 real SQLite store in a temporary directory, every message durable before it
 is broadcast, default limits), the bare aiohttp broadcast server (the
 floor), the same bare server with an fsynced SQLite commit before each
-broadcast (the floor of any durable server, :mod:`bench.baselines.bare_durable`),
-python-socketio and Mosquitto get the same clients in the same run, each
-measurement repeated (``--repeat``) with the servers taking turns:
+broadcast (the floor of any durable server), once on a writer thread
+(:mod:`bench.baselines.bare_durable`) and once on its event loop
+(:mod:`bench.baselines.bare_durable_loop`), python-socketio and Mosquitto get
+the same clients in the same run, each measurement repeated (``--repeat``)
+with the servers taking turns:
 
 - ``--senders`` sender connections in this process share the rate
   (``--rate`` messages/s in total, 50 by default, paced by one clock) and each
@@ -14,11 +16,17 @@ measurement repeated (``--repeat``) with the servers taking turns:
 - the receiving clients sit in a worker process (:mod:`bench.wire`): each
   frame costs them a header walk and one ``find`` for the send stamp, so the
   latency measured is the server's, not the clients' JSON parsing.
+  ``--processes`` spreads them over more workers, ``--uvloop receivers``
+  (or ``all``, senders too) runs them on uvloop, and ``--parse`` makes them
+  decode every frame's JSON as an application would: the knobs that
+  reproduce an outside harness's set-up (issue 17, ``bench/profiles.md``).
 
 Latency is CLOCK_MONOTONIC at the receiver minus the stamp the sender put in
 the text just before writing the frame. Printed: p50, p99 and max per server
 and size (medians over the repeats), and ours / each peer. Issue 5's target
-is p99 at 100 clients x 50 messages/s no more than 1.25x the bare server's.
+is p99 at 100 clients x 50 messages/s no more than 1.25x the bare server's;
+issue 17's, p50 within 0.3 ms of the on-loop durable floor and p99 at most
+1.10x of it, at 100 and 1,000 clients.
 
 Run: ``python -m bench.latency`` or, quickly,
 ``python -m bench.latency --clients 5 --duration 1 --warmup 0.5``.
@@ -37,9 +45,13 @@ from typing import Any
 
 from bench import harness, wire
 
-TARGETS = ("ours", "bare", "durable", "socketio", "mqtt")
+TARGETS = ("ours", "bare", "durable", "durable_loop", "socketio", "mqtt")
 TARGET_CLIENTS = 100
 TARGET_RATIO = 1.25
+# Issue 17: how close to the on-loop durable floor, at these sizes.
+FLOOR_CLIENTS = (100, 1000)
+FLOOR_P50_MS = 0.3
+FLOOR_P99_RATIO = 1.10
 
 
 async def paced(senders: list[wire.RawClient], rate: float, seconds: float) -> int:
@@ -69,12 +81,16 @@ async def measure(
     duration: float,
     processes: int,
     profile: str | None = None,
+    *,
+    use_uvloop: bool = False,
+    parse: bool = False,
 ) -> dict[str, Any]:
     """Latency of one server at one size; returns its figures.
 
     With ``profile`` (a file name) and our server, py-spy records it meanwhile.
+    ``use_uvloop`` and ``parse`` are the receivers' (:class:`harness.ReceiverPool`).
     """
-    pool = harness.ReceiverPool(target.receivers(), processes)
+    pool = harness.ReceiverPool(target.receivers(), processes, use_uvloop=use_uvloop, parse=parse)
     sending: list[wire.RawClient] = []
     try:
         await pool.connect(clients)
@@ -163,6 +179,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                             args.duration,
                             args.processes,
                             args.profile,
+                            use_uvloop=args.uvloop != "off",
+                            parse=args.parse,
                         )
                     )
     with harness.temp_dir() as folder:
@@ -225,15 +243,21 @@ def report(rows: list[dict[str, Any]]) -> None:
             if peer == "ours":
                 continue
             p99 = harness.ratio(at["ours"]["p99_ms"], peer_row["p99_ms"])
+            p50_gap = at["ours"]["p50_ms"] - peer_row["p50_ms"]
             verdict = ""
             if clients == TARGET_CLIENTS and peer == "bare":
                 verdict = "met" if p99 <= TARGET_RATIO else "missed"
                 verdict += f" (target p99 <= {TARGET_RATIO}x bare)"
+            if clients in FLOOR_CLIENTS and peer == "durable_loop":
+                met = p50_gap <= FLOOR_P50_MS and p99 <= FLOOR_P99_RATIO
+                verdict = "met" if met else "missed"
+                verdict += f" (target p50 +{FLOOR_P50_MS} ms, p99 <= {FLOOR_P99_RATIO}x)"
             ratios.append(
                 (
                     f"ours / {harness.LABELS[peer]}",
                     clients,
                     harness.ratio(at["ours"]["p50_ms"], peer_row["p50_ms"]),
+                    p50_gap,
                     p99,
                     harness.ratio(at["ours"]["max_ms"], peer_row["max_ms"]),
                     verdict,
@@ -242,7 +266,7 @@ def report(rows: list[dict[str, Any]]) -> None:
     if ratios:
         harness.print_table(
             "Latency ratios (1.0 = as fast as the peer; below 1: ours is faster)",
-            ["ratio", "receivers", "p50", "p99", "max", "target"],
+            ["ratio", "receivers", "p50", "p50 ours - peer ms", "p99", "max", "target"],
             ratios,
         )
 
@@ -252,7 +276,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clients", type=harness.sizes, default=[10, 100, 1000])
     parser.add_argument("--targets", type=lambda s: s.split(","), default=list(TARGETS))
     parser.add_argument("--rate", type=float, default=50.0, help="messages/s, all senders")
-    parser.add_argument("--senders", type=int, default=0, help="default: one per 5 msg/s")
+    parser.add_argument(
+        "--senders",
+        type=int,
+        default=0,
+        help="sender connections, one account each (default: one per 5 msg/s)",
+    )
+    parser.add_argument(
+        "--uvloop",
+        choices=("off", "receivers", "all"),
+        default="off",
+        help="run the receiver workers (all: and the senders) on uvloop",
+    )
+    parser.add_argument(
+        "--parse", action="store_true", help="receivers decode each frame's JSON (default: raw)"
+    )
     harness.add_run_options(parser, name="latency", duration=5.0)
     return parser.parse_args(argv)
 
