@@ -120,6 +120,16 @@ def _mqtt_string(value: bytes) -> bytes:
     return len(value).to_bytes(2, "big") + value
 
 
+def message_event(client_id: str, text: str) -> str:
+    """The ``message`` event a client sends (docs/protocol.md), as JSON text."""
+    return f'{{"type":"message","room":"{ROOM}","client_id":"{client_id}","text":"{text}"}}'
+
+
+def hello(token: str) -> str:
+    """The ``hello`` that opens a session on our server, asking for no replay."""
+    return f'{{"type":"hello","token":"{token}","since":{{}}}}'
+
+
 def message_text(ts_ns: int, sender: int, size: int) -> str:
     """The text of a benchmark message: the marker, padded to ``size`` characters."""
     text = f"~T{ts_ns}~S{sender}~ "
@@ -191,8 +201,7 @@ class RawClient(asyncio.Protocol):
         """The WebSocket is up: start the dialect's session."""
         if self.dialect == "ours":
             token = self.endpoint.tokens[self.index % len(self.endpoint.tokens)]
-            hello = f'{{"type":"hello","token":"{token}","since":{{}}}}'
-            self.write_text(hello.encode())
+            self.write_text(hello(token).encode())
         elif self.dialect == "bare":
             self._set_ready()
 
@@ -220,11 +229,8 @@ class RawClient(asyncio.Protocol):
         text = message_text(time.monotonic_ns(), self.sender or 0, size)
         client_id = f"{self._ids}{self.sent}"
         if self.dialect == "mqtt":
-            payload = (
-                f'{{"type":"message","room":"{ROOM}","client_id":"{client_id}","text":"{text}"}}'
-            )
             if self.transport is not None:
-                body = _mqtt_string(MQTT_TOPIC) + payload.encode()
+                body = _mqtt_string(MQTT_TOPIC) + message_event(client_id, text).encode()
                 self.transport.write(mqtt_packet(0x30, body))
                 self.frames_out += 1
             return
@@ -232,7 +238,7 @@ class RawClient(asyncio.Protocol):
         if self.dialect == "socketio":
             self.write_text(f'42["message",{event}]'.encode())
         else:
-            self.write_text(f'{{"type":"message",{event[1:]}'.encode())
+            self.write_text(message_event(client_id, text).encode())
 
     def close(self) -> None:
         """Say goodbye politely where the protocol has a way, then close."""
