@@ -460,6 +460,10 @@ async def recv_pipe(conn: multiprocessing.connection.Connection) -> Any:
         await ready.wait()
     finally:
         loop.remove_reader(conn.fileno())
+        # uvloop (``--uvloop``) leaves a watched descriptor non-blocking, and
+        # multiprocessing's recv and send expect a blocking one: a result larger
+        # than the socket buffer would fail half-way with EAGAIN.
+        os.set_blocking(conn.fileno(), True)
     return conn.recv()
 
 
