@@ -134,7 +134,7 @@ def targets_summary(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, 
                 out.append(
                     (
                         f"latency at {clients:,} clients vs the on-loop durable floor (issue 17)",
-                        f"p50 +{gap:.2f} ms ({ours['p50_ms']:.2f} vs {floor['p50_ms']:.2f}),"
+                        f"p50 {gap:+.2f} ms ({ours['p50_ms']:.2f} vs {floor['p50_ms']:.2f}),"
                         f" p99 {r:.2f}x ({ours['p99_ms']:.2f} vs {floor['p99_ms']:.2f} ms)",
                         f"p50 <= +{latency.FLOOR_P50_MS} ms, p99 <= {latency.FLOOR_P99_RATIO}x",
                         verdict(gap <= latency.FLOOR_P50_MS and r <= latency.FLOOR_P99_RATIO),
