@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 from array import array
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -295,6 +295,7 @@ LABELS = {
     "ours": "ours (chat_server, SQLite)",
     "bare": "bare aiohttp",
     "durable": "bare aiohttp + fsynced SQLite",
+    "durable_loop": "bare aiohttp + fsynced SQLite on its loop",
     "socketio": "python-socketio",
     "mqtt": "Mosquitto (MQTT)",
 }
@@ -317,8 +318,8 @@ class Target:
 
     @property
     def dialect(self) -> str:
-        """How clients talk to it (:data:`bench.wire.DIALECTS`): the durable bare server as bare."""
-        return "bare" if self.name == "durable" else self.name
+        """How clients talk to it (:data:`bench.wire.DIALECTS`): durable bare servers as bare."""
+        return "bare" if self.name in ("durable", "durable_loop") else self.name
 
     def receivers(self) -> wire.Endpoint:
         return wire.Endpoint(self.dialect, HOST, self.port, self.receiver_tokens)
@@ -359,6 +360,7 @@ async def open_targets(
                 module = {
                     "bare": "bare_aiohttp",
                     "durable": "bare_durable",
+                    "durable_loop": "bare_durable_loop",
                     "socketio": "socketio_server",
                 }[name]
                 server = ServerProcess.baseline(name, module)
@@ -378,21 +380,38 @@ async def open_targets(
 
 
 def _receiver_worker(
-    conn: multiprocessing.connection.Connection, endpoint: wire.Endpoint, keep_latencies: bool
+    conn: multiprocessing.connection.Connection,
+    endpoint: wire.Endpoint,
+    keep_latencies: bool,
+    use_uvloop: bool,
+    parse: bool,
 ) -> None:
     """Body of a receiver process: obey commands from the pipe until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     raise_file_limit()
     try:
-        asyncio.run(_receiver_loop(conn, endpoint, keep_latencies))
+        run_loop(_receiver_loop(conn, endpoint, keep_latencies, parse), use_uvloop)
     finally:
         conn.close()
 
 
+def run_loop(main: Coroutine[Any, Any, Any], use_uvloop: bool = False) -> Any:
+    """``asyncio.run(main)``, on uvloop's event loop when asked (imported only then)."""
+    if not use_uvloop:
+        return asyncio.run(main)
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
+
+
 async def _receiver_loop(
-    conn: multiprocessing.connection.Connection, endpoint: wire.Endpoint, keep_latencies: bool
+    conn: multiprocessing.connection.Connection,
+    endpoint: wire.Endpoint,
+    keep_latencies: bool,
+    parse: bool,
 ) -> None:
-    sink = wire.Sink(keep_latencies=keep_latencies)
+    sink = wire.Sink(keep_latencies=keep_latencies, parse=parse)
     clients: list[wire.RawClient] = []
     try:
         while True:
@@ -441,14 +460,28 @@ async def recv_pipe(conn: multiprocessing.connection.Connection) -> Any:
         await ready.wait()
     finally:
         loop.remove_reader(conn.fileno())
+        # uvloop (``--uvloop``) leaves a watched descriptor non-blocking, and
+        # multiprocessing's recv and send expect a blocking one: a result larger
+        # than the socket buffer would fail half-way with EAGAIN.
+        os.set_blocking(conn.fileno(), True)
     return conn.recv()
 
 
 class ReceiverPool:
-    """Receiving clients spread over worker processes; commands go to all of them."""
+    """Receiving clients spread over worker processes; commands go to all of them.
+
+    ``use_uvloop`` runs the workers on uvloop; ``parse`` makes the clients
+    decode each frame's JSON, as an application would (:class:`bench.wire.Sink`).
+    """
 
     def __init__(
-        self, endpoint: wire.Endpoint, processes: int = 1, keep_latencies: bool = True
+        self,
+        endpoint: wire.Endpoint,
+        processes: int = 1,
+        keep_latencies: bool = True,
+        *,
+        use_uvloop: bool = False,
+        parse: bool = False,
     ) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.pipes: list[multiprocessing.connection.Connection] = []
@@ -456,7 +489,9 @@ class ReceiverPool:
         for _ in range(processes):
             mine, theirs = ctx.Pipe()
             worker = ctx.Process(
-                target=_receiver_worker, args=(theirs, endpoint, keep_latencies), daemon=True
+                target=_receiver_worker,
+                args=(theirs, endpoint, keep_latencies, use_uvloop, parse),
+                daemon=True,
             )
             worker.start()
             theirs.close()
@@ -601,14 +636,15 @@ def write_json(path: str | None, result: dict[str, Any]) -> None:
         Path(path).write_text(json.dumps(result, indent=1, default=float))
 
 
-def execute(benchmark: Callable[[Any], Awaitable[dict[str, Any]]], args: Any) -> None:
+def execute(benchmark: Callable[[Any], Coroutine[Any, Any, dict[str, Any]]], args: Any) -> None:
     """Run a benchmark's ``run(args)``, write ``--json``, and turn Ctrl-C into exit 130.
 
     Everything a benchmark starts is stopped by its own ``finally`` blocks on
     the way out; this only keeps an interrupted run from ending in a traceback.
     """
     try:
-        result = asyncio.run(benchmark(args))
+        # ``--uvloop all`` (bench.latency): the benchmark's own process too, i.e. the senders.
+        result = run_loop(benchmark(args), getattr(args, "uvloop", "off") == "all")
     except KeyboardInterrupt:
         print("\ninterrupted; every process the benchmark started has been stopped")
         raise SystemExit(130) from None

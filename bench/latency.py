@@ -4,9 +4,11 @@ For each receiver count (10, 100 and 1,000 by default), our server (its
 real SQLite store in a temporary directory, every message durable before it
 is broadcast, default limits), the bare aiohttp broadcast server (the
 floor), the same bare server with an fsynced SQLite commit before each
-broadcast (the floor of any durable server, :mod:`bench.baselines.bare_durable`),
-python-socketio and Mosquitto get the same clients in the same run, each
-measurement repeated (``--repeat``) with the servers taking turns:
+broadcast (the floor of any durable server), once on a writer thread
+(:mod:`bench.baselines.bare_durable`) and once on its event loop
+(:mod:`bench.baselines.bare_durable_loop`), python-socketio and Mosquitto get
+the same clients in the same run, each measurement repeated (``--repeat``)
+with the servers taking turns:
 
 - ``--senders`` sender connections in this process share the rate
   (``--rate`` messages/s in total, 50 by default, paced by one clock) and each
@@ -14,11 +16,21 @@ measurement repeated (``--repeat``) with the servers taking turns:
 - the receiving clients sit in a worker process (:mod:`bench.wire`): each
   frame costs them a header walk and one ``find`` for the send stamp, so the
   latency measured is the server's, not the clients' JSON parsing.
+  ``--processes`` spreads them over more workers, ``--uvloop receivers``
+  (or ``all``, senders too) runs them on uvloop, and ``--parse`` makes them
+  decode every frame's JSON as an application would: the knobs that
+  reproduce an outside harness's set-up (issue 17, ``bench/profiles.md``).
+- ``--sender-library websockets`` sends through the ``websockets`` library
+  (our app's client library) instead of the lean clients: a library frames
+  and masks each message and reads every broadcast back, as a real client
+  does (ours and the bare servers only).
 
 Latency is CLOCK_MONOTONIC at the receiver minus the stamp the sender put in
 the text just before writing the frame. Printed: p50, p99 and max per server
 and size (medians over the repeats), and ours / each peer. Issue 5's target
-is p99 at 100 clients x 50 messages/s no more than 1.25x the bare server's.
+is p99 at 100 clients x 50 messages/s no more than 1.25x the bare server's;
+issue 17's, p50 within 0.3 ms of the on-loop durable floor and p99 at most
+1.10x of it, at 100 and 1,000 clients.
 
 Run: ``python -m bench.latency`` or, quickly,
 ``python -m bench.latency --clients 5 --duration 1 --warmup 0.5``.
@@ -28,21 +40,102 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import math
+import os
 import shlex
 import sqlite3
 import time
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed
 
 from bench import harness, wire
 
-TARGETS = ("ours", "bare", "durable", "socketio", "mqtt")
+TARGETS = ("ours", "bare", "durable", "durable_loop", "socketio", "mqtt")
 TARGET_CLIENTS = 100
 TARGET_RATIO = 1.25
+# Issue 17: how close to the on-loop durable floor, at these sizes.
+FLOOR_CLIENTS = (100, 1000)
+FLOOR_P50_MS = 0.3
+FLOOR_P99_RATIO = 1.10
 
 
-async def paced(senders: list[wire.RawClient], rate: float, seconds: float) -> int:
+class Sender(Protocol):
+    """A sending client: a lean :class:`bench.wire.RawClient` or a :class:`LibrarySender`."""
+
+    def send_message(self) -> Awaitable[None] | None: ...
+
+
+class LibrarySender:
+    """A sender on the ``websockets`` library: frames, masks and reads back as a real client.
+
+    The stamp goes into the text just before ``send`` is awaited, so the
+    library's own work on the way out counts in the latency, as it would in
+    a harness written with it. Broadcasts coming back are read (and
+    discarded) by a task, or the server would stop writing to this socket;
+    error events and a connection lost early count into ``sink``.
+    """
+
+    _serial = itertools.count()
+
+    def __init__(self, ws: ClientConnection, sender: int, sink: wire.Sink) -> None:
+        self.ws = ws
+        self.sender = sender
+        self.sink = sink
+        self.closing = False
+        self.sent = 0
+        self._ids = f"lib{os.getpid()}-{next(self._serial)}-"
+        self._reader = asyncio.create_task(self._drain())
+
+    @classmethod
+    async def open(cls, endpoint: wire.Endpoint, sender: int, sink: wire.Sink) -> LibrarySender:
+        """Connect (and, on ours, say hello with the sender's own account)."""
+        ws = await ws_connect(f"ws://{endpoint.host}:{endpoint.port}/ws", compression=None)
+        if endpoint.dialect == "ours":
+            await ws.send(wire.hello(endpoint.tokens[sender % len(endpoint.tokens)]))
+            async with asyncio.timeout(30.0):
+                while '"welcome"' not in str(await ws.recv()):
+                    pass
+        return cls(ws, sender + 1, sink)
+
+    async def _drain(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for frame in self.ws:
+                if '"type":"error"' in str(frame):
+                    self.sink.errors += 1
+        if not self.closing:
+            self.sink.lost += 1
+
+    async def send_message(self) -> None:
+        self.sent += 1
+        text = wire.message_text(time.monotonic_ns(), self.sender, 64)
+        await self.ws.send(wire.message_event(f"{self._ids}{self.sent}", text))
+
+    async def close(self) -> None:
+        self.closing = True
+        await self.ws.close()
+        await self._reader
+
+
+async def open_senders(
+    endpoint: wire.Endpoint, count: int, library: str, sink: wire.Sink
+) -> list[Any]:
+    """``count`` senders of the kind asked for (``raw``: lean clients, or ``websockets``)."""
+    if library == "raw":
+        return await wire.connect(endpoint, count, sink)
+    if endpoint.dialect not in ("ours", "bare"):
+        raise SystemExit(f"--sender-library {library}: ours and the bare servers only")
+    opening = (LibrarySender.open(endpoint, i, sink) for i in range(count))
+    return list(await asyncio.gather(*opening))
+
+
+async def paced(senders: Sequence[Sender], rate: float, seconds: float) -> int:
     """Send ``rate`` messages/s round-robin over the senders for ``seconds``; return the count.
 
     Open loop on one schedule (message k at t0 + k / rate): a slow server
@@ -56,7 +149,9 @@ async def paced(senders: list[wire.RawClient], rate: float, seconds: float) -> i
         delay = t0 + k / rate - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        senders[k % len(senders)].send_message()
+        sending = senders[k % len(senders)].send_message()
+        if sending is not None:
+            await sending
     return count
 
 
@@ -69,17 +164,22 @@ async def measure(
     duration: float,
     processes: int,
     profile: str | None = None,
+    *,
+    use_uvloop: bool = False,
+    parse: bool = False,
+    sender_library: str = "raw",
 ) -> dict[str, Any]:
     """Latency of one server at one size; returns its figures.
 
     With ``profile`` (a file name) and our server, py-spy records it meanwhile.
+    ``use_uvloop`` and ``parse`` are the receivers' (:class:`harness.ReceiverPool`).
     """
-    pool = harness.ReceiverPool(target.receivers(), processes)
-    sending: list[wire.RawClient] = []
+    pool = harness.ReceiverPool(target.receivers(), processes, use_uvloop=use_uvloop, parse=parse)
+    sending: list[Any] = []
     try:
         await pool.connect(clients)
         sink = wire.Sink()
-        sending = await wire.connect(target.senders(), senders, sink)
+        sending = await open_senders(target.senders(), senders, sender_library, sink)
         await paced(sending, rate, warmup)
         since = time.monotonic_ns()
         await pool.record(True, since)
@@ -116,7 +216,9 @@ async def measure(
         }
     finally:
         for client in sending:
-            client.close()
+            closing = client.close()
+            if closing is not None:
+                await closing
         pool.close()
 
 
@@ -163,6 +265,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                             args.duration,
                             args.processes,
                             args.profile,
+                            use_uvloop=args.uvloop != "off",
+                            parse=args.parse,
+                            sender_library=args.sender_library,
                         )
                     )
     with harness.temp_dir() as folder:
@@ -225,15 +330,21 @@ def report(rows: list[dict[str, Any]]) -> None:
             if peer == "ours":
                 continue
             p99 = harness.ratio(at["ours"]["p99_ms"], peer_row["p99_ms"])
+            p50_gap = at["ours"]["p50_ms"] - peer_row["p50_ms"]
             verdict = ""
             if clients == TARGET_CLIENTS and peer == "bare":
                 verdict = "met" if p99 <= TARGET_RATIO else "missed"
                 verdict += f" (target p99 <= {TARGET_RATIO}x bare)"
+            if clients in FLOOR_CLIENTS and peer == "durable_loop":
+                met = p50_gap <= FLOOR_P50_MS and p99 <= FLOOR_P99_RATIO
+                verdict = "met" if met else "missed"
+                verdict += f" (target p50 +{FLOOR_P50_MS} ms, p99 <= {FLOOR_P99_RATIO}x)"
             ratios.append(
                 (
                     f"ours / {harness.LABELS[peer]}",
                     clients,
                     harness.ratio(at["ours"]["p50_ms"], peer_row["p50_ms"]),
+                    p50_gap,
                     p99,
                     harness.ratio(at["ours"]["max_ms"], peer_row["max_ms"]),
                     verdict,
@@ -242,7 +353,7 @@ def report(rows: list[dict[str, Any]]) -> None:
     if ratios:
         harness.print_table(
             "Latency ratios (1.0 = as fast as the peer; below 1: ours is faster)",
-            ["ratio", "receivers", "p50", "p99", "max", "target"],
+            ["ratio", "receivers", "p50", "p50 ours - peer ms", "p99", "max", "target"],
             ratios,
         )
 
@@ -252,7 +363,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clients", type=harness.sizes, default=[10, 100, 1000])
     parser.add_argument("--targets", type=lambda s: s.split(","), default=list(TARGETS))
     parser.add_argument("--rate", type=float, default=50.0, help="messages/s, all senders")
-    parser.add_argument("--senders", type=int, default=0, help="default: one per 5 msg/s")
+    parser.add_argument(
+        "--senders",
+        type=int,
+        default=0,
+        help="sender connections, one account each (default: one per 5 msg/s)",
+    )
+    parser.add_argument(
+        "--uvloop",
+        choices=("off", "receivers", "all"),
+        default="off",
+        help="run the receiver workers (all: and the senders) on uvloop",
+    )
+    parser.add_argument(
+        "--parse", action="store_true", help="receivers decode each frame's JSON (default: raw)"
+    )
+    parser.add_argument(
+        "--sender-library",
+        choices=("raw", "websockets"),
+        default="raw",
+        help="send through lean clients (raw) or the websockets library",
+    )
     harness.add_run_options(parser, name="latency", duration=5.0)
     return parser.parse_args(argv)
 

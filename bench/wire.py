@@ -28,11 +28,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+import json
 import os
 import time
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 DIALECTS = ("ours", "bare", "socketio", "mqtt")
 MARK = b"~T"
@@ -67,11 +69,17 @@ class Sink:
     received that were sent at or after ``since_ns`` (so that messages still in
     flight from a warm-up do not count), and ``latencies`` keeps their send ->
     receive times in ns.
+
+    ``parse`` makes each marked frame cost what it costs an application: its
+    JSON decoded into objects (Socket.IO: after the packet type), the
+    receive time read after that. Off by default, so that the servers are
+    measured and not the clients; on, it shows what parsing receivers add.
     """
 
     recording: bool = False
     since_ns: int = 0
     keep_latencies: bool = True
+    parse: bool = False
     deliveries: int = 0
     errors: int = 0
     lost: int = 0
@@ -110,6 +118,16 @@ def mqtt_packet(kind: int, body: bytes) -> bytes:
 
 def _mqtt_string(value: bytes) -> bytes:
     return len(value).to_bytes(2, "big") + value
+
+
+def message_event(client_id: str, text: str) -> str:
+    """The ``message`` event a client sends (docs/protocol.md), as JSON text."""
+    return f'{{"type":"message","room":"{ROOM}","client_id":"{client_id}","text":"{text}"}}'
+
+
+def hello(token: str) -> str:
+    """The ``hello`` that opens a session on our server, asking for no replay."""
+    return f'{{"type":"hello","token":"{token}","since":{{}}}}'
 
 
 def message_text(ts_ns: int, sender: int, size: int) -> str:
@@ -159,8 +177,9 @@ class RawClient(asyncio.Protocol):
     # Connection set-up ---------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A cast, not an isinstance check: uvloop's transports (``--uvloop``)
+        # have asyncio.Transport's methods without deriving from it.
+        self.transport = cast(asyncio.Transport, transport)
         host = f"{self.endpoint.host}:{self.endpoint.port}"
         if self.dialect == "mqtt":
             client_id = f"bench-{self._ids}{time.monotonic_ns()}".encode()
@@ -182,8 +201,7 @@ class RawClient(asyncio.Protocol):
         """The WebSocket is up: start the dialect's session."""
         if self.dialect == "ours":
             token = self.endpoint.tokens[self.index % len(self.endpoint.tokens)]
-            hello = f'{{"type":"hello","token":"{token}","since":{{}}}}'
-            self.write_text(hello.encode())
+            self.write_text(hello(token).encode())
         elif self.dialect == "bare":
             self._set_ready()
 
@@ -211,11 +229,8 @@ class RawClient(asyncio.Protocol):
         text = message_text(time.monotonic_ns(), self.sender or 0, size)
         client_id = f"{self._ids}{self.sent}"
         if self.dialect == "mqtt":
-            payload = (
-                f'{{"type":"message","room":"{ROOM}","client_id":"{client_id}","text":"{text}"}}'
-            )
             if self.transport is not None:
-                body = _mqtt_string(MQTT_TOPIC) + payload.encode()
+                body = _mqtt_string(MQTT_TOPIC) + message_event(client_id, text).encode()
                 self.transport.write(mqtt_packet(0x30, body))
                 self.frames_out += 1
             return
@@ -223,7 +238,7 @@ class RawClient(asyncio.Protocol):
         if self.dialect == "socketio":
             self.write_text(f'42["message",{event}]'.encode())
         else:
-            self.write_text(f'{{"type":"message",{event[1:]}'.encode())
+            self.write_text(message_event(client_id, text).encode())
 
     def close(self) -> None:
         """Say goodbye politely where the protocol has a way, then close."""
@@ -330,6 +345,10 @@ class RawClient(asyncio.Protocol):
             return
         sink = self.sink
         j = buf.find(b"~", i + 2, end)
+        if sink.parse:
+            first = buf.find(b"{", start, end)
+            json.loads(bytes(buf[first:end].rstrip(b"]")))
+            now = time.monotonic_ns()
         if sink.recording:
             sent = int(buf[i + 2 : j])
             if sent >= sink.since_ns:

@@ -3,7 +3,10 @@
 - :mod:`.bare_aiohttp`: aiohttp's WebSocket and a loop over the sockets, with
   no accounts and no storage: the floor of our own stack;
 - :mod:`.bare_durable`: the same with an fsynced SQLite commit before each
-  broadcast: the floor of a server that stores durably first, as ours does;
+  broadcast, on a writer thread: the floor of a server that stores durably
+  first, as ours does;
+- :mod:`.bare_durable_loop`: the same commit on the event loop, no thread:
+  the shortest durable path, which an outside harness used as its floor;
 - :mod:`.socketio_server`: python-socketio on aiohttp, the library a Python
   team would most likely pick instead.
 

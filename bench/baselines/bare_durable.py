@@ -1,14 +1,18 @@
 """The bare broadcast plus what durability costs: an fsynced SQLite commit before each broadcast.
 
 :mod:`.bare_aiohttp` with one step added: every ``message`` event is inserted
-into a SQLite file (WAL, ``synchronous=FULL``, as ours) by one writer
-thread, one transaction per message, and broadcast only once the commit
-returned. That is the least any server that keeps the contract's "stored
-durably before anyone hears of it" must do on this stack and this disk, with
-no accounts, no group commit and no limits. The latency benchmark runs it
-beside the bare server, so the gap between the two is the price of the
-fsync and the thread hand-offs, measured in the same run; what ours costs
-beyond this one is the price of its features.
+into a SQLite file (WAL, ``synchronous=FULL``, as ours), one transaction per
+message, and broadcast only once the commit returned. That is the least any
+server that keeps the contract's "stored durably before anyone hears of it"
+must do on this stack and this disk, with no accounts, no group commit and
+no limits. It comes in two forms, which the latency benchmark runs beside
+the bare server so that the gaps are measured in the same run:
+
+- this module: the commit runs on one writer thread, as ours does (the loop
+  stays free during the fsync; the price is two thread hand-offs);
+- :mod:`.bare_durable_loop`: the commit runs on the event loop itself, no
+  thread (the loop is blocked during the fsync; nothing is handed off),
+  the floor an outside harness measured us against (issue 17).
 
 Run: ``python -m bench.baselines.bare_durable --port 0`` (the database lives
 in a temporary directory that is removed on exit).
@@ -29,8 +33,12 @@ from aiohttp import web
 from bench.baselines import bare_aiohttp, run
 
 
-def make_app() -> web.Application:
-    """The bare application with an fsynced insert before each broadcast."""
+def make_app(on_loop: bool = False) -> web.Application:
+    """The bare application with an fsynced insert before each broadcast.
+
+    ``on_loop``: commit on the event loop (blocking it for the fsync) instead
+    of on a writer thread.
+    """
     folder = Path(tempfile.mkdtemp(prefix="bare-durable-"))
     db = sqlite3.connect(folder / "messages.sqlite3", isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=wal")
@@ -51,7 +59,10 @@ def make_app() -> web.Application:
         db.execute("COMMIT")
 
     async def persist(out: dict[str, Any]) -> None:
-        await asyncio.get_running_loop().run_in_executor(writer, insert, out)
+        if on_loop:
+            insert(out)
+        else:
+            await asyncio.get_running_loop().run_in_executor(writer, insert, out)
 
     async def close(_app: web.Application) -> None:
         writer.shutdown()

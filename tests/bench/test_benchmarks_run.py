@@ -56,15 +56,23 @@ TINY = {
     ],
     "revocation": ["--repeat", "1", "--sockets", "3"],
 }
+# The latency benchmark with the knobs issue 17 added to reproduce an outside
+# harness: two receiver processes on uvloop, receivers that parse, senders on
+# the websockets library. Its JSON is not a report input.
+OUTSIDE = [
+    *("--targets", "ours,durable_loop", "--repeat", "1", "--clients", "3", "--rate", "20"),
+    *("--duration", "0.5", "--warmup", "0.2"),
+    *("--processes", "2", "--uvloop", "all", "--parse", "--sender-library", "websockets"),
+]
 
 
 class Run:
     """What one benchmark printed and the JSON it wrote."""
 
-    def __init__(self, name: str, folder: Path) -> None:
+    def __init__(self, name: str, folder: Path, args: list[str]) -> None:
         self.json_path = folder / f"{name}.json"
         done = subprocess.run(
-            [sys.executable, "-m", f"bench.{name}", *TINY[name], "--json", str(self.json_path)],
+            [sys.executable, "-m", f"bench.{name}", *args, "--json", str(self.json_path)],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -78,7 +86,12 @@ class Run:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     folder = tmp_path_factory.mktemp("bench")
-    return {name: Run(name, folder) for name in TINY}
+    return {name: Run(name, folder, args) for name, args in TINY.items()}
+
+
+@pytest.fixture(scope="module")
+def outside_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return Run("latency", tmp_path_factory.mktemp("outside"), OUTSIDE)
 
 
 @pytest.mark.parametrize("name", sorted(TINY))
@@ -96,17 +109,33 @@ def test_latency_prints_ours_beside_every_peer_and_the_ratios(runs: dict[str, Ru
         "ours (chat_server, SQLite)",
         "bare aiohttp",
         "bare aiohttp + fsynced SQLite",
+        "bare aiohttp + fsynced SQLite on its loop",
         "python-socketio",
     ):
         assert label in output
     assert "Mosquitto (MQTT)" in output or "no Mosquitto" in output
     assert "ours / bare aiohttp" in output
-    assert "ours / bare aiohttp + fsynced SQLite" in output
+    assert "ours / bare aiohttp + fsynced SQLite " in output
+    assert "ours / bare aiohttp + fsynced SQLite on its loop" in output
 
 
 def test_latency_delivers_every_message_to_every_receiver(runs: dict[str, Run]) -> None:
-    for row in runs["latency"].result["rows"]:
+    rows = runs["latency"].result["rows"]
+    assert {row["target"] for row in rows} >= {"ours", "bare", "durable", "durable_loop"}
+    for row in rows:
         assert row["deliveries"] == row["expected"], row
+
+
+def test_latency_runs_as_the_outside_harness_did(outside_run: Run) -> None:
+    assert outside_run.returncode == 0, outside_run.output
+    assert "Traceback" not in outside_run.output, outside_run.output
+    rows = outside_run.result["rows"]
+    assert {row["target"] for row in rows} == {"ours", "durable_loop"}
+    for row in rows:
+        # Every receiver in both processes heard every message, parsed and timed.
+        assert row["deliveries"] == row["expected"] == row["sent"] * 3, row
+        assert row["count"] == row["deliveries"], row
+    assert "ours / bare aiohttp + fsynced SQLite on its loop" in outside_run.output
 
 
 def test_fanout_prints_every_peer_and_the_ratios(runs: dict[str, Run]) -> None:
@@ -172,6 +201,7 @@ def test_report_writes_the_page_and_readable_charts(runs: dict[str, Run], tmp_pa
     assert "python -m bench.latency --repeat 1 --clients 3" in page
     assert "| revocation reaches running servers |" in page
     assert "python -m bench.revocation --repeat 1 --sockets 3" in page
+    assert "ours / bare aiohttp + fsynced SQLite on its loop" in page
     for chart in ("latency", "fanout", "connections", "polling_vs_ws", "client"):
         assert f"benchmarks/{chart}.png" in page
         assert (tmp_path / "benchmarks" / f"{chart}.png").stat().st_size > 10_000
