@@ -45,7 +45,9 @@ def fast_link_factory(**options: object) -> Callable[..., ServerLink]:
     """ServerLink with reconnect delays short enough for tests (jitter kept: many clients)."""
 
     def factory(*args: object, **kwargs: object) -> ServerLink:
-        policy = ReconnectPolicy(initial=0.05, factor=2.0, cap=0.5, jitter=Jitter.EQUAL)
+        policy = ReconnectPolicy(
+            first_retry=0.05, initial=0.05, factor=2.0, cap=0.5, jitter=Jitter.EQUAL
+        )
         return ServerLink(*args, policy=policy, **{**kwargs, **options})  # type: ignore[arg-type]
 
     return factory
