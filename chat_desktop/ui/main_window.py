@@ -8,9 +8,16 @@ widgets, widget signals become controller calls. No widget touches the
 network or the database.
 
 The window also owns the tray icon (unread count, notifications for new
-messages while the window is not active; clicking one opens that room), and
-the certificate bar that says when the server's certificate changed
-(:mod:`.certificate`).
+messages while the window is not active; clicking one opens that room), the
+certificate bar that says when the server's certificate changed
+(:mod:`.certificate`), and a :class:`~chat_desktop.controller.network_watch.NetworkWatch`
+whose "the network is back, or the computer woke up" reconnects at once.
+
+Everything is reachable from the keyboard: each action sits in a menu with
+its shortcut shown (Alt+Up/Down or Ctrl+Tab/Ctrl+Shift+Tab through rooms,
+Ctrl+Shift+A to the next unread room, Ctrl+K to switch by name, Ctrl+Shift+S
+to hide the side bar), and the style sheet draws a focus ring. The window
+works down to :data:`MINIMUM_SIZE`; its title counts unread messages.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListView,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QSplitter,
     QToolButton,
@@ -39,16 +47,22 @@ from chat_desktop.controller.entries import (
     MessageEntry,
     RoomEntry,
 )
+from chat_desktop.controller.network_watch import NetworkWatch
 
 from .certificate import CertificateBar, CertificateReviewDialog
 from .composer import ComposerBox
 from .connection_status import ConnectionStatusWidget
 from .message_model import MessageListModel
 from .message_view import MessageView
+from .quick_switch import QuickSwitchDialog
 from .resources import icon
 from .side_bar import NAME_ROLE, MemberListModel, RoomDelegate, RoomListModel
 from .tray import ChatTray
 from .typing_line import TypingLine
+
+#: The smallest window the layout is made for (and tested at): below it rows
+#: and headings would have no room.
+MINIMUM_SIZE = QSize(360, 260)
 
 
 class MainWindow(QMainWindow):
@@ -66,6 +80,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.controller = controller
         self.setWindowIcon(icon("app"))
+        self.setMinimumSize(MINIMUM_SIZE)
         self.resize(1100, 720)
 
         self.messages = MessageListModel(controller.username, self)
@@ -73,7 +88,7 @@ class MainWindow(QMainWindow):
         self.members = MemberListModel(self)
 
         # ---- side bar: rooms, then members
-        side = QWidget(self)
+        side = self.side_bar = QWidget(self)
         side.setObjectName("sideBar")
         side.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.room_list = QListView(side)
@@ -128,6 +143,8 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([230, 870])
         splitter.setChildrenCollapsible(False)
+        # Narrow windows: the side bar gives way first (and can be hidden, View menu).
+        side.setMinimumWidth(120)
         splitter.setHandleWidth(1)
         self.setCentralWidget(splitter)
 
@@ -143,6 +160,9 @@ class MainWindow(QMainWindow):
         self.sign_out_box: QMessageBox | None = None
         # The open certificate review, if any.
         self.certificate_dialog: CertificateReviewDialog | None = None
+        # The open Ctrl+K room switcher, if any.
+        self.quick_switch: QuickSwitchDialog | None = None
+        self.network_watch = NetworkWatch(self)
         self._build_menu()
         self.tray = ChatTray(self)
         self._connect()
@@ -157,18 +177,31 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ wiring
 
     def _build_menu(self) -> None:
-        menu = self.menuBar().addMenu("&Chat")
-        self.new_room_action = QAction("&New room…", self)
-        self.new_room_action.setShortcut(QKeySequence.StandardKey.New)
-        self.reconnect_action = QAction("&Reconnect now", self)
-        self.sign_out_action = QAction("&Sign out", self)
-        self.quit_action = QAction("&Quit", self)
-        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        menu.addAction(self.new_room_action)
-        menu.addAction(self.reconnect_action)
-        menu.addSeparator()
-        menu.addAction(self.sign_out_action)
-        menu.addAction(self.quit_action)
+        # The first shortcut of each action is the one the menu shows.
+        chat = self.menuBar().addMenu("&Chat")
+        self.new_room_action = self._action(chat, "&New room…", "Ctrl+N")
+        self.reconnect_action = self._action(chat, "&Reconnect now", "Ctrl+R")
+        chat.addSeparator()
+        # No shortcut: signing out by a slip of the fingers would cost a password.
+        self.sign_out_action = self._action(chat, "&Sign out")
+        self.quit_action = self._action(chat, "&Quit", "Ctrl+Q")
+
+        go = self.menuBar().addMenu("&Go")
+        self.quick_switch_action = self._action(go, "&Switch to room…", "Ctrl+K")
+        self.next_room_action = self._action(go, "&Next room", "Alt+Down", "Ctrl+Tab")
+        self.previous_room_action = self._action(go, "&Previous room", "Alt+Up", "Ctrl+Shift+Tab")
+        self.next_unread_action = self._action(go, "Next &unread room", "Ctrl+Shift+A")
+
+        view = self.menuBar().addMenu("&View")
+        self.side_bar_action = self._action(view, "Show &side bar", "Ctrl+Shift+S")
+        self.side_bar_action.setCheckable(True)
+        self.side_bar_action.setChecked(True)
+
+    def _action(self, menu: QMenu, text: str, *keys: str) -> QAction:
+        action = QAction(text, self)
+        action.setShortcuts([QKeySequence(key) for key in keys])
+        menu.addAction(action)
+        return action
 
     def _connect(self) -> None:
         """Every connection between the widgets and the controller, in one place."""
@@ -204,6 +237,12 @@ class MainWindow(QMainWindow):
         self.certificate_bar.signOutRequested.connect(self.signOutRequested)
         self.tray.roomClicked.connect(self._open_from_tray)
         self.tray.quitRequested.connect(self.quitRequested)
+        self.network_watch.changed.connect(c.reconnect_now)
+        self.next_room_action.triggered.connect(lambda: self.step_room(1))
+        self.previous_room_action.triggered.connect(lambda: self.step_room(-1))
+        self.next_unread_action.triggered.connect(self.next_unread_room)
+        self.quick_switch_action.triggered.connect(self.ask_room)
+        self.side_bar_action.toggled.connect(self.side_bar.setVisible)
 
     # --------------------------------------------------- controller -> UI
 
@@ -211,7 +250,7 @@ class MainWindow(QMainWindow):
         """Switch the conversation to ``room`` (from the cache at once)."""
         self.messages.reset(room, self.controller.open_room(room))
         self.header.setText(f"# {room}")
-        self.setWindowTitle(f"{room} · Chat Desktop")
+        self._show_title()
         self.composer.setPlaceholderText(f"Message #{room}  (Enter sends, Shift+Enter adds a line)")
         row = self.rooms.row_of(room)
         if row is not None:
@@ -229,6 +268,13 @@ class MainWindow(QMainWindow):
                 self.rooms.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect
             )
         self.tray.set_unread(self.rooms.unread_total())
+        self._show_title()
+
+    def _show_title(self) -> None:
+        """ "(3) Chat Desktop — general": the unread count first, where a taskbar shows it."""
+        unread = self.rooms.unread_total()
+        title = f"Chat Desktop — {self.messages.room}"
+        self.setWindowTitle(f"({unread}) {title}" if unread else title)
 
     def _members_changed(self, members: list[MemberEntry]) -> None:
         self.members.set_members(members)
@@ -342,6 +388,40 @@ class MainWindow(QMainWindow):
         box = self.sign_out_box
         if box is not None and box.standardButton(button) == QMessageBox.StandardButton.Yes:
             self.signOutRequested.emit()
+
+    def step_room(self, step: int) -> None:
+        """Open the room ``step`` places below (or above) the one on screen, wrapping."""
+        names = self.rooms.names()
+        if not names:
+            return
+        here = names.index(self.messages.room) if self.messages.room in names else -1
+        self.show_room(names[(here + step) % len(names)])
+
+    def next_unread_room(self) -> None:
+        """Open the next room with unread messages after the one on screen, wrapping."""
+        names = self.rooms.names()
+        here = names.index(self.messages.room) if self.messages.room in names else -1
+        # Rooms after this one first, then from the top.
+        for name in names[here + 1 :] + names[: here + 1]:
+            if self.rooms.unread_of(name) and name != self.messages.room:
+                self.show_room(name)
+                return
+
+    def ask_room(self) -> None:
+        """Ctrl+K: a small list of rooms, filtered as the user types; Enter opens one."""
+        if self.quick_switch is not None:
+            self.quick_switch.raise_()
+            return
+        dialog = QuickSwitchDialog(self.rooms, self)
+        dialog.roomChosen.connect(self.show_room)
+        dialog.finished.connect(lambda _result: self._quick_switch_closed(dialog))
+        dialog.finished.connect(dialog.deleteLater)
+        self.quick_switch = dialog
+        dialog.open()
+
+    def _quick_switch_closed(self, dialog: QuickSwitchDialog) -> None:
+        if self.quick_switch is dialog:
+            self.quick_switch = None
 
     def _open_from_tray(self, room: str) -> None:
         self.show_room(room)
