@@ -23,7 +23,7 @@ works down to :data:`MINIMUM_SIZE`; its title counts unread messages.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QHBoxLayout,
@@ -63,6 +63,8 @@ from .typing_line import TypingLine
 #: The smallest window the layout is made for (and tested at): below it rows
 #: and headings would have no room.
 MINIMUM_SIZE = QSize(360, 260)
+# The side bar takes at most this share of a narrow window's width.
+SIDE_BAR_SHARE = 0.35
 
 
 class MainWindow(QMainWindow):
@@ -96,6 +98,9 @@ class MainWindow(QMainWindow):
         self.room_list.setItemDelegate(RoomDelegate(self.room_list))
         self.room_list.setIconSize(QSize(16, 16))
         self.room_list.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
+        # Long names are elided, never scrolled sideways.
+        self.room_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.room_list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.add_room_button = QToolButton(side)
         self.add_room_button.setToolTip("Create a room (Ctrl+N)")
         self.add_room_button.setIconSize(QSize(16, 16))
@@ -104,6 +109,7 @@ class MainWindow(QMainWindow):
         self.member_list.setIconSize(QSize(12, 12))
         self.member_list.setSelectionMode(QListView.SelectionMode.NoSelection)
         self.member_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.member_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         rooms_title = QHBoxLayout()
         rooms_title.setContentsMargins(0, 0, 0, 0)
         rooms_title.addWidget(_section_title("ROOMS", side), 1)
@@ -137,7 +143,7 @@ class MainWindow(QMainWindow):
         middle_layout.addWidget(self.typing_line)
         middle_layout.addWidget(self.composer_box)
 
-        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter = self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(side)
         splitter.addWidget(middle)
         splitter.setStretchFactor(1, 1)
@@ -251,7 +257,9 @@ class MainWindow(QMainWindow):
         self.messages.reset(room, self.controller.open_room(room))
         self.header.setText(f"# {room}")
         self._show_title()
-        self.composer.setPlaceholderText(f"Message #{room}  (Enter sends, Shift+Enter adds a line)")
+        # Short enough for a small window; how to send is in the tooltip.
+        self.composer.setPlaceholderText(f"Message #{room}")
+        self.composer.setToolTip("Enter sends, Shift+Enter adds a line")
         row = self.rooms.row_of(room)
         if row is not None:
             self.room_list.selectionModel().setCurrentIndex(
@@ -441,6 +449,15 @@ class MainWindow(QMainWindow):
             self.view.message_delegate.clear_cache()
             self.view.viewport().update()
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # A narrow window gives the conversation the room: the splitter alone
+        # would keep the side bar's width and squeeze the messages instead.
+        side, middle = self.splitter.sizes()
+        most = max(self.side_bar.minimumWidth(), int(SIDE_BAR_SHARE * (side + middle)))
+        if side > most:
+            self.splitter.setSizes([most, middle + side - most])
+
     def _refresh_icons(self) -> None:
         self.add_room_button.setIcon(icon("add"))
         self.composer_box.refresh_icons()
@@ -467,4 +484,6 @@ class MainWindow(QMainWindow):
 def _section_title(text: str, parent: QWidget) -> QLabel:
     label = QLabel(text, parent)
     label.setObjectName("sectionTitle")
+    # A narrow side bar wraps "PEOPLE · 3 ONLINE" rather than cutting it.
+    label.setWordWrap(True)
     return label
