@@ -26,6 +26,7 @@ from PySide6.QtCore import QEvent, QItemSelectionModel, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
+    QDialog,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -351,14 +352,19 @@ class MainWindow(QMainWindow):
         dialog = CertificateReviewDialog(problem, self)
         dialog.acceptChosen.connect(self.controller.accept_certificate)
         dialog.signOutChosen.connect(self.signOutRequested)
-        dialog.finished.connect(lambda _result: self._review_closed(dialog))
-        dialog.finished.connect(dialog.deleteLater)
-        self.certificate_dialog = dialog
-        dialog.open()
+        self._open_kept(dialog, "certificate_dialog")
 
-    def _review_closed(self, dialog: CertificateReviewDialog) -> None:
-        if self.certificate_dialog is dialog:
-            self.certificate_dialog = None
+    def _open_kept(self, dialog: QDialog, attribute: str) -> None:
+        """Open ``dialog`` (modeless) and keep it in ``self.<attribute>`` until it closes."""
+        setattr(self, attribute, dialog)
+
+        def closed(_result: int) -> None:
+            if getattr(self, attribute) is dialog:
+                setattr(self, attribute, None)
+
+        dialog.finished.connect(closed)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
 
     # ------------------------------------------------------------ actions
 
@@ -422,14 +428,7 @@ class MainWindow(QMainWindow):
             return
         dialog = QuickSwitchDialog(self.rooms, self)
         dialog.roomChosen.connect(self.show_room)
-        dialog.finished.connect(lambda _result: self._quick_switch_closed(dialog))
-        dialog.finished.connect(dialog.deleteLater)
-        self.quick_switch = dialog
-        dialog.open()
-
-    def _quick_switch_closed(self, dialog: QuickSwitchDialog) -> None:
-        if self.quick_switch is dialog:
-            self.quick_switch = None
+        self._open_kept(dialog, "quick_switch")
 
     def _open_from_tray(self, room: str) -> None:
         self.show_room(room)

@@ -53,6 +53,18 @@ def fast_link_factory(**options: object) -> Callable[..., ServerLink]:
     return factory
 
 
+def clients_with_quick_keepalive(
+    names: Iterable[str], url: str, tokens: dict[str, str], folder: Path
+) -> list[HeadlessClient]:
+    """One unopened HeadlessClient per name, on ``url``, each with its cache in ``folder``
+    and a keepalive that notices a blackholed connection after 1.5 s (not 15)."""
+    factory = fast_link_factory(ping_interval=0.5, ping_timeout=1.0)
+    return [
+        HeadlessClient(name, url, tokens[name], folder / f"{name}.sqlite3", factory)
+        for name in names
+    ]
+
+
 @dataclass
 class HeadlessClient:
     """One account's ChatController and ChatCache, without a window (see the module)."""

@@ -24,8 +24,8 @@ from tests.reliability.chaos_proxy import chaos_proxy
 from tests.reliability.clients import (
     HeadlessClient,
     check_one_room,
+    clients_with_quick_keepalive,
     every_room_caught_up,
-    fast_link_factory,
     server_messages,
     wait_for,
 )
@@ -51,17 +51,7 @@ async def test_after_a_storm_of_drops_stalls_and_blackholes_every_history_equals
         names = [f"user{k}" for k in range(CLIENTS)]
         tokens = await make_users(server, names)
         async with chaos_proxy(server.port, SEED) as proxy:
-            clients = [
-                HeadlessClient(
-                    name,
-                    proxy.base_url,
-                    tokens[name],
-                    tmp_path / f"{name}.sqlite3",
-                    # A blackhole is noticed by keepalive only: after 1.5 s, not 15.
-                    fast_link_factory(ping_interval=0.5, ping_timeout=1.0),
-                )
-                for name in names
-            ]
+            clients = clients_with_quick_keepalive(names, proxy.base_url, tokens, tmp_path)
             for client in clients:
                 client.open()
             try:

@@ -28,8 +28,8 @@ from tests.reliability.chaos_proxy import ChaosProxy
 from tests.reliability.clients import (
     HeadlessClient,
     check_one_room,
+    clients_with_quick_keepalive,
     every_room_caught_up,
-    fast_link_factory,
     register,
     server_messages,
     wait_for,
@@ -54,17 +54,7 @@ async def test_a_soak_of_random_chatting_ends_with_identical_histories_and_flat_
         tokens = {name: await register(server.url, name) for name in names}
         proxy = ChaosProxy(server.port, SEED)
         await proxy.start()
-        clients = [
-            HeadlessClient(
-                name,
-                proxy.base_url,
-                tokens[name],
-                tmp_path / f"{name}.sqlite3",
-                # A blackhole is noticed by keepalive only: after 1.5 s, not 15.
-                fast_link_factory(ping_interval=0.5, ping_timeout=1.0),
-            )
-            for name in names
-        ]
+        clients = clients_with_quick_keepalive(names, proxy.base_url, tokens, tmp_path)
         for client in clients:
             client.open()
         restarts = 0

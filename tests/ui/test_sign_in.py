@@ -149,9 +149,11 @@ def test_a_self_signed_server_is_trusted_on_the_users_word_then_pinned_for_the_c
     dialog.deleteLater()
 
 
-def test_a_chat_hosted_on_the_lan_is_listed_and_a_click_fills_the_address(
-    tmp_path: Path, run: Any
-) -> None:
+def chat_hosted_on_the_lan(
+    tmp_path: Path, address: str = ""
+) -> tuple[LocalServer, SignInController, SignInDialog]:
+    """A chat to host here (announced on 127.0.0.1 once started) and a sign-in dialog
+    whose controller browses 127.0.0.1 only."""
     hosted = LocalServer(tmp_path / "hosted", host="127.0.0.1", port=0, advertise=True)
     controller = SignInController(
         AppSettings(tmp_path / "app"),
@@ -159,7 +161,13 @@ def test_a_chat_hosted_on_the_lan_is_listed_and_a_click_fills_the_address(
         PinStore(tmp_path / "pins.json"),
         discovery_interfaces=["127.0.0.1"],
     )
-    dialog = SignInDialog(controller)
+    return hosted, controller, SignInDialog(controller, address=address)
+
+
+def test_a_chat_hosted_on_the_lan_is_listed_and_a_click_fills_the_address(
+    tmp_path: Path, run: Any
+) -> None:
+    hosted, controller, dialog = chat_hosted_on_the_lan(tmp_path)
 
     async def body() -> None:
         url = await hosted.start()
@@ -185,14 +193,7 @@ def test_a_chat_hosted_on_the_lan_is_listed_and_a_click_fills_the_address(
 def test_the_fields_do_not_move_when_a_server_is_found_or_an_error_is_shown(
     tmp_path: Path, run: Any
 ) -> None:
-    hosted = LocalServer(tmp_path / "hosted", host="127.0.0.1", port=0, advertise=True)
-    controller = SignInController(
-        AppSettings(tmp_path / "app"),
-        LocalServer(tmp_path / "unused"),
-        PinStore(tmp_path / "pins.json"),
-        discovery_interfaces=["127.0.0.1"],
-    )
-    dialog = SignInDialog(controller, address="http://127.0.0.1:9")
+    hosted, controller, dialog = chat_hosted_on_the_lan(tmp_path, address="http://127.0.0.1:9")
     fields = (dialog.address, dialog.username, dialog.password)
 
     def geometries() -> list[QRect]:
