@@ -4,15 +4,20 @@ The controller creates a link with a token and three callbacks and calls
 :meth:`ServerLink.start`; from then on the link keeps itself connected and
 hands every protocol event to ``on_event`` in order:
 
-1. It opens ``ws://host:port/ws`` (websockets, with keepalive pings) and sends
+1. It opens ``ws://host:port/ws`` (websockets, with keepalive pings: a ping
+   every ``ping_interval`` seconds, a pong missing after ``ping_timeout`` more
+   ends the socket, so a frozen server or a vanished NAT entry is noticed
+   within 15 s by default) and sends
    ``hello`` with the token and ``since``: the caller's cached positions
    (``positions()``), raised to anything this link already delivered, so that
    the server replays exactly what was missed, nothing twice.
 2. The server's ``welcome`` makes the state CONNECTED; replay and live events
    follow. ``send()`` writes client events to the socket.
 3. When the socket drops, the state becomes RECONNECTING with the time of the
-   next attempt, chosen by a :class:`~.reconnect.ReconnectPolicy` (exponential
-   backoff with jitter); ``reconnect_now()`` cuts the wait short. A close with
+   next attempt, chosen by a :class:`~.reconnect.ReconnectPolicy` (the first
+   retry at once, then exponential backoff with jitter, reset only by a
+   connection that lived); ``reconnect_now()`` cuts the wait short (the
+   "Reconnect now" button, a network change, the computer waking up). A close with
    code 4401 (token refused) makes the state UNAUTHORIZED and the link stops.
 4. When the socket cannot be opened because an HTTP peer refuses the upgrade
    (a proxy that strips ``Upgrade``) but ``/api/v1/health`` answers, the link
@@ -76,9 +81,6 @@ log = logging.getLogger(__name__)
 # Largest frame we accept from the server: a history page of 200 messages of
 # 4000 four-byte characters is about 3.2 MB; the library's default is 1 MiB.
 _MAX_FRAME = 16 * 1024 * 1024
-# Keepalive of docs/protocol.md: a ping every 20 s, a peer silent for 40 s is gone.
-_PING_INTERVAL = 20.0
-_PING_TIMEOUT = 20.0
 # Failures to open the socket that mean "nobody there, or not now".
 _UNREACHABLE = (OSError, TimeoutError, WebSocketException)
 
@@ -97,6 +99,8 @@ class ServerLink:
     ``username`` is only needed for the polling fallback, whose synthesised
     ``welcome`` must name the user (the HTTP API has no call that tells it).
     ``ssl_context`` is used for ``https://`` servers (see :mod:`.pinning`).
+    ``ping_interval`` and ``ping_timeout`` are the client keepalive: a server
+    silent for their sum at most is taken for gone and reconnected to.
     """
 
     def __init__(
@@ -114,6 +118,8 @@ class ServerLink:
         poll_wait: float = 25.0,
         rooms_refresh_interval: float = 30.0,
         open_timeout: float = 10.0,
+        ping_interval: float = 5.0,
+        ping_timeout: float = 10.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._ws_url = websocket_url(self.base_url)
@@ -130,6 +136,11 @@ class ServerLink:
         # How often polling asks for new rooms: the long poll does not report them.
         self._rooms_refresh_interval = rooms_refresh_interval
         self._open_timeout = open_timeout
+        # Client keepalive (docs/protocol.md): the server's own pings (every 20 s,
+        # 40 s of silence) are too slow to tell this user that a frozen server is
+        # gone; ours notice one within ping_interval + ping_timeout.
+        self._ping_interval = ping_interval
+        self._ping_timeout = ping_timeout
         # HTTP for the health check and polling; created lazily inside the loop.
         self._api = ApiSession(self.base_url, token=token, ssl_context=ssl_context)
         self._state = LinkState(LinkKind.OFFLINE)
@@ -281,8 +292,8 @@ class ServerLink:
             # Direct, like the HTTP calls (aiohttp ignores proxy variables too).
             proxy=None,
             open_timeout=self._open_timeout,
-            ping_interval=_PING_INTERVAL,
-            ping_timeout=_PING_TIMEOUT,
+            ping_interval=self._ping_interval,
+            ping_timeout=self._ping_timeout,
             close_timeout=5,
             max_size=_MAX_FRAME,
             **extra,
@@ -290,7 +301,7 @@ class ServerLink:
 
     async def _ws_session(self, ws: ClientConnection) -> str:
         """Say hello, then hand every frame to on_event until the socket ends; say why it ended."""
-        welcomed_at: float | None = None
+        welcomed = False
         try:
             await ws.send(encode(Hello(token=self._token, since=self._since())))
             self._ws = ws
@@ -298,16 +309,17 @@ class ServerLink:
                 event = _decode(frame)
                 if event is None:
                     continue
-                if isinstance(event, Welcome) and welcomed_at is None:
-                    welcomed_at = time.monotonic()
+                if isinstance(event, Welcome) and not welcomed:
+                    welcomed = True
+                    self._policy.connected()
                     self._set_state(LinkState(LinkKind.CONNECTED))
                 self._emit(event)
         except ConnectionClosed:
             pass
         finally:
             self._ws = None
-            if welcomed_at is not None:
-                self._policy.connection_lasted(time.monotonic() - welcomed_at)
+            if welcomed:
+                self._policy.disconnected()
             # Normal closure (1000) when we leave first (close(), cancellation);
             # returns at once when the server already closed.
             await ws.close()
@@ -355,7 +367,7 @@ class ServerLink:
             raise
         except ApiError as exc:
             return str(exc), None
-        started = time.monotonic()
+        self._policy.connected()
         self._revoked = None
         self._poller = poller
         self._set_state(LinkState(LinkKind.POLLING, detail=reason))
@@ -373,7 +385,7 @@ class ServerLink:
             poll.cancel()
             probe.cancel()
             await asyncio.wait({poll, probe})
-            self._policy.connection_lasted(time.monotonic() - started)
+            self._policy.disconnected()
             if not probe.cancelled() and probe.exception() is None:
                 opened = probe.result()
         failure = None if poll.cancelled() else poll.exception()

@@ -8,21 +8,30 @@ widgets, widget signals become controller calls. No widget touches the
 network or the database.
 
 The window also owns the tray icon (unread count, notifications for new
-messages while the window is not active; clicking one opens that room), and
-the certificate bar that says when the server's certificate changed
-(:mod:`.certificate`).
+messages while the window is not active; clicking one opens that room), the
+certificate bar that says when the server's certificate changed
+(:mod:`.certificate`), and a :class:`~chat_desktop.controller.network_watch.NetworkWatch`
+whose "the network is back, or the computer woke up" reconnects at once.
+
+Everything is reachable from the keyboard: each action sits in a menu with
+its shortcut shown (Alt+Up/Down or Ctrl+Tab/Ctrl+Shift+Tab through rooms,
+Ctrl+Shift+A to the next unread room, Ctrl+K to switch by name, Ctrl+Shift+S
+to hide the side bar), and the style sheet draws a focus ring. The window
+works down to :data:`MINIMUM_SIZE`; its title counts unread messages.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
+    QDialog,
     QHBoxLayout,
     QLabel,
     QListView,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QSplitter,
     QToolButton,
@@ -38,6 +47,7 @@ from chat_desktop.controller.entries import (
     MessageEntry,
     RoomEntry,
 )
+from chat_desktop.controller.network_watch import NetworkWatch
 
 from .certificate import CertificateBar, CertificateReviewDialog
 from .composer import ComposerBox
@@ -45,10 +55,17 @@ from .connection_status import ConnectionStatusWidget
 from .message_model import MessageListModel
 from .message_view import MessageView
 from .new_room import NewRoomDialog
+from .quick_switch import QuickSwitchDialog
 from .resources import icon
 from .side_bar import NAME_ROLE, MemberListModel, RoomDelegate, RoomListModel
 from .tray import ChatTray
 from .typing_line import TypingLine
+
+#: The smallest window the layout is made for (and tested at): below it rows
+#: and headings would have no room.
+MINIMUM_SIZE = QSize(360, 260)
+# The side bar takes at most this share of a narrow window's width.
+SIDE_BAR_SHARE = 0.35
 
 
 class MainWindow(QMainWindow):
@@ -69,6 +86,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.controller = controller
         self.setWindowIcon(icon("app"))
+        self.setMinimumSize(MINIMUM_SIZE)
         self.resize(1100, 720)
 
         self.messages = MessageListModel(controller.username, self)
@@ -76,7 +94,7 @@ class MainWindow(QMainWindow):
         self.members = MemberListModel(self)
 
         # ---- side bar: rooms, then members
-        side = QWidget(self)
+        side = self.side_bar = QWidget(self)
         side.setObjectName("sideBar")
         side.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.room_list = QListView(side)
@@ -84,6 +102,9 @@ class MainWindow(QMainWindow):
         self.room_list.setItemDelegate(RoomDelegate(self.room_list))
         self.room_list.setIconSize(QSize(16, 16))
         self.room_list.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
+        # Long names are elided, never scrolled sideways.
+        self.room_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.room_list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.add_room_button = QToolButton(side)
         self.add_room_button.setToolTip("Create a room (Ctrl+N)")
         self.add_room_button.setIconSize(QSize(16, 16))
@@ -92,6 +113,7 @@ class MainWindow(QMainWindow):
         self.member_list.setIconSize(QSize(12, 12))
         self.member_list.setSelectionMode(QListView.SelectionMode.NoSelection)
         self.member_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.member_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         rooms_title = QHBoxLayout()
         rooms_title.setContentsMargins(0, 0, 0, 0)
         rooms_title.addWidget(_section_title("ROOMS", side), 1)
@@ -125,12 +147,14 @@ class MainWindow(QMainWindow):
         middle_layout.addWidget(self.typing_line)
         middle_layout.addWidget(self.composer_box)
 
-        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter = self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(side)
         splitter.addWidget(middle)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([230, 870])
         splitter.setChildrenCollapsible(False)
+        # Narrow windows: the side bar gives way first (and can be hidden, View menu).
+        side.setMinimumWidth(120)
         splitter.setHandleWidth(1)
         self.setCentralWidget(splitter)
 
@@ -148,6 +172,9 @@ class MainWindow(QMainWindow):
         self.certificate_dialog: CertificateReviewDialog | None = None
         # The open "New room" dialog, if any.
         self.new_room_dialog: NewRoomDialog | None = None
+        # The open Ctrl+K room switcher, if any.
+        self.quick_switch: QuickSwitchDialog | None = None
+        self.network_watch = NetworkWatch(self)
         self._build_menu()
         self.tray = ChatTray(self)
         self._connect()
@@ -162,23 +189,36 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ wiring
 
     def _build_menu(self) -> None:
-        menu = self.menuBar().addMenu("&Chat")
-        self.new_room_action = QAction("&New room…", self)
-        self.new_room_action.setShortcut(QKeySequence.StandardKey.New)
-        self.reconnect_action = QAction("&Reconnect now", self)
-        self.sign_out_action = QAction("&Sign out", self)
-        self.quit_action = QAction("&Quit", self)
-        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        menu.addAction(self.new_room_action)
-        menu.addAction(self.reconnect_action)
-        menu.addSeparator()
-        self.devices_action = menu.addAction("Signed-in &devices…")
+        # The first shortcut of each action is the one the menu shows.
+        chat = self.menuBar().addMenu("&Chat")
+        self.new_room_action = self._action(chat, "&New room…", "Ctrl+N")
+        self.reconnect_action = self._action(chat, "&Reconnect now", "Ctrl+R")
+        chat.addSeparator()
+        self.devices_action = self._action(chat, "Signed-in &devices…")
         self.devices_action.triggered.connect(lambda: self.accountDialogRequested.emit("devices"))
-        self.password_action = menu.addAction("Change &password…")
+        self.password_action = self._action(chat, "Change &password…")
         self.password_action.triggered.connect(lambda: self.accountDialogRequested.emit("password"))
-        menu.addSeparator()
-        menu.addAction(self.sign_out_action)
-        menu.addAction(self.quit_action)
+        chat.addSeparator()
+        # No shortcut: signing out by a slip of the fingers would cost a password.
+        self.sign_out_action = self._action(chat, "&Sign out")
+        self.quit_action = self._action(chat, "&Quit", "Ctrl+Q")
+
+        go = self.menuBar().addMenu("&Go")
+        self.quick_switch_action = self._action(go, "&Switch to room…", "Ctrl+K")
+        self.next_room_action = self._action(go, "&Next room", "Alt+Down", "Ctrl+Tab")
+        self.previous_room_action = self._action(go, "&Previous room", "Alt+Up", "Ctrl+Shift+Tab")
+        self.next_unread_action = self._action(go, "Next &unread room", "Ctrl+Shift+A")
+
+        view = self.menuBar().addMenu("&View")
+        self.side_bar_action = self._action(view, "Show &side bar", "Ctrl+Shift+S")
+        self.side_bar_action.setCheckable(True)
+        self.side_bar_action.setChecked(True)
+
+    def _action(self, menu: QMenu, text: str, *keys: str) -> QAction:
+        action = QAction(text, self)
+        action.setShortcuts([QKeySequence(key) for key in keys])
+        menu.addAction(action)
+        return action
 
     def _connect(self) -> None:
         """Every connection between the widgets and the controller, in one place."""
@@ -214,6 +254,12 @@ class MainWindow(QMainWindow):
         self.tray.roomClicked.connect(self._open_from_tray)
         self.tray.quitRequested.connect(self.quitRequested)
         self.tray.openRequested.connect(self._show_from_tray)
+        self.network_watch.changed.connect(c.reconnect_now)
+        self.next_room_action.triggered.connect(lambda: self.step_room(1))
+        self.previous_room_action.triggered.connect(lambda: self.step_room(-1))
+        self.next_unread_action.triggered.connect(self.next_unread_room)
+        self.quick_switch_action.triggered.connect(self.ask_room)
+        self.side_bar_action.toggled.connect(self.side_bar.setVisible)
 
     # --------------------------------------------------- controller -> UI
 
@@ -221,8 +267,10 @@ class MainWindow(QMainWindow):
         """Switch the conversation to ``room`` (from the cache at once)."""
         self.messages.reset(room, self.controller.open_room(room))
         self.header.setText(f"# {room}")
-        self.setWindowTitle(f"{room} · Chat Desktop")
-        self.composer.setPlaceholderText(f"Message #{room}  (Enter sends, Shift+Enter adds a line)")
+        self._show_title()
+        # Short enough for a small window; how to send is in the tooltip.
+        self.composer.setPlaceholderText(f"Message #{room}")
+        self.composer.setToolTip("Enter sends, Shift+Enter adds a line")
         row = self.rooms.row_of(room)
         if row is not None:
             self.room_list.selectionModel().setCurrentIndex(
@@ -239,6 +287,13 @@ class MainWindow(QMainWindow):
                 self.rooms.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect
             )
         self.tray.set_unread(self.rooms.unread_total())
+        self._show_title()
+
+    def _show_title(self) -> None:
+        """ "(3) Chat Desktop — general": the unread count first, where a taskbar shows it."""
+        unread = self.rooms.unread_total()
+        title = f"Chat Desktop — {self.messages.room}"
+        self.setWindowTitle(f"({unread}) {title}" if unread else title)
 
     def _members_changed(self, members: list[MemberEntry]) -> None:
         self.members.set_members(members)
@@ -310,14 +365,19 @@ class MainWindow(QMainWindow):
         dialog = CertificateReviewDialog(problem, self)
         dialog.acceptChosen.connect(self.controller.accept_certificate)
         dialog.signOutChosen.connect(self.signOutRequested)
-        dialog.finished.connect(lambda _result: self._review_closed(dialog))
-        dialog.finished.connect(dialog.deleteLater)
-        self.certificate_dialog = dialog
-        dialog.open()
+        self._open_kept(dialog, "certificate_dialog")
 
-    def _review_closed(self, dialog: CertificateReviewDialog) -> None:
-        if self.certificate_dialog is dialog:
-            self.certificate_dialog = None
+    def _open_kept(self, dialog: QDialog, attribute: str) -> None:
+        """Open ``dialog`` (modeless) and keep it in ``self.<attribute>`` until it closes."""
+        setattr(self, attribute, dialog)
+
+        def closed(_result: int) -> None:
+            if getattr(self, attribute) is dialog:
+                setattr(self, attribute, None)
+
+        dialog.finished.connect(closed)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
 
     # ------------------------------------------------------------ actions
 
@@ -337,15 +397,11 @@ class MainWindow(QMainWindow):
         c.roomCreated.connect(dialog.room_created)
         c.roomRefused.connect(dialog.room_refused)
         dialog.finished.connect(lambda _result: self._new_room_closed(dialog))
-        dialog.finished.connect(dialog.deleteLater)
-        self.new_room_dialog = dialog
-        dialog.open()
+        self._open_kept(dialog, "new_room_dialog")
 
     def _new_room_closed(self, dialog: NewRoomDialog) -> None:
         self.controller.roomCreated.disconnect(dialog.room_created)
         self.controller.roomRefused.disconnect(dialog.room_refused)
-        if self.new_room_dialog is dialog:
-            self.new_room_dialog = None
 
     def ask_sign_out(self) -> None:
         box = QMessageBox(
@@ -365,6 +421,33 @@ class MainWindow(QMainWindow):
         box = self.sign_out_box
         if box is not None and box.standardButton(button) == QMessageBox.StandardButton.Yes:
             self.signOutRequested.emit()
+
+    def step_room(self, step: int) -> None:
+        """Open the room ``step`` places below (or above) the one on screen, wrapping."""
+        names = self.rooms.names()
+        if not names:
+            return
+        here = names.index(self.messages.room) if self.messages.room in names else -1
+        self.show_room(names[(here + step) % len(names)])
+
+    def next_unread_room(self) -> None:
+        """Open the next room with unread messages after the one on screen, wrapping."""
+        names = self.rooms.names()
+        here = names.index(self.messages.room) if self.messages.room in names else -1
+        # Rooms after this one first, then from the top.
+        for name in names[here + 1 :] + names[: here + 1]:
+            if self.rooms.unread_of(name) and name != self.messages.room:
+                self.show_room(name)
+                return
+
+    def ask_room(self) -> None:
+        """Ctrl+K: a small list of rooms, filtered as the user types; Enter opens one."""
+        if self.quick_switch is not None:
+            self.quick_switch.raise_()
+            return
+        dialog = QuickSwitchDialog(self.rooms, self)
+        dialog.roomChosen.connect(self.show_room)
+        self._open_kept(dialog, "quick_switch")
 
     def _open_from_tray(self, room: str) -> None:
         self.show_room(room)
@@ -386,6 +469,15 @@ class MainWindow(QMainWindow):
             self._refresh_icons()
             self.view.message_delegate.clear_cache()
             self.view.viewport().update()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # A narrow window gives the conversation the room: the splitter alone
+        # would keep the side bar's width and squeeze the messages instead.
+        side, middle = self.splitter.sizes()
+        most = max(self.side_bar.minimumWidth(), int(SIDE_BAR_SHARE * (side + middle)))
+        if side > most:
+            self.splitter.setSizes([most, middle + side - most])
 
     def _refresh_icons(self) -> None:
         self.add_room_button.setIcon(icon("add"))
@@ -413,4 +505,6 @@ class MainWindow(QMainWindow):
 def _section_title(text: str, parent: QWidget) -> QLabel:
     label = QLabel(text, parent)
     label.setObjectName("sectionTitle")
+    # A narrow side bar wraps "PEOPLE · 3 ONLINE" rather than cutting it.
+    label.setWordWrap(True)
     return label

@@ -78,6 +78,8 @@ ROW_TOP = 2
 ROW_BOTTOM = 3
 DAY_HEIGHT = 34
 RIGHT_MARGIN = 16
+# The narrowest row: the avatar column and 40 px of text.
+MIN_ROW_WIDTH = TEXT_X + RIGHT_MARGIN + 40
 # Layouts kept before the cache is simply emptied (one per row and width).
 _CACHE_LIMIT = 4000
 
@@ -307,7 +309,9 @@ class MessageDelegate(QStyledItemDelegate):
     def _width(self) -> int:
         viewport = getattr(self._view, "viewport", None)
         widget = viewport() if viewport is not None else self._view
-        return max(200, widget.width())
+        # Never wider than the view (a row wider than the view is cut off on the
+        # right); the floor is what a row needs at all, for a view not yet shown.
+        return max(MIN_ROW_WIDTH, widget.width())
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
         width = self._width()
@@ -423,23 +427,34 @@ class MessageDelegate(QStyledItemDelegate):
         painter.setPen(QColor("#101418") if is_dark(palette) else QColor("#ffffff"))
         painter.drawText(disc, Qt.AlignmentFlag.AlignCenter, entry.author[:1].upper())
 
-        name_font = bold_font(font)
-        painter.setFont(name_font)
+        name, name_rect, stamp, time_rect = self.header_parts(index, header, font)
+        painter.setFont(bold_font(font))
         painter.setPen(color)
-        name_width = QFontMetrics(name_font).horizontalAdvance(entry.author)
-        name_rect = QRect(TEXT_X, header.top(), name_width + 2, header.height())
-        painter.drawText(
-            name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, entry.author
-        )
+        painter.drawText(name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, name)
         painter.setFont(small)
         painter.setPen(muted)
-        time_rect = QRect(name_rect.right() + 8, header.top(), 200, header.height())
-        stamp = str(index.data(MessageRole.TIME) or "")
-        if entry.state is DeliveryState.DELIVERED and index.data(MessageRole.MINE):
-            stamp += "  ✓"
         painter.drawText(
             time_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, stamp
         )
+
+    def header_parts(
+        self, index: _Index, header: QRect, font: QFont
+    ) -> tuple[str, QRect, str, QRect]:
+        """The author's name (elided when the row is narrow) and the time stamp, with
+        their rectangles in ``header``: the time always shows whole, the name gives way."""
+        entry: MessageEntry = index.data(MessageRole.ENTRY)
+        stamp = str(index.data(MessageRole.TIME) or "")
+        if entry.state is DeliveryState.DELIVERED and index.data(MessageRole.MINE):
+            stamp += "  ✓"
+        name_metrics = QFontMetrics(bold_font(font))
+        time_width = QFontMetrics(small_font(font)).horizontalAdvance(stamp) + 2
+        room_for_name = max(0, header.width() - TEXT_X - RIGHT_MARGIN - 8 - time_width)
+        name = name_metrics.elidedText(entry.author, Qt.TextElideMode.ElideRight, room_for_name)
+        name_rect = QRect(
+            TEXT_X, header.top(), name_metrics.horizontalAdvance(name) + 2, header.height()
+        )
+        time_rect = QRect(name_rect.right() + 8, header.top(), time_width, header.height())
+        return name, name_rect, stamp, time_rect
 
     # ---------------------------------------------------------------- clicks
 

@@ -62,6 +62,9 @@ class RoomListModel(QAbstractListModel):
     def names(self) -> list[str]:
         return [room.name for room in self._rooms]
 
+    def unread_of(self, name: str) -> int:
+        return next((room.unread for room in self._rooms if room.name == name), 0)
+
     def unread_total(self) -> int:
         return sum(room.unread for room in self._rooms)
 

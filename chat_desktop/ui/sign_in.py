@@ -5,12 +5,17 @@ on this computer (the app runs the bundled server itself and signs in to it).
 The dialog only collects what the user typed and shows what happened; the
 :class:`~chat_desktop.controller.account.SignInController` does the work and
 reports back through its signals. Errors are shown as plain text.
+
+Nothing moves while the user types: the list of servers found on the LAN is
+a fixed-size area that is there from the start (saying it is still looking),
+so a server appearing does not push the fields down, and errors go to a line
+reserved below the fields, so an error does not squeeze them either.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
@@ -22,6 +27,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMessageBox,
     QPushButton,
+    QStackedLayout,
     QVBoxLayout,
     QWidget,
 )
@@ -32,6 +38,11 @@ from chat_desktop.controller.settings import Session
 
 from .resources import icon
 from .text_spans import plain_tooltip
+
+# Rows the list of servers found shows before it scrolls.
+FOUND_ROWS = 3
+# Lines of text the error line has room for.
+ERROR_LINES = 3
 
 
 class SignInDialog(QDialog):
@@ -92,20 +103,39 @@ class SignInDialog(QDialog):
         form.addRow("Password", self.password)
 
         # Servers that announce themselves on the LAN; a click fills the address.
-        self.found_title = QLabel("Servers on your network (click one to use it):", self)
+        # A fixed area from the start: "still looking" until one is found.
+        self.found_title = QLabel("Chats on your network (click one to use it):", self)
         self.found_title.setObjectName("subtitle")
         self.found = QListWidget(self)
         self.found.setObjectName("foundServers")
         self.found.itemClicked.connect(self._found_clicked)
-        self.found_title.hide()
-        self.found.hide()
+        self.found_none = QLabel("Looking for chats on your network…", self)
+        self.found_none.setObjectName("foundNone")
+        self.found_none.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.found_none.setWordWrap(True)
+        found_area = QFrame(self)
+        found_area.setObjectName("foundArea")
+        self._found_pages = QStackedLayout(found_area)
+        self._found_pages.addWidget(self.found_none)
+        self._found_pages.addWidget(self.found)
+        rows = FOUND_ROWS * (max(self.fontMetrics().height(), 16) + 8)
+        found_area.setFixedHeight(rows + 2 * self.found.frameWidth() + 4)
+        # --server fixed the address: nothing to choose, no area (for the dialog's whole life).
+        found_area.setVisible(not fixed_address)
+        self.found_title.setVisible(not fixed_address)
 
-        self.error = QLabel(message, self)
+        # A line reserved for errors below the fields, as high as ERROR_LINES
+        # lines of text whether or not there is an error, so that showing one
+        # moves nothing. The tooltip has a longer error whole.
+        self.error = QLabel(self)
         self.error.setObjectName("errorLabel")
         # Errors quote what the server or the user said: never rich text.
         self.error.setTextFormat(Qt.TextFormat.PlainText)
         self.error.setWordWrap(True)
-        self.error.setVisible(bool(message))
+        self.error.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # The style sheet pads the label by 6 px above and below.
+        self.error.setFixedHeight(ERROR_LINES * self.fontMetrics().lineSpacing() + 14)
 
         self.sign_in_button = QPushButton("Sign in", self)
         self.sign_in_button.setDefault(True)
@@ -134,7 +164,7 @@ class SignInDialog(QDialog):
         layout.addLayout(top)
         layout.addSpacing(6)
         layout.addWidget(self.found_title)
-        layout.addWidget(self.found)
+        layout.addWidget(found_area)
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addLayout(buttons)
@@ -154,6 +184,7 @@ class SignInDialog(QDialog):
         controller.serversFound.connect(self._show_found)
         # The open certificate question, if any (tests answer it).
         self.trust_box: QMessageBox | None = None
+        self.show_error(message)
 
         if not address:
             self.address.setFocus()
@@ -163,8 +194,9 @@ class SignInDialog(QDialog):
             self.password.setFocus()
 
     def show_error(self, text: str) -> None:
+        """Show ``text`` (plain) on the reserved error line; "" clears it."""
         self.error.setText(text)
-        self.error.setVisible(bool(text))
+        self.error.setToolTip(plain_tooltip(text) if text else "")
 
     def _sign_in(self) -> None:
         self.show_error("")
@@ -200,12 +232,7 @@ class SignInDialog(QDialog):
                 )
             )
             self.found.addItem(item)
-        self.found_title.setVisible(bool(servers))
-        self.found.setVisible(bool(servers))
-        rows = min(len(servers), 4)
-        if rows:
-            frame = 2 * self.found.frameWidth() + 4
-            self.found.setFixedHeight(rows * self.found.sizeHintForRow(0) + frame)
+        self._found_pages.setCurrentWidget(self.found if servers else self.found_none)
 
     def _found_clicked(self, item: QListWidgetItem) -> None:
         self.address.setText(str(item.data(Qt.ItemDataRole.UserRole)))
@@ -245,6 +272,15 @@ class SignInDialog(QDialog):
         # The password is not kept anywhere, not even in this widget.
         self.password.clear()
         self.accept()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        # The size hint ignores how many lines the wrapped labels take at this
+        # width; short of that height the layout would squeeze the fields.
+        layout = self.layout()
+        needed = layout.totalHeightForWidth(self.width()) if layout is not None else 0
+        if needed > self.minimumHeight():
+            self.setMinimumHeight(needed)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.password.clear()

@@ -75,7 +75,12 @@ class ChatTray(QObject):
         self._unread = count
         if self._icon is not None:
             self._icon.setIcon(badged_icon(count))
-            self._icon.setToolTip(f"Chat Desktop: {count} unread" if count else "Chat Desktop")
+            self._icon.setToolTip(self.tool_tip)
+
+    @property
+    def tool_tip(self) -> str:
+        """What hovering the tray icon says: "Chat Desktop: 3 unread"."""
+        return f"Chat Desktop: {self._unread} unread" if self._unread else "Chat Desktop"
 
     def notify(self, room: str, author: str, text: str) -> None:
         """Show a desktop notification (plain text) for a new message."""

@@ -55,8 +55,8 @@ class Recorder:
 
 
 def fast_policy() -> ReconnectPolicy:
-    """Backoff short enough for tests (the real one starts at 0.5 s)."""
-    return ReconnectPolicy(initial=0.05, cap=0.2, jitter=Jitter.NONE)
+    """Backoff short enough for tests (the real one retries within 1 s, then from 0.5 s)."""
+    return ReconnectPolicy(first_retry=0.05, initial=0.05, cap=0.2, jitter=Jitter.NONE)
 
 
 class LinkFactory(Protocol):

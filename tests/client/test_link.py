@@ -24,6 +24,7 @@ from chat_server.config import ServerConfig
 from tests.waiting import eventually
 
 from ..conftest import ServerProcess
+from ..reliability.chaos_proxy import chaos_proxy
 from .conftest import LinkFactory
 
 
@@ -104,7 +105,7 @@ async def test_resume_after_the_server_closes_the_socket_delivers_the_missed_mes
     chat_server: ChatServer, accounts: dict[str, Credentials], make_link: LinkFactory
 ) -> None:
     # A long backoff: the messages below are posted while alice is away for sure.
-    slow = ReconnectPolicy(initial=60.0, cap=60.0, jitter=Jitter.NONE)
+    slow = ReconnectPolicy(first_retry=60.0, initial=60.0, cap=60.0, jitter=Jitter.NONE)
     link, alice = make_link(chat_server.base_url, accounts["alice"], policy=slow)
     await eventually(lambda: link.state.kind is LinkKind.CONNECTED)
     await post(chat_server.base_url, accounts["bob"], "before")
@@ -127,7 +128,7 @@ async def test_resume_after_the_server_closes_the_socket_delivers_the_missed_mes
 async def test_send_while_disconnected_returns_false(
     chat_server: ChatServer, accounts: dict[str, Credentials], make_link: LinkFactory
 ) -> None:
-    slow = ReconnectPolicy(initial=60.0, cap=60.0, jitter=Jitter.NONE)
+    slow = ReconnectPolicy(first_retry=60.0, initial=60.0, cap=60.0, jitter=Jitter.NONE)
     link, _ = make_link(chat_server.base_url, accounts["alice"], policy=slow)
     await eventually(lambda: link.state.kind is LinkKind.CONNECTED)
     close_sockets_of(chat_server, "alice")
@@ -178,6 +179,24 @@ async def test_link_reconnects_after_the_server_process_is_killed_and_restarted(
     client_id = new_id()
     assert await link.send(SendMessage(room="general", client_id=client_id, text="survived"))
     await eventually(lambda: any(m.client_id == client_id for m in alice.of(Message)))
+
+
+async def test_a_server_that_goes_silent_is_noticed_by_the_clients_pings_and_left(
+    chat_server: ChatServer, accounts: dict[str, Credentials], make_link: LinkFactory
+) -> None:
+    # A real TCP peer that stops answering: the proxy swallows every byte both
+    # ways and closes nothing, as a frozen server or a vanished NAT entry does.
+    async with chaos_proxy(chat_server.port, seed=1) as proxy:
+        link, alice = make_link(
+            proxy.base_url, accounts["alice"], ping_interval=0.2, ping_timeout=0.3
+        )
+        await eventually(lambda: link.state.kind is LinkKind.CONNECTED)
+        proxy.blackhole()
+        await eventually(lambda: link.state.kind is not LinkKind.CONNECTED)
+        assert link.state.kind in (LinkKind.RECONNECTING, LinkKind.CONNECTING)
+        # New connections pass: the link is back on a fresh socket.
+        await eventually(lambda: len(alice.of(Welcome)) == 2)
+        assert link.state.kind is LinkKind.CONNECTED
 
 
 async def test_an_unreachable_server_means_reconnecting_with_a_retry_time(

@@ -153,6 +153,13 @@ class ChaosProxy:
         finally:
             self.heal()
 
+    def blackhole(self) -> None:
+        """Swallow every byte of every open connection from now on, closing none (a frozen
+        server, a vanished NAT entry); :meth:`heal` or :meth:`stop` cuts them."""
+        for pipe in self._pipes:
+            pipe.blackholed = True
+        self.actions["blackhole"] += len(self._pipes)
+
     def heal(self) -> None:
         """An ordinary network again: blackholes cut, stalls released, no more cuts."""
         self._raging = False

@@ -46,10 +46,24 @@ def fast_link_factory(**options: object) -> Callable[..., ServerLink]:
     """ServerLink with reconnect delays short enough for tests (jitter kept: many clients)."""
 
     def factory(*args: object, **kwargs: object) -> ServerLink:
-        policy = ReconnectPolicy(initial=0.05, factor=2.0, cap=0.5, jitter=Jitter.EQUAL)
+        policy = ReconnectPolicy(
+            first_retry=0.05, initial=0.05, factor=2.0, cap=0.5, jitter=Jitter.EQUAL
+        )
         return ServerLink(*args, policy=policy, **{**kwargs, **options})  # type: ignore[arg-type]
 
     return factory
+
+
+def clients_with_quick_keepalive(
+    names: Iterable[str], url: str, tokens: dict[str, str], folder: Path
+) -> list[HeadlessClient]:
+    """One unopened HeadlessClient per name, on ``url``, each with its cache in ``folder``
+    and a keepalive that notices a blackholed connection after 1.5 s (not 15)."""
+    factory = fast_link_factory(ping_interval=0.5, ping_timeout=1.0)
+    return [
+        HeadlessClient(name, url, tokens[name], folder / f"{name}.sqlite3", factory)
+        for name in names
+    ]
 
 
 @dataclass

@@ -24,11 +24,11 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from chat_desktop.transport import link as link_module
 from tests.reliability.chaos_proxy import ChaosProxy
 from tests.reliability.clients import (
     HeadlessClient,
     check_one_room,
+    clients_with_quick_keepalive,
     every_room_caught_up,
     register,
     server_messages,
@@ -45,10 +45,8 @@ SEED = 4242
 @pytest.mark.slow
 @pytest.mark.timeout(max(120, int(SECONDS * 2 + 90)))
 async def test_a_soak_of_random_chatting_ends_with_identical_histories_and_flat_memory(
-    tmp_path: Path, qapp: QApplication, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, qapp: QApplication
 ) -> None:
-    monkeypatch.setattr(link_module, "_PING_INTERVAL", 0.5)
-    monkeypatch.setattr(link_module, "_PING_TIMEOUT", 1.0)
     rng = random.Random(SEED)
     limits = {"messages_per_second": 1000, "message_burst": 1000, "ping_interval": 1.0}
     async with limited_server(tmp_path / "server", **limits) as server:
@@ -56,10 +54,7 @@ async def test_a_soak_of_random_chatting_ends_with_identical_histories_and_flat_
         tokens = {name: await register(server.url, name) for name in names}
         proxy = ChaosProxy(server.port, SEED)
         await proxy.start()
-        clients = [
-            HeadlessClient(name, proxy.base_url, tokens[name], tmp_path / f"{name}.sqlite3")
-            for name in names
-        ]
+        clients = clients_with_quick_keepalive(names, proxy.base_url, tokens, tmp_path)
         for client in clients:
             client.open()
         restarts = 0

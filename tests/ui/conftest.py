@@ -82,7 +82,9 @@ def run(qloop: qasync.QEventLoop) -> Runner[Any]:
 
 def fast_link(**overrides: Any) -> Callable[..., ServerLink]:
     """ServerLink with reconnect delays short enough for tests."""
-    policy = ReconnectPolicy(initial=0.05, factor=2.0, cap=0.4, jitter=Jitter.NONE)
+    policy = ReconnectPolicy(
+        first_retry=0.05, initial=0.05, factor=2.0, cap=0.4, jitter=Jitter.NONE
+    )
     options: dict[str, Any] = {"policy": policy, "ws_retry_interval": 0.5, "poll_wait": 1.0}
     options.update(overrides)
     return functools.partial(ServerLink, **options)

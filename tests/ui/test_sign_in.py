@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QListWidgetItem
 
 from chat_desktop.controller.account import SignInController, tls_context
@@ -148,9 +148,11 @@ def test_a_self_signed_server_is_trusted_on_the_users_word_then_pinned_for_the_c
     dialog.deleteLater()
 
 
-def test_a_chat_hosted_on_the_lan_is_listed_and_a_click_fills_the_address(
-    tmp_path: Path, run: Any
-) -> None:
+def chat_hosted_on_the_lan(
+    tmp_path: Path, address: str = ""
+) -> tuple[LocalServer, SignInController, SignInDialog]:
+    """A chat to host here (announced on 127.0.0.1 once started) and a sign-in dialog
+    whose controller browses 127.0.0.1 only."""
     hosted = LocalServer(tmp_path / "hosted", host="127.0.0.1", port=0, advertise=True)
     controller = SignInController(
         AppSettings(tmp_path / "app"),
@@ -158,7 +160,13 @@ def test_a_chat_hosted_on_the_lan_is_listed_and_a_click_fills_the_address(
         PinStore(tmp_path / "pins.json"),
         discovery_interfaces=["127.0.0.1"],
     )
-    dialog = SignInDialog(controller)
+    return hosted, controller, SignInDialog(controller, address=address)
+
+
+def test_a_chat_hosted_on_the_lan_is_listed_and_a_click_fills_the_address(
+    tmp_path: Path, run: Any
+) -> None:
+    hosted, controller, dialog = chat_hosted_on_the_lan(tmp_path)
 
     async def body() -> None:
         url = await hosted.start()
@@ -175,6 +183,44 @@ def test_a_chat_hosted_on_the_lan_is_listed_and_a_click_fills_the_address(
         assert dialog.address.text() == url
         await hosted.stop()
         await eventually(lambda: not ours())
+        await controller.close()
+
+    run(body())
+    dialog.deleteLater()
+
+
+def test_the_fields_do_not_move_when_a_server_is_found_or_an_error_is_shown(
+    tmp_path: Path, run: Any
+) -> None:
+    hosted, controller, dialog = chat_hosted_on_the_lan(tmp_path, address="http://127.0.0.1:9")
+    fields = (dialog.address, dialog.username, dialog.password)
+
+    def geometries() -> list[QRect]:
+        return [field.geometry() for field in fields]
+
+    async def body() -> None:
+        dialog.show()
+        await eventually(lambda: dialog.address.isVisible())
+        before = geometries()
+        for field in fields:
+            assert field.height() >= field.sizeHint().height()
+
+        url = await hosted.start()
+        controller.browse()
+        await eventually(lambda: dialog.found.isVisible() and dialog.found.count() > 0)
+        assert url in [
+            dialog.found.item(row).data(Qt.ItemDataRole.UserRole)
+            for row in range(dialog.found.count())
+        ]
+        assert geometries() == before, "a server appearing moved the fields"
+
+        dialog.username.setText("alice")
+        dialog.password.setText(PASSWORD)
+        dialog.sign_in_button.click()
+        await eventually(lambda: dialog.error.text())
+        assert "127.0.0.1:9" in dialog.error.text()
+        assert geometries() == before, "the error moved or squeezed the fields"
+        await hosted.stop()
         await controller.close()
 
     run(body())

@@ -1,0 +1,125 @@
+"""The main window made small, and what a user would see wrong in it: a helper of
+tests/ui/test_small_window.py, also run as a script (``python -m tests.ui.small_window
+CACHE_DIR``) in a subprocess with ``QT_SCALE_FACTOR=2``, since the device pixel
+ratio of a running QApplication cannot change."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from PySide6.QtCore import QSize
+from PySide6.QtWidgets import QApplication, QLabel
+
+from chat_desktop.app import close_chat
+from chat_desktop.controller.chat import ChatController
+from chat_desktop.storage import ChatCache
+from chat_desktop.ui.main_window import MainWindow
+from chat_desktop.ui.resources import style_sheet
+from chat_protocol import Message, RoomInfo
+from chat_protocol.rules import format_ts
+
+SMALL = QSize(400, 300)
+_WORDS = "the quick brown fox jumps over a lazy dog while supercalifragilisticexpialidocious"
+
+
+def fill_cache(cache_file: Path, count: int = 60) -> None:
+    """A conversation of mixed lengths and authors over three days, in ``cache_file``."""
+    cache = ChatCache.open(cache_file)
+    start = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+    words = _WORDS.split()
+    messages = []
+    for seq in range(1, count + 1):
+        length = [1, 3, 12, 40, 0][seq % 5]
+        text = " ".join(words[(seq + k) % len(words)] for k in range(length)) or "x" * 120
+        author = ["bob", "carol", "a-rather-long-user-name", "alice"][(seq // 2) % 4]
+        when = start + timedelta(hours=seq)
+        messages.append(Message("general", seq, f"id-{seq}", author, text, format_ts(when)))
+    cache.save_rooms([RoomInfo("general", count), RoomInfo("random", 0)])
+    cache.save_messages(messages)
+    cache.close()
+
+
+def problems(window: MainWindow) -> list[str]:
+    """What overlaps or is clipped in ``window`` as laid out now."""
+    found: list[str] = []
+    view, model = window.view, window.messages
+    width = view.viewport().width()
+    rects = [view.visualRect(model.index(row)) for row in range(model.rowCount())]
+    # Rows are in order from the top: each must end above the next.
+    for row, (above, below) in enumerate(itertools.pairwise(rects)):
+        if above.intersects(below):
+            found.append(f"rows {row} and {row + 1} overlap: {above} {below}")
+    for row, rect in enumerate(rects):
+        layout = view.message_delegate.layout_for(model.index(row), rect.width())
+        if rect.height() < layout.height:
+            found.append(f"row {row} is {rect.height()} px high for {layout.height} px")
+        if rect.width() > width:
+            found.append(f"row {row} is {rect.width()} px wide in a {width} px view")
+        if layout.header is not None:
+            header = layout.header.translated(rect.topLeft())
+            _, name, _, stamp = view.message_delegate.header_parts(
+                model.index(row), header, view.font()
+            )
+            if name.right() >= stamp.left() or stamp.right() > rect.right():
+                found.append(f"row {row}: the heading does not fit: {name} {stamp} in {rect}")
+    for label in window.findChildren(QLabel):
+        if not label.isVisibleTo(window) or not label.text():
+            continue
+        hint = label.sizeHint()
+        if label.wordWrap():
+            hint = QSize(label.width(), label.heightForWidth(label.width()))
+        if label.height() < hint.height() or label.width() < hint.width():
+            found.append(f"{label.text()!r} is cut: {label.size()} for {hint}")
+    return found
+
+
+async def settle() -> None:
+    """Let Qt lay out (it does so in posted events, a few turns of the loop)."""
+    for _ in range(4):
+        QApplication.processEvents()
+        await asyncio.sleep(0.01)
+
+
+async def small_window_problems(cache_file: Path) -> list[str]:
+    """Open a window over ``cache_file``, make it small, and list what is wrong."""
+    cache = ChatCache.open(cache_file)
+    controller = ChatController(
+        cache, server_url="http://127.0.0.1:9", username="alice", token="unused"
+    )
+    window = MainWindow(controller)
+    try:
+        window.show()
+        window.resize(SMALL)
+        await settle()
+        found = [f"window is {window.size()}, not {SMALL}"] if window.size() != SMALL else []
+        bar = window.view.verticalScrollBar()
+        # Every scroll position: rows are laid out as they come into view.
+        for value in range(bar.minimum(), bar.maximum() + 1, max(1, window.view.height())):
+            bar.setValue(value)
+            await settle()
+            found += problems(window)
+        return found
+    finally:
+        await close_chat(window, controller, cache)
+
+
+def main() -> int:
+    import qasync
+
+    app = QApplication(sys.argv[:1])
+    app.setStyleSheet(style_sheet())
+    loop = qasync.QEventLoop(app)
+    found = loop.run_until_complete(small_window_problems(Path(sys.argv[1])))
+    loop.close()
+    print(f"device pixel ratio {app.devicePixelRatio()}")
+    for problem in found:
+        print(problem)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
