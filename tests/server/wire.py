@@ -104,15 +104,6 @@ async def joined(
         yield ws
 
 
-async def wait_until(condition: Callable[[], bool], within: float = TIMEOUT) -> None:
-    """Wait until ``condition()`` holds, checking every few milliseconds."""
-    async with asyncio.timeout(within):
-        while True:
-            if condition():
-                return
-            await asyncio.sleep(0.005)
-
-
 def message_frame(text: str, room: str = "general", client_id: str | None = None) -> str:
     return json.dumps(
         {"type": "message", "room": room, "client_id": client_id or str(uuid.uuid4()), "text": text}
