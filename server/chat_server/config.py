@@ -68,3 +68,8 @@ class ServerConfig:
     # Messages replayed per room after ``hello`` before a ``gap`` is sent instead.
     # The contract fixes it at 1000; a field so that tests can reach it quickly.
     replay_limit: int = REPLAY_LIMIT
+    # Fault injection for crash tests, never set in service (the CLI has no
+    # option for it): while this file exists, the store's writer stops after
+    # each COMMIT before it reports the writes stored, so that a SIGKILL lands
+    # with writes committed but unacknowledged and more queued behind them.
+    hold_commits_while: Path | None = None
