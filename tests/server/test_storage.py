@@ -516,6 +516,33 @@ async def test_reopening_runs_no_migration_twice_and_keeps_data(
     assert [m.text for m in await reopened.messages_after("general", 0, 10)] == ["kept"]
 
 
+async def test_a_writer_held_by_the_fault_injection_file_has_committed_but_not_reported(
+    tmp_path: Path,
+) -> None:
+    hold = tmp_path / "hold"
+    config = StoreConfig(db_url=None, data_dir=tmp_path / "data")
+    store = open_store(config, hold_commits_while=hold)
+    await store.open()
+    try:
+        hold.touch()
+        append = asyncio.ensure_future(store.append("general", "alice", "c1", "held"))
+        db_file = tmp_path / "data" / SQLITE_FILE_NAME
+
+        def stored() -> list[str]:
+            with sqlite3.connect(f"file:{db_file}?mode=ro", uri=True) as db:
+                texts = [row[0] for row in db.execute("SELECT text FROM messages")]
+            db.close()
+            return texts
+
+        await eventually(lambda: stored() == ["held"], "the held append is committed")
+        assert not append.done()
+        hold.unlink()
+        assert (await append).created
+    finally:
+        hold.unlink(missing_ok=True)
+        await store.close()
+
+
 # Secrets at rest ---------------------------------------------------------------
 
 
