@@ -52,27 +52,35 @@ async def chat_server(server_config: ServerConfig) -> AsyncIterator[ChatServer]:
 
 
 _LISTENING = re.compile(r"listening on (https?://\S+)")
+# The checkout: where ``python -m tests...`` finds the tests package.
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
 class ServerProcess:
-    """A ``chat-server`` subprocess that a test can stop, kill and start again."""
+    """A ``chat-server`` subprocess that a test can stop, kill and start again.
+
+    ``module`` is what ``python -m`` runs: ``chat_server`` (the CLI), or
+    ``tests.reliability.limited_server`` for its test-only options.
+    """
 
     data_dir: Path
     port: int = 0
     extra_args: list[str] = field(default_factory=list)
+    module: str = "chat_server"
     proc: subprocess.Popen[str] | None = None
     url: str = ""
     # Everything the server printed, kept so that a failing test can show it.
     # A thread drains the pipe; an undrained pipe would block the server once full.
     output: list[str] = field(default_factory=list)
+    _drainer: threading.Thread | None = field(default=None, repr=False)
 
     def start(self, timeout: float = 20.0) -> str:
         """Start (or restart on the same port) and return the base URL once it listens."""
         args = [
             sys.executable,
             "-m",
-            "chat_server",
+            self.module,
             "--host",
             "127.0.0.1",
             "--port",
@@ -82,7 +90,7 @@ class ServerProcess:
             *self.extra_args,
         ]
         self.proc = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT
         )
         assert self.proc.stdout is not None
         deadline = time.monotonic() + timeout
@@ -97,7 +105,8 @@ class ServerProcess:
                 self.url = found.group(1).rstrip("/")
                 self.port = int(self.url.rsplit(":", 1)[1])
                 self.output.extend(lines)
-                threading.Thread(target=self._drain, args=(self.proc,), daemon=True).start()
+                self._drainer = threading.Thread(target=self._drain, args=(self.proc,), daemon=True)
+                self._drainer.start()
                 return self.url
         proc = self.proc
         self.kill()
@@ -128,6 +137,15 @@ class ServerProcess:
             return self.proc.wait(timeout=20)
         finally:
             self.proc = None
+            # The process is gone, so its pipe is at its end: once the reader has
+            # read that far, ``output`` holds everything it printed.
+            if self._drainer is not None:
+                self._drainer.join(timeout=20)
+                self._drainer = None
+
+    def printed(self) -> str:
+        """Everything the process printed; all of it once stop() or kill() returned."""
+        return "".join(self.output)
 
     def stop(self) -> int | None:
         """Stop gracefully with SIGTERM; return the exit code."""

@@ -56,7 +56,11 @@ class ChatServer:
 
     def __init__(self, config: ServerConfig, store: ChatStore | None = None) -> None:
         self.config = config
-        self._store = store if store is not None else open_store(config)
+        self._store = (
+            store
+            if store is not None
+            else open_store(config, hold_commits_while=config.hold_commits_while)
+        )
         self._runner: web.AppRunner | None = None
         self._service: ChatService | None = None
         # The real port once started (config.port may be 0: "any free one").

@@ -106,3 +106,8 @@ class ServerConfig:
     # by another process (the CLI, another server) closes here too. The
     # design bound for "ended everywhere" is 2 s; tests shrink this.
     revocation_check_seconds: float = 1.0
+    # Fault injection for crash tests, never set in service (the CLI has no
+    # option for it): while this file exists, the store's writer stops after
+    # each COMMIT before it reports the writes stored, so that a SIGKILL lands
+    # with writes committed but unacknowledged and more queued behind them.
+    hold_commits_while: Path | None = None

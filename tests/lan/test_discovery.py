@@ -14,7 +14,7 @@ import ipaddress
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from chat_desktop.transport.discovery import (
     parse_service_info,
 )
 from chat_server.discovery import ServerAdvertiser, _instance_label
+from tests.waiting import eventually
 
 LOOPBACK = ["127.0.0.1"]
 # Registering probes the name first (about a second), then announces; a
@@ -36,30 +37,21 @@ FINGERPRINT = ":".join(["AB"] * 32)
 
 
 class Sightings:
-    """What a browser reported, with a way to wait until something is true of it."""
+    """What a browser reported: the servers it lists now and the keys it reported lost."""
 
     def __init__(self) -> None:
         self.found: dict[str, DiscoveredServer] = {}
         self.lost: list[str] = []
-        self._changed = asyncio.Event()
 
     def on_found(self, server: DiscoveredServer) -> None:
         self.found[server.key] = server
-        self._changed.set()
 
     def on_lost(self, key: str) -> None:
         self.found.pop(key, None)
         self.lost.append(key)
-        self._changed.set()
 
     def named(self, name: str) -> list[DiscoveredServer]:
         return [server for server in self.found.values() if server.name == name]
-
-    async def wait_for(self, condition: Callable[[], bool]) -> None:
-        async with asyncio.timeout(TIMEOUT):
-            while not condition():
-                self._changed.clear()
-                await self._changed.wait()
 
 
 @asynccontextmanager
@@ -92,7 +84,9 @@ async def advertising(**options: object) -> AsyncIterator[ServerAdvertiser]:
 
 async def test_browser_finds_an_advertised_server_with_its_address_port_and_version() -> None:
     async with browsing() as seen, advertising(port=4321, version="9.8.7") as advertiser:
-        await seen.wait_for(lambda: bool(seen.named(advertiser.name)))
+        await eventually(
+            lambda: bool(seen.named(advertiser.name)), "the browser lists it", within=TIMEOUT
+        )
         (server,) = seen.named(advertiser.name)
         assert await advertiser.announced()
         assert server.key == advertiser.service_name
@@ -110,7 +104,9 @@ async def test_a_tls_server_is_listed_with_an_https_url_and_its_fingerprint() ->
         browsing() as seen,
         advertising(port=4322, tls=True, fingerprint=FINGERPRINT) as advertiser,
     ):
-        await seen.wait_for(lambda: bool(seen.named(advertiser.name)))
+        await eventually(
+            lambda: bool(seen.named(advertiser.name)), "the browser lists it", within=TIMEOUT
+        )
         (server,) = seen.named(advertiser.name)
     assert server.tls
     assert server.fingerprint == FINGERPRINT
@@ -119,16 +115,20 @@ async def test_a_tls_server_is_listed_with_an_https_url_and_its_fingerprint() ->
 
 async def test_a_server_that_was_running_before_the_browser_started_is_found() -> None:
     async with advertising() as advertiser, browsing() as seen:
-        await seen.wait_for(lambda: bool(seen.named(advertiser.name)))
+        await eventually(
+            lambda: bool(seen.named(advertiser.name)), "the browser lists it", within=TIMEOUT
+        )
 
 
 async def test_the_browser_reports_the_server_lost_when_its_advertiser_stops() -> None:
     async with browsing() as seen:
         async with advertising() as advertiser:
-            await seen.wait_for(lambda: bool(seen.named(advertiser.name)))
+            await eventually(
+                lambda: bool(seen.named(advertiser.name)), "the browser lists it", within=TIMEOUT
+            )
             assert await advertiser.announced()
             key = advertiser.service_name
-        await seen.wait_for(lambda: key in seen.lost)
+        await eventually(lambda: key in seen.lost, "the browser reports it lost", within=TIMEOUT)
         assert not seen.named(advertiser.name)
 
 
@@ -139,7 +139,9 @@ async def test_two_servers_with_the_same_name_on_one_machine_are_both_listed() -
         advertising(name=name, port=5001) as first,
         advertising(name=name, port=5002) as second,
     ):
-        await seen.wait_for(lambda: len(seen.named(name)) == 2)
+        await eventually(
+            lambda: len(seen.named(name)) == 2, "the browser lists both", within=TIMEOUT
+        )
         assert sorted(server.port for server in seen.named(name)) == [5001, 5002]
         assert await first.announced() and await second.announced()
         assert first.service_name != second.service_name
@@ -154,7 +156,9 @@ def test_a_long_name_is_cut_to_a_dns_label_keeping_what_makes_it_unique() -> Non
 async def test_advertising_and_browsing_leave_no_task_running_once_stopped() -> None:
     before = asyncio.all_tasks()
     async with browsing() as seen, advertising() as advertiser:
-        await seen.wait_for(lambda: bool(seen.named(advertiser.name)))
+        await eventually(
+            lambda: bool(seen.named(advertiser.name)), "the browser lists it", within=TIMEOUT
+        )
     leftover = asyncio.all_tasks() - before
     assert not leftover, leftover
 

@@ -37,6 +37,7 @@ from chat_desktop.transport import Jitter, ReconnectPolicy, ServerLink
 from chat_protocol import DEFAULT_ROOM
 from tests.accounts import PASSWORD as PASSWORD
 from tests.accounts import register as register
+from tests.waiting import eventually
 
 # (seq, author, client_id, text): a message as every party must agree on it.
 Row = tuple[int, str, str, str]
@@ -238,18 +239,6 @@ def check_one_room(server: list[Row], written: dict[str, list[str]]) -> None:
     assert len(server) == sum(len(ids) for ids in written.values()), "a stranger's message"
 
 
-async def wait_for(condition: Callable[[], bool], within: float, what: str) -> None:
-    """Let the loop run until ``condition()`` holds; fail with ``what`` after ``within`` s."""
-    try:
-        async with asyncio.timeout(within):
-            while True:
-                if condition():
-                    return
-                await asyncio.sleep(0.02)
-    except TimeoutError:
-        raise AssertionError(f"timed out after {within} s waiting until {what}") from None
-
-
 def all_caught_up(
     clients: Iterable[HeadlessClient], last_seq: int, room: str = DEFAULT_ROOM
 ) -> bool:
@@ -263,8 +252,8 @@ async def every_room_caught_up(
     """Wait until every client has, in each room, every message all of them wrote there."""
     for room in rooms:
         expected = sum(len(c.written_in(room)) for c in clients)
-        await wait_for(
+        await eventually(
             functools.partial(all_caught_up, clients, expected, room),
-            within,
             f"every client has all of {room}",
+            within=within,
         )

@@ -1,13 +1,16 @@
-"""``chat-server`` with chosen limits, as a process: for tests that measure or kill it.
+"""``chat-server`` with test-only settings, as a process: for tests that measure or kill it.
 
-The CLI has no options for the contract's limits (they are the contract's);
-tests that need the real server *process* (to read its memory, to kill it)
-with shrunk limits run this instead:
-``python -m tests.reliability.limited_server DATA_DIR LIMITS_JSON``. It
-builds the same :class:`ServerConfig` as the CLI, with ``limits`` replaced
-by the JSON's fields, binds 127.0.0.1 on a free port and runs
-:func:`chat_server.cli.serve` (SIGTERM stops it). :func:`limited_server`
-starts it and hands back its URL and pid.
+The CLI has no options for the contract's limits (they are the contract's)
+nor for fault injection (no operator should have one); tests that need the
+real server *process* (to read its memory, to kill it) with those run this
+instead: ``python -m tests.reliability.limited_server`` takes the CLI's own
+options plus ``--limits JSON`` (fields of :class:`~chat_protocol.Limits` to
+replace) and ``--hold-commits-while FILE``
+(:attr:`ServerConfig.hold_commits_while`), builds the :class:`ServerConfig`
+the CLI would, changes those, and runs :func:`chat_server.cli.serve`
+(SIGTERM stops it). :func:`limited_server` starts it on 127.0.0.1 and a free
+port and hands back its URL and pid; ``ServerProcess(module=...)`` (see
+tests/conftest.py) runs it where a test must kill and restart it.
 """
 
 from __future__ import annotations
@@ -25,8 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from chat_protocol import Limits
-from chat_server.cli import serve
-from chat_server.config import ServerConfig
+from chat_server.cli import build_parser, config_from, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 _LISTENING = re.compile(r"listening on (http://\S+)")
@@ -63,8 +65,8 @@ async def limited_server(data_dir: Path, **limits: Any) -> AsyncIterator[Running
         sys.executable,
         "-m",
         "tests.reliability.limited_server",
-        str(data_dir),
-        json.dumps(limits),
+        *("--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir), "--name", "test"),
+        *("--limits", json.dumps(limits)),
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -99,10 +101,14 @@ async def limited_server(data_dir: Path, **limits: Any) -> AsyncIterator[Running
 
 
 def main() -> None:
-    data_dir, limits = sys.argv[1:]
+    parser = build_parser()
+    parser.add_argument("--limits", type=json.loads, default={}, metavar="JSON")
+    parser.add_argument("--hold-commits-while", type=Path, metavar="FILE")
+    args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    config = ServerConfig(host="127.0.0.1", port=0, data_dir=Path(data_dir), name="test")
-    config.limits = dataclasses.replace(Limits(), **json.loads(limits))
+    config = config_from(args)
+    config.limits = dataclasses.replace(Limits(), **args.limits)
+    config.hold_commits_while = args.hold_commits_while
     asyncio.run(serve(config))
 
 

@@ -26,9 +26,9 @@ from tests.reliability.clients import (
     all_caught_up,
     check_one_room,
     server_messages,
-    wait_for,
 )
 from tests.server.wire import make_users
+from tests.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 COUNT = 60
@@ -61,7 +61,9 @@ async def test_messages_in_the_outbox_of_a_killed_client_are_delivered_once_afte
                 assert line, "the client process ended early"
                 written.append(line)
         # Killed once the server has taken what the burst allows, the rest still queued.
-        await wait_for(lambda: len(server_messages(db_file)) >= 20, 20, "the burst is stored")
+        await eventually(
+            lambda: len(server_messages(db_file)) >= 20, "the burst is stored", within=20
+        )
     finally:
         child.kill()
         await child.wait()
@@ -82,7 +84,9 @@ async def test_messages_in_the_outbox_of_a_killed_client_are_delivered_once_afte
     client.written = written
     client.open()
     try:
-        await wait_for(lambda: all_caught_up([client], COUNT), 30, "the outbox is delivered")
+        await eventually(
+            lambda: all_caught_up([client], COUNT), "the outbox is delivered", within=30
+        )
         on_disk = server_messages(db_file)
         check_one_room(on_disk, {"crash": written})
         assert await client.paged_history() == on_disk

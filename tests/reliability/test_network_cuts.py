@@ -27,9 +27,9 @@ from tests.reliability.clients import (
     clients_with_quick_keepalive,
     every_room_caught_up,
     server_messages,
-    wait_for,
 )
 from tests.server.wire import make_users, running
+from tests.waiting import eventually
 
 SEED = 20261127
 CLIENTS = 8
@@ -55,10 +55,10 @@ async def test_after_a_storm_of_drops_stalls_and_blackholes_every_history_equals
             for client in clients:
                 client.open()
             try:
-                await wait_for(
+                await eventually(
                     lambda: all(c.c.status.kind.value == "connected" for c in clients),
-                    20,
                     "all connected",
+                    within=20,
                 )
                 rng = random.Random(SEED)
                 pauses = {

@@ -2,10 +2,18 @@
 
 Twenty headless desktop clients (the real controller, link and cache; see
 :mod:`tests.reliability.clients`) each write 150 messages, 3,000 in all,
-paced just under the contract's rate limit, to the real ``chat-server``
-process. A third of the way in, the server gets SIGKILL: no shutdown, no
-flush. At that instant each client's outbox says what it has not heard back
-about. The server comes back on the same port and data, the clients keep
+paced just under the contract's rate limit, to the real server process. A
+third of the way in, the server gets SIGKILL: no shutdown, no flush.
+
+The kill lands inside a commit by construction, not by timing (on a fast
+machine the server acks a whole burst within milliseconds): the server runs
+with ``ServerConfig.hold_commits_while`` pointing at a file this test creates
+as it hands a burst to the clients. The writer then commits that burst's
+writes and stops before acknowledging them (writes that arrive meanwhile
+queue behind it); the test waits until the server says it holds, and kills
+it. So at the kill some messages are certainly stored but not acked, and
+each client's outbox says what it has not heard back about. The server
+comes back on the same port and data (without the hold), the clients keep
 writing, and at the end:
 
 - everything a client had been told was stored is in the server's file with
@@ -20,6 +28,7 @@ writing, and at the end:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,8 +42,8 @@ from tests.reliability.clients import (
     history_over_http,
     register,
     server_messages,
-    wait_for,
 )
+from tests.waiting import eventually
 
 SENDERS = 20
 PER_SENDER = 150
@@ -43,17 +52,32 @@ PER_SENDER = 150
 # server was down (its burst allowance is 20).
 BURST = 3
 PERIOD = 0.375
-# The SIGKILL comes this long after a burst was handed to the controllers:
-# long enough for some of it to be committed, too short for the acks to be back.
-KILL_DELAY = 0.02
+
+
+@pytest.fixture
+def held_server(tmp_path: Path) -> Iterator[tuple[ServerProcess, Path]]:
+    """The server process, whose writer holds each commit unacked while the file exists."""
+    hold = tmp_path / "hold-commits"
+    server = ServerProcess(
+        data_dir=tmp_path / "server-data",
+        module="tests.reliability.limited_server",
+        extra_args=["--hold-commits-while", str(hold)],
+    )
+    server.start()
+    try:
+        yield server, hold
+    finally:
+        hold.unlink(missing_ok=True)  # else the writer would keep SIGTERM waiting
+        server.stop()
 
 
 @pytest.mark.slow
 async def test_sigkill_mid_burst_loses_no_acked_message_and_stores_each_retry_once(
-    server_process: ServerProcess, tmp_path: Path, qapp: QApplication
+    held_server: tuple[ServerProcess, Path], tmp_path: Path, qapp: QApplication
 ) -> None:
     # qapp: PySide6 crashes (a refcount error) when QObject signals carry
     # lists with no Q(Core)Application in the process; the app always has one.
+    server_process, hold = held_server
     url = server_process.url
     db_file = server_process.data_dir / "chat.sqlite3"
     names = [f"sender{k:02d}" for k in range(SENDERS)]
@@ -63,8 +87,10 @@ async def test_sigkill_mid_burst_loses_no_acked_message_and_stores_each_retry_on
         for name, token in zip(names, tokens, strict=True)
     ]
     try:
-        await wait_for(
-            lambda: all(c.c.status.kind.value == "connected" for c in clients), 20, "all connected"
+        await eventually(
+            lambda: all(c.c.status.kind.value == "connected" for c in clients),
+            "all connected",
+            within=20,
         )
 
         total = SENDERS * PER_SENDER
@@ -76,8 +102,17 @@ async def test_sigkill_mid_burst_loses_no_acked_message_and_stores_each_retry_on
                     for k in range(start, start + BURST):
                         client.send(f"{client.username} #{k}")
                 if not killed.is_set() and start >= PER_SENDER // 3:
-                    await asyncio.sleep(KILL_DELAY)
+                    # This burst has not left the clients yet (they send when
+                    # the loop turns): its commit is certain to find the file.
+                    hold.touch()
+                    await eventually(
+                        lambda: any(
+                            "holding a committed batch" in line for line in server_process.output
+                        ),
+                        "the server's writer holds a commit unacknowledged",
+                    )
                     server_process.kill()
+                    hold.unlink()  # the restarted server must not hold
                     killed.set()
                 await asyncio.sleep(PERIOD)
 
@@ -98,11 +133,14 @@ async def test_sigkill_mid_burst_loses_no_acked_message_and_stores_each_retry_on
             f"{sum(map(len, unacked_at_kill.values()))} "
             f"(of which already committed: {committed_not_acked})"
         )
-        assert sum(map(len, unacked_at_kill.values())) > 0, "nothing was in flight at the kill"
+        # The held batch: stored, and no client has heard so. Each must be stored once.
+        assert committed_not_acked > 0, "the held commit was not in the file, or was acked"
 
         server_process.start()
         await writer
-        await wait_for(lambda: all_caught_up(clients, total), 60, "every client has everything")
+        await eventually(
+            lambda: all_caught_up(clients, total), "every client has everything", within=60
+        )
         assert all(not c.failed for c in clients), [c.failed for c in clients if c.failed]
 
         on_disk = server_messages(db_file)

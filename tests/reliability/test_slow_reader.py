@@ -29,9 +29,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.frames import Close
 
 from chat_protocol import Ack, Message
-from tests.reliability.clients import register, wait_for
+from tests.reliability.clients import register
 from tests.reliability.limited_server import RunningServer, limited_server
 from tests.server.wire import RawClient, hello, message_frame, recv_until
+from tests.waiting import eventually
 
 TEXT = "x" * 4000
 # Messages the writer sends after the slow reader is gone: memory must not follow them.
@@ -124,7 +125,7 @@ async def _scenario(server: RunningServer) -> None:
         finally:
             slow.close()
         total = sent + len(idle) + len(busy)
-        await wait_for(lambda: len(heard) >= total, 20, "the listener heard everything")
+        await eventually(lambda: len(heard) >= total, "the listener heard everything", within=20)
         listening.cancel()
     await asyncio.gather(listening, return_exceptions=True)
 

@@ -32,9 +32,9 @@ from tests.reliability.clients import (
     every_room_caught_up,
     register,
     server_messages,
-    wait_for,
 )
 from tests.reliability.limited_server import limited_server
+from tests.waiting import eventually
 
 SECONDS = float(os.environ.get("CHAT_SOAK_SECONDS", "30"))
 CLIENTS = 12
@@ -59,18 +59,18 @@ async def test_a_soak_of_random_chatting_ends_with_identical_histories_and_flat_
             client.open()
         restarts = 0
         try:
-            await wait_for(
+            await eventually(
                 lambda: all(c.c.status.kind.value == "connected" for c in clients),
-                20,
                 "all connected",
+                within=20,
             )
             # Rooms come from the clients, as users would create them.
             for room in ROOMS[1:]:
                 clients[0].c.create_room(room)
-            await wait_for(
+            await eventually(
                 lambda: all(set(ROOMS) <= {r.name for r in c.c.rooms()} for c in clients),
-                30,
                 "every client knows every room",
+                within=30,
             )
             loop = asyncio.get_running_loop()
             end = loop.time() + SECONDS

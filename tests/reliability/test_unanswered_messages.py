@@ -21,8 +21,9 @@ import pytest
 from chat_desktop.controller.entries import DeliveryState, MessageEntry
 from chat_server.config import ServerConfig
 from tests.reliability.chaos_proxy import chaos_proxy
-from tests.reliability.clients import HeadlessClient, server_messages, wait_for
+from tests.reliability.clients import HeadlessClient, server_messages
 from tests.server.wire import make_users, running
+from tests.waiting import eventually
 
 SEED = 20261130
 
@@ -49,7 +50,9 @@ async def test_an_unanswered_message_turns_queued_and_is_delivered_once_after_a_
 
             client.c.messagesChanged.connect(changed)
             try:
-                await wait_for(lambda: client.c.status.kind.value == "connected", 10, "connected")
+                await eventually(
+                    lambda: client.c.status.kind.value == "connected", "connected", within=10
+                )
                 connections = proxy.connections
                 if quiet == "the message is lost":
                     proxy.blackhole_all()
@@ -57,10 +60,10 @@ async def test_an_unanswered_message_turns_queued_and_is_delivered_once_after_a_
                     proxy.swallow_answers()
                 client_id = client.send("are you there?")
 
-                await wait_for(
+                await eventually(
                     lambda: states[-1:] == [DeliveryState.QUEUED] and len(states) > 1,
-                    10,
                     "shown Queued",
+                    within=10,
                 )
                 assert states == [DeliveryState.QUEUED, DeliveryState.SENT, DeliveryState.QUEUED]
                 assert client.outbox() == [client_id]
@@ -71,12 +74,16 @@ async def test_an_unanswered_message_turns_queued_and_is_delivered_once_after_a_
                     return [row[2] for row in server_messages(db_file)]
 
                 if quiet == "the ack is lost":
-                    await wait_for(lambda: stored() == [client_id], 10, "stored, unacknowledged")
+                    await eventually(
+                        lambda: stored() == [client_id], "stored, unacknowledged", within=10
+                    )
                 else:
                     assert stored() == []
 
                 proxy.heal()
-                await wait_for(lambda: client.outbox() == [], 10, "delivered after reconnecting")
+                await eventually(
+                    lambda: client.outbox() == [], "delivered after reconnecting", within=10
+                )
                 assert proxy.connections > connections
                 assert states[-1] is DeliveryState.DELIVERED
                 assert [row[2:] for row in server_messages(db_file)] == [

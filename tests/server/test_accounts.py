@@ -47,9 +47,9 @@ from tests.server.wire import (
     register,
     running,
     scrypt_hash,
-    wait_until,
     ws_url,
 )
+from tests.waiting import eventually
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -109,7 +109,7 @@ async def waiting_poll(server: ChatServer, session: aiohttp.ClientSession, token
             return response.status
 
     task = asyncio.create_task(poll())
-    await wait_until(lambda: server.service.hub.polls_waiting > waiting_before)
+    await eventually(lambda: server.service.hub.polls_waiting > waiting_before)
     return task
 
 
@@ -370,7 +370,7 @@ async def test_a_session_unused_for_session_days_stops_working_and_is_deleted(
             async with connect(ws_url(server)) as ws:
                 await ws.send(json.dumps({"type": "hello", "token": stale}))
                 assert await closed_with(ws) == CloseCode.UNAUTHORIZED
-            await wait_until(lambda: stored_sessions(server) == 0)
+            await eventually(lambda: stored_sessions(server) == 0)
             fresh = (await login(session))[1]["token"]
             assert await status_of(session, fresh) == 200
 
@@ -383,7 +383,7 @@ async def test_a_socket_keeps_its_session_alive_while_connected(
         token = await register(server, "bob")
         async with joined(server, token):
             age_sessions(server, 31)
-            await wait_until(lambda: stored_sessions(server) == 1 and not _aged(server))
+            await eventually(lambda: stored_sessions(server) == 1 and not _aged(server))
         async with http(server) as session:
             assert await status_of(session, token) == 200
 

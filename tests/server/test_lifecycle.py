@@ -11,7 +11,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,9 +37,9 @@ from tests.server.wire import (
     recv,
     recv_until,
     register,
-    wait_until,
     ws_url,
 )
+from tests.waiting import eventually
 
 
 async def test_port_zero_binds_a_free_port_and_base_url_reaches_it(
@@ -124,7 +123,7 @@ async def test_stop_answers_a_waiting_long_poll(server_config: ServerConfig) -> 
                     return r.status
 
             waiting = asyncio.create_task(long_poll())
-            await wait_until(lambda: server.service.hub.polls_waiting == 1)
+            await eventually(lambda: server.service.hub.polls_waiting == 1, "the long poll waits")
             await server.stop()
             assert await asyncio.wait_for(waiting, 10) == 200
     finally:
@@ -163,19 +162,6 @@ def test_the_default_data_dir_is_the_users_data_folder(
 # The chat-server process -------------------------------------------------------
 
 
-def full_output(server: ServerProcess) -> str:
-    """Everything the stopped process printed, once the fixture's reader thread has it all.
-
-    The thread drains the pipe on its own; it is done at the end of the stream.
-    """
-    deadline = time.monotonic() + 10
-    while not server.output or not server.output[-1].rstrip().endswith("stopped"):
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.01)
-    return "".join(server.output)
-
-
 async def test_the_cli_serves_and_exits_0_on_sigterm(server_process: ServerProcess) -> None:
     async with (
         aiohttp.ClientSession() as session,
@@ -183,7 +169,7 @@ async def test_the_cli_serves_and_exits_0_on_sigterm(server_process: ServerProce
     ):
         assert response.status == 200
     assert server_process.stop() == 0
-    output = full_output(server_process)
+    output = server_process.printed()
     assert f"listening on http://127.0.0.1:{server_process.port}" in output
     assert "stopped" in output
 
@@ -202,7 +188,7 @@ async def test_the_cli_logs_connects_and_disconnects_but_never_message_text(
             await ws.send(message_frame("a secret text"))
             await ws.recv()
     assert server_process.stop() == 0
-    output = full_output(server_process)
+    output = server_process.printed()
     assert "connect alice from 127.0.0.1:" in output
     assert "disconnect alice from 127.0.0.1:" in output
     assert "a secret text" not in output and token not in output
@@ -467,4 +453,4 @@ def test_the_cli_exits_0_on_sigint_too(tmp_path: Path) -> None:
         assert server.proc.wait(timeout=20) == 0
     finally:
         server.stop()
-    assert "stopped" in full_output(server)
+    assert "stopped" in server.printed()

@@ -36,6 +36,7 @@ from chat_server.storage import (
 from chat_server.storage.database import SQLITE_FILE_NAME, database_for
 from chat_server.storage.migrations import MIGRATIONS, Migration, migrate, schema_version
 from tests.postgres import throwaway_database
+from tests.waiting import eventually
 
 
 @dataclass
@@ -146,15 +147,6 @@ async def _block_writer(store: PeeweeChatStore) -> tuple[asyncio.Future[None], t
     return blocker, release
 
 
-async def _wait_until(condition: Callable[[], bool]) -> None:
-    """Wait (at most 30 s) until ``condition()`` holds."""
-    async with asyncio.timeout(30):
-        # The counts these conditions read change on the store's threads, which
-        # cannot set an asyncio.Event; a short poll is the plain way to wait.
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.005)
-
-
 # Rooms and messages ----------------------------------------------------------
 
 
@@ -250,7 +242,7 @@ async def test_retry_in_the_same_transaction_as_the_original_is_stored_once(
     appends = [
         asyncio.ensure_future(store.append("general", "alice", "c1", "hello")) for _ in range(2)
     ]
-    await _wait_until(lambda: store.pending_writes == 3)
+    await eventually(lambda: store.pending_writes == 3, "both appends queue behind the blocker")
     release.set()
     await blocker
     original, retry = await asyncio.gather(*appends)
@@ -267,7 +259,7 @@ async def test_writes_that_arrive_together_share_one_commit(store: PeeweeChatSto
     appends = [
         asyncio.ensure_future(store.append("general", f"user{i}", "c1", "hi")) for i in range(50)
     ]
-    await _wait_until(lambda: store.pending_writes == 51)
+    await eventually(lambda: store.pending_writes == 51, "50 appends queue behind the blocker")
     release.set()
     await blocker
     results = await asyncio.gather(*appends)
@@ -376,10 +368,10 @@ async def test_close_finishes_the_writes_already_queued(store_opener: OpenStore)
     appends = [
         asyncio.ensure_future(store.append("general", "alice", f"c{k}", "x")) for k in range(20)
     ]
-    await _wait_until(lambda: store.pending_writes == 21)
+    await eventually(lambda: store.pending_writes == 21, "20 appends queue behind the blocker")
     closing = asyncio.ensure_future(store.close())
     # A closed store reports no pending writes: close() has begun, behind the 21.
-    await _wait_until(lambda: store.pending_writes == 0)
+    await eventually(lambda: store.pending_writes == 0, "close() has begun")
     release.set()
     await blocker
     await closing
@@ -643,6 +635,33 @@ async def test_reopening_runs_no_migration_twice_and_keeps_data(
     assert [version for (version,) in cursor.fetchall()] == list(range(1, len(MIGRATIONS) + 1))
     reopened = await store_opener()
     assert [m.text for m in await reopened.messages_after("general", 0, 10)] == ["kept"]
+
+
+async def test_a_writer_held_by_the_fault_injection_file_has_committed_but_not_reported(
+    tmp_path: Path,
+) -> None:
+    hold = tmp_path / "hold"
+    config = StoreConfig(db_url=None, data_dir=tmp_path / "data")
+    store = open_store(config, hold_commits_while=hold)
+    await store.open()
+    try:
+        hold.touch()
+        append = asyncio.ensure_future(store.append("general", "alice", "c1", "held"))
+        db_file = tmp_path / "data" / SQLITE_FILE_NAME
+
+        def stored() -> list[str]:
+            with sqlite3.connect(f"file:{db_file}?mode=ro", uri=True) as db:
+                texts = [row[0] for row in db.execute("SELECT text FROM messages")]
+            db.close()
+            return texts
+
+        await eventually(lambda: stored() == ["held"], "the held append is committed")
+        assert not append.done()
+        hold.unlink()
+        assert (await append).created
+    finally:
+        hold.unlink(missing_ok=True)
+        await store.close()
 
 
 # Secrets at rest ---------------------------------------------------------------

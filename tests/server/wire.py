@@ -116,15 +116,6 @@ async def joined(
         yield ws
 
 
-async def wait_until(condition: Callable[[], bool], within: float = TIMEOUT) -> None:
-    """Wait until ``condition()`` holds, checking every few milliseconds."""
-    async with asyncio.timeout(within):
-        while True:
-            if condition():
-                return
-            await asyncio.sleep(0.005)
-
-
 def scrypt_hash(password: str, n: int = 2**14) -> str:
     """A hash as the first release stored it: scrypt$n$r$p$salt$hash."""
     salt = b"0123456789abcdef"

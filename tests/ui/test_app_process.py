@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import pytest
 from chat_desktop.controller.settings import AppSettings, Session
 from chat_desktop.storage import cache_path
 from tests.conftest import ServerProcess
+from tests.waiting import eventually
 
 from .conftest import PASSWORD
 
@@ -43,7 +44,7 @@ def _rooms_in(cache_file: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_app_process_quits_with_code_zero_and_a_silent_stderr_on_a_signal(
+async def test_app_process_quits_with_code_zero_and_a_silent_stderr_on_a_signal(
     server_process: ServerProcess, tmp_path: Path, signum: int
 ) -> None:
     url = server_process.url
@@ -51,30 +52,30 @@ def test_app_process_quits_with_code_zero_and_a_silent_stderr_on_a_signal(
     data_dir = tmp_path / "app"
     AppSettings(data_dir).remember(Session(url, "alice", token))
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONWARNINGS": "error"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "chat_desktop", "--data-dir", str(data_dir), "--server", url],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "chat_desktop", "--data-dir", str(data_dir), "--server", url),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         env=env,
     )
     try:
         # Connected once the welcome's rooms are in the cache: the socket is open.
         cache_file = cache_path(data_dir, url, "alice")
-        deadline = time.monotonic() + 30
-        while "general" not in _rooms_in(cache_file):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the app did not connect"
-            time.sleep(0.05)
+        await eventually(
+            lambda: proc.returncode is not None or "general" in _rooms_in(cache_file),
+            "the app connects (or exits)",
+            within=30,
+        )
+        assert proc.returncode is None, await proc.communicate()
         proc.send_signal(signum)
-        out, err = proc.communicate(timeout=30)
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
     finally:
-        if proc.poll() is None:
+        if proc.returncode is None:
             proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
-    assert err == ""
-    assert out == ""
+            await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert err == b""
+    assert out == b""
 
 
 def test_the_app_module_loads_without_aiohttp_or_the_bundled_server() -> None:

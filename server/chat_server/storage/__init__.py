@@ -54,13 +54,19 @@ class StoreConfig(Protocol):
     def data_dir(self) -> Path: ...
 
 
-def open_store(config: StoreConfig, *, lock_timeout: float = 5.0) -> PeeweeChatStore:
+def open_store(
+    config: StoreConfig, *, lock_timeout: float = 5.0, hold_commits_while: Path | None = None
+) -> PeeweeChatStore:
     """The store ``config`` names, not yet opened: await ``open()`` on it.
 
     ``config.db_url`` None means the SQLite file ``data_dir/chat.sqlite3``;
     otherwise ``sqlite:///abs/path`` or ``postgresql://user@host:port/db``.
     ``lock_timeout`` is how long a write waits for a lock held elsewhere
     before it fails with :class:`StorageError`. Raises ValueError for a
-    ``db_url`` it does not understand.
+    ``db_url`` it does not understand. ``hold_commits_while``: fault
+    injection for crash tests (``ServerConfig.hold_commits_while``).
     """
-    return PeeweeChatStore(database_for(config.db_url, config.data_dir, lock_timeout))
+    return PeeweeChatStore(
+        database_for(config.db_url, config.data_dir, lock_timeout),
+        hold_commits_while=hold_commits_while,
+    )

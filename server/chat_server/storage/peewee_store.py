@@ -26,6 +26,7 @@ import asyncio
 import concurrent.futures
 import secrets
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import peewee
@@ -59,10 +60,19 @@ class PeeweeChatStore(ChatStore):
     bound to the database through the module-wide :data:`database_proxy`.
     """
 
-    def __init__(self, db: peewee.Database, *, readers: int = 4, max_batch: int = 500) -> None:
+    def __init__(
+        self,
+        db: peewee.Database,
+        *,
+        readers: int = 4,
+        max_batch: int = 500,
+        hold_commits_while: Path | None = None,
+    ) -> None:
         self._db = db
         self._reader_count = readers
         self._max_batch = max_batch
+        # Fault injection for crash tests: see GroupCommitWriter.
+        self._hold_commits_while = hold_commits_while
         # Both set while the store is open, None before open() and after close().
         self._writer: GroupCommitWriter | None = None
         self._readers: ReaderPool | None = None
@@ -94,7 +104,9 @@ class PeeweeChatStore(ChatStore):
                 "one database binding, so close it first"
             )
         database_proxy.initialize(self._db)
-        self._writer = GroupCommitWriter(self._db, self._max_batch)
+        self._writer = GroupCommitWriter(
+            self._db, self._max_batch, hold_while=self._hold_commits_while
+        )
         self._readers = ReaderPool(self._db, self._reader_count)
         self._writer.start()
         self._readers.start()

@@ -25,8 +25,10 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from contextlib import suppress
+from pathlib import Path
 from typing import Any, TypeVar
 
 import peewee
@@ -204,12 +206,20 @@ class GroupCommitWriter(_DatabaseThreads):
     its savepoint is rolled back and only its caller gets the exception. A
     database error escaping a write function means the database itself
     failed, and the whole batch is rolled back.
+
+    ``hold_while`` is fault injection for crash tests, never set in service:
+    while that file exists the writer stops after each COMMIT, before it
+    reports the batch stored (see :meth:`_hold`).
     """
 
-    def __init__(self, db: peewee.Database, max_batch: int = 500) -> None:
+    def __init__(
+        self, db: peewee.Database, max_batch: int = 500, *, hold_while: Path | None = None
+    ) -> None:
         super().__init__(db, "chat-store-writer", 1)
         # A cap keeps one transaction (and the callers' wait) bounded in a flood.
         self._max_batch = max_batch
+        # Fault injection for crash tests only (ServerConfig.hold_commits_while).
+        self._hold_while = hold_while
         # Transactions committed so far: the measure of how well writes group.
         self.commits = 0
 
@@ -264,8 +274,28 @@ class GroupCommitWriter(_DatabaseThreads):
                 job.future.set_exception(_storage_error(cause))
             return
         self.commits += 1
+        if self._hold_while is not None:
+            self._hold(len(batch))
         for job, result, error in outcomes:
             if error is None:
                 job.future.set_result(result)
             else:
                 job.future.set_exception(error)
+
+    def _hold(self, writes: int) -> None:
+        """Fault injection: while the hold file exists, keep a committed batch unreported.
+
+        Its writes are durable but none of their callers has heard so (no ack
+        has gone out), and the writes submitted meanwhile wait in the queue:
+        a SIGKILL now finds both kinds in flight, which no timing can promise.
+        """
+        assert self._hold_while is not None
+        if not self._hold_while.exists():
+            return
+        logger.warning(
+            "holding a committed batch of %d writes while %s exists (fault injection)",
+            writes,
+            self._hold_while,
+        )
+        while self._hold_while.exists():
+            time.sleep(0.01)
