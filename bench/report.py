@@ -480,8 +480,9 @@ def section_client_memory(result: dict[str, Any], charts: Path) -> str:
     chart_client_memory(result, charts / "client_memory.png")
     return (
         table(client_memory.HEADERS, client_memory.table_rows(f))
-        + f"\n\nThe soak itself moved RSS by {f['soak_growth_pct']:+.1f}%."
-        " GC objects are the objects Python's collector tracks: they do not move with"
+        + "\n\n"
+        + client_memory.outcome(f)
+        + " GC objects are the objects Python's collector tracks: they do not move with"
         " the allocator's caching.\n"
         "\n![client memory chart](benchmarks/client_memory.png)\n"
     )

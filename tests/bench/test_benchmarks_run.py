@@ -184,6 +184,7 @@ def test_client_memory_reads_the_app_after_each_phase(runs: dict[str, Run]) -> N
     for row in rows:
         assert row["rss_mib"] > 0 and row["objects"] > 0, row
     assert "vs first" in runs["client_memory"].output
+    assert "per 10,000 messages" in runs["client_memory"].output
 
 
 def test_report_writes_the_page_and_readable_charts(runs: dict[str, Run], tmp_path: Path) -> None:
