@@ -617,6 +617,7 @@ def chart_healing(rows: list[dict[str, Any]], path: Path) -> None:
     ax.scatter([], [], marker="_", s=200, color=COLORS["bare"], label="a fresh client (floor)")
     ax.axhline(3.0, color="#d62728", linestyle="--", label="target: 3 s")
     ax.set_xticks(range(len(rows)), [f"{r['drop']} ({r['outage_s']:.1f} s down)" for r in rows])
+    ax.set_xlim(-0.6, len(rows) - 0.4)
     ax.set_ylabel("server back -> link connected (s)")
     ax.set_title("heal time of each app link")
     ax.grid(axis="y", alpha=0.3)
