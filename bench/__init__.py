@@ -1,9 +1,10 @@
 """Benchmarks (not tests): speed, scale and cost of Chat Desktop beside baselines.
 
 Each benchmark is one command (``python -m bench.latency``, ``bench.fanout``,
-``bench.connections``, ``bench.polling_vs_ws``, ``bench.client``) that measures
-our server or client *and* its baselines in the same run, because this machine
-is shared and noisy: only ratios taken within one run mean anything.
+``bench.connections``, ``bench.polling_vs_ws``, ``bench.client``,
+``bench.healing``, ``bench.reconnect_storm``, ``bench.client_memory``) that
+measures our server or client *and* its baselines in the same run, because
+this machine is shared and noisy: only ratios taken within one run mean anything.
 ``python -m bench.report`` runs them all and writes ``docs/benchmarks.md``.
 
 The pieces they share:

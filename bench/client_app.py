@@ -9,7 +9,11 @@ loop, Qt offscreen) and reports on stdout:
   first paint with rows in it, and the RSS once painted;
 - ``burst``: connects to the server given, prints ``READY``, then every 0.25 s
   a ``TICKS`` line with how late each tick of a 5 ms timer fired (the UI
-  event loop's stalls) and how many rows the window shows.
+  event loop's stalls) and how many rows the window shows;
+- ``memory`` (for :mod:`bench.client_memory`): connects, prints ``READY``,
+  then every ``--sample-every`` seconds a ``MEM`` line: RSS, the messages the
+  cache holds, the rows the window shows and the objects the garbage
+  collector tracks; until its stdin closes (or ``--run-seconds``).
 
 It imports only the app and the standard library, so what a launch costs
 here is what the app costs: the parent's benchmark machinery (aiohttp
@@ -25,7 +29,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import json
+import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -49,6 +57,45 @@ def rss_bytes() -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     return 0
+
+
+async def connect(controller: ChatController, url: str) -> None:
+    """Start the controller's link and wait (30 s at most) until it is connected."""
+    connected = asyncio.Event()
+    controller.connectionChanged.connect(
+        lambda status: status.kind is ConnectionKind.CONNECTED and connected.set()
+    )
+    controller.start(url)
+    async with asyncio.timeout(30):
+        await connected.wait()
+
+
+async def sample_memory(cache: ChatCache, window: MainWindow, args: argparse.Namespace) -> None:
+    """Print ``READY``, then a ``MEM`` line every ``sample_every`` s until stdin closes."""
+    loop = asyncio.get_running_loop()
+    closed = asyncio.Event()
+
+    def wait_for_eof() -> None:
+        # The parent closes our stdin to stop us; a parent that dies closes it too.
+        sys.stdin.read()
+        loop.call_soon_threadsafe(closed.set)
+
+    threading.Thread(target=wait_for_eof, daemon=True).start()
+    print("READY", flush=True)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(args.run_seconds):
+            while not closed.is_set():
+                sample = {
+                    "t": time.monotonic(),
+                    "rss": rss_bytes(),
+                    "received": sum(cache.positions().values()),
+                    "rows": window.messages.rowCount(),
+                    "objects": len(gc.get_objects()),
+                }
+                print("MEM " + json.dumps(sample), flush=True)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(args.sample_every):
+                        await closed.wait()
 
 
 def run(args: argparse.Namespace) -> None:
@@ -104,15 +151,13 @@ def run(args: argparse.Namespace) -> None:
                 await asyncio.sleep(0.5)
                 result["rss_bytes"] = rss_bytes()
                 result["rows_shown"] = window.messages.rowCount()
+            elif args.child == "memory":
+                window.show()
+                await connect(controller, args.url)
+                await sample_memory(cache, window, args)
             else:
                 window.show()
-                connected = asyncio.Event()
-                controller.connectionChanged.connect(
-                    lambda status: status.kind is ConnectionKind.CONNECTED and connected.set()
-                )
-                controller.start(args.url)
-                async with asyncio.timeout(30):
-                    await connected.wait()
+                await connect(controller, args.url)
                 ticks: list[tuple[float, float]] = []
                 last = [time.monotonic()]
 
@@ -147,12 +192,15 @@ def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--child", choices=["launch", "burst"], required=True)
+    parser.add_argument("--child", choices=["launch", "burst", "memory"], required=True)
     parser.add_argument("--cache", required=True, help="the cache file to open")
     parser.add_argument("--url", default="http://127.0.0.1:9", help="server (burst)")
     parser.add_argument("--username", default="bench")
     parser.add_argument("--token", default="offline")
-    parser.add_argument("--run-seconds", type=float, default=5.0, help="burst: how long")
+    parser.add_argument(
+        "--run-seconds", type=float, default=5.0, help="burst: how long; memory: at most"
+    )
+    parser.add_argument("--sample-every", type=float, default=1.0, help="memory: seconds")
     run(parser.parse_args())
 
 

@@ -11,7 +11,7 @@ The clients are :mod:`bench.wire` connections in worker processes; they answer
 the server's pings, so they stay connected however long the run takes. The
 open-file limit is raised to its hard limit (servers and workers inherit it).
 The accounts are a few (``--users``) shared by all sockets, as devices of the
-same people would be: registering ten thousand users would measure scrypt,
+same people would be: registering ten thousand users would measure password hashing,
 and ten thousand presence changes would measure the presence broadcast, not
 idle connections.
 

@@ -7,7 +7,8 @@
   from ``/proc``, which also serves for the Mosquitto broker we did not start.
 - :class:`ReceiverPool` holds the receiving clients in worker processes
   (multiprocessing), apart from the server and from the senders, so that the
-  machine's two cores split between "the server" and "everyone else".
+  machine's two cores split between "the server" and "everyone else";
+  :class:`WorkerPool` is what it is built on (spawn, commands, stop).
 - :func:`register_users` makes accounts on our server over its HTTP API.
 - :func:`summary`, :func:`print_table` and :func:`write_json` shape the output.
 """
@@ -467,7 +468,60 @@ async def recv_pipe(conn: multiprocessing.connection.Connection) -> Any:
     return conn.recv()
 
 
-class ReceiverPool:
+class WorkerPool:
+    """Worker processes (spawned) that each obey commands from a pipe; commands go to all.
+
+    Worker ``k`` runs ``target(conn, *worker_args[k])``; :meth:`all` sends
+    one command with an argument per worker and gathers their ``("ok", value)``
+    answers, :meth:`close` sends ``stop`` and kills a worker that hangs.
+    """
+
+    def __init__(self, target: Callable[..., None], worker_args: Sequence[tuple[Any, ...]]) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.pipes: list[multiprocessing.connection.Connection] = []
+        self.workers: list[multiprocessing.process.BaseProcess] = []
+        for args in worker_args:
+            mine, theirs = ctx.Pipe()
+            worker = ctx.Process(target=target, args=(theirs, *args), daemon=True)
+            worker.start()
+            theirs.close()
+            self.pipes.append(mine)
+            self.workers.append(worker)
+
+    async def all(self, command: str, args: Sequence[Any], within: float = 180.0) -> list[Any]:
+        """Send ``(command, args[k])`` to worker k; their answers, in order."""
+        for pipe, arg in zip(self.pipes, args, strict=True):
+            pipe.send((command, arg))
+        answers = []
+        # Bounded: a worker that hangs must not hang the benchmark.
+        async with asyncio.timeout(within):
+            for pipe in self.pipes:
+                status, value = await recv_pipe(pipe)
+                if status != "ok":
+                    raise RuntimeError(f"worker: {value}")
+                answers.append(value)
+        return answers
+
+    def shares(self, count: int) -> list[int]:
+        """``count`` split as evenly as possible across the workers."""
+        n = len(self.pipes)
+        return [count // n + (1 if i < count % n else 0) for i in range(n)]
+
+    def close(self, within: float = 5.0) -> None:
+        """Stop the workers (they close their sockets first); kill the ones that hang."""
+        for pipe in self.pipes:
+            with contextlib.suppress(OSError):
+                pipe.send(("stop", None))
+        for worker in self.workers:
+            worker.join(within)
+            if worker.is_alive():
+                worker.kill()
+                worker.join()
+        for pipe in self.pipes:
+            pipe.close()
+
+
+class ReceiverPool(WorkerPool):
     """Receiving clients spread over worker processes; commands go to all of them.
 
     ``use_uvloop`` runs the workers on uvloop; ``parse`` makes the clients
@@ -483,52 +537,26 @@ class ReceiverPool:
         use_uvloop: bool = False,
         parse: bool = False,
     ) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self.pipes: list[multiprocessing.connection.Connection] = []
-        self.workers: list[multiprocessing.process.BaseProcess] = []
-        for _ in range(processes):
-            mine, theirs = ctx.Pipe()
-            worker = ctx.Process(
-                target=_receiver_worker,
-                args=(theirs, endpoint, keep_latencies, use_uvloop, parse),
-                daemon=True,
-            )
-            worker.start()
-            theirs.close()
-            self.pipes.append(mine)
-            self.workers.append(worker)
+        super().__init__(
+            _receiver_worker, [(endpoint, keep_latencies, use_uvloop, parse)] * processes
+        )
         self.connected = 0
-
-    async def _all(self, command: str, args: Sequence[Any]) -> list[Any]:
-        for pipe, arg in zip(self.pipes, args, strict=True):
-            pipe.send((command, arg))
-        answers = []
-        # Bounded: a worker that hangs must not hang the benchmark.
-        async with asyncio.timeout(180.0):
-            for pipe in self.pipes:
-                status, value = await recv_pipe(pipe)
-                if status != "ok":
-                    raise RuntimeError(f"receiver worker: {value}")
-                answers.append(value)
-        return answers
 
     async def connect(self, count: int) -> None:
         """Open ``count`` more clients, split evenly across the workers."""
-        n = len(self.pipes)
-        shares = [count // n + (1 if i < count % n else 0) for i in range(n)]
-        await self._all("connect", shares)
+        await self.all("connect", self.shares(count))
         self.connected += count
 
     async def record(self, on: bool, since_ns: int = 0) -> int:
         """Start or stop counting messages sent from ``since_ns`` on; returns the count so far."""
-        return sum(await self._all("record", [(on, since_ns)] * len(self.pipes)))
+        return sum(await self.all("record", [(on, since_ns)] * len(self.pipes)))
 
     async def result(self) -> dict[str, Any]:
         """Deliveries, errors, lost connections and latencies (ns) since the last result.
 
         ``frames_out`` (frames the clients sent: hellos, pongs, messages) counts from the start.
         """
-        answers = await self._all("result", [None] * len(self.pipes))
+        answers = await self.all("result", [None] * len(self.pipes))
         latencies: array[int] = array("q")
         for answer in answers:
             latencies.frombytes(answer["latencies"])
@@ -539,19 +567,6 @@ class ReceiverPool:
             "frames_out": sum(a["frames_out"] for a in answers),
             "latencies": latencies,
         }
-
-    def close(self) -> None:
-        """Stop the workers (they close their sockets first); kill the ones that hang."""
-        for pipe in self.pipes:
-            with contextlib.suppress(OSError):
-                pipe.send(("stop", None))
-        for worker in self.workers:
-            worker.join(5)
-            if worker.is_alive():
-                worker.kill()
-                worker.join()
-        for pipe in self.pipes:
-            pipe.close()
 
 
 # Numbers and output -----------------------------------------------------------

@@ -55,6 +55,12 @@ TINY = {
         *("--idle-seconds", "0.3"),
     ],
     "revocation": ["--repeat", "1", "--sockets", "3"],
+    "healing": ["--clients", "2", "--outage", "0.5", "--gap", "1", "--restart", "0.2"],
+    "reconnect_storm": ["--clients", "20", "--users", "2", "--settle", "0.5", "--processes", "1"],
+    "client_memory": [
+        *("--first", "50", "--messages", "300", "--soak-minutes", "0.05"),
+        *("--presence-every", "1", "--sample-every", "0.25"),
+    ],
 }
 # The latency benchmark with the knobs issue 17 added to reproduce an outside
 # harness: two receiver processes on uvloop, receivers that parse, senders on
@@ -185,6 +191,39 @@ def test_revocation_closes_every_socket_of_each_action(runs: dict[str, Run]) -> 
         assert row["closed_4401"] == row["sockets"] == 3, row
 
 
+def test_healing_times_both_restarts_for_every_link(runs: dict[str, Run]) -> None:
+    rows = runs["healing"].result["rows"]
+    assert [row["drop"] for row in rows] == ["outage", "restart"]
+    for row in rows:
+        assert row["healed"] == 2, row
+        # Healing cannot beat the fresh client that connects the moment the server is back.
+        assert 0 < row["floor_s"] <= row["max_s"] < float("inf"), row
+    assert "heal time of the second restart" in runs["healing"].output
+    assert "fresh client" in runs["healing"].output
+
+
+def test_reconnect_storm_brings_every_link_back_beside_the_idle_baseline(
+    runs: dict[str, Run],
+) -> None:
+    figures = runs["reconnect_storm"].result["figures"]
+    assert figures["healed"] == figures["clients"] == 20
+    assert figures["storm_server_peak_rss_mib"] > 0
+    assert figures["storm_health_failures"] == 0
+    assert "idle, just before" in runs["reconnect_storm"].output
+
+
+def test_client_memory_reads_the_app_after_each_phase(runs: dict[str, Run]) -> None:
+    rows = runs["client_memory"].result["rows"]
+    assert [row["received"] for row in rows[:2]] == [50, 300]
+    # The soak sends more: typing first, then a message, in several rooms.
+    assert rows[-1]["received"] > 300
+    assert rows[0]["rows_shown"] == 50
+    for row in rows:
+        assert row["rss_mib"] > 0 and row["objects"] > 0, row
+    assert "vs first" in runs["client_memory"].output
+    assert "per 10,000 messages" in runs["client_memory"].output
+
+
 def test_report_writes_the_page_and_readable_charts(runs: dict[str, Run], tmp_path: Path) -> None:
     folder = next(iter(runs.values())).json_path.parent
     out = tmp_path / "benchmarks.md"
@@ -202,6 +241,15 @@ def test_report_writes_the_page_and_readable_charts(runs: dict[str, Run], tmp_pa
     assert "| revocation reaches running servers |" in page
     assert "python -m bench.revocation --repeat 1 --sockets 3" in page
     assert "ours / bare aiohttp + fsynced SQLite on its loop" in page
-    for chart in ("latency", "fanout", "connections", "polling_vs_ws", "client"):
+    assert "(issue 16)" in page
+    for chart in (
+        "latency",
+        "fanout",
+        "connections",
+        "polling_vs_ws",
+        "client",
+        "healing",
+        "client_memory",
+    ):
         assert f"benchmarks/{chart}.png" in page
         assert (tmp_path / "benchmarks" / f"{chart}.png").stat().st_size > 10_000
