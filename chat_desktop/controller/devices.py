@@ -16,11 +16,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from chat_desktop.transport.http_api import AccountClient, ApiError, DeviceSession
+from chat_protocol import rules
 
 from .tasks import TaskGroup
+from .wording import error_text
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ def _time(text: str) -> datetime | None:
 def _device(session: DeviceSession) -> Device:
     return Device(
         session.id,
-        session.agent.strip() or "Unknown device",
+        session.agent.strip() or QCoreApplication.translate("AccountController", "Unknown device"),
         _time(session.created),
         _time(session.last_used),
         session.current,
@@ -104,11 +106,20 @@ class AccountController(QObject):
     def change_password(self, old: str, new: str, repeated: str) -> None:
         """Check the new password here, then ask the server (passwordChanged/passwordRefused)."""
         if not old:
-            self.passwordRefused.emit("old", "Enter your current password.")
+            self.passwordRefused.emit("old", self.tr("Enter your current password."))
         elif new != repeated:
-            self.passwordRefused.emit("new", "The new passwords do not match.")
+            self.passwordRefused.emit("new", self.tr("The new passwords do not match."))
+        elif not rules.PASSWORD_MIN <= len(new) <= rules.PASSWORD_MAX:
+            self.passwordRefused.emit(
+                "new",
+                self.tr("The new password must be {least}-{most} characters long.").format(
+                    least=rules.PASSWORD_MIN, most=rules.PASSWORD_MAX
+                ),
+            )
         elif new == old:
-            self.passwordRefused.emit("new", "The new password is the same as the current one.")
+            self.passwordRefused.emit(
+                "new", self.tr("The new password is the same as the current one.")
+            )
         else:
             self._start(lambda: self._change_password(old, new))
 
@@ -136,7 +147,7 @@ class AccountController(QObject):
         try:
             sessions = await self._client.sessions(self._token)
         except ApiError as exc:
-            self.failed.emit(_sentence(str(exc)))
+            self.failed.emit(_refusal(exc))
             return
         devices = [_device(session) for session in sessions]
         devices.sort(
@@ -149,7 +160,7 @@ class AccountController(QObject):
         try:
             await request
         except ApiError as exc:
-            self.failed.emit(_sentence(str(exc)))
+            self.failed.emit(_refusal(exc))
             return
         await self._refresh()
 
@@ -160,7 +171,7 @@ class AccountController(QObject):
             field = {"wrong_password": "old", "bad_request": "new"}.get(exc.code or "", "")
             if exc.status == 403:
                 field = "old"
-            self.passwordRefused.emit(field, _sentence(str(exc)))
+            self.passwordRefused.emit(field, _refusal(exc))
             return
         self.passwordChanged.emit()
 
@@ -170,6 +181,9 @@ class AccountController(QObject):
             self.busyChanged.emit(busy)
 
 
-def _sentence(text: str) -> str:
-    text = text.strip() or "Something went wrong"
-    return text if text.endswith((".", "!", "?")) else text + "."
+def _refusal(exc: ApiError) -> str:
+    """The code's translated sentence; the server's (or the transport's) for others."""
+    text = str(exc).strip()
+    if text and not text.endswith((".", "!", "?")):
+        text += "."
+    return error_text(exc.code, text)

@@ -82,7 +82,7 @@ class RoomListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return icon("room")
         if role == Qt.ItemDataRole.ToolTipRole and room.unread:
-            return f"{room.unread} unread"
+            return self.tr("%n unread", "", room.unread)
         return None
 
 
@@ -171,7 +171,7 @@ class MemberListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return icon("online" if member.online else "offline")
         if role == Qt.ItemDataRole.ToolTipRole:
-            return "online" if member.online else "offline"
+            return self.tr("online") if member.online else self.tr("offline")
         if role == Qt.ItemDataRole.ForegroundRole and not member.online:
             return QPalette().brush(QPalette.ColorRole.PlaceholderText)
         return None
