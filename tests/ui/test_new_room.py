@@ -92,7 +92,8 @@ def test_a_refusal_by_the_server_is_shown_in_the_dialog_with_the_name_kept(
         type_name(dialog, "one-too-many")
         dialog.create_button.click()
         await eventually(lambda: dialog.showing_error)
-        assert "new rooms in a short time" in dialog.note.text()
+        # The code's sentence (translated), not the server's English words.
+        assert "Too many requests in a short time" in dialog.note.text()
         assert dialog.isVisible() and alice.w.new_room_dialog is dialog
         assert dialog.name_field.text() == "one-too-many" and not dialog.name_field.isReadOnly()
         # Trying again later is one click away.
