@@ -11,11 +11,12 @@ sentence, which stays as it is.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
+from PySide6.QtCore import QCoreApplication
 
 from chat_protocol import ErrorCode
 
-from .phrases import CONTEXT
+# Our marker rather than PySide6's (typed as returning object): lupdate knows the name.
+from .phrases import CONTEXT, QT_TRANSLATE_NOOP
 
 # One sentence per code, translated when shown (the language may be chosen
 # after import). Written for the person at the keyboard, not the programmer.

@@ -915,7 +915,7 @@ Gezeigt:  {presented}</translation>
     <name>errors</name>
     <message>
         <location filename="../controller/account.py" line="+11"/>
-        <location filename="../controller/wording.py" line="+71"/>
+        <location filename="../controller/wording.py" line="+72"/>
         <source>Something went wrong.</source>
         <translation>Etwas ist schiefgegangen.</translation>
     </message>
