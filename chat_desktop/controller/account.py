@@ -44,7 +44,7 @@ from .entries import FoundServer
 from .hosting import LocalServer
 from .settings import AppSettings, Session
 from .tasks import TaskGroup
-from .wording import error_text, say
+from .wording import request_failed, say
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ class SignInController(QObject):
                 # Signing in, "unauthorized" means the name or the password.
                 self.failed.emit(self.tr("Wrong username or password."))
             else:
-                self.failed.emit(error_text(exc.code, _sentence(str(exc))))
+                self.failed.emit(request_failed(exc))
             return
         except (
             ValueError,

@@ -22,7 +22,7 @@ from chat_desktop.transport.http_api import AccountClient, ApiError, DeviceSessi
 from chat_protocol import rules
 
 from .tasks import TaskGroup
-from .wording import error_text
+from .wording import request_failed
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class AccountController(QObject):
         try:
             sessions = await self._client.sessions(self._token)
         except ApiError as exc:
-            self.failed.emit(_refusal(exc))
+            self.failed.emit(request_failed(exc))
             return
         devices = [_device(session) for session in sessions]
         devices.sort(
@@ -160,7 +160,7 @@ class AccountController(QObject):
         try:
             await request
         except ApiError as exc:
-            self.failed.emit(_refusal(exc))
+            self.failed.emit(request_failed(exc))
             return
         await self._refresh()
 
@@ -171,7 +171,7 @@ class AccountController(QObject):
             field = {"wrong_password": "old", "bad_request": "new"}.get(exc.code or "", "")
             if exc.status == 403:
                 field = "old"
-            self.passwordRefused.emit(field, _refusal(exc))
+            self.passwordRefused.emit(field, request_failed(exc))
             return
         self.passwordChanged.emit()
 
@@ -179,11 +179,3 @@ class AccountController(QObject):
         if busy != self._busy:
             self._busy = busy
             self.busyChanged.emit(busy)
-
-
-def _refusal(exc: ApiError) -> str:
-    """The code's translated sentence; the server's (or the transport's) for others."""
-    text = str(exc).strip()
-    if text and not text.endswith((".", "!", "?")):
-        text += "."
-    return error_text(exc.code, text)

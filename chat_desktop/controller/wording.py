@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication
 
+from chat_desktop.transport.http_api import ApiError, NoAnswer
 from chat_protocol import ErrorCode
 
 # Our marker rather than PySide6's (typed as returning object): lupdate knows the name.
@@ -62,6 +63,32 @@ _ERRORS: dict[str, str] = {
     ),
     ErrorCode.WRONG_PASSWORD: QT_TRANSLATE_NOOP("errors", "The current password is wrong."),
 }
+
+
+# Why an HTTP request got no answer at all; {where} is the server's address.
+_NO_ANSWER: dict[str, str] = {
+    NoAnswer.CLOSED: QT_TRANSLATE_NOOP("errors", "The connection to the server was closed."),
+    NoAnswer.UNTRUSTED: QT_TRANSLATE_NOOP(
+        "errors", "The certificate of the server at {where} is not trusted."
+    ),
+    NoAnswer.UNREACHABLE: QT_TRANSLATE_NOOP("errors", "Cannot reach the server at {where}."),
+    NoAnswer.INVALID_ADDRESS: QT_TRANSLATE_NOOP("errors", "{where} is not a valid server address."),
+    NoAnswer.TIMEOUT: QT_TRANSLATE_NOOP("errors", "The server at {where} did not answer in time."),
+    NoAnswer.BROKEN: QT_TRANSLATE_NOOP("errors", "The connection to {where} broke."),
+}
+
+
+def request_failed(exc: ApiError) -> str:
+    """Why an HTTP request failed, for the user: no answer (unreachable, timed out,
+    ...) or the server's refusal by its code; the server's words for an unknown code."""
+    if exc.no_answer is not None:
+        return QCoreApplication.translate("errors", _NO_ANSWER[exc.no_answer]).format(
+            where=exc.where
+        )
+    text = str(exc).strip()
+    if text and not text.endswith((".", "!", "?")):
+        text += "."
+    return error_text(exc.code, text)
 
 
 def error_text(code: str | None, fallback: str = "") -> str:

@@ -915,12 +915,12 @@ Gezeigt:  {presented}</translation>
     <name>errors</name>
     <message>
         <location filename="../controller/account.py" line="+11"/>
-        <location filename="../controller/wording.py" line="+72"/>
+        <location filename="../controller/wording.py" line="+99"/>
         <source>Something went wrong.</source>
         <translation>Etwas ist schiefgegangen.</translation>
     </message>
     <message>
-        <location filename="../controller/wording.py" line="-48"/>
+        <location filename="../controller/wording.py" line="-74"/>
         <source>The server did not accept this request.</source>
         <translation>Der Server hat diese Anfrage nicht angenommen.</translation>
     </message>
@@ -994,6 +994,36 @@ Gezeigt:  {presented}</translation>
         <location line="+3"/>
         <source>The current password is wrong.</source>
         <translation>Das aktuelle Passwort ist falsch.</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>The connection to the server was closed.</source>
+        <translation>Die Verbindung zum Server wurde geschlossen.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The certificate of the server at {where} is not trusted.</source>
+        <translation>Dem Zertifikat des Servers unter {where} wird nicht vertraut.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Cannot reach the server at {where}.</source>
+        <translation>Der Server unter {where} ist nicht erreichbar.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{where} is not a valid server address.</source>
+        <translation>{where} ist keine gültige Serveradresse.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The server at {where} did not answer in time.</source>
+        <translation>Der Server unter {where} hat nicht rechtzeitig geantwortet.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The connection to {where} broke.</source>
+        <translation>Die Verbindung zu {where} ist abgebrochen.</translation>
     </message>
 </context>
 <context>

@@ -224,6 +224,28 @@ def test_the_german_ui_shows_no_english_string(
     run(body())
 
 
+def test_a_server_that_does_not_answer_is_reported_in_german(
+    tmp_path: Path, run: Any, speak: Any
+) -> None:
+    speak("de")
+    controller = SignInController(
+        AppSettings(tmp_path / "app"), LocalServer(tmp_path / "x"), PinStore(tmp_path / "pins")
+    )
+    dialog = SignInDialog(controller, address="http://127.0.0.1:9")
+
+    async def body() -> None:
+        dialog.show()
+        dialog.username.setText("alice")
+        dialog.password.setText("a long password")
+        dialog.sign_in_button.click()
+        await eventually(lambda: bool(dialog.error.text()))
+        assert dialog.error.text() == "Der Server unter http://127.0.0.1:9 ist nicht erreichbar."
+        await controller.close()
+
+    run(body())
+    dialog.deleteLater()
+
+
 def test_every_control_a_keyboard_reaches_has_a_name_for_a_screen_reader(
     chat_server_here: LocalChatServer, make_client: Any, run: Any, tmp_path: Path
 ) -> None:
