@@ -221,7 +221,7 @@
 <context>
     <name>ConnectionStatusWidget</name>
     <message>
-        <location filename="../ui/connection_status.py" line="+86"/>
+        <location filename="../ui/connection_status.py" line="+92"/>
         <source>Connection</source>
         <translation>Verbindung</translation>
     </message>
@@ -827,7 +827,7 @@ Gezeigt:  {presented}</translation>
 <context>
     <name>connection</name>
     <message>
-        <location filename="../ui/connection_status.py" line="-61"/>
+        <location filename="../ui/connection_status.py" line="-67"/>
         <source>Messages arrive the instant they are sent.</source>
         <translation>Nachrichten kommen an, sobald sie gesendet werden.</translation>
     </message>
@@ -842,7 +842,12 @@ Gezeigt:  {presented}</translation>
         <translation>Was Sie jetzt schreiben, wird aufbewahrt und gesendet, sobald die Verbindung wieder steht.</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+4"/>
+        <source>The connection was lost: the app tries again by itself, and Reconnect now tries at once. Messages you write meanwhile are kept.</source>
+        <translation>Die Verbindung ist unterbrochen: Die App versucht es von selbst erneut, „Jetzt verbinden“ sofort. Was Sie inzwischen schreiben, bleibt erhalten.</translation>
+    </message>
+    <message>
+        <location line="+13"/>
         <location line="+5"/>
         <source>Reconnecting…</source>
         <translation>Verbindung wird wiederhergestellt…</translation>

@@ -37,6 +37,12 @@ def _tip(kind: ConnectionKind) -> str:
         return QCoreApplication.translate(
             "connection", "Messages you write now are kept and sent when the connection is back."
         )
+    if kind is ConnectionKind.RECONNECTING:
+        return QCoreApplication.translate(
+            "connection",
+            "The connection was lost: the app tries again by itself, and Reconnect now "
+            "tries at once. Messages you write meanwhile are kept.",
+        )
     return ""
 
 
@@ -122,7 +128,9 @@ class ConnectionStatusWidget(QWidget):
             ConnectionKind.RECONNECTING: "#e0a030",
         }.get(status.kind, "#d0403a")
         self.dot.setStyleSheet(f"color: {color};")
-        tip = status.detail or _tip(status.kind)
+        # Our sentence in the user's language first; the link's own diagnostic
+        # (the transport's words, e.g. the server's close reason) below it.
+        tip = "\n\n".join(part for part in (_tip(status.kind), status.detail) if part)
         self.label.setToolTip(plain_tooltip(tip))
         self._refresh()
 
