@@ -12,6 +12,10 @@
    (chat_desktop.i18n). Both are committed: the .qm ships in the wheel and the
    bundle, so building needs no Qt tools.
 
+``--check`` changes nothing: it refreshes copies and fails (exit 1) when a
+string of the code is missing from a .ts or still untranslated (the tests
+run it, so a new string cannot slip past in English).
+
 Translate with Qt Linguist (``pyside6-linguist chat_desktop/i18n/chat_desktop_de.ts``)
 or in a text editor, then run this again to compile.
 """
@@ -22,6 +26,8 @@ import argparse
 import shutil
 import subprocess
 import sys
+import tempfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,25 +50,70 @@ def sources() -> list[str]:
     return sorted(str(path.relative_to(ROOT)) for path in (ROOT / "chat_desktop").rglob("*.py"))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--no-compile", action="store_true", help="refresh the .ts files only")
-    args = parser.parse_args(argv)
-    lupdate, lrelease = tool("lupdate"), tool("lrelease")
-    files = sources()
-    common = [lupdate, "-no-obsolete", "-locations", "relative", *files]
+def refresh(folder: Path, *, quiet: bool = False) -> None:
+    """Merge the code's strings into the .ts files in ``folder``."""
+    common = [tool("lupdate"), "-no-obsolete", "-locations", "relative", *sources()]
+    if quiet:
+        common.append("-silent")
     for language in LANGUAGES:
-        ts = FOLDER / f"chat_desktop_{language}.ts"
+        ts = folder / f"chat_desktop_{language}.ts"
         subprocess.run(
             [*common, "-target-language", language, "-ts", str(ts)], cwd=ROOT, check=True
         )
-    english = FOLDER / "chat_desktop_en.ts"
+    english = folder / "chat_desktop_en.ts"
     subprocess.run(
         [*common, "-pluralonly", "-target-language", "en", "-ts", str(english)],
         cwd=ROOT,
         check=True,
     )
+
+
+def messages(ts: Path) -> dict[tuple[str, str], bool]:
+    """(context, source) -> whether it is translated, for every message of ``ts``."""
+    found = {}
+    for context in ET.parse(ts).getroot().iter("context"):
+        name = context.findtext("name") or ""
+        for message in context.iter("message"):
+            translation = message.find("translation")
+            done = translation is not None and translation.get("type") != "unfinished"
+            found[(name, message.findtext("source") or "")] = done
+    return found
+
+
+def check() -> int:
+    """Exit status 1 when the committed .ts files lag behind the code."""
+    problems = []
+    with tempfile.TemporaryDirectory() as temporary:
+        copies = Path(temporary)
+        for ts in FOLDER.glob("*.ts"):
+            shutil.copy(ts, copies / ts.name)
+        refresh(copies, quiet=True)
+        for ts in sorted(copies.glob("*.ts")):
+            committed, current = messages(FOLDER / ts.name), messages(ts)
+            problems += [f"{ts.name}: not in the file: {key}" for key in current.keys() - committed]
+            problems += [
+                f"{ts.name}: gone from the code: {key}" for key in committed.keys() - current
+            ]
+            problems += [
+                f"{ts.name}: untranslated: {key}" for key, done in current.items() if not done
+            ]
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--no-compile", action="store_true", help="refresh the .ts files only")
+    parser.add_argument(
+        "--check", action="store_true", help="change nothing; fail if a .ts lags behind the code"
+    )
+    args = parser.parse_args(argv)
+    if args.check:
+        return check()
+    refresh(FOLDER)
     if not args.no_compile:
+        lrelease = tool("lrelease")
         for ts in sorted(FOLDER.glob("*.ts")):
             subprocess.run([lrelease, "-silent", str(ts)], cwd=ROOT, check=True)
     return 0
