@@ -12,7 +12,7 @@ which ship in the wheel (package data) and in the PyInstaller bundle.
 
 :func:`install_translations` runs once at start, before any window: it picks
 the language (``--lang``, else the system's locale, which on Unix follows
-``LANGUAGE``/``LC_ALL``/``LC_MESSAGES``/``LANG``), makes it the default
+``LC_ALL``/``LANG``, with ``LANGUAGE``'s list of preferences), makes it the default
 :class:`QLocale` (dates and times follow it), and installs our translator
 plus Qt's own (``qtbase_<lang>.qm``: the Cancel and Yes buttons of standard
 dialogs) when Qt ships one. Without it (the tests), the English sources show.
@@ -67,9 +67,8 @@ def install_translations(language: str | None = None) -> QLocale:
         raise RuntimeError("install_translations() needs the QApplication first")
     # The English plural forms last in the search order: Qt asks the most
     # recently installed translator first.
-    names = [f"{DOMAIN}_en", *_our_names(locale)]
-    for name in names:
-        path = translation_file(name.removeprefix(f"{DOMAIN}_"))
+    for language in ("en", _our_language(locale)):
+        path = translation_file(language) if language else None
         if path is not None:
             _install(app, path)
     qt_translator = QTranslator(app)
@@ -88,13 +87,17 @@ def remove_translations() -> None:
     QLocale.setDefault(QLocale.system())
 
 
-def _our_names(locale: QLocale) -> list[str]:
-    """``chat_desktop_de`` for de_AT, also ``chat_desktop_de_AT`` if one is made some day."""
-    name = locale.name()  # "de_AT"
-    language = name.split("_", 1)[0]
-    if language == "en":
-        return []
-    return [f"{DOMAIN}_{language}"] + ([f"{DOMAIN}_{name}"] if name != language else [])
+def _our_language(locale: QLocale) -> str | None:
+    """The first of the locale's UI languages we have a translation for ("de" for
+    de-AT), None when English (the sources) comes first or nothing matches."""
+    for tag in locale.uiLanguages():  # "de-Latn-AT", "de-AT", "de-Latn", "de", ...
+        parts = tag.replace("-", "_").split("_")
+        if parts[0] == "en":
+            return None
+        for candidate in ("_".join(parts), f"{parts[0]}_{parts[-1]}", parts[0]):
+            if translation_file(candidate) is not None:
+                return candidate
+    return None
 
 
 def _install(app: QCoreApplication, path: str) -> None:

@@ -371,6 +371,31 @@ def test_the_translations_hold_every_string_of_the_code_translated() -> None:
     assert checked.returncode == 0, checked.stderr
 
 
+@pytest.mark.parametrize(
+    ("lang", "shown"),
+    [("de_AT.UTF-8", ["&Beenden", "de_AT"]), ("en_US.UTF-8", ["&Quit", "en_US"])],
+)
+def test_without_lang_the_app_speaks_the_language_of_the_system(
+    lang: str, shown: list[str]
+) -> None:
+    probe = (
+        "from PySide6.QtCore import QCoreApplication, QLocale; "
+        "from chat_desktop.i18n import install_translations; "
+        "app = QCoreApplication([]); install_translations(); "
+        "print(QCoreApplication.translate('MainWindow', '&Quit')); print(QLocale().name())"
+    )
+    environment = {
+        "LANG": lang,
+        "PYTHONPATH": str(ROOT),
+        "PATH": "/usr/bin:/bin",
+        "QT_QPA_PLATFORM": "offscreen",
+    }
+    printed = subprocess.run(
+        [sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True
+    )
+    assert printed.stdout.splitlines() == shown
+
+
 def test_the_source_checkout_has_the_german_file_and_none_for_klingon() -> None:
     assert translation_file("de") is not None
     assert translation_file("tlh") is None
