@@ -230,6 +230,11 @@
         <source>Reconnect now</source>
         <translation>Jetzt verbinden</translation>
     </message>
+    <message>
+        <location line="+3"/>
+        <source>Tries to connect at once instead of waiting for the next attempt</source>
+        <translation>Verbindet sofort, statt auf den nächsten Versuch zu warten</translation>
+    </message>
 </context>
 <context>
     <name>DevicesDialog</name>
@@ -454,7 +459,7 @@
         <translation>Eingabe sendet, Umschalt+Eingabe für neue Zeile</translation>
     </message>
     <message>
-        <location line="+22"/>
+        <location line="+23"/>
         <source>Chat Desktop — {room}</source>
         <translation>Chat Desktop — {room}</translation>
     </message>
@@ -485,7 +490,7 @@
 <context>
     <name>MemberListModel</name>
     <message>
-        <location filename="../ui/side_bar.py" line="+174"/>
+        <location filename="../ui/side_bar.py" line="+179"/>
         <source>online</source>
         <translation>online</translation>
     </message>
@@ -493,6 +498,16 @@
         <location line="+0"/>
         <source>offline</source>
         <translation>offline</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{name}, online</source>
+        <translation>{name}, online</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{name}, offline</source>
+        <translation>{name}, offline</translation>
     </message>
 </context>
 <context>
@@ -526,7 +541,12 @@
 <context>
     <name>MessageListModel</name>
     <message>
-        <location filename="../ui/message_model.py" line="+387"/>
+        <location filename="../ui/message_model.py" line="+289"/>
+        <source>{author} at {time}: {text}</source>
+        <translation>{author} um {time}: {text}</translation>
+    </message>
+    <message>
+        <location line="+104"/>
         <source>Queued: it will be sent when the connection is back</source>
         <translation>Wartet: wird gesendet, sobald die Verbindung wieder steht</translation>
     </message>
@@ -627,11 +647,19 @@
 <context>
     <name>RoomListModel</name>
     <message numerus="yes">
-        <location filename="../ui/side_bar.py" line="-89"/>
+        <location filename="../ui/side_bar.py" line="-99"/>
         <source>%n unread</source>
         <translation>
             <numerusform>%n ungelesen</numerusform>
             <numerusform>%n ungelesen</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+5"/>
+        <source>{room}, %n unread</source>
+        <translation>
+            <numerusform>{room}, %n ungelesen</numerusform>
+            <numerusform>{room}, %n ungelesen</numerusform>
         </translation>
     </message>
 </context>
@@ -827,7 +855,7 @@ Gezeigt:  {presented}</translation>
 <context>
     <name>connection</name>
     <message>
-        <location filename="../ui/connection_status.py" line="-67"/>
+        <location filename="../ui/connection_status.py" line="-70"/>
         <source>Messages arrive the instant they are sent.</source>
         <translation>Nachrichten kommen an, sobald sie gesendet werden.</translation>
     </message>

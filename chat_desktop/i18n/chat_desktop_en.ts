@@ -34,7 +34,7 @@
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../ui/main_window.py" line="+314"/>
+        <location filename="../ui/main_window.py" line="+315"/>
         <source>PEOPLE · %n ONLINE</source>
         <translation>
             <numerusform>PEOPLE · %n ONLINE</numerusform>
@@ -61,6 +61,14 @@
         <translation>
             <numerusform>%n unread</numerusform>
             <numerusform>%n unread</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+5"/>
+        <source>{room}, %n unread</source>
+        <translation>
+            <numerusform>{room}, %n unread</numerusform>
+            <numerusform>{room}, %n unread</numerusform>
         </translation>
     </message>
 </context>

@@ -93,6 +93,9 @@ class ConnectionStatusWidget(QWidget):
         self.label.setTextFormat(Qt.TextFormat.PlainText)
         self.button = QPushButton(self.tr("Reconnect now"), self)
         self.button.setObjectName("reconnectButton")
+        self.button.setAccessibleDescription(
+            self.tr("Tries to connect at once instead of waiting for the next attempt")
+        )
         self.button.setFlat(False)
         self.button.clicked.connect(self.reconnectRequested)
         layout = QHBoxLayout(self)

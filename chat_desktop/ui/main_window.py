@@ -281,6 +281,7 @@ class MainWindow(QMainWindow):
         # Short enough for a small window; how to send is in the tooltip.
         self.composer.setPlaceholderText(self.tr("Message #{room}").format(room=room))
         self.composer.setToolTip(self.tr("Enter sends, Shift+Enter adds a line"))
+        self.composer.setAccessibleDescription(self.composer.toolTip())
         row = self.rooms.row_of(room)
         if row is not None:
             self.room_list.selectionModel().setCurrentIndex(

@@ -283,6 +283,12 @@ class MessageListModel(QAbstractListModel):
             return clock(row.local)
         if role == Qt.ItemDataRole.ToolTipRole:
             return plain_tooltip(self._tooltip(row))
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            # What a screen reader says for the row: who, when, what (the
+            # painted header is not text it can read).
+            return self.tr("{author} at {time}: {text}").format(
+                author=entry.author, time=clock(row.local), text=entry.text
+            )
         return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:

@@ -112,7 +112,11 @@ def shown_texts(top: QWidget) -> Iterator[tuple[str, str]]:
             model = widget.model()
             for row in range(model.rowCount()):
                 index = model.index(row, 0)
-                for role in (Qt.ItemDataRole.ToolTipRole, MessageRole.DAY_LABEL):
+                for role in (
+                    Qt.ItemDataRole.ToolTipRole,
+                    Qt.ItemDataRole.AccessibleTextRole,
+                    MessageRole.DAY_LABEL,
+                ):
                     value = index.data(role)
                     if isinstance(value, str):
                         yield f"{name} row {row}", value
@@ -274,6 +278,12 @@ def test_every_control_a_keyboard_reaches_has_a_name_for_a_screen_reader(
             assert alice.w.composer_box.send_button.accessibleName() == "Send"
             assert alice.w.room_list.accessibleName() == "Rooms"
             assert alice.w.view.accessibleName() == "Messages"
+            # Rows say in words what is painted: who wrote, the unread badge, presence.
+            alice.w.show_room("general")
+            said = alice.w.messages.index(0).data(Qt.ItemDataRole.AccessibleTextRole)
+            assert said.startswith("alice at ") and said.endswith(": hello")
+            members = alice.w.members
+            assert members.index(0).data(Qt.ItemDataRole.AccessibleTextRole) == "alice, online"
         finally:
             for controller in controllers:
                 await controller.close()
