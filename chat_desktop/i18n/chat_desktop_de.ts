@@ -718,7 +718,12 @@ Gezeigt:  {presented}</translation>
         <translation>Bei Chat Desktop anmelden</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+7"/>
+        <source>Chat Desktop</source>
+        <translation>Chat Desktop</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>Sign in to your team&apos;s chat, or host one on this computer.</source>
         <translation>Melden Sie sich beim Chat Ihres Teams an, oder stellen Sie einen auf diesem Computer bereit.</translation>
     </message>

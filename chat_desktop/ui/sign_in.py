@@ -71,7 +71,7 @@ class SignInDialog(QDialog):
 
         logo = QLabel(self)
         logo.setPixmap(icon("app").pixmap(QSize(48, 48)))
-        title = QLabel("Chat Desktop", self)
+        title = QLabel(self.tr("Chat Desktop"), self)
         title.setObjectName("title")
         subtitle = QLabel(
             self.tr("Sign in to your team's chat, or host one on this computer."), self

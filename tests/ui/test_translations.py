@@ -13,6 +13,7 @@ translation.
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import subprocess
@@ -290,6 +291,46 @@ def test_every_control_a_keyboard_reaches_has_a_name_for_a_screen_reader(
             close_all(tops)
 
     run(body())
+
+
+# Calls that put text on screen, and the constructors that take it first.
+_SHOWS_TEXT = {
+    "setText", "setPlaceholderText", "setToolTip", "setWindowTitle", "setAccessibleName",
+    "setAccessibleDescription", "setStatusTip", "setInformativeText", "setTitle", "addMenu",
+    "addRow", "addButton", "showMessage", "setHeaderLabels", "QLabel", "QPushButton", "QAction",
+    "QToolButton", "QCheckBox", "QRadioButton", "QGroupBox", "QMessageBox",
+}  # fmt: skip
+# Literal texts that are not words to translate.
+_NOT_WORDS = {"chat.example.lan:8765"}
+
+
+def _literal_words(node: ast.expr) -> list[str]:
+    """The string literals of ``node`` (plain, f-string parts, list items) with words in them."""
+    if isinstance(node, ast.List):
+        return [word for item in node.elts for word in _literal_words(item)]
+    parts = node.values if isinstance(node, ast.JoinedStr) else [node]
+    texts = [part.value for part in parts if isinstance(part, ast.Constant)]
+    return [
+        text
+        for text in texts
+        if isinstance(text, str) and re.search(r"[A-Za-z]{2}", text) and text not in _NOT_WORDS
+    ]
+
+
+def test_no_text_reaches_the_screen_without_going_through_translation() -> None:
+    """A string literal handed straight to a widget would show in English in every language."""
+    found = []
+    files = [*(ROOT / "chat_desktop" / "ui").glob("*.py"), ROOT / "chat_desktop" / "app.py"]
+    for path in sorted(files):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else ""
+            name = node.func.id if isinstance(node.func, ast.Name) else name
+            if name in _SHOWS_TEXT:
+                for argument in node.args[:2]:
+                    found += [f"{path.name}:{node.lineno} {w!r}" for w in _literal_words(argument)]
+    assert found == []
 
 
 def test_every_protocol_error_code_has_its_own_sentence() -> None:
