@@ -61,7 +61,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import qasync
-from PySide6.QtCore import QMessageLogContext, QStandardPaths, QtMsgType, qInstallMessageHandler
+from PySide6.QtCore import (
+    QCoreApplication,
+    QMessageLogContext,
+    QStandardPaths,
+    QtMsgType,
+    qInstallMessageHandler,
+)
 from PySide6.QtWidgets import QApplication
 
 from chat_desktop import __version__
@@ -72,6 +78,7 @@ from chat_desktop.controller.devices import AccountController
 from chat_desktop.controller.hosting import LocalServer
 from chat_desktop.controller.settings import AppSettings, Session
 from chat_desktop.controller.tasks import TaskGroup
+from chat_desktop.i18n import install_translations
 from chat_desktop.storage import ChatCache, cache_path
 from chat_desktop.storage.tokens import TokenStore, token_store
 from chat_desktop.transport.pinning import PIN_FILE, PinStore
@@ -108,6 +115,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=Path,
         help="keep all state (sign-in, cache, hosted server) in DIR instead of the "
         "platform's app data folder",
+    )
+    parser.add_argument(
+        "--lang",
+        metavar="LANG",
+        help="the language of the app, e.g. de or en (default: the system's, from LANG)",
     )
     parser.add_argument("--version", action="version", version=f"chat-desktop {__version__}")
     return parser.parse_args(argv)
@@ -333,7 +345,11 @@ class ChatApp:
         self.session = session
         self.controller.unauthorized.connect(
             lambda: self.tasks.spawn(
-                self.sign_out("This device was signed out. Please sign in again.")
+                self.sign_out(
+                    QCoreApplication.translate(
+                        "ChatApp", "This device was signed out. Please sign in again."
+                    )
+                )
             )
         )
         self.window.show()
@@ -342,7 +358,11 @@ class ChatApp:
             try:
                 base_url = await self.local_server.start(_port_of(session.server_url))
             except OSError as exc:
-                self.window.statusBar().showMessage(f"Cannot start the chat server here: {exc}")
+                self.window.statusBar().showMessage(
+                    QCoreApplication.translate(
+                        "ChatApp", "Cannot start the chat server here: {reason}"
+                    ).format(reason=exc)
+                )
                 return
             if base_url != session.server_url:
                 self.session = Session(base_url, session.username, session.token, hosted=True)
@@ -381,7 +401,10 @@ class ChatApp:
             and self.window is not None
         ):
             self.window.statusBar().showMessage(
-                "Password changed. Your other devices were signed out.", 10_000
+                QCoreApplication.translate(
+                    "ChatApp", "Password changed. Your other devices were signed out."
+                ),
+                10_000,
             )
         self.tasks.spawn(self._close_account_dialog())
 
@@ -485,6 +508,8 @@ def main(argv: list[str] | None = None) -> int:
     qt_app.setOrganizationName("chat-desktop")
     qt_app.setApplicationVersion(__version__)
     qt_app.setWindowIcon(icon("app"))
+    # Before any widget: every string is translated when it is made.
+    install_translations(args.lang)
     # The sheet takes its colours from the palette: light, dark, and switches.
     StyleSheetFollower(qt_app)
     # The app decides when to quit (after closing connections), not Qt.

@@ -35,6 +35,7 @@ from chat_desktop.controller.entries import (
 )
 from chat_desktop.controller.hosting import LocalServer
 from chat_desktop.controller.settings import AppSettings
+from chat_desktop.i18n import install_translations
 from chat_desktop.storage import ChatCache
 from chat_desktop.transport.pinning import PinStore
 from chat_desktop.ui.main_window import MainWindow
@@ -168,7 +169,8 @@ def main_window(folder: Path) -> tuple[MainWindow, ChatController, ChatCache]:
     )
     window = MainWindow(controller)
     window.resize(1120, 700)
-    window.members.set_members(
+    # As the controller reports them: the window fills the list and its title.
+    controller.membersChanged.emit(
         [
             MemberEntry(ME, True),
             MemberEntry("bob", True),
@@ -177,7 +179,6 @@ def main_window(folder: Path) -> tuple[MainWindow, ChatController, ChatCache]:
             MemberEntry("erin", False),
         ]
     )
-    window.members_title.setText("PEOPLE · 3 ONLINE")
     window.connection.show_status(ConnectionStatus(ConnectionKind.CONNECTED))
     window.typing_line.show_users(["bob"])
     return window, controller, cache
@@ -189,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scale", type=float, default=1.0, help="device pixel ratio (2 for HiDPI pictures)"
     )
+    parser.add_argument(
+        "--lang", help="the app's language, as chat-desktop --lang (default: English sources)"
+    )
     args = parser.parse_args(argv)
     if args.scale != 1.0:
         os.environ["QT_SCALE_FACTOR"] = str(args.scale)
@@ -198,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication(sys.argv[:1])
     app.setStyle("Fusion")
     app.setApplicationDisplayName("Chat Desktop")
+    if args.lang:
+        install_translations(args.lang)
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

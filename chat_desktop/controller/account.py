@@ -22,7 +22,7 @@ import ssl
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from chat_desktop.transport.discovery import DiscoveryError, ServerBrowser
 from chat_desktop.transport.http_api import AccountClient, ApiError, Credentials
@@ -38,12 +38,13 @@ from chat_desktop.transport.pinning import (
     server_address,
 )
 from chat_desktop.transport.urls import normalize_base_url
-from chat_protocol import rules
+from chat_protocol import ErrorCode, rules
 
 from .entries import FoundServer
 from .hosting import LocalServer
 from .settings import AppSettings, Session
 from .tasks import TaskGroup
+from .wording import request_failed, say
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ class SignInController(QObject):
         if question is None or retry is None:
             return
         if not accepted:
-            self.failed.emit("Not connected: the server's certificate was not trusted.")
+            self.failed.emit(self.tr("Not connected: the server's certificate was not trusted."))
             return
         self._pins.pin(question.host, question.port, question.certificate)
         self._start(retry)
@@ -180,15 +181,22 @@ class SignInController(QObject):
             self._question = question
             self.trustNeeded.emit(question.text)
             return
+        except ApiError as exc:
+            self._set_busy(False)
+            if exc.code == ErrorCode.UNAUTHORIZED:
+                # Signing in, "unauthorized" means the name or the password.
+                self.failed.emit(self.tr("Wrong username or password."))
+            else:
+                self.failed.emit(request_failed(exc))
+            return
         except (
-            ApiError,
             ValueError,
             OSError,
             rules.ValidationError,
             CertificateCheckError,
         ) as exc:
             self._set_busy(False)
-            self.failed.emit(_sentence(str(exc)))
+            self.failed.emit(say(_sentence(str(exc))))
             return
         self._settings.remember(session)
         self._set_busy(False)
@@ -212,7 +220,11 @@ class SignInController(QObject):
         try:
             base_url = await self._local_server.start(preferred)
         except OSError as exc:
-            raise OSError(f"Cannot start the chat server on this computer: {exc}") from None
+            raise OSError(
+                self.tr("Cannot start the chat server on this computer: {reason}").format(
+                    reason=exc
+                )
+            ) from None
 
         async def register_or_login(client: AccountClient) -> Credentials:
             try:
@@ -234,9 +246,23 @@ class SignInController(QObject):
         result = await check_server(host, port, self._pins)
         where = pin_key(host, port)
         if isinstance(result, NeedsTrust):
-            raise _TrustQuestion(result.question(where), host, port, result.certificate)
+            question = self.tr(
+                "The server at {where} uses a certificate that no authority vouches for, "
+                "as servers on a LAN usually do. Trust it only if its SHA-256 fingerprint "
+                "is the one your administrator gave you:\n\n{fingerprint}\n\n"
+                "Once trusted, this computer connects to this server only while it shows "
+                "this same certificate."
+            ).format(where=where, fingerprint=result.fingerprint)
+            raise _TrustQuestion(question, host, port, result.certificate)
         if isinstance(result, Mismatch):
-            raise _TrustQuestion(result.warning(where), host, port, result.certificate)
+            warning = self.tr(
+                "The server at {where} shows a different certificate than the one you "
+                "trusted, so the connection was refused. This happens when the server was "
+                "reinstalled or its certificate renewed, and also when someone intercepts "
+                "the connection. Accept the new certificate only if your administrator "
+                "confirms its fingerprint.\n\nTrusted:   {pinned}\nPresented: {presented}"
+            ).format(where=where, pinned=result.pinned, presented=result.presented)
+            raise _TrustQuestion(warning, host, port, result.certificate)
         return result.context()
 
     def _set_busy(self, busy: bool) -> None:
@@ -261,7 +287,7 @@ def _check(username: str, password: str) -> None:
     """Validate with the protocol's own rules before bothering the server."""
     rules.validate_username(username)
     if not password:
-        raise ValueError("Enter your password")
+        raise ValueError(QCoreApplication.translate("SignInController", "Enter your password."))
 
 
 def _port_of(url: str) -> int | None:
@@ -272,6 +298,6 @@ def _port_of(url: str) -> int | None:
 
 
 def _sentence(text: str) -> str:
-    text = text.strip() or "Something went wrong"
+    text = text.strip() or QCoreApplication.translate("errors", "Something went wrong.")
     text = text[:1].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else text + "."

@@ -95,6 +95,7 @@ from .room_requests import RoomRequests, sentence
 from .roster import Roster
 from .tasks import TaskGroup
 from .typing import TypingIndicators
+from .wording import error_text, say
 
 __all__ = ["ChatController", "OlderPage"]
 
@@ -195,7 +196,7 @@ class ChatController(QObject):
             self._roster,
             self._tasks,
             on_created=self.roomCreated.emit,
-            on_refused=self.roomRefused.emit,
+            on_refused=lambda name, reason: self.roomRefused.emit(name, say(reason)),
         )
         # The room on screen, and whether the window is the active one (then
         # what arrives in that room counts as read).
@@ -405,7 +406,7 @@ class ChatController(QObject):
             return
         if self._room_requests.refusal(error):
             return
-        self.problem.emit(error.message or f"The server refused a request ({error.code}).")
+        self.problem.emit(error_text(error.code, error.message))
 
     async def _load_older(self, room: str, before: int | None) -> None:
         page = await self._history.older_page(room, before)
@@ -416,7 +417,7 @@ class ChatController(QObject):
         try:
             return rule(value)
         except rules.ValidationError as exc:
-            self.problem.emit(sentence(str(exc)))
+            self.problem.emit(say(sentence(str(exc))))
             return ""
 
     # --------------------------------------------------------------- reading

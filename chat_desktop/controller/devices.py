@@ -16,11 +16,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from chat_desktop.transport.http_api import AccountClient, ApiError, DeviceSession
+from chat_protocol import rules
 
 from .tasks import TaskGroup
+from .wording import request_failed
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ def _time(text: str) -> datetime | None:
 def _device(session: DeviceSession) -> Device:
     return Device(
         session.id,
-        session.agent.strip() or "Unknown device",
+        session.agent.strip() or QCoreApplication.translate("AccountController", "Unknown device"),
         _time(session.created),
         _time(session.last_used),
         session.current,
@@ -104,11 +106,20 @@ class AccountController(QObject):
     def change_password(self, old: str, new: str, repeated: str) -> None:
         """Check the new password here, then ask the server (passwordChanged/passwordRefused)."""
         if not old:
-            self.passwordRefused.emit("old", "Enter your current password.")
+            self.passwordRefused.emit("old", self.tr("Enter your current password."))
         elif new != repeated:
-            self.passwordRefused.emit("new", "The new passwords do not match.")
+            self.passwordRefused.emit("new", self.tr("The new passwords do not match."))
+        elif not rules.PASSWORD_MIN <= len(new) <= rules.PASSWORD_MAX:
+            self.passwordRefused.emit(
+                "new",
+                self.tr("The new password must be {least}-{most} characters long.").format(
+                    least=rules.PASSWORD_MIN, most=rules.PASSWORD_MAX
+                ),
+            )
         elif new == old:
-            self.passwordRefused.emit("new", "The new password is the same as the current one.")
+            self.passwordRefused.emit(
+                "new", self.tr("The new password is the same as the current one.")
+            )
         else:
             self._start(lambda: self._change_password(old, new))
 
@@ -136,7 +147,7 @@ class AccountController(QObject):
         try:
             sessions = await self._client.sessions(self._token)
         except ApiError as exc:
-            self.failed.emit(_sentence(str(exc)))
+            self.failed.emit(request_failed(exc))
             return
         devices = [_device(session) for session in sessions]
         devices.sort(
@@ -149,7 +160,7 @@ class AccountController(QObject):
         try:
             await request
         except ApiError as exc:
-            self.failed.emit(_sentence(str(exc)))
+            self.failed.emit(request_failed(exc))
             return
         await self._refresh()
 
@@ -160,7 +171,7 @@ class AccountController(QObject):
             field = {"wrong_password": "old", "bad_request": "new"}.get(exc.code or "", "")
             if exc.status == 403:
                 field = "old"
-            self.passwordRefused.emit(field, _sentence(str(exc)))
+            self.passwordRefused.emit(field, request_failed(exc))
             return
         self.passwordChanged.emit()
 
@@ -168,8 +179,3 @@ class AccountController(QObject):
         if busy != self._busy:
             self._busy = busy
             self.busyChanged.emit(busy)
-
-
-def _sentence(text: str) -> str:
-    text = text.strip() or "Something went wrong"
-    return text if text.endswith((".", "!", "?")) else text + "."

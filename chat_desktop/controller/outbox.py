@@ -47,6 +47,7 @@ from chat_protocol import Ack, Error, ErrorCode, Message, SendMessage, rules
 
 from .connection import Connection
 from .entries import DeliveryState, MessageEntry
+from .phrases import refusal_reason
 from .tasks import TaskGroup
 
 # A rate-limited message is tried again after this many seconds.
@@ -161,7 +162,8 @@ class Outbox:
             # Not the message's fault: it goes out again shortly by itself.
             self._tasks.spawn(self._flush_later(self._rate_limit_retry))
             return None
-        reason = error.message or error.code
+        # The code, which the window shows translated; the server's words for a code we do not know.
+        reason = refusal_reason(error.code, error.message)
         self._cache.outbox_mark_failed(entry.client_id, reason)
         failed = entry.with_state(DeliveryState.FAILED, error=reason)
         self._pending[entry.client_id] = failed

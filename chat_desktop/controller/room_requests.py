@@ -11,7 +11,9 @@ very rule the server applies, :func:`room_name_of`), when the app is
 offline, or when the connection drops before the answer.
 
 Plain asyncio, no Qt: :class:`~.chat.ChatController` turns the two callbacks
-into its ``roomCreated`` / ``roomRefused`` signals.
+into its ``roomCreated`` / ``roomRefused`` signals. A reason is a protocol
+error code or a sentence marked in :mod:`.phrases`; the Qt face translates it
+(:func:`~.wording.say`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Callable
 from chat_protocol import CreateRoom, Error, ErrorCode, rules
 
 from .connection import Connection
+from .phrases import DROPPED, OFFLINE_ROOM, UNREACHABLE, refusal_reason
 from .roster import Roster
 from .tasks import TaskGroup
 
@@ -61,9 +64,7 @@ class RoomRequests:
         elif name in self._roster.last_seq:
             self._on_created(name)
         elif not self._connection.can_send():
-            self._on_refused(
-                name, "You are offline: a room can be created once the connection is back."
-            )
+            self._on_refused(name, OFFLINE_ROOM)
         else:
             self._roster.want(name)
             self._tasks.spawn(self._send(name))
@@ -79,18 +80,18 @@ class RoomRequests:
         name = self._roster.refused()
         if name is None:
             return False
-        self._on_refused(name, sentence(error.message or error.code))
+        self._on_refused(name, refusal_reason(error.code, sentence(error.message or error.code)))
         return True
 
     def connection_lost(self) -> None:
         """Every open request is lost with the connection: the user may try again."""
         for name in self._roster.unanswered():
-            self._on_refused(name, "The connection dropped before the server answered: try again.")
+            self._on_refused(name, DROPPED)
 
     async def _send(self, name: str) -> None:
         if not await self._connection.send(CreateRoom(name)) and self._roster.refused(name):
             # Nothing reached the server (a POST that failed while polling).
-            self._on_refused(name, "The server could not be reached: try again.")
+            self._on_refused(name, UNREACHABLE)
 
 
 def room_name_of(text: str) -> tuple[str, str]:

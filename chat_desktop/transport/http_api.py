@@ -18,6 +18,7 @@ import math
 import platform
 import ssl
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -34,12 +35,24 @@ log = logging.getLogger(__name__)
 USER_AGENT = f"Chat Desktop/{__version__} ({platform.system() or 'unknown system'})"
 
 
+class NoAnswer(StrEnum):
+    """Why no answer came (``ApiError.status`` 0): the app words each in the user's language."""
+
+    CLOSED = "closed"
+    UNTRUSTED = "untrusted_certificate"
+    UNREACHABLE = "unreachable"
+    INVALID_ADDRESS = "invalid_address"
+    TIMEOUT = "timeout"
+    BROKEN = "broken"
+
+
 class ApiError(Exception):
     """An HTTP call failed; ``str(error)`` is a sentence fit for the user.
 
     ``status`` is the HTTP status, or 0 when no answer came (server unreachable,
     timeout, broken connection). ``code`` is the protocol error code when the
     server sent one, ``retry_after`` the seconds a 429 asks us to wait.
+    ``no_answer`` says why no answer came (status 0), ``where`` is the server.
     """
 
     def __init__(
@@ -49,12 +62,16 @@ class ApiError(Exception):
         *,
         code: str | None = None,
         retry_after: float | None = None,
+        no_answer: NoAnswer | None = None,
+        where: str = "",
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code
         self.retry_after = retry_after
+        self.no_answer = no_answer
+        self.where = where
 
     def __str__(self) -> str:
         return self.message
@@ -163,7 +180,12 @@ class ApiSession:
         import aiohttp
 
         if self._closed:
-            raise ApiError(0, "The connection to the server was closed")
+            raise ApiError(
+                0,
+                "The connection to the server was closed",
+                no_answer=NoAnswer.CLOSED,
+                where=self.base_url,
+            )
         if self._session is None:
             headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
             if self._token is not None:
@@ -215,17 +237,29 @@ class ApiSession:
                     retry_after=_retry_after(response.headers),
                 )
         except aiohttp.ClientConnectorCertificateError as exc:
-            raise ApiError(
-                0, f"The certificate of the server at {self.base_url} is not trusted"
+            raise self._no_answer(
+                NoAnswer.UNTRUSTED,
+                f"The certificate of the server at {self.base_url} is not trusted",
             ) from exc
         except aiohttp.ClientConnectorError as exc:
-            raise ApiError(0, f"Cannot reach server at {self.base_url}") from exc
+            raise self._no_answer(
+                NoAnswer.UNREACHABLE, f"Cannot reach server at {self.base_url}"
+            ) from exc
         except aiohttp.InvalidURL as exc:
-            raise ApiError(0, f"{self.base_url} is not a valid server address") from exc
+            raise self._no_answer(
+                NoAnswer.INVALID_ADDRESS, f"{self.base_url} is not a valid server address"
+            ) from exc
         except TimeoutError as exc:
-            raise ApiError(0, f"The server at {self.base_url} did not answer in time") from exc
+            raise self._no_answer(
+                NoAnswer.TIMEOUT, f"The server at {self.base_url} did not answer in time"
+            ) from exc
         except aiohttp.ClientError as exc:
-            raise ApiError(0, f"The connection to {self.base_url} broke ({exc})") from exc
+            raise self._no_answer(
+                NoAnswer.BROKEN, f"The connection to {self.base_url} broke ({exc})"
+            ) from exc
+
+    def _no_answer(self, why: NoAnswer, message: str) -> ApiError:
+        return ApiError(0, message, no_answer=why, where=self.base_url)
 
     async def close(self) -> None:
         """Close the HTTP session; idempotent. Requests after this raise ApiError."""

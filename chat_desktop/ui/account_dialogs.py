@@ -10,9 +10,7 @@ typed is cleared.
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QCoreApplication, QSize, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -30,27 +28,16 @@ from PySide6.QtWidgets import (
 
 from chat_desktop.controller.devices import AccountController, Device
 
+from .dates import when
 from .resources import icon
 
 ACCOUNT_DIALOG = "accountDialog"
 
 
-def when(moment: datetime | None) -> str:
-    """A time for the list: "Today 14:05", "Yesterday 09:12" or "3 Nov 2026 17:40"."""
-    if moment is None:
-        return "—"
-    days = (datetime.now(moment.tzinfo).date() - moment.date()).days
-    clock = moment.strftime("%H:%M")
-    if days == 0:
-        return f"Today {clock}"
-    if days == 1:
-        return f"Yesterday {clock}"
-    return f"{moment.day} {moment.strftime('%b %Y')} {clock}"
-
-
 def _error_label(parent: QWidget) -> QLabel:
     label = QLabel(parent)
     label.setObjectName("errorLabel")
+    label.setAccessibleName(QCoreApplication.translate("AccountDialog", "Error"))
     # Sentences may quote the server: never rich text.
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setWordWrap(True)
@@ -106,15 +93,21 @@ class DevicesDialog(_AccountDialog):
     def __init__(self, controller: AccountController, parent: QWidget | None = None) -> None:
         super().__init__(
             controller,
-            "Signed-in devices",
-            "These devices are signed in to your account. Sign out any you do not "
-            "recognise, then change your password.",
+            QCoreApplication.translate("DevicesDialog", "Signed-in devices"),
+            QCoreApplication.translate(
+                "DevicesDialog",
+                "These devices are signed in to your account. Sign out any you do not "
+                "recognise, then change your password.",
+            ),
             parent,
         )
 
         self.table = QTreeWidget(self)
         self.table.setColumnCount(4)
-        self.table.setHeaderLabels(["Device", "Signed in", "Last active", ""])
+        self.table.setHeaderLabels(
+            [self.tr("Device"), self.tr("Signed in"), self.tr("Last active"), ""]
+        )
+        self.table.setAccessibleName(self.tr("Signed-in devices"))
         self.table.setRootIsDecorated(False)
         self.table.setUniformRowHeights(True)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -126,15 +119,15 @@ class DevicesDialog(_AccountDialog):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         # One "Sign out" button per row that is not this device (tests click them).
         self.sign_out_buttons: dict[str, QPushButton] = {}
-        probe = QPushButton("Sign out", self)
+        probe = QPushButton(self.tr("Sign out"), self)
         probe.setObjectName("rowButton")
         probe.ensurePolished()
         self._row_height = probe.sizeHint().height() + 8
         probe.deleteLater()
 
-        self.others_button = QPushButton("Sign out all other devices", self)
+        self.others_button = QPushButton(self.tr("Sign out all other devices"), self)
         self.others_button.setIcon(icon("sign-out"))
-        self.close_button = QPushButton("Close", self)
+        self.close_button = QPushButton(self.tr("Close"), self)
         self.close_button.setDefault(True)
         buttons = QHBoxLayout()
         buttons.addWidget(self.others_button)
@@ -163,7 +156,7 @@ class DevicesDialog(_AccountDialog):
                     device.name,
                     when(device.signed_in),
                     when(device.last_active),
-                    "This device" if device.current else "",
+                    self.tr("This device") if device.current else "",
                 ]
             )
             item.setToolTip(0, device.name)
@@ -175,7 +168,8 @@ class DevicesDialog(_AccountDialog):
                     item.setFont(column, font)
                 item.setTextAlignment(3, Qt.AlignmentFlag.AlignCenter)
             else:
-                button = QPushButton("Sign out", self.table)
+                button = QPushButton(self.tr("Sign out"), self.table)
+                button.setAccessibleName(self.tr("Sign out {device}").format(device=device.name))
                 button.setObjectName("rowButton")
                 button.clicked.connect(
                     lambda _checked=False, device_id=device.id: self._sign_out(device_id)
@@ -210,14 +204,17 @@ class ChangePasswordDialog(_AccountDialog):
     def __init__(self, controller: AccountController, parent: QWidget | None = None) -> None:
         super().__init__(
             controller,
-            "Change password",
-            "Your other devices will be signed out; this one stays signed in.",
+            QCoreApplication.translate("ChangePasswordDialog", "Change password"),
+            QCoreApplication.translate(
+                "ChangePasswordDialog",
+                "Your other devices will be signed out; this one stays signed in.",
+            ),
             parent,
         )
 
         self.old = QLineEdit(self)
         self.new = QLineEdit(self)
-        self.new.setPlaceholderText("at least 8 characters")
+        self.new.setPlaceholderText(self.tr("at least 8 characters"))
         self.repeated = QLineEdit(self)
         for field in (self.old, self.new, self.repeated):
             field.setEchoMode(QLineEdit.EchoMode.Password)
@@ -225,13 +222,17 @@ class ChangePasswordDialog(_AccountDialog):
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         form.setHorizontalSpacing(12)
         form.setVerticalSpacing(8)
-        form.addRow("Current password", self.old)
-        form.addRow("New password", self.new)
-        form.addRow("Repeat new password", self.repeated)
+        for field, name in (
+            (self.old, self.tr("Current password")),
+            (self.new, self.tr("New password")),
+            (self.repeated, self.tr("Repeat new password")),
+        ):
+            field.setAccessibleName(name)
+            form.addRow(name, field)
 
-        self.change_button = QPushButton("Change password", self)
+        self.change_button = QPushButton(self.tr("Change password"), self)
         self.change_button.setDefault(True)
-        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button = QPushButton(self.tr("Cancel"), self)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.cancel_button)

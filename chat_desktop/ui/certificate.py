@@ -15,7 +15,7 @@ or from the network.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QDialog,
@@ -49,20 +49,23 @@ QFrame#certificateBar QLabel#certificateTitle {
 def problem_summary(problem: CertificateProblem) -> tuple[str, str]:
     """The bar's two sentences: what happened, and what it may mean."""
     if problem.pinned:
-        title = (
-            f"Not connected: the server at {problem.where} shows a different certificate "
-            "than the one you trusted."
+        title = QCoreApplication.translate(
+            "certificate",
+            "Not connected: the server at {where} shows a different certificate "
+            "than the one you trusted.",
         )
     else:
-        title = (
-            f"Not connected: the server at {problem.where} now shows a certificate "
-            "that no authority vouches for."
+        title = QCoreApplication.translate(
+            "certificate",
+            "Not connected: the server at {where} now shows a certificate "
+            "that no authority vouches for.",
         )
-    body = (
+    body = QCoreApplication.translate(
+        "certificate",
         "Nothing was sent to it. This happens when the server is reinstalled or its "
-        "certificate renewed, and also when someone intercepts the connection."
+        "certificate renewed, and also when someone intercepts the connection.",
     )
-    return title, body
+    return title.format(where=problem.where), body
 
 
 def fingerprint_lines(fingerprint: str) -> str:
@@ -100,9 +103,9 @@ class CertificateBar(QWidget):
             # The host comes from the user or the network: never markup.
             label.setTextFormat(Qt.TextFormat.PlainText)
             label.setWordWrap(True)
-        self.review_button = QPushButton("Review certificate…", box)
+        self.review_button = QPushButton(self.tr("Review certificate…"), box)
         self.review_button.setDefault(True)
-        self.sign_out_button = QPushButton("Sign out", box)
+        self.sign_out_button = QPushButton(self.tr("Sign out"), box)
         self.review_button.clicked.connect(self.reviewRequested)
         self.sign_out_button.clicked.connect(self.signOutRequested)
 
@@ -154,21 +157,25 @@ class CertificateReviewDialog(QDialog):
     def __init__(self, problem: CertificateProblem, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("certificateReview")
-        self.setWindowTitle("Review the server's certificate")
+        self.setWindowTitle(self.tr("Review the server's certificate"))
         self.setWindowIcon(icon("app"))
         self.problem = problem
 
         heading = QLabel(
-            f"The certificate of {problem.where} changed"
-            if problem.pinned
-            else f"No authority vouches for the certificate of {problem.where}",
+            (
+                self.tr("The certificate of {where} changed")
+                if problem.pinned
+                else self.tr("No authority vouches for the certificate of {where}")
+            ).format(where=problem.where),
             self,
         )
         heading.setStyleSheet("font-size: 15px; font-weight: 600;")
         advice = QLabel(
-            "Trust the certificate shown now only if your administrator confirms its "
-            "SHA-256 fingerprint (chat-server prints it when it starts). Until you decide, "
-            "nothing is sent to this server; messages you write wait on this computer.",
+            self.tr(
+                "Trust the certificate shown now only if your administrator confirms its "
+                "SHA-256 fingerprint (chat-server prints it when it starts). Until you decide, "
+                "nothing is sent to this server; messages you write wait on this computer."
+            ),
             self,
         )
         for label in (heading, advice):
@@ -181,14 +188,15 @@ class CertificateReviewDialog(QDialog):
         grid.setVerticalSpacing(10)
         rows: list[tuple[str, str]] = []
         if problem.pinned:
-            rows.append(("Trusted until now", problem.pinned))
-        rows.append(("Shown now", problem.presented))
+            rows.append((self.tr("Trusted until now"), problem.pinned))
+        rows.append((self.tr("Shown now"), problem.presented))
         self.fingerprints: list[QLabel] = []
         for row, (name, fingerprint) in enumerate(rows):
             caption = QLabel(name, self)
             caption.setTextFormat(Qt.TextFormat.PlainText)
             value = QLabel(fingerprint_lines(fingerprint), self)
             value.setObjectName("fingerprint")
+            value.setAccessibleName(name)
             value.setTextFormat(Qt.TextFormat.PlainText)
             value.setFont(fixed)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -199,13 +207,13 @@ class CertificateReviewDialog(QDialog):
 
         self.buttons = QDialogButtonBox(self)
         self.trust_button = self.buttons.addButton(
-            "Trust the new certificate", QDialogButtonBox.ButtonRole.AcceptRole
+            self.tr("Trust the new certificate"), QDialogButtonBox.ButtonRole.AcceptRole
         )
         self.sign_out_button = self.buttons.addButton(
-            "Sign out", QDialogButtonBox.ButtonRole.DestructiveRole
+            self.tr("Sign out"), QDialogButtonBox.ButtonRole.DestructiveRole
         )
         self.not_now_button = self.buttons.addButton(
-            "Not now", QDialogButtonBox.ButtonRole.RejectRole
+            self.tr("Not now"), QDialogButtonBox.ButtonRole.RejectRole
         )
         for button in (self.trust_button, self.sign_out_button):
             button.setAutoDefault(False)

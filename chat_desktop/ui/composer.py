@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import QEvent, QSize, QStringListModel, Qt, Signal
+from PySide6.QtCore import QEvent, QLocale, QSize, QStringListModel, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -57,8 +57,8 @@ class Composer(QPlainTextEdit):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("composer")
-        self.setAccessibleName("Message")
-        self.setPlaceholderText("Write a message…  (Enter sends, Shift+Enter adds a line)")
+        self.setAccessibleName(self.tr("Message"))
+        self.setPlaceholderText(self.tr("Write a message…  (Enter sends, Shift+Enter adds a line)"))
         self.setTabChangesFocus(True)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.textChanged.connect(self._on_text_changed)
@@ -164,8 +164,9 @@ class Composer(QPlainTextEdit):
         if len(text.strip()) > TEXT_MAX:
             # Keep the text: the user shortens it rather than losing it.
             self.refused.emit(
-                f"A message can hold at most {TEXT_MAX} characters; "
-                f"this one has {len(text.strip())}."
+                self.tr(
+                    "A message can hold at most {limit} characters; this one has {length}."
+                ).format(limit=TEXT_MAX, length=len(text.strip()))
             )
             return
         self.clear()
@@ -205,8 +206,8 @@ class ComposerBox(QWidget):
         self.composer = Composer(self)
         self.send_button = QToolButton(self)
         self.send_button.setObjectName("sendButton")
-        self.send_button.setToolTip("Send (Enter)")
-        self.send_button.setAccessibleName("Send")
+        self.send_button.setToolTip(self.tr("Send (Enter)"))
+        self.send_button.setAccessibleName(self.tr("Send"))
         self.send_button.setIconSize(QSize(22, 22))
         self.send_button.clicked.connect(self.composer.submit)
         # The refusal, in the user's words; plain text (it may quote nothing
@@ -239,7 +240,9 @@ class ComposerBox(QWidget):
         """Update the counter; a notice about length goes once the text fits again."""
         length = len(text.strip())
         self.counter.setText(
-            f"{length:,} / {TEXT_MAX:,}" if length >= TEXT_MAX * self.COUNTER_FROM else ""
+            f"{QLocale().toString(length)} / {QLocale().toString(TEXT_MAX)}"
+            if length >= TEXT_MAX * self.COUNTER_FROM
+            else ""
         )
         self.counter.setProperty("over", length > TEXT_MAX)
         self.counter.style().unpolish(self.counter)

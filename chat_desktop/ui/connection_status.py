@@ -13,21 +13,37 @@ from __future__ import annotations
 import math
 import time
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from chat_desktop.controller.entries import ConnectionKind, ConnectionStatus
 
 from .text_spans import plain_tooltip
 
-_TIPS = {
-    ConnectionKind.CONNECTED: "Messages arrive the instant they are sent.",
-    ConnectionKind.POLLING: (
-        "The WebSocket cannot be opened (a proxy in the way?): the chat goes through "
-        "HTTP polling, and the WebSocket is tried again every 30 s."
-    ),
-    ConnectionKind.OFFLINE: "Messages you write now are kept and sent when the connection is back.",
-}
+
+def _tip(kind: ConnectionKind) -> str:
+    """What hovering the status says about ``kind`` ("" when there is nothing to add)."""
+    if kind is ConnectionKind.CONNECTED:
+        return QCoreApplication.translate(
+            "connection", "Messages arrive the instant they are sent."
+        )
+    if kind is ConnectionKind.POLLING:
+        return QCoreApplication.translate(
+            "connection",
+            "The WebSocket cannot be opened (a proxy in the way?): the chat goes through "
+            "HTTP polling, and the WebSocket is tried again every 30 s.",
+        )
+    if kind is ConnectionKind.OFFLINE:
+        return QCoreApplication.translate(
+            "connection", "Messages you write now are kept and sent when the connection is back."
+        )
+    if kind is ConnectionKind.RECONNECTING:
+        return QCoreApplication.translate(
+            "connection",
+            "The connection was lost: the app tries again by itself, and Reconnect now "
+            "tries at once. Messages you write meanwhile are kept.",
+        )
+    return ""
 
 
 def status_text(status: ConnectionStatus, now: float | None = None) -> str:
@@ -35,18 +51,27 @@ def status_text(status: ConnectionStatus, now: float | None = None) -> str:
     kind = status.kind
     if kind is ConnectionKind.RECONNECTING:
         if status.retry_at is None:
-            return "Reconnecting…"
+            return QCoreApplication.translate("connection", "Reconnecting…")
         now = time.monotonic() if now is None else now
         seconds = max(0, math.ceil(status.retry_at - now))
-        return f"Reconnecting in {seconds} s" if seconds else "Reconnecting…"
-    return {
-        ConnectionKind.CONNECTING: "Connecting…",
-        ConnectionKind.CONNECTED: "Connected",
-        ConnectionKind.POLLING: "Offline: polling",
-        ConnectionKind.OFFLINE: "Offline",
-        ConnectionKind.UNAUTHORIZED: "Signed out: the server no longer accepts this sign-in",
-        ConnectionKind.CERTIFICATE_REFUSED: "Not connected: the server's certificate changed",
-    }[kind]
+        if seconds:
+            return QCoreApplication.translate("connection", "Reconnecting in %n s", "", seconds)
+        return QCoreApplication.translate("connection", "Reconnecting…")
+    if kind is ConnectionKind.CONNECTING:
+        return QCoreApplication.translate("connection", "Connecting…")
+    if kind is ConnectionKind.CONNECTED:
+        return QCoreApplication.translate("connection", "Connected")
+    if kind is ConnectionKind.POLLING:
+        return QCoreApplication.translate("connection", "Offline: polling")
+    if kind is ConnectionKind.OFFLINE:
+        return QCoreApplication.translate("connection", "Offline")
+    if kind is ConnectionKind.UNAUTHORIZED:
+        return QCoreApplication.translate(
+            "connection", "Signed out: the server no longer accepts this sign-in"
+        )
+    return QCoreApplication.translate(
+        "connection", "Not connected: the server's certificate changed"
+    )
 
 
 class ConnectionStatusWidget(QWidget):
@@ -64,9 +89,13 @@ class ConnectionStatusWidget(QWidget):
         self.dot = QLabel("●", self)
         self.label = QLabel(self)
         self.label.setObjectName("connectionLabel")
+        self.label.setAccessibleName(self.tr("Connection"))
         self.label.setTextFormat(Qt.TextFormat.PlainText)
-        self.button = QPushButton("Reconnect now", self)
+        self.button = QPushButton(self.tr("Reconnect now"), self)
         self.button.setObjectName("reconnectButton")
+        self.button.setAccessibleDescription(
+            self.tr("Tries to connect at once instead of waiting for the next attempt")
+        )
         self.button.setFlat(False)
         self.button.clicked.connect(self.reconnectRequested)
         layout = QHBoxLayout(self)
@@ -102,7 +131,9 @@ class ConnectionStatusWidget(QWidget):
             ConnectionKind.RECONNECTING: "#e0a030",
         }.get(status.kind, "#d0403a")
         self.dot.setStyleSheet(f"color: {color};")
-        tip = status.detail or _TIPS.get(status.kind, "")
+        # Our sentence in the user's language first; the link's own diagnostic
+        # (the transport's words, e.g. the server's close reason) below it.
+        tip = "\n\n".join(part for part in (_tip(status.kind), status.detail) if part)
         self.label.setToolTip(plain_tooltip(tip))
         self._refresh()
 

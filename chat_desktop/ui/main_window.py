@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         side.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.room_list = QListView(side)
         self.room_list.setModel(self.rooms)
+        self.room_list.setAccessibleName(self.tr("Rooms"))
         self.room_list.setItemDelegate(RoomDelegate(self.room_list))
         self.room_list.setIconSize(QSize(16, 16))
         self.room_list.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
@@ -106,19 +107,21 @@ class MainWindow(QMainWindow):
         self.room_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.room_list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.add_room_button = QToolButton(side)
-        self.add_room_button.setToolTip("Create a room (Ctrl+N)")
+        self.add_room_button.setToolTip(self.tr("Create a room (Ctrl+N)"))
+        self.add_room_button.setAccessibleName(self.tr("New room"))
         self.add_room_button.setIconSize(QSize(16, 16))
         self.member_list = QListView(side)
         self.member_list.setModel(self.members)
+        self.member_list.setAccessibleName(self.tr("People"))
         self.member_list.setIconSize(QSize(12, 12))
         self.member_list.setSelectionMode(QListView.SelectionMode.NoSelection)
         self.member_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.member_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         rooms_title = QHBoxLayout()
         rooms_title.setContentsMargins(0, 0, 0, 0)
-        rooms_title.addWidget(_section_title("ROOMS", side), 1)
+        rooms_title.addWidget(_section_title(self.tr("ROOMS"), side), 1)
         rooms_title.addWidget(self.add_room_button)
-        self.members_title = _section_title("PEOPLE", side)
+        self.members_title = _section_title(self.tr("PEOPLE"), side)
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 4, 0, 6)
         side_layout.setSpacing(2)
@@ -134,6 +137,7 @@ class MainWindow(QMainWindow):
         self.header = QLabel(middle)
         self.header.setObjectName("conversationHeader")
         self.header.setTextFormat(Qt.TextFormat.PlainText)
+        self.header.setAccessibleName(self.tr("Room"))
         self.view = MessageView(self.messages, middle)
         self.typing_line = TypingLine(middle)
         self.composer_box = ComposerBox(middle)
@@ -164,7 +168,11 @@ class MainWindow(QMainWindow):
         self.identity = QLabel(self)
         self.identity.setTextFormat(Qt.TextFormat.PlainText)
         self.statusBar().addPermanentWidget(self.identity)
-        self.identity.setText(f"{controller.username} on {controller.server_url}")
+        self.identity.setText(
+            self.tr("{user} on {server}").format(
+                user=controller.username, server=controller.server_url
+            )
+        )
 
         # The open "Sign out?" question, if any (tests answer it).
         self.sign_out_box: QMessageBox | None = None
@@ -190,27 +198,29 @@ class MainWindow(QMainWindow):
 
     def _build_menu(self) -> None:
         # The first shortcut of each action is the one the menu shows.
-        chat = self.menuBar().addMenu("&Chat")
-        self.new_room_action = self._action(chat, "&New room…", "Ctrl+N")
-        self.reconnect_action = self._action(chat, "&Reconnect now", "Ctrl+R")
+        chat = self.menuBar().addMenu(self.tr("&Chat"))
+        self.new_room_action = self._action(chat, self.tr("&New room…"), "Ctrl+N")
+        self.reconnect_action = self._action(chat, self.tr("&Reconnect now"), "Ctrl+R")
         chat.addSeparator()
-        self.devices_action = self._action(chat, "Signed-in &devices…")
+        self.devices_action = self._action(chat, self.tr("Signed-in &devices…"))
         self.devices_action.triggered.connect(lambda: self.accountDialogRequested.emit("devices"))
-        self.password_action = self._action(chat, "Change &password…")
+        self.password_action = self._action(chat, self.tr("Change &password…"))
         self.password_action.triggered.connect(lambda: self.accountDialogRequested.emit("password"))
         chat.addSeparator()
         # No shortcut: signing out by a slip of the fingers would cost a password.
-        self.sign_out_action = self._action(chat, "&Sign out")
-        self.quit_action = self._action(chat, "&Quit", "Ctrl+Q")
+        self.sign_out_action = self._action(chat, self.tr("&Sign out"))
+        self.quit_action = self._action(chat, self.tr("&Quit"), "Ctrl+Q")
 
-        go = self.menuBar().addMenu("&Go")
-        self.quick_switch_action = self._action(go, "&Switch to room…", "Ctrl+K")
-        self.next_room_action = self._action(go, "&Next room", "Alt+Down", "Ctrl+Tab")
-        self.previous_room_action = self._action(go, "&Previous room", "Alt+Up", "Ctrl+Shift+Tab")
-        self.next_unread_action = self._action(go, "Next &unread room", "Ctrl+Shift+A")
+        go = self.menuBar().addMenu(self.tr("&Go"))
+        self.quick_switch_action = self._action(go, self.tr("&Switch to room…"), "Ctrl+K")
+        self.next_room_action = self._action(go, self.tr("&Next room"), "Alt+Down", "Ctrl+Tab")
+        self.previous_room_action = self._action(
+            go, self.tr("&Previous room"), "Alt+Up", "Ctrl+Shift+Tab"
+        )
+        self.next_unread_action = self._action(go, self.tr("Next &unread room"), "Ctrl+Shift+A")
 
-        view = self.menuBar().addMenu("&View")
-        self.side_bar_action = self._action(view, "Show &side bar", "Ctrl+Shift+S")
+        view = self.menuBar().addMenu(self.tr("&View"))
+        self.side_bar_action = self._action(view, self.tr("Show &side bar"), "Ctrl+Shift+S")
         self.side_bar_action.setCheckable(True)
         self.side_bar_action.setChecked(True)
 
@@ -269,8 +279,9 @@ class MainWindow(QMainWindow):
         self.header.setText(f"# {room}")
         self._show_title()
         # Short enough for a small window; how to send is in the tooltip.
-        self.composer.setPlaceholderText(f"Message #{room}")
-        self.composer.setToolTip("Enter sends, Shift+Enter adds a line")
+        self.composer.setPlaceholderText(self.tr("Message #{room}").format(room=room))
+        self.composer.setToolTip(self.tr("Enter sends, Shift+Enter adds a line"))
+        self.composer.setAccessibleDescription(self.composer.toolTip())
         row = self.rooms.row_of(room)
         if row is not None:
             self.room_list.selectionModel().setCurrentIndex(
@@ -292,7 +303,7 @@ class MainWindow(QMainWindow):
     def _show_title(self) -> None:
         """ "(3) Chat Desktop — general": the unread count first, where a taskbar shows it."""
         unread = self.rooms.unread_total()
-        title = f"Chat Desktop — {self.messages.room}"
+        title = self.tr("Chat Desktop — {room}").format(room=self.messages.room)
         self.setWindowTitle(f"({unread}) {title}" if unread else title)
 
     def _members_changed(self, members: list[MemberEntry]) -> None:
@@ -301,7 +312,7 @@ class MainWindow(QMainWindow):
         ordered = sorted(members, key=lambda member: (not member.online, member.name.lower()))
         self.composer.set_people([member.name for member in ordered])
         online = sum(member.online for member in members)
-        self.members_title.setText(f"PEOPLE · {online} ONLINE")
+        self.members_title.setText(self.tr("PEOPLE · %n ONLINE", "", online))
 
     def _messages_changed(self, room: str, entries: list[MessageEntry]) -> None:
         if room != self.messages.room:
@@ -338,7 +349,9 @@ class MainWindow(QMainWindow):
     def show_hosting(self, address: str) -> None:
         """This computer hosts the chat: tell the user where colleagues connect."""
         self.identity.setText(
-            f"{self.controller.username} · hosting the chat: colleagues connect to {address}"
+            self.tr("{user} · hosting the chat: colleagues connect to {address}").format(
+                user=self.controller.username, address=address
+            )
         )
 
     def _problem(self, text: str) -> None:
@@ -406,8 +419,10 @@ class MainWindow(QMainWindow):
     def ask_sign_out(self) -> None:
         box = QMessageBox(
             QMessageBox.Icon.Question,
-            "Sign out",
-            "Sign out of this server? Messages not yet sent stay queued for your next sign-in.",
+            self.tr("Sign out"),
+            self.tr(
+                "Sign out of this server? Messages not yet sent stay queued for your next sign-in."
+            ),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             self,
         )

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import (
     QAbstractItemModel,
+    QCoreApplication,
     QEvent,
     QModelIndex,
     QObject,
@@ -62,6 +63,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from chat_desktop.controller.entries import DeliveryState, MessageEntry
+from chat_desktop.controller.wording import say
 
 from .message_model import MessageListModel, MessageRole
 from .text_spans import ALLOWED_SCHEMES, SpanKind, TextSpan, find_spans
@@ -83,11 +85,29 @@ MIN_ROW_WIDTH = TEXT_X + RIGHT_MARGIN + 40
 # Layouts kept before the cache is simply emptied (one per row and width).
 _CACHE_LIMIT = 4000
 
-_STATUS_TEXT = {
-    DeliveryState.QUEUED: "Queued: sends when the connection is back",
-    DeliveryState.SENT: "Sending…",
-}
-_RETRY = "Retry"
+
+def status_line(entry: MessageEntry) -> str:
+    """The line under one of my messages on its way: queued, sending, or why it failed."""
+    if entry.state is DeliveryState.QUEUED:
+        return QCoreApplication.translate(
+            "MessageDelegate", "Queued: sends when the connection is back"
+        )
+    if entry.state is DeliveryState.SENT:
+        return QCoreApplication.translate("MessageDelegate", "Sending…")
+    # The error is a protocol code (shown as its translated sentence) or the server's words.
+    reason = say(entry.error) if entry.error else ""
+    if not reason:
+        reason = QCoreApplication.translate("MessageDelegate", "Refused by the server.")
+    if not reason.endswith((".", "!", "?")):
+        reason += "."
+    return QCoreApplication.translate("MessageDelegate", "Not delivered: {reason}").format(
+        reason=reason
+    )
+
+
+def retry_text() -> str:
+    """The link under a failed message that sends it again."""
+    return QCoreApplication.translate("MessageDelegate", "Retry")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,15 +162,14 @@ class MessageLayout:
         status = retry = None
         status_text = ""
         if entry.author == me and entry.state is not DeliveryState.DELIVERED:
-            if entry.state is DeliveryState.FAILED:
-                status_text = f"Not delivered: {entry.error or 'refused by the server'}."
-            else:
-                status_text = _STATUS_TEXT[entry.state]
+            status_text = status_line(entry)
             status = QRect(TEXT_X, y + 1, text_width, small.height())
             if entry.state is DeliveryState.FAILED:
                 start = TEXT_X + small.horizontalAdvance(status_text + "  ")
                 link = QFontMetrics(retry_font(font))
-                retry = QRect(start, y + 1, link.horizontalAdvance(_RETRY) + 2, small.height())
+                retry = QRect(
+                    start, y + 1, link.horizontalAdvance(retry_text()) + 2, small.height()
+                )
             y = status.bottom() + 1
         y += ROW_BOTTOM
         return cls(
@@ -374,7 +393,7 @@ class MessageDelegate(QStyledItemDelegate):
             if layout.retry is not None:
                 painter.setFont(retry_font(font))
                 painter.setPen(palette.color(QPalette.ColorRole.Link))
-                painter.drawText(layout.retry, Qt.AlignmentFlag.AlignLeft, _RETRY)
+                painter.drawText(layout.retry, Qt.AlignmentFlag.AlignLeft, retry_text())
         painter.restore()
 
     def _paint_day(

@@ -28,14 +28,22 @@ import bisect
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+)
 
 from chat_desktop.controller.entries import DeliveryState, MessageEntry
+from chat_desktop.controller.wording import say
 from chat_protocol.rules import parse_ts
 
+from .dates import clock, day_label, full
 from .text_spans import mentions, plain_tooltip
 
 # Consecutive messages of one author closer than this share one header.
@@ -52,7 +60,7 @@ class MessageRole(enum.IntEnum):
     DAY_LABEL = enum.auto()  # str: a day separator above this row, "" for none
     MENTION = enum.auto()  # bool: the text mentions me
     MINE = enum.auto()  # bool: I wrote it
-    TIME = enum.auto()  # str: local time "HH:MM"
+    TIME = enum.auto()  # str: local time as the locale writes it ("14:05", "2:05 PM")
 
 
 @dataclass(slots=True, eq=False)
@@ -83,16 +91,6 @@ def local_time(ts: str) -> datetime:
         return parse_ts(ts).astimezone()
     except ValueError:
         return datetime.now().astimezone()
-
-
-def day_label(day: date, today: date | None = None) -> str:
-    """ "Today", "Yesterday" or "Friday, 27 November 2026"."""
-    today = today or datetime.now().astimezone().date()
-    if day == today:
-        return "Today"
-    if day == today - timedelta(days=1):
-        return "Yesterday"
-    return f"{day:%A}, {day.day} {day:%B %Y}"
 
 
 class MessageListModel(QAbstractListModel):
@@ -282,9 +280,15 @@ class MessageListModel(QAbstractListModel):
         if role == MessageRole.MINE:
             return entry.author == self._me
         if role == MessageRole.TIME:
-            return f"{row.local:%H:%M}"
+            return clock(row.local)
         if role == Qt.ItemDataRole.ToolTipRole:
             return plain_tooltip(self._tooltip(row))
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            # What a screen reader says for the row: who, when, what (the
+            # painted header is not text it can read).
+            return self.tr("{author} at {time}: {text}").format(
+                author=entry.author, time=clock(row.local), text=entry.text
+            )
         return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
@@ -382,15 +386,17 @@ class MessageListModel(QAbstractListModel):
 
     def _tooltip(self, row: _Row) -> str:
         entry = row.entry
-        when = f"{row.local:%A %d %B %Y, %H:%M:%S}"
+        when = full(row.local)
         if entry.author != self._me:
             return when
-        state = {
-            DeliveryState.QUEUED: "Queued: it will be sent when the connection is back",
-            DeliveryState.SENT: "Sent, waiting for the server",
-            DeliveryState.DELIVERED: f"Delivered (#{entry.seq})",
-            DeliveryState.FAILED: f"Not delivered: {entry.error}",
-        }[entry.state]
+        if entry.state is DeliveryState.QUEUED:
+            state = self.tr("Queued: it will be sent when the connection is back")
+        elif entry.state is DeliveryState.SENT:
+            state = self.tr("Sent, waiting for the server")
+        elif entry.state is DeliveryState.DELIVERED:
+            state = self.tr("Delivered (#{seq})").format(seq=entry.seq)
+        else:
+            state = self.tr("Not delivered: {reason}").format(reason=say(entry.error))
         return f"{when}\n{state}"
 
 

@@ -61,6 +61,7 @@ class MessageView(QListView):
     def __init__(self, model: MessageListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("messageView")
+        self.setAccessibleName(self.tr("Messages"))
         self.setModel(model)
         self._model = model
         self.message_delegate = MessageDelegate(self, self)
@@ -93,6 +94,7 @@ class MessageView(QListView):
 
         self.new_button = QPushButton(self.viewport())
         self.new_button.setObjectName("newMessagesButton")
+        self.new_button.setAccessibleDescription(self.tr("Scrolls down to the newest message"))
         self.new_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.new_button.hide()
         self.new_button.clicked.connect(self.scroll_to_newest)
@@ -239,7 +241,7 @@ class MessageView(QListView):
     def _set_unseen(self, count: int) -> None:
         self._unseen = count
         if count:
-            self.new_button.setText(f"{count} new message{'s' if count != 1 else ''}")
+            self.new_button.setText(self.tr("%n new messages", "", count))
             self.new_button.setIcon(
                 icon("down", self.palette().color(QPalette.ColorRole.HighlightedText))
             )

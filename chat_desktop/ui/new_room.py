@@ -22,7 +22,7 @@ carry them too.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QCoreApplication, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -34,9 +34,16 @@ from PySide6.QtWidgets import (
 )
 
 from chat_desktop.controller.room_requests import room_name_of
+from chat_desktop.controller.wording import say
 
 NEW_ROOM_DIALOG = "newRoomDialog"
-HINT = "Lower-case letters, digits, - and _; up to 64 characters."
+
+
+def hint() -> str:
+    """What a room name may hold, shown under the field until something is wrong."""
+    return QCoreApplication.translate(
+        "NewRoomDialog", "Lower-case letters, digits, - and _; up to 64 characters."
+    )
 
 
 class NewRoomDialog(QDialog):
@@ -52,19 +59,20 @@ class NewRoomDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(NEW_ROOM_DIALOG)
-        self.setWindowTitle("New room")
+        self.setWindowTitle(self.tr("New room"))
         # The name whose answer is awaited (Create was pressed), if any.
         self.asked: str | None = None
 
-        label = QLabel("Room &name", self)
+        label = QLabel(self.tr("Room &name"), self)
         self.name_field = QLineEdit(self)
-        self.name_field.setPlaceholderText("e.g. plans or team-2026")
+        self.name_field.setPlaceholderText(self.tr("e.g. plans or team-2026"))
+        self.name_field.setAccessibleName(self.tr("Room name"))
         self.name_field.setMaxLength(64)
         label.setBuddy(self.name_field)
         # The hint, or why the name does not do. Refusals quote the server:
         # never rich text. Two lines are kept for it, so that a reason
         # appearing or wrapping never moves the buttons under the pointer.
-        self.note = QLabel(HINT, self)
+        self.note = QLabel(hint(), self)
         self.note.setObjectName("roomNameNote")
         self.note.setTextFormat(Qt.TextFormat.PlainText)
         self.note.setWordWrap(True)
@@ -72,7 +80,7 @@ class NewRoomDialog(QDialog):
         self.note.setMinimumHeight(2 * self.note.fontMetrics().lineSpacing() + 4)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
-        self.create_button = QPushButton("Create", self)
+        self.create_button = QPushButton(self.tr("Create"), self)
         self.create_button.setDefault(True)
         buttons.addButton(self.create_button, QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.accepted.connect(self._create)
@@ -126,8 +134,8 @@ class NewRoomDialog(QDialog):
     def _check(self) -> None:
         text = self.name_field.text()
         # Nothing typed yet is no mistake: the hint says what fits.
-        problem = room_name_of(text)[1] if text else ""
-        self._show(problem or HINT, error=bool(problem))
+        problem = say(room_name_of(text)[1]) if text else ""
+        self._show(problem or hint(), error=bool(problem))
         self.create_button.setEnabled(bool(text) and not problem)
 
     def _create(self) -> None:
@@ -137,7 +145,7 @@ class NewRoomDialog(QDialog):
         self.asked = name
         self.name_field.setReadOnly(True)
         self.create_button.setEnabled(False)
-        self._show(f"Creating #{self.asked}…", error=False)
+        self._show(self.tr("Creating #{room}…").format(room=self.asked), error=False)
         self.createRequested.emit(self.asked)
 
     def _show(self, text: str, *, error: bool) -> None:

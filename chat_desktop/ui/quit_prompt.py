@@ -30,24 +30,33 @@ class HostingQuitPrompt(QMessageBox):
         super().__init__(parent)
         self.setObjectName("hostingQuitPrompt")
         self.setIcon(QMessageBox.Icon.Question)
-        self.setWindowTitle("Quit Chat Desktop?")
+        self.setWindowTitle(self.tr("Quit Chat Desktop?"))
         self.setTextFormat(self.textFormat().PlainText)
         count = len(others)
-        shown = ", ".join(others[:5]) + (f" and {count - 5} more" if count > 5 else "")
+        shown = ", ".join(others[:5])
+        if count > 5:
+            shown = self.tr("{names} and %n more", "", count - 5).format(names=shown)
         self.setText(
-            f"This computer hosts the chat, and {count} "
-            f"{'colleague is' if count == 1 else 'colleagues are'} connected: {shown}."
+            self.tr(
+                "This computer hosts the chat, and %n colleagues are connected: {names}.", "", count
+            ).format(names=shown)
         )
         self.setInformativeText(
-            "Quitting stops the chat for everyone until you start the app again."
-            + (" You can keep it running in the tray instead." if tray_available else "")
+            self.tr("Quitting stops the chat for everyone until you start the app again.")
+            + (
+                " " + self.tr("You can keep it running in the tray instead.")
+                if tray_available
+                else ""
+            )
         )
         self.keep_button = (
-            self.addButton("Keep serving in the tray", QMessageBox.ButtonRole.AcceptRole)
+            self.addButton(self.tr("Keep serving in the tray"), QMessageBox.ButtonRole.AcceptRole)
             if tray_available
             else None
         )
-        self.quit_button = self.addButton("Quit anyway", QMessageBox.ButtonRole.DestructiveRole)
+        self.quit_button = self.addButton(
+            self.tr("Quit anyway"), QMessageBox.ButtonRole.DestructiveRole
+        )
         self.cancel_button = self.addButton(QMessageBox.StandardButton.Cancel)
         self.setDefaultButton(self.keep_button or self.cancel_button)
         self.setEscapeButton(self.cancel_button)

@@ -82,7 +82,12 @@ class RoomListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return icon("room")
         if role == Qt.ItemDataRole.ToolTipRole and room.unread:
-            return f"{room.unread} unread"
+            return self.tr("%n unread", "", room.unread)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            # The painted badge, in words for a screen reader.
+            if not room.unread:
+                return room.name
+            return self.tr("{room}, %n unread", "", room.unread).format(room=room.name)
         return None
 
 
@@ -171,7 +176,12 @@ class MemberListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return icon("online" if member.online else "offline")
         if role == Qt.ItemDataRole.ToolTipRole:
-            return "online" if member.online else "offline"
+            return self.tr("online") if member.online else self.tr("offline")
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            # The presence dot, in words for a screen reader.
+            if member.online:
+                return self.tr("{name}, online").format(name=member.name)
+            return self.tr("{name}, offline").format(name=member.name)
         if role == Qt.ItemDataRole.ForegroundRole and not member.online:
             return QPalette().brush(QPalette.ColorRole.PlaceholderText)
         return None

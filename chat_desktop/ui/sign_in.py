@@ -64,16 +64,18 @@ class SignInDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("signInDialog")
-        self.setWindowTitle("Sign in to Chat Desktop")
+        self.setWindowTitle(self.tr("Sign in to Chat Desktop"))
         self.setWindowIcon(icon("app"))
         self.session: Session | None = None
         self._controller = controller
 
         logo = QLabel(self)
         logo.setPixmap(icon("app").pixmap(QSize(48, 48)))
-        title = QLabel("Chat Desktop", self)
+        title = QLabel(self.tr("Chat Desktop"), self)
         title.setObjectName("title")
-        subtitle = QLabel("Sign in to your team's chat, or host one on this computer.", self)
+        subtitle = QLabel(
+            self.tr("Sign in to your team's chat, or host one on this computer."), self
+        )
         subtitle.setObjectName("subtitle")
         subtitle.setWordWrap(True)
         heading = QVBoxLayout()
@@ -87,29 +89,36 @@ class SignInDialog(QDialog):
 
         self.address = QLineEdit(address, self)
         self.address.setPlaceholderText("chat.example.lan:8765")
+        self.address.setAccessibleName(self.tr("Server address"))
+        self.address.setAccessibleDescription(
+            self.tr("The address of the chat server, e.g. chat.example.lan:8765")
+        )
         self.address.setReadOnly(fixed_address)
         self.username = QLineEdit(username, self)
-        self.username.setPlaceholderText("your name, e.g. alice")
+        self.username.setPlaceholderText(self.tr("your name, e.g. alice"))
+        self.username.setAccessibleName(self.tr("Username"))
         self.username.setMaxLength(32)
         self.password = QLineEdit(self)
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setPlaceholderText("at least 8 characters")
+        self.password.setPlaceholderText(self.tr("at least 8 characters"))
+        self.password.setAccessibleName(self.tr("Password"))
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         form.setHorizontalSpacing(12)
         form.setVerticalSpacing(8)
-        form.addRow("Server address", self.address)
-        form.addRow("Username", self.username)
-        form.addRow("Password", self.password)
+        form.addRow(self.tr("Server address"), self.address)
+        form.addRow(self.tr("Username"), self.username)
+        form.addRow(self.tr("Password"), self.password)
 
         # Servers that announce themselves on the LAN; a click fills the address.
         # A fixed area from the start: "still looking" until one is found.
-        self.found_title = QLabel("Chats on your network (click one to use it):", self)
+        self.found_title = QLabel(self.tr("Chats on your network (click one to use it):"), self)
         self.found_title.setObjectName("subtitle")
         self.found = QListWidget(self)
         self.found.setObjectName("foundServers")
+        self.found.setAccessibleName(self.tr("Chats on your network"))
         self.found.itemClicked.connect(self._found_clicked)
-        self.found_none = QLabel("Looking for chats on your network…", self)
+        self.found_none = QLabel(self.tr("Looking for chats on your network…"), self)
         self.found_none.setObjectName("foundNone")
         self.found_none.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.found_none.setWordWrap(True)
@@ -129,6 +138,7 @@ class SignInDialog(QDialog):
         # moves nothing. The tooltip has a longer error whole.
         self.error = QLabel(self)
         self.error.setObjectName("errorLabel")
+        self.error.setAccessibleName(self.tr("Error"))
         # Errors quote what the server or the user said: never rich text.
         self.error.setTextFormat(Qt.TextFormat.PlainText)
         self.error.setWordWrap(True)
@@ -137,9 +147,9 @@ class SignInDialog(QDialog):
         # The style sheet pads the label by 6 px above and below.
         self.error.setFixedHeight(ERROR_LINES * self.fontMetrics().lineSpacing() + 14)
 
-        self.sign_in_button = QPushButton("Sign in", self)
+        self.sign_in_button = QPushButton(self.tr("Sign in"), self)
         self.sign_in_button.setDefault(True)
-        self.create_button = QPushButton("Create account", self)
+        self.create_button = QPushButton(self.tr("Create account"), self)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.create_button)
@@ -148,11 +158,13 @@ class SignInDialog(QDialog):
         rule = QFrame(self)
         rule.setFrameShape(QFrame.Shape.HLine)
         rule.setFrameShadow(QFrame.Shadow.Sunken)
-        self.host_button = QPushButton("Host a chat on this computer", self)
+        self.host_button = QPushButton(self.tr("Host a chat on this computer"), self)
         self.host_button.setIcon(icon("host"))
         host_note = QLabel(
-            "Runs the chat server inside this app, for you and everyone on your network. "
-            "Uses the username and password above for your account on it.",
+            self.tr(
+                "Runs the chat server inside this app, for you and everyone on your network. "
+                "Uses the username and password above for your account on it."
+            ),
             self,
         )
         host_note.setObjectName("subtitle")
@@ -226,7 +238,9 @@ class SignInDialog(QDialog):
             item.setData(Qt.ItemDataRole.UserRole, server.url)
             item.setToolTip(
                 plain_tooltip(
-                    f"Certificate fingerprint (to compare, not a proof): {server.fingerprint}"
+                    self.tr(
+                        "Certificate fingerprint (to compare, not a proof): {fingerprint}"
+                    ).format(fingerprint=server.fingerprint)
                     if server.tls
                     else server.url
                 )
@@ -240,10 +254,12 @@ class SignInDialog(QDialog):
 
     def _ask_trust(self, question: str) -> None:
         # open() and a signal, not exec(): no nested event loop under qasync.
-        box = QMessageBox(QMessageBox.Icon.Warning, "Trust this server?", question, parent=self)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, self.tr("Trust this server?"), question, parent=self
+        )
         box.setTextFormat(Qt.TextFormat.PlainText)
         box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        box.addButton("Trust this server", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(self.tr("Trust this server"), QMessageBox.ButtonRole.AcceptRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         box.buttonClicked.connect(

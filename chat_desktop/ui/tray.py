@@ -47,12 +47,12 @@ class ChatTray(QObject):
         self._icon: QSystemTrayIcon | None = None
         if QSystemTrayIcon.isSystemTrayAvailable():
             self._icon = QSystemTrayIcon(icon("app"), self)
-            self._icon.setToolTip("Chat Desktop")
+            self._icon.setToolTip(self.tr("Chat Desktop"))
             menu = QMenu()
-            open_action = QAction("Open Chat Desktop", menu)
+            open_action = QAction(self.tr("Open Chat Desktop"), menu)
             open_action.triggered.connect(self.openRequested)
             menu.addAction(open_action)
-            quit_action = QAction("Quit", menu)
+            quit_action = QAction(self.tr("Quit"), menu)
             quit_action.triggered.connect(self.quitRequested)
             menu.addAction(quit_action)
             self._menu = menu
@@ -80,16 +80,21 @@ class ChatTray(QObject):
     @property
     def tool_tip(self) -> str:
         """What hovering the tray icon says: "Chat Desktop: 3 unread"."""
-        return f"Chat Desktop: {self._unread} unread" if self._unread else "Chat Desktop"
+        return (
+            self.tr("Chat Desktop: %n unread", "", self._unread)
+            if self._unread
+            else self.tr("Chat Desktop")
+        )
 
     def notify(self, room: str, author: str, text: str) -> None:
         """Show a desktop notification (plain text) for a new message."""
         body = text if len(text) <= NOTIFICATION_CHARS else text[: NOTIFICATION_CHARS - 1] + "…"
         self.last_room = room
-        self.last_message = f"{author} in #{room}: {body}"
+        title = self.tr("{author} in #{room}").format(author=author, room=room)
+        self.last_message = f"{title}: {body}"
         if self._icon is not None and QSystemTrayIcon.supportsMessages():
             self._icon.showMessage(
-                f"{author} in #{room}",
+                title,
                 notification_body(body, reads_markup=_notifications_read_markup()),
                 QSystemTrayIcon.MessageIcon.Information,
                 8000,

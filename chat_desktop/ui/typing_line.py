@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
 
@@ -11,10 +11,12 @@ def typing_sentence(users: list[str]) -> str:
     if not users:
         return ""
     if len(users) == 1:
-        return f"{users[0]} is typing..."
+        return QCoreApplication.translate("TypingLine", "{name} is typing...").format(name=users[0])
     if len(users) == 2:
-        return f"{users[0]} and {users[1]} are typing..."
-    return "several people are typing..."
+        return QCoreApplication.translate(
+            "TypingLine", "{first} and {second} are typing..."
+        ).format(first=users[0], second=users[1])
+    return QCoreApplication.translate("TypingLine", "several people are typing...")
 
 
 class TypingLine(QLabel):
@@ -29,6 +31,7 @@ class TypingLine(QLabel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("typingLine")
+        self.setAccessibleName(self.tr("Who is typing"))
         self.setTextFormat(Qt.TextFormat.PlainText)
 
     def show_users(self, users: list[str]) -> None:

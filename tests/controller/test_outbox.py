@@ -146,8 +146,9 @@ async def test_a_refused_message_fails_with_the_reason_and_retry_sends_it_again(
 
     failed = outbox.refused(Error(ErrorCode.TOO_LARGE, "message is too large", entry.client_id))
     assert failed is not None and failed.state is DeliveryState.FAILED
-    assert failed.error == "message is too large"
-    assert session.cache.outbox()[0].failed == "message is too large"
+    # The code is kept (the window shows its translated sentence), not the server's words.
+    assert failed.error == ErrorCode.TOO_LARGE
+    assert session.cache.outbox()[0].failed == ErrorCode.TOO_LARGE
     # A reconnect does not send a failed message by itself.
     session.link.drop()
     outbox.connection_lost()
@@ -189,7 +190,7 @@ async def test_what_waits_in_the_outbox_survives_a_restart(tmp_path: Path) -> No
         outbox, _ = outbox_of(after)
         assert [(e.client_id, e.state, e.error) for e in outbox.entries("general")] == [
             (queued.client_id, DeliveryState.QUEUED, ""),
-            (refused.client_id, DeliveryState.FAILED, "too large"),
+            (refused.client_id, DeliveryState.FAILED, ErrorCode.TOO_LARGE),
         ]
         connect(after, outbox)
         await eventually(lambda: sent_ids(after) == [queued.client_id])
@@ -243,3 +244,12 @@ async def test_an_acknowledged_message_never_turns_queued(session: Session) -> N
         DeliveryState.QUEUED,
         DeliveryState.SENT,
     ]
+
+
+async def test_a_refusal_with_a_code_the_app_does_not_know_keeps_the_server_s_words(
+    session: Session,
+) -> None:
+    outbox, _reported, entry = await one_sent(session, "from the future")
+
+    failed = outbox.refused(Error("quota_exceeded", "your quota is used up", entry.client_id))
+    assert failed is not None and failed.error == "your quota is used up"

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from chat_desktop.app import close_chat
 from chat_desktop.controller.chat import ChatController
 from chat_desktop.controller.entries import ConnectionKind
+from chat_desktop.i18n import install_translations, remove_translations
 from chat_desktop.storage import ChatCache
 from chat_desktop.transport import Jitter, ReconnectPolicy, ServerLink
 from chat_desktop.ui.main_window import MainWindow
@@ -68,6 +69,14 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
 
 
 Runner = Callable[[Coroutine[Any, Any, T]], T]
+
+
+@pytest.fixture
+def speak(qapp: QApplication) -> Iterator[Callable[[str], None]]:
+    """``speak("de")`` installs the app's translations as ``--lang de`` does at start;
+    the English sources (no translator, the tests' default) come back after the test."""
+    yield install_translations
+    remove_translations()
 
 
 @pytest.fixture

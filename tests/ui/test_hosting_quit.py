@@ -44,8 +44,11 @@ async def _hosting_app(data_dir: Path) -> tuple[ChatApp, asyncio.Future[int]]:
 
 
 def test_quitting_while_a_colleague_is_connected_asks_and_cancel_keeps_the_chat(
-    tmp_path: Path, run: Any
+    tmp_path: Path, run: Any, speak: Any
 ) -> None:
+    # As the app starts in English: with the English plural forms ("1 colleague is").
+    speak("en")
+
     async def scenario() -> None:
         app, running = await _hosting_app(tmp_path / "app")
         url = app.local_server.base_url

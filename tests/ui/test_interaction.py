@@ -12,6 +12,7 @@ from chat_desktop.controller.entries import DeliveryState
 from chat_desktop.ui.message_delegate import open_link
 from chat_desktop.ui.side_bar import UNREAD_ROLE
 from chat_desktop.ui.text_spans import SpanKind
+from chat_protocol import ErrorCode
 from tests.waiting import eventually
 
 from .conftest import ChatClient, LocalChatServer, alice_and_bob, connected
@@ -65,7 +66,10 @@ def test_a_refused_message_shows_failed_and_retry_delivers_it(
         alice.type_and_send("draft for plans")
         await eventually(lambda: alice.w.messages.entries()[0].state is DeliveryState.FAILED)
         entry = alice.w.messages.entries()[0]
-        assert "plans" in entry.error
+        # The refusal's code, shown as its sentence (translated), not the server's words.
+        assert entry.error == ErrorCode.UNKNOWN_ROOM
+        layout = alice.w.view.message_delegate.layout_for(alice.w.messages.index(0))
+        assert layout.status_text == "Not delivered: This room does not exist."
 
         alice.c.create_room("plans")
         await eventually(lambda: "plans" in alice.w.rooms.names())

@@ -11,7 +11,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
 
-from chat_desktop.ui.new_room import HINT, NewRoomDialog
+from chat_desktop.ui.new_room import NewRoomDialog, hint
 from tests.waiting import eventually
 
 from .conftest import ChatClient, LocalChatServer, connected
@@ -40,7 +40,7 @@ def test_the_name_is_checked_as_typed_and_create_waits_for_a_good_one(qtbot: QtB
     qtbot.addWidget(dialog)
     dialog.show()
     # Nothing typed: the hint, no error, nothing to create.
-    assert dialog.note.text() == HINT and not dialog.showing_error
+    assert dialog.note.text() == hint() and not dialog.showing_error
     assert not dialog.create_button.isEnabled()
 
     type_name(dialog, "team plans")
@@ -50,7 +50,7 @@ def test_the_name_is_checked_as_typed_and_create_waits_for_a_good_one(qtbot: QtB
     # Upper case is lowered where it is typed: what is shown is what gets created.
     type_name(dialog, "Team-Plans_2")
     assert dialog.name_field.text() == "team-plans_2"
-    assert dialog.note.text() == HINT and not dialog.showing_error
+    assert dialog.note.text() == hint() and not dialog.showing_error
     assert dialog.create_button.isEnabled()
 
     with qtbot.waitSignal(dialog.createRequested) as asked:
@@ -92,7 +92,8 @@ def test_a_refusal_by_the_server_is_shown_in_the_dialog_with_the_name_kept(
         type_name(dialog, "one-too-many")
         dialog.create_button.click()
         await eventually(lambda: dialog.showing_error)
-        assert "new rooms in a short time" in dialog.note.text()
+        # The code's sentence (translated), not the server's English words.
+        assert "Too many requests in a short time" in dialog.note.text()
         assert dialog.isVisible() and alice.w.new_room_dialog is dialog
         assert dialog.name_field.text() == "one-too-many" and not dialog.name_field.isReadOnly()
         # Trying again later is one click away.
