@@ -13,30 +13,31 @@ that does not say what to do:
 
 This module checks both *before* any Qt module is imported, says in one line
 what is missing and how to get it, and exits 1. It imports nothing heavy;
-the X11 checks use ``ctypes`` on the very libraries the plugin would load, so
+the X11 checks open (``ctypes``) the very libraries the plugin would load, so
 a check that passes here is the check Qt would have passed.
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import importlib.util
 import os
 import sys
 
-# The libraries Qt's xcb platform plugin loads, by the name ctypes finds them
-# under, with the Debian/Ubuntu package that ships each (README says so too).
+# The libraries Qt's xcb platform plugin loads, by the soname the dynamic
+# loader opens, with the Debian/Ubuntu package that ships each (README says
+# so too). Opening them is what the plugin does, and takes microseconds; asking
+# ctypes.util.find_library would run ldconfig once per library at every start.
 XCB_LIBRARIES = {
-    "xcb": "libxcb1",
-    "xcb-cursor": "libxcb-cursor0",
-    "xcb-icccm": "libxcb-icccm4",
-    "xcb-keysyms": "libxcb-keysyms1",
-    "xcb-image": "libxcb-image0",
-    "xcb-render-util": "libxcb-render-util0",
-    "xcb-shape": "libxcb-shape0",
-    "xcb-xkb": "libxcb-xkb1",
-    "xkbcommon-x11": "libxkbcommon-x11-0",
+    "libxcb.so.1": "libxcb1",
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-xkb.so.1": "libxcb-xkb1",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
 }
 
 
@@ -70,9 +71,7 @@ def display_problem(environ: os._Environ[str] | dict[str, str]) -> str | None:
             "no display: DISPLAY and WAYLAND_DISPLAY are not set; start it from a desktop"
             " session (or set QT_QPA_PLATFORM=offscreen to run without a screen)"
         )
-    absent = [
-        package for name, package in XCB_LIBRARIES.items() if ctypes.util.find_library(name) is None
-    ]
+    absent = [package for soname, package in XCB_LIBRARIES.items() if not _loads(soname)]
     if absent:
         return (
             f"Qt's X11 plugin needs libraries this system lacks; on Debian or Ubuntu:"
@@ -83,12 +82,20 @@ def display_problem(environ: os._Environ[str] | dict[str, str]) -> str | None:
     return None
 
 
+def _loads(soname: str) -> bool:
+    try:
+        ctypes.CDLL(soname)
+    except OSError:
+        return False
+    return True
+
+
 def _x_server_answers() -> bool:
     """Whether libxcb can connect to $DISPLAY (what the plugin does first)."""
-    path = ctypes.util.find_library("xcb")
-    if path is None:
+    try:
+        xcb = ctypes.CDLL("libxcb.so.1")
+    except OSError:
         return False
-    xcb = ctypes.CDLL(path)
     xcb.xcb_connect.restype = ctypes.c_void_p
     xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
     xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
