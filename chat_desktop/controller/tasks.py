@@ -10,6 +10,7 @@ task may vanish mid-flight), and at shutdown every task must be cancelled
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -23,13 +24,24 @@ class TaskGroup:
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
+        # The loop the tasks run on, kept from the start (or the first spawn):
+        # under qasync a Qt signal can fire while Qt processes events outside
+        # the loop's run_forever (tests do, between steps), where
+        # get_running_loop() fails and the coroutine would be dropped
+        # unawaited. create_task on the kept loop schedules it for the loop's
+        # next turn instead.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        with contextlib.suppress(RuntimeError):
+            self._loop = asyncio.get_running_loop()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
-        """Run ``coro`` as a task on the running loop; None (and closed) after close()."""
-        if self._closed:
+        """Run ``coro`` as a task on the group's loop; None (and closed) after close()."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        if self._closed or self._loop.is_closed():
             coro.close()
             return None
-        task = asyncio.get_running_loop().create_task(coro)
+        task = self._loop.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._done)
         return task

@@ -93,6 +93,11 @@ class Hub:
 
     def __init__(self, limits: Limits, rooms: Iterable[RoomInfo] = ()) -> None:
         self._limits = limits
+        # The event loop the hub's timers run on, taken the first time one is
+        # needed and kept: in the app that hosts the chat, qasync may run a
+        # callback while Qt processes events outside the loop's run_forever,
+        # and asyncio.get_running_loop() would then fail.
+        self._event_loop: asyncio.AbstractEventLoop | None = None
         # Room name -> last seq: lets a long poll tell without a query whether
         # a room has anything after the client's position.
         self._rooms: dict[str, int] = {room.name: room.last_seq for room in rooms}
@@ -190,7 +195,7 @@ class Hub:
             return
         poller.active -= 1
         if poller.active == 0:
-            poller.expiry = asyncio.get_running_loop().call_later(
+            poller.expiry = self._loop().call_later(
                 self._limits.poll_presence_seconds, self._drop_poller, token_hash
             )
 
@@ -247,7 +252,7 @@ class Hub:
             timer.cancel()
         else:
             self._notify()
-        self._typing[key] = asyncio.get_running_loop().call_later(
+        self._typing[key] = self._loop().call_later(
             TYPING_TTL, self._stop_typing, room, user
         )
 
@@ -272,6 +277,11 @@ class Hub:
         self._changed.set()
         self._changed = asyncio.Event()
 
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        if self._event_loop is None:
+            self._event_loop = asyncio.get_running_loop()
+        return self._event_loop
+
     def changed(self) -> asyncio.Event:
         """An event set at the next change; take it BEFORE reading the state it guards."""
         return self._changed
@@ -280,7 +290,7 @@ class Hub:
 
     def revoke(self, token_hash: str, reason: str = "logged out") -> None:
         """A token was revoked: close its sockets (4401), end its polls, forget its poller."""
-        now = asyncio.get_running_loop().time()
+        now = self._loop().time()
         self._revoked = {
             known: at for known, at in self._revoked.items() if now - at < REVOKED_MEMORY
         }
