@@ -216,6 +216,14 @@ def main(argv: list[str] | None = None) -> int:
         use_palette(app, dark_palette())
         settle(app)
         save(window, args.out / "main-dark.png")
+
+        # The same window at the small size the layout is tested at.
+        use_palette(app, light_palette())
+        size = window.size()
+        window.resize(400, 300)
+        settle(app)
+        save(window, args.out / "main-small.png")
+        window.resize(size)
         window.hide()
         window.deleteLater()
         controller.deleteLater()
