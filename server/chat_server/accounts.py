@@ -157,10 +157,12 @@ class Accounts:
         await self.revocations.start()
         tasks = [
             asyncio.create_task(
-                _every(config.revocation_check_seconds, "revocation check", self.revocations.check)
+                run_every(
+                    config.revocation_check_seconds, "revocation check", self.revocations.check
+                )
             ),
             asyncio.create_task(
-                _every(config.session_upkeep_seconds, "session upkeep", self.upkeep)
+                run_every(config.session_upkeep_seconds, "session upkeep", self.upkeep)
             ),
         ]
         try:
@@ -173,7 +175,7 @@ class Accounts:
                     await task
 
 
-async def _every(interval: float, what: str, work: Callable[[], Awaitable[object]]) -> None:
+async def run_every(interval: float, what: str, work: Callable[[], Awaitable[object]]) -> None:
     """Run ``work`` every ``interval`` seconds until cancelled; a failure waits for the next."""
     while True:
         await asyncio.sleep(interval)

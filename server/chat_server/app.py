@@ -21,11 +21,11 @@ from . import guards, http_api
 from .config import ServerConfig
 from .discovery import DiscoveryError, ServerAdvertiser, lan_addresses
 from .fanout import WRITES_KEY, WriteStage
+from .files import FILES_KEY, FileService
 from .hub import Hub
 from .service import SERVICE_KEY, ChatService
 from .session import SESSIONS_KEY, keep_sessions_alive, shut_down_sessions, websocket_handler
-from .storage import open_store
-from .storage.base import ChatStore
+from .storage import PeeweeChatStore, open_store
 from .tls import prepare_tls
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def join_urls(host: str, scheme: str, port: int) -> list[str]:
 class ChatServer:
     """The bundled chat server: start it, read ``port`` / ``base_url``, stop it."""
 
-    def __init__(self, config: ServerConfig, store: ChatStore | None = None) -> None:
+    def __init__(self, config: ServerConfig, store: PeeweeChatStore | None = None) -> None:
         self.config = config
         self._store = store if store is not None else open_store(config)
         self._runner: web.AppRunner | None = None
@@ -91,6 +91,8 @@ class ChatServer:
         app[SERVICE_KEY] = service
         app[SESSIONS_KEY] = set()
         app[WRITES_KEY] = WriteStage(asyncio.get_running_loop())
+        files = FileService(self.config, self._store)
+        app[FILES_KEY] = files
         app.router.add_get("/ws", websocket_handler)
         http_api.add_routes(app)
         guards.add_to(app)
@@ -98,6 +100,8 @@ class ChatServer:
         app.cleanup_ctx.append(keep_sessions_alive)
         # Sessions ended by any process close here; expired ones are deleted.
         app.cleanup_ctx.append(service.accounts.run)
+        # Uploaded files: folders, a crash's leftovers, the periodic sweep.
+        app.cleanup_ctx.append(files.run)
         return app
 
     async def _on_shutdown(self, app: web.Application) -> None:
