@@ -64,6 +64,8 @@ class ChatServer:
         self.base_url = ""
         # SHA-256 of the certificate ("AB:CD:...") when serving TLS, for users to compare.
         self.fingerprint = ""
+        # Uploaded files (set when the app is built, for in-process hosts and tests).
+        self._files: FileService | None = None
         # The DNS-SD announcement while running, when config.advertise asks for one.
         self.advertiser: ServerAdvertiser | None = None
 
@@ -73,6 +75,13 @@ class ChatServer:
         if self._service is None:
             raise RuntimeError("the server is not running")
         return self._service
+
+    @property
+    def files(self) -> FileService:
+        """The running file service (uploads, the sweep); only after start()."""
+        if self._files is None or self._service is None:
+            raise RuntimeError("the server is not running")
+        return self._files
 
     def online_users(self) -> list[str]:
         """Who is connected now (socket or recent poll); empty when not running.
@@ -91,7 +100,7 @@ class ChatServer:
         app[SERVICE_KEY] = service
         app[SESSIONS_KEY] = set()
         app[WRITES_KEY] = WriteStage(asyncio.get_running_loop())
-        files = FileService(self.config, self._store)
+        files = self._files = FileService(self.config, self._store)
         app[FILES_KEY] = files
         app.router.add_get("/ws", websocket_handler)
         http_api.add_routes(app)

@@ -47,7 +47,7 @@ from aiohttp import hdrs, web
 from chat_protocol import ErrorCode, ProtocolError, dump_json
 from chat_protocol.rules import format_ts
 
-from .accounts import run_every
+from .accounts import periodically
 from .config import ServerConfig
 from .service import RateLimited
 from .storage.file_records import FileRecord, FileRecords, SweepReport
@@ -86,15 +86,14 @@ def validate_file_name(name: object) -> str:
 
 
 def media_type(request: web.Request) -> str:
-    """The upload's declared type without parameters; octet-stream when none is given."""
-    if hdrs.CONTENT_TYPE not in request.headers:
-        return OCTET_STREAM
+    """The upload's declared type without parameters, lower case.
+
+    ``application/octet-stream`` when none is given, and when what is given
+    is no media type (aiohttp's parser already reads most such as that): the
+    type only decides how a file is offered, and opaque bytes is the safe way.
+    """
     declared = request.content_type.lower()
-    if not _MEDIA_TYPE.fullmatch(declared):
-        raise ProtocolError(
-            ErrorCode.BAD_REQUEST, "Content-Type must be a media type: type/subtype"
-        )
-    return declared
+    return declared if _MEDIA_TYPE.fullmatch(declared) else OCTET_STREAM
 
 
 def content_disposition(record: FileRecord) -> str:
@@ -156,15 +155,11 @@ class FileService:
         config: ServerConfig,
         store: PeeweeChatStore,
         folder: FileStore | None = None,
-        *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.config = config
         self.folder = folder or SharedFolderStore(config.files_dir or config.data_dir / "files")
         self.records = FileRecords(store, self.folder)
         self.slots = UploadSlots(config.max_uploads_per_user, config.max_uploads_total)
-        # What "now" is for expiry: a parameter so that a test can jump a day.
-        self._clock = clock
 
     # Uploads ----------------------------------------------------------------
 
@@ -228,11 +223,14 @@ class FileService:
 
     # The sweep --------------------------------------------------------------
 
-    async def sweep(self) -> SweepReport:
-        """Remove expired uploads, bytes nothing holds, and a crash's leftovers."""
-        expired_before = format_ts(
-            self._clock() - timedelta(seconds=self.config.upload_expiry_seconds)
-        )
+    async def sweep(self, now: datetime | None = None) -> SweepReport:
+        """Remove expired uploads, bytes nothing holds, and a crash's leftovers.
+
+        ``now``: the time uploads expire against (default: the clock's), so
+        that a test can jump a day ahead.
+        """
+        now = now or datetime.now(UTC)
+        expired_before = format_ts(now - timedelta(seconds=self.config.upload_expiry_seconds))
         report = await self.records.sweep(expired_before)
         leftover = self.config.file_leftover_seconds
         temporary = await asyncio.to_thread(self.folder.sweep_temporary, leftover)
@@ -263,15 +261,8 @@ class FileService:
         """``cleanup_ctx``: make the folders, clear a crash's leftovers, then sweep periodically."""
         await asyncio.to_thread(self.folder.open)
         await asyncio.to_thread(self.folder.sweep_temporary, self.config.file_leftover_seconds)
-        task = asyncio.create_task(
-            run_every(self.config.file_sweep_seconds, "file sweep", self.sweep)
-        )
-        try:
+        async with periodically((self.config.file_sweep_seconds, "file sweep", self.sweep)):
             yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 FILES_KEY = web.AppKey("files", FileService)
