@@ -261,8 +261,11 @@ class FileService:
         """``cleanup_ctx``: make the folders, clear a crash's leftovers, then sweep periodically."""
         await asyncio.to_thread(self.folder.open)
         await asyncio.to_thread(self.folder.sweep_temporary, self.config.file_leftover_seconds)
-        async with periodically((self.config.file_sweep_seconds, "file sweep", self.sweep)):
-            yield
+        try:
+            async with periodically((self.config.file_sweep_seconds, "file sweep", self.sweep)):
+                yield
+        finally:
+            await asyncio.to_thread(self.folder.close)
 
 
 FILES_KEY = web.AppKey("files", FileService)
