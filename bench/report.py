@@ -39,7 +39,15 @@ import matplotlib.pyplot as plt
 
 from bench import fanout, harness, latency
 
-BENCHMARKS = ("latency", "fanout", "connections", "polling_vs_ws", "client", "revocation")
+BENCHMARKS = (
+    "latency",
+    "fanout",
+    "connections",
+    "polling_vs_ws",
+    "client",
+    "revocation",
+    "files",
+)
 # Arguments for --quick: each benchmark at a size that runs in seconds.
 QUICK = {
     "latency": "--clients 5,20 --repeat 1 --duration 1 --warmup 0.5",
@@ -48,6 +56,7 @@ QUICK = {
     "polling_vs_ws": "--clients 5 --idle 1 --messages 8",
     "client": "--messages 2000 --burst-seconds 1",
     "revocation": "--repeat 1 --sockets 5",
+    "files": "--size-mb 4 --upload-mb 4 --clients 3 --repeat 1 --idle 1 --busy 1",
 }
 PROFILES = Path(__file__).with_name("profiles.md")
 COLORS = {
@@ -210,7 +219,41 @@ def targets_summary(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, 
                 verdict(worst < 2000 and not unclosed),
             )
         )
+    if "files" in results:
+        out += _file_targets(results["files"])
     return out
+
+
+def _file_targets(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """Issue 13's targets: transfer speed, memory under uploads, chat latency meanwhile."""
+    ratios, load = result["ratios"], result["load"]
+    rows = [
+        (
+            f"file {way} speed against a bare aiohttp handler",
+            f"{ratios[way]:.2f}x",
+            ">= 0.8x",
+            verdict(ratios[way] >= 0.8),
+        )
+        for way in ("upload", "download")
+    ]
+    rows.append(
+        (
+            f"server memory while {load['clients']} clients upload {load['upload_mib']:g} MiB",
+            f"+{load['peak_above_idle_mib']:.1f} MiB",
+            "< 50 MiB above idle",
+            verdict(load["peak_above_idle_mib"] < 50),
+        )
+    )
+    rows.append(
+        (
+            "chat p99 while those uploads run",
+            f"{load['busy_p99_ms']:.1f} ms vs {load['idle_p99_ms']:.1f} ms idle"
+            f" ({load['p99_ratio']:.2f}x)",
+            "< 2x idle",
+            verdict(load["p99_ratio"] < 2),
+        )
+    )
+    return rows
 
 
 def section_latency(result: dict[str, Any], charts: Path) -> str:
@@ -441,6 +484,39 @@ def section_revocation(result: dict[str, Any], charts: Path) -> str:
     )
 
 
+def section_files(result: dict[str, Any], charts: Path) -> str:
+    load = result["load"]
+    throughput = table(
+        ["server", "upload MiB/s", "download MiB/s", "repeats"],
+        [
+            [r["target"], r["upload_mib_s"], r["download_mib_s"], r["repeats"]]
+            for r in result["rows"]
+        ]
+        + [["ours / bare", result["ratios"]["upload"], result["ratios"]["download"], ""]],
+    )
+    memory = table(
+        ["clients", "MiB each", "idle RSS MiB", "peak RSS MiB", "above idle MiB", "uploads"],
+        [
+            [
+                load["clients"],
+                load["upload_mib"],
+                load["idle_rss_mib"],
+                load["peak_rss_mib"],
+                load["peak_above_idle_mib"],
+                f"{load['uploads']} in {load['busy_s']:.1f} s",
+            ]
+        ],
+    )
+    latency = table(
+        ["phase", "messages", "p50 ms", "p99 ms"],
+        [
+            ["idle", load["idle_messages"], load["idle_p50_ms"], load["idle_p99_ms"]],
+            ["during uploads", load["busy_messages"], load["busy_p50_ms"], load["busy_p99_ms"]],
+        ],
+    )
+    return f"{throughput}\n\n{memory}\n\nChat meanwhile:\n\n{latency}\n"
+
+
 # Charts ------------------------------------------------------------------------
 
 
@@ -567,6 +643,7 @@ SECTIONS = {
     "polling_vs_ws": ("The seed's polling against our WebSocket", section_polling),
     "client": ("The desktop client", section_client),
     "revocation": ("Revocation reaching a running server", section_revocation),
+    "files": ("Files: transfer, memory, chat meanwhile", section_files),
 }
 # What each benchmark does, in a sentence or two (the module docstrings say more).
 METHODS = {
@@ -590,6 +667,11 @@ METHODS = {
     " `chat-server user reset-password|disable|remove NAME` runs as its own process on"
     " the same data, as an operator would; each delay runs from that process's exit"
     " (its change committed) until a socket receives its 4401 close.",
+    "files": "One client uploads and downloads a file, our server and a bare aiohttp"
+    " handler (the same hash, fsync and rename, FileResponse back) taking turns; then"
+    " clients in a worker process each upload a file at once while our server's RSS is"
+    " read every 10 ms and a few users chat over WebSockets, timed send -> receive"
+    " against the same chat before the uploads.",
 }
 
 
