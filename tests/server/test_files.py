@@ -28,6 +28,8 @@ from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 from chat_server.storage.file_records import UnknownFile, hold_uploads, release_uploads
 from chat_server.storage.peewee_store import PeeweeChatStore
+from tests.conftest import ServerProcess
+from tests.postgres import throwaway_database
 from tests.server.wire import bearer, http, register
 from tests.waiting import eventually
 
@@ -594,3 +596,43 @@ async def test_a_held_upload_outlives_its_expiry_and_goes_when_released(
     await chat_server.files.sweep()
     assert stored_files(chat_server) == []
     assert other["id"] != kept["id"]
+
+
+# Several servers of one chat ------------------------------------------------------
+
+
+@pytest.mark.postgres
+async def test_two_servers_of_one_chat_share_one_files_folder(
+    server_config: ServerConfig, tmp_path: Path
+) -> None:
+    with throwaway_database("files") as url:
+        shared = tmp_path / "shared-files"
+        server = await started(configured(server_config, db_url=url, files_dir=shared))
+        other = ServerProcess(
+            data_dir=tmp_path / "other", extra_args=["--db", url, "--files-dir", str(shared)]
+        )
+        await asyncio.to_thread(other.start)
+        try:
+            alice = await register(server, "alice")
+            async with http(server) as session:
+                _, first = await upload(session, alice, b"on both servers")
+            async with aiohttp.ClientSession(base_url=other.url) as session:
+                path = f"/api/v1/files/{first['id']}"
+                async with session.get(path, headers=bearer(alice)) as response:
+                    assert await response.read() == b"on both servers"
+                _, second = await upload(session, alice, b"on both servers")
+                assert second["sha256"] == first["sha256"]
+                assert len(list(shared.glob("??/*"))) == 1
+                async with session.delete(path, headers=bearer(alice)) as response:
+                    assert response.status == 204
+            async with http(server) as session:
+                path = f"/api/v1/files/{second['id']}"
+                async with session.get(path, headers=bearer(alice)) as response:
+                    assert await response.read() == b"on both servers"
+                async with session.delete(path, headers=bearer(alice)) as response:
+                    assert response.status == 204
+            assert list(shared.glob("??/*")) == []
+        finally:
+            await asyncio.to_thread(other.stop)
+            await server.stop()
+        assert not other.tracebacks(), "".join(other.output)
