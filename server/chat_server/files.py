@@ -260,7 +260,13 @@ class FileService:
     async def run(self, _app: web.Application) -> AsyncIterator[None]:
         """``cleanup_ctx``: make the folders, clear a crash's leftovers, then sweep periodically."""
         await asyncio.to_thread(self.folder.open)
-        await asyncio.to_thread(self.folder.sweep_temporary, self.config.file_leftover_seconds)
+        # In the data folder, the files are this server's alone: whatever is
+        # being received there was cut off when it last stopped. A folder of
+        # its own (--files-dir) may be shared, and another server's uploads
+        # in flight must stay: there only what nobody wrote to for a while goes.
+        shared = self.config.files_dir is not None
+        leftover = self.config.file_leftover_seconds if shared else 0.0
+        await asyncio.to_thread(self.folder.sweep_temporary, leftover)
         try:
             async with periodically((self.config.file_sweep_seconds, "file sweep", self.sweep)):
                 yield

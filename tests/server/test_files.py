@@ -8,6 +8,7 @@ a request aiohttp would not send: a body that never comes, a cut-off one).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import io
@@ -30,7 +31,7 @@ from chat_server.storage.file_records import UnknownFile, hold_uploads, release_
 from chat_server.storage.peewee_store import PeeweeChatStore
 from tests.conftest import ServerProcess
 from tests.postgres import throwaway_database
-from tests.server.wire import bearer, http, register
+from tests.server.wire import PASSWORD, bearer, http, register
 from tests.waiting import eventually
 
 MiB = 1024 * 1024
@@ -530,17 +531,49 @@ def _age(path: Path, seconds: float) -> None:
     os.utime(path, (then, then))
 
 
-async def test_a_crashs_leftovers_are_removed_at_start_and_by_the_sweep(
-    server_config: ServerConfig,
+async def test_a_killed_upload_leaves_nothing_after_a_restart(
+    server_process: ServerProcess,
 ) -> None:
-    # What a killed server leaves: a half-received upload, and bytes placed
-    # whose record never committed; and a young one another server sharing
-    # the folder may be committing right now.
-    files = server_config.data_dir / "files"
+    # A real crash: the server process is killed while a body is arriving.
+    base = server_process.url
+    async with aiohttp.ClientSession(base_url=base) as session:
+        body = {"username": "alice", "password": PASSWORD}
+        async with session.post("/api/v1/register", json=body) as response:
+            alice = (await response.json())["token"]
+    host, port = base.removeprefix("http://").split(":")
+    _, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        f"POST /api/v1/files?name=cut HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {alice}"
+        "\r\nContent-Length: 10000000\r\n\r\n".encode()
+        + b"x" * 2_000_000
+    )
+    await writer.drain()
+    temporary = server_process.data_dir / "files" / "tmp"
+    await eventually(lambda: any(temporary.iterdir()))
+    await asyncio.to_thread(server_process.kill)
+    writer.close()
+    with contextlib.suppress(ConnectionError):
+        await writer.wait_closed()
+    assert any(temporary.iterdir())  # what the crash left
+    await asyncio.to_thread(server_process.start)
+    assert not any(temporary.iterdir())
+    assert not list((server_process.data_dir / "files").glob("??/*"))
+
+
+async def test_a_crashs_leftovers_in_a_shared_folder_go_once_nobody_writes_them(
+    server_config: ServerConfig, tmp_path: Path
+) -> None:
+    # In a folder several servers may share: a half-received upload, and
+    # bytes placed whose record never committed; and young ones another
+    # server may be writing or committing right now, which stay.
+    files = tmp_path / "shared-files"
+    server_config = configured(server_config, files_dir=files)
     (files / "tmp").mkdir(parents=True)
     half = files / "tmp" / "0123.part"
     half.write_bytes(b"half")
     _age(half, 2 * 3600)
+    in_flight = files / "tmp" / "4567.part"
+    in_flight.write_bytes(b"arriving")
     unheld = hashlib.sha256(b"unheld").hexdigest()
     young = hashlib.sha256(b"young").hexdigest()
     for address in (unheld, young):
@@ -549,10 +582,10 @@ async def test_a_crashs_leftovers_are_removed_at_start_and_by_the_sweep(
     _age(files / unheld[:2] / unheld[2:], 2 * 3600)
     server = await started(server_config)
     try:
-        assert not half.exists()
+        assert not half.exists() and in_flight.exists()
         report = await server.files.sweep()
         assert report.removed_bytes == 1
-        assert [path.parent.name + path.name for path in stored_files(server)] == [young]
+        assert [path.parent.name + path.name for path in files.glob("??/*")] == [young]
     finally:
         await server.stop()
 

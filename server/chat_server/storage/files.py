@@ -17,7 +17,8 @@ a crash from leaving a half file behind a record:
 
 A temporary file left by a crash (or a client that vanished mid-upload in a
 process that then died) is removed by :meth:`FileStore.sweep_temporary`,
-which the server runs at start-up and with every sweep.
+which the server runs at start-up (everything, in a folder that is its
+own) and with every sweep (what nobody wrote to for a while).
 
 :class:`SharedFolderStore` keeps everything under one folder
 (``DATA_DIR/files`` by default), laid out as ``ab/cdef...`` (the first two hex
@@ -326,12 +327,12 @@ class SharedFolderStore(FileStore):
         aside = self._temporary / f"{secrets.token_hex(16)}.stale"
         try:
             os.replace(path, aside)
+            if self._now() - aside.stat().st_mtime < older_than:
+                os.replace(aside, path)
+                return False
+            aside.unlink()
         except FileNotFoundError:
-            return False
-        if self._now() - aside.stat().st_mtime < older_than:
-            os.replace(aside, path)
-            return False
-        aside.unlink()
+            return False  # removed meanwhile by a sweep of another server
         return True
 
     def sweep_temporary(self, older_than: float) -> int:
