@@ -40,7 +40,6 @@ import hashlib
 import logging
 import os
 import secrets
-import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -60,20 +59,11 @@ log = logging.getLogger(__name__)
 # that many uploads at once stay within a few MiB (the memory bound of issue 13).
 WRITE_BLOCK = 512 * 1024
 TEMPORARY_SUFFIX = ".part"
-# Threads that hash and write uploads, for all uploads together: hashing
-# costs CPU, and on a small server chat must keep the cores it needs. Run a
-# little below normal priority (Linux: per thread), so that the event loop
-# and the database writer come first and uploads take what is left.
-FILE_THREADS = 2
-FILE_THREAD_NICENESS = 5
-
-
-def _lower_priority() -> None:
-    # On Linux a thread id names that one thread (elsewhere: left as it is).
-    with contextlib.suppress(AttributeError, OSError):
-        thread = threading.get_native_id()
-        niceness = os.getpriority(os.PRIO_PROCESS, thread) + FILE_THREAD_NICENESS
-        os.setpriority(os.PRIO_PROCESS, thread, niceness)
+# The thread that hashes and writes uploads, for all uploads together: one
+# core's worth of SHA-256 (several hundred MiB/s, more than a LAN brings in)
+# at most, so that many uploads at once leave the other cores to the event
+# loop and the database writer.
+FILE_THREADS = 1
 
 
 class TooLarge(Exception):
@@ -223,9 +213,7 @@ class SharedFolderStore(FileStore):
     def open(self) -> None:
         """Make the folders (0700) if missing, start the file threads. Blocking."""
         private_folder(self._temporary)
-        self._threads = ThreadPoolExecutor(
-            FILE_THREADS, thread_name_prefix="chat-files", initializer=_lower_priority
-        )
+        self._threads = ThreadPoolExecutor(FILE_THREADS, thread_name_prefix="chat-files")
 
     def close(self) -> None:
         if self._threads is not None:
