@@ -179,6 +179,8 @@ class FileService:
                 raise ProtocolError(
                     ErrorCode.REQUEST_TIMEOUT, "the file stopped arriving; send it again"
                 ) from None
+            except ConnectionError:
+                raise  # the client went away: nothing of ours failed
             except OSError as exc:
                 raise self._not_stored(exc) from None
             try:

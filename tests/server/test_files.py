@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import hashlib
 import io
+import logging
 import os
 import stat
 import time
@@ -487,7 +488,8 @@ async def test_a_client_that_vanishes_mid_upload_leaves_nothing_and_no_error(
     await writer.wait_closed()
     await eventually(lambda: temporary_files(chat_server) == [])
     assert stored_files(chat_server) == []
-    assert not [record for record in caplog.records if record.levelname in ("ERROR", "CRITICAL")]
+    # A client going away is ordinary: no warning, no error, no traceback.
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
 
 
 # Expiry and the sweep ------------------------------------------------------------
