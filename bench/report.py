@@ -49,6 +49,7 @@ BENCHMARKS = (
     "healing",
     "reconnect_storm",
     "client_memory",
+    "files",
 )
 # Arguments for --quick: each benchmark at a size that runs in seconds.
 QUICK = {
@@ -61,6 +62,7 @@ QUICK = {
     "healing": "--clients 3 --outage 2 --gap 3 --restart 0.5",
     "reconnect_storm": "--clients 100 --users 10 --settle 1",
     "client_memory": "--messages 5000 --soak-minutes 0.2 --presence-every 3",
+    "files": "--size-mb 4 --upload-mb 4 --clients 3 --repeat 1 --idle 1 --busy 1",
 }
 PROFILES = Path(__file__).with_name("profiles.md")
 COLORS = {
@@ -223,6 +225,8 @@ def targets_summary(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, 
                 verdict(worst < 2000 and not unclosed),
             )
         )
+    if "files" in results:
+        out += _file_targets(results["files"])
     out += issue16_targets(results)
     return out
 
@@ -269,6 +273,38 @@ def issue16_targets(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, 
                 )
             )
     return out
+
+
+def _file_targets(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """Issue 13's targets: transfer speed, memory under uploads, chat latency meanwhile."""
+    ratios, load = result["ratios"], result["load"]
+    rows = [
+        (
+            f"file {way} speed against a bare aiohttp handler",
+            f"{ratios[way]:.2f}x",
+            ">= 0.8x",
+            verdict(ratios[way] >= 0.8),
+        )
+        for way in ("upload", "download")
+    ]
+    rows.append(
+        (
+            f"server memory while {load['clients']} clients upload {load['upload_mib']:g} MiB",
+            f"+{load['peak_above_idle_mib']:.1f} MiB",
+            "< 50 MiB above idle",
+            verdict(load["peak_above_idle_mib"] < 50),
+        )
+    )
+    rows.append(
+        (
+            "chat p99 while those uploads run",
+            f"{load['busy_p99_ms']:.1f} ms vs {load['idle_p99_ms']:.1f} ms idle"
+            f" ({load['p99_ratio']:.2f}x)",
+            "< 2x idle",
+            verdict(load["p99_ratio"] < 2),
+        )
+    )
+    return rows
 
 
 def section_latency(result: dict[str, Any], charts: Path) -> str:
@@ -535,6 +571,39 @@ def section_client_memory(result: dict[str, Any], charts: Path) -> str:
     )
 
 
+def section_files(result: dict[str, Any], charts: Path) -> str:
+    load = result["load"]
+    throughput = table(
+        ["server", "upload MiB/s", "download MiB/s", "repeats"],
+        [
+            [r["target"], r["upload_mib_s"], r["download_mib_s"], r["repeats"]]
+            for r in result["rows"]
+        ]
+        + [["ours / bare", result["ratios"]["upload"], result["ratios"]["download"], ""]],
+    )
+    memory = table(
+        ["clients", "MiB each", "idle RSS MiB", "peak RSS MiB", "above idle MiB", "uploads"],
+        [
+            [
+                load["clients"],
+                load["upload_mib"],
+                load["idle_rss_mib"],
+                load["peak_rss_mib"],
+                load["peak_above_idle_mib"],
+                f"{load['uploads']} in {load['busy_s']:.1f} s",
+            ]
+        ],
+    )
+    latency = table(
+        ["phase", "messages", "p50 ms", "p99 ms"],
+        [
+            ["idle", load["idle_messages"], load["idle_p50_ms"], load["idle_p99_ms"]],
+            ["during uploads", load["busy_messages"], load["busy_p50_ms"], load["busy_p99_ms"]],
+        ],
+    )
+    return f"{throughput}\n\n{memory}\n\nChat meanwhile:\n\n{latency}\n"
+
+
 # Charts ------------------------------------------------------------------------
 
 
@@ -696,6 +765,7 @@ SECTIONS = {
     "healing": ("Healing after a server restart", section_healing),
     "reconnect_storm": ("A thousand clients reconnecting", section_reconnect_storm),
     "client_memory": ("The app's memory over a long day", section_client_memory),
+    "files": ("Files: transfer, memory, chat meanwhile", section_files),
 }
 # What each benchmark does, in a sentence or two (the module docstrings say more).
 METHODS = {
@@ -736,6 +806,11 @@ METHODS = {
     " of office traffic (several rooms, typing before each message, colleagues coming"
     " and going). Each RSS is read once the app has stored every message sent and"
     " settled for 2 s.",
+    "files": "One client uploads and downloads a file, our server and a bare aiohttp"
+    " handler (the same hash, fsync and rename, FileResponse back) taking turns; then"
+    " clients in a worker process each upload a file at once while our server's RSS is"
+    " read every 10 ms and a few users chat over WebSockets, timed send -> receive"
+    " against the same chat before the uploads.",
 }
 
 

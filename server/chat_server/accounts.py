@@ -155,22 +155,33 @@ class Accounts:
         """``cleanup_ctx``: watch the revocation log and keep sessions tidy while serving."""
         config = self.config
         await self.revocations.start()
-        tasks = [
-            asyncio.create_task(
-                _every(config.revocation_check_seconds, "revocation check", self.revocations.check)
-            ),
-            asyncio.create_task(
-                _every(config.session_upkeep_seconds, "session upkeep", self.upkeep)
-            ),
-        ]
-        try:
+        async with periodically(
+            (config.revocation_check_seconds, "revocation check", self.revocations.check),
+            (config.session_upkeep_seconds, "session upkeep", self.upkeep),
+        ):
             yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+
+
+# What to run periodically: every so many seconds, what it is (for the log), the work.
+Periodic = tuple[float, str, Callable[[], Awaitable[object]]]
+
+
+@contextlib.asynccontextmanager
+async def periodically(*jobs: Periodic) -> AsyncIterator[None]:
+    """Run each job with :func:`_every` while the block runs; cancel them all at its end.
+
+    The server's upkeep (sessions here, the file sweep in :mod:`chat_server.files`)
+    runs this way inside an aiohttp ``cleanup_ctx``.
+    """
+    tasks = [asyncio.create_task(_every(*job)) for job in jobs]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def _every(interval: float, what: str, work: Callable[[], Awaitable[object]]) -> None:

@@ -21,11 +21,11 @@ from . import guards, http_api
 from .config import ServerConfig
 from .discovery import DiscoveryError, ServerAdvertiser, lan_addresses
 from .fanout import WRITES_KEY, WriteStage
+from .files import FILES_KEY, FileService
 from .hub import Hub
 from .service import SERVICE_KEY, ChatService
 from .session import SESSIONS_KEY, keep_sessions_alive, shut_down_sessions, websocket_handler
-from .storage import open_store
-from .storage.base import ChatStore
+from .storage import PeeweeChatStore, open_store
 from .tls import prepare_tls
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def join_urls(host: str, scheme: str, port: int) -> list[str]:
 class ChatServer:
     """The bundled chat server: start it, read ``port`` / ``base_url``, stop it."""
 
-    def __init__(self, config: ServerConfig, store: ChatStore | None = None) -> None:
+    def __init__(self, config: ServerConfig, store: PeeweeChatStore | None = None) -> None:
         self.config = config
         self._store = (
             store
@@ -68,6 +68,8 @@ class ChatServer:
         self.base_url = ""
         # SHA-256 of the certificate ("AB:CD:...") when serving TLS, for users to compare.
         self.fingerprint = ""
+        # Uploaded files (set when the app is built, for in-process hosts and tests).
+        self._files: FileService | None = None
         # The DNS-SD announcement while running, when config.advertise asks for one.
         self.advertiser: ServerAdvertiser | None = None
 
@@ -77,6 +79,13 @@ class ChatServer:
         if self._service is None:
             raise RuntimeError("the server is not running")
         return self._service
+
+    @property
+    def files(self) -> FileService:
+        """The running file service (uploads, the sweep); only after start()."""
+        if self._files is None or self._service is None:
+            raise RuntimeError("the server is not running")
+        return self._files
 
     def online_users(self) -> list[str]:
         """Who is connected now (socket or recent poll); empty when not running.
@@ -95,6 +104,8 @@ class ChatServer:
         app[SERVICE_KEY] = service
         app[SESSIONS_KEY] = set()
         app[WRITES_KEY] = WriteStage(asyncio.get_running_loop())
+        files = self._files = FileService(self.config, self._store)
+        app[FILES_KEY] = files
         app.router.add_get("/ws", websocket_handler)
         http_api.add_routes(app)
         guards.add_to(app)
@@ -102,6 +113,8 @@ class ChatServer:
         app.cleanup_ctx.append(keep_sessions_alive)
         # Sessions ended by any process close here; expired ones are deleted.
         app.cleanup_ctx.append(service.accounts.run)
+        # Uploaded files: folders, a crash's leftovers, the periodic sweep.
+        app.cleanup_ctx.append(files.run)
         return app
 
     async def _on_shutdown(self, app: web.Application) -> None:

@@ -138,6 +138,21 @@ def build_parser() -> argparse.ArgumentParser:
         f"after it opened or its previous response (default: {defaults.header_timeout:g})",
     )
     parser.add_argument(
+        "--max-file-mb",
+        type=_positive,
+        default=defaults.max_file_bytes / 2**20,
+        metavar="MIB",
+        help="the largest file a user may upload, in MiB (default: "
+        f"{defaults.max_file_bytes / 2**20:g})",
+    )
+    parser.add_argument(
+        "--files-dir",
+        type=Path,
+        metavar="DIR",
+        help="where uploaded files are kept (default: DATA_DIR/files); several servers of "
+        "one chat may share one folder",
+    )
+    parser.add_argument(
         "--tls",
         action="store_true",
         help="serve https:// and wss://, with a self-signed certificate made on the first "
@@ -253,6 +268,8 @@ def config_from(args: argparse.Namespace) -> ServerConfig:
         tls_key=args.tls_key,
         advertise=not args.no_discovery and not _is_loopback(args.host),
         session_days=args.session_days,
+        max_file_bytes=int(args.max_file_mb * 2**20),
+        files_dir=args.files_dir,
     )
     if args.data_dir is not None:
         config.data_dir = args.data_dir

@@ -111,3 +111,21 @@ class ServerConfig:
     # each COMMIT before it reports the writes stored, so that a SIGKILL lands
     # with writes committed but unacknowledged and more queued behind them.
     hold_commits_while: Path | None = None
+    # Files (issue 13; see chat_server.files). The largest upload (--max-file-mb);
+    # anything larger is refused with 413, before its body is read when it says
+    # its length. Told to clients in GET /api/v1/health.
+    max_file_bytes: int = 25 * 1024 * 1024
+    # Uploads running at once for one user (429 beyond) and for the whole
+    # server (503 beyond): each holds a connection and a temporary file.
+    max_uploads_per_user: int = 3
+    max_uploads_total: int = 16
+    # Where uploaded bytes live (--files-dir; None: data_dir/files). Several
+    # servers of one chat may share one folder (chat_server.storage.files).
+    files_dir: Path | None = None
+    # An upload that no message carries expires after this long (the contract: 24 h).
+    upload_expiry_seconds: float = 24 * 3600.0
+    # How often expired uploads and bytes that nothing holds are removed.
+    file_sweep_seconds: float = 3600.0
+    # A temporary file or unheld bytes untouched for this long are a crash's
+    # leftovers, not an upload in flight on a server sharing the folder.
+    file_leftover_seconds: float = 3600.0

@@ -37,6 +37,7 @@ from chat_protocol import (
 )
 from chat_protocol.errors import CODE_OF_STATUS, STATUS_OF_CODE
 
+from . import files
 from .guards import client_address, json_body
 from .refusals import refusal_for
 from .service import SERVICE_KEY, ChatService
@@ -150,6 +151,8 @@ async def health(request: web.Request) -> web.Response:
             "version": config.version,
             "name": config.name,
             "registration": config.registration.value,
+            # So that the app refuses a too-large file before sending it.
+            "max_file_bytes": config.max_file_bytes,
         }
     )
 
@@ -352,3 +355,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(f"{PREFIX}/rooms/{{room}}/typing", post_typing)
     app.router.add_get(f"{PREFIX}/presence", presence)
     app.router.add_get(f"{PREFIX}/events", events)
+    files.add_routes(app, _authorized)

@@ -252,9 +252,7 @@ class Hub:
             timer.cancel()
         else:
             self._notify()
-        self._typing[key] = self._loop().call_later(
-            TYPING_TTL, self._stop_typing, room, user
-        )
+        self._typing[key] = self._loop().call_later(TYPING_TTL, self._stop_typing, room, user)
 
     def _stop_typing(self, room: str, user: str) -> None:
         timer = self._typing.pop((room, user), None)

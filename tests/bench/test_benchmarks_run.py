@@ -61,6 +61,10 @@ TINY = {
         *("--first", "50", "--messages", "300", "--soak-minutes", "0.05"),
         *("--presence-every", "1", "--sample-every", "0.25"),
     ],
+    "files": [
+        *("--size-mb", "1", "--upload-mb", "1", "--clients", "2", "--repeat", "1"),
+        *("--senders", "1", "--rate", "20", "--idle", "0.5", "--busy", "0.5"),
+    ],
 }
 # The latency benchmark with the knobs issue 17 added to reproduce an outside
 # harness: two receiver processes on uvloop, receivers that parse, senders on
@@ -224,6 +228,19 @@ def test_client_memory_reads_the_app_after_each_phase(runs: dict[str, Run]) -> N
     assert "per 10,000 messages" in runs["client_memory"].output
 
 
+def test_files_measures_both_servers_memory_and_chat(runs: dict[str, Run]) -> None:
+    result = runs["files"].result
+    rows = {row["target"]: row for row in result["rows"]}
+    assert set(rows) == {"ours", "bare"}
+    for row in rows.values():
+        assert row["upload_mib_s"] > 0 and row["download_mib_s"] > 0
+    load = result["load"]
+    assert load["clients"] == 2
+    assert load["peak_rss_mib"] >= load["idle_rss_mib"] > 0
+    assert load["idle_messages"] > 0
+    assert "ours / bare aiohttp to disk" in runs["files"].output
+
+
 def test_report_writes_the_page_and_readable_charts(runs: dict[str, Run], tmp_path: Path) -> None:
     folder = next(iter(runs.values())).json_path.parent
     out = tmp_path / "benchmarks.md"
@@ -240,6 +257,8 @@ def test_report_writes_the_page_and_readable_charts(runs: dict[str, Run], tmp_pa
     assert "python -m bench.latency --repeat 1 --clients 3" in page
     assert "| revocation reaches running servers |" in page
     assert "python -m bench.revocation --repeat 1 --sockets 3" in page
+    assert "| file upload speed against a bare aiohttp handler |" in page
+    assert "| chat p99 while those uploads run |" in page
     assert "ours / bare aiohttp + fsynced SQLite on its loop" in page
     assert "(issue 16)" in page
     for chart in (

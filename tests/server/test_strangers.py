@@ -447,13 +447,22 @@ async def test_the_data_folder_and_every_file_in_it_are_the_owners_only_under_um
                 # Through the running server, so that SQLite writes its WAL too.
                 registered = await session.post("/api/v1/register", json=account("a"), ssl=False)
                 assert registered.status == 201
+                token = (await registered.json())["token"]
+                uploaded = await session.post(
+                    "/api/v1/files?name=a.txt",
+                    data=b"a file",
+                    headers={"Authorization": f"Bearer {token}"},
+                    ssl=False,
+                )
+                assert uploaded.status == 201
             modes = modes_under(config.data_dir)
         finally:
             await server.stop()
     finally:
         os.umask(previous)
     assert {"chat.sqlite3", "chat.sqlite3-wal", "chat.sqlite3-shm", "tls/key.pem"} <= set(modes)
-    assert modes == {path: mode_of(path) for path in modes}
+    assert sum(1 for path in modes if path.startswith("files/")) == 3  # tmp/, ab/, ab/cdef...
+    assert modes == {path: mode_of(config.data_dir, path) for path in modes}
 
 
 def modes_under(folder: Path) -> dict[str, int]:
@@ -463,8 +472,9 @@ def modes_under(folder: Path) -> dict[str, int]:
     return found
 
 
-def mode_of(relative: str) -> int:
-    return 0o700 if relative in (".", "tls") else 0o600
+def mode_of(folder: Path, relative: str) -> int:
+    """Folders (the data folder, tls/, files/...) 0700, files 0600."""
+    return 0o700 if (folder / relative).is_dir() else 0o600
 
 
 async def test_a_data_folder_an_older_version_left_readable_is_tightened_at_start(
@@ -482,7 +492,7 @@ async def test_a_data_folder_an_older_version_left_readable_is_tightened_at_star
     async with running(server_config) as server:
         await make_users(server, ["alice"])
         modes = modes_under(folder)
-    assert modes == {path: mode_of(path) for path in modes}
+    assert modes == {path: mode_of(folder, path) for path in modes}
 
 
 # Invite codes in the store ----------------------------------------------------------

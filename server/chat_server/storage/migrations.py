@@ -156,12 +156,44 @@ def _invites(db: peewee.Database) -> None:
         db.create_tables([Invite], safe=False)
 
 
+def _files(db: peewee.Database) -> None:
+    """Uploaded files: the bytes' blobs (one per content) and the uploads that hold them."""
+
+    class FileBlob(peewee.Model):
+        sha256 = peewee.TextField(primary_key=True)
+        size = peewee.BigIntegerField()
+        holders = peewee.IntegerField(default=0)
+        created = peewee.TextField()
+
+        class Meta:
+            table_name = "file_blobs"
+
+    class Upload(peewee.Model):
+        id = peewee.TextField(primary_key=True)
+        blob = peewee.ForeignKeyField(FileBlob, column_name="sha256")
+        name = peewee.TextField()
+        type = peewee.TextField()
+        size = peewee.BigIntegerField()
+        uploader = peewee.TextField(index=True)
+        created = peewee.TextField(index=True)
+        messages = peewee.IntegerField(default=0)
+
+        class Meta:
+            table_name = "uploads"
+
+    with db.bind_ctx([FileBlob, Upload]):
+        db.create_tables([FileBlob, Upload], safe=False)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "users, tokens, rooms and messages", _first_schema),
     Migration(
         2, "disabled and removed accounts, session details, revocations", _accounts_and_sessions
     ),
     Migration(3, "invite codes", _invites),
+    # Numbered 4 on the files-server branch; the room log (conv-server) also
+    # takes 4, so whichever lands second becomes 5.
+    Migration(4, "uploaded files", _files),
 )
 
 

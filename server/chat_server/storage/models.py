@@ -125,3 +125,42 @@ class Invite(BaseModel):
 
     class Meta:
         table_name = "invites"
+
+
+class FileBlob(BaseModel):
+    """The bytes of one content, stored once (see :mod:`.files`) however often uploaded.
+
+    ``holders`` counts the upload records that point here; at 0 nothing holds
+    the bytes any more and the sweep removes them with the row.
+    """
+
+    sha256 = peewee.TextField(primary_key=True)
+    size = peewee.BigIntegerField()
+    holders = peewee.IntegerField(default=0)
+    created = peewee.TextField()
+
+    class Meta:
+        table_name = "file_blobs"
+
+
+class Upload(BaseModel):
+    """One upload (``POST /api/v1/files``): its id, name and type, and who sent it.
+
+    ``messages`` counts the messages that carry it; an upload no message
+    carries expires 24 h after ``created``. The name is only ever metadata:
+    it never reaches the file system.
+    """
+
+    id = peewee.TextField(primary_key=True)
+    # The blob's key (a foreign key in the schema, plain text here: rows are
+    # read by address, never joined).
+    sha256 = peewee.TextField()
+    name = peewee.TextField()
+    type = peewee.TextField()
+    size = peewee.BigIntegerField()
+    uploader = peewee.TextField(index=True)
+    created = peewee.TextField(index=True)
+    messages = peewee.IntegerField(default=0)
+
+    class Meta:
+        table_name = "uploads"

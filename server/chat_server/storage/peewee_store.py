@@ -150,6 +150,12 @@ class PeeweeChatStore(ChatStore):
             raise StorageError("the store is closed")
         return await asyncio.wrap_future(self._readers.submit(work))
 
+    # The same two doors for the storage modules beside this one that keep
+    # their own tables in this database (.file_records), so that their writes
+    # share the one writer and its transactions.
+    run_write = _write
+    run_read = _read
+
     # Accounts ---------------------------------------------------------------
 
     async def create_user(self, username: str, password_hash: str) -> str:
