@@ -110,12 +110,16 @@ class MainWindow(QMainWindow):
         *,
         policy: NotificationPolicy | None = None,
         autostart: Autostart | None = None,
+        quiet_check: float = 60.0,
     ) -> None:
         super().__init__(parent)
         self.controller = controller
         # What notifies and sounds (the app passes one over its settings file).
         self.policy = policy or NotificationPolicy(Preferences(MemorySettings()))
         self.autostart = autostart or Autostart()
+        # Longest wait (s) between checks of whether do-not-disturb is over:
+        # the clock may jump (suspend, a changed time zone).
+        self._quiet_check = quiet_check
         # The last decision about a new message (tests read it: no audio offscreen).
         self.last_alert: Alert | None = None
         self.setWindowIcon(icon("app"))
@@ -574,8 +578,7 @@ class MainWindow(QMainWindow):
         else:
             self.quiet_indicator.show_until(quiet_end_text(until))
             left = self.policy.quiet_left()
-            # At most a minute between checks: the clock may jump (suspend).
-            self._quiet_timer.start(int(min(max(left, 1.0), 60.0) * 1000))
+            self._quiet_timer.start(int(min(left, self._quiet_check) * 1000))
         if self.settings_dialog is not None:
             self.settings_dialog.show_quiet()
 

@@ -156,6 +156,8 @@ class ChatClient:
     ssl_context: ssl.SSLContext | None = None
     # More keywords for the ChatController (typing_expiry=1.0, say).
     controller_options: dict[str, Any] = field(default_factory=dict)
+    # Keywords for the MainWindow (policy=..., autostart=...).
+    window_options: dict[str, Any] = field(default_factory=dict)
     window: MainWindow | None = None
     controller: ChatController | None = None
     cache: ChatCache | None = None
@@ -171,7 +173,7 @@ class ChatClient:
             ssl_context=self.ssl_context,
             **self.controller_options,
         )
-        self.window = MainWindow(self.controller)
+        self.window = MainWindow(self.controller, **self.window_options)
         self.window.show()
         if connect:
             self.controller.start()
@@ -237,6 +239,7 @@ def make_client(tmp_path: Path, run: Runner[Any]) -> Iterator[Callable[..., Awai
         link_factory: Callable[..., ServerLink] | None = None,
         connect: bool = True,
         ssl_context: ssl.SSLContext | None = None,
+        window_options: dict[str, Any] | None = None,
         **controller_options: Any,
     ) -> ChatClient:
         if token is None:
@@ -249,6 +252,7 @@ def make_client(tmp_path: Path, run: Runner[Any]) -> Iterator[Callable[..., Awai
             link_factory or fast_link(),
             ssl_context,
             controller_options,
+            window_options or {},
         )
         clients.append(client)
         return client.open(connect=connect)
