@@ -36,7 +36,7 @@ from chat_desktop.ui.main_window import MainWindow
 from chat_desktop.ui.resources import style_sheet
 from chat_desktop.ui.sign_in import SignInDialog
 from chat_server.app import ChatServer
-from chat_server.config import ServerConfig
+from chat_server.config import Registration, ServerConfig
 from tests.accounts import PASSWORD as PASSWORD
 from tests.accounts import register as register
 from tests.waiting import eventually
@@ -101,6 +101,8 @@ class LocalChatServer:
     replay_limit: int = 1000
     # Serve https/wss with a self-signed certificate made in data_dir/tls.
     tls: bool = False
+    # How the server takes new accounts (open, invite codes only, closed).
+    registration: Registration = Registration.OPEN
 
     async def post(self, author: str, texts: list[str], room: str = "general") -> None:
         """Store and broadcast messages as ``author``, like the service's post without
@@ -123,6 +125,7 @@ class LocalChatServer:
             name="test",
             replay_limit=self.replay_limit,
             tls=self.tls,
+            registration=self.registration,
         )
         self.server = ChatServer(config)
         await self.server.start()
