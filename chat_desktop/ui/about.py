@@ -1,7 +1,7 @@
 """The Help menu's two boxes: About Chat Desktop (versions) and the keyboard shortcuts.
 
-Both are plain text (QMessageBox in PlainText format): the server's version
-comes from the network. The shortcuts are read from the window's own menus,
+Both show plain text only (the server's version comes from the network).
+The shortcuts are read from the window's own menus,
 so the list cannot drift from what the keys do; the README's "Using the app"
 section says the rest.
 """
@@ -13,7 +13,18 @@ import platform
 import PySide6
 from PySide6.QtCore import QCoreApplication, Qt, qVersion
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu, QMenuBar, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QMenu,
+    QMenuBar,
+    QMessageBox,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from chat_desktop import __version__
 
@@ -51,9 +62,9 @@ def about_box(server_version: str, server_url: str, parent: QWidget) -> QMessage
     return _plain_box(_tr("About Chat Desktop"), about_text(server_version, server_url), parent)
 
 
-def shortcuts_text(menu_bar: QMenuBar) -> str:
-    """Every menu action that has keys: "Ctrl+K   Go > Switch to room…", menu by menu."""
-    lines = []
+def shortcuts(menu_bar: QMenuBar) -> list[tuple[str, str]]:
+    """Every menu action that has keys, menu by menu: ("Go > Switch to room…", "Ctrl+K")."""
+    rows = []
     for menu_action in menu_bar.actions():
         menu = menu_action.menu()
         if not isinstance(menu, QMenu):
@@ -65,14 +76,43 @@ def shortcuts_text(menu_bar: QMenuBar) -> str:
             keys = ", ".join(
                 key.toString(QKeySequence.SequenceFormat.NativeText) for key in action.shortcuts()
             )
-            lines.append(f"{keys}\t{menu_name} > {action.text().replace('&', '')}")
-    lines += [
-        "",
-        _tr("Enter sends, Shift+Enter adds a line; @ offers people's names."),
-        _tr('More in the README, section "Using the app".'),
-    ]
-    return "\n".join(lines)
+            rows.append((f"{menu_name} > {action.text().replace('&', '')}", keys))
+    return rows
 
 
-def shortcuts_box(menu_bar: QMenuBar, parent: QWidget) -> QMessageBox:
-    return _plain_box(_tr("Keyboard shortcuts"), shortcuts_text(menu_bar), parent)
+class ShortcutsDialog(QDialog):
+    """The keyboard shortcuts (Help > Keyboard shortcuts, F1), in two columns.
+
+    Signals: none of its own.
+    """
+
+    def __init__(self, menu_bar: QMenuBar, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Keyboard shortcuts"))
+        self.table = QTreeWidget(self)
+        self.table.setHeaderLabels([self.tr("Action"), self.tr("Keys")])
+        self.table.setRootIsDecorated(False)
+        self.table.setSelectionMode(QTreeWidget.SelectionMode.NoSelection)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for action, keys in shortcuts(menu_bar):
+            # QTreeWidgetItem text is plain text.
+            self.table.addTopLevelItem(QTreeWidgetItem([action, keys]))
+        self.table.resizeColumnToContents(0)
+        self.table.setColumnWidth(0, self.table.columnWidth(0) + 24)
+        note = QLabel(
+            self.tr(
+                "Enter sends, Shift+Enter adds a line; @ offers people's names.\n"
+                'More in the README, section "Using the app".'
+            ),
+            self,
+        )
+        note.setTextFormat(Qt.TextFormat.PlainText)
+        note.setWordWrap(True)
+        self.note = note
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+        self.resize(480, 380)

@@ -66,7 +66,7 @@ from chat_desktop.controller.notifications import (
     Preferences,
 )
 
-from .about import about_box, shortcuts_box
+from .about import ShortcutsDialog, about_box
 from .certificate import CertificateBar, CertificateReviewDialog
 from .composer import ComposerBox
 from .connection_status import ConnectionStatusWidget
@@ -219,7 +219,7 @@ class MainWindow(QMainWindow):
         # The open Settings dialog, About box, shortcuts list, if any.
         self.settings_dialog: SettingsDialog | None = None
         self.about_box: QMessageBox | None = None
-        self.shortcuts_box: QMessageBox | None = None
+        self.shortcuts_box: ShortcutsDialog | None = None
         self.launcher_badge = LauncherBadge()
         self.network_watch = NetworkWatch(self)
         self._build_menu()
@@ -537,9 +537,9 @@ class MainWindow(QMainWindow):
         self._show_box(about_box(c.server_version, c.server_url, self), "about_box")
 
     def show_shortcuts(self) -> None:
-        self._show_box(shortcuts_box(self.menuBar(), self), "shortcuts_box")
+        self._show_box(ShortcutsDialog(self.menuBar(), self), "shortcuts_box")
 
-    def _show_box(self, box: QMessageBox, attribute: str) -> None:
+    def _show_box(self, box: QDialog, attribute: str) -> None:
         old = getattr(self, attribute)
         if old is not None:
             old.close()
