@@ -644,6 +644,7 @@ class MainWindow(QMainWindow):
         Qt event loop would make qasync step other tasks inside this one.
         """
         self.tray.hide()
+        self.launcher_badge.set_count(0)
         self.hide()
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from PySide6.QtCore import QDateTime, QLocale, Qt, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -43,6 +43,8 @@ from chat_desktop.controller.notifications import (
     NotifyLevel,
 )
 
+from .palettes import dark_palette, light_palette
+
 
 def apply_appearance(appearance: Appearance) -> None:
     """Light, dark, or the desktop's scheme for the whole app."""
@@ -62,39 +64,6 @@ def apply_appearance(appearance: Appearance) -> None:
         return
     # The platform ignored the request: paint the scheme ourselves.
     app.setPalette(dark_palette() if appearance is Appearance.DARK else light_palette())
-
-
-def dark_palette() -> QPalette:
-    palette = QPalette(QColor("#2b2d31"), QColor("#1e1f22"))
-    colors = {
-        QPalette.ColorRole.Window: "#2b2d31",
-        QPalette.ColorRole.WindowText: "#e6e6e6",
-        QPalette.ColorRole.Base: "#1e1f22",
-        QPalette.ColorRole.AlternateBase: "#26282c",
-        QPalette.ColorRole.Text: "#e6e6e6",
-        QPalette.ColorRole.Button: "#35373c",
-        QPalette.ColorRole.ButtonText: "#e6e6e6",
-        QPalette.ColorRole.ToolTipBase: "#1e1f22",
-        QPalette.ColorRole.ToolTipText: "#e6e6e6",
-        QPalette.ColorRole.PlaceholderText: "#8d9096",
-        QPalette.ColorRole.Highlight: "#3d6fb4",
-        QPalette.ColorRole.HighlightedText: "#ffffff",
-        QPalette.ColorRole.Link: "#7fb0ff",
-        QPalette.ColorRole.BrightText: "#ffffff",
-    }
-    for role, color in colors.items():
-        palette.setColor(role, QColor(color))
-    roles = QPalette.ColorRole
-    for role in (roles.Text, roles.ButtonText, roles.WindowText):
-        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7a7d82"))
-    return palette
-
-
-def light_palette() -> QPalette:
-    palette = QPalette(QColor("#efefef"), QColor("#ffffff"))
-    palette.setColor(QPalette.ColorRole.Highlight, QColor("#3d6fb4"))
-    palette.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
-    return palette
 
 
 class SettingsDialog(QDialog):
