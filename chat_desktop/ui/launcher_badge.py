@@ -29,9 +29,11 @@ def update_message(count: int) -> QDBusMessage:
 class LauncherBadge:
     """Sends the count to the dock when it changes (and a session bus is there)."""
 
-    def __init__(self) -> None:
+    def __init__(self, bus: QDBusConnection | None = None) -> None:
         self._count = 0
-        bus = QDBusConnection.sessionBus() if sys.platform.startswith("linux") else None
+        if bus is None and sys.platform.startswith("linux"):
+            bus = QDBusConnection.sessionBus()
+        # ``bus``: the session bus by default (tests pass a private one).
         self._bus = bus if bus is not None and bus.isConnected() else None
 
     @property

@@ -14,16 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import PySide6
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence, QPalette
-from PySide6.QtWidgets import QApplication
 
 from chat_desktop import __version__
 from chat_desktop.controller.autostart import Autostart
 from chat_desktop.controller.notifications import NotificationPolicy, Preferences
 from chat_desktop.controller.settings import AppSettings
-from chat_desktop.ui.launcher_badge import INTERFACE, update_message
 from chat_desktop.ui.settings_dialog import SettingsDialog
 from chat_desktop.ui.side_bar import MENTIONS_ROLE, MUTED_ROLE, UNREAD_ROLE
 from tests.ui.conftest import ChatClient, ClientFactory, LocalChatServer, Runner, connected
@@ -266,15 +263,3 @@ def test_about_names_every_version_and_help_lists_the_shortcuts(
         assert "Using the app" in shortcuts.note.text()
 
     run(body())
-
-
-@pytest.mark.parametrize(("count", "visible"), [(3, True), (0, False)])
-def test_the_launcher_badge_message_is_unitys_update_signal(
-    qapp: QApplication, count: int, visible: bool
-) -> None:
-    message = update_message(count)
-    assert (message.interface(), message.member()) == (INTERFACE, "Update")
-    assert message.arguments() == [
-        "application://chat-desktop.desktop",
-        {"count": count, "count-visible": visible},
-    ]
