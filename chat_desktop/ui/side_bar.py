@@ -155,17 +155,12 @@ class RoomDelegate(QStyledItemDelegate):
         if mentioned:
             pills.append((f"@{mentioned}" if mentioned < 100 else "@99+", QColor("#2f7bd9")))
         right = rect.right() - 10
-        painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setFont(small)
         shapes = []
         for text, back in pills:
             width = max(metrics.height() + 4, metrics.horizontalAdvance(text) + 12)
             pill = QRectF(right - width, rect.center().y() - height / 2 + 1, width, height)
             shapes.append((pill, text, back))
             right = int(pill.left()) - 4
-        painter.restore()
         shrunk = QStyleOptionViewItem(option)
         shrunk.rect = QRect(rect.left(), rect.top(), right - rect.left() - 2, rect.height())
         super().paint(painter, shrunk, index)

@@ -133,6 +133,8 @@ class SignInDialog(QDialog):
         self.invite_label.hide()
         form.addRow(self.invite_label, self._registration_row)
         self.registration = ""
+        # The last attempt was "Create account" (its refusals point at the code).
+        self._creating = False
 
         # Servers that announce themselves on the LAN; a click fills the address.
         # A fixed area from the start: "still looking" until one is found.
@@ -238,14 +240,19 @@ class SignInDialog(QDialog):
         """Show ``text`` (plain) on the reserved error line; "" clears it."""
         self.error.setText(text)
         self.error.setToolTip(plain_tooltip(text) if text else "")
+        if text and self._creating and self.registration == "invite":
+            # A refused sign-up here is most likely about the code: fix it there.
+            self.invite.setFocus()
 
     def _sign_in(self) -> None:
+        self._creating = False
         self.show_error("")
         self._controller.sign_in(
             self.address.text(), self.username.text().strip(), self.password.text()
         )
 
     def _create(self) -> None:
+        self._creating = True
         self.show_error("")
         self._controller.create_account(
             self.address.text(),

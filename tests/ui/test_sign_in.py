@@ -266,6 +266,7 @@ def test_in_invite_mode_the_dialog_asks_for_the_code_without_moving_a_field(
         dialog.create_button.click()
         await eventually(lambda: dialog.error.text())
         assert dialog.error.text() == "This server needs an invite code to create an account."
+        await eventually(lambda: dialog.invite.hasFocus())
         await eventually(lambda: dialog.create_button.isEnabled())
         dialog.invite.setText("NOT-A-CODE")
         dialog.create_button.click()
