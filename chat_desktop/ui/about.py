@@ -41,10 +41,10 @@ def about_text(server_version: str, server_url: str) -> str:
     lines = [
         _tr("Chat with your team on the LAN."),
         "",
-        _tr("Chat Desktop %1").replace("%1", __version__),
-        _tr("Qt %1, PySide6 %2").replace("%1", qVersion()).replace("%2", PySide6.__version__),
-        _tr("Python %1").replace("%1", platform.python_version()),
-        _tr("Server %1 at %2").replace("%1", server).replace("%2", server_url),
+        _tr("Chat Desktop {version}").format(version=__version__),
+        _tr("Qt {qt}, PySide6 {pyside}").format(qt=qVersion(), pyside=PySide6.__version__),
+        _tr("Python {version}").format(version=platform.python_version()),
+        _tr("Server {version} at {url}").format(version=server, url=server_url),
     ]
     return "\n".join(lines)
 

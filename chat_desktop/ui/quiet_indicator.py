@@ -37,5 +37,5 @@ class QuietIndicator(QWidget):
         self.hide()
 
     def show_until(self, when: str) -> None:
-        self.label.setText(self.tr("Do not disturb until %1").replace("%1", when))
+        self.label.setText(self.tr("Do not disturb until {time}").format(time=when))
         self.show()

@@ -216,7 +216,7 @@ class SettingsDialog(QDialog):
         if until is None:
             self.quiet_state.setText(self.tr("Off"))
         else:
-            self.quiet_state.setText(self.tr("On until %1").replace("%1", quiet_end_text(until)))
+            self.quiet_state.setText(self.tr("On until {time}").format(time=quiet_end_text(until)))
         self.quiet_end.setEnabled(until is not None)
 
     def _quiet(self, change: Callable[[], object]) -> None:
@@ -248,7 +248,7 @@ class SettingsDialog(QDialog):
             self._autostart.set_enabled(on)
         except OSError as exc:
             self.start_error.setText(
-                self.tr("Could not change the login items: %1").replace("%1", str(exc))
+                self.tr("Could not change the login items: {error}").format(error=exc)
             )
             self.start_error.show()
             self.start_at_login.blockSignals(True)

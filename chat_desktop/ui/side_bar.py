@@ -100,21 +100,23 @@ class RoomListModel(QAbstractListModel):
             return room.name in self._muted
         if role == Qt.ItemDataRole.ForegroundRole and room.name in self._muted:
             return QPalette().brush(QPalette.ColorRole.PlaceholderText)
+        if role == Qt.ItemDataRole.ToolTipRole and (room.mentions or room.name in self._muted):
+            return _room_tip(room, room.name in self._muted)
         if role == Qt.ItemDataRole.DecorationRole:
             return icon("room")
-        if role == Qt.ItemDataRole.ToolTipRole and (room.unread or room.name in self._muted):
-            return _room_tip(room, room.name in self._muted)
+        if role == Qt.ItemDataRole.ToolTipRole and room.unread:
+            return f"{room.unread} unread"
         return None
 
 
 def _room_tip(room: RoomEntry, muted: bool) -> str:
-    """ "3 unread, 1 mentions you · muted": what hovering a room says."""
+    """ "3 unread · mentions of you: 1 · muted": what hovering a mentioned or muted room says."""
     tr = QCoreApplication.translate
     parts = []
     if room.unread:
-        parts.append(f"{room.unread} unread")
+        parts.append(tr("RoomListModel", "%n unread", "", room.unread))
     if room.mentions:
-        parts.append(tr("RoomListModel", "%n mention(s) of you", "", room.mentions))
+        parts.append(tr("RoomListModel", "mentions of you: %n", "", room.mentions))
     if muted:
         parts.append(tr("RoomListModel", "muted"))
     return " · ".join(parts)

@@ -127,6 +127,8 @@ def test_a_muted_room_is_quiet_but_mentions_of_me_notify_and_are_counted_until_r
         await bob_says(chat_server_here, alice, "and @alice again; @alicia is someone else")
         assert room_data(alice, "general", UNREAD_ROLE) == 3
         assert room_data(alice, "general", MENTIONS_ROLE) == 2
+        tip = room_data(alice, "general", Qt.ItemDataRole.ToolTipRole)
+        assert tip == "3 unread · mentions of you: 2 · muted"
         # Read: the badge goes.
         alice.w.show_room("general")
         await eventually(lambda: room_data(alice, "general", MENTIONS_ROLE) == 0)
