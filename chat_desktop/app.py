@@ -76,6 +76,7 @@ from chat_desktop.controller.certificates import CERTIFICATE_RECHECK
 from chat_desktop.controller.chat import ChatController
 from chat_desktop.controller.devices import AccountController
 from chat_desktop.controller.hosting import LocalServer
+from chat_desktop.controller.notifications import Appearance, NotificationPolicy, Preferences
 from chat_desktop.controller.settings import AppSettings, Session
 from chat_desktop.controller.tasks import TaskGroup
 from chat_desktop.i18n import install_translations
@@ -87,6 +88,7 @@ from chat_desktop.ui.account_dialogs import ChangePasswordDialog, DevicesDialog
 from chat_desktop.ui.main_window import MainWindow
 from chat_desktop.ui.quit_prompt import HostingQuitPrompt
 from chat_desktop.ui.resources import StyleSheetFollower, forget_rendered_icons, icon
+from chat_desktop.ui.settings_dialog import apply_appearance
 from chat_desktop.ui.sign_in import SignInDialog
 
 log = logging.getLogger(__name__)
@@ -230,6 +232,10 @@ class ChatApp:
 
     async def run(self) -> int:
         """Show the chat (or the sign-in dialog) and wait until the user quits."""
+        appearance = Preferences(self.settings).appearance
+        if appearance is not Appearance.SYSTEM:
+            # Light or dark as chosen in Settings (the desktop's scheme otherwise).
+            apply_appearance(appearance)
         session = self.settings.session()
         # --server names the server: a session elsewhere (or hosted here) does not count.
         if session is not None and (
@@ -335,7 +341,9 @@ class ChatApp:
             pins=self.pins,
             certificate_recheck=self.certificate_recheck,
         )
-        self.window = MainWindow(self.controller)
+        self.window = MainWindow(
+            self.controller, policy=NotificationPolicy(Preferences(self.settings))
+        )
         geometry = self.settings.window_geometry()
         if geometry:
             self.window.restoreGeometry(geometry)

@@ -22,8 +22,8 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication, QStyleFactory, QWidget
+from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication, QWidget
 
 from chat_desktop.controller.account import SignInController
 from chat_desktop.controller.chat import ChatController
@@ -39,6 +39,7 @@ from chat_desktop.i18n import install_translations
 from chat_desktop.storage import ChatCache
 from chat_desktop.transport.pinning import PinStore
 from chat_desktop.ui.main_window import MainWindow
+from chat_desktop.ui.palettes import dark_palette, light_palette
 from chat_desktop.ui.resources import forget_rendered_icons, style_sheet
 from chat_desktop.ui.sign_in import SignInDialog
 from chat_protocol import Message, RoomInfo
@@ -103,45 +104,6 @@ def sample_cache(folder: Path) -> ChatCache:
     cache.mark_read("design", 1)
     cache.set_setting("last_room", "general")
     return cache
-
-
-def light_palette() -> QPalette:
-    return QStyleFactory.create("Fusion").standardPalette()
-
-
-def dark_palette() -> QPalette:
-    palette = QPalette()
-    colors = {
-        QPalette.ColorRole.Window: "#202226",
-        QPalette.ColorRole.WindowText: "#e6e6e6",
-        QPalette.ColorRole.Base: "#17181b",
-        QPalette.ColorRole.AlternateBase: "#25272b",
-        QPalette.ColorRole.ToolTipBase: "#2b2d31",
-        QPalette.ColorRole.ToolTipText: "#e6e6e6",
-        QPalette.ColorRole.PlaceholderText: "#8b8f96",
-        QPalette.ColorRole.Text: "#e6e6e6",
-        QPalette.ColorRole.Button: "#2b2d31",
-        QPalette.ColorRole.ButtonText: "#e6e6e6",
-        QPalette.ColorRole.BrightText: "#ffffff",
-        QPalette.ColorRole.Light: "#3a3d42",
-        QPalette.ColorRole.Midlight: "#33363b",
-        QPalette.ColorRole.Mid: "#3b3e44",
-        QPalette.ColorRole.Dark: "#141517",
-        QPalette.ColorRole.Shadow: "#000000",
-        QPalette.ColorRole.Highlight: "#3d7bd9",
-        QPalette.ColorRole.HighlightedText: "#ffffff",
-        QPalette.ColorRole.Link: "#6ea8ff",
-        QPalette.ColorRole.LinkVisited: "#b38cff",
-    }
-    for role, color in colors.items():
-        palette.setColor(role, QColor(color))
-    for role in (
-        QPalette.ColorRole.Text,
-        QPalette.ColorRole.WindowText,
-        QPalette.ColorRole.ButtonText,
-    ):
-        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6b6f76"))
-    return palette
 
 
 def use_palette(app: QApplication, palette: QPalette) -> None:

@@ -13,6 +13,11 @@ An ``https://`` server is checked first (:mod:`chat_desktop.transport.pinning`):
 a certificate signed by an authority is simply used; a self-signed one (what a
 LAN server has) is shown to the user with its fingerprint (``trustNeeded``),
 pinned when the user trusts it, and the attempt then runs again.
+
+Once an address is typed or chosen, :meth:`SignInController.check_registration`
+asks the server (``GET /api/v1/health``) whether it takes new accounts freely,
+with an invite code, or not at all (``registrationChanged``); the dialog then
+shows the invite code field or says why "Create account" is off.
 """
 
 from __future__ import annotations
@@ -80,6 +85,9 @@ class SignInController(QObject):
             (or another than the trusted one): the plain-text question with its
             fingerprint; answer with :meth:`trust`.
         serversFound(list): the FoundServer values on the LAN right now.
+        registrationChanged(str): how the server at the address typed takes new
+            accounts: "open", "invite" (an invite code is needed), "closed",
+            or "" when unknown (no answer yet, not a server, a bad address).
     """
 
     busyChanged = Signal(bool)
@@ -87,6 +95,7 @@ class SignInController(QObject):
     signedIn = Signal(object)
     trustNeeded = Signal(str)
     serversFound = Signal(list)
+    registrationChanged = Signal(str)
 
     def __init__(
         self,
@@ -108,6 +117,8 @@ class SignInController(QObject):
         self._local_server = local_server
         self._tasks = TaskGroup()
         self._busy = False
+        # The address whose registration mode was asked last: older answers are dropped.
+        self._asked_address = ""
         # Browses the LAN while the dialog is open (all interfaces; tests: loopback).
         self._browser = ServerBrowser(
             self._found_changed, self._found_changed, interfaces=discovery_interfaces
@@ -120,8 +131,32 @@ class SignInController(QObject):
     def sign_in(self, address: str, username: str, password: str) -> None:
         self._start(lambda: self._remote(address, username, password, create=False))
 
-    def create_account(self, address: str, username: str, password: str) -> None:
-        self._start(lambda: self._remote(address, username, password, create=True))
+    def create_account(self, address: str, username: str, password: str, invite: str = "") -> None:
+        self._start(lambda: self._remote(address, username, password, create=True, invite=invite))
+
+    def check_registration(self, address: str) -> None:
+        """Ask the server at ``address`` how it takes new accounts (registrationChanged)."""
+        self._asked_address = address
+        self.registrationChanged.emit("")
+        if address.strip():
+            self._tasks.spawn(self._registration(address))
+
+    async def _registration(self, address: str) -> None:
+        try:
+            base_url = normalize_base_url(address)
+            client = AccountClient(
+                base_url, ssl_context=tls_context(self._pins, base_url), timeout=5.0
+            )
+            try:
+                mode = await client.registration()
+            finally:
+                await client.close()
+        except (ApiError, ValueError, OSError, ssl.SSLError):
+            # Not (yet) a server that answers: sign-up stays offered, and an
+            # attempt says what is wrong.
+            mode = ""
+        if address == self._asked_address:
+            self.registrationChanged.emit(mode)
 
     def host(self, username: str, password: str) -> None:
         """Start the bundled server here and sign in to it, creating the account if new."""
@@ -202,15 +237,26 @@ class SignInController(QObject):
         self._set_busy(False)
         self.signedIn.emit(session)
 
-    async def _remote(self, address: str, username: str, password: str, *, create: bool) -> Session:
+    async def _remote(
+        self, address: str, username: str, password: str, *, create: bool, invite: str = ""
+    ) -> Session:
         base_url = normalize_base_url(address)
         _check(username, password)
         context = await self._checked_tls(base_url)
-        credentials = await _with_client(
-            base_url,
-            lambda client: (client.register if create else client.login)(username, password),
-            context,
-        )
+
+        async def call(client: AccountClient) -> Credentials:
+            if not create:
+                return await client.login(username, password)
+            try:
+                return await client.register(username, password, invite)
+            except ApiError as exc:
+                if exc.code == ErrorCode.INVITE_REQUIRED:
+                    # The server went to invite mode since the dialog asked: show the field.
+                    self._asked_address = address
+                    self.registrationChanged.emit("invite")
+                raise
+
+        credentials = await _with_client(base_url, call, context)
         return Session(base_url, credentials.username, credentials.token, hosted=False)
 
     async def _hosted(self, username: str, password: str) -> Session:

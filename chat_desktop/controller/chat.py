@@ -202,6 +202,7 @@ class ChatController(QObject):
         # what arrives in that room counts as read).
         self._room = cache.get_setting("last_room") or DEFAULT_ROOM
         self._active = False
+        self.server_version = ""  # as the welcome said (Help > About shows it)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -246,10 +247,7 @@ class ChatController(QObject):
         return self._roster.members()
 
     def open_room(self, room: str) -> list[MessageEntry]:
-        """Make ``room`` the one on screen and return its newest cached page.
-
-        What the cache lacks arrives later through messagesChanged (the newest
-        page from the server)."""
+        """Show ``room``: its newest cached page now, the rest by messagesChanged."""
         self._room = room
         self._cache.set_setting("last_room", room)
         entries = self._history.cached_page(room, last_seq=self._roster.last_seq.get(room, 0))
@@ -396,6 +394,7 @@ class ChatController(QObject):
 
     def _welcome(self, welcome: Welcome) -> None:
         self.username = self._outbox.me = welcome.username or self.username
+        self.server_version = welcome.server.version
         self._roster.welcome(welcome.rooms, welcome.online)
         self._history.complete_newest_pages(welcome.rooms)
         self._outbox.flush()

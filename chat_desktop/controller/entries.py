@@ -78,10 +78,12 @@ class MessageEntry:
 
 @dataclass(frozen=True, slots=True)
 class RoomEntry:
-    """A room in the side bar and how many messages in it I have not read."""
+    """A room in the side bar, how many messages in it I have not read, and how
+    many of those mention me."""
 
     name: str
     unread: int = 0
+    mentions: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,19 +8,21 @@ events and every stored message), who is online (``welcome``, then
 (shown offline), and the rooms I asked the server to create, in the order
 asked (a ``room`` event is the answer to one; the server answers the frames
 of a connection in order, so a refusal, which names no room, answers the
-oldest). Unread counts come from the cache, which keeps what I
-have read (:meth:`Roster.mark_read`: the room on screen, in the active
-window). Plain Python: no Qt, no network.
+oldest). Unread counts, and among them the mentions of me, come from the
+cache, which keeps what I have read (:meth:`Roster.mark_read`: the room on
+screen, in the active window). Plain Python: no Qt, no network.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 from chat_desktop.storage import ChatCache
 from chat_protocol import DEFAULT_ROOM, Room, RoomInfo, UserJoin, UserLeave
 
 from .entries import MemberEntry, RoomEntry
+from .mentions import mentions
 
 
 class Roster:
@@ -41,8 +43,11 @@ class Roster:
     def rooms(self, me: str) -> list[RoomEntry]:
         """Every room, by name, with how many messages in it ``me`` has not read."""
         unread = self._cache.unread_counts(me)
+        mentioned = Counter(
+            room for room, text in self._cache.unread_mentioning(me) if mentions(text, me)
+        )
         names = set(self.last_seq) | set(unread)
-        return [RoomEntry(name, unread.get(name, 0)) for name in sorted(names)]
+        return [RoomEntry(name, unread.get(name, 0), mentioned[name]) for name in sorted(names)]
 
     def mark_read(self, room: str) -> None:
         """Everything of ``room`` in the cache is read now (it was on screen)."""

@@ -140,7 +140,7 @@
 <context>
     <name>ChatApp</name>
     <message>
-        <location filename="../app.py" line="+349"/>
+        <location filename="../app.py" line="+357"/>
         <source>This device was signed out. Please sign in again.</source>
         <translation>Dieses Gerät wurde abgemeldet. Bitte melden Sie sich erneut an.</translation>
     </message>
@@ -338,7 +338,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../ui/main_window.py" line="+102"/>
+        <location filename="../ui/main_window.py" line="+139"/>
         <source>Rooms</source>
         <extracomment>The smallest window the layout is made for (and tested at): below it rows and headings would have no room.</extracomment>
         <translation>Räume</translation>
@@ -379,7 +379,7 @@
         <translation>{user} auf {server}</translation>
     </message>
     <message>
-        <location line="+29"/>
+        <location line="+40"/>
         <source>&amp;Chat</source>
         <translation>&amp;Chat</translation>
     </message>
@@ -395,6 +395,11 @@
     </message>
     <message>
         <location line="+2"/>
+        <source>S&amp;ettings…</source>
+        <translation>&amp;Einstellungen…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Signed-in &amp;devices…</source>
         <translation>Angemeldete &amp;Geräte…</translation>
     </message>
@@ -449,7 +454,22 @@
         <translation>&amp;Seitenleiste zeigen</translation>
     </message>
     <message>
-        <location line="+59"/>
+        <location line="+4"/>
+        <source>&amp;Help</source>
+        <translation>&amp;Hilfe</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Keyboard shortcuts</source>
+        <translation>&amp;Tastenkürzel</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;About Chat Desktop</source>
+        <translation>&amp;Über Chat Desktop</translation>
+    </message>
+    <message>
+        <location line="+64"/>
         <source>Message #{room}</source>
         <translation>Nachricht an #{room}</translation>
     </message>
@@ -459,7 +479,7 @@
         <translation>Eingabe sendet, Umschalt+Eingabe für neue Zeile</translation>
     </message>
     <message>
-        <location line="+23"/>
+        <location line="+24"/>
         <source>Chat Desktop — {room}</source>
         <translation>Chat Desktop — {room}</translation>
     </message>
@@ -472,7 +492,7 @@
         </translation>
     </message>
     <message>
-        <location line="+37"/>
+        <location line="+42"/>
         <source>{user} · hosting the chat: colleagues connect to {address}</source>
         <translation>{user} · stellt den Chat bereit: andere verbinden sich mit {address}</translation>
     </message>
@@ -486,11 +506,21 @@
         <source>Sign out of this server? Messages not yet sent stay queued for your next sign-in.</source>
         <translation>Von diesem Server abmelden? Noch nicht gesendete Nachrichten warten auf Ihre nächste Anmeldung.</translation>
     </message>
+    <message>
+        <location line="+81"/>
+        <source>Unmute room</source>
+        <translation>Raum nicht mehr stummschalten</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Mute room</source>
+        <translation>Raum stummschalten</translation>
+    </message>
 </context>
 <context>
     <name>MemberListModel</name>
     <message>
-        <location filename="../ui/side_bar.py" line="+179"/>
+        <location filename="../ui/side_bar.py" line="+224"/>
         <source>online</source>
         <translation>online</translation>
     </message>
@@ -645,9 +675,27 @@
     </message>
 </context>
 <context>
+    <name>QuietIndicator</name>
+    <message>
+        <location filename="../ui/quiet_indicator.py" line="+28"/>
+        <source>End</source>
+        <translation>Beenden</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Turn notifications back on now</source>
+        <translation>Benachrichtigungen jetzt wieder einschalten</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Do not disturb until {time}</source>
+        <translation>Nicht stören bis {time}</translation>
+    </message>
+</context>
+<context>
     <name>RoomListModel</name>
     <message numerus="yes">
-        <location filename="../ui/side_bar.py" line="-99"/>
+        <location filename="../ui/side_bar.py" line="-121"/>
         <source>%n unread</source>
         <translation>
             <numerusform>%n ungelesen</numerusform>
@@ -662,11 +710,169 @@
             <numerusform>{room}, %n ungelesen</numerusform>
         </translation>
     </message>
+    <message>
+        <location line="+14"/>
+        <source>muted</source>
+        <translation>stummgeschaltet</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <location filename="../ui/settings_dialog.py" line="+90"/>
+        <source>Settings</source>
+        <translation>Einstellungen</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>All messages</source>
+        <translation>Allen Nachrichten</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Mentions and direct messages only</source>
+        <translation>Nur Erwähnungen und Direktnachrichten</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>None</source>
+        <translation>Keinen</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Play a sound with each notification</source>
+        <translation>Bei jeder Benachrichtigung einen Ton abspielen</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>For an hour</source>
+        <translation>Für eine Stunde</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Until tomorrow</source>
+        <translation>Bis morgen</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>End</source>
+        <translation>Beenden</translation>
+    </message>
+    <message>
+        <location line="+29"/>
+        <source>Ticked rooms stay quiet; a mention of you still notifies.</source>
+        <translation>Angehakte Räume bleiben still; eine Erwähnung von dir meldet sich trotzdem.</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Same as the system</source>
+        <translation>Wie das System</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Light</source>
+        <translation>Hell</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Dark</source>
+        <translation>Dunkel</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Start Chat Desktop when I log in</source>
+        <translation>Chat Desktop bei der Anmeldung starten</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Not supported on this system yet.</source>
+        <translation>Auf diesem System noch nicht unterstützt.</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Starting at login is not supported on this system.</source>
+        <translation>Der Start bei der Anmeldung wird auf diesem System nicht unterstützt.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Closing the window keeps the app in the tray</source>
+        <translation>Beim Schließen des Fensters im Infobereich weiterlaufen</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>This desktop shows no tray icons.</source>
+        <translation>Dieser Desktop zeigt keine Symbole im Infobereich.</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Notify me of</source>
+        <translation>Benachrichtigen bei</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Do not disturb</source>
+        <translation>Nicht stören</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Muted rooms</source>
+        <translation>Stummgeschaltete Räume</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Appearance</source>
+        <translation>Erscheinungsbild</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Start and close</source>
+        <translation>Starten und Schließen</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Off</source>
+        <translation>Aus</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>On until {time}</source>
+        <translation>An bis {time}</translation>
+    </message>
+    <message>
+        <location line="+32"/>
+        <source>Could not change the login items: {error}</source>
+        <translation>Die Anmeldeobjekte konnten nicht geändert werden: {error}</translation>
+    </message>
+</context>
+<context>
+    <name>ShortcutsDialog</name>
+    <message>
+        <location filename="../ui/about.py" line="+91"/>
+        <source>Keyboard shortcuts</source>
+        <translation>Tastenkürzel</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Action</source>
+        <translation>Aktion</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Keys</source>
+        <translation>Tasten</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Enter sends, Shift+Enter adds a line; @ offers people&apos;s names.
+More in the README, section &quot;Using the app&quot;.</source>
+        <translation>Eingabe sendet, Umschalt+Eingabe beginnt eine neue Zeile; @ schlägt Namen vor.
+Mehr in der README, Abschnitt „Using the app“.</translation>
+    </message>
 </context>
 <context>
     <name>SignInController</name>
     <message>
-        <location filename="../controller/account.py" line="+137"/>
+        <location filename="../controller/account.py" line="+172"/>
         <source>Not connected: the server&apos;s certificate was not trusted.</source>
         <translation>Nicht verbunden: dem Zertifikat des Servers wurde nicht vertraut.</translation>
     </message>
@@ -676,7 +882,7 @@
         <translation>Falscher Benutzername oder falsches Passwort.</translation>
     </message>
     <message>
-        <location line="+36"/>
+        <location line="+47"/>
         <source>Cannot start the chat server on this computer: {reason}</source>
         <translation>Der Chat-Server kann auf diesem Computer nicht starten: {reason}</translation>
     </message>
@@ -713,7 +919,7 @@ Gezeigt:  {presented}</translation>
 <context>
     <name>SignInDialog</name>
     <message>
-        <location filename="../ui/sign_in.py" line="+67"/>
+        <location filename="../ui/sign_in.py" line="+77"/>
         <source>Sign in to Chat Desktop</source>
         <translation>Bei Chat Desktop anmelden</translation>
     </message>
@@ -761,7 +967,23 @@ Gezeigt:  {presented}</translation>
         <translation>Passwort</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+5"/>
+        <source>the code from whoever runs the server</source>
+        <translation>der Code von der Person, die den Server betreibt</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+9"/>
+        <source>Invite code</source>
+        <translation>Einladungscode</translation>
+    </message>
+    <message>
+        <location line="-8"/>
+        <source>This server does not take new accounts.</source>
+        <translation>Dieser Server nimmt keine neuen Konten an.</translation>
+    </message>
+    <message>
+        <location line="+21"/>
         <source>Chats on your network (click one to use it):</source>
         <translation>Chats in Ihrem Netzwerk (zum Verwenden anklicken):</translation>
     </message>
@@ -801,12 +1023,12 @@ Gezeigt:  {presented}</translation>
         <translation>Startet den Chat-Server in dieser App, für Sie und alle in Ihrem Netzwerk. Benutzername und Passwort von oben werden Ihr Konto darauf.</translation>
     </message>
     <message>
-        <location line="+77"/>
+        <location line="+94"/>
         <source>Certificate fingerprint (to compare, not a proof): {fingerprint}</source>
         <translation>Fingerabdruck des Zertifikats (zum Vergleichen, kein Beweis): {fingerprint}</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+32"/>
         <source>Trust this server?</source>
         <translation>Diesem Server vertrauen?</translation>
     </message>

@@ -34,7 +34,7 @@
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../ui/main_window.py" line="+315"/>
+        <location filename="../ui/main_window.py" line="+376"/>
         <source>PEOPLE · %n ONLINE</source>
         <translation>
             <numerusform>PEOPLE · %n ONLINE</numerusform>
@@ -56,7 +56,7 @@
 <context>
     <name>RoomListModel</name>
     <message numerus="yes">
-        <location filename="../ui/side_bar.py" line="+85"/>
+        <location filename="../ui/side_bar.py" line="+108"/>
         <source>%n unread</source>
         <translation>
             <numerusform>%n unread</numerusform>

@@ -343,6 +343,22 @@ class ChatCache:
         )
         return {name: int(count) for name, count in rows}
 
+    def unread_mentioning(self, me: str) -> list[tuple[str, str]]:
+        """(room, text) of the unread messages by others whose text contains ``@me``.
+
+        A cheap first cut (SQLite's LIKE ignores ASCII case, as user names
+        do); the caller decides what counts as a mention.
+        """
+        pattern = "%@" + me.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = run_sql(
+            self._db,
+            "SELECT m.room, m.text FROM rooms AS r JOIN messages AS m "
+            "ON m.room = r.name AND m.seq > r.read_seq "
+            "WHERE m.author <> ? COLLATE NOCASE AND m.text LIKE ? ESCAPE '\\'",
+            (me, pattern),
+        )
+        return [(str(room), str(text)) for room, text in rows]
+
     # Outbox -----------------------------------------------------------------
 
     def outbox_add(self, entry: OutboxEntry) -> None:

@@ -304,18 +304,32 @@ class AccountClient:
             )
         return response.body
 
-    async def register(self, username: str, password: str) -> Credentials:
-        """Create an account and return its first session."""
+    async def registration(self) -> str:
+        """How the server takes new accounts: "open", "invite", "closed", or "" when it
+        does not say (an older server: sign-up is offered and may be refused)."""
+        mode = (await self.health()).get("registration")
+        return mode if mode in REGISTRATION_MODES else ""
+
+    async def register(self, username: str, password: str, invite: str = "") -> Credentials:
+        """Create an account and return its first session.
+
+        ``invite`` is the operator's invite code, for a server in invite mode
+        (see :meth:`health`'s ``registration``); sent only when given.
+        """
         try:
             rules.validate_username(username)
             rules.validate_password(password)
         except rules.ValidationError as exc:
             raise ApiError(400, _sentence(str(exc)), code=ErrorCode.BAD_REQUEST) from None
-        response = await self._api.request(
-            "POST", "/api/v1/register", json={"username": username, "password": password}
-        )
+        body = {"username": username, "password": password}
+        if invite.strip():
+            body["invite"] = invite.strip()
+        response = await self._api.request("POST", "/api/v1/register", json=body)
         if response.status in (200, 201):
             return _credentials(response, username)
+        refusal = _INVITE_REFUSALS.get(response.server_code() or "")
+        if refusal is not None:
+            raise ApiError(response.status, refusal, code=response.server_code())
         raise self._error(
             response,
             {
@@ -402,6 +416,15 @@ class AccountClient:
             message = f"The server at {self.base_url} answered with an error (HTTP {status})"
         return ApiError(status, message, code=code, retry_after=response.retry_after)
 
+
+# The values of health's "registration" (docs/protocol.md, Extensions).
+REGISTRATION_MODES = ("open", "invite", "closed")
+
+# Registration in invite mode refused (docs/protocol.md, Extensions).
+_INVITE_REFUSALS = {
+    ErrorCode.INVITE_REQUIRED.value: "This server needs an invite code to create an account",
+    ErrorCode.INVITE_INVALID.value: "That invite code is unknown, used up or expired",
+}
 
 # A token the server no longer knows: someone ended this session elsewhere.
 _SIGNED_OUT = {401: "This device was signed out; sign in again"}

@@ -17,15 +17,25 @@ Everything is reachable from the keyboard: each action sits in a menu with
 its shortcut shown (Alt+Up/Down or Ctrl+Tab/Ctrl+Shift+Tab through rooms,
 Ctrl+Shift+A to the next unread room, Ctrl+K to switch by name, Ctrl+Shift+S
 to hide the side bar), and the style sheet draws a focus ring. The window
-works down to :data:`MINIMUM_SIZE`; its title counts unread messages.
+works down to :data:`MINIMUM_SIZE`; its title counts unread messages (and
+so do the tray icon and, where the desktop has one, the dock's icon badge).
+
+Whether a new message notifies or sounds is the
+:class:`~chat_desktop.controller.notifications.NotificationPolicy`'s call
+(notification level, muted rooms, do not disturb, mentions of me); Chat >
+Settings (Ctrl+,) edits its preferences, the room list's context menu mutes
+a room, the status bar shows "Do not disturb until …" while it is on. With
+"close to tray" set and a tray present, closing the window hides it. Help
+has the keyboard shortcuts (F1) and About.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
+    QApplication,
     QDialog,
     QHBoxLayout,
     QLabel,
@@ -39,6 +49,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from chat_desktop.controller.autostart import Autostart
 from chat_desktop.controller.chat import ChatController
 from chat_desktop.controller.entries import (
     CertificateProblem,
@@ -48,15 +59,25 @@ from chat_desktop.controller.entries import (
     RoomEntry,
 )
 from chat_desktop.controller.network_watch import NetworkWatch
+from chat_desktop.controller.notifications import (
+    Alert,
+    MemorySettings,
+    NotificationPolicy,
+    Preferences,
+)
 
+from .about import ShortcutsDialog, about_box
 from .certificate import CertificateBar, CertificateReviewDialog
 from .composer import ComposerBox
 from .connection_status import ConnectionStatusWidget
+from .launcher_badge import LauncherBadge
 from .message_model import MessageListModel
 from .message_view import MessageView
 from .new_room import NewRoomDialog
 from .quick_switch import QuickSwitchDialog
+from .quiet_indicator import QuietIndicator
 from .resources import icon
+from .settings_dialog import SettingsDialog, quiet_end_text
 from .side_bar import NAME_ROLE, MemberListModel, RoomDelegate, RoomListModel
 from .tray import ChatTray
 from .typing_line import TypingLine
@@ -82,9 +103,25 @@ class MainWindow(QMainWindow):
     quitRequested = Signal()
     accountDialogRequested = Signal(str)
 
-    def __init__(self, controller: ChatController, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        controller: ChatController,
+        parent: QWidget | None = None,
+        *,
+        policy: NotificationPolicy | None = None,
+        autostart: Autostart | None = None,
+        quiet_check: float = 60.0,
+    ) -> None:
         super().__init__(parent)
         self.controller = controller
+        # What notifies and sounds (the app passes one over its settings file).
+        self.policy = policy or NotificationPolicy(Preferences(MemorySettings()))
+        self.autostart = autostart or Autostart()
+        # Longest wait (s) between checks of whether do-not-disturb is over:
+        # the clock may jump (suspend, a changed time zone).
+        self._quiet_check = quiet_check
+        # The last decision about a new message (tests read it: no audio offscreen).
+        self.last_alert: Alert | None = None
         self.setWindowIcon(icon("app"))
         self.setMinimumSize(MINIMUM_SIZE)
         self.resize(1100, 720)
@@ -173,6 +210,11 @@ class MainWindow(QMainWindow):
                 user=controller.username, server=controller.server_url
             )
         )
+        # "Do not disturb until 09:00 · End", while it is on.
+        self.quiet_indicator = QuietIndicator(self)
+        self.statusBar().addPermanentWidget(self.quiet_indicator)
+        self._quiet_timer = QTimer(self)
+        self._quiet_timer.setSingleShot(True)
 
         # The open "Sign out?" question, if any (tests answer it).
         self.sign_out_box: QMessageBox | None = None
@@ -182,11 +224,17 @@ class MainWindow(QMainWindow):
         self.new_room_dialog: NewRoomDialog | None = None
         # The open Ctrl+K room switcher, if any.
         self.quick_switch: QuickSwitchDialog | None = None
+        # The open Settings dialog, About box, shortcuts list, if any.
+        self.settings_dialog: SettingsDialog | None = None
+        self.about_box: QMessageBox | None = None
+        self.shortcuts_box: ShortcutsDialog | None = None
+        self.launcher_badge = LauncherBadge()
         self.network_watch = NetworkWatch(self)
         self._build_menu()
         self.tray = ChatTray(self)
         self._connect()
         self._refresh_icons()
+        self._preferences_changed()
 
         # What the cache knows, before the network answers.
         self.rooms.set_rooms(controller.rooms())
@@ -202,6 +250,7 @@ class MainWindow(QMainWindow):
         self.new_room_action = self._action(chat, self.tr("&New room…"), "Ctrl+N")
         self.reconnect_action = self._action(chat, self.tr("&Reconnect now"), "Ctrl+R")
         chat.addSeparator()
+        self.settings_action = self._action(chat, self.tr("S&ettings…"), "Ctrl+,")
         self.devices_action = self._action(chat, self.tr("Signed-in &devices…"))
         self.devices_action.triggered.connect(lambda: self.accountDialogRequested.emit("devices"))
         self.password_action = self._action(chat, self.tr("Change &password…"))
@@ -223,6 +272,10 @@ class MainWindow(QMainWindow):
         self.side_bar_action = self._action(view, self.tr("Show &side bar"), "Ctrl+Shift+S")
         self.side_bar_action.setCheckable(True)
         self.side_bar_action.setChecked(True)
+
+        help_menu = self.menuBar().addMenu(self.tr("&Help"))
+        self.shortcuts_action = self._action(help_menu, self.tr("&Keyboard shortcuts"), "F1")
+        self.about_action = self._action(help_menu, self.tr("&About Chat Desktop"))
 
     def _action(self, menu: QMenu, text: str, *keys: str) -> QAction:
         action = QAction(text, self)
@@ -270,6 +323,13 @@ class MainWindow(QMainWindow):
         self.next_unread_action.triggered.connect(self.next_unread_room)
         self.quick_switch_action.triggered.connect(self.ask_room)
         self.side_bar_action.toggled.connect(self.side_bar.setVisible)
+        self.settings_action.triggered.connect(self.show_settings)
+        self.about_action.triggered.connect(self.show_about)
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
+        self.quiet_indicator.endRequested.connect(self._end_quiet)
+        self._quiet_timer.timeout.connect(self._show_quiet)
+        self.room_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.room_list.customContextMenuRequested.connect(self._room_context_menu)
 
     # --------------------------------------------------- controller -> UI
 
@@ -298,6 +358,7 @@ class MainWindow(QMainWindow):
                 self.rooms.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect
             )
         self.tray.set_unread(self.rooms.unread_total())
+        self.launcher_badge.set_count(self.rooms.unread_total())
         self._show_title()
 
     def _show_title(self) -> None:
@@ -344,7 +405,12 @@ class MainWindow(QMainWindow):
     def _notify(self, room: str, author: str, text: str) -> None:
         if self.isActiveWindow() and room == self.messages.room:
             return
-        self.tray.notify(room, author, text)
+        # The policy decides (level, muted rooms, do not disturb, mentions of me).
+        alert = self.last_alert = self.policy.alert(room, author, text, self.controller.username)
+        if alert.show:
+            self.tray.notify(room, author, text)
+        if alert.sound:
+            QApplication.beep()
 
     def show_hosting(self, address: str) -> None:
         """This computer hosts the chat: tell the user where colleagues connect."""
@@ -464,6 +530,77 @@ class MainWindow(QMainWindow):
         dialog.roomChosen.connect(self.show_room)
         self._open_kept(dialog, "quick_switch")
 
+    # --------------------------------------------------------- preferences
+
+    def show_settings(self) -> None:
+        """Settings (Ctrl+,): every choice applies at once."""
+        if self.settings_dialog is not None:
+            self.settings_dialog.raise_()
+            return
+        dialog = SettingsDialog(
+            self.policy,
+            self.autostart,
+            self.rooms.names(),
+            tray_available=self.tray.available(),
+            parent=self,
+        )
+        dialog.changed.connect(self._preferences_changed)
+        self._open_kept(dialog, "settings_dialog")
+
+    def show_about(self) -> None:
+        c = self.controller
+        self._show_box(about_box(c.server_version, c.server_url, self), "about_box")
+
+    def show_shortcuts(self) -> None:
+        self._show_box(ShortcutsDialog(self.menuBar(), self), "shortcuts_box")
+
+    def _show_box(self, box: QDialog, attribute: str) -> None:
+        old = getattr(self, attribute)
+        if old is not None:
+            old.close()
+        self._open_kept(box, attribute)
+
+    def set_room_muted(self, room: str, muted: bool) -> None:
+        self.policy.preferences.set_muted(room, muted)
+        self._preferences_changed()
+
+    def room_menu(self, room: str) -> QMenu:
+        """The room list's context menu for ``room``: mute or unmute it."""
+        menu = QMenu(self)
+        muted = room in self.policy.preferences.muted
+        action = menu.addAction(self.tr("Unmute room") if muted else self.tr("Mute room"))
+        action.triggered.connect(lambda: self.set_room_muted(room, not muted))
+        return menu
+
+    def _room_context_menu(self, where: QPoint) -> None:
+        index = self.room_list.indexAt(where)
+        if not index.isValid():
+            return
+        menu = self.room_menu(str(index.data(NAME_ROLE)))
+        menu.aboutToHide.connect(menu.deleteLater)
+        menu.popup(self.room_list.viewport().mapToGlobal(where))
+
+    def _preferences_changed(self) -> None:
+        self.rooms.set_muted(self.policy.preferences.muted)
+        self._show_quiet()
+
+    def _show_quiet(self) -> None:
+        """Show (or hide) "Do not disturb until …" and re-check when it ends."""
+        until = self.policy.quiet_until()
+        self._quiet_timer.stop()
+        if until is None:
+            self.quiet_indicator.hide()
+        else:
+            self.quiet_indicator.show_until(quiet_end_text(until))
+            left = self.policy.quiet_left()
+            self._quiet_timer.start(int(min(left, self._quiet_check) * 1000))
+        if self.settings_dialog is not None:
+            self.settings_dialog.show_quiet()
+
+    def _end_quiet(self) -> None:
+        self.policy.end_quiet()
+        self._show_quiet()
+
     def _open_from_tray(self, room: str) -> None:
         self.show_room(room)
         self._show_from_tray()
@@ -501,10 +638,18 @@ class MainWindow(QMainWindow):
         self.reconnect_action.setIcon(icon("reconnect"))
         self.new_room_action.setIcon(icon("add"))
 
+    def closes_to_tray(self) -> bool:
+        """Whether closing the window only hides it (the setting is on and a tray exists)."""
+        return self.policy.preferences.close_to_tray and self.tray.available()
+
     def closeEvent(self, event: QCloseEvent) -> None:
         # Closing the window quits the app (in order, see app.py); the app
-        # hides the window itself once it is done.
+        # hides the window itself once it is done. With "close to tray" the
+        # app stays, in the tray icon.
         event.ignore()
+        if self.closes_to_tray():
+            self.hide()
+            return
         self.quitRequested.emit()
 
     def shut_down(self) -> None:
@@ -514,6 +659,7 @@ class MainWindow(QMainWindow):
         Qt event loop would make qasync step other tasks inside this one.
         """
         self.tray.hide()
+        self.launcher_badge.set_count(0)
         self.hide()
 
 

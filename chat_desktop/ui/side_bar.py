@@ -2,7 +2,8 @@
 
 Both are tiny list models fed with the controller's RoomEntry / MemberEntry
 lists, each replaced wholesale (a few dozen rows at most), plus a delegate
-that paints a room's unread count as a badge.
+that paints a room's unread count as a badge, and the unread mentions of me
+as a second one ("@2"). Muted rooms are dimmed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QCoreApplication,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -29,10 +31,13 @@ from .resources import icon
 _Index = QModelIndex | QPersistentModelIndex
 UNREAD_ROLE = Qt.ItemDataRole.UserRole + 1
 NAME_ROLE = Qt.ItemDataRole.UserRole + 2
+MENTIONS_ROLE = Qt.ItemDataRole.UserRole + 3
+MUTED_ROLE = Qt.ItemDataRole.UserRole + 4
 
 
 class RoomListModel(QAbstractListModel):
-    """Rooms by name; DisplayRole is "name", UNREAD_ROLE the unread count.
+    """Rooms by name; DisplayRole is "name", UNREAD_ROLE the unread count,
+    MENTIONS_ROLE how many of those mention me, MUTED_ROLE whether it is muted.
 
     Signals: none beyond QAbstractItemModel's.
     """
@@ -40,6 +45,16 @@ class RoomListModel(QAbstractListModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rooms: list[RoomEntry] = []
+        self._muted: frozenset[str] = frozenset()
+
+    def set_muted(self, rooms: frozenset[str]) -> None:
+        """The muted rooms (shown dimmed)."""
+        self._muted = rooms
+        if self._rooms:
+            self.dataChanged.emit(self.index(0), self.index(len(self._rooms) - 1))
+
+    def mentions_of(self, name: str) -> int:
+        return next((room.mentions for room in self._rooms if room.name == name), 0)
 
     def set_rooms(self, rooms: list[RoomEntry]) -> None:
         rooms = sorted(rooms, key=lambda room: room.name)
@@ -79,6 +94,14 @@ class RoomListModel(QAbstractListModel):
             return room.name
         if role == UNREAD_ROLE:
             return room.unread
+        if role == MENTIONS_ROLE:
+            return room.mentions
+        if role == MUTED_ROLE:
+            return room.name in self._muted
+        if role == Qt.ItemDataRole.ForegroundRole and room.name in self._muted:
+            return QPalette().brush(QPalette.ColorRole.PlaceholderText)
+        if role == Qt.ItemDataRole.ToolTipRole and (room.mentions or room.name in self._muted):
+            return _room_tip(room, room.name in self._muted)
         if role == Qt.ItemDataRole.DecorationRole:
             return icon("room")
         if role == Qt.ItemDataRole.ToolTipRole and room.unread:
@@ -91,8 +114,23 @@ class RoomListModel(QAbstractListModel):
         return None
 
 
+def _room_tip(room: RoomEntry, muted: bool) -> str:
+    """ "3 unread · mentions of you: 1 · muted": what hovering a mentioned or muted room says."""
+    parts = []
+    if room.unread:
+        parts.append(QCoreApplication.translate("RoomListModel", "%n unread", "", room.unread))
+    if room.mentions:
+        parts.append(
+            QCoreApplication.translate("RoomListModel", "mentions of you: %n", "", room.mentions)
+        )
+    if muted:
+        parts.append(QCoreApplication.translate("RoomListModel", "muted"))
+    return " · ".join(parts)
+
+
 class RoomDelegate(QStyledItemDelegate):
-    """The default row, plus the unread count as a pill on the right; unread rooms in bold.
+    """The default row, plus the unread count as a pill on the right (and "@2"
+    beside it for mentions of me); unread rooms in bold.
 
     Signals: none.
     """
@@ -108,41 +146,48 @@ class RoomDelegate(QStyledItemDelegate):
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
         unread = int(index.data(UNREAD_ROLE) or 0)
+        mentioned = int(index.data(MENTIONS_ROLE) or 0)
         if not unread:
             super().paint(painter, option, index)
             return
-        text = str(unread) if unread < 1000 else "999+"
         small = QFont(option.font)
         small.setWeight(QFont.Weight.Bold)
         small.setPointSizeF(max(7.0, option.font.pointSizeF() * 0.85))
         metrics = QFontMetrics(small)
-        width = max(metrics.height() + 4, metrics.horizontalAdvance(text) + 12)
         height = metrics.height() + 2
         rect = option.rect
-        pill = QRectF(
-            rect.right() - width - 10,
-            rect.center().y() - height / 2 + 1,
-            width,
-            height,
-        )
-        shrunk = QStyleOptionViewItem(option)
-        shrunk.rect = QRect(rect.left(), rect.top(), rect.width() - width - 12, rect.height())
-        super().paint(painter, shrunk, index)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         palette = option.palette
+        # Right to left: the unread count, then "@2" for the mentions of me among them.
+        pills = [(str(unread) if unread < 1000 else "999+", QColor("#d0403a"))]
+        if mentioned:
+            pills.append((f"@{mentioned}" if mentioned < 100 else "@99+", QColor("#2f7bd9")))
+        right = rect.right() - 10
+        shapes = []
+        for text, back in pills:
+            width = max(metrics.height() + 4, metrics.horizontalAdvance(text) + 12)
+            pill = QRectF(right - width, rect.center().y() - height / 2 + 1, width, height)
+            shapes.append((pill, text, back))
+            right = int(pill.left()) - 4
+        shrunk = QStyleOptionViewItem(option)
+        shrunk.rect = QRect(rect.left(), rect.top(), right - rect.left() - 2, rect.height())
+        super().paint(painter, shrunk, index)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        if selected:
-            painter.setBrush(palette.color(QPalette.ColorRole.HighlightedText))
-            fore = palette.color(QPalette.ColorRole.Highlight)
-        else:
-            painter.setBrush(QColor("#d0403a"))
-            fore = QColor("#ffffff")
-        painter.drawRoundedRect(pill, height / 2, height / 2)
-        painter.setPen(fore)
         painter.setFont(small)
-        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
+        for pill, text, back in shapes:
+            if selected:
+                back, fore = (
+                    palette.color(QPalette.ColorRole.HighlightedText),
+                    palette.color(QPalette.ColorRole.Highlight),
+                )
+            else:
+                fore = QColor("#ffffff")
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(back)
+            painter.drawRoundedRect(pill, height / 2, height / 2)
+            painter.setPen(fore)
+            painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
         painter.restore()
 
 

@@ -10,11 +10,17 @@ Nothing moves while the user types: the list of servers found on the LAN is
 a fixed-size area that is there from the start (saying it is still looking),
 so a server appearing does not push the fields down, and errors go to a line
 reserved below the fields, so an error does not squeeze them either.
+
+Once an address is typed (after a short pause) or chosen, the dialog asks how
+that server takes new accounts: in invite mode an "Invite code" field appears
+below the password, in closed mode "Create account" is off with a one-line
+reason in the same place. That row's space is reserved from the start, so
+neither moves the fields.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -28,6 +34,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QStackedLayout,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -43,6 +50,9 @@ from .text_spans import plain_tooltip
 FOUND_ROWS = 3
 # Lines of text the error line has room for.
 ERROR_LINES = 3
+# Milliseconds of quiet after typing an address before the server is asked
+# how it takes new accounts.
+ADDRESS_PAUSE_MS = 400
 
 
 class SignInDialog(QDialog):
@@ -109,6 +119,30 @@ class SignInDialog(QDialog):
         form.addRow(self.tr("Server address"), self.address)
         form.addRow(self.tr("Username"), self.username)
         form.addRow(self.tr("Password"), self.password)
+        # The registration row: nothing (open, or not known yet), the invite
+        # code field (invite mode) or why sign-up is off (closed). Its height
+        # is kept whichever it shows, so the fields never move.
+        self.invite = QLineEdit(self)
+        self.invite.setPlaceholderText(self.tr("the code from whoever runs the server"))
+        self.invite.setAccessibleName(self.tr("Invite code"))
+        self.closed_note = QLabel(self.tr("This server does not take new accounts."), self)
+        self.closed_note.setObjectName("subtitle")
+        self.closed_note.setTextFormat(Qt.TextFormat.PlainText)
+        self._registration_row = QStackedWidget(self)
+        self._registration_row.addWidget(QWidget(self))
+        self._registration_row.addWidget(self.invite)
+        self._registration_row.addWidget(self.closed_note)
+        self._registration_row.setFixedHeight(self.invite.sizeHint().height())
+        self.invite_label = QLabel(self.tr("Invite code"), self)
+        self.invite_label.setBuddy(self.invite)
+        keep = self.invite_label.sizePolicy()
+        keep.setRetainSizeWhenHidden(True)
+        self.invite_label.setSizePolicy(keep)
+        self.invite_label.hide()
+        form.addRow(self.invite_label, self._registration_row)
+        self.registration = ""
+        # The last attempt was "Create account" (its refusals point at the code).
+        self._creating = False
 
         # Servers that announce themselves on the LAN; a click fills the address.
         # A fixed area from the start: "still looking" until one is found.
@@ -194,6 +228,15 @@ class SignInDialog(QDialog):
         controller.signedIn.connect(self._signed_in)
         controller.trustNeeded.connect(self._ask_trust)
         controller.serversFound.connect(self._show_found)
+        controller.registrationChanged.connect(self._show_registration)
+        # Ask about registration once the user pauses typing an address.
+        self._address_pause = QTimer(self)
+        self._address_pause.setSingleShot(True)
+        self._address_pause.setInterval(ADDRESS_PAUSE_MS)
+        self._address_pause.timeout.connect(self._check_registration)
+        self.address.textEdited.connect(lambda _text: self._address_pause.start())
+        if address:
+            self._address_pause.start()
         # The open certificate question, if any (tests answer it).
         self.trust_box: QMessageBox | None = None
         self.show_error(message)
@@ -209,17 +252,25 @@ class SignInDialog(QDialog):
         """Show ``text`` (plain) on the reserved error line; "" clears it."""
         self.error.setText(text)
         self.error.setToolTip(plain_tooltip(text) if text else "")
+        if text and self._creating and self.registration == "invite":
+            # A refused sign-up here is most likely about the code: fix it there.
+            self.invite.setFocus()
 
     def _sign_in(self) -> None:
+        self._creating = False
         self.show_error("")
         self._controller.sign_in(
             self.address.text(), self.username.text().strip(), self.password.text()
         )
 
     def _create(self) -> None:
+        self._creating = True
         self.show_error("")
         self._controller.create_account(
-            self.address.text(), self.username.text().strip(), self.password.text()
+            self.address.text(),
+            self.username.text().strip(),
+            self.password.text(),
+            self.invite.text() if self.registration == "invite" else "",
         )
 
     def _host(self) -> None:
@@ -251,6 +302,22 @@ class SignInDialog(QDialog):
     def _found_clicked(self, item: QListWidgetItem) -> None:
         self.address.setText(str(item.data(Qt.ItemDataRole.UserRole)))
         self.username.setFocus()
+        self._check_registration()
+
+    def _check_registration(self) -> None:
+        self._address_pause.stop()
+        self._controller.check_registration(self.address.text())
+
+    def _show_registration(self, mode: str) -> None:
+        """The server's registration mode: show the invite field, or why sign-up is off."""
+        self.registration = mode
+        page = {"invite": self.invite, "closed": self.closed_note}.get(mode)
+        self._registration_row.setCurrentIndex(
+            self._registration_row.indexOf(page) if page is not None else 0
+        )
+        self.invite_label.setVisible(mode == "invite")
+        self.create_button.setEnabled(mode != "closed" and not self._controller.busy)
+        self.create_button.setToolTip(self.closed_note.text() if mode == "closed" else "")
 
     def _ask_trust(self, question: str) -> None:
         # open() and a signal, not exec(): no nested event loop under qasync.
@@ -279,8 +346,11 @@ class SignInDialog(QDialog):
             self.address,
             self.username,
             self.password,
+            self.invite,
         ):
             widget.setEnabled(not busy)
+        if self.registration == "closed":
+            self.create_button.setEnabled(False)
         self.setCursor(Qt.CursorShape.BusyCursor if busy else Qt.CursorShape.ArrowCursor)
 
     def _signed_in(self, session: Session) -> None:

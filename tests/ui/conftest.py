@@ -37,7 +37,7 @@ from chat_desktop.ui.main_window import MainWindow
 from chat_desktop.ui.resources import style_sheet
 from chat_desktop.ui.sign_in import SignInDialog
 from chat_server.app import ChatServer
-from chat_server.config import ServerConfig
+from chat_server.config import Registration, ServerConfig
 from tests.accounts import PASSWORD as PASSWORD
 from tests.accounts import register as register
 from tests.waiting import eventually
@@ -110,6 +110,8 @@ class LocalChatServer:
     replay_limit: int = 1000
     # Serve https/wss with a self-signed certificate made in data_dir/tls.
     tls: bool = False
+    # How the server takes new accounts (open, invite codes only, closed).
+    registration: Registration = Registration.OPEN
 
     async def post(self, author: str, texts: list[str], room: str = "general") -> None:
         """Store and broadcast messages as ``author``, like the service's post without
@@ -132,6 +134,7 @@ class LocalChatServer:
             name="test",
             replay_limit=self.replay_limit,
             tls=self.tls,
+            registration=self.registration,
         )
         self.server = ChatServer(config)
         await self.server.start()
@@ -165,6 +168,8 @@ class ChatClient:
     ssl_context: ssl.SSLContext | None = None
     # More keywords for the ChatController (typing_expiry=1.0, say).
     controller_options: dict[str, Any] = field(default_factory=dict)
+    # Keywords for the MainWindow (policy=..., autostart=...).
+    window_options: dict[str, Any] = field(default_factory=dict)
     window: MainWindow | None = None
     controller: ChatController | None = None
     cache: ChatCache | None = None
@@ -180,7 +185,7 @@ class ChatClient:
             ssl_context=self.ssl_context,
             **self.controller_options,
         )
-        self.window = MainWindow(self.controller)
+        self.window = MainWindow(self.controller, **self.window_options)
         self.window.show()
         if connect:
             self.controller.start()
@@ -246,6 +251,7 @@ def make_client(tmp_path: Path, run: Runner[Any]) -> Iterator[Callable[..., Awai
         link_factory: Callable[..., ServerLink] | None = None,
         connect: bool = True,
         ssl_context: ssl.SSLContext | None = None,
+        window_options: dict[str, Any] | None = None,
         **controller_options: Any,
     ) -> ChatClient:
         if token is None:
@@ -258,6 +264,7 @@ def make_client(tmp_path: Path, run: Runner[Any]) -> Iterator[Callable[..., Awai
             link_factory or fast_link(),
             ssl_context,
             controller_options,
+            window_options or {},
         )
         clients.append(client)
         return client.open(connect=connect)

@@ -6,13 +6,18 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QRect, Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QListWidgetItem
 
 from chat_desktop.controller.account import SignInController, tls_context
 from chat_desktop.controller.hosting import LocalServer
 from chat_desktop.controller.settings import AppSettings
+from chat_desktop.controller.wording import error_text
 from chat_desktop.transport.pinning import PinStore
 from chat_desktop.ui.sign_in import SignInDialog
+from chat_protocol import ErrorCode
+from chat_server import admin
+from chat_server.config import Registration
 from tests.waiting import eventually
 
 from .conftest import (
@@ -222,6 +227,97 @@ def test_the_fields_do_not_move_when_a_server_is_found_or_an_error_is_shown(
         assert geometries() == before, "the error moved or squeezed the fields"
         await hosted.stop()
         await controller.close()
+
+    run(body())
+    dialog.deleteLater()
+
+
+def sign_in_dialog(tmp_path: Path) -> tuple[SignInController, SignInDialog]:
+    controller = SignInController(
+        AppSettings(tmp_path / "app"), LocalServer(tmp_path / "unused"), PinStore(tmp_path / "pins")
+    )
+    return controller, SignInDialog(controller)
+
+
+def test_in_invite_mode_the_dialog_asks_for_the_code_without_moving_a_field(
+    tmp_path: Path, run: Any
+) -> None:
+    server = LocalChatServer(tmp_path / "server", registration=Registration.INVITE)
+    controller, dialog = sign_in_dialog(tmp_path)
+    fields = (dialog.address, dialog.username, dialog.password)
+
+    async def body() -> None:
+        url = await server.start()
+        try:
+            await invite_mode(url)
+        finally:
+            await controller.close()
+            await server.stop()
+
+    async def invite_mode(url: str) -> None:
+        assert server.server is not None
+        printed: list[str] = []
+        await admin.create_invite(server.server.service.store, 1, 1.0, printed.append)
+        code = printed[0]
+
+        dialog.show()
+        await eventually(lambda: dialog.address.isVisible())
+        before = [field.geometry() for field in fields]
+        assert not dialog.invite.isVisible() and not dialog.invite_label.isVisible()
+        QTest.keyClicks(dialog.address, url)
+        await eventually(lambda: dialog.invite.isVisible())
+        assert dialog.invite_label.isVisible() and dialog.invite_label.text() == "Invite code"
+        assert [field.geometry() for field in fields] == before, "the invite row moved a field"
+        assert dialog.create_button.isEnabled()
+
+        dialog.username.setText("ann")
+        dialog.password.setText(PASSWORD)
+        dialog.create_button.click()
+        await eventually(lambda: dialog.error.text())
+        assert dialog.error.text() == error_text(ErrorCode.INVITE_REQUIRED)
+        await eventually(lambda: dialog.invite.hasFocus())
+        await eventually(lambda: dialog.create_button.isEnabled())
+        dialog.invite.setText("NOT-A-CODE")
+        dialog.create_button.click()
+        await eventually(lambda: dialog.error.text() == error_text(ErrorCode.INVITE_INVALID))
+        assert dialog.error.text() == error_text(ErrorCode.INVITE_INVALID)
+        assert [field.geometry() for field in fields] == before
+
+        await eventually(lambda: dialog.create_button.isEnabled())
+        dialog.invite.setText(code)
+        dialog.create_button.click()
+        await eventually(lambda: dialog.session is not None)
+        assert dialog.session is not None and dialog.session.username == "ann"
+
+    run(body())
+    dialog.deleteLater()
+
+
+def test_in_closed_mode_create_account_is_off_with_the_reason(tmp_path: Path, run: Any) -> None:
+    server = LocalChatServer(tmp_path / "server", registration=Registration.CLOSED)
+    controller, dialog = sign_in_dialog(tmp_path)
+
+    async def body() -> None:
+        url = await server.start()
+        try:
+            await closed_mode(url)
+        finally:
+            await controller.close()
+            await server.stop()
+
+    async def closed_mode(url: str) -> None:
+        dialog.show()
+        QTest.keyClicks(dialog.address, url)
+        await eventually(lambda: dialog.closed_note.isVisible())
+        assert dialog.closed_note.text() == "This server does not take new accounts."
+        assert not dialog.create_button.isEnabled()
+        assert dialog.sign_in_button.isEnabled()
+        assert not dialog.invite.isVisible()
+        # Another address (nothing answers there): sign-up is offered again.
+        dialog.address.clear()
+        QTest.keyClicks(dialog.address, "http://127.0.0.1:9")
+        await eventually(lambda: dialog.create_button.isEnabled())
+        assert not dialog.closed_note.isVisible()
 
     run(body())
     dialog.deleteLater()
