@@ -214,7 +214,7 @@ async def test_seqs_stay_gapless_under_50_concurrent_appenders_in_two_rooms(
 async def test_retry_with_same_client_id_is_stored_once(store: PeeweeChatStore) -> None:
     first = await store.append("general", "alice", "c1", "hello")
     retry = await store.append("general", "alice", "c1", "hello")
-    assert retry == AppendResult(first.message, created=False)
+    assert retry == AppendResult.of(first.message, False, "c1")
     following = await store.append("general", "alice", "c2", "next")
     assert following.message.seq == 2
 
@@ -226,7 +226,7 @@ async def test_a_retry_naming_another_room_gets_the_stored_message_and_takes_no_
     first = await store.append("general", "alice", "c1", "hello")
     elsewhere = await store.append("random", "alice", "c1", "hello")
     nowhere = await store.append("nowhere", "alice", "c1", "hello")
-    assert elsewhere == nowhere == AppendResult(first.message, created=False)
+    assert elsewhere == nowhere == AppendResult.of(first.message, False, "c1")
     assert (await store.append("random", "alice", "c2", "first here")).message.seq == 1
 
 
@@ -319,7 +319,7 @@ async def test_data_survives_closing_and_reopening(store_opener: OpenStore) -> N
     assert await reopened.messages_after("random", 0, 10) == [stored.message]
     assert await reopened.user_for_token("token-hash") == "alice"
     retry = await reopened.append("random", "alice", "c1", "kept")
-    assert retry == AppendResult(stored.message, created=False)
+    assert retry == AppendResult.of(stored.message, False, stored.client_id)
 
 
 async def test_a_locked_database_refuses_every_write_of_the_batch_then_recovers(

@@ -93,8 +93,16 @@ async def recv_until(
                 return event
 
 
-async def hello(ws: ClientConnection, token: str, since: dict[str, int] | None = None) -> Welcome:
-    await ws.send(json.dumps({"type": "hello", "token": token, "since": since or {}}))
+async def hello(
+    ws: ClientConnection,
+    token: str,
+    since: dict[str, int] | None = None,
+    protocol: int | None = None,
+) -> Welcome:
+    frame: dict[str, Any] = {"type": "hello", "token": token, "since": since or {}}
+    if protocol is not None:
+        frame["protocol"] = protocol
+    await ws.send(json.dumps(frame))
     welcome = await recv(ws)
     assert isinstance(welcome, Welcome), welcome
     return welcome
@@ -102,15 +110,19 @@ async def hello(ws: ClientConnection, token: str, since: dict[str, int] | None =
 
 @asynccontextmanager
 async def joined(
-    server: ChatServer, token: str, since: dict[str, int] | None = None, **options: Any
+    server: ChatServer,
+    token: str,
+    since: dict[str, int] | None = None,
+    protocol: int | None = None,
+    **options: Any,
 ) -> AsyncIterator[ClientConnection]:
-    """A socket that has said hello and read its welcome."""
+    """A socket that has said hello (asking for ``protocol`` if given) and read its welcome."""
     # An unbounded receive queue: with the default (16 frames) the websockets
     # client stops reading while a test is busy elsewhere, and then cannot read
     # the server's close frame when the test leaves this block (a 10 s stall).
     options.setdefault("max_queue", None)
     async with connect(ws_url(server), **options) as ws:
-        await hello(ws, token, since)
+        await hello(ws, token, since, protocol)
         yield ws
 
 
@@ -243,3 +255,65 @@ def refuse_appends(monkeypatch: Any, server: ChatServer, reason: str) -> None:
         return failed
 
     monkeypatch.setattr(server.service.store, "append_nowait", refuse)
+
+
+async def api(
+    session: aiohttp.ClientSession,
+    method: str,
+    path: str,
+    token: str,
+    body: object | None = None,
+) -> tuple[int, Any]:
+    """One HTTP call with ``token``; the status and the JSON body (None when empty)."""
+    options: dict[str, Any] = {"headers": bearer(token)}
+    if body is not None:
+        options["json"] = body
+    async with session.request(method, path, **options) as response:
+        text = await response.text()
+        return response.status, json.loads(text) if text else None
+
+
+class Writer:
+    """One user's writes to room logs, over the socket or over HTTP, answered alike.
+
+    ``write`` returns ``("ack", seq)`` or ``("error", code)`` whichever
+    transport carried it, so one test can check a rule over both.
+    """
+
+    def __init__(self, server: ChatServer, token: str, ws: ClientConnection | None = None) -> None:
+        self.server = server
+        self.token = token
+        self.ws = ws
+
+    @property
+    def transport(self) -> str:
+        return "http" if self.ws is None else "socket"
+
+    async def write(
+        self, kind: str, room: str, client_id: str | None = None, **fields: Any
+    ) -> tuple[str, Any]:
+        client_id = client_id or str(uuid.uuid4())
+        if self.ws is not None:
+            await self.ws.send(
+                json.dumps({"type": kind, "room": room, "client_id": client_id, **fields})
+            )
+            answer = await recv_until(
+                self.ws,
+                lambda e: (
+                    getattr(e, "client_id", None) == client_id
+                    or getattr(e, "ref", None) == client_id
+                ),
+            )
+            if answer.type == "ack":
+                return "ack", answer.seq
+            return "error", answer.code
+        path = f"/api/v1/rooms/{room}/{'messages' if kind == 'message' else kind}"
+        async with http(self.server) as session:
+            status, body = await api(
+                session, "POST", path, self.token, {"client_id": client_id, **fields}
+            )
+        if status in (200, 201):
+            return "ack", body["seq"]
+        if status == 204:
+            return "ack", None
+        return "error", body["code"]

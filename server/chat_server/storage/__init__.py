@@ -16,9 +16,14 @@ from typing import Protocol
 
 from .base import (
     AppendResult,
+    BadTarget,
     ChatStore,
     Credentials,
+    NameTaken,
+    NotYours,
+    Person,
     StorageError,
+    UnknownMessage,
     UnknownRoom,
     UnknownUser,
     UsernameTaken,
@@ -28,11 +33,16 @@ from .peewee_store import PeeweeChatStore
 
 __all__ = [
     "AppendResult",
+    "BadTarget",
     "ChatStore",
     "Credentials",
+    "NameTaken",
+    "NotYours",
     "PeeweeChatStore",
+    "Person",
     "StorageError",
     "StoreConfig",
+    "UnknownMessage",
     "UnknownRoom",
     "UnknownUser",
     "UsernameTaken",
