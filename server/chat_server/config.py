@@ -95,3 +95,8 @@ class ServerConfig:
     # Seconds a WebSocket close handshake may take before the connection is
     # simply cut: a peer that does not read cannot take our close frame either.
     close_timeout: float = 5.0
+    # Users made admins when the server starts (those that exist) or when they
+    # register: how the app that hosts a chat makes its own user an admin.
+    # Nobody else becomes one but by `chat-server user add --admin` or
+    # `user promote`.
+    admins: frozenset[str] = frozenset()

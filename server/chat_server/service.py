@@ -90,6 +90,8 @@ class ChatService:
         # A hash to verify against when the user does not exist, so that an
         # unknown name costs as much time as a wrong password (no enumeration).
         self._decoy_hash: str | None = None
+        # The names the hosting app made admins (ServerConfig.admins), lower-cased.
+        self._admins = {name.lower() for name in config.admins}
 
     # Accounts ---------------------------------------------------------------
 
@@ -130,7 +132,9 @@ class ChatService:
             )
         try:
             # UsernameTaken, like every refusal of the store, goes up as it is.
-            name = await self.store.create_user(name, password_hash)
+            name = await self.store.create_user(
+                name, password_hash, admin=name.lower() in self._admins
+            )
         except BaseException:
             if code_hash is not None:
                 # The name was taken (or the database failed): the code keeps its use.
