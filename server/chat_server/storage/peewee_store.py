@@ -528,6 +528,8 @@ class PeeweeChatStore(ChatStore):
                 stored = self._find(cursor, author, client_id)
                 if stored is not None:
                     return AppendResult.of(stored, False, client_id)
+                if not Room.select().where(Room.name == room, Room.deleted == 0).exists():
+                    raise UnknownRoom(room)
                 raise BadTarget(f"there is no message {reply_to} in {room!r} to reply to")
         cursor.execute(sql.bump, (room,))
         bumped = cursor.fetchone()
