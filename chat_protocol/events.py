@@ -773,7 +773,11 @@ class HistoryPage(Event):
         return {
             "type": self.type,
             "room": self.room,
-            "messages": entry_list(self.entries if self.entries is not None else self.messages),
+            "messages": (
+                entry_list(self.messages)
+                if self.entries is None
+                else entry_list(self.entries, typed=True)
+            ),
             "has_more": self.has_more,
         }
 
@@ -917,9 +921,12 @@ def entry_from_wire(obj: Mapping[str, Any]) -> LogEntry:
     return cls.from_wire(obj)  # type: ignore[return-value]
 
 
-def entry_list(entries: Sequence[LogEntry]) -> list[dict[str, Any]]:
-    """Entries as a page carries them: a message without ``type`` (as in v1), others with it."""
-    return [_plain(entry) if isinstance(entry, Message) else entry.to_wire() for entry in entries]
+def entry_list(entries: Sequence[LogEntry], *, typed: bool = False) -> list[dict[str, Any]]:
+    """Entries as a page carries them: each with its ``type`` for Version 2 (``typed``),
+    messages without it in the v1 view."""
+    if typed:
+        return [entry.to_wire() for entry in entries]
+    return [_plain(entry) for entry in entries]
 
 
 # Writes to a room's log: each carries a client_id and is answered with an ack.

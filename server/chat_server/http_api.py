@@ -154,10 +154,10 @@ def _v2(request: web.Request) -> bool:
     return request.query.get("v") == str(rules.PROTOCOL_V2)
 
 
-def _message_list(messages: Sequence[LogEntry]) -> list[dict[str, Any]]:
-    # The same shape as inside a socket ``history`` event: a message without
-    # "type", any other entry (v2 only) with it.
-    return entry_list(messages)
+def _message_list(messages: Sequence[LogEntry], v2: bool = False) -> list[dict[str, Any]]:
+    # The same shape as inside a socket ``history`` event: in the v1 view a
+    # message without "type"; for Version 2 every entry with its "type".
+    return entry_list(messages, typed=v2)
 
 
 def _with_client_id(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -273,7 +273,7 @@ async def list_messages(request: web.Request) -> web.Response:
         page = await service.history(user, room, before, limit, v2=v2)
         messages = page.messages if page.entries is None else page.entries
         has_more = page.has_more
-    return _json({"messages": _message_list(messages), "has_more": has_more})
+    return _json({"messages": _message_list(messages, v2), "has_more": has_more})
 
 
 async def post_message(request: web.Request) -> web.Response:
@@ -392,7 +392,7 @@ async def events(request: web.Request) -> web.Response:
     for message in messages:
         positions[message.room] = max(positions[message.room], message.seq)
     answer: dict[str, Any] = {
-        "messages": _message_list(messages),
+        "messages": _message_list(messages, v2),
         "typing": typing,
         "online": online,
         "since": rules.format_since(positions),

@@ -143,7 +143,7 @@ async def test_messages_are_handed_out_in_their_current_state_everywhere(
         status, body = await api(
             session, "GET", "/api/v1/rooms/general/messages?v=2", tokens["bob"]
         )
-        types = [entry.get("type", "message") for entry in body["messages"]]
+        types = [entry["type"] for entry in body["messages"]]
         assert types == ["message", "message", "edit", "react", "delete", "react"]
         check(body["messages"][:2])
         status, body = await api(
