@@ -55,10 +55,33 @@ def _client_ref(obj: Mapping[str, Any]) -> tuple[str, str | None]:
     return _checked(rules.validate_client_id, raw, ref), ref
 
 
-def _target(obj: Mapping[str, Any], ref: str | None) -> int:
-    """The ``target`` seq of an edit, delete or react."""
-    return int(
-        _checked(lambda value: rules.validate_seq(value, name="target"), obj.get("target"), ref)
+def _written(obj: Mapping[str, Any]) -> tuple[str, str, str | None]:
+    """A log write's room, client_id, and the ref its errors carry."""
+    client_id, ref = _client_ref(obj)
+    return _checked(rules.validate_room_name, obj.get("room"), ref), client_id, ref
+
+
+def _aimed(obj: Mapping[str, Any]) -> tuple[str, int, str, str | None]:
+    """An edit's, delete's or react's room, ``target`` seq, client_id, and errors' ref."""
+    room, client_id, ref = _written(obj)
+    target = _checked(
+        lambda value: rules.validate_seq(value, name="target"), obj.get("target"), ref
+    )
+    return room, target, client_id, ref
+
+
+def _seq_of(obj: Mapping[str, Any], name: str) -> int:
+    """A required seq field (``seq``, ``target``...)."""
+    return int(_checked(lambda value: rules.validate_seq(value, name=name), obj.get(name)))
+
+
+def _placed(obj: Mapping[str, Any]) -> tuple[str, int, str, str]:
+    """A log entry's room, seq, acting user and time stamp."""
+    return (
+        _checked(rules.validate_room_name, obj.get("room")),
+        _seq_of(obj, "seq"),
+        _field(obj, "user", str),
+        _field(obj, "ts", str),
     )
 
 
@@ -304,13 +327,8 @@ class SendEdit(Event):
 
     @classmethod
     def from_wire(cls, obj: Mapping[str, Any]) -> Self:
-        client_id, ref = _client_ref(obj)
-        return cls(
-            room=_checked(rules.validate_room_name, obj.get("room"), ref),
-            target=_target(obj, ref),
-            text=_checked(rules.normalize_text, obj.get("text"), ref),
-            client_id=client_id,
-        )
+        room, target, client_id, ref = _aimed(obj)
+        return cls(room, target, _checked(rules.normalize_text, obj.get("text"), ref), client_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,12 +342,8 @@ class SendDelete(Event):
 
     @classmethod
     def from_wire(cls, obj: Mapping[str, Any]) -> Self:
-        client_id, ref = _client_ref(obj)
-        return cls(
-            room=_checked(rules.validate_room_name, obj.get("room"), ref),
-            target=_target(obj, ref),
-            client_id=client_id,
-        )
+        room, target, client_id, _ = _aimed(obj)
+        return cls(room, target, client_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,16 +359,12 @@ class SendReact(Event):
 
     @classmethod
     def from_wire(cls, obj: Mapping[str, Any]) -> Self:
-        client_id, ref = _client_ref(obj)
+        room, target, client_id, ref = _aimed(obj)
         on = obj.get("on")
         if not isinstance(on, bool):
             raise ProtocolError("bad_request", "field 'on' must be true or false", ref)
         return cls(
-            room=_checked(rules.validate_room_name, obj.get("room"), ref),
-            target=_target(obj, ref),
-            emoji=_checked(rules.validate_emoji, obj.get("emoji"), ref),
-            on=on,
-            client_id=client_id,
+            room, target, _checked(rules.validate_emoji, obj.get("emoji"), ref), on, client_id
         )
 
 
@@ -369,50 +379,36 @@ class SendTopic(Event):
 
     @classmethod
     def from_wire(cls, obj: Mapping[str, Any]) -> Self:
-        client_id, ref = _client_ref(obj)
-        return cls(
-            room=_checked(rules.validate_room_name, obj.get("room"), ref),
-            topic=_checked(rules.validate_topic, obj.get("topic"), ref),
-            client_id=client_id,
-        )
+        room, client_id, ref = _written(obj)
+        return cls(room, _checked(rules.validate_topic, obj.get("topic"), ref), client_id)
 
 
 @dataclass(frozen=True, slots=True)
-class Invite(Event):
+class _MembershipWrite(Event):
+    """An invite or a removal: a room, a user, a client_id."""
+
+    room: str
+    user: str
+    client_id: str
+
+    @classmethod
+    def from_wire(cls, obj: Mapping[str, Any]) -> Self:
+        room, client_id, ref = _written(obj)
+        return cls(room, _checked(rules.validate_username, obj.get("user"), ref), client_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Invite(_MembershipWrite):
     """Add ``user`` to a private room (any member may)."""
 
     type: ClassVar[str] = "invite"
-    room: str
-    user: str
-    client_id: str
-
-    @classmethod
-    def from_wire(cls, obj: Mapping[str, Any]) -> Self:
-        client_id, ref = _client_ref(obj)
-        return cls(
-            room=_checked(rules.validate_room_name, obj.get("room"), ref),
-            user=_checked(rules.validate_username, obj.get("user"), ref),
-            client_id=client_id,
-        )
 
 
 @dataclass(frozen=True, slots=True)
-class Remove(Event):
+class Remove(_MembershipWrite):
     """Take ``user`` out of a private room (its creator or an admin may)."""
 
     type: ClassVar[str] = "remove"
-    room: str
-    user: str
-    client_id: str
-
-    @classmethod
-    def from_wire(cls, obj: Mapping[str, Any]) -> Self:
-        client_id, ref = _client_ref(obj)
-        return cls(
-            room=_checked(rules.validate_room_name, obj.get("room"), ref),
-            user=_checked(rules.validate_username, obj.get("user"), ref),
-            client_id=client_id,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,10 +421,8 @@ class Leave(Event):
 
     @classmethod
     def from_wire(cls, obj: Mapping[str, Any]) -> Self:
-        client_id, ref = _client_ref(obj)
-        return cls(
-            room=_checked(rules.validate_room_name, obj.get("room"), ref), client_id=client_id
-        )
+        room, client_id, _ = _written(obj)
+        return cls(room, client_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -537,14 +531,8 @@ class Edit(Event):
 
     @classmethod
     def from_wire(cls, obj: Mapping[str, Any]) -> Self:
-        return cls(
-            room=_checked(rules.validate_room_name, obj.get("room")),
-            seq=_checked(rules.validate_seq, obj.get("seq")),
-            target=_checked(rules.validate_seq, obj.get("target")),
-            user=_field(obj, "user", str),
-            text=_field(obj, "text", str),
-            ts=_field(obj, "ts", str),
-        )
+        room, seq, user, ts = _placed(obj)
+        return cls(room, seq, _seq_of(obj, "target"), user, _field(obj, "text", str), ts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -560,13 +548,8 @@ class Delete(Event):
 
     @classmethod
     def from_wire(cls, obj: Mapping[str, Any]) -> Self:
-        return cls(
-            room=_checked(rules.validate_room_name, obj.get("room")),
-            seq=_checked(rules.validate_seq, obj.get("seq")),
-            target=_checked(rules.validate_seq, obj.get("target")),
-            user=_field(obj, "user", str),
-            ts=_field(obj, "ts", str),
-        )
+        room, seq, user, ts = _placed(obj)
+        return cls(room, seq, _seq_of(obj, "target"), user, ts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -584,15 +567,9 @@ class Reaction(Event):
 
     @classmethod
     def from_wire(cls, obj: Mapping[str, Any]) -> Self:
-        return cls(
-            room=_checked(rules.validate_room_name, obj.get("room")),
-            seq=_checked(rules.validate_seq, obj.get("seq")),
-            target=_checked(rules.validate_seq, obj.get("target")),
-            user=_field(obj, "user", str),
-            emoji=_field(obj, "emoji", str),
-            on=_field(obj, "on", bool),
-            ts=_field(obj, "ts", str),
-        )
+        room, seq, user, ts = _placed(obj)
+        emoji, on = _field(obj, "emoji", str), _field(obj, "on", bool)
+        return cls(room, seq, _seq_of(obj, "target"), user, emoji, on, ts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -612,14 +589,8 @@ class Member(Event):
         action = _field(obj, "action", str)
         if action not in ("join", "leave"):
             raise ProtocolError("bad_request", "field 'action' must be join or leave")
-        return cls(
-            room=_checked(rules.validate_room_name, obj.get("room")),
-            seq=_checked(rules.validate_seq, obj.get("seq")),
-            user=_field(obj, "user", str),
-            target=_field(obj, "target", str),
-            action=action,
-            ts=_field(obj, "ts", str),
-        )
+        room, seq, user, ts = _placed(obj)
+        return cls(room, seq, user, _field(obj, "target", str), action, ts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -635,13 +606,8 @@ class Topic(Event):
 
     @classmethod
     def from_wire(cls, obj: Mapping[str, Any]) -> Self:
-        return cls(
-            room=_checked(rules.validate_room_name, obj.get("room")),
-            seq=_checked(rules.validate_seq, obj.get("seq")),
-            user=_field(obj, "user", str),
-            topic=_field(obj, "topic", str),
-            ts=_field(obj, "ts", str),
-        )
+        room, seq, user, ts = _placed(obj)
+        return cls(room, seq, user, _field(obj, "topic", str), ts)
 
 
 @dataclass(frozen=True, slots=True)

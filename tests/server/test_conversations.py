@@ -8,14 +8,12 @@ holds a Version 2 socket, so each test also shows what crosses to the others.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from chat_protocol import Error, Member, Read, Room, RoomRemoved, ServerEvent, Topic, rules
+from chat_protocol import Member, Read, Room, RoomRemoved, ServerEvent, Topic, rules
 from chat_server import admin
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
@@ -23,6 +21,7 @@ from chat_server.config import ServerConfig
 from .wire import (
     PASSWORD,
     Writer,
+    acting,
     api,
     hello,
     http,
@@ -37,69 +36,12 @@ from .wire import (
 both = pytest.mark.parametrize("via", ["socket", "http"])
 
 
-class Actor(Writer):
-    """A user doing Version 2 things that are not log writes, over one transport."""
-
-    async def create(self, name: str, private: bool = False) -> tuple[str, Any]:
-        if self.ws is not None:
-            await self.ws.send(
-                json.dumps({"type": "create-room", "name": name, "private": private})
-            )
-            event = await recv_until(self.ws, lambda e: e.type in ("room", "error"))
-            if isinstance(event, Room):
-                return "room", event.info
-            assert isinstance(event, Error)
-            return "error", event.code
-        async with http(self.server) as session:
-            status, body = await api(
-                session, "POST", "/api/v1/rooms", self.token, {"name": name, "private": private}
-            )
-        return ("room", body) if status in (200, 201) else ("error", body["code"])
-
-    async def open_dm(self, *users: str) -> tuple[int | str, Any]:
-        """(201 or 200 over HTTP, "room" on the socket, or "error"), and the room or the code."""
-        if self.ws is not None:
-            await self.ws.send(
-                json.dumps({"type": "open-dm", "users": list(users), "client_id": "d"})
-            )
-            event = await recv_until(self.ws, lambda e: e.type in ("room", "error"))
-            if isinstance(event, Room):
-                return "room", event.info
-            return "error", event.code
-        async with http(self.server) as session:
-            status, body = await api(
-                session, "POST", "/api/v1/dms", self.token, {"users": list(users)}
-            )
-        return (status, body) if status in (200, 201) else ("error", body["code"])
-
-    async def read(self, room: str, seq: int) -> None:
-        if self.ws is not None:
-            await self.ws.send(json.dumps({"type": "read", "room": room, "seq": seq}))
-            # Reads are silent to their sender: a history request behind it
-            # is answered only once the read was handled.
-            await self.ws.send(json.dumps({"type": "history", "room": room, "limit": 1}))
-            await recv_until(self.ws, lambda e: e.type in ("history", "error"))
-            return
-        async with http(self.server) as session:
-            status, _ = await api(
-                session, "POST", f"/api/v1/rooms/{room}/read", self.token, {"seq": seq}
-            )
-        assert status == 204
-
-    async def rooms(self) -> dict[str, dict[str, Any]]:
-        async with http(self.server) as session:
-            status, body = await api(session, "GET", "/api/v1/rooms?v=2", self.token)
-        assert status == 200
-        return {room["name"]: room for room in body["rooms"]}
-
-
-@asynccontextmanager
-async def actor(server: ChatServer, token: str, via: str) -> AsyncIterator[Actor]:
-    if via == "http":
-        yield Actor(server, token)
-        return
-    async with joined(server, token, protocol=2) as ws:
-        yield Actor(server, token, ws)
+async def team_of_alice_and_bob(server: ChatServer, tokens: dict[str, str]) -> Writer:
+    """alice's private room ``team``, bob invited (seq 1); alice as a writer over HTTP."""
+    alice = Writer(server, tokens["alice"])
+    await alice.create("team", private=True)
+    assert await alice.write("invite", "team", user="bob") == ("ack", 1)
+    return alice
 
 
 async def next_of(ws: ClientConnection, kind: type[ServerEvent]) -> Any:
@@ -113,7 +55,7 @@ async def test_a_private_room_with_invite_leave_and_remove(
     tokens = await make_users(chat_server, ["alice", "bob", "carol"])
     async with (
         joined(chat_server, tokens["bob"], protocol=2) as bob,
-        actor(chat_server, tokens["alice"], via) as alice,
+        acting(chat_server, tokens["alice"], via) as alice,
     ):
         kind, _ = await alice.create("team", private=True)
         assert kind == "room"
@@ -151,12 +93,10 @@ async def test_leaving_a_private_room_tells_the_leaver_and_the_members(
     chat_server: ChatServer, via: str
 ) -> None:
     tokens = await make_users(chat_server, ["alice", "bob"])
-    async with actor(chat_server, tokens["alice"], "http") as alice:
-        await alice.create("team", private=True)
-        await alice.write("invite", "team", user="bob")
+    await team_of_alice_and_bob(chat_server, tokens)
     async with (
         joined(chat_server, tokens["alice"], protocol=2) as watching,
-        actor(chat_server, tokens["bob"], via) as bob,
+        acting(chat_server, tokens["bob"], via) as bob,
     ):
         assert await bob.write("leave", "team") == ("ack", 2)
         left = await next_of(watching, Member)
@@ -172,7 +112,7 @@ async def test_a_direct_room_is_one_per_set_of_members(chat_server: ChatServer, 
     name = rules.dm_name(["alice", "bob"])
     async with (
         joined(chat_server, tokens["bob"], protocol=2) as bob,
-        actor(chat_server, tokens["alice"], via) as alice,
+        acting(chat_server, tokens["alice"], via) as alice,
     ):
         first = await alice.open_dm("Bob", "alice", "bob")
         assert first[0] in ("room", 201)
@@ -187,7 +127,7 @@ async def test_a_direct_room_is_one_per_set_of_members(chat_server: ChatServer, 
         assert await alice.write("leave", name) == ("error", "bad_request")
         # The dm- prefix is reserved.
         assert await alice.create("dm-mine") == ("error", "bad_request")
-    async with actor(chat_server, tokens["carol"], via) as carol:
+    async with acting(chat_server, tokens["carol"], via) as carol:
         assert await carol.write("message", name, text="let me in") == ("error", "unknown_room")
 
 
@@ -196,9 +136,9 @@ async def test_a_private_rooms_name_is_taken_and_nothing_more(
     chat_server: ChatServer, via: str
 ) -> None:
     tokens = await make_users(chat_server, ["alice", "bob"])
-    async with actor(chat_server, tokens["alice"], "http") as alice:
+    async with acting(chat_server, tokens["alice"], "http") as alice:
         await alice.create("secret-plans", private=True)
-    async with actor(chat_server, tokens["bob"], via) as bob:
+    async with acting(chat_server, tokens["bob"], via) as bob:
         assert await bob.create("secret-plans") == ("error", "name_taken")
         assert await bob.create("secret-plans", private=True) == ("error", "name_taken")
         assert await bob.create("general", private=True) == ("error", "bad_request")
@@ -211,7 +151,7 @@ async def test_a_topic_is_logged_and_shown_in_the_room_object(
     tokens = await make_users(chat_server, ["alice", "bob"])
     async with (
         joined(chat_server, tokens["bob"], protocol=2) as bob,
-        actor(chat_server, tokens["alice"], via) as alice,
+        acting(chat_server, tokens["alice"], via) as alice,
     ):
         assert await alice.write("topic", "general", topic="  lunch at noon ") == ("ack", 1)
         entry = await next_of(bob, Topic)
@@ -225,7 +165,7 @@ async def test_only_an_admin_deletes_a_room_and_its_name_is_never_used_again(
     chat_server: ChatServer, via: str
 ) -> None:
     tokens = await make_users(chat_server, ["alice", "bob"])
-    async with actor(chat_server, tokens["alice"], "http") as alice:
+    async with acting(chat_server, tokens["alice"], "http") as alice:
         await alice.create("old-news")
         await alice.write("message", "old-news", text="forget me")
 
@@ -240,7 +180,7 @@ async def test_only_an_admin_deletes_a_room_and_its_name_is_never_used_again(
         assert await next_of(watching, RoomRemoved) == RoomRemoved("old-news")
     assert (await delete(tokens["bob"], "general"))[1]["code"] == "bad_request"
     assert (await delete(tokens["bob"], "old-news"))[1]["code"] == "unknown_room"
-    async with actor(chat_server, tokens["alice"], via) as alice:
+    async with acting(chat_server, tokens["alice"], via) as alice:
         assert await alice.create("old-news") == ("error", "bad_request")
         assert "old-news" not in await alice.rooms()
     store = chat_server.service.store
@@ -292,14 +232,14 @@ async def test_read_positions_move_forward_and_reach_the_other_devices(
     chat_server: ChatServer, via: str
 ) -> None:
     tokens = await make_users(chat_server, ["alice", "bob"])
-    async with actor(chat_server, tokens["alice"], "http") as alice:
+    async with acting(chat_server, tokens["alice"], "http") as alice:
         for text in ("one", "two", "three"):
             await alice.write("message", "general", text=text)
         await alice.write("edit", "general", target=3, text="three!")
         await alice.write("react", "general", target=3, emoji="👀", on=True)
     async with (
         joined(chat_server, tokens["bob"], protocol=2) as other_device,
-        actor(chat_server, tokens["bob"], via) as bob,
+        acting(chat_server, tokens["bob"], via) as bob,
     ):
         assert (await bob.rooms())["general"]["unread"] == 3  # edits and reactions do not count
         await bob.read("general", 2)
@@ -323,13 +263,11 @@ async def test_in_a_private_room_every_member_sees_who_read_what(
     chat_server: ChatServer, via: str
 ) -> None:
     tokens = await make_users(chat_server, ["alice", "bob"])
-    async with actor(chat_server, tokens["alice"], "http") as alice:
-        await alice.create("team", private=True)
-        await alice.write("invite", "team", user="bob")
-        await alice.write("message", "team", text="seen?")
+    alice = await team_of_alice_and_bob(chat_server, tokens)
+    await alice.write("message", "team", text="seen?")
     async with (
         joined(chat_server, tokens["alice"], protocol=2) as watching,
-        actor(chat_server, tokens["bob"], via) as bob,
+        acting(chat_server, tokens["bob"], via) as bob,
         http(chat_server) as session,
     ):
         _, first = await api(session, "GET", "/api/v1/events?v=2&wait=0", tokens["alice"])
@@ -345,7 +283,7 @@ async def test_a_long_poller_learns_of_its_new_and_removed_rooms(chat_server: Ch
     tokens = await make_users(chat_server, ["alice", "bob"])
     async with http(chat_server) as session:
         await api(session, "GET", "/api/v1/events?v=2&wait=0", tokens["bob"])
-        alice = Actor(chat_server, tokens["alice"])
+        alice = Writer(chat_server, tokens["alice"])
         await alice.create("team", private=True)
         await alice.write("invite", "team", user="bob")
         status, answer = await api(session, "GET", "/api/v1/events?v=2&wait=5", tokens["bob"])

@@ -13,8 +13,6 @@ import contextlib
 import json
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +30,7 @@ from chat_protocol import (
 from chat_server.app import ChatServer
 
 from .wire import (
-    Writer,
+    acting,
     api,
     hello,
     http,
@@ -45,15 +43,6 @@ from .wire import (
 
 # Each rule once with the writes on the socket, once over HTTP.
 both = pytest.mark.parametrize("via", ["socket", "http"])
-
-
-@asynccontextmanager
-async def writer_for(server: ChatServer, token: str, via: str) -> AsyncIterator[Writer]:
-    if via == "http":
-        yield Writer(server, token)
-        return
-    async with joined(server, token, protocol=2) as ws:
-        yield Writer(server, token, ws)
 
 
 def entry_of(event: ServerEvent) -> bool:
@@ -72,7 +61,7 @@ async def test_edit_delete_react_and_reply_share_one_gapless_seq(
     async with (
         joined(chat_server, tokens["bob"], protocol=2) as bob,
         joined(chat_server, tokens["carol"]) as carol,
-        writer_for(chat_server, tokens["alice"], via) as alice,
+        acting(chat_server, tokens["alice"], via) as alice,
     ):
         assert await alice.write("message", "general", text="first") == ("ack", 1)
         assert await alice.write("message", "general", text="re", reply_to=1) == ("ack", 2)
@@ -102,7 +91,7 @@ async def test_messages_are_handed_out_in_their_current_state_everywhere(
     chat_server: ChatServer, via: str
 ) -> None:
     tokens = await make_users(chat_server, ["alice", "bob"])
-    async with writer_for(chat_server, tokens["alice"], via) as alice:
+    async with acting(chat_server, tokens["alice"], via) as alice:
         await alice.write("message", "general", text="typo hre")
         await alice.write("message", "general", text="to be gone", reply_to=1)
         await alice.write("edit", "general", target=1, text="typo here")
@@ -111,7 +100,7 @@ async def test_messages_are_handed_out_in_their_current_state_everywhere(
             "react", "general", target=1, emoji="🎉", on=True
         )  # holds: nothing logged
         await alice.write("delete", "general", target=2)
-    async with writer_for(chat_server, tokens["bob"], via) as bob:
+    async with acting(chat_server, tokens["bob"], via) as bob:
         assert await bob.write("react", "general", target=1, emoji="🎉", on=True) == ("ack", 6)
 
     def check(messages: list[dict[str, Any]]) -> None:
@@ -161,7 +150,7 @@ async def test_refusals_read_the_same_over_both_transports(
     chat_server: ChatServer, via: str
 ) -> None:
     tokens = await make_users(chat_server, ["alice", "bob"])
-    async with writer_for(chat_server, tokens["alice"], via) as alice:
+    async with acting(chat_server, tokens["alice"], via) as alice:
         await alice.write("message", "general", text="mine")
         assert await alice.write("message", "general", text="x", reply_to=99) == (
             "error",
@@ -175,7 +164,7 @@ async def test_refusals_read_the_same_over_both_transports(
             "error",
             "unknown_room",
         )
-    async with writer_for(chat_server, tokens["bob"], via) as bob:
+    async with acting(chat_server, tokens["bob"], via) as bob:
         assert await bob.write("edit", "general", target=1, text="not yours") == (
             "error",
             "forbidden",
@@ -205,7 +194,7 @@ async def test_a_retried_edit_gets_its_seq_back_and_is_not_broadcast_again(
     tokens = await make_users(chat_server, ["alice", "bob"])
     async with (
         joined(chat_server, tokens["bob"], protocol=2) as bob,
-        writer_for(chat_server, tokens["alice"], via) as alice,
+        acting(chat_server, tokens["alice"], via) as alice,
     ):
         await alice.write("message", "general", text="hello")
         client_id = str(uuid.uuid4())
@@ -222,7 +211,7 @@ async def test_a_v1_long_poll_is_not_woken_by_edits_but_a_v2_one_is(
     chat_server: ChatServer, via: str
 ) -> None:
     tokens = await make_users(chat_server, ["alice", "bob"])
-    async with writer_for(chat_server, tokens["alice"], via) as alice, http(chat_server) as session:
+    async with acting(chat_server, tokens["alice"], via) as alice, http(chat_server) as session:
         await alice.write("message", "general", text="hello")
         await alice.write("edit", "general", target=1, text="hello!")
         _, v1 = await api(session, "GET", "/api/v1/events?since=general:1&wait=0.5", tokens["bob"])
@@ -257,7 +246,7 @@ async def test_a_deleted_message_leaves_no_trace_in_the_database_file(
     # Long enough to spill into an overflow page, which a delete hands to the
     # free list: without secure_delete the words would stay there.
     long_text = f"the code is {secret} " + "padding " * 480
-    async with writer_for(chat_server, tokens["alice"], via) as alice:
+    async with acting(chat_server, tokens["alice"], via) as alice:
         await alice.write("message", "general", text=long_text)
         await alice.write("edit", "general", target=1, text=f"the code is still {secret}")
         path = Path(chat_server.config.data_dir) / "chat.sqlite3"

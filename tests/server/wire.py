@@ -25,7 +25,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-from chat_protocol import ServerEvent, Welcome, decode_server
+from chat_protocol import Error, Room, ServerEvent, Welcome, decode_server
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 from chat_server.security import hash_password, new_token
@@ -274,10 +274,11 @@ async def api(
 
 
 class Writer:
-    """One user's writes to room logs, over the socket or over HTTP, answered alike.
+    """One user's Version 2 actions, over the socket or over HTTP, answered alike.
 
-    ``write`` returns ``("ack", seq)`` or ``("error", code)`` whichever
-    transport carried it, so one test can check a rule over both.
+    ``write`` (a log write) returns ``("ack", seq)`` or ``("error", code)``
+    whichever transport carried it, so one test can check a rule over both;
+    ``create``, ``open_dm``, ``read`` and ``rooms`` do the rest.
     """
 
     def __init__(self, server: ChatServer, token: str, ws: ClientConnection | None = None) -> None:
@@ -317,3 +318,65 @@ class Writer:
         if status == 204:
             return "ack", None
         return "error", body["code"]
+
+    async def create(self, name: str, private: bool = False) -> tuple[str, Any]:
+        if self.ws is not None:
+            await self.ws.send(
+                json.dumps({"type": "create-room", "name": name, "private": private})
+            )
+            event = await recv_until(self.ws, lambda e: e.type in ("room", "error"))
+            if isinstance(event, Room):
+                return "room", event.info
+            assert isinstance(event, Error)
+            return "error", event.code
+        async with http(self.server) as session:
+            status, body = await api(
+                session, "POST", "/api/v1/rooms", self.token, {"name": name, "private": private}
+            )
+        return ("room", body) if status in (200, 201) else ("error", body["code"])
+
+    async def open_dm(self, *users: str) -> tuple[int | str, Any]:
+        """(201 or 200 over HTTP, "room" on the socket, or "error"), and the room or the code."""
+        if self.ws is not None:
+            await self.ws.send(
+                json.dumps({"type": "open-dm", "users": list(users), "client_id": "d"})
+            )
+            event = await recv_until(self.ws, lambda e: e.type in ("room", "error"))
+            if isinstance(event, Room):
+                return "room", event.info
+            return "error", event.code
+        async with http(self.server) as session:
+            status, body = await api(
+                session, "POST", "/api/v1/dms", self.token, {"users": list(users)}
+            )
+        return (status, body) if status in (200, 201) else ("error", body["code"])
+
+    async def read(self, room: str, seq: int) -> None:
+        if self.ws is not None:
+            await self.ws.send(json.dumps({"type": "read", "room": room, "seq": seq}))
+            # Reads are silent to their sender: a history request behind it
+            # is answered only once the read was handled.
+            await self.ws.send(json.dumps({"type": "history", "room": room, "limit": 1}))
+            await recv_until(self.ws, lambda e: e.type in ("history", "error"))
+            return
+        async with http(self.server) as session:
+            status, _ = await api(
+                session, "POST", f"/api/v1/rooms/{room}/read", self.token, {"seq": seq}
+            )
+        assert status == 204
+
+    async def rooms(self) -> dict[str, dict[str, Any]]:
+        async with http(self.server) as session:
+            status, body = await api(session, "GET", "/api/v1/rooms?v=2", self.token)
+        assert status == 200
+        return {room["name"]: room for room in body["rooms"]}
+
+
+@asynccontextmanager
+async def acting(server: ChatServer, token: str, via: str) -> AsyncIterator[Writer]:
+    """A :class:`Writer` over HTTP (``via`` "http") or over a Version 2 socket."""
+    if via == "http":
+        yield Writer(server, token)
+        return
+    async with joined(server, token, protocol=2) as ws:
+        yield Writer(server, token, ws)
