@@ -485,9 +485,26 @@ class Message(Event):
     reactions: dict[str, list[str]] | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        return _without_unset(
-            Event.to_wire(self), reply_to=None, edited=None, deleted=False, reactions=None
-        )
+        # Spelled out rather than walking the fields: every broadcast message
+        # is encoded through here once, on the fan-out's path.
+        body: dict[str, Any] = {
+            "type": "message",
+            "room": self.room,
+            "seq": self.seq,
+            "client_id": self.client_id,
+            "author": self.author,
+            "text": self.text,
+            "ts": self.ts,
+        }
+        if self.reply_to is not None:
+            body["reply_to"] = self.reply_to
+        if self.edited is not None:
+            body["edited"] = self.edited
+        if self.deleted:
+            body["deleted"] = True
+        if self.reactions:
+            body["reactions"] = {emoji: list(users) for emoji, users in self.reactions.items()}
+        return body
 
     @classmethod
     def from_wire(cls, obj: Mapping[str, Any]) -> Self:
