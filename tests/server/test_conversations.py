@@ -210,8 +210,9 @@ async def test_people_lists_everyone_with_presence_and_admins(
 ) -> None:
     server_config.admins = frozenset({"Host"})
     async with running(server_config) as server:
-        host = await register(server, "host")
+        # Registering first makes nobody an admin; the host's name does.
         first = await register(server, "first")
+        host = await register(server, "host")
         await register(server, "later")
         async with joined(server, first, protocol=2), http(server) as session:
             status, body = await api(session, "GET", "/api/v1/users", host)
