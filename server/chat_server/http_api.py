@@ -297,10 +297,18 @@ _WRITES: dict[str, tuple[type[Event], bool]] = {
 }
 
 
-async def post_write(request: web.Request) -> web.Response:
-    """``POST /api/v1/rooms/{room}/{edit,delete,react,topic,invite,remove,leave}``."""
+def post_write(path: str) -> Handler:
+    """The handler of ``POST /api/v1/rooms/{room}/PATH`` for one of :data:`_WRITES`."""
+
+    async def handler(request: web.Request) -> web.Response:
+        return await _post_write(request, path)
+
+    return handler
+
+
+async def _post_write(request: web.Request, path: str) -> web.Response:
     user, _ = await _authorized(request)
-    kind, has_client_id = _WRITES[request.match_info["write"]]
+    kind, has_client_id = _WRITES[path]
     body = await _body(request) if request.can_read_body else {}
     if not has_client_id:
         body = _with_client_id(body)
@@ -418,8 +426,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(f"{PREFIX}/rooms/{{room}}/messages", post_message)
     app.router.add_post(f"{PREFIX}/rooms/{{room}}/typing", post_typing)
     app.router.add_post(f"{PREFIX}/rooms/{{room}}/read", post_read)
-    writes = "|".join(_WRITES)
-    app.router.add_post(f"{PREFIX}/rooms/{{room}}/{{write:{writes}}}", post_write)
+    for path in _WRITES:
+        app.router.add_post(f"{PREFIX}/rooms/{{room}}/{path}", post_write(path))
     app.router.add_post(f"{PREFIX}/dms", open_dm)
     app.router.add_get(f"{PREFIX}/users", list_users)
     app.router.add_get(f"{PREFIX}/presence", presence)
