@@ -13,7 +13,9 @@
    after the replay was sent). Registering before reading is what makes "no
    message lost or repeated" hold: a message stored after the read is held,
    one stored before it is in the replay, one in both is dropped;
-3. reads frames and answers them through :class:`ChatService`; bad frames get
+3. reads frames and answers them through :class:`ChatService`: Version 2
+   when ``hello`` asked with ``"protocol":2``, else the v1 view (only
+   ``message`` entries reach it); bad frames get
    an ``error`` event (:func:`chat_server.refusals.refusal_for`, as HTTP
    does) and the connection stays open.
 
@@ -526,11 +528,12 @@ class SocketSession:
                 return
 
     async def _handle_text(self, data: str) -> None:
-        """Decode one frame and answer it; messages are pipelined, the rest waits its turn.
+        """Decode one frame and answer it; log writes are pipelined, the rest waits its turn.
 
-        Any frame other than a message waits until this socket's messages are
-        stored (see :class:`PostPipeline`): typing after a message, or history
-        asked for right after sending, sees what came before it.
+        Messages, edits, deletes, reacts and topics (``PIPELINED``) go to the
+        :class:`PostPipeline`. Any other frame waits until this socket's
+        writes are stored: typing after a message, or history asked for
+        right after sending, sees what came before it.
         """
         try:
             event = decode_client(data)
