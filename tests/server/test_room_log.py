@@ -260,6 +260,14 @@ async def test_a_deleted_message_leaves_no_trace_in_the_database_file(
         assert await alice.write("delete", "general", target=1) == ("ack", 3)
         checkpoint(path)
     assert secret.encode() not in on_disk()
+    # What is handed out says the same: the message and its earlier edit are empty.
+    async with http(chat_server) as session:
+        _, page = await api(session, "GET", "/api/v1/rooms/general/messages?v=2", tokens["alice"])
+    assert [(entry["type"], entry.get("text")) for entry in page["messages"]] == [
+        ("message", ""),
+        ("edit", ""),
+        ("delete", None),
+    ]
 
 
 def checkpoint(path: Path) -> None:
