@@ -23,6 +23,11 @@ class ErrorCode(StrEnum):
     TOO_LARGE = "too_large"
     RATE_LIMITED = "rate_limited"
     UNAUTHORIZED = "unauthorized"
+    # Version 2: not the user's to change; the target message is missing or
+    # deleted; a private room holds the name.
+    FORBIDDEN = "forbidden"
+    UNKNOWN_MESSAGE = "unknown_message"
+    NAME_TAKEN = "name_taken"
     # Ours (docs/protocol.md, "Extensions"): the database failed, nothing was
     # stored, the same client_id may be retried.
     UNAVAILABLE = "unavailable"
@@ -68,11 +73,14 @@ STATUS_OF_CODE: dict[str, int] = {
     ErrorCode.INVITE_REQUIRED: 403,
     ErrorCode.INVITE_INVALID: 403,
     ErrorCode.WRONG_PASSWORD: 403,
+    ErrorCode.FORBIDDEN: 403,
     ErrorCode.UNKNOWN_ROOM: 404,
+    ErrorCode.UNKNOWN_MESSAGE: 404,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.REQUEST_TIMEOUT: 408,
     ErrorCode.USERNAME_TAKEN: 409,
+    ErrorCode.NAME_TAKEN: 409,
     ErrorCode.TOO_LARGE: 413,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.RATE_LIMITED: 429,

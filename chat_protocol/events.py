@@ -14,7 +14,7 @@ what a client sends, ``SERVER_EVENTS`` what a server sends.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self, TypeVar
 
@@ -46,6 +46,43 @@ def _field(obj: Mapping[str, Any], name: str, kind: type[T], ref: str | None = N
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ProtocolError("bad_request", f"field '{name}' must be a {kind.__name__}", ref)
     return value
+
+
+def _client_ref(obj: Mapping[str, Any]) -> tuple[str, str | None]:
+    """A log write's ``client_id`` (validated) and the ``ref`` its errors carry."""
+    raw = obj.get("client_id")
+    ref = raw if isinstance(raw, str) else None
+    return _checked(rules.validate_client_id, raw, ref), ref
+
+
+def _written(obj: Mapping[str, Any]) -> tuple[str, str, str | None]:
+    """A log write's room, client_id, and the ref its errors carry."""
+    client_id, ref = _client_ref(obj)
+    return _checked(rules.validate_room_name, obj.get("room"), ref), client_id, ref
+
+
+def _aimed(obj: Mapping[str, Any]) -> tuple[str, int, str, str | None]:
+    """An edit's, delete's or react's room, ``target`` seq, client_id, and errors' ref."""
+    room, client_id, ref = _written(obj)
+    target = _checked(
+        lambda value: rules.validate_seq(value, name="target"), obj.get("target"), ref
+    )
+    return room, target, client_id, ref
+
+
+def _seq_of(obj: Mapping[str, Any], name: str) -> int:
+    """A required seq field (``seq``, ``target``...)."""
+    return int(_checked(lambda value: rules.validate_seq(value, name=name), obj.get(name)))
+
+
+def _placed(obj: Mapping[str, Any]) -> tuple[str, int, str, str]:
+    """A log entry's room, seq, acting user and time stamp."""
+    return (
+        _checked(rules.validate_room_name, obj.get("room")),
+        _seq_of(obj, "seq"),
+        _field(obj, "user", str),
+        _field(obj, "ts", str),
+    )
 
 
 def _checked(check: Any, value: object, ref: str | None = None) -> Any:
@@ -94,21 +131,53 @@ def _plain(value: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class RoomInfo:
-    """A room and the seq of its newest message (0 when empty)."""
+    """A room and the seq of its newest log entry (0 when empty).
+
+    The v1 view is ``{"name","last_seq"}`` (``kind`` None). A Version 2 room
+    object adds ``kind`` (public, private, direct), ``topic``, the asking
+    user's ``read_seq`` and ``unread``, and ``members`` for private and
+    direct rooms.
+    """
 
     name: str
     last_seq: int
+    kind: str | None = None
+    topic: str = ""
+    members: tuple[str, ...] | None = None
+    read_seq: int = 0
+    unread: int = 0
 
     def to_wire(self) -> dict[str, Any]:
-        return {"name": self.name, "last_seq": self.last_seq}
+        body: dict[str, Any] = {"name": self.name, "last_seq": self.last_seq}
+        if self.kind is None:
+            return body
+        body.update(kind=self.kind, topic=self.topic, read_seq=self.read_seq, unread=self.unread)
+        if self.members is not None:
+            body["members"] = list(self.members)
+        return body
+
+    def v1(self) -> RoomInfo:
+        """The same room as a Version 1 client sees it."""
+        return RoomInfo(self.name, self.last_seq)
 
     @classmethod
     def from_wire(cls, obj: object) -> RoomInfo:
         if not isinstance(obj, Mapping):
             raise ProtocolError("bad_request", "a room must be an object")
+        kind = obj.get("kind")
+        members = obj.get("members")
         return cls(
             name=_checked(rules.validate_room_name, obj.get("name")),
             last_seq=_checked(rules.validate_seq, obj.get("last_seq")),
+            kind=kind if isinstance(kind, str) else None,
+            topic=str(obj.get("topic", "")),
+            members=(
+                tuple(user for user in members if isinstance(user, str))
+                if isinstance(members, list)
+                else None
+            ),
+            read_seq=_checked(rules.validate_seq, obj.get("read_seq", 0)),
+            unread=_checked(rules.validate_seq, obj.get("unread", 0)),
         )
 
 
@@ -134,6 +203,11 @@ class Hello(Event):
     type: ClassVar[str] = "hello"
     token: str
     since: dict[str, int] = field(default_factory=dict)
+    # 2 asks for Version 2; anything else (or nothing) gets the v1 view.
+    protocol: int = rules.PROTOCOL_VERSION
+
+    def to_wire(self) -> dict[str, Any]:
+        return _without_unset(Event.to_wire(self), protocol=rules.PROTOCOL_VERSION)
 
     @classmethod
     def from_wire(cls, obj: Mapping[str, Any]) -> Self:
@@ -144,7 +218,10 @@ class Hello(Event):
             _checked(rules.validate_room_name, room): _checked(rules.validate_seq, seq)
             for room, seq in since.items()
         }
-        return cls(token=_field(obj, "token", str), since=positions)
+        protocol = obj.get("protocol", rules.PROTOCOL_VERSION)
+        if isinstance(protocol, bool) or not isinstance(protocol, int):
+            raise ProtocolError("bad_request", "field 'protocol' must be a whole number")
+        return cls(token=_field(obj, "token", str), since=positions, protocol=protocol)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,15 +232,26 @@ class SendMessage(Event):
     room: str
     client_id: str
     text: str
+    # Version 2: the seq of the message (same room) this one answers.
+    reply_to: int | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return _without_unset(Event.to_wire(self), reply_to=None)
 
     @classmethod
     def from_wire(cls, obj: Mapping[str, Any]) -> Self:
         raw_ref = obj.get("client_id")
         ref = raw_ref if isinstance(raw_ref, str) else None
+        reply_to = obj.get("reply_to")
         return cls(
             room=_checked(rules.validate_room_name, obj.get("room"), ref),
             client_id=_checked(rules.validate_client_id, raw_ref, ref),
             text=_checked(rules.normalize_text, obj.get("text"), ref),
+            reply_to=(
+                None
+                if reply_to is None
+                else _checked(lambda v: rules.validate_seq(v, name="reply_to"), reply_to, ref)
+            ),
         )
 
 
@@ -213,10 +301,164 @@ class CreateRoom(Event):
 
     type: ClassVar[str] = "create-room"
     name: str
+    # Version 2: a private room (its creator its first member).
+    private: bool = False
+
+    def to_wire(self) -> dict[str, Any]:
+        return _without_unset(Event.to_wire(self), private=False)
 
     @classmethod
     def from_wire(cls, obj: Mapping[str, Any]) -> Self:
-        return cls(name=_checked(rules.validate_room_name, obj.get("name")))
+        private = obj.get("private", False)
+        if not isinstance(private, bool):
+            raise ProtocolError("bad_request", "field 'private' must be true or false")
+        return cls(name=_checked(rules.validate_room_name, obj.get("name")), private=private)
+
+
+@dataclass(frozen=True, slots=True)
+class SendEdit(Event):
+    """Replace the text of one's own message ``target``."""
+
+    type: ClassVar[str] = "edit"
+    room: str
+    target: int
+    text: str
+    client_id: str
+
+    @classmethod
+    def from_wire(cls, obj: Mapping[str, Any]) -> Self:
+        room, target, client_id, ref = _aimed(obj)
+        return cls(room, target, _checked(rules.normalize_text, obj.get("text"), ref), client_id)
+
+
+@dataclass(frozen=True, slots=True)
+class SendDelete(Event):
+    """Delete message ``target`` (one's own, or any as an admin): its text is erased."""
+
+    type: ClassVar[str] = "delete"
+    room: str
+    target: int
+    client_id: str
+
+    @classmethod
+    def from_wire(cls, obj: Mapping[str, Any]) -> Self:
+        room, target, client_id, _ = _aimed(obj)
+        return cls(room, target, client_id)
+
+
+@dataclass(frozen=True, slots=True)
+class SendReact(Event):
+    """Set (``on``) or clear one's reaction ``emoji`` on message ``target``."""
+
+    type: ClassVar[str] = "react"
+    room: str
+    target: int
+    emoji: str
+    on: bool
+    client_id: str
+
+    @classmethod
+    def from_wire(cls, obj: Mapping[str, Any]) -> Self:
+        room, target, client_id, ref = _aimed(obj)
+        on = obj.get("on")
+        if not isinstance(on, bool):
+            raise ProtocolError("bad_request", "field 'on' must be true or false", ref)
+        return cls(
+            room, target, _checked(rules.validate_emoji, obj.get("emoji"), ref), on, client_id
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SendTopic(Event):
+    """Set a room's topic ("" unsets it)."""
+
+    type: ClassVar[str] = "topic"
+    room: str
+    topic: str
+    client_id: str
+
+    @classmethod
+    def from_wire(cls, obj: Mapping[str, Any]) -> Self:
+        room, client_id, ref = _written(obj)
+        return cls(room, _checked(rules.validate_topic, obj.get("topic"), ref), client_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _MembershipWrite(Event):
+    """An invite or a removal: a room, a user, a client_id."""
+
+    room: str
+    user: str
+    client_id: str
+
+    @classmethod
+    def from_wire(cls, obj: Mapping[str, Any]) -> Self:
+        room, client_id, ref = _written(obj)
+        return cls(room, _checked(rules.validate_username, obj.get("user"), ref), client_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Invite(_MembershipWrite):
+    """Add ``user`` to a private room (any member may)."""
+
+    type: ClassVar[str] = "invite"
+
+
+@dataclass(frozen=True, slots=True)
+class Remove(_MembershipWrite):
+    """Take ``user`` out of a private room (its creator or an admin may)."""
+
+    type: ClassVar[str] = "remove"
+
+
+@dataclass(frozen=True, slots=True)
+class Leave(Event):
+    """Leave a private room."""
+
+    type: ClassVar[str] = "leave"
+    room: str
+    client_id: str
+
+    @classmethod
+    def from_wire(cls, obj: Mapping[str, Any]) -> Self:
+        room, client_id, _ = _written(obj)
+        return cls(room, client_id)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenDm(Event):
+    """Open (or find) the direct room with ``users`` (1-8 others)."""
+
+    type: ClassVar[str] = "open-dm"
+    users: tuple[str, ...]
+    client_id: str
+
+    @classmethod
+    def from_wire(cls, obj: Mapping[str, Any]) -> Self:
+        client_id, ref = _client_ref(obj)
+        users = obj.get("users")
+        if not isinstance(users, list) or not users:
+            raise ProtocolError("bad_request", "field 'users' must be a list of user names", ref)
+        return cls(
+            users=tuple(_checked(rules.validate_username, user, ref) for user in users),
+            client_id=client_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SendRead(Event):
+    """Move the user's read position in a room forward to ``seq``."""
+
+    type: ClassVar[str] = "read"
+    room: str
+    seq: int
+
+    @classmethod
+    def from_wire(cls, obj: Mapping[str, Any]) -> Self:
+        return cls(
+            room=_checked(rules.validate_room_name, obj.get("room")),
+            seq=_checked(rules.validate_seq, obj.get("seq")),
+        )
 
 
 # --------------------------------------------------------------------------
@@ -234,9 +476,41 @@ class Message(Event):
     author: str
     text: str
     ts: str
+    # Version 2, each left out of the JSON while unset: the message this one
+    # answers, when it was last edited, whether it was deleted (text ""), and
+    # who reacted with what ({emoji: [users]}).
+    reply_to: int | None = None
+    edited: str | None = None
+    deleted: bool = False
+    reactions: dict[str, list[str]] | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        # Spelled out rather than walking the fields: every broadcast message
+        # is encoded through here once, on the fan-out's path.
+        body: dict[str, Any] = {
+            "type": "message",
+            "room": self.room,
+            "seq": self.seq,
+            "client_id": self.client_id,
+            "author": self.author,
+            "text": self.text,
+            "ts": self.ts,
+        }
+        if self.reply_to is not None:
+            body["reply_to"] = self.reply_to
+        if self.edited is not None:
+            body["edited"] = self.edited
+        if self.deleted:
+            body["deleted"] = True
+        if self.reactions:
+            body["reactions"] = {emoji: list(users) for emoji, users in self.reactions.items()}
+        return body
 
     @classmethod
     def from_wire(cls, obj: Mapping[str, Any]) -> Self:
+        reply_to = obj.get("reply_to")
+        edited = obj.get("edited")
+        reactions = obj.get("reactions")
         return cls(
             room=_checked(rules.validate_room_name, obj.get("room")),
             seq=_checked(rules.validate_seq, obj.get("seq")),
@@ -244,7 +518,143 @@ class Message(Event):
             author=_field(obj, "author", str),
             text=_field(obj, "text", str),
             ts=_field(obj, "ts", str),
+            reply_to=None if reply_to is None else _checked(rules.validate_seq, reply_to),
+            edited=edited if isinstance(edited, str) else None,
+            deleted=obj.get("deleted") is True,
+            reactions=(
+                {
+                    str(emoji): [user for user in users if isinstance(user, str)]
+                    for emoji, users in reactions.items()
+                    if isinstance(users, list)
+                }
+                or None
+                if isinstance(reactions, Mapping)
+                else None
+            ),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Edit(Event):
+    """Log entry: ``user`` replaced the text of message ``target``."""
+
+    type: ClassVar[str] = "edit"
+    room: str
+    seq: int
+    target: int
+    user: str
+    text: str
+    ts: str
+
+    @classmethod
+    def from_wire(cls, obj: Mapping[str, Any]) -> Self:
+        room, seq, user, ts = _placed(obj)
+        return cls(room, seq, _seq_of(obj, "target"), user, _field(obj, "text", str), ts)
+
+
+@dataclass(frozen=True, slots=True)
+class Delete(Event):
+    """Log entry: ``user`` deleted message ``target``."""
+
+    type: ClassVar[str] = "delete"
+    room: str
+    seq: int
+    target: int
+    user: str
+    ts: str
+
+    @classmethod
+    def from_wire(cls, obj: Mapping[str, Any]) -> Self:
+        room, seq, user, ts = _placed(obj)
+        return cls(room, seq, _seq_of(obj, "target"), user, ts)
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction(Event):
+    """Log entry: ``user`` set (``on``) or cleared ``emoji`` on message ``target``."""
+
+    type: ClassVar[str] = "react"
+    room: str
+    seq: int
+    target: int
+    user: str
+    emoji: str
+    on: bool
+    ts: str
+
+    @classmethod
+    def from_wire(cls, obj: Mapping[str, Any]) -> Self:
+        room, seq, user, ts = _placed(obj)
+        emoji, on = _field(obj, "emoji", str), _field(obj, "on", bool)
+        return cls(room, seq, _seq_of(obj, "target"), user, emoji, on, ts)
+
+
+@dataclass(frozen=True, slots=True)
+class Member(Event):
+    """Log entry: ``user`` made ``target`` join or leave (``action``) a private room."""
+
+    type: ClassVar[str] = "member"
+    room: str
+    seq: int
+    user: str
+    target: str
+    action: str
+    ts: str
+
+    @classmethod
+    def from_wire(cls, obj: Mapping[str, Any]) -> Self:
+        action = _field(obj, "action", str)
+        if action not in ("join", "leave"):
+            raise ProtocolError("bad_request", "field 'action' must be join or leave")
+        room, seq, user, ts = _placed(obj)
+        return cls(room, seq, user, _field(obj, "target", str), action, ts)
+
+
+@dataclass(frozen=True, slots=True)
+class Topic(Event):
+    """Log entry: ``user`` set the room's topic."""
+
+    type: ClassVar[str] = "topic"
+    room: str
+    seq: int
+    user: str
+    topic: str
+    ts: str
+
+    @classmethod
+    def from_wire(cls, obj: Mapping[str, Any]) -> Self:
+        room, seq, user, ts = _placed(obj)
+        return cls(room, seq, user, _field(obj, "topic", str), ts)
+
+
+@dataclass(frozen=True, slots=True)
+class Read(Event):
+    """``user``'s read position in ``room`` moved to ``seq`` (not a log entry)."""
+
+    type: ClassVar[str] = "read"
+    room: str
+    user: str
+    seq: int
+
+    @classmethod
+    def from_wire(cls, obj: Mapping[str, Any]) -> Self:
+        return cls(
+            room=_checked(rules.validate_room_name, obj.get("room")),
+            user=_field(obj, "user", str),
+            seq=_checked(rules.validate_seq, obj.get("seq")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRemoved(Event):
+    """The user can no longer read ``room`` (left, removed, or the room was deleted)."""
+
+    type: ClassVar[str] = "room-removed"
+    room: str
+
+    @classmethod
+    def from_wire(cls, obj: Mapping[str, Any]) -> Self:
+        return cls(room=_checked(rules.validate_room_name, obj.get("room")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +667,13 @@ class Welcome(Event):
     rooms: list[RoomInfo]
     online: list[str]
     server: ServerInfo
+    # Version 2 only (left out of a v1 welcome): whether the user is an admin,
+    # and what this server supports.
+    admin: bool | None = None
+    features: list[str] | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return _without_unset(Event.to_wire(self), admin=None, features=None)
 
     @classmethod
     def from_wire(cls, obj: Mapping[str, Any]) -> Self:
@@ -265,7 +682,15 @@ class Welcome(Event):
         server = obj.get("server")
         if not isinstance(server, Mapping):
             server = {}
+        admin = obj.get("admin")
+        features = obj.get("features")
         return cls(
+            admin=admin if isinstance(admin, bool) else None,
+            features=(
+                [item for item in features if isinstance(item, str)]
+                if isinstance(features, list)
+                else None
+            ),
             protocol=_field(obj, "protocol", int),
             username=_field(obj, "username", str),
             rooms=[RoomInfo.from_wire(room) for room in rooms],
@@ -322,14 +747,39 @@ class HistoryPage(Event):
     room: str
     messages: list[Message]
     has_more: bool
+    # Version 2: the whole page of the log (every entry type, each with its
+    # "type", in seq order), which is what goes on the wire when set;
+    # ``messages`` then holds the page's messages.
+    entries: list[LogEntry] | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "room": self.room,
+            "messages": (
+                entry_list(self.messages)
+                if self.entries is None
+                else entry_list(self.entries, typed=True)
+            ),
+            "has_more": self.has_more,
+        }
+
+    @classmethod
+    def of(cls, room: str, page: list[LogEntry], has_more: bool, *, v2: bool) -> HistoryPage:
+        """A page of the log: with ``v2`` every entry, else only its messages."""
+        messages = [entry for entry in page if isinstance(entry, Message)]
+        return cls(room, messages, has_more, page if v2 else None)
 
     @classmethod
     def from_wire(cls, obj: Mapping[str, Any]) -> Self:
-        messages = _field(obj, "messages", list)
+        items = _field(obj, "messages", list)
+        entries = [entry_from_wire(_as_object(item)) for item in items]
+        messages = [entry for entry in entries if isinstance(entry, Message)]
         return cls(
             room=_checked(rules.validate_room_name, obj.get("room")),
-            messages=[Message.from_wire(_as_object(item)) for item in messages],
+            messages=messages,
             has_more=_field(obj, "has_more", bool),
+            entries=entries if len(messages) < len(entries) else None,
         )
 
 
@@ -340,13 +790,24 @@ class Room(Event):
     type: ClassVar[str] = "room"
     name: str
     last_seq: int
+    # Version 2: the whole room object (see RoomInfo); None in the v1 view.
+    info: RoomInfo | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        info = self.info or RoomInfo(self.name, self.last_seq)
+        return {"type": self.type, **info.to_wire()}
 
     @classmethod
     def from_wire(cls, obj: Mapping[str, Any]) -> Self:
+        info = RoomInfo.from_wire(obj)
         return cls(
-            name=_checked(rules.validate_room_name, obj.get("name")),
-            last_seq=_checked(rules.validate_seq, obj.get("last_seq")),
+            name=info.name, last_seq=info.last_seq, info=info if info.kind is not None else None
         )
+
+    @classmethod
+    def of(cls, info: RoomInfo) -> Room:
+        """The ``room`` event announcing ``info`` (v1 or v2 shaped, as ``info`` is)."""
+        return cls(info.name, info.last_seq, info if info.kind is not None else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,21 +875,120 @@ class Error(Event):
         return cls(code=exc.code, message=exc.message, ref=exc.ref)
 
 
+def _without_unset(body: dict[str, Any], **unset: Any) -> dict[str, Any]:
+    """``body`` without the optional fields that hold their "unset" value."""
+    for name, value in unset.items():
+        if body.get(name) == value:
+            del body[name]
+    return body
+
+
 def _as_object(value: object) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise ProtocolError("bad_request", "expected a JSON object")
     return value
 
 
-ClientEvent = Hello | SendMessage | SetTyping | HistoryRequest | CreateRoom
+# The entries of a room's log (Version 2): one gapless seq per room over all of them.
+LogEntry = Message | Edit | Delete | Reaction | Member | Topic
+LOG_ENTRY_CLASSES = (Message, Edit, Delete, Reaction, Member, Topic)
+LOG_ENTRIES: dict[str, type[Event]] = {cls.type: cls for cls in LOG_ENTRY_CLASSES}
+
+
+def entry_from_wire(obj: Mapping[str, Any]) -> LogEntry:
+    """A log entry inside a page (history, HTTP, long poll): by its ``type``, a message if none."""
+    kind = obj.get("type", "message")
+    cls = LOG_ENTRIES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ProtocolError("bad_request", f"unknown log entry type {str(kind)[:64]!r}")
+    return cls.from_wire(obj)  # type: ignore[return-value]
+
+
+def entry_list(entries: Sequence[LogEntry], *, typed: bool = False) -> list[dict[str, Any]]:
+    """Entries as a page carries them: each with its ``type`` for Version 2 (``typed``),
+    messages without it in the v1 view."""
+    if typed:
+        return [entry.to_wire() for entry in entries]
+    return [_plain(entry) for entry in entries]
+
+
+# Writes to a room's log: each carries a client_id and is answered with an ack.
+LogWrite = SendMessage | SendEdit | SendDelete | SendReact | SendTopic | Invite | Remove | Leave
+
+ClientEvent = (
+    Hello
+    | SendMessage
+    | SetTyping
+    | HistoryRequest
+    | CreateRoom
+    | SendEdit
+    | SendDelete
+    | SendReact
+    | SendTopic
+    | Invite
+    | Remove
+    | Leave
+    | OpenDm
+    | SendRead
+)
 ServerEvent = (
-    Welcome | Message | Ack | Typing | HistoryPage | Room | Gap | UserJoin | UserLeave | Error
+    Welcome
+    | Message
+    | Ack
+    | Typing
+    | HistoryPage
+    | Room
+    | Gap
+    | UserJoin
+    | UserLeave
+    | Error
+    | Edit
+    | Delete
+    | Reaction
+    | Member
+    | Topic
+    | Read
+    | RoomRemoved
 )
 
 CLIENT_EVENTS: dict[str, type[Event]] = {
-    cls.type: cls for cls in (Hello, SendMessage, SetTyping, HistoryRequest, CreateRoom)
+    cls.type: cls
+    for cls in (
+        Hello,
+        SendMessage,
+        SetTyping,
+        HistoryRequest,
+        CreateRoom,
+        SendEdit,
+        SendDelete,
+        SendReact,
+        SendTopic,
+        Invite,
+        Remove,
+        Leave,
+        OpenDm,
+        SendRead,
+    )
 }
 SERVER_EVENTS: dict[str, type[Event]] = {
     cls.type: cls
-    for cls in (Welcome, Message, Ack, Typing, HistoryPage, Room, Gap, UserJoin, UserLeave, Error)
+    for cls in (
+        Welcome,
+        Message,
+        Ack,
+        Typing,
+        HistoryPage,
+        Room,
+        Gap,
+        UserJoin,
+        UserLeave,
+        Error,
+        Edit,
+        Delete,
+        Reaction,
+        Member,
+        Topic,
+        Read,
+        RoomRemoved,
+    )
 }

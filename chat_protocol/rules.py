@@ -8,11 +8,17 @@ valid room name or message is. See ``docs/protocol.md`` for the contract.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 PROTOCOL_VERSION = 1
+# Version 2 (the room log, conversations): asked for with "protocol":2 in hello
+# and v=2 on HTTP; without it a client gets the v1 view.
+PROTOCOL_V2 = 2
+# What this server's v2 welcome lists under "features".
+FEATURES = ("dm", "private", "edit", "delete", "react", "reply", "read")
 DEFAULT_PORT = 8765
 
 # Regular expressions straight from the contract. ``fullmatch`` is used so that a
@@ -30,6 +36,12 @@ TEXT_MAX = 4000
 HISTORY_LIMIT_MAX = 200
 REPLAY_LIMIT = 1000
 DEFAULT_ROOM = "general"
+TOPIC_MAX = 250
+EMOJI_MAX = 32
+# A direct room has 1 to this many members besides its opener.
+DM_OTHERS_MAX = 8
+# Direct rooms' names: this prefix, reserved (nobody creates a room with it).
+DM_PREFIX = "dm-"
 
 # The contract's timings for typing: a typist repeats ``active:true`` at most
 # this often, and a receiver (or the server, for long pollers) drops an
@@ -131,6 +143,38 @@ def _is_utf8_encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def validate_topic(value: object) -> str:
+    """Return a room topic (trimmed, at most TOPIC_MAX characters; "" unsets it)."""
+    if not isinstance(value, str) or not _is_utf8_encodable(value):
+        raise ValidationError("topic must be a string of valid Unicode")
+    topic = value.strip()
+    if len(topic) > TOPIC_MAX:
+        raise ValidationError(f"topic must be at most {TOPIC_MAX} characters")
+    return topic
+
+
+def validate_emoji(value: object) -> str:
+    """Return a reaction's emoji: 1-32 characters, no white space."""
+    if (
+        not isinstance(value, str)
+        or not 1 <= len(value) <= EMOJI_MAX
+        or any(char.isspace() for char in value)
+        or not _is_utf8_encodable(value)
+    ):
+        raise ValidationError(f"emoji must be 1-{EMOJI_MAX} characters without white space")
+    return value
+
+
+def dm_name(members: list[str]) -> str:
+    """The one name of the direct room of ``members`` (every member, the opener too).
+
+    ``dm-`` and the first 16 hex digits of the SHA-256 of the lower-cased
+    names, sorted and joined by ``,``: every client computes the same name.
+    """
+    keys = sorted({name.lower() for name in members})
+    return DM_PREFIX + hashlib.sha256(",".join(keys).encode("utf-8")).hexdigest()[:16]
 
 
 def validate_seq(value: object, *, name: str = "seq") -> int:

@@ -21,7 +21,7 @@ from . import invites
 from .config import ServerConfig
 from .security import hash_password
 from .storage import open_store
-from .storage.base import ChatStore, UsernameTaken
+from .storage.base import BadTarget, ChatStore, UnknownRoom, UsernameTaken
 
 Output = Callable[[str], None]
 
@@ -37,14 +37,23 @@ def _valid(check: Callable[[object], str], value: str) -> str:
         raise AdminError(str(exc)) from None
 
 
-async def add_user(store: ChatStore, username: str, password: str, out: Output) -> None:
+async def add_user(
+    store: ChatStore, username: str, password: str, out: Output, *, admin: bool = False
+) -> None:
     name = _valid(rules.validate_username, username)
     secret = _valid(rules.validate_password, password)
     try:
-        stored = await store.create_user(name, await hash_password(secret))
+        stored = await store.create_user(name, await hash_password(secret), admin=admin)
     except UsernameTaken:
         raise AdminError(f"the name {name!r} is taken") from None
-    out(f"added user {stored}")
+    out(f"added {'admin' if admin else 'user'} {stored}")
+
+
+async def promote_user(store: ChatStore, username: str, out: Output) -> None:
+    """Make an existing user an admin (they may delete any message and any room)."""
+    if not await store.set_admin(username, True):
+        raise AdminError(f"there is no user {username!r}")
+    out(f"{username} is now an admin")
 
 
 async def remove_user(store: ChatStore, username: str, out: Output) -> None:
@@ -85,6 +94,18 @@ async def create_room(store: ChatStore, name: str, out: Output) -> None:
     room_name = _valid(rules.validate_room_name, name)
     room, created = await store.ensure_room(room_name)
     out(f"{'created' if created else 'already exists:'} room {room.name}")
+
+
+async def delete_room(store: ChatStore, name: str, out: Output) -> None:
+    """Delete a room for good: its log is erased and its name is never used again."""
+    try:
+        members = await store.delete_room(name)
+    except UnknownRoom:
+        raise AdminError(f"there is no room {name!r}") from None
+    except BadTarget as exc:
+        raise AdminError(str(exc)) from None
+    what = "public room" if members is None else f"room of {len(members)} member(s)"
+    out(f"deleted {what} {name}; a running server forgets it when it next reads its rooms")
 
 
 async def create_invite(store: ChatStore, uses: int, days: float, out: Output) -> None:

@@ -135,6 +135,8 @@ class ChatServer:
             )
         await self._store.open()
         try:
+            for name in sorted(config.admins):
+                await self._store.set_admin(name, True)
             hub = Hub(config.limits, await self._store.rooms())
             service = ChatService(config, self._store, hub)
             # handle_signals=False: the host (CLI, desktop app) owns signals.

@@ -188,6 +188,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("username")
         sub.add_argument("--password", help="the password (default: asked for, or read from stdin)")
         _storage_options(sub, argparse.SUPPRESS)
+        if action == "add":
+            sub.add_argument(
+                "--admin",
+                action="store_true",
+                help="make the account an admin (deletes any message or room)",
+            )
+    sub = user_commands.add_parser("promote", help="make an existing account an admin")
+    sub.add_argument("username")
+    _storage_options(sub, argparse.SUPPRESS)
     for action, text in (
         ("remove", "delete an account and sign it out (messages stay, the name stays taken)"),
         ("disable", "stop an account from signing in and sign it out everywhere"),
@@ -202,6 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     room = commands.add_parser("room", help="manage rooms")
     room_commands = room.add_subparsers(dest="action", metavar="ACTION", required=True)
     sub = room_commands.add_parser("create", help="create a room")
+    sub.add_argument("name")
+    _storage_options(sub, argparse.SUPPRESS)
+    sub = room_commands.add_parser(
+        "delete", help="delete a room: its messages are erased, its name never used again"
+    )
     sub.add_argument("name")
     _storage_options(sub, argparse.SUPPRESS)
 
@@ -292,14 +306,22 @@ def _read_password(given: str | None) -> str:
 
 def _admin_command(args: argparse.Namespace) -> Callable[[ChatStore], Awaitable[None]]:
     out = partial(print, flush=True)
+    if args.command == "room" and args.action == "delete":
+        return partial(admin.delete_room, name=args.name, out=out)
     if args.command == "room":
         return partial(admin.create_room, name=args.name, out=out)
     if args.command == "invite":
         return partial(admin.create_invite, uses=args.uses, days=args.days, out=out)
     if args.action == "add":
         return partial(
-            admin.add_user, username=args.username, password=_read_password(args.password), out=out
+            admin.add_user,
+            username=args.username,
+            password=_read_password(args.password),
+            out=out,
+            admin=args.admin,
         )
+    if args.action == "promote":
+        return partial(admin.promote_user, username=args.username, out=out)
     if args.action == "reset-password":
         return partial(
             admin.reset_password,

@@ -129,3 +129,8 @@ class ServerConfig:
     # A temporary file or unheld bytes untouched for this long are a crash's
     # leftovers, not an upload in flight on a server sharing the folder.
     file_leftover_seconds: float = 3600.0
+    # Users made admins when the server starts (those that exist) or when they
+    # register: how the app that hosts a chat makes its own user an admin.
+    # Nobody else becomes one but by `chat-server user add --admin` or
+    # `user promote`.
+    admins: frozenset[str] = frozenset()

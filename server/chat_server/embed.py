@@ -13,6 +13,7 @@ only when someone actually hosts.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from .app import ChatServer
@@ -26,12 +27,17 @@ EmbeddedServer = ChatServer
 
 
 async def start_embedded(
-    data_dir: Path, *, host: str, port: int, advertise: bool
+    data_dir: Path, *, host: str, port: int, advertise: bool, admins: Iterable[str] = ()
 ) -> EmbeddedServer:
     """Start a server on the running loop with its database in ``data_dir``.
 
+    ``admins``: the host's own user (see ``ServerConfig.admins``), made an
+    admin now if the account exists, or when it is registered.
     Raises :class:`OSError` when the port is taken, so the host can try the next one.
     """
-    server = ChatServer(ServerConfig(host=host, port=port, data_dir=data_dir, advertise=advertise))
+    config = ServerConfig(
+        host=host, port=port, data_dir=data_dir, advertise=advertise, admins=frozenset(admins)
+    )
+    server = ChatServer(config)
     await server.start()
     return server

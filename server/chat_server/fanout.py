@@ -41,7 +41,8 @@ from aiohttp import WSMsgType, web
 from websockets.frames import Frame as WireFrame
 from websockets.frames import Opcode
 
-from chat_protocol import Event, Message, encode
+from chat_protocol import Event, LogEntry, encode
+from chat_protocol.events import LOG_ENTRY_CLASSES
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +57,14 @@ class Frame:
     (header and payload, unmasked as a server sends it), built once by the
     ``websockets`` library so that a socket that keeps up only copies bytes:
     fan-out to N sockets frames the event once, not N times. ``message`` is
-    set for ``message`` events so that a session that is still replaying
-    can drop live duplicates by (room, seq).
+    set for the entries of a room's log (a ``message``, ``edit``...) so that
+    a session that is still replaying can drop live duplicates by (room, seq).
     """
 
     text: str
     data: bytes
     wire: bytes
-    message: Message | None = None
+    message: LogEntry | None = None
 
     @property
     def size(self) -> int:
@@ -74,7 +75,7 @@ class Frame:
         text = encode(event)
         data = text.encode("utf-8")
         wire = WireFrame(Opcode.TEXT, data).serialize(mask=False)
-        return cls(text, data, wire, event if isinstance(event, Message) else None)
+        return cls(text, data, wire, event if isinstance(event, LOG_ENTRY_CLASSES) else None)
 
 
 class WriteStage:

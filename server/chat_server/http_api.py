@@ -12,6 +12,11 @@ The long poll ``GET /api/v1/events`` waits on :meth:`Hub.changed` and
 answers as soon as a listed room has messages past the client's position
 (read by :meth:`ChatService.replay`, the socket's replay rule), or the typing
 or online lists differ from what this token saw last.
+
+Version 2 is asked with ``v=2`` on the routes that hand out entries (pages,
+the long poll): every entry type instead of messages only, and the long poll
+adds ``reads``, ``rooms`` and ``removed``. A private or direct room that the
+caller is not in answers exactly like a room that does not exist.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import Awaitable, Callable, Mapping
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -27,12 +33,23 @@ from aiohttp import hdrs, web
 from chat_protocol import (
     CreateRoom,
     ErrorCode,
-    Message,
+    Event,
+    Invite,
+    Leave,
+    LogEntry,
+    OpenDm,
     ProtocolError,
+    Remove,
+    SendDelete,
+    SendEdit,
     SendMessage,
+    SendReact,
+    SendRead,
+    SendTopic,
     SetTyping,
     ValidationError,
     dump_json,
+    entry_list,
     rules,
 )
 from chat_protocol.errors import CODE_OF_STATUS, STATUS_OF_CODE
@@ -133,9 +150,21 @@ def _seq_param(request: web.Request, name: str) -> int | None:
         raise ProtocolError(ErrorCode.BAD_REQUEST, str(exc)) from None
 
 
-def _message_list(messages: list[Message]) -> list[dict[str, Any]]:
-    # The same shape as inside a socket ``history`` event: a message without "type".
-    return [{k: v for k, v in message.to_wire().items() if k != "type"} for message in messages]
+def _v2(request: web.Request) -> bool:
+    """Whether the request asked for Version 2 (``v=2``)."""
+    return request.query.get("v") == str(rules.PROTOCOL_V2)
+
+
+def _message_list(messages: Sequence[LogEntry], v2: bool = False) -> list[dict[str, Any]]:
+    # The same shape as inside a socket ``history`` event: in the v1 view a
+    # message without "type"; for Version 2 every entry with its "type".
+    return entry_list(messages, typed=v2)
+
+
+def _with_client_id(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A body for a write whose HTTP form has no client_id (invite, leave, remove, open a DM):
+    one drawn here; such writes are idempotent by the state they set."""
+    return {"client_id": str(uuid.uuid4()), **body}
 
 
 # Accounts -----------------------------------------------------------------
@@ -223,20 +252,48 @@ async def change_password(request: web.Request) -> web.Response:
 
 
 async def list_rooms(request: web.Request) -> web.Response:
-    await _authorized(request)
-    rooms = await _service(request).rooms()
+    user, _ = await _authorized(request)
+    # Room objects in full with v=2; the v1 shape ({"name","last_seq"}) without.
+    rooms = await _service(request).rooms_for(user, v2=_v2(request))
     return _json({"rooms": [room.to_wire() for room in rooms]})
 
 
 async def create_room(request: web.Request) -> web.Response:
     user, _ = await _authorized(request)
     event = CreateRoom.from_wire(await _body(request))
-    room, created = await _service(request).create_room(event.name, user)
+    v2 = _v2(request) or event.private
+    room, created = await _service(request).create_room(event.name, user, event.private, v2=v2)
     return _json(room.to_wire(), 201 if created else 200)
 
 
-async def list_messages(request: web.Request) -> web.Response:
+async def delete_room(request: web.Request) -> web.Response:
+    user, _ = await _authorized(request)
+    await _service(request).delete_room(_room(request), user)
+    return web.Response(status=204)
+
+
+async def open_dm(request: web.Request) -> web.Response:
+    user, _ = await _authorized(request)
+    event = OpenDm.from_wire(_with_client_id(await _body(request)))
+    room, created = await _service(request).open_dm(user, list(event.users))
+    return _json(room.to_wire(), 201 if created else 200)
+
+
+async def list_users(request: web.Request) -> web.Response:
     await _authorized(request)
+    people = await _service(request).people()
+    return _json(
+        {
+            "users": [
+                {"username": person.username, "online": online, "admin": person.admin}
+                for person, online in people
+            ]
+        }
+    )
+
+
+async def list_messages(request: web.Request) -> web.Response:
+    user, _ = await _authorized(request)
     room = _room(request)
     after = _seq_param(request, "after")
     before = _seq_param(request, "before")
@@ -248,20 +305,65 @@ async def list_messages(request: web.Request) -> web.Response:
     # More than the maximum is not an error, as on the socket: has_more says "ask again".
     limit = min(limit or DEFAULT_PAGE, rules.HISTORY_LIMIT_MAX)
     service = _service(request)
+    v2 = _v2(request)
+    messages: Sequence[LogEntry]
     if after is not None:
-        messages, has_more = await service.after(room, after, limit)
+        messages, has_more = await service.after(user, room, after, limit, v2=v2)
     else:
-        page = await service.history(room, before, limit)
-        messages, has_more = page.messages, page.has_more
-    return _json({"messages": _message_list(messages), "has_more": has_more})
+        page = await service.history(user, room, before, limit, v2=v2)
+        messages = page.messages if page.entries is None else page.entries
+        has_more = page.has_more
+    return _json({"messages": _message_list(messages, v2), "has_more": has_more})
 
 
 async def post_message(request: web.Request) -> web.Response:
     user, _ = await _authorized(request)
     event = SendMessage.from_wire({**await _body(request), "room": _room(request)})
     result = await _service(request).post(user, event)
-    body = {"seq": result.message.seq, "ts": result.message.ts}
+    body = {"seq": result.seq, "ts": result.ts}
     return _json(body, 201 if result.created else 200)
+
+
+# The other writes to a room's log, by path, and whether their HTTP form
+# carries a client_id (invite, remove and leave do not).
+_WRITES: dict[str, tuple[type[Event], bool]] = {
+    "edit": (SendEdit, True),
+    "delete": (SendDelete, True),
+    "react": (SendReact, True),
+    "topic": (SendTopic, True),
+    "invite": (Invite, False),
+    "remove": (Remove, False),
+    "leave": (Leave, False),
+}
+
+
+def post_write(path: str) -> Handler:
+    """The handler of ``POST /api/v1/rooms/{room}/PATH`` for one of :data:`_WRITES`."""
+
+    async def handler(request: web.Request) -> web.Response:
+        return await _post_write(request, path)
+
+    return handler
+
+
+async def _post_write(request: web.Request, path: str) -> web.Response:
+    user, _ = await _authorized(request)
+    kind, has_client_id = _WRITES[path]
+    body = await _body(request) if request.can_read_body else {}
+    if not has_client_id:
+        body = _with_client_id(body)
+    event = kind.from_wire({**body, "room": _room(request)})
+    result = await _service(request).write(user, event)  # type: ignore[arg-type]
+    if result.entry is None:
+        return web.Response(status=204)
+    return _json({"seq": result.seq, "ts": result.ts}, 201 if result.created else 200)
+
+
+async def post_read(request: web.Request) -> web.Response:
+    user, _ = await _authorized(request)
+    event = SendRead.from_wire({**await _body(request), "room": _room(request)})
+    await _service(request).read(user, event.room, event.seq)
+    return web.Response(status=204)
 
 
 async def post_typing(request: web.Request) -> web.Response:
@@ -298,8 +400,12 @@ async def events(request: web.Request) -> web.Response:
         raise ProtocolError(ErrorCode.BAD_REQUEST, str(exc)) from None
     service = _service(request)
     wait = _wait_param(request, service.limits.max_poll_wait)
+    v2 = _v2(request)
     hub = service.hub
     poller = hub.poll_started(user, token_hash)
+    reads: dict[str, dict[str, int]] = {}
+    fresh: list[str] = []
+    removed: list[str] = []
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
@@ -308,12 +414,19 @@ async def events(request: web.Request) -> web.Response:
             changed = hub.changed()
             if poller.revoked:  # logged out, or ended by any server process
                 raise ProtocolError(ErrorCode.UNAUTHORIZED, "the session was ended")
-            missed = await service.replay(user, positions, POLL_PAGE, newest=False)
+            read_mark, rooms_mark = hub.reads.last, hub.room_news.last
+            missed = await service.replay(user, positions, POLL_PAGE, newest=False, v2=v2)
             messages = [message for page in missed.values() for message in page]
             typing = hub.typing_for(user)
             online = hub.online()
+            if v2:
+                reads = hub.reads_for(user, poller.seen_reads)
+                fresh, removed = hub.rooms_news_for(user, poller.seen_rooms)
             if (
                 messages
+                or reads
+                or fresh
+                or removed
                 or typing != poller.seen_typing
                 or online != poller.seen_online
                 or hub.closing
@@ -328,14 +441,18 @@ async def events(request: web.Request) -> web.Response:
     poller.seen_typing, poller.seen_online = typing, online
     for message in messages:
         positions[message.room] = max(positions[message.room], message.seq)
-    return _json(
-        {
-            "messages": _message_list(messages),
-            "typing": typing,
-            "online": online,
-            "since": rules.format_since(positions),
-        }
-    )
+    answer: dict[str, Any] = {
+        "messages": _message_list(messages, v2),
+        "typing": typing,
+        "online": online,
+        "since": rules.format_since(positions),
+    }
+    if v2:
+        poller.seen_reads, poller.seen_rooms = read_mark, rooms_mark
+        answer["reads"] = reads
+        answer["rooms"] = [room.to_wire() for room in await service.rooms_named(user, fresh)]
+        answer["removed"] = removed
+    return _json(answer)
 
 
 def add_routes(app: web.Application) -> None:
@@ -350,9 +467,15 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(f"{PREFIX}/password", change_password)
     app.router.add_get(f"{PREFIX}/rooms", list_rooms)
     app.router.add_post(f"{PREFIX}/rooms", create_room)
+    app.router.add_delete(f"{PREFIX}/rooms/{{room}}", delete_room)
     app.router.add_get(f"{PREFIX}/rooms/{{room}}/messages", list_messages)
     app.router.add_post(f"{PREFIX}/rooms/{{room}}/messages", post_message)
     app.router.add_post(f"{PREFIX}/rooms/{{room}}/typing", post_typing)
+    app.router.add_post(f"{PREFIX}/rooms/{{room}}/read", post_read)
+    for path in _WRITES:
+        app.router.add_post(f"{PREFIX}/rooms/{{room}}/{path}", post_write(path))
+    app.router.add_post(f"{PREFIX}/dms", open_dm)
+    app.router.add_get(f"{PREFIX}/users", list_users)
     app.router.add_get(f"{PREFIX}/presence", presence)
     app.router.add_get(f"{PREFIX}/events", events)
     files.add_routes(app, _authorized)

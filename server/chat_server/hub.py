@@ -12,6 +12,15 @@ to every recipient's ``deliver``, which never waits: it hands them to the
 socket or, when that socket is backed up, to its bounded queue, so a slow
 reader never delays the others (see :mod:`chat_server.fanout`).
 
+Version 2 adds who may hear what. A private or direct room's events go only
+to its members' connections, found through a per-room member index
+(``_members`` -> ``_sockets_of``), never by scanning every connection; a
+public room's messages keep the plain path to everyone. A connection that
+did not ask for Version 2 (``protocol`` 1) gets only ``message`` entries.
+What a long poller has not seen yet of reads and room changes is kept in
+two short journals (:class:`Journal`) that each poller reads from its own
+position.
+
 Presence counts both kinds of clients: a user is online while they have a
 WebSocket session or an HTTP poller that polled within
 ``Limits.poll_presence_seconds``. ``user-join`` goes out when a user's first
@@ -22,17 +31,25 @@ one appears, ``user-leave`` when the last one ends. Long polls wait on
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
 
 from chat_protocol import (
     CloseCode,
+    Event,
     Limits,
+    LogEntry,
+    Member,
     Message,
+    Read,
     Room,
     RoomInfo,
+    RoomRemoved,
+    Topic,
     Typing,
     UserJoin,
     UserLeave,
@@ -53,6 +70,31 @@ REVOKED_MEMORY = 60.0
 # contract's receiver rule, so that pollers see the same typing list a socket
 # client would.
 TYPING_TTL = rules.TYPING_EXPIRY
+# How many reads and room changes the pollers' journals remember; a poller
+# further behind than that simply misses the oldest (it reads room objects
+# afresh with GET /api/v1/rooms when it starts).
+JOURNAL_LENGTH = 10_000
+
+T = TypeVar("T")
+
+
+class Journal(Generic[T]):
+    """A bounded, numbered list of recent changes that each poller reads from its own position."""
+
+    def __init__(self) -> None:
+        self._items: deque[tuple[int, T]] = deque(maxlen=JOURNAL_LENGTH)
+        self._numbers = itertools.count(1)
+        self.last = 0
+
+    def add(self, item: T) -> None:
+        self.last = next(self._numbers)
+        self._items.append((self.last, item))
+
+    def since(self, position: int) -> list[T]:
+        """The items added after ``position`` (a ``last`` read earlier)."""
+        if position >= self.last:
+            return []
+        return [item for number, item in self._items if number > position]
 
 
 class Subscriber(Protocol):
@@ -63,6 +105,10 @@ class Subscriber(Protocol):
 
     @property
     def token_hash(self) -> str: ...
+
+    @property
+    def protocol(self) -> int:
+        """The protocol version the connection asked for (1: the v1 view)."""
 
     def deliver(self, frame: Frame) -> None:
         """Queue a frame for sending; must not block or await."""
@@ -86,6 +132,18 @@ class Poller:
     seen_online: list[str] | None = None
     # Set when its token is revoked: a poll in progress answers 401.
     revoked: bool = False
+    # Where it stands in the hub's journals of reads and room changes.
+    seen_reads: int = 0
+    seen_rooms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RoomNews:
+    """A room appeared for (or changed), or was removed from, ``users`` (None: everyone)."""
+
+    room: str
+    removed: bool
+    users: frozenset[str] | None = field(default=None)
 
 
 class Hub:
@@ -100,7 +158,11 @@ class Hub:
         self._event_loop: asyncio.AbstractEventLoop | None = None
         # Room name -> last seq: lets a long poll tell without a query whether
         # a room has anything after the client's position.
-        self._rooms: dict[str, int] = {room.name: room.last_seq for room in rooms}
+        self._rooms: dict[str, int] = {}
+        # Private and direct rooms -> their members (canonical names): who
+        # may hear of them. A room not in here is public.
+        self._members: dict[str, set[str]] = {}
+        self.note_rooms(rooms)
         self._subscribers: set[Subscriber] = set()
         self._sockets_of: dict[str, set[Subscriber]] = {}
         self._pollers: dict[str, Poller] = {}  # by token hash
@@ -110,6 +172,9 @@ class Hub:
         self.closing = False
         # Token hash -> when it was revoked (loop time), for REVOKED_MEMORY seconds.
         self._revoked: dict[str, float] = {}
+        # For pollers: (room, user, seq) of each read, and room changes.
+        self.reads: Journal[tuple[str, str, int]] = Journal()
+        self.room_news: Journal[RoomNews] = Journal()
 
     # Rooms ------------------------------------------------------------------
 
@@ -123,6 +188,31 @@ class Hub:
         """Learn rooms read from the store (another process may have created some)."""
         for room in rooms:
             self._rooms[room.name] = max(self._rooms.get(room.name, 0), room.last_seq)
+            if room.members is not None:
+                self._members[room.name] = set(room.members)
+
+    def can_read(self, room: str, user: str) -> bool:
+        """Whether ``room`` exists for ``user``: public, or ``user`` is a member."""
+        if room not in self._rooms:
+            return False
+        members = self._members.get(room)
+        return members is None or user in members
+
+    def hides(self, room: str, user: str) -> bool:
+        """True when ``room`` is known to be private or direct and ``user`` is not in it."""
+        members = self._members.get(room)
+        return members is not None and user not in members
+
+    def members(self, room: str) -> set[str] | None:
+        """A private or direct room's members; None for a public (or unknown) room."""
+        return self._members.get(room)
+
+    def forget_room(self, room: str) -> None:
+        """A room was deleted: it is gone for everyone (the caller told them)."""
+        self._rooms.pop(room, None)
+        self._members.pop(room, None)
+        for key in [key for key in self._typing if key[0] == room]:
+            self._stop_typing(*key)
 
     # Presence ---------------------------------------------------------------
 
@@ -179,7 +269,9 @@ class Hub:
         was_online = self.is_online(user)
         poller = self._pollers.get(token_hash)
         if poller is None:
-            poller = self._pollers[token_hash] = Poller(user)
+            poller = self._pollers[token_hash] = Poller(
+                user, seen_reads=self.reads.last, seen_rooms=self.room_news.last
+            )
         if poller.expiry is not None:
             poller.expiry.cancel()
             poller.expiry = None
@@ -217,25 +309,138 @@ class Hub:
             if sub is not skip:
                 sub.deliver(frame)
 
+    def _sockets_of_users(self, users: Iterable[str]) -> list[Subscriber]:
+        """The connections of ``users``: through the index, never a scan of everyone."""
+        return [sub for user in users for sub in self._sockets_of.get(user, ())]
+
+    def _audience(self, room: str) -> list[Subscriber]:
+        """Who may hear of ``room``: its members' connections, or everyone's for a public room."""
+        members = self._members.get(room)
+        return list(self._subscribers) if members is None else self._sockets_of_users(members)
+
     def publish_message(self, message: Message) -> None:
         """Fan a newly stored message out to every connection, the sender's own included."""
-        self._rooms[message.room] = max(self._rooms.get(message.room, 0), message.seq)
-        # The contract has receivers drop an indicator when that user's message
-        # arrives; the server's own typing list (for pollers) does the same.
-        self._stop_typing(message.room, message.author)
-        self._send_all(Frame.of(message))
+        self.publish_entry(message)
+
+    def publish_entry(self, entry: LogEntry) -> None:
+        """Fan a newly stored log entry out to those who may read its room.
+
+        A public room's message goes to everyone by the plain path; other
+        entries only to Version 2 connections; a private or direct room's
+        entries only to its members' connections.
+        """
+        room = entry.room
+        self._rooms[room] = max(self._rooms.get(room, 0), entry.seq)
+        frame = Frame.of(entry)
+        if isinstance(entry, Message):
+            # The contract has receivers drop an indicator when that user's message
+            # arrives; the server's own typing list (for pollers) does the same.
+            self._stop_typing(room, entry.author)
+            if room not in self._members:
+                self._send_all(frame)
+            else:
+                for sub in self._audience(room):
+                    sub.deliver(frame)
+        else:
+            if isinstance(entry, Member):
+                self._member_changed(entry)
+            for sub in self._audience(room):
+                if sub.protocol >= rules.PROTOCOL_V2:
+                    sub.deliver(frame)
+            if isinstance(entry, Topic):
+                self._tell_rooms(RoomNews(room, False, self._members_frozen(room)))
         self._notify()
+
+    def _members_frozen(self, room: str) -> frozenset[str] | None:
+        members = self._members.get(room)
+        return None if members is None else frozenset(members)
+
+    def _member_changed(self, entry: Member) -> None:
+        """Keep the member index in step; the one who left hears ``room-removed``."""
+        members = self._members.setdefault(entry.room, set())
+        if entry.action == "join":
+            members.add(entry.target)
+            return
+        members.discard(entry.target)
+        self._stop_typing(entry.room, entry.target)
+        self.send_to(entry.target, RoomRemoved(entry.room))
+        self._tell_rooms(RoomNews(entry.room, True, frozenset({entry.target})))
+
+    def send_to(self, user: str, event: Event, v1_event: Event | None = None) -> None:
+        """Give ``event`` to every Version 2 connection of ``user`` (``v1_event`` to the others)."""
+        frame = Frame.of(event)
+        old = None if v1_event is None else Frame.of(v1_event)
+        for sub in list(self._sockets_of.get(user, ())):
+            if sub.protocol >= rules.PROTOCOL_V2:
+                sub.deliver(frame)
+            elif old is not None:
+                sub.deliver(old)
 
     def publish_room(self, room: RoomInfo) -> None:
-        """Announce a (new) room to every connection."""
+        """Announce a (new) room to those who may read it: everyone, or its members."""
         self.note_rooms([room])
-        self._send_all(Frame.of(Room(room.name, room.last_seq)))
+        v2, v1 = Frame.of(Room.of(room)), Frame.of(Room.of(room.v1()))
+        for sub in self._audience(room.name):
+            sub.deliver(v2 if sub.protocol >= rules.PROTOCOL_V2 else v1)
+        self._tell_rooms(RoomNews(room.name, False, self._members_frozen(room.name)))
+
+    def announce_room_to(self, user: str, room: RoomInfo) -> None:
+        """Tell one user (all their connections) of a room they can now read."""
+        self.note_rooms([room])
+        self.send_to(user, Room.of(room), Room.of(room.v1()))
+        self._tell_rooms(RoomNews(room.name, False, frozenset({user})))
+
+    def remove_room(self, room: str) -> None:
+        """A room was deleted: ``room-removed`` to everyone who could read it, then forget it."""
+        audience = self._audience(room)
+        news = RoomNews(room, True, self._members_frozen(room))
+        self.forget_room(room)
+        frame = Frame.of(RoomRemoved(room))
+        for sub in audience:
+            if sub.protocol >= rules.PROTOCOL_V2:
+                sub.deliver(frame)
+        self._tell_rooms(news)
+
+    def _tell_rooms(self, news: RoomNews) -> None:
+        self.room_news.add(news)
         self._notify()
 
+    def rooms_news_for(self, user: str, since: int) -> tuple[list[str], list[str]]:
+        """(rooms new or changed, rooms removed) for ``user`` after journal position ``since``."""
+        changed: dict[str, bool] = {}
+        for news in self.room_news.since(since):
+            if news.users is None or user in news.users:
+                changed[news.room] = news.removed
+        fresh = [room for room, removed in changed.items() if not removed]
+        return [room for room in fresh if self.can_read(room, user)], [
+            room for room, removed in changed.items() if removed
+        ]
+
+    def publish_read(self, room: str, user: str, seq: int, skip: Subscriber | None) -> None:
+        """A read position moved: the user's other connections hear it, and in a
+        private or direct room every member's (seen by)."""
+        frame = Frame.of(Read(room, user, seq))
+        members = self._members.get(room)
+        for sub in self._sockets_of_users([user] if members is None else members):
+            if sub is not skip and sub.protocol >= rules.PROTOCOL_V2:
+                sub.deliver(frame)
+        self.reads.add((room, user, seq))
+        self._notify()
+
+    def reads_for(self, user: str, since: int) -> dict[str, dict[str, int]]:
+        """The reads a poller of ``user`` may see after journal position ``since``."""
+        seen: dict[str, dict[str, int]] = {}
+        for room, reader, seq in self.reads.since(since):
+            members = self._members.get(room)
+            if reader == user or (members is not None and user in members):
+                seen.setdefault(room, {})[reader] = seq
+        return seen
+
     def publish_typing(self, room: str, user: str, active: bool) -> None:
-        """Relay typing to every other user's connections and track it for pollers."""
+        """Relay typing to every other user's connections (members only in a private
+        room) and track it for pollers."""
         frame = Frame.of(Typing(room, user, active))
-        for sub in list(self._subscribers):
+        for sub in self._audience(room):
             if sub.username != user:
                 sub.deliver(frame)
         if active:
@@ -264,7 +469,7 @@ class Hub:
         """Who types where, as a poller of ``user`` should see it (never ``user``)."""
         typing: dict[str, list[str]] = {}
         for room, typist in sorted(self._typing):
-            if typist != user:
+            if typist != user and not self.hides(room, user):
                 typing.setdefault(room, []).append(typist)
         return typing
 

@@ -22,7 +22,16 @@ from chat_protocol import Error, ErrorCode, ProtocolError
 from chat_protocol.errors import status_of
 
 from .service import RateLimited
-from .storage.base import StorageError, UnknownRoom, UnknownUser, UsernameTaken
+from .storage.base import (
+    BadTarget,
+    NameTaken,
+    NotYours,
+    StorageError,
+    UnknownMessage,
+    UnknownRoom,
+    UnknownUser,
+    UsernameTaken,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +69,10 @@ _STORE_REFUSALS: tuple[tuple[type[StorageError], ErrorCode], ...] = (
     (UnknownRoom, ErrorCode.UNKNOWN_ROOM),
     (UsernameTaken, ErrorCode.USERNAME_TAKEN),
     (UnknownUser, ErrorCode.UNAUTHORIZED),
+    (UnknownMessage, ErrorCode.UNKNOWN_MESSAGE),
+    (NotYours, ErrorCode.FORBIDDEN),
+    (BadTarget, ErrorCode.BAD_REQUEST),
+    (NameTaken, ErrorCode.NAME_TAKEN),
 )
 
 

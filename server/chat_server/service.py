@@ -25,7 +25,7 @@ import concurrent.futures
 import logging
 import math
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from aiohttp import web
 
@@ -33,7 +33,8 @@ from chat_protocol import (
     ErrorCode,
     HistoryPage,
     Limits,
-    Message,
+    LogEntry,
+    LogWrite,
     ProtocolError,
     RoomInfo,
     SendMessage,
@@ -45,14 +46,14 @@ from chat_protocol import (
 from . import invites
 from .accounts import Accounts
 from .config import Registration, ServerConfig
-from .hub import Hub
+from .hub import Hub, Subscriber
 from .limits import LoginThrottle, RateLimiter
 from .security import hash_password, needs_rehash, verify_password
-from .storage.base import AppendResult, ChatStore, StorageError
+from .storage.base import AppendResult, ChatStore, Person, StorageError
 
 log = logging.getLogger(__name__)
 
-# What the store hands back for a message on its way to the database.
+# What the store hands back for a write on its way to the database.
 WriteFuture = concurrent.futures.Future[AppendResult]
 
 
@@ -92,6 +93,8 @@ class ChatService:
         self._decoy_hash: str | None = None
         # Sessions: expiry, listing, ending, revocation everywhere (chat_server.accounts).
         self.accounts = Accounts(config, store, hub)
+        # The names the hosting app made admins (ServerConfig.admins), lower-cased.
+        self._admins = {name.lower() for name in config.admins}
 
     # Accounts ---------------------------------------------------------------
 
@@ -138,7 +141,9 @@ class ChatService:
             )
         try:
             # UsernameTaken, like every refusal of the store, goes up as it is.
-            name = await self.store.create_user(name, password_hash)
+            name = await self.store.create_user(
+                name, password_hash, admin=name.lower() in self._admins
+            )
         except BaseException:
             if code_hash is not None:
                 # The name was taken (or the database failed): the code keeps its use.
@@ -194,6 +199,12 @@ class ChatService:
         """(username, token hash) for a valid token, else None. StorageError passes up."""
         return await self.accounts.resolve(token)
 
+    async def people(self) -> list[tuple[Person, bool]]:
+        """Every account with whether it is online now."""
+        return [
+            (person, self.hub.is_online(person.username)) for person in await self.store.people()
+        ]
+
     async def logout(self, token_hash: str) -> None:
         """Revoke a token at once and close the sockets that use it."""
         await self.store.delete_token(token_hash)
@@ -202,21 +213,38 @@ class ChatService:
     # Rooms ------------------------------------------------------------------
 
     async def rooms(self) -> list[RoomInfo]:
+        """Every room (for the hub's index), whoever may read it."""
         rooms = await self.store.rooms()
         self.hub.note_rooms(rooms)
         return rooms
 
-    async def require_room(self, name: str, ref: str | None = None) -> None:
-        """Raise ``unknown_room`` unless the room exists."""
-        if self.hub.has_room(name):
+    async def rooms_for(self, user: str, *, v2: bool) -> list[RoomInfo]:
+        """The rooms ``user`` may read, as ``user``'s room objects (v1 shaped unless ``v2``)."""
+        rooms = await self.store.rooms_for(user)
+        self.hub.note_rooms(rooms)
+        return rooms if v2 else [room.v1() for room in rooms]
+
+    async def rooms_named(self, user: str, names: list[str]) -> list[RoomInfo]:
+        """``user``'s room objects of these rooms, leaving out any gone meanwhile."""
+        return [room for room in await self.store.rooms_for(user) if room.name in names]
+
+    async def require_room(self, name: str, user: str, ref: str | None = None) -> None:
+        """Raise ``unknown_room`` unless the room exists and ``user`` may read it.
+
+        A private or direct room that ``user`` is not in gets the very same
+        answer as a room that does not exist: nothing tells them apart.
+        """
+        if self.hub.can_read(name, user):
             return
         # Maybe created by `chat-server room create` in another process: ask the store.
         await self.rooms()
-        if not self.hub.has_room(name):
+        if not self.hub.can_read(name, user):
             raise ProtocolError(ErrorCode.UNKNOWN_ROOM, f"there is no room {name!r}", ref)
 
-    async def create_room(self, name: str, user: str) -> tuple[RoomInfo, bool]:
-        """Create a room if missing; a new room is announced to every connection.
+    async def create_room(
+        self, name: str, user: str, private: bool = False, *, v2: bool = True
+    ) -> tuple[RoomInfo, bool]:
+        """Create a room if missing; a new room is announced to those who may read it.
 
         A room that does not exist yet costs ``user`` one of their room tokens,
         so that nobody can fill everyone's room list; asking for a known room is free.
@@ -229,15 +257,36 @@ class ChatService:
                     "try again",
                     wait,
                 )
-        room, created = await self.store.ensure_room(name)
+        room, created = await self.store.create_room(name, user, private)
         if created:
             log.info("room %s created", name)
             self.hub.publish_room(room)
         else:
             self.hub.note_rooms([room])
+        return (room if v2 else room.v1()), created
+
+    async def open_dm(self, user: str, others: list[str]) -> tuple[RoomInfo, bool]:
+        """Find or create the direct room of ``user`` and ``others``; a new one is
+        announced to every member's connections."""
+        room, created = await self.store.open_dm(user, others)
+        if created:
+            log.info("direct room %s opened", room.name)
+            self.hub.publish_room(room)
+        else:
+            self.hub.note_rooms([room])
         return room, created
 
-    # Messages ---------------------------------------------------------------
+    async def delete_room(self, name: str, user: str | None) -> None:
+        """Delete a room (``user`` must be an admin; None: the operator), erasing its log."""
+        if user is not None:
+            await self.require_room(name, user)
+            if not await self.store.is_admin(user):
+                raise ProtocolError(ErrorCode.FORBIDDEN, "only an admin deletes a room")
+        await self.store.delete_room(name)
+        log.info("room %s deleted", name)
+        self.hub.remove_room(name)
+
+    # The log ----------------------------------------------------------------
 
     async def post(self, author: str, event: SendMessage) -> AppendResult:
         """Store a message durably, then publish it; HTTP's way, awaiting each step.
@@ -246,17 +295,24 @@ class ChatService:
         :meth:`start_post`, reads on, and once the commit is done acks and
         calls :meth:`publish`.
         """
+        await self.require_room(event.room, author, event.client_id)
         result = await asyncio.wrap_future(self.start_post(author, event))
         self.publish(result)
         return result
 
-    def start_post(self, author: str, event: SendMessage) -> WriteFuture:
-        """Rate-limit, then hand the message to the store; return the store's future at once.
+    def start_post(self, author: str, event: LogWrite) -> WriteFuture:
+        """Rate-limit, then hand a write to the store; return the store's future at once.
 
-        RateLimited when over the limit. The future resolves on a database
-        thread once the message is committed, with its :class:`AppendResult`,
-        or with the store's refusal (``UnknownRoom``, ``StorageError``).
+        RateLimited when over the limit; ``unknown_room`` for a private or
+        direct room the author is not in (the hub's member index answers,
+        without a query). The future resolves on a database thread once the
+        write is committed, with its :class:`AppendResult`, or with the
+        store's refusal (``UnknownRoom``, ``StorageError``...).
         """
+        if self.hub.hides(event.room, author):
+            raise ProtocolError(
+                ErrorCode.UNKNOWN_ROOM, f"there is no room {event.room!r}", event.client_id
+            )
         wait = self._messages.take(author)
         if wait:
             raise RateLimited(
@@ -264,64 +320,113 @@ class ChatService:
                 wait,
                 event.client_id,
             )
-        return self.store.append_nowait(event.room, author, event.client_id, event.text)
+        if isinstance(event, SendMessage):
+            # The hot path, without the isinstance chain of write_nowait.
+            return self.store.append_nowait(
+                event.room, author, event.client_id, event.text, event.reply_to
+            )
+        return self.store.write_nowait(author, event)
+
+    async def write(
+        self,
+        user: str,
+        event: LogWrite,
+        answer: Callable[[AppendResult], None] | None = None,
+    ) -> AppendResult:
+        """Store any log write awaiting each step: ``answer`` (the socket's ack),
+        then publish, then tell an invitee of their new room. The socket's
+        membership changes and every HTTP write go this way."""
+        await self.require_room(event.room, user, event.client_id)
+        result = await asyncio.wrap_future(self.start_post(user, event))
+        if answer is not None:
+            answer(result)
+        self.publish(result)
+        await self._welcome_invitee(result)
+        return result
 
     def publish(self, result: AppendResult) -> None:
-        """Fan a stored message out to everyone, once its sender has been answered.
+        """Fan a stored entry out, once its writer has been answered.
 
-        A retry (``created`` False) was published the first time: it is only
-        answered again, never re-sent.
+        A retry (``created`` False) was published the first time, and a write
+        that logged nothing has nothing to publish: they are only answered.
         """
-        if result.created:
-            self.hub.publish_message(result.message)
+        entry = result.entry
+        if result.created and entry is not None:
+            self.hub.publish_entry(entry)
+
+    async def _welcome_invitee(self, result: AppendResult) -> None:
+        """After an invite was published: the invitee's connections get the ``room`` event."""
+        entry = result.entry
+        if result.created and entry is not None and entry.type == "member":
+            target = getattr(entry, "target", "")
+            if getattr(entry, "action", "") == "join":
+                self.hub.announce_room_to(target, await self.store.room_for(target, entry.room))
 
     async def set_typing(self, user: str, event: SetTyping) -> None:
         """Relay a typing change, or drop it silently when the user types too often."""
-        await self.require_room(event.room)
+        await self.require_room(event.room, user)
         if self._typing.take(user):
             return
         self.hub.publish_typing(event.room, user, event.active)
 
-    async def history(self, room: str, before: int | None, limit: int) -> HistoryPage:
-        """Up to ``limit`` messages before ``before`` (the newest when None), ascending."""
-        await self.require_room(room)
-        page = await self.store.messages_before(room, before, limit + 1)
-        # One more than asked tells whether there is more without a count query.
-        return HistoryPage(room, page[-limit:], has_more=len(page) > limit)
+    async def read(self, user: str, room: str, seq: int, skip: Subscriber | None = None) -> None:
+        """Move ``user``'s read position forward; tell who should hear (not ``skip``)."""
+        await self.require_room(room, user)
+        position = await self.store.set_read(user, room, seq)
+        if position is not None:
+            self.hub.publish_read(room, user, position, skip)
 
-    async def after(self, room: str, after: int, limit: int) -> tuple[list[Message], bool]:
-        """Up to ``limit`` messages after ``after``, ascending, and whether more follow."""
-        await self.require_room(room)
-        page = await self.store.messages_after(room, after, limit + 1)
+    async def history(
+        self, user: str, room: str, before: int | None, limit: int, *, v2: bool = False
+    ) -> HistoryPage:
+        """Up to ``limit`` entries before ``before`` (the newest when None), ascending."""
+        await self.require_room(room, user)
+        page = await self.store.entries_before(room, before, limit + 1, everything=v2)
+        # One more than asked tells whether there is more without a count query.
+        return HistoryPage.of(room, page[-limit:], len(page) > limit, v2=v2)
+
+    async def after(
+        self, user: str, room: str, after: int, limit: int, *, v2: bool = False
+    ) -> tuple[list[LogEntry], bool]:
+        """Up to ``limit`` entries after ``after``, ascending, and whether more follow."""
+        await self.require_room(room, user)
+        page = await self.store.entries_after(room, after, limit + 1, everything=v2)
         return page[:limit], len(page) > limit
 
     async def replay(
-        self, user: str, since: Mapping[str, int], limit: int | None = None, *, newest: bool = True
-    ) -> dict[str, list[Message]]:
-        """What ``user`` missed: per room of ``since`` that exists, the messages after its seq.
+        self,
+        user: str,
+        since: Mapping[str, int],
+        limit: int | None = None,
+        *,
+        newest: bool = True,
+        v2: bool = False,
+    ) -> dict[str, list[LogEntry]]:
+        """What ``user`` missed: per readable room of ``since``, the entries after its seq.
 
         The one rule behind the socket's replay after ``hello`` and the long
         poll. Ascending, at most ``limit`` per room (``replay_limit`` when
         None): with ``newest`` the most recent ones (the socket: a client far
-        behind gets the recent messages at once and a gap to page back through
+        behind gets the recent ones at once and a gap to page back through
         with history), otherwise the oldest (the long poll: the client asks
         again from where the answer ends). A room with nothing new is not
-        read at all: the hub knows each room's last seq. ``user``: who asks,
-        for the rooms that not everyone may read, once there are such.
+        read at all: the hub knows each room's last seq. A room ``user`` may
+        not read is left out exactly like one that does not exist. Without
+        ``v2`` only messages (the v1 view).
         """
         if limit is None:
             limit = self.config.replay_limit
-        missed: dict[str, list[Message]] = {}
+        missed: dict[str, list[LogEntry]] = {}
         for room, position in since.items():
-            if not self.hub.has_room(room):
+            if not self.hub.can_read(room, user):
                 continue
             if self.hub.last_seq(room) <= position:
                 missed[room] = []
             elif newest:
-                recent = await self.store.messages_before(room, None, limit)
-                missed[room] = [message for message in recent if message.seq > position]
+                recent = await self.store.entries_before(room, None, limit, everything=v2)
+                missed[room] = [entry for entry in recent if entry.seq > position]
             else:
-                missed[room] = await self.store.messages_after(room, position, limit)
+                missed[room] = await self.store.entries_after(room, position, limit, everything=v2)
         return missed
 
 

@@ -13,7 +13,9 @@
    after the replay was sent). Registering before reading is what makes "no
    message lost or repeated" hold: a message stored after the read is held,
    one stored before it is in the replay, one in both is dropped;
-3. reads frames and answers them through :class:`ChatService`; bad frames get
+3. reads frames and answers them through :class:`ChatService`: Version 2
+   when ``hello`` asked with ``"protocol":2``, else the v1 view (only
+   ``message`` entries reach it); bad frames get
    an ``error`` event (:func:`chat_server.refusals.refusal_for`, as HTTP
    does) and the connection stays open.
 
@@ -72,9 +74,18 @@ from chat_protocol import (
     Gap,
     Hello,
     HistoryRequest,
+    Invite,
+    Leave,
+    OpenDm,
     ProtocolError,
+    Remove,
     Room,
+    SendDelete,
+    SendEdit,
     SendMessage,
+    SendReact,
+    SendRead,
+    SendTopic,
     ServerInfo,
     SetTyping,
     Welcome,
@@ -83,9 +94,10 @@ from chat_protocol import (
 )
 
 from .fanout import WRITES_KEY, Frame, Outbox
+from .hub import Subscriber
 from .refusals import refusal_for
 from .service import SERVICE_KEY, ChatService, WriteFuture
-from .storage.base import StorageError
+from .storage.base import AppendResult, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +111,16 @@ MAX_SENDS_IN_FLIGHT = 64
 _CLOSED = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR)
 
 
+# The log writes that take the pipeline: they change nothing but the log and
+# the state of messages. Membership changes wait their turn (see _dispatch).
+PIPELINED = (SendMessage, SendEdit, SendDelete, SendReact, SendTopic)
+Pipelined = SendMessage | SendEdit | SendDelete | SendReact | SendTopic
+
+
 def _ref(event: ClientEvent | None) -> str | None:
-    """What an ``error`` answering ``event`` refers to: a message's client_id."""
-    return event.client_id if isinstance(event, SendMessage) else None
+    """What an ``error`` answering ``event`` refers to: a log write's client_id."""
+    client_id = getattr(event, "client_id", None)
+    return client_id if isinstance(client_id, str) else None
 
 
 def answer_for(exc: Exception, event: ClientEvent | None, user: str) -> Error:
@@ -113,6 +132,11 @@ def answer_for(exc: Exception, event: ClientEvent | None, user: str) -> Error:
     # carry on. Nothing half-done is visible (stores are atomic).
     log.error("failed to handle a frame from %s", user, exc_info=exc)
     return Error(ErrorCode.UNAVAILABLE, "the server failed to handle this; try again", _ref(event))
+
+
+def ack_for(result: AppendResult) -> Ack:
+    """The ``ack`` of a write: its seq, or the room's last_seq when it logged nothing."""
+    return Ack(result.client_id, result.room, result.seq, result.ts)
 
 
 def _binary_refused() -> Error:
@@ -134,6 +158,7 @@ async def welcome_and_replay(
     stopped reading, and TimeoutError ends the replay.
     """
     patience = 2 * service.limits.ping_interval
+    v2 = hello.protocol >= rules.PROTOCOL_V2
 
     async def send(event: Event) -> None:
         async with asyncio.timeout(patience):
@@ -141,18 +166,24 @@ async def welcome_and_replay(
 
     await send(
         Welcome(
-            protocol=rules.PROTOCOL_VERSION,
+            protocol=rules.PROTOCOL_V2 if v2 else rules.PROTOCOL_VERSION,
             username=user,
-            rooms=await service.rooms(),
+            rooms=await service.rooms_for(user, v2=v2),
             online=service.hub.online(),
             server=ServerInfo(service.config.name, service.config.version),
+            admin=await service.store.is_admin(user) if v2 else None,
+            features=list(rules.FEATURES) if v2 else None,
         )
     )
     positions: dict[str, int] = {}
-    missed = await service.replay(user, hello.since)
+    limit = service.config.replay_limit
+    missed = await service.replay(user, hello.since, limit, v2=v2)
     for room, messages in missed.items():
         since = hello.since[room]
-        if messages and messages[0].seq > since + 1:
+        # v2 entries are gapless, so a hole before the first one is what the
+        # limit cut; the v1 view has holes where other entries sit, so only
+        # a full replay can have been cut.
+        if messages and messages[0].seq > since + 1 and (v2 or len(messages) >= limit):
             await send(Gap(room, since, messages[0].seq))
         for message in messages:
             await send(message)
@@ -163,6 +194,39 @@ async def welcome_and_replay(
         # live messages are exactly those above the seq at attach time.
         positions[room] = messages[-1].seq if messages else attached_at.get(room, 0)
     return positions
+
+
+async def dispatch(
+    service: ChatService,
+    session: Subscriber,
+    event: ClientEvent,
+    reply: Callable[[Event], None],
+    ack: Callable[[AppendResult], None],
+) -> None:
+    """Answer a frame other than a pipelined write, for ``session`` (who sent it)."""
+    user = session.username
+    v2 = session.protocol >= rules.PROTOCOL_V2
+    if isinstance(event, SetTyping):
+        await service.set_typing(user, event)
+    elif isinstance(event, HistoryRequest):
+        reply(await service.history(user, event.room, event.before, event.limit, v2=v2))
+    elif isinstance(event, CreateRoom):
+        room, created = await service.create_room(event.name, user, event.private, v2=v2)
+        if not created:
+            # Everybody else already knows it; tell the asker its last seq.
+            reply(Room.of(room))
+    elif isinstance(event, Invite | Remove | Leave):
+        await service.write(user, event, ack)
+    elif isinstance(event, OpenDm):
+        room, created = await service.open_dm(user, list(event.users))
+        if not created:
+            reply(Room.of(room))
+    elif isinstance(event, SendRead):
+        await service.read(user, event.room, event.seq, skip=session)
+    elif isinstance(event, Hello):
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "hello was already sent on this connection")
+    else:  # a pipelined write: _handle_text sends those to the PostPipeline
+        raise AssertionError(f"unexpected {event.type} in dispatch")
 
 
 class PostPipeline:
@@ -199,8 +263,8 @@ class PostPipeline:
         """True when the next message must wait for one of these to be stored."""
         return self._in_flight >= MAX_SENDS_IN_FLIGHT
 
-    def start(self, author: str, event: SendMessage) -> None:
-        """Hand a message to the database; it is answered once committed."""
+    def start(self, author: str, event: Pipelined) -> None:
+        """Hand a write to the database; it is answered once committed."""
         try:
             writing = self._service.start_post(author, event)
         except Exception as exc:  # rate_limited, or the store is closing
@@ -217,17 +281,16 @@ class PostPipeline:
 
         writing.add_done_callback(committed)
 
-    def _committed(self, author: str, event: SendMessage, writing: WriteFuture) -> None:
-        """On the loop, once a message's write is done: ack it, then publish it; or refuse."""
+    def _committed(self, author: str, event: Pipelined, writing: WriteFuture) -> None:
+        """On the loop, once a write is done: ack it, then publish it; or refuse."""
         self._in_flight -= 1
         try:
             result = writing.result()
         except Exception as exc:
             self._reply(answer_for(exc, event, author))
         else:
-            stored = result.message
             # The sender hears "stored as seq N" before its own message comes back.
-            self._reply(Ack(stored.client_id, stored.room, stored.seq, stored.ts))
+            self._reply(ack_for(result))
             self._service.publish(result)
         wake = self._wake
         if wake is not None and self._in_flight <= self._wake_at:
@@ -260,6 +323,7 @@ class SocketSession:
         "_outbox",
         "_peer",
         "_posts",
+        "_protocol",
         "_request",
         "_service",
         "_token_hash",
@@ -286,6 +350,7 @@ class SocketSession:
         self._peer = _peer_of(request)
         self._user = ""
         self._token_hash = ""
+        self._protocol = rules.PROTOCOL_VERSION
         loop = asyncio.get_running_loop()
         self._last_heard = loop.time()
         self._last_ping = self._last_heard
@@ -306,6 +371,10 @@ class SocketSession:
     def token_hash(self) -> str:
         return self._token_hash
 
+    @property
+    def protocol(self) -> int:
+        return self._protocol
+
     def deliver(self, frame: Frame) -> None:
         self._outbox.push(frame)
         if self._outbox.overflowed:
@@ -321,6 +390,9 @@ class SocketSession:
     def _reply(self, event: Event) -> None:
         self.deliver(Frame.of(event))
 
+    def _ack(self, result: AppendResult) -> None:
+        self._reply(ack_for(result))
+
     # The session ------------------------------------------------------------
 
     async def run(self) -> None:
@@ -330,6 +402,7 @@ class SocketSession:
             hello = await self._await_hello()
             if hello is None:
                 return
+            self._protocol = min(hello.protocol, rules.PROTOCOL_V2)
             hub.attach(self)
             # Every message published from here on is held for this session;
             # everything up to these seqs was published (so committed) before.
@@ -455,11 +528,12 @@ class SocketSession:
                 return
 
     async def _handle_text(self, data: str) -> None:
-        """Decode one frame and answer it; messages are pipelined, the rest waits its turn.
+        """Decode one frame and answer it; log writes are pipelined, the rest waits its turn.
 
-        Any frame other than a message waits until this socket's messages are
-        stored (see :class:`PostPipeline`): typing after a message, or history
-        asked for right after sending, sees what came before it.
+        Messages, edits, deletes, reacts and topics (``PIPELINED``) go to the
+        :class:`PostPipeline`. Any other frame waits until this socket's
+        writes are stored: typing after a message, or history asked for
+        right after sending, sees what came before it.
         """
         try:
             event = decode_client(data)
@@ -470,32 +544,16 @@ class SocketSession:
         except Exception as exc:  # the decoder is fuzzed, but a bug must not end the session
             self._reply(answer_for(exc, None, self._user))
             return
-        if isinstance(event, SendMessage):
+        if isinstance(event, PIPELINED):
             if self._posts.full:
                 await self._posts.below(MAX_SENDS_IN_FLIGHT - 1)
             self._posts.start(self._user, event)
             return
         await self._posts.below(0)
         try:
-            await self._dispatch(event)
+            await dispatch(self._service, self, event, self._reply, self._ack)
         except Exception as exc:
             self._reply(answer_for(exc, event, self._user))
-
-    async def _dispatch(self, event: ClientEvent) -> None:
-        service = self._service
-        if isinstance(event, SetTyping):
-            await service.set_typing(self._user, event)
-        elif isinstance(event, HistoryRequest):
-            self._reply(await service.history(event.room, event.before, event.limit))
-        elif isinstance(event, CreateRoom):
-            room, created = await service.create_room(event.name, self._user)
-            if not created:
-                # Everybody else already knows it; tell the asker its last seq.
-                self._reply(Room(room.name, room.last_seq))
-        elif isinstance(event, Hello):
-            raise ProtocolError(ErrorCode.BAD_REQUEST, "hello was already sent on this connection")
-        else:  # a message: _handle_text pipelines those and never gets here
-            raise AssertionError(f"unexpected {event.type} in _dispatch")
 
     def keep_alive(self, now: float) -> None:
         """From keep_sessions_alive: ping when due; close a peer silent for two intervals."""

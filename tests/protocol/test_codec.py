@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import chat_protocol as p
+from chat_protocol import rules
 
 
 def test_every_server_event_round_trips_through_json() -> None:
@@ -29,6 +31,42 @@ def test_every_server_event_round_trips_through_json() -> None:
         p.UserJoin("bob"),
         p.UserLeave("bob"),
         p.Error("rate_limited", "slow down", "9b1d"),
+        # Version 2.
+        p.Welcome(
+            2,
+            "alice",
+            [p.RoomInfo("team", 3, "private", "plans", ("alice", "bob"), 2, 1)],
+            ["alice"],
+            p.ServerInfo("n", "1"),
+            admin=True,
+            features=["dm", "edit"],
+        ),
+        p.Message(
+            "general",
+            43,
+            "c2",
+            "bob",
+            "",
+            "2026-11-27T10:00:01.000Z",
+            reply_to=42,
+            edited="2026-11-27T10:00:02.000Z",
+            deleted=True,
+            reactions={"👍": ["alice", "bob"]},
+        ),
+        p.Edit("general", 44, 42, "alice", "hi!", "2026-11-27T10:00:03.000Z"),
+        p.Delete("general", 45, 43, "bob", "2026-11-27T10:00:04.000Z"),
+        p.Reaction("general", 46, 42, "bob", "🎉", False, "2026-11-27T10:00:05.000Z"),
+        p.Member("team", 4, "alice", "bob", "join", "2026-11-27T10:00:06.000Z"),
+        p.Topic("team", 5, "alice", "plans", "2026-11-27T10:00:07.000Z"),
+        p.Read("team", "bob", 5),
+        p.RoomRemoved("team"),
+        p.Room("team", 5, p.RoomInfo("team", 5, "direct", "", ("alice", "bob"))),
+        p.HistoryPage.of(
+            "general",
+            [message, p.Edit("general", 44, 42, "alice", "hi!", "2026-11-27T10:00:03.000Z")],
+            False,
+            v2=True,
+        ),
     ]
     for event in events:
         assert p.decode_server(p.encode(event)) == event
@@ -41,9 +79,44 @@ def test_every_client_event_round_trips_through_json() -> None:
         p.SetTyping("general", False),
         p.HistoryRequest("general", before=10, limit=20),
         p.CreateRoom("random"),
+        # Version 2.
+        p.Hello("token", {"general": 41}, protocol=2),
+        p.SendMessage("general", "c2", "re", reply_to=41),
+        p.CreateRoom("team", private=True),
+        p.SendEdit("general", 42, "hi!", "c3"),
+        p.SendDelete("general", 42, "c4"),
+        p.SendReact("general", 42, "👍", True, "c5"),
+        p.SendTopic("team", "plans", "c6"),
+        p.Invite("team", "bob", "c7"),
+        p.Remove("team", "bob", "c8"),
+        p.Leave("team", "c9"),
+        p.OpenDm(("bob", "carol"), "c10"),
+        p.SendRead("team", 5),
     ]
     for event in events:
         assert p.decode_client(p.encode(event)) == event
+
+
+def test_a_v1_message_and_welcome_carry_no_version_2_fields() -> None:
+    message = p.Message("general", 1, "c", "alice", "hi", "2026-11-27T10:00:00.123Z")
+    assert set(json.loads(p.encode(message))) == {
+        "type",
+        "room",
+        "seq",
+        "client_id",
+        "author",
+        "text",
+        "ts",
+    }
+    welcome = p.Welcome(1, "alice", [p.RoomInfo("general", 1)], [], p.ServerInfo("n", "1"))
+    body = json.loads(p.encode(welcome))
+    assert "admin" not in body and "features" not in body
+    assert body["rooms"] == [{"name": "general", "last_seq": 1}]
+
+
+def test_the_direct_room_name_is_the_contracts() -> None:
+    expected = "dm-" + hashlib.sha256(b"alice,bob").hexdigest()[:16]
+    assert rules.dm_name(["Bob", "alice"]) == rules.dm_name(["alice", "bob"]) == expected
 
 
 def test_encoded_message_matches_the_contract_example() -> None:
@@ -86,6 +159,39 @@ def test_message_text_is_trimmed_before_it_is_stored() -> None:
         ('{"type": "history", "room": "general", "before": true}', "bad_request"),
         ('{"type": "hello", "token": "t", "since": {"general": -1}}', "bad_request"),
         ("[" * 100_000, "bad_request"),
+        ('{"type": "hello", "token": "t", "protocol": "2"}', "bad_request"),
+        (
+            '{"type": "message", "room": "general", "client_id": "c", "text": "x", "reply_to": -1}',
+            "bad_request",
+        ),
+        (
+            '{"type": "edit", "room": "general", "target": 1, "text": " ", "client_id": "c"}',
+            "bad_request",
+        ),
+        (
+            '{"type": "edit", "room": "general", "target": "1", "text": "x", "client_id": "c"}',
+            "bad_request",
+        ),
+        ('{"type": "delete", "room": "general", "target": 1}', "bad_request"),
+        (
+            '{"type": "react", "room": "general", "target": 1, "emoji": "a b", "on": true,'
+            ' "client_id": "c"}',
+            "bad_request",
+        ),
+        (
+            '{"type": "react", "room": "general", "target": 1, "emoji": "x", "on": 1,'
+            ' "client_id": "c"}',
+            "bad_request",
+        ),
+        (
+            '{"type": "topic", "room": "general", "topic": "' + "x" * 251 + '", "client_id": "c"}',
+            "bad_request",
+        ),
+        ('{"type": "open-dm", "users": [], "client_id": "c"}', "bad_request"),
+        ('{"type": "open-dm", "users": ["no spaces"], "client_id": "c"}', "bad_request"),
+        ('{"type": "invite", "room": "team", "client_id": "c"}', "bad_request"),
+        ('{"type": "read", "room": "team", "seq": -3}', "bad_request"),
+        ('{"type": "create-room", "name": "team", "private": "yes"}', "bad_request"),
     ],
 )
 def test_bad_frames_raise_protocol_errors_with_the_contract_code(frame: str, code: str) -> None:
@@ -136,6 +242,18 @@ frame_types = st.sampled_from(
         "user-join",
         "user-leave",
         "error",
+        # Version 2.
+        "edit",
+        "delete",
+        "react",
+        "topic",
+        "invite",
+        "remove",
+        "leave",
+        "open-dm",
+        "read",
+        "member",
+        "room-removed",
         "nope",
     ]
 )
@@ -160,6 +278,24 @@ field_names = st.sampled_from(
         "messages",
         "has_more",
         "user",
+        # Version 2.
+        "reply_to",
+        "target",
+        "emoji",
+        "on",
+        "users",
+        "topic",
+        "private",
+        "action",
+        "edited",
+        "deleted",
+        "reactions",
+        "kind",
+        "members",
+        "read_seq",
+        "unread",
+        "admin",
+        "features",
     ]
 )
 

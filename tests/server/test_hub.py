@@ -8,9 +8,10 @@ end in the other modules).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
-from chat_protocol import Limits, Message, RoomInfo
+from chat_protocol import Edit, Limits, Message, RoomInfo
 from chat_server.fanout import Frame
 from chat_server.hub import Hub
 
@@ -21,6 +22,7 @@ class Recorder:
     token_hash: str = "token"
     frames: list[Frame] = field(default_factory=list)
     closed: list[tuple[int, str]] = field(default_factory=list)
+    protocol: int = 2
 
     def deliver(self, frame: Frame) -> None:
         self.frames.append(frame)
@@ -112,3 +114,42 @@ async def test_changed_fires_on_the_next_change_only() -> None:
     assert not before.is_set()
     hub.publish_message(message(1))
     assert before.is_set() and not hub.changed().is_set()
+
+
+class Untouchable(Recorder):
+    """A connection that fails the test if fan-out so much as looks at it."""
+
+    watched = False
+
+    def __getattribute__(self, name: str) -> object:
+        if name in ("deliver", "protocol") and object.__getattribute__(self, "watched"):
+            raise AssertionError(f"a private room's fan-out looked at a stranger ({name})")
+        return object.__getattribute__(self, name)
+
+
+async def test_a_private_rooms_events_reach_its_members_without_looking_at_anyone_else() -> None:
+    hub = Hub(
+        Limits(),
+        [RoomInfo("general", 0), RoomInfo("team", 0, "private", "", ("alice", "bob"))],
+    )
+    alice, bob, v1_bob = Recorder("alice"), Recorder("bob"), Recorder("bob", protocol=1)
+    strangers = [Untouchable(f"user{n}") for n in range(50)]
+    for sub in [alice, bob, v1_bob, *strangers]:
+        hub.attach(sub)
+    for sub in [alice, bob, v1_bob]:
+        sub.frames.clear()
+    for stranger in strangers:
+        stranger.watched = True
+    team_message = Message("team", 1, "c", "alice", "psst", "2026-11-27T10:00:00.000Z")
+    hub.publish_entry(team_message)
+    hub.publish_entry(Edit("team", 2, 1, "alice", "psst!", "2026-11-27T10:00:01.000Z"))
+    hub.publish_typing("team", "alice", True)
+    hub.publish_read("team", "bob", 2, skip=None)
+    assert [frame.message for frame in bob.frames[:2]] == [
+        team_message,
+        Edit("team", 2, 1, "alice", "psst!", "2026-11-27T10:00:01.000Z"),
+    ]
+    # The v1 connection gets the message, not the edit (nor the read).
+    assert [json.loads(text)["type"] for text in v1_bob.texts] == ["message", "typing"]
+    assert [json.loads(text)["type"] for text in alice.texts] == ["message", "edit", "read"]
+    assert hub.typing_for("user1") == {} and hub.typing_for("bob") == {"team": ["alice"]}

@@ -489,7 +489,7 @@ async def test_an_unexpected_failure_is_answered_and_the_connection_stays(
         raise RuntimeError("a bug")
 
     async with joined(chat_server, token) as ws:
-        monkeypatch.setattr(chat_server.service.store, "messages_before", broken)
+        monkeypatch.setattr(chat_server.service.store, "entries_before", broken)
         await ws.send(json.dumps({"type": "history", "room": "general"}))
         error = await recv(ws)
         monkeypatch.undo()

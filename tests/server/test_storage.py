@@ -22,12 +22,17 @@ import peewee
 import psycopg2
 import pytest
 
+from chat_protocol import Invite, SendDelete, SendEdit, SendReact, SendTopic
 from chat_protocol.rules import now_ts
 from chat_server.security import hash_password, verify_password
 from chat_server.storage import (
     AppendResult,
+    BadTarget,
+    NameTaken,
+    NotYours,
     PeeweeChatStore,
     StorageError,
+    UnknownMessage,
     UnknownRoom,
     UnknownUser,
     UsernameTaken,
@@ -207,7 +212,7 @@ async def test_seqs_stay_gapless_under_50_concurrent_appenders_in_two_rooms(
 async def test_retry_with_same_client_id_is_stored_once(store: PeeweeChatStore) -> None:
     first = await store.append("general", "alice", "c1", "hello")
     retry = await store.append("general", "alice", "c1", "hello")
-    assert retry == AppendResult(first.message, created=False)
+    assert retry == AppendResult.of(first.message, False, "c1")
     following = await store.append("general", "alice", "c2", "next")
     assert following.message.seq == 2
 
@@ -219,7 +224,7 @@ async def test_a_retry_naming_another_room_gets_the_stored_message_and_takes_no_
     first = await store.append("general", "alice", "c1", "hello")
     elsewhere = await store.append("random", "alice", "c1", "hello")
     nowhere = await store.append("nowhere", "alice", "c1", "hello")
-    assert elsewhere == nowhere == AppendResult(first.message, created=False)
+    assert elsewhere == nowhere == AppendResult.of(first.message, False, "c1")
     assert (await store.append("random", "alice", "c2", "first here")).message.seq == 1
 
 
@@ -312,7 +317,7 @@ async def test_data_survives_closing_and_reopening(store_opener: OpenStore) -> N
     assert await reopened.messages_after("random", 0, 10) == [stored.message]
     assert await reopened.user_for_token("token-hash") == "alice"
     retry = await reopened.append("random", "alice", "c1", "kept")
-    assert retry == AppendResult(stored.message, created=False)
+    assert retry == AppendResult.of(stored.message, False, stored.client_id)
 
 
 async def test_a_locked_database_refuses_every_write_of_the_batch_then_recovers(
@@ -773,3 +778,66 @@ async def test_an_unreachable_postgresql_fails_open_with_storage_error(tmp_path:
     with pytest.raises(StorageError):
         await store.open()
     await store.close()
+
+
+# Version 2: the room log ---------------------------------------------------------
+
+
+async def test_the_room_log_and_conversations_on_each_database(store: PeeweeChatStore) -> None:
+    for name in ("alice", "bob", "carol"):
+        await store.create_user(name, "hash")
+    await store.set_admin("carol", True)
+    first = await store.append("general", "alice", "c1", "hello")
+    reply = await store.append("general", "bob", "c2", "hi", reply_to=1)
+    assert reply.message.reply_to == 1
+    with pytest.raises(BadTarget):
+        await store.append("general", "bob", "c3", "to nothing", reply_to=99)
+    edited = await store.write("alice", SendEdit("general", 1, "hello!", "c4"))
+    assert (edited.seq, edited.created) == (3, True)
+    assert await store.write("alice", SendEdit("general", 1, "hello!", "c4")) == AppendResult.of(
+        edited.entry,
+        False,
+        "c4",  # type: ignore[arg-type]
+    )
+    with pytest.raises(NotYours):
+        await store.write("bob", SendEdit("general", 1, "mine now", "c5"))
+    await store.write("bob", SendReact("general", 1, "👍", True, "c6"))
+    nothing = await store.write("bob", SendReact("general", 1, "👍", True, "c7"))
+    assert nothing.entry is None and nothing.seq == 4
+    await store.write("carol", SendDelete("general", 2, "c8"))  # an admin's
+    with pytest.raises(UnknownMessage):
+        await store.write("bob", SendReact("general", 2, "👍", True, "c9"))
+    entries = await store.entries_after("general", 0, 10, everything=True)
+    assert [entry.type for entry in entries] == ["message", "message", "edit", "react", "delete"]
+    current = await store.messages_after("general", 0, 10)
+    assert current[0].text == "hello!" and current[0].edited is not None
+    assert current[0].reactions == {"👍": ["bob"]}
+    assert current[1].deleted and current[1].text == "" and first.seq == 1
+
+    room, created = await store.create_room("team", "alice", True)
+    assert created and room.kind == "private" and room.members == ("alice",)
+    with pytest.raises(NameTaken):
+        await store.create_room("team", "bob", False)
+    await store.write("alice", Invite("team", "BOB", "c10"))
+    await store.write("alice", SendTopic("team", "plans", "c11"))
+    await store.append("team", "alice", "c12", "secret")
+    assert await store.set_read("bob", "team", 99) == 3
+    assert await store.set_read("bob", "team", 2) is None
+    assert await store.reads("team") == {"bob": 3}
+    bobs = {room.name: room for room in await store.rooms_for("bob")}
+    assert bobs["team"].members == ("alice", "bob") and bobs["team"].topic == "plans"
+    assert (bobs["team"].read_seq, bobs["team"].unread) == (3, 0)
+    assert bobs["general"].unread == 1  # alice's message; the deleted one and his own do not count
+    assert "team" not in {room.name for room in await store.rooms_for("carol")}
+    dm, created = await store.open_dm("alice", ["Bob", "bob"])
+    assert created and dm.kind == "direct" and dm.members == ("alice", "bob")
+    assert (await store.open_dm("bob", ["alice"]))[0].name == dm.name
+    assert await store.delete_room("team") == ["alice", "bob"]
+    assert await store.entries_after("team", 0, 10, everything=True) == []
+    with pytest.raises(BadTarget):
+        await store.create_room("team", "alice", False)
+    assert [(p.username, p.admin) for p in await store.people()] == [
+        ("alice", False),
+        ("bob", False),
+        ("carol", True),
+    ]

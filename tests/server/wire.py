@@ -27,7 +27,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-from chat_protocol import ServerEvent, Welcome, decode_server
+from chat_protocol import Error, Room, ServerEvent, Welcome, decode_server
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 from chat_server.security import hash_password, new_token
@@ -95,8 +95,16 @@ async def recv_until(
                 return event
 
 
-async def hello(ws: ClientConnection, token: str, since: dict[str, int] | None = None) -> Welcome:
-    await ws.send(json.dumps({"type": "hello", "token": token, "since": since or {}}))
+async def hello(
+    ws: ClientConnection,
+    token: str,
+    since: dict[str, int] | None = None,
+    protocol: int | None = None,
+) -> Welcome:
+    frame: dict[str, Any] = {"type": "hello", "token": token, "since": since or {}}
+    if protocol is not None:
+        frame["protocol"] = protocol
+    await ws.send(json.dumps(frame))
     welcome = await recv(ws)
     assert isinstance(welcome, Welcome), welcome
     return welcome
@@ -104,15 +112,19 @@ async def hello(ws: ClientConnection, token: str, since: dict[str, int] | None =
 
 @asynccontextmanager
 async def joined(
-    server: ChatServer, token: str, since: dict[str, int] | None = None, **options: Any
+    server: ChatServer,
+    token: str,
+    since: dict[str, int] | None = None,
+    protocol: int | None = None,
+    **options: Any,
 ) -> AsyncIterator[ClientConnection]:
-    """A socket that has said hello and read its welcome."""
+    """A socket that has said hello (asking for ``protocol`` if given) and read its welcome."""
     # An unbounded receive queue: with the default (16 frames) the websockets
     # client stops reading while a test is busy elsewhere, and then cannot read
     # the server's close frame when the test leaves this block (a 10 s stall).
     options.setdefault("max_queue", None)
     async with connect(ws_url(server), **options) as ws:
-        await hello(ws, token, since)
+        await hello(ws, token, since, protocol)
         yield ws
 
 
@@ -247,3 +259,128 @@ def refuse_appends(monkeypatch: Any, server: ChatServer, reason: str) -> None:
         return failed
 
     monkeypatch.setattr(server.service.store, "append_nowait", refuse)
+
+
+async def api(
+    session: aiohttp.ClientSession,
+    method: str,
+    path: str,
+    token: str,
+    body: object | None = None,
+) -> tuple[int, Any]:
+    """One HTTP call with ``token``; the status and the JSON body (None when empty)."""
+    options: dict[str, Any] = {"headers": bearer(token)}
+    if body is not None:
+        options["json"] = body
+    async with session.request(method, path, **options) as response:
+        text = await response.text()
+        return response.status, json.loads(text) if text else None
+
+
+class Writer:
+    """One user's Version 2 actions, over the socket or over HTTP, answered alike.
+
+    ``write`` (a log write) returns ``("ack", seq)`` or ``("error", code)``
+    whichever transport carried it, so one test can check a rule over both;
+    ``create``, ``open_dm``, ``read`` and ``rooms`` do the rest.
+    """
+
+    def __init__(self, server: ChatServer, token: str, ws: ClientConnection | None = None) -> None:
+        self.server = server
+        self.token = token
+        self.ws = ws
+
+    @property
+    def transport(self) -> str:
+        return "http" if self.ws is None else "socket"
+
+    async def write(
+        self, kind: str, room: str, client_id: str | None = None, **fields: Any
+    ) -> tuple[str, Any]:
+        client_id = client_id or str(uuid.uuid4())
+        if self.ws is not None:
+            await self.ws.send(
+                json.dumps({"type": kind, "room": room, "client_id": client_id, **fields})
+            )
+            answer = await recv_until(
+                self.ws,
+                lambda e: (
+                    getattr(e, "client_id", None) == client_id
+                    or getattr(e, "ref", None) == client_id
+                ),
+            )
+            if answer.type == "ack":
+                return "ack", answer.seq
+            return "error", answer.code
+        path = f"/api/v1/rooms/{room}/{'messages' if kind == 'message' else kind}"
+        async with http(self.server) as session:
+            status, body = await api(
+                session, "POST", path, self.token, {"client_id": client_id, **fields}
+            )
+        if status in (200, 201):
+            return "ack", body["seq"]
+        if status == 204:
+            return "ack", None
+        return "error", body["code"]
+
+    async def create(self, name: str, private: bool = False) -> tuple[str, Any]:
+        if self.ws is not None:
+            await self.ws.send(
+                json.dumps({"type": "create-room", "name": name, "private": private})
+            )
+            event = await recv_until(self.ws, lambda e: e.type in ("room", "error"))
+            if isinstance(event, Room):
+                return "room", event.info
+            assert isinstance(event, Error)
+            return "error", event.code
+        async with http(self.server) as session:
+            status, body = await api(
+                session, "POST", "/api/v1/rooms", self.token, {"name": name, "private": private}
+            )
+        return ("room", body) if status in (200, 201) else ("error", body["code"])
+
+    async def open_dm(self, *users: str) -> tuple[int | str, Any]:
+        """(201 or 200 over HTTP, "room" on the socket, or "error"), and the room or the code."""
+        if self.ws is not None:
+            await self.ws.send(
+                json.dumps({"type": "open-dm", "users": list(users), "client_id": "d"})
+            )
+            event = await recv_until(self.ws, lambda e: e.type in ("room", "error"))
+            if isinstance(event, Room):
+                return "room", event.info
+            return "error", event.code
+        async with http(self.server) as session:
+            status, body = await api(
+                session, "POST", "/api/v1/dms", self.token, {"users": list(users)}
+            )
+        return (status, body) if status in (200, 201) else ("error", body["code"])
+
+    async def read(self, room: str, seq: int) -> None:
+        if self.ws is not None:
+            await self.ws.send(json.dumps({"type": "read", "room": room, "seq": seq}))
+            # Reads are silent to their sender: a history request behind it
+            # is answered only once the read was handled.
+            await self.ws.send(json.dumps({"type": "history", "room": room, "limit": 1}))
+            await recv_until(self.ws, lambda e: e.type in ("history", "error"))
+            return
+        async with http(self.server) as session:
+            status, _ = await api(
+                session, "POST", f"/api/v1/rooms/{room}/read", self.token, {"seq": seq}
+            )
+        assert status == 204
+
+    async def rooms(self) -> dict[str, dict[str, Any]]:
+        async with http(self.server) as session:
+            status, body = await api(session, "GET", "/api/v1/rooms?v=2", self.token)
+        assert status == 200
+        return {room["name"]: room for room in body["rooms"]}
+
+
+@asynccontextmanager
+async def acting(server: ChatServer, token: str, via: str) -> AsyncIterator[Writer]:
+    """A :class:`Writer` over HTTP (``via`` "http") or over a Version 2 socket."""
+    if via == "http":
+        yield Writer(server, token)
+        return
+    async with joined(server, token, protocol=2) as ws:
+        yield Writer(server, token, ws)

@@ -17,7 +17,7 @@ import concurrent.futures
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from chat_protocol import Message, RoomInfo
+from chat_protocol import LogEntry, LogWrite, Message, RoomInfo
 
 
 class StorageError(Exception):
@@ -56,6 +56,30 @@ class UsernameTaken(StorageError):
         self.username = username
 
 
+class UnknownMessage(StorageError):
+    """An edit, delete or react aimed at a message that is not there (or deleted)."""
+
+    def __init__(self, room: str, seq: int) -> None:
+        super().__init__(f"there is no message {seq} in {room!r}")
+
+
+class NotYours(StorageError):
+    """An edit or delete of someone else's message, or a removal by a plain member."""
+
+
+class BadTarget(StorageError):
+    """A write that names something that cannot be: a reply to a seq that is no
+    message, an invite of an unknown user, leaving a public room, ``private``
+    on a public room's name, a deleted room's name."""
+
+
+class NameTaken(StorageError):
+    """A room name a private or direct room holds (to someone not in it)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"the name {name!r} is taken")
+
+
 @dataclass(frozen=True, slots=True)
 class Credentials:
     """What login needs to check a password: the canonical name and the stored hash."""
@@ -86,14 +110,40 @@ class SessionInfo:
 
 @dataclass(frozen=True, slots=True)
 class AppendResult:
-    """The outcome of storing a message: the stored message and whether it is new.
+    """The outcome of a write to a room's log: what to ack, and the entry to publish.
 
-    ``created`` is False when (author, client_id) was already stored: a retry,
-    which gets the original seq and time stamp back and is not broadcast again.
+    ``created`` is False when (user, client_id) was already stored: a retry,
+    which gets the original seq and time stamp back and is not broadcast
+    again; ``entry`` is then the stored one. ``entry`` is None for a write
+    that logged nothing (a reaction already set, a member invited again):
+    it is acked with the room's ``last_seq``.
     """
 
-    message: Message
+    entry: LogEntry | None
     created: bool
+    client_id: str
+    room: str
+    seq: int
+    ts: str
+
+    @classmethod
+    def of(cls, entry: LogEntry, created: bool, client_id: str) -> AppendResult:
+        return cls(entry, created, client_id, entry.room, entry.seq, entry.ts)
+
+    @property
+    def message(self) -> Message:
+        """The stored message (for a message write)."""
+        if not isinstance(self.entry, Message):
+            raise TypeError(f"not a message write: {self.entry!r}")
+        return self.entry
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """An account as ``GET /api/v1/users`` lists it."""
+
+    username: str
+    admin: bool
 
 
 class ChatStore(ABC):
@@ -110,8 +160,20 @@ class ChatStore(ABC):
     # Accounts -------------------------------------------------------------
 
     @abstractmethod
-    async def create_user(self, username: str, password_hash: str) -> str:
+    async def create_user(self, username: str, password_hash: str, *, admin: bool = False) -> str:
         """Add a user; return the stored name. Raise UsernameTaken on a clash."""
+
+    @abstractmethod
+    async def people(self) -> list[Person]:
+        """Every account with its admin flag, sorted case-insensitively."""
+
+    @abstractmethod
+    async def set_admin(self, username: str, admin: bool) -> bool:
+        """Make a user an admin or not; False when there is no such user."""
+
+    @abstractmethod
+    async def is_admin(self, username: str) -> bool:
+        """Whether ``username`` is an admin (False for an unknown user)."""
 
     @abstractmethod
     async def credentials(self, username: str) -> Credentials | None:
@@ -217,21 +279,69 @@ class ChatStore(ABC):
 
     @abstractmethod
     async def rooms(self) -> list[RoomInfo]:
-        """Every room with its last seq, sorted by name."""
+        """Every room (not deleted) with its last seq, kind, topic and members, by name."""
+
+    @abstractmethod
+    async def rooms_for(self, user: str) -> list[RoomInfo]:
+        """The rooms ``user`` can read, as ``user``'s room objects (read_seq, unread)."""
+
+    @abstractmethod
+    async def room_for(self, user: str, name: str) -> RoomInfo:
+        """One room as ``user``'s room object; UnknownRoom when it is not there."""
+
+    @abstractmethod
+    async def create_room(self, name: str, creator: str, private: bool) -> tuple[RoomInfo, bool]:
+        """Create a public or private room, or find it; (room, created).
+
+        NameTaken for a private or direct room ``creator`` is not in;
+        BadTarget for ``private`` on a public room's name, a ``dm-`` name or
+        a deleted room's name.
+        """
+
+    @abstractmethod
+    async def open_dm(self, opener: str, others: list[str]) -> tuple[RoomInfo, bool]:
+        """Find or create the direct room of ``opener`` and ``others``; (room, created).
+
+        BadTarget for an unknown user or no other member.
+        """
+
+    @abstractmethod
+    async def delete_room(self, name: str) -> list[str] | None:
+        """Erase a room's log and retire its name; its members (None for public rooms).
+
+        UnknownRoom when there is none; BadTarget for ``general``.
+        """
+
+    @abstractmethod
+    async def set_read(self, user: str, room: str, seq: int) -> int | None:
+        """Move ``user``'s read position forward to ``seq`` (clamped to last_seq).
+
+        The new position, or None when it did not move.
+        """
+
+    @abstractmethod
+    async def reads(self, room: str) -> dict[str, int]:
+        """Every stored read position in ``room``, by canonical user name."""
 
     # Messages -------------------------------------------------------------
 
-    async def append(self, room: str, author: str, client_id: str, text: str) -> AppendResult:
+    async def append(
+        self, room: str, author: str, client_id: str, text: str, reply_to: int | None = None
+    ) -> AppendResult:
         """Store a message with the room's next seq, durably, before returning.
 
-        Idempotent per (author, client_id). Raises UnknownRoom for an unknown
-        room and StorageError when the database refuses the write.
+        Idempotent per (author, client_id). ``reply_to``: the seq of a
+        message of the room this one answers (BadTarget when there is none).
+        Raises UnknownRoom for an unknown room and StorageError when the
+        database refuses the write.
         """
-        return await asyncio.wrap_future(self.append_nowait(room, author, client_id, text))
+        return await asyncio.wrap_future(
+            self.append_nowait(room, author, client_id, text, reply_to)
+        )
 
     @abstractmethod
     def append_nowait(
-        self, room: str, author: str, client_id: str, text: str
+        self, room: str, author: str, client_id: str, text: str, reply_to: int | None = None
     ) -> concurrent.futures.Future[AppendResult]:
         """:meth:`append` without a coroutine: hand the message over now, learn the outcome later.
 
@@ -245,9 +355,38 @@ class ChatStore(ABC):
         """
 
     @abstractmethod
-    async def messages_after(self, room: str, after: int, limit: int) -> list[Message]:
-        """Up to ``limit`` messages with seq > after, ascending."""
+    def write_nowait(
+        self, user: str, event: LogWrite, *, admin: bool = False
+    ) -> concurrent.futures.Future[AppendResult]:
+        """Log any write (message, edit, delete, react, topic, member) without a coroutine.
 
-    @abstractmethod
+        As :meth:`append_nowait` (a message goes through it). Idempotent per
+        (user, client_id). ``admin``: the user may delete others' messages and
+        remove members (else the store looks the user's admin flag up).
+        Refusals: UnknownRoom, UnknownMessage, NotYours, BadTarget.
+        A delete erases the target's text and that of its earlier edits.
+        """
+
+    async def write(self, user: str, event: LogWrite, *, admin: bool = False) -> AppendResult:
+        """:meth:`write_nowait`, awaited."""
+        return await asyncio.wrap_future(self.write_nowait(user, event, admin=admin))
+
+    async def messages_after(self, room: str, after: int, limit: int) -> list[Message]:
+        """Up to ``limit`` messages with seq > after, ascending, in their current state."""
+        return await self.entries_after(room, after, limit, everything=False)  # type: ignore[return-value]
+
     async def messages_before(self, room: str, before: int | None, limit: int) -> list[Message]:
         """Up to ``limit`` newest messages with seq < before (all when None), ascending."""
+        return await self.entries_before(room, before, limit, everything=False)  # type: ignore[return-value]
+
+    @abstractmethod
+    async def entries_after(
+        self, room: str, after: int, limit: int, *, everything: bool
+    ) -> list[LogEntry]:
+        """Up to ``limit`` entries above ``after``, ascending (all kinds with ``everything``)."""
+
+    @abstractmethod
+    async def entries_before(
+        self, room: str, before: int | None, limit: int, *, everything: bool
+    ) -> list[LogEntry]:
+        """Up to ``limit`` newest entries with seq < before (all when None), ascending."""

@@ -55,6 +55,9 @@ def sqlite_database(path: Path, lock_timeout: float) -> peewee.SqliteDatabase:
             # fails with "database is locked" (and the callers get StorageError).
             ("busy_timeout", int(lock_timeout * 1000)),
             ("foreign_keys", 1),
+            # A deleted message's words must not survive in free pages or
+            # unused parts of a page: SQLite overwrites what it frees.
+            ("secure_delete", 1),
         ],
     )
 

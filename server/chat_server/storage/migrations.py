@@ -15,8 +15,9 @@ create the first one, or step 2 would meet a column it is about to add.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import peewee
 from playhouse.migrate import SchemaMigrator
@@ -185,15 +186,94 @@ def _files(db: peewee.Database) -> None:
         db.create_tables([FileBlob, Upload], safe=False)
 
 
+def _conversations(db: peewee.Database) -> None:
+    """Version 2: the room log, room kinds and members, reactions, read positions, admins.
+
+    Plain ``ALTER TABLE ... ADD COLUMN ... DEFAULT``, which SQLite and
+    PostgreSQL both run in place without copying a table. Every existing
+    row keeps its meaning: rooms are public, entries are messages, nobody is
+    an admin. A public room named ``dm-...`` (a name Version 2 reserves for
+    direct rooms) is renamed ``old-dm-...``.
+    """
+    for table, column, spec in (
+        ("users", "admin", "INTEGER NOT NULL DEFAULT 0"),
+        ("rooms", "kind", "TEXT NOT NULL DEFAULT 'public'"),
+        ("rooms", "topic", "TEXT NOT NULL DEFAULT ''"),
+        ("rooms", "creator", "TEXT NOT NULL DEFAULT ''"),
+        ("rooms", "deleted", "INTEGER NOT NULL DEFAULT 0"),
+        ("messages", "kind", "TEXT NOT NULL DEFAULT 'message'"),
+        ("messages", "target", "BIGINT"),
+        ("messages", "reply_to", "BIGINT"),
+        ("messages", "edited", "TEXT"),
+        ("messages", "deleted", "INTEGER NOT NULL DEFAULT 0"),
+        ("messages", "detail", "TEXT NOT NULL DEFAULT ''"),
+        ("messages", "flag", "INTEGER"),
+    ):
+        db.execute_sql(  # type: ignore[no-untyped-call]
+            f"ALTER TABLE {table} ADD COLUMN {column} {spec}"
+        )
+
+    class Room(peewee.Model):
+        name = peewee.TextField(unique=True)
+
+        class Meta:
+            table_name = "rooms"
+
+    class StoredReaction(peewee.Model):
+        id = peewee.BigAutoField()
+        room = peewee.ForeignKeyField(Room, on_delete="CASCADE")
+        seq = peewee.BigIntegerField()
+        user = peewee.TextField()
+        emoji = peewee.TextField()
+
+        class Meta:
+            table_name = "reactions"
+            indexes = ((("room", "seq", "user", "emoji"), True),)
+
+    class Membership(peewee.Model):
+        room = peewee.ForeignKeyField(Room, on_delete="CASCADE")
+        user = peewee.TextField()
+        user_key = peewee.TextField()
+
+        class Meta:
+            table_name = "members"
+            indexes = ((("room", "user_key"), True),)
+
+    class ReadPosition(peewee.Model):
+        room = peewee.ForeignKeyField(Room, on_delete="CASCADE")
+        user_key = peewee.TextField()
+        seq = peewee.BigIntegerField()
+
+        class Meta:
+            table_name = "reads"
+            indexes = ((("user_key", "room"), True),)
+
+    tables = [Room, StoredReaction, Membership, ReadPosition]
+    with db.bind_ctx(tables):
+        db.create_tables([StoredReaction, Membership, ReadPosition], safe=False)
+        taken = {
+            str(row[0]) for row in cast(Iterable[tuple[Any, ...]], Room.select(Room.name).tuples())
+        }
+        for name in sorted(name for name in taken if name.startswith("dm-")):
+            new = base = ("old-" + name)[:64]
+            counter = 1
+            while new in taken:
+                counter += 1
+                new = f"{base[: 64 - len(str(counter)) - 1]}-{counter}"
+            taken.add(new)
+            Room.update(name=new).where(Room.name == name).execute()
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "users, tokens, rooms and messages", _first_schema),
     Migration(
         2, "disabled and removed accounts, session details, revocations", _accounts_and_sessions
     ),
     Migration(3, "invite codes", _invites),
-    # Numbered 4 on the files-server branch; the room log (conv-server) also
-    # takes 4, so whichever lands second becomes 5.
     Migration(4, "uploaded files", _files),
+    Migration(
+        5, "conversations: room log, kinds, members, reactions, reads, admins", _conversations
+    ),
 )
 
 

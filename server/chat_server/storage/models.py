@@ -40,6 +40,8 @@ class User(BaseModel):
     # When the account was removed (None: it exists). The row stays, so the
     # name stays taken: nobody can register it and inherit its history.
     removed = peewee.TextField(null=True)
+    # 1 for an admin (made only by the operator or the hosting app), else 0.
+    admin = peewee.IntegerField(default=0)
 
     class Meta:
         table_name = "users"
@@ -79,21 +81,36 @@ class Revocation(BaseModel):
 
 
 class Room(BaseModel):
-    """A room and the seq of its newest message; ``last_seq`` is the counter the
-    next message's seq is drawn from, inside the transaction that stores it."""
+    """A room and the seq of its newest log entry; ``last_seq`` is the counter the
+    next entry's seq is drawn from, inside the transaction that stores it.
+
+    ``kind``: public, private or direct. A deleted room keeps its row (with
+    ``deleted`` 1 and its log erased) so that its name is never used again.
+    """
 
     id = peewee.AutoField()
     name = peewee.TextField(unique=True)
     last_seq = peewee.BigIntegerField(default=0)
     created = peewee.TextField()
+    kind = peewee.TextField(default="public")
+    topic = peewee.TextField(default="")
+    creator = peewee.TextField(default="")
+    deleted = peewee.IntegerField(default=0)
 
     class Meta:
         table_name = "rooms"
 
 
 class StoredMessage(BaseModel):
-    """One message. ``author`` is the author's canonical user name: a plain
-    string, so history survives the deletion of the account."""
+    """One entry of a room's log (``kind``: message, edit, delete, react, member, topic).
+
+    ``author`` is the acting user's canonical name: a plain string, so
+    history survives the deletion of the account. A message row holds its
+    CURRENT state (``text`` replaced by edits, ``edited``, ``deleted``);
+    ``target`` is the seq an edit, delete or react aims at; ``detail`` and
+    ``flag`` are a react's emoji and on, a member entry's target user and
+    join (1) or leave (0); a topic entry's topic is its ``text``.
+    """
 
     id = peewee.BigAutoField()
     room = peewee.ForeignKeyField(Room, backref="messages")
@@ -102,6 +119,13 @@ class StoredMessage(BaseModel):
     client_id = peewee.TextField()
     text = peewee.TextField()
     ts = peewee.TextField()
+    kind = peewee.TextField(default="message")
+    target = peewee.BigIntegerField(null=True)
+    reply_to = peewee.BigIntegerField(null=True)
+    edited = peewee.TextField(null=True)
+    deleted = peewee.IntegerField(default=0)
+    detail = peewee.TextField(default="")
+    flag = peewee.IntegerField(null=True)
 
     class Meta:
         table_name = "messages"
@@ -164,3 +188,43 @@ class Upload(BaseModel):
 
     class Meta:
         table_name = "uploads"
+
+
+class StoredReaction(BaseModel):
+    """One user's reaction on one message: the current state the react entries built."""
+
+    id = peewee.BigAutoField()
+    room = peewee.ForeignKeyField(Room, on_delete="CASCADE")
+    seq = peewee.BigIntegerField()
+    user = peewee.TextField()
+    emoji = peewee.TextField()
+
+    class Meta:
+        table_name = "reactions"
+        indexes = ((("room", "seq", "user", "emoji"), True),)
+
+
+class Membership(BaseModel):
+    """A member of a private or direct room (``user``: canonical name, ``user_key``: lower case)."""
+
+    id = peewee.AutoField()
+    room = peewee.ForeignKeyField(Room, on_delete="CASCADE")
+    user = peewee.TextField()
+    user_key = peewee.TextField()
+
+    class Meta:
+        table_name = "members"
+        indexes = ((("room", "user_key"), True),)
+
+
+class ReadPosition(BaseModel):
+    """How far a user has read a room (forward only); not part of the log."""
+
+    id = peewee.AutoField()
+    room = peewee.ForeignKeyField(Room, on_delete="CASCADE")
+    user_key = peewee.TextField()
+    seq = peewee.BigIntegerField()
+
+    class Meta:
+        table_name = "reads"
+        indexes = ((("user_key", "room"), True),)

@@ -18,12 +18,20 @@ bump is undone and the stored message read back.
 Appending a message is the hot path, so it runs constant SQL straight through
 the connection, without a SELECT first, without a savepoint, and without
 Peewee building the statements anew for every message.
+
+The log's other writes (edit, delete, react, topic, member) take the same
+seq counter and the same (user, client_id) index, through Peewee, each in
+its own savepoint. A message row holds its current state: an edit replaces
+its text, a delete erases it (and the text of its earlier edits) with an
+UPDATE, and SQLite's ``secure_delete`` (:mod:`.database`) overwrites what
+that frees, so the words are gone from the file, not only hidden.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import secrets
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -32,22 +40,60 @@ from typing import Any, TypeVar, cast
 import peewee
 from peewee import fn
 
-from chat_protocol import DEFAULT_ROOM, Message, RoomInfo
+from chat_protocol import (
+    DEFAULT_ROOM,
+    Delete,
+    Edit,
+    Leave,
+    LogEntry,
+    LogWrite,
+    Member,
+    Message,
+    Reaction,
+    Remove,
+    RoomInfo,
+    SendDelete,
+    SendEdit,
+    SendMessage,
+    SendReact,
+    SendTopic,
+    Topic,
+    rules,
+)
+from chat_protocol import (
+    Invite as InviteEvent,
+)
 from chat_protocol.rules import now_ts
 
 from .base import (
     AppendResult,
+    BadTarget,
     ChatStore,
     Credentials,
+    NameTaken,
+    NotYours,
+    Person,
     SessionInfo,
     StorageError,
     TokenOwner,
+    UnknownMessage,
     UnknownRoom,
     UnknownUser,
     UsernameTaken,
 )
 from .migrations import migrate
-from .models import Invite, Revocation, Room, StoredMessage, Token, User, database_proxy
+from .models import (
+    Invite,
+    Membership,
+    ReadPosition,
+    Revocation,
+    Room,
+    StoredMessage,
+    StoredReaction,
+    Token,
+    User,
+    database_proxy,
+)
 from .workers import GroupCommitWriter, ReaderPool
 
 T = TypeVar("T")
@@ -158,7 +204,7 @@ class PeeweeChatStore(ChatStore):
 
     # Accounts ---------------------------------------------------------------
 
-    async def create_user(self, username: str, password_hash: str) -> str:
+    async def create_user(self, username: str, password_hash: str, *, admin: bool = False) -> str:
         def work() -> str:
             try:
                 User.insert(
@@ -166,6 +212,7 @@ class PeeweeChatStore(ChatStore):
                     name_key=username.lower(),
                     password_hash=password_hash,
                     created=now_ts(),
+                    admin=int(admin),
                 ).execute()
             except peewee.IntegrityError:
                 raise UsernameTaken(username) from None
@@ -225,6 +272,32 @@ class PeeweeChatStore(ChatStore):
             if only_disabled:
                 query = query.where(User.disabled.is_null(False))
             return [name for (name,) in _tuples(query)]
+
+        return await self._read(work)
+
+    async def people(self) -> list[Person]:
+        def work() -> list[Person]:
+            # Every account that can sign in: disabled and removed ones are not people.
+            query = (
+                User.select(User.name, User.admin)
+                .where(User.disabled.is_null() & User.removed.is_null())
+                .order_by(User.name_key)
+            )
+            return [Person(name, bool(admin)) for name, admin in _tuples(query)]
+
+        return await self._read(work)
+
+    async def set_admin(self, username: str, admin: bool) -> bool:
+        def work() -> bool:
+            query = User.update(admin=int(admin)).where(User.name_key == username.lower())
+            return bool(query.execute())
+
+        return await self._write(work)
+
+    async def is_admin(self, username: str) -> bool:
+        def work() -> bool:
+            query = User.select(User.admin).where(User.name_key == username.lower())
+            return bool(query.scalar())
 
         return await self._read(work)
 
@@ -377,42 +450,214 @@ class PeeweeChatStore(ChatStore):
     async def ensure_room(self, name: str) -> tuple[RoomInfo, bool]:
         return await self._write(lambda: self._ensure_room(name), room=name)
 
-    def _ensure_room(self, name: str) -> tuple[RoomInfo, bool]:
+    def _ensure_room(
+        self, name: str, kind: str = "public", creator: str = ""
+    ) -> tuple[RoomInfo, bool]:
         room = Room.get_or_none(Room.name == name)
         if room is not None:
-            return RoomInfo(room.name, room.last_seq), False
+            if room.deleted:
+                raise BadTarget(f"the name {name!r} belonged to a deleted room")
+            return _room_info(room), False
         try:
             # A savepoint, so that losing a race with another server process
             # (PostgreSQL) leaves this transaction usable.
             with database_proxy.atomic():
-                Room.insert(name=name, last_seq=0, created=now_ts()).execute()
+                Room.insert(
+                    name=name, last_seq=0, created=now_ts(), kind=kind, creator=creator
+                ).execute()
         except peewee.IntegrityError:
-            room = Room.get(Room.name == name)
-            return RoomInfo(room.name, room.last_seq), False
-        return RoomInfo(name, 0), True
+            return self._ensure_room(name, kind, creator)
+        return RoomInfo(name, 0, kind, "", () if kind != "public" else None), True
 
     async def rooms(self) -> list[RoomInfo]:
         def work() -> list[RoomInfo]:
-            query = Room.select(Room.name, Room.last_seq).order_by(Room.name)
-            return [RoomInfo(name, last_seq) for name, last_seq in _tuples(query)]
+            rooms = list(Room.select().where(Room.deleted == 0).order_by(Room.name))
+            members = _members_of([room.id for room in rooms if room.kind != "public"])
+            return [_room_info(room, members.get(room.id)) for room in rooms]
+
+        return await self._read(work)
+
+    async def rooms_for(self, user: str) -> list[RoomInfo]:
+        return await self._read(lambda: self._rooms_for(user))
+
+    async def room_for(self, user: str, name: str) -> RoomInfo:
+        def work() -> RoomInfo:
+            found = self._rooms_for(user, name)
+            if not found:
+                raise UnknownRoom(name)
+            return found[0]
+
+        return await self._read(work)
+
+    def _rooms_for(self, user: str, only: str | None = None) -> list[RoomInfo]:
+        key = user.lower()
+        mine = Membership.select(Membership.room).where(Membership.user_key == key)
+        query = Room.select().where(Room.deleted == 0, (Room.kind == "public") | Room.id.in_(mine))
+        if only is not None:
+            query = query.where(Room.name == only)
+        rooms = list(query.order_by(Room.name))
+        ids = [room.id for room in rooms]
+        read = dict(
+            _tuples(
+                ReadPosition.select(ReadPosition.room, ReadPosition.seq).where(
+                    ReadPosition.user_key == key, ReadPosition.room.in_(ids)
+                )
+            )
+        )
+        unread = dict(
+            _tuples(
+                StoredMessage.select(StoredMessage.room, peewee.fn.COUNT(StoredMessage.id))
+                .join(
+                    ReadPosition,
+                    peewee.JOIN.LEFT_OUTER,
+                    on=(ReadPosition.room == StoredMessage.room) & (ReadPosition.user_key == key),
+                )
+                .where(
+                    StoredMessage.room.in_(ids),
+                    StoredMessage.kind == "message",
+                    StoredMessage.deleted == 0,
+                    peewee.fn.LOWER(StoredMessage.author) != key,
+                    StoredMessage.seq > peewee.fn.COALESCE(ReadPosition.seq, 0),
+                )
+                .group_by(StoredMessage.room)
+            )
+        )
+        members = _members_of([room.id for room in rooms if room.kind != "public"])
+        return [
+            _room_info(room, members.get(room.id), read.get(room.id, 0), unread.get(room.id, 0))
+            for room in rooms
+        ]
+
+    async def create_room(self, name: str, creator: str, private: bool) -> tuple[RoomInfo, bool]:
+        def work() -> tuple[RoomInfo, bool]:
+            if name.startswith(rules.DM_PREFIX):
+                raise BadTarget(f"names starting with {rules.DM_PREFIX!r} are for direct rooms")
+            existing = Room.get_or_none(Room.name == name)
+            if existing is not None and existing.kind != "public" and not existing.deleted:
+                if not _is_member(existing.id, creator):
+                    raise NameTaken(name)
+                return self._room_for_member(existing, creator), False
+            if existing is not None and private and not existing.deleted:
+                raise BadTarget(f"{name!r} is a public room")
+            room, created = self._ensure_room(name, "private" if private else "public", creator)
+            if created and private:
+                row = Room.get(Room.name == name)
+                _add_member(row.id, creator)
+                return self._room_for_member(row, creator), True
+            return room, created
+
+        return await self._write(work, room=name)
+
+    def _room_for_member(self, room: Room, user: str) -> RoomInfo:
+        return self._rooms_for(user, room.name)[0]
+
+    async def open_dm(self, opener: str, others: list[str]) -> tuple[RoomInfo, bool]:
+        def work() -> tuple[RoomInfo, bool]:
+            keys = {name.lower() for name in others} - {opener.lower()}
+            if not keys:
+                raise BadTarget("name at least one other user")
+            if len(keys) > rules.DM_OTHERS_MAX:
+                raise BadTarget(f"a direct room has at most {rules.DM_OTHERS_MAX} others")
+            found = _tuples(User.select(User.name).where(User.name_key.in_(sorted(keys))))
+            if len(found) != len(keys):
+                raise BadTarget("there is no such user")
+            members = [opener, *(str(row[0]) for row in found)]
+            name = rules.dm_name(members)
+            _, created = self._ensure_room(name, "direct", opener)
+            row = Room.get(Room.name == name)
+            if created:
+                for member in members:
+                    _add_member(row.id, member)
+            return self._room_for_member(row, opener), created
+
+        return await self._write(work)
+
+    async def delete_room(self, name: str) -> list[str] | None:
+        def work() -> list[str] | None:
+            room = Room.get_or_none(Room.name == name, Room.deleted == 0)
+            if room is None:
+                raise UnknownRoom(name)
+            if name == DEFAULT_ROOM:
+                raise BadTarget(f"{DEFAULT_ROOM!r} cannot be deleted")
+            members = _members_of([room.id]).get(room.id) if room.kind != "public" else None
+            StoredMessage.delete().where(StoredMessage.room == room.id).execute()
+            StoredReaction.delete().where(StoredReaction.room == room.id).execute()
+            Membership.delete().where(Membership.room == room.id).execute()
+            ReadPosition.delete().where(ReadPosition.room == room.id).execute()
+            Room.update(deleted=1, topic="").where(Room.id == room.id).execute()
+            return None if members is None else list(members)
+
+        return await self._write(work, room=name)
+
+    async def set_read(self, user: str, room: str, seq: int) -> int | None:
+        def work() -> int | None:
+            row = Room.get_or_none(Room.name == room, Room.deleted == 0)
+            if row is None:
+                raise UnknownRoom(room)
+            position = min(seq, row.last_seq)
+            key = user.lower()
+            current = ReadPosition.get_or_none(
+                ReadPosition.room == row.id, ReadPosition.user_key == key
+            )
+            if current is None:
+                if position <= 0:
+                    return None
+                ReadPosition.insert(room=row.id, user_key=key, seq=position).execute()
+                return position
+            if position <= current.seq:
+                return None
+            ReadPosition.update(seq=position).where(ReadPosition.id == current.id).execute()
+            return position
+
+        return await self._write(work, room=room)
+
+    async def reads(self, room: str) -> dict[str, int]:
+        def work() -> dict[str, int]:
+            query = (
+                ReadPosition.select(User.name, ReadPosition.seq)
+                .join(Room, on=(ReadPosition.room == Room.id))
+                .join(User, on=(User.name_key == ReadPosition.user_key))
+                .where(Room.name == room)
+            )
+            return dict(_tuples(query))
 
         return await self._read(work)
 
     # Messages ---------------------------------------------------------------
 
     def append_nowait(
-        self, room: str, author: str, client_id: str, text: str
+        self, room: str, author: str, client_id: str, text: str, reply_to: int | None = None
     ) -> concurrent.futures.Future[AppendResult]:
         if self._writer is None:
             raise StorageError("the store is closed")
         # No savepoint: _append raises (UnknownRoom) only before it changed anything.
         return self._writer.submit(
-            lambda: self._append(room, author, client_id, text), room, savepoint=False
+            lambda: self._append(room, author, client_id, text, reply_to), room, savepoint=False
         )
 
-    def _append(self, room: str, author: str, client_id: str, text: str) -> AppendResult:
+    def write_nowait(
+        self, user: str, event: LogWrite, *, admin: bool = False
+    ) -> concurrent.futures.Future[AppendResult]:
+        if isinstance(event, SendMessage):
+            return self.append_nowait(event.room, user, event.client_id, event.text, event.reply_to)
+        if self._writer is None:
+            raise StorageError("the store is closed")
+        return self._writer.submit(lambda: self._log(user, event, admin), event.room)
+
+    def _append(
+        self, room: str, author: str, client_id: str, text: str, reply_to: int | None = None
+    ) -> AppendResult:
         sql = self._sql
         cursor = cast(Any, self._db).cursor()  # the stubs leave cursor() untyped
+        if reply_to is not None:
+            cursor.execute(sql.is_message, (room, reply_to))
+            if cursor.fetchone() is None:
+                stored = self._find(cursor, author, client_id)
+                if stored is not None:
+                    return AppendResult.of(stored, False, client_id)
+                if not Room.select().where(Room.name == room, Room.deleted == 0).exists():
+                    raise UnknownRoom(room)
+                raise BadTarget(f"there is no message {reply_to} in {room!r} to reply to")
         cursor.execute(sql.bump, (room,))
         bumped = cursor.fetchone()
         if bumped is None:
@@ -421,15 +666,21 @@ class PeeweeChatStore(ChatStore):
             stored = self._find(cursor, author, client_id)
             if stored is None:
                 raise UnknownRoom(room)
-            return AppendResult(stored, created=False)
+            return AppendResult.of(stored, False, client_id)
         room_id, seq = bumped
         ts = now_ts()
-        cursor.execute(sql.insert, (room_id, seq, author, client_id, text, ts))
+        cursor.execute(sql.insert, (room_id, seq, author, client_id, text, ts, reply_to))
         if cursor.rowcount == 1:
             message = Message(
-                room=room, seq=seq, client_id=client_id, author=author, text=text, ts=ts
+                room=room,
+                seq=seq,
+                client_id=client_id,
+                author=author,
+                text=text,
+                ts=ts,
+                reply_to=reply_to,
             )
-            return AppendResult(message, created=True)
+            return AppendResult(message, True, client_id, room, seq, ts)
         # Nothing inserted: the message is stored already (by this batch or
         # another process). Give the seq back, so that it is not a hole; the
         # room's row stays locked until the commit, so nobody took a later one.
@@ -437,32 +688,125 @@ class PeeweeChatStore(ChatStore):
         stored = self._find(cursor, author, client_id)
         if stored is None:
             raise StorageError(f"message {client_id!r} of {author!r} conflicted but is not stored")
-        return AppendResult(stored, created=False)
+        return AppendResult.of(stored, False, client_id)
 
-    def _find(self, cursor: Any, author: str, client_id: str) -> Message | None:
+    def _find(self, cursor: Any, author: str, client_id: str) -> LogEntry | None:
         cursor.execute(self._sql.find, (author, client_id))
         row = cursor.fetchone()
-        return None if row is None else _to_message(row)
+        return None if row is None else _to_entry(row)
 
-    async def messages_after(self, room: str, after: int, limit: int) -> list[Message]:
-        def work() -> list[Message]:
-            query = (
-                _message_query()
-                .where(Room.name == room, StoredMessage.seq > after)
-                .order_by(StoredMessage.seq)
-                .limit(limit)
+    def _log(self, user: str, event: LogWrite, admin: bool) -> AppendResult:
+        """Every log write but a message: check, change the current state, log the entry."""
+        cursor = cast(Any, self._db).cursor()
+        stored = self._find(cursor, user, event.client_id)
+        if stored is not None:
+            return AppendResult.of(stored, False, event.client_id)
+        room = Room.get_or_none(Room.name == event.room, Room.deleted == 0)
+        if room is None:
+            raise UnknownRoom(event.room)
+        ts = now_ts()
+        row: dict[str, Any] = {"kind": event.type, "text": ""}
+        if isinstance(event, SendEdit | SendDelete | SendReact):
+            target = StoredMessage.get_or_none(
+                StoredMessage.room == room.id,
+                StoredMessage.seq == event.target,
+                StoredMessage.kind == "message",
+                StoredMessage.deleted == 0,
             )
-            return [_to_message(row) for row in query]
+            if target is None:
+                raise UnknownMessage(event.room, event.target)
+            row["target"] = event.target
+            if isinstance(event, SendEdit):
+                if target.author != user:
+                    raise NotYours("only its author edits a message")
+                target.text, target.edited = event.text, ts
+                target.save()
+                row["text"] = event.text
+            elif isinstance(event, SendDelete):
+                if target.author != user and not (admin or _is_admin(user)):
+                    raise NotYours("only its author or an admin deletes a message")
+                _erase(room.id, event.target)
+            else:
+                if not self._react(room.id, event.target, user, event.emoji, event.on):
+                    return _nothing_logged(room, event.client_id, ts)
+                row.update(detail=event.emoji, flag=int(event.on))
+        elif isinstance(event, SendTopic):
+            Room.update(topic=event.topic).where(Room.id == room.id).execute()
+            row["text"] = event.topic
+        elif isinstance(event, InviteEvent | Remove | Leave):
+            target_user = self._membership_change(room, user, event, admin)
+            if target_user is None:
+                return _nothing_logged(room, event.client_id, ts)
+            row.update(kind="member", detail=target_user, flag=int(isinstance(event, InviteEvent)))
+        else:  # a message: write_nowait sends those to _append
+            raise TypeError(f"not a log write of _log: {event.type}")
+        cursor.execute(self._sql.bump, (event.room,))
+        _, seq = cursor.fetchone()
+        StoredMessage.insert(
+            room=room.id, seq=seq, author=user, client_id=event.client_id, ts=ts, **row
+        ).execute()
+        entry = self._find(cursor, user, event.client_id)
+        assert entry is not None
+        return AppendResult.of(entry, True, event.client_id)
+
+    def _react(self, room_id: int, seq: int, user: str, emoji: str, on: bool) -> bool:
+        """Set or clear a reaction; False when that state already held."""
+        mine = (
+            StoredReaction.room == room_id,
+            StoredReaction.seq == seq,
+            StoredReaction.user == user,
+            StoredReaction.emoji == emoji,
+        )
+        if not on:
+            return bool(StoredReaction.delete().where(*mine).execute())
+        if StoredReaction.select().where(*mine).exists():
+            return False
+        StoredReaction.insert(room=room_id, seq=seq, user=user, emoji=emoji).execute()
+        return True
+
+    def _membership_change(
+        self, room: Room, user: str, event: InviteEvent | Remove | Leave, admin: bool
+    ) -> str | None:
+        """Apply an invite, remove or leave: who joined or left; None when nothing changed."""
+        if room.kind != "private":
+            raise BadTarget(f"nobody joins or leaves the {room.kind} room {room.name!r}")
+        if isinstance(event, Leave):
+            Membership.delete().where(
+                Membership.room == room.id, Membership.user_key == user.lower()
+            ).execute()
+            return user
+        found = User.get_or_none(User.name_key == event.user.lower())
+        if found is None:
+            raise BadTarget(f"there is no user {event.user!r}")
+        if isinstance(event, InviteEvent):
+            return found.name if _add_member(room.id, found.name) else None
+        if room.creator != user and not (admin or _is_admin(user)):
+            raise NotYours("only the room's creator or an admin removes members")
+        removed = (
+            Membership.delete()
+            .where(Membership.room == room.id, Membership.user_key == found.name_key)
+            .execute()
+        )
+        return found.name if removed else None
+
+    async def entries_after(
+        self, room: str, after: int, limit: int, *, everything: bool
+    ) -> list[LogEntry]:
+        def work() -> list[LogEntry]:
+            query = _entry_query(room, everything).where(StoredMessage.seq > after)
+            return _with_reactions(list(query.order_by(StoredMessage.seq).limit(limit)))
 
         return await self._read(work)
 
-    async def messages_before(self, room: str, before: int | None, limit: int) -> list[Message]:
-        def work() -> list[Message]:
-            query = _message_query().where(Room.name == room)
+    async def entries_before(
+        self, room: str, before: int | None, limit: int, *, everything: bool
+    ) -> list[LogEntry]:
+        def work() -> list[LogEntry]:
+            query = _entry_query(room, everything)
             if before is not None:
                 query = query.where(StoredMessage.seq < before)
-            newest_first = query.order_by(StoredMessage.seq.desc()).limit(limit)
-            return [_to_message(row) for row in reversed(list(newest_first))]
+            newest_first = list(query.order_by(StoredMessage.seq.desc()).limit(limit))
+            return _with_reactions(newest_first[::-1])
 
         return await self._read(work)
 
@@ -470,23 +814,27 @@ class PeeweeChatStore(ChatStore):
 class _AppendSql:
     """The constant statements of the append hot path, in the driver's parameter style."""
 
-    __slots__ = ("bump", "find", "insert", "unbump")
+    __slots__ = ("bump", "find", "insert", "is_message", "unbump")
 
     def __init__(self, param: str) -> None:
         p = param
         self.bump = (
-            f"UPDATE rooms SET last_seq = last_seq + 1 WHERE name = {p} RETURNING id, last_seq"
+            "UPDATE rooms SET last_seq = last_seq + 1"
+            f" WHERE name = {p} AND deleted = 0 RETURNING id, last_seq"
         )
         self.unbump = f"UPDATE rooms SET last_seq = last_seq - 1 WHERE id = {p}"
         self.insert = (
-            "INSERT INTO messages (room_id, seq, author, client_id, text, ts)"
-            f" VALUES ({p}, {p}, {p}, {p}, {p}, {p})"
+            "INSERT INTO messages (room_id, seq, author, client_id, text, ts, reply_to)"
+            f" VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p})"
             " ON CONFLICT (author, client_id) DO NOTHING"
         )
         self.find = (
-            "SELECT r.name, m.seq, m.client_id, m.author, m.text, m.ts"
-            " FROM messages m JOIN rooms r ON r.id = m.room_id"
+            f"SELECT {_ENTRY_COLUMNS} FROM messages m JOIN rooms r ON r.id = m.room_id"
             f" WHERE m.author = {p} AND m.client_id = {p}"
+        )
+        self.is_message = (
+            "SELECT 1 FROM messages m JOIN rooms r ON r.id = m.room_id"
+            f" WHERE r.name = {p} AND r.deleted = 0 AND m.seq = {p} AND m.kind = 'message'"
         )
 
 
@@ -515,9 +863,18 @@ def _tuples(query: peewee.SelectBase) -> list[tuple[Any, ...]]:
     return list(cast(Iterable[tuple[Any, ...]], query.tuples()))
 
 
-def _message_query() -> Any:
-    """Messages with their room's name, as tuples in :func:`_to_message`'s order."""
-    return (
+# An entry's columns, in _to_entry's order.
+_ENTRY_COLUMNS = (
+    "r.name, m.seq, m.client_id, m.author, m.text, m.ts,"
+    " m.kind, m.target, m.reply_to, m.edited, m.deleted, m.detail, m.flag"
+)
+
+EntryRow = tuple[str, int, str, str, str, str, str, Any, Any, Any, int, str, Any]
+
+
+def _entry_query(room: str, everything: bool) -> Any:
+    """A room's entries (only messages unless ``everything``), as tuples in _to_entry's order."""
+    query = (
         StoredMessage.select(
             Room.name,
             StoredMessage.seq,
@@ -525,12 +882,148 @@ def _message_query() -> Any:
             StoredMessage.author,
             StoredMessage.text,
             StoredMessage.ts,
+            StoredMessage.kind,
+            StoredMessage.target,
+            StoredMessage.reply_to,
+            StoredMessage.edited,
+            StoredMessage.deleted,
+            StoredMessage.detail,
+            StoredMessage.flag,
         )
         .join(Room)
+        .where(Room.name == room, Room.deleted == 0)
         .tuples()
+    )
+    return query if everything else query.where(StoredMessage.kind == "message")
+
+
+def _to_entry(row: EntryRow) -> LogEntry:
+    (
+        room,
+        seq,
+        client_id,
+        author,
+        text,
+        ts,
+        kind,
+        target,
+        reply_to,
+        edited,
+        deleted,
+        detail,
+        flag,
+    ) = row
+    if kind == "edit":
+        return Edit(room, seq, target, author, text, ts)
+    if kind == "delete":
+        return Delete(room, seq, target, author, ts)
+    if kind == "react":
+        return Reaction(room, seq, target, author, detail, bool(flag), ts)
+    if kind == "member":
+        return Member(room, seq, author, detail, "join" if flag else "leave", ts)
+    if kind == "topic":
+        return Topic(room, seq, author, text, ts)
+    return Message(
+        room=room,
+        seq=seq,
+        client_id=client_id,
+        author=author,
+        text=text,
+        ts=ts,
+        reply_to=reply_to,
+        edited=edited,
+        deleted=bool(deleted),
     )
 
 
-def _to_message(row: tuple[str, int, str, str, str, str]) -> Message:
-    room, seq, client_id, author, text, ts = row
-    return Message(room=room, seq=seq, client_id=client_id, author=author, text=text, ts=ts)
+def _with_reactions(rows: list[EntryRow]) -> list[LogEntry]:
+    """Rows as entries, each message with its current reactions (one query for the page)."""
+    entries = [_to_entry(row) for row in rows]
+    seqs = [entry.seq for entry in entries if isinstance(entry, Message) and not entry.deleted]
+    if not seqs:
+        return entries
+    query = (
+        StoredReaction.select(StoredReaction.seq, StoredReaction.emoji, StoredReaction.user)
+        .join(Room, on=(StoredReaction.room == Room.id))
+        .where(Room.name == entries[0].room, StoredReaction.seq.in_(seqs))
+        .order_by(StoredReaction.id)
+    )
+    reactions: dict[int, dict[str, list[str]]] = {}
+    for seq, emoji, user in _tuples(query):
+        reactions.setdefault(seq, {}).setdefault(emoji, []).append(user)
+    return [
+        dataclasses.replace(entry, reactions=reactions[entry.seq])
+        if isinstance(entry, Message) and entry.seq in reactions
+        else entry
+        for entry in entries
+    ]
+
+
+def _nothing_logged(room: Room, client_id: str, ts: str) -> AppendResult:
+    """A write that changed nothing: acked with the room's current last_seq."""
+    last_seq = Room.get_by_id(room.id).last_seq
+    return AppendResult(None, False, client_id, room.name, last_seq, ts)
+
+
+def _erase(room_id: int, seq: int) -> None:
+    """Delete a message: its text and its earlier edits' text erased, its reactions gone."""
+    StoredMessage.update(text="", deleted=1).where(
+        StoredMessage.room == room_id, StoredMessage.seq == seq
+    ).execute()
+    StoredMessage.update(text="").where(
+        StoredMessage.room == room_id,
+        StoredMessage.kind == "edit",
+        StoredMessage.target == seq,
+    ).execute()
+    StoredReaction.delete().where(
+        StoredReaction.room == room_id, StoredReaction.seq == seq
+    ).execute()
+
+
+def _is_admin(user: str) -> bool:
+    """Asked inside the write's transaction, so a promotion by the CLI counts at once."""
+    return bool(User.select(User.admin).where(User.name_key == user.lower()).scalar())
+
+
+def _is_member(room_id: int, user: str) -> bool:
+    query = Membership.select().where(
+        Membership.room == room_id, Membership.user_key == user.lower()
+    )
+    return bool(query.exists())
+
+
+def _add_member(room_id: int, user: str) -> bool:
+    """Add a member; False when they were one already."""
+    if _is_member(room_id, user):
+        return False
+    Membership.insert(room=room_id, user=user, user_key=user.lower()).execute()
+    return True
+
+
+def _members_of(room_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """The members of these rooms, each sorted case-insensitively."""
+    if not room_ids:
+        return {}
+    members: dict[int, list[str]] = {room_id: [] for room_id in room_ids}
+    query = (
+        Membership.select(Membership.room, Membership.user)
+        .where(Membership.room.in_(room_ids))
+        .order_by(Membership.user_key)
+    )
+    for room_id, user in _tuples(query):
+        members[room_id].append(user)
+    return {room_id: tuple(users) for room_id, users in members.items()}
+
+
+def _room_info(
+    room: Room, members: tuple[str, ...] | None = None, read_seq: int = 0, unread: int = 0
+) -> RoomInfo:
+    return RoomInfo(
+        room.name,
+        room.last_seq,
+        room.kind,
+        room.topic,
+        (members or ()) if room.kind != "public" else None,
+        read_seq,
+        unread,
+    )
