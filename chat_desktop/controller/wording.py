@@ -34,6 +34,13 @@ _ERRORS: dict[str, str] = {
     ErrorCode.UNAUTHORIZED: QT_TRANSLATE_NOOP(
         "errors", "This device was signed out; sign in again."
     ),
+    ErrorCode.FORBIDDEN: QT_TRANSLATE_NOOP("errors", "Only its author (or an admin) may do that."),
+    ErrorCode.UNKNOWN_MESSAGE: QT_TRANSLATE_NOOP(
+        "errors", "That message is not there any more: it may have been deleted."
+    ),
+    ErrorCode.NAME_TAKEN: QT_TRANSLATE_NOOP(
+        "errors", "A room with this name exists: choose another."
+    ),
     ErrorCode.UNAVAILABLE: QT_TRANSLATE_NOOP(
         "errors", "The server cannot store anything right now: try again in a moment."
     ),

@@ -1175,12 +1175,12 @@ Gezeigt:  {presented}</translation>
     <name>errors</name>
     <message>
         <location filename="../controller/account.py" line="+11"/>
-        <location filename="../controller/wording.py" line="+99"/>
+        <location filename="../controller/wording.py" line="+106"/>
         <source>Something went wrong.</source>
         <translation>Etwas ist schiefgegangen.</translation>
     </message>
     <message>
-        <location filename="../controller/wording.py" line="-74"/>
+        <location filename="../controller/wording.py" line="-81"/>
         <source>The server did not accept this request.</source>
         <translation>Der Server hat diese Anfrage nicht angenommen.</translation>
     </message>
@@ -1208,6 +1208,21 @@ Gezeigt:  {presented}</translation>
         <location line="+3"/>
         <source>This device was signed out; sign in again.</source>
         <translation>Dieses Gerät wurde abgemeldet; bitte erneut anmelden.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Only its author (or an admin) may do that.</source>
+        <translation>Das darf nur die Person, die es geschrieben hat (oder ein Admin).</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>That message is not there any more: it may have been deleted.</source>
+        <translation>Diese Nachricht gibt es nicht mehr: Sie wurde vielleicht gelöscht.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>A room with this name exists: choose another.</source>
+        <translation>Es gibt schon einen Raum mit diesem Namen: Bitte einen anderen wählen.</translation>
     </message>
     <message>
         <location line="+3"/>
