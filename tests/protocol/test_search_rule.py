@@ -160,8 +160,8 @@ def test_every_word_of_a_text_finds_it_whatever_its_case(words: list[str]) -> No
         for query in (word, word.upper(), word.lower(), word[: max(1, len(word) // 2)]):
             try:
                 terms = query_terms(query)
-            except NoSearchWords:
-                continue  # e.g. a lone character NFKC turns into punctuation
+            except (NoSearchWords, TooManySearchWords):
+                continue  # a lone character NFKC turns into punctuation; long CJK runs
             assert matches(terms, text), (query, text)
 
 
