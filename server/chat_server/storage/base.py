@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from chat_protocol import Message, RoomInfo
@@ -251,3 +252,21 @@ class ChatStore(ABC):
     @abstractmethod
     async def messages_before(self, room: str, before: int | None, limit: int) -> list[Message]:
         """Up to ``limit`` newest messages with seq < before (all when None), ascending."""
+
+    @abstractmethod
+    async def search(
+        self,
+        terms: list[str],
+        *,
+        rooms: Collection[str] | None,
+        room: str | None = None,
+        before: int | None = None,
+        limit: int,
+    ) -> list[Message]:
+        """The newest ``limit`` messages whose words match every term as a prefix, newest first.
+
+        ``terms`` come from :func:`chat_protocol.search.query_terms`. ``rooms``:
+        the rooms the searching user may read (None: all); ``room``: only that
+        one, and then ``before``: only seqs below it. Newest first means by seq
+        within a room and by ``ts`` across rooms.
+        """

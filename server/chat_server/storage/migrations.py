@@ -24,6 +24,8 @@ from playhouse.migrate import migrate as run_migrations
 
 from chat_protocol.rules import now_ts
 
+from .search_index import create_search_index
+
 # Any fixed number: the key of the PostgreSQL advisory lock that keeps two
 # servers starting at once on one database from migrating it twice.
 _PG_MIGRATION_LOCK = 0x63686174  # "chat"
@@ -162,6 +164,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         2, "disabled and removed accounts, session details, revocations", _accounts_and_sessions
     ),
     Migration(3, "invite codes", _invites),
+    # Number 6 once merged beside the room log (4) and files (5) steps.
+    Migration(4, "the full-text search index of messages", create_search_index),
 )
 
 

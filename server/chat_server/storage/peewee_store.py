@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any, TypeVar, cast
 
 import peewee
@@ -47,6 +47,7 @@ from .base import (
 )
 from .migrations import migrate
 from .models import Invite, Revocation, Room, StoredMessage, Token, User, database_proxy
+from .search_index import SearchIndex
 from .workers import GroupCommitWriter, ReaderPool
 
 T = TypeVar("T")
@@ -67,6 +68,8 @@ class PeeweeChatStore(ChatStore):
         self._writer: GroupCommitWriter | None = None
         self._readers: ReaderPool | None = None
         self._sql = _AppendSql(db.param)
+        # The full-text index, written in the same transactions as the log.
+        self.search_index = SearchIndex(db)
 
     @property
     def database(self) -> peewee.Database:
@@ -106,6 +109,7 @@ class PeeweeChatStore(ChatStore):
 
     def _prepare(self) -> None:
         migrate(self._db)
+        self.search_index.prepare()
         self._ensure_room(DEFAULT_ROOM)
 
     async def close(self) -> None:
@@ -408,6 +412,7 @@ class PeeweeChatStore(ChatStore):
         ts = now_ts()
         cursor.execute(sql.insert, (room_id, seq, author, client_id, text, ts))
         if cursor.rowcount == 1:
+            self.search_index.add(cursor, room_id, seq, text)
             message = Message(
                 room=room, seq=seq, client_id=client_id, author=author, text=text, ts=ts
             )
@@ -445,6 +450,22 @@ class PeeweeChatStore(ChatStore):
                 query = query.where(StoredMessage.seq < before)
             newest_first = query.order_by(StoredMessage.seq.desc()).limit(limit)
             return [_to_message(row) for row in reversed(list(newest_first))]
+
+        return await self._read(work)
+
+    async def search(
+        self,
+        terms: list[str],
+        *,
+        rooms: Collection[str] | None,
+        room: str | None = None,
+        before: int | None = None,
+        limit: int,
+    ) -> list[Message]:
+        def work() -> list[Message]:
+            return self.search_index.search(
+                terms, rooms=rooms, room=room, before=before, limit=limit
+            )
 
         return await self._read(work)
 

@@ -1,0 +1,275 @@
+"""The server's full-text index of messages: SQLite FTS5 or PostgreSQL ``tsvector``.
+
+Both engines are fed the same tokens, cut once in Python by the contract's
+rule (:mod:`chat_protocol.search`), and told to take them verbatim, so both
+find exactly the same messages (one test suite runs against both):
+
+- SQLite: the FTS5 table ``message_search(words)``, rowid = ``messages.id``,
+  with the ``ascii`` tokenizer (our tokens hold no ASCII punctuation and no
+  upper case, so it only splits at the spaces between them), ``detail=none``
+  (no positions: the rule needs none, and the index is a third of the size)
+  and prefix queries ``"tok"*``. It is an ordinary FTS5 table, not a
+  contentless one, because deleting from a contentless table needs SQLite
+  3.43 (``contentless_delete``) and the Python of Debian 12 has 3.40; it
+  stores the tokens, not the text.
+- PostgreSQL: the table ``message_search(message_id, words tsvector)`` with a
+  GIN index; ``array_to_tsvector`` and ``::tsquery`` take our tokens as
+  lexemes as they are, which is what the ``simple`` configuration (no
+  stemming, no stop words) does, without PostgreSQL's parser cutting the
+  tokens again by its own idea of a word; prefix terms ``'tok':*``.
+
+Rows are written in the transaction that writes the message:
+:meth:`SearchIndex.add` is the one call in the append path (the group-commit
+writer), :meth:`SearchIndex.index_edit` and :meth:`SearchIndex.unindex` are
+for the edit and delete entries of the room log, inside their own write. A
+message with no word (empty text, only punctuation) has no row.
+
+Deleted words leave no trace where the engine allows it: FTS5's
+``secure-delete`` option (SQLite 3.42 and later) is switched on at every
+open, so a deleted row's tokens are removed from the index b-tree at once.
+On an older SQLite the tokens row itself is deleted, but the index segments
+keep the deleted message's terms (with its id, not its text) until FTS5
+merges them; :meth:`SearchIndex.prepare` logs a warning saying so. On
+PostgreSQL a deleted row is gone from queries at once and from the disk
+after the next VACUUM (autovacuum), as for every row there.
+
+Order: newest first by ``messages.id``, the order in which the writer
+inserted them, which within a room is the seq order (a room's seqs are drawn
+under its row lock, in insert order) and across rooms the order of ``ts``
+(each process stamps ``ts`` as it inserts; between several server processes
+their clocks may differ by milliseconds). Both engines read their match lists
+in that order and stop at the limit, which is what keeps a search over a
+million messages fast; the page is then sorted by seq (in one room) or
+``ts`` (across rooms) to keep the contract's word exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable
+from typing import Any, cast
+
+import peewee
+
+from chat_protocol import Message
+from chat_protocol.search import fts5_match, index_tokens, tsquery
+
+log = logging.getLogger(__name__)
+
+# FTS5's secure-delete option appeared in SQLite 3.42.0.
+SECURE_DELETE_SINCE = (3, 42, 0)
+
+_SQLITE_CREATE = (
+    "CREATE VIRTUAL TABLE message_search USING fts5("
+    "words, tokenize = 'ascii', detail = 'none', columnsize = 0)",
+)
+_PG_CREATE = (
+    "CREATE TABLE message_search ("
+    " message_id BIGINT PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,"
+    " words TSVECTOR NOT NULL)",
+    "CREATE INDEX message_search_words ON message_search USING GIN (words)",
+)
+
+
+def _is_sqlite(db: peewee.Database) -> bool:
+    return isinstance(db, peewee.SqliteDatabase)
+
+
+def _unique(tokens: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(tokens))
+
+
+class SearchIndex:
+    """The search index of one store's database; its methods run on the store's threads.
+
+    :meth:`add`, :meth:`index_edit` and :meth:`unindex` run inside a write
+    transaction of the :class:`~.workers.GroupCommitWriter`; :meth:`search`
+    on a reader.
+    """
+
+    def __init__(self, db: peewee.Database) -> None:
+        self._db = db
+        self._sqlite = _is_sqlite(db)
+        p = db.param
+        if self._sqlite:
+            self._add = (
+                f"INSERT INTO message_search (rowid, words) SELECT id, {p}"
+                f" FROM messages WHERE room_id = {p} AND seq = {p}"
+            )
+            self._remove = f"DELETE FROM message_search WHERE rowid = {p}"
+            self._key = "s.rowid"
+            self._join = "JOIN messages m ON m.id = s.rowid"
+            self._match = f"message_search MATCH {p}"
+        else:
+            self._add = (
+                f"INSERT INTO message_search (message_id, words)"
+                f" SELECT id, array_to_tsvector({p}::text[])"
+                f" FROM messages WHERE room_id = {p} AND seq = {p}"
+            )
+            self._remove = f"DELETE FROM message_search WHERE message_id = {p}"
+            self._key = "s.message_id"
+            self._join = "JOIN messages m ON m.id = s.message_id"
+            self._match = f"s.words @@ {p}::tsquery"
+        self._find_id = (
+            "SELECT m.id, m.room_id FROM messages m JOIN rooms r ON r.id = m.room_id"
+            f" WHERE r.name = {p} AND m.seq = {p}"
+        )
+
+    # Schema ---------------------------------------------------------------
+
+    def create(self) -> None:
+        """Create the index and fill it from every stored message (a migration step)."""
+        for statement in _SQLITE_CREATE if self._sqlite else _PG_CREATE:
+            self._execute(statement)
+        self.rebuild()
+
+    def rebuild(self) -> int:
+        """Index every stored message afresh; return how many got a row.
+
+        Reads the messages in batches by id so that a million of them never sit
+        in memory at once.
+        """
+        self._execute("DELETE FROM message_search")
+        p = self._db.param
+        after, indexed = 0, 0
+        while True:
+            rows = self._execute(
+                "SELECT id, room_id, seq, text FROM messages"
+                f" WHERE id > {p} ORDER BY id LIMIT 2000",
+                (after,),
+            ).fetchall()
+            if not rows:
+                return indexed
+            cursor = self._cursor()
+            for _id, room_id, seq, text in rows:
+                indexed += self.add(cursor, room_id, seq, text)
+            after = rows[-1][0]
+
+    def prepare(self) -> None:
+        """At every open: switch deleted words' erasure on where the engine has it.
+
+        The option is stored in the FTS5 table, so a database made on an older
+        SQLite gets it as soon as a newer one opens it.
+        """
+        if not self._sqlite:
+            return
+        (version,) = self._execute("SELECT sqlite_version()").fetchone()
+        found = tuple(int(part) for part in str(version).split("."))
+        if found >= SECURE_DELETE_SINCE:
+            self._execute(
+                "INSERT INTO message_search (message_search, rank) VALUES ('secure-delete', 1)"
+            )
+        else:
+            log.warning(
+                "SQLite %s has no FTS5 secure-delete (3.42 and later): the search index keeps "
+                "the words of deleted or edited messages (without their text) until FTS5 "
+                "merges its segments",
+                version,
+            )
+
+    # Writes (inside the writer's transaction) -------------------------------
+
+    def add(self, cursor: Any, room_id: int, seq: int, text: str) -> int:
+        """Index the message just inserted as (room_id, seq); 1 if it got a row, else 0.
+
+        The append path's hook: ``cursor`` is the writer's, and the statement
+        is built once, so the index costs one INSERT per message.
+        """
+        tokens = index_tokens(text)
+        if not tokens:
+            return 0
+        words: Any = " ".join(tokens) if self._sqlite else _unique(tokens)
+        cursor.execute(self._add, (words, room_id, seq))
+        return 1
+
+    def index_edit(self, message: Message) -> None:
+        """Replace the words of the stored message ``message.room``/``message.seq`` by
+        those of ``message.text`` (its new, current text). Nothing if there is no such message."""
+        found = self._execute(self._find_id, (message.room, message.seq)).fetchone()
+        if found is None:
+            return
+        message_id, room_id = found
+        cursor = self._cursor()
+        cursor.execute(self._remove, (message_id,))
+        self.add(cursor, room_id, message.seq, message.text)
+
+    def unindex(self, message: Message) -> None:
+        """Remove the message ``message.room``/``message.seq`` from the index (deleted)."""
+        found = self._execute(self._find_id, (message.room, message.seq)).fetchone()
+        if found is not None:
+            self._execute(self._remove, (found[0],))
+
+    # Reads ----------------------------------------------------------------
+
+    def search(
+        self,
+        terms: list[str],
+        *,
+        rooms: Collection[str] | None,
+        room: str | None = None,
+        before: int | None = None,
+        limit: int,
+    ) -> list[Message]:
+        """The newest ``limit`` messages matching every term (as a prefix), newest first.
+
+        ``rooms``: the rooms the reader may read (None: every room). ``room``:
+        only this one; ``before``: only its seqs below this (needs ``room``).
+        """
+        if before is not None and room is None:
+            raise ValueError("before needs room")
+        if rooms is not None and not rooms:
+            return []
+        p = self._db.param
+        where = [self._match]
+        params: list[Any] = [fts5_match(terms) if self._sqlite else tsquery(terms)]
+        if room is not None:
+            where.append(f"r.name = {p}")
+            params.append(room)
+        if rooms is not None:
+            where.append(f"r.name IN ({', '.join([p] * len(rooms))})")
+            params.extend(rooms)
+        if before is not None:
+            where.append(f"m.seq < {p}")
+            params.append(before)
+            bound = self._id_bound(cast(str, room), before)
+            if bound is not None:
+                # The ids below the first message at or after ``before``: lets the
+                # engine start reading its match list there instead of at the top.
+                where.append(f"{self._key} < {p}")
+                params.append(bound)
+        params.append(limit)
+        rows = self._execute(
+            "SELECT r.name, m.seq, m.client_id, m.author, m.text, m.ts"
+            f" FROM message_search s {self._join} JOIN rooms r ON r.id = m.room_id"
+            f" WHERE {' AND '.join(where)} ORDER BY {self._key} DESC LIMIT {p}",
+            tuple(params),
+        ).fetchall()
+        found = [
+            Message(room=name, seq=seq, client_id=client_id, author=author, text=text, ts=ts)
+            for name, seq, client_id, author, text, ts in rows
+        ]
+        if room is not None:
+            return sorted(found, key=lambda message: message.seq, reverse=True)
+        return sorted(found, key=lambda message: message.ts, reverse=True)
+
+    def _id_bound(self, room: str, before: int) -> int | None:
+        p = self._db.param
+        row = self._execute(
+            "SELECT m.id FROM messages m JOIN rooms r ON r.id = m.room_id"
+            f" WHERE r.name = {p} AND m.seq >= {p} ORDER BY m.seq LIMIT 1",
+            (room, before),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    # Plumbing -------------------------------------------------------------
+
+    def _cursor(self) -> Any:
+        return cast(Any, self._db).cursor()  # the stubs leave cursor() untyped
+
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        return self._db.execute_sql(sql, params)  # type: ignore[no-untyped-call]
+
+
+def create_search_index(db: peewee.Database) -> None:
+    """The migration step: the index table, filled from the messages already stored."""
+    SearchIndex(db).create()
