@@ -218,6 +218,17 @@ def fts5_match(terms: list[str]) -> str:
     return " AND ".join('"' + term.replace('"', '""') + '"*' for term in terms)
 
 
+# FTS5's ``secure-delete`` option (deleted rows' terms removed from the index
+# at once) appeared in SQLite 3.42.0; both SQLite indexes switch it on when there.
+FTS5_SECURE_DELETE_SINCE = (3, 42, 0)
+
+
+def has_fts5_secure_delete(sqlite_version: str) -> bool:
+    """Whether an SQLite of this version (``"3.40.1"``) has FTS5's ``secure-delete``."""
+    found = tuple(int(part) for part in sqlite_version.split(".")[:3] if part.isdigit())
+    return found >= FTS5_SECURE_DELETE_SINCE
+
+
 def tsquery(terms: list[str]) -> str:
     """A PostgreSQL ``tsquery`` in its text form: every term a quoted prefix (``'tok':*``)."""
     quoted = ("'" + term.replace("\\", "\\\\").replace("'", "''") + "':*" for term in terms)

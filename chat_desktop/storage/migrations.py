@@ -75,7 +75,41 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        2,
+        "full-text search index of cached messages",
+        (
+            # The words of each message, cut by the contract's rule in Python
+            # (SEARCH_WORDS_FUNCTION, registered on every connection of the
+            # cache); FTS5 takes them verbatim: the ascii tokenizer only splits
+            # at the spaces between them. rowid = messages.id. No positions
+            # (detail=none): prefix terms joined by AND need none.
+            "CREATE VIRTUAL TABLE message_search USING fts5("
+            "words, tokenize = 'ascii', detail = 'none', columnsize = 0)",
+            "INSERT INTO message_search (rowid, words)"
+            " SELECT id, chat_search_words(text) FROM messages",
+            # Triggers keep the index in the very statement that changes a
+            # message, whoever writes it: saved, edited or deleted.
+            """CREATE TRIGGER message_search_insert AFTER INSERT ON messages BEGIN
+                INSERT INTO message_search (rowid, words)
+                VALUES (new.id, chat_search_words(new.text));
+            END""",
+            """CREATE TRIGGER message_search_update AFTER UPDATE OF text ON messages BEGIN
+                DELETE FROM message_search WHERE rowid = old.id;
+                INSERT INTO message_search (rowid, words)
+                VALUES (new.id, chat_search_words(new.text));
+            END""",
+            """CREATE TRIGGER message_search_delete AFTER DELETE ON messages BEGIN
+                DELETE FROM message_search WHERE rowid = old.id;
+            END""",
+        ),
+    ),
 )
+
+# The SQL function the search index's statements call: a message's text to its
+# words (chat_protocol.search.index_text). Every connection to a cache must
+# have it, which chat_desktop.storage.cache's _connect sees to.
+SEARCH_WORDS_FUNCTION = "chat_search_words"
 
 
 def run_sql(db: SqliteDatabase, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

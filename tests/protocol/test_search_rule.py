@@ -19,6 +19,7 @@ from chat_protocol.search import (
     NoSearchWords,
     TooManySearchWords,
     fts5_match,
+    has_fts5_secure_delete,
     index_text,
     index_tokens,
     matches,
@@ -187,3 +188,10 @@ def test_any_query_gives_terms_or_a_clear_error(query: str) -> None:
     except (NoSearchWords, TooManySearchWords):
         return
     assert terms and len(terms) == len(set(terms)) <= MAX_QUERY_TERMS
+
+
+def test_secure_delete_is_known_by_sqlite_version() -> None:
+    assert not has_fts5_secure_delete("3.40.1")
+    assert has_fts5_secure_delete("3.42.0")
+    assert has_fts5_secure_delete("3.45.3")
+    assert not has_fts5_secure_delete("3.9.2")

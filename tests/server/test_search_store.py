@@ -21,11 +21,10 @@ import peewee
 import pytest
 
 from chat_protocol import Message
-from chat_protocol.search import matches, query_terms
+from chat_protocol.search import has_fts5_secure_delete, matches, query_terms
 from chat_server.storage import PeeweeChatStore, open_store
 from chat_server.storage.database import SQLITE_FILE_NAME
 from chat_server.storage.migrations import MIGRATIONS, migrate
-from chat_server.storage.search_index import SECURE_DELETE_SINCE
 from tests.server.test_storage import (  # noqa: F401 (fixtures, used by name)
     OpenStore,
     StoreConfig,
@@ -224,7 +223,7 @@ async def test_deleted_words_are_erased_where_sqlite_can(
             "SELECT v FROM message_search_config WHERE k = 'secure-delete'"
         ).fetchall()
     connection.close()
-    if tuple(int(part) for part in version.split(".")) >= SECURE_DELETE_SINCE:
+    if has_fts5_secure_delete(version):
         assert rows == [(1,)]
         assert "secure-delete" not in caplog.text
     else:

@@ -52,12 +52,9 @@ from typing import Any, cast
 import peewee
 
 from chat_protocol import Message
-from chat_protocol.search import fts5_match, index_tokens, tsquery
+from chat_protocol.search import fts5_match, has_fts5_secure_delete, index_tokens, tsquery
 
 log = logging.getLogger(__name__)
-
-# FTS5's secure-delete option appeared in SQLite 3.42.0.
-SECURE_DELETE_SINCE = (3, 42, 0)
 
 _SQLITE_CREATE = (
     "CREATE VIRTUAL TABLE message_search USING fts5("
@@ -154,8 +151,7 @@ class SearchIndex:
         if not self._sqlite:
             return
         (version,) = self._execute("SELECT sqlite_version()").fetchone()
-        found = tuple(int(part) for part in str(version).split("."))
-        if found >= SECURE_DELETE_SINCE:
+        if has_fts5_secure_delete(str(version)):
             self._execute(
                 "INSERT INTO message_search (message_search, rank) VALUES ('secure-delete', 1)"
             )
