@@ -34,6 +34,7 @@ The rule (``docs/protocol.md``, Extensions, "Search"):
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 from itertools import pairwise
@@ -154,12 +155,25 @@ def _cut(token: str) -> str:
     return token[:MAX_TOKEN_CHARS]
 
 
+# For ASCII text the rule comes down to this (NFKC changes nothing, casefold
+# is lower, there is no CJK and no accent): the same tokens several times
+# faster, which matters because the server cuts every message on its writer.
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+
+
 def index_tokens(text: str) -> list[str]:
     """The tokens under which a message with ``text`` is indexed, in text order.
 
     Words whole, CJK runs as bigrams plus the run's last character. Repeated
     tokens are kept (an engine counts or ignores them; the result is the same).
     """
+    if text.isascii():
+        return [word[:MAX_TOKEN_CHARS] for word in _ASCII_WORD.findall(text.lower())]
+    return _rule_tokens(text)
+
+
+def _rule_tokens(text: str) -> list[str]:
+    """:func:`index_tokens` by the rule itself, character by character (any text)."""
     tokens: list[str] = []
     for cjk, chars in _runs(text):
         if not cjk:

@@ -26,6 +26,7 @@ from chat_protocol.search import (
     query_terms,
     tsquery,
 )
+from chat_protocol.search import _rule_tokens as tokens_by_the_rule
 
 
 @pytest.mark.parametrize(
@@ -195,3 +196,9 @@ def test_secure_delete_is_known_by_sqlite_version() -> None:
     assert has_fts5_secure_delete("3.42.0")
     assert has_fts5_secure_delete("3.45.3")
     assert not has_fts5_secure_delete("3.9.2")
+
+
+@settings(max_examples=300)
+@given(st.text(st.characters(max_codepoint=0x7F), max_size=200))
+def test_the_ascii_shortcut_gives_the_rules_tokens(text: str) -> None:
+    assert index_tokens(text) == tokens_by_the_rule(text)
