@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from functools import lru_cache
 from itertools import pairwise
 
@@ -222,14 +223,30 @@ def matches(terms: list[str], text: str) -> bool:
     return all(any(token.startswith(term) for token in tokens) for term in terms)
 
 
-def fts5_match(terms: list[str]) -> str:
+def _fts5_quote(token: str) -> str:
+    return '"' + token.replace('"', '""') + '"'
+
+
+def fts5_match(terms: list[str], expansions: Mapping[str, list[str]] | None = None) -> str:
     """An SQLite FTS5 ``MATCH`` expression: every term as a quoted prefix (``"tok"*``).
+
+    ``expansions`` may give, for a term, every indexed word it is a prefix of:
+    the term then becomes ``("w1" OR "w2" ...)``, which matches the same rows
+    but which FTS5 reads lazily, newest first, stopping at the limit, where a
+    prefix term makes it merge the whole match list of every such word first.
 
     Terms hold only letters, digits and marks, so the quotes need no escaping;
     they are doubled anyway, as FTS5 asks, so that no term can ever be read as
     FTS5 syntax.
     """
-    return " AND ".join('"' + term.replace('"', '""') + '"*' for term in terms)
+    parts = []
+    for term in terms:
+        words = (expansions or {}).get(term)
+        if words is None:
+            parts.append(_fts5_quote(term) + "*")
+        else:
+            parts.append("(" + " OR ".join(_fts5_quote(word) for word in words) + ")")
+    return " AND ".join(parts)
 
 
 # FTS5's ``secure-delete`` option (deleted rows' terms removed from the index

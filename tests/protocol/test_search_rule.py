@@ -118,6 +118,8 @@ def test_engine_expressions_quote_every_term_as_a_prefix() -> None:
     assert tsquery(["cafe", "東京"]) == "'cafe':* & '東京':*"
     # Terms never hold quotes, but the quoting would hold if they did.
     assert fts5_match(['a"b']) == '"a""b"*'
+    expanded = fts5_match(["caf", "x"], {"caf": ["cafe", "cafes"]})
+    assert expanded == '("cafe" OR "cafes") AND "x"*'
     assert tsquery(["a'b\\"]) == "'a''b\\\\':*"
 
 
@@ -130,7 +132,8 @@ _cjk = st.characters(
     max_codepoint=0x9FFF,
 ).filter(lambda c: unicodedata.normalize("NFKC", c) == c)
 _hangul = st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3)
-_cjk_text = st.text(st.one_of(_cjk, _hangul), min_size=1, max_size=30)
+# At most 17 characters: a query of them has at most 16 pairs (MAX_QUERY_TERMS).
+_cjk_text = st.text(st.one_of(_cjk, _hangul), min_size=1, max_size=MAX_QUERY_TERMS + 1)
 
 
 @settings(max_examples=300)

@@ -25,6 +25,7 @@ from chat_protocol.search import has_fts5_secure_delete, matches, query_terms
 from chat_server.storage import PeeweeChatStore, open_store
 from chat_server.storage.database import SQLITE_FILE_NAME
 from chat_server.storage.migrations import MIGRATIONS, migrate
+from chat_server.storage.search_index import MAX_EXPANSIONS
 from tests.server.test_storage import (  # noqa: F401 (fixtures, used by name)
     OpenStore,
     StoreConfig,
@@ -237,3 +238,33 @@ async def _rows(store: PeeweeChatStore) -> int:
         return int(cursor.fetchone()[0])
 
     return await store._read(count)
+
+
+async def test_a_term_covering_many_words_finds_them_all(store: PeeweeChatStore) -> None:
+    # More words than MAX_EXPANSIONS start with "pre": the term is searched as a prefix.
+    count = MAX_EXPANSIONS + 6
+    for n in range(count):
+        await store.append("general", "alice", f"c{n}", f"pre{n}x common")
+    assert len(await _search(store, "pre", limit=200)) == count
+    assert len(await _search(store, "pre1 common", limit=200)) == 11  # pre1, pre10..pre19
+    assert await _search(store, "pre5x") == [("general", 6)]
+
+
+async def test_the_word_list_forgets_words_no_message_holds(
+    tmp_path: Path,
+) -> None:
+    store = open_store(StoreConfig(db_url=None, data_dir=tmp_path))
+    await store.open()
+    try:
+        await _post(store, "general", "shared secretword", "shared")
+        gone = Message(room="general", seq=1, client_id="", author="", text="", ts="")
+        await store._write(lambda: store.search_index.unindex(gone))
+
+        def words() -> list[str]:
+            cursor = store.database.execute_sql("SELECT term FROM message_search_terms")
+            return sorted(term for (term,) in cursor.fetchall())
+
+        assert await store._read(words) == ["shared"]
+        assert await _search(store, "secret") == []
+    finally:
+        await store.close()
