@@ -48,6 +48,7 @@ from chat_desktop.storage import ChatCache
 from chat_protocol import Message
 from chat_protocol.search import index_text, index_tokens, query_terms
 from chat_server.storage import PeeweeChatStore
+from chat_server.storage.base import SearchRequest
 from chat_server.storage.database import SQLITE_FILE_NAME, database_for
 
 VOCABULARY = 20_000
@@ -217,11 +218,11 @@ async def time_server(
             for words in WORDS_PER_QUERY:
                 queries = [query_terms(q) for q in corpus.queries(words, args.queries)]
                 for terms in queries[:10]:  # warm the caches first
-                    await store.search(terms, rooms=None, room=room, limit=20)
+                    await store.search(SearchRequest(terms, None, 20, room))
                 times, hits = [], 0
                 for terms in queries:
                     started = time.perf_counter_ns()
-                    found = await store.search(terms, rooms=None, room=room, limit=20)
+                    found = await store.search(SearchRequest(terms, None, 20, room))
                     times.append(time.perf_counter_ns() - started)
                     hits += len(found)
                 rows.append(
@@ -375,7 +376,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--messages", type=int, default=1_000_000, help="stored on the server")
     parser.add_argument("--rooms", type=int, default=10)
@@ -389,11 +390,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fanout-warmup", type=float, default=1.0)
     parser.add_argument("--fanout-repeat", type=int, default=3)
     parser.add_argument("--json", help="also write the figures to this file")
-    return parser.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> None:
-    harness.execute(run, parse_args(argv))
+    harness.execute(run, parser.parse_args(argv))
 
 
 if __name__ == "__main__":

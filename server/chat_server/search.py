@@ -22,7 +22,7 @@ from chat_protocol.search import (
     query_terms,
 )
 
-from .storage.base import ChatStore
+from .storage.base import ChatStore, SearchRequest
 
 
 async def readable_rooms(store: ChatStore, user: str) -> Collection[str] | None:
@@ -77,10 +77,5 @@ async def search_messages(
         known = rooms if rooms is not None else {info.name for info in await store.rooms()}
         if room not in known:
             raise ProtocolError(ErrorCode.UNKNOWN_ROOM, f"there is no room {room!r}")
-    return await store.search(
-        terms,
-        rooms=rooms,
-        room=room,
-        before=before,
-        limit=min(limit or DEFAULT_LIMIT, MAX_LIMIT),
-    )
+    limit = min(limit or DEFAULT_LIMIT, MAX_LIMIT)
+    return await store.search(SearchRequest(terms, rooms, limit, room, before))

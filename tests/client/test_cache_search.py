@@ -1,18 +1,22 @@
 """Offline search in the client cache (ChatCache.search) on real SQLite files in tmp_path."""
 
+# The cache fixtures are imported from test_cache.py, so the tests' parameters
+# of the same names look like redefinitions to ruff.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import random
 import sqlite3
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from chat_desktop.storage import MIGRATIONS, ChatCache, cache_path, migrate
+from chat_desktop.storage import MIGRATIONS, ChatCache, migrate
 from chat_protocol import Message
 from chat_protocol.search import NoSearchWords, has_fts5_secure_delete, matches, query_terms
+from tests.client.test_cache import cache, path  # noqa: F401 (fixtures, used by name)
 
 
 def msg(room: str, seq: int, text: str, minute: int = 0) -> Message:
@@ -28,20 +32,6 @@ def msg(room: str, seq: int, text: str, minute: int = 0) -> Message:
 
 def found(messages: list[Message]) -> list[tuple[str, int]]:
     return [(message.room, message.seq) for message in messages]
-
-
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return cache_path(tmp_path, "http://127.0.0.1:8765", "alice")
-
-
-@pytest.fixture
-def cache(path: Path) -> Iterator[ChatCache]:
-    opened = ChatCache.open(path)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def test_saved_messages_are_found_by_the_contracts_rule(cache: ChatCache) -> None:

@@ -23,6 +23,7 @@ import pytest
 from chat_protocol import Message
 from chat_protocol.search import has_fts5_secure_delete, matches, query_terms
 from chat_server.storage import PeeweeChatStore, open_store
+from chat_server.storage.base import SearchRequest
 from chat_server.storage.database import SQLITE_FILE_NAME
 from chat_server.storage.migrations import MIGRATIONS, migrate
 from chat_server.storage.search_index import MAX_EXPANSIONS
@@ -37,14 +38,17 @@ from tests.server.test_storage import (  # noqa: F401 (fixtures, used by name)
 )
 
 
-async def _search(store: PeeweeChatStore, query: str, **options: object) -> list[tuple[str, int]]:
+async def _search(
+    store: PeeweeChatStore,
+    query: str,
+    *,
+    rooms: list[str] | None = None,
+    room: str | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> list[tuple[str, int]]:
     """(room, seq) of each result of ``query``, in the order given."""
-    found = await store.search(
-        query_terms(query),
-        rooms=options.pop("rooms", None),  # type: ignore[arg-type]
-        limit=options.pop("limit", 50),  # type: ignore[arg-type]
-        **options,  # type: ignore[arg-type]
-    )
+    found = await store.search(SearchRequest(query_terms(query), rooms, limit, room, before))
     return [(message.room, message.seq) for message in found]
 
 

@@ -97,6 +97,22 @@ class AppendResult:
     created: bool
 
 
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    """A search of the stored messages (``GET /api/v1/search``).
+
+    ``terms`` come from :func:`chat_protocol.search.query_terms`, each to match
+    as a prefix; ``rooms``: the rooms the searching user may read (None: all);
+    ``room``: only that one, and then ``before``: only its seqs below it.
+    """
+
+    terms: list[str]
+    rooms: Collection[str] | None
+    limit: int
+    room: str | None = None
+    before: int | None = None
+
+
 class ChatStore(ABC):
     """Accounts, tokens, rooms and messages, durable and ordered."""
 
@@ -254,19 +270,8 @@ class ChatStore(ABC):
         """Up to ``limit`` newest messages with seq < before (all when None), ascending."""
 
     @abstractmethod
-    async def search(
-        self,
-        terms: list[str],
-        *,
-        rooms: Collection[str] | None,
-        room: str | None = None,
-        before: int | None = None,
-        limit: int,
-    ) -> list[Message]:
-        """The newest ``limit`` messages whose words match every term as a prefix, newest first.
+    async def search(self, request: SearchRequest) -> list[Message]:
+        """The newest ``request.limit`` messages whose words match every term, newest first.
 
-        ``terms`` come from :func:`chat_protocol.search.query_terms`. ``rooms``:
-        the rooms the searching user may read (None: all); ``room``: only that
-        one, and then ``before``: only seqs below it. Newest first means by seq
-        within a room and by ``ts`` across rooms.
+        Newest first means by seq within a room and by ``ts`` across rooms.
         """

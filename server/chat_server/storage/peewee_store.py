@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import secrets
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
 
 import peewee
@@ -38,6 +38,7 @@ from .base import (
     AppendResult,
     ChatStore,
     Credentials,
+    SearchRequest,
     SessionInfo,
     StorageError,
     TokenOwner,
@@ -453,21 +454,8 @@ class PeeweeChatStore(ChatStore):
 
         return await self._read(work)
 
-    async def search(
-        self,
-        terms: list[str],
-        *,
-        rooms: Collection[str] | None,
-        room: str | None = None,
-        before: int | None = None,
-        limit: int,
-    ) -> list[Message]:
-        def work() -> list[Message]:
-            return self.search_index.search(
-                terms, rooms=rooms, room=room, before=before, limit=limit
-            )
-
-        return await self._read(work)
+    async def search(self, request: SearchRequest) -> list[Message]:
+        return await self._read(lambda: self.search_index.search(request))
 
 
 class _AppendSql:

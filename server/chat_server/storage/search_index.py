@@ -52,13 +52,15 @@ million messages fast; the page is then sorted by seq (in one room) or
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from typing import Any, cast
 
 import peewee
 
 from chat_protocol import Message
 from chat_protocol.search import fts5_match, has_fts5_secure_delete, index_tokens, tsquery
+
+from .base import SearchRequest
 
 log = logging.getLogger(__name__)
 
@@ -234,20 +236,9 @@ class SearchIndex:
 
     # Reads ----------------------------------------------------------------
 
-    def search(
-        self,
-        terms: list[str],
-        *,
-        rooms: Collection[str] | None,
-        room: str | None = None,
-        before: int | None = None,
-        limit: int,
-    ) -> list[Message]:
-        """The newest ``limit`` messages matching every term (as a prefix), newest first.
-
-        ``rooms``: the rooms the reader may read (None: every room). ``room``:
-        only this one; ``before``: only its seqs below this (needs ``room``).
-        """
+    def search(self, request: SearchRequest) -> list[Message]:
+        """The newest ``request.limit`` messages matching every term (as a prefix), newest first."""
+        terms, rooms, room, before = request.terms, request.rooms, request.room, request.before
         if before is not None and room is None:
             raise ValueError("before needs room")
         if rooms is not None and not rooms:
@@ -277,7 +268,7 @@ class SearchIndex:
                 # engine start reading its match list there instead of at the top.
                 where.append(f"{self._key} < {p}")
                 params.append(bound)
-        params.append(limit)
+        params.append(request.limit)
         rows = self._execute(
             "SELECT r.name, m.seq, m.client_id, m.author, m.text, m.ts"
             f" FROM message_search s {self._join} JOIN rooms r ON r.id = m.room_id"
