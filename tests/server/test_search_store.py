@@ -272,3 +272,14 @@ async def test_the_word_list_forgets_words_no_message_holds(
         assert await _search(store, "secret") == []
     finally:
         await store.close()
+
+
+async def test_a_deleted_rooms_messages_leave_the_index(store: PeeweeChatStore) -> None:
+    await store.ensure_room("gone")
+    await _post(store, "gone", "farewell party", "farewell cake")
+    await _post(store, "general", "farewell speech")
+
+    assert await store._write(lambda: store.search_index.unindex_room("gone")) == 2
+    assert await _search(store, "farewell") == [("general", 1)]
+    assert await _search(store, "cake") == []
+    assert await store._write(lambda: store.search_index.unindex_room("nowhere")) == 0

@@ -217,6 +217,21 @@ class SearchIndex:
         if found is not None:
             self._remove_row(found[0])
 
+    def unindex_room(self, room: str) -> int:
+        """Remove every message of ``room`` from the index (the room is deleted); how many.
+
+        Call it before the room's messages go: on SQLite the index rows are not
+        tied to them by a foreign key (on PostgreSQL they are, and would go too).
+        """
+        ids = self._execute(
+            "SELECT m.id FROM messages m JOIN rooms r ON r.id = m.room_id"
+            f" WHERE r.name = {self._db.param}",
+            (room,),
+        ).fetchall()
+        for (message_id,) in ids:
+            self._remove_row(message_id)
+        return len(ids)
+
     def _remove_row(self, message_id: int) -> None:
         """Delete a message's index row, and from the word list the words no message has now."""
         if not self._sqlite:
