@@ -12,6 +12,7 @@ to the same results: those of the reference rule
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import sqlite3
@@ -247,11 +248,13 @@ async def _rows(store: PeeweeChatStore) -> int:
 async def test_a_term_covering_many_words_finds_them_all(store: PeeweeChatStore) -> None:
     # More words than MAX_EXPANSIONS start with "pre": the term is searched as a prefix.
     count = MAX_EXPANSIONS + 6
-    for n in range(count):
-        await store.append("general", "alice", f"c{n}", f"pre{n}x common")
-    assert len(await _search(store, "pre", limit=200)) == count
-    assert len(await _search(store, "pre1 common", limit=200)) == 11  # pre1, pre10..pre19
-    assert await _search(store, "pre5x") == [("general", 6)]
+    await asyncio.gather(
+        *(store.append("general", "alice", f"c{n}", f"pre{n}x common") for n in range(count))
+    )
+    assert len(await _search(store, "pre", limit=count)) == count
+    # pre1x, pre10x..pre19x and pre100x..pre199x: few enough to be looked up as words.
+    assert len(await _search(store, "pre1 common", limit=200)) == 111
+    assert len(await _search(store, "pre5x")) == 1
 
 
 async def test_the_word_list_forgets_words_no_message_holds(

@@ -73,7 +73,7 @@ _SQLITE_CREATE = (
 )
 # A query term that is the prefix of at most this many indexed words is
 # looked up as those words (lazily, newest first); of more, as an FTS5 prefix.
-MAX_EXPANSIONS = 64
+MAX_EXPANSIONS = 512
 # Above every character a token can hold (U+10FFFF is not a letter or digit):
 # the words starting with T are those >= T and < T + this.
 _AFTER_ALL = "\U0010ffff"
