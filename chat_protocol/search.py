@@ -223,6 +223,20 @@ def matches(terms: list[str], text: str) -> bool:
     return all(any(token.startswith(term) for token in tokens) for term in terms)
 
 
+# A query term that is the prefix of at most this many indexed words is given
+# to FTS5 as those words (see fts5_match); of more, as an FTS5 prefix term.
+MAX_PREFIX_EXPANSIONS = 512
+
+
+def prefix_range(term: str) -> tuple[str, str]:
+    """(low, high): the words starting with ``term`` are those >= low and < high.
+
+    Compared as SQLite compares text (by UTF-8 bytes, that is code point order).
+    U+10FFFF, the highest code point, is no letter or digit, so no token holds it.
+    """
+    return term, term + "\U0010ffff"
+
+
 def _fts5_quote(token: str) -> str:
     return '"' + token.replace('"', '""') + '"'
 

@@ -38,9 +38,11 @@ from peewee import EXCLUDED, DatabaseError, SqliteDatabase, fn
 from chat_protocol import Message, RoomInfo
 from chat_protocol.search import (
     DEFAULT_LIMIT,
+    MAX_PREFIX_EXPANSIONS,
     fts5_match,
     has_fts5_secure_delete,
     index_text,
+    prefix_range,
     query_terms,
 )
 
@@ -368,8 +370,23 @@ class ChatCache:
             raise ValueError("before needs room: it is a seq of that room")
         if limit <= 0:
             return []
+        expansions: dict[str, list[str]] = {}
+        for term in terms:
+            # The whole words a term is a prefix of, when few: FTS5 reads an OR
+            # of words lazily, newest first, but merges a prefix term's whole
+            # match list first (see chat_server.storage.search_index).
+            words = run_sql(
+                self._db,
+                "SELECT term FROM message_search_terms WHERE term >= ? AND term < ?"
+                " ORDER BY term LIMIT ?",
+                (*prefix_range(term), MAX_PREFIX_EXPANSIONS + 1),
+            )
+            if not words:
+                return []
+            if len(words) <= MAX_PREFIX_EXPANSIONS:
+                expansions[term] = [word for (word,) in words]
         where = ["message_search MATCH ?"]
-        params: list[object] = [fts5_match(terms)]
+        params: list[object] = [fts5_match(terms, expansions)]
         if room is not None:
             # "+": not by the (room, seq) index. Walking a room's messages and
             # asking FTS5 about each one is slower by orders of magnitude than

@@ -88,6 +88,9 @@ def test_a_changed_or_removed_message_is_found_by_its_current_words_only(
     cache._db.execute_sql("DELETE FROM messages WHERE seq = 1")
     assert cache.search("phrasing") == []
     assert found(cache.search("keep")) == [("general", 2)]
+    # The list of indexed words forgets the words no cached message holds any more.
+    terms = cache._db.execute_sql("SELECT term FROM message_search_terms ORDER BY term")
+    assert [term for (term,) in terms.fetchall()] == ["it", "keep"]
 
 
 def test_an_existing_cache_is_indexed_in_place_when_migrated(path: Path) -> None:

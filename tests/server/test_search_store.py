@@ -22,12 +22,16 @@ import peewee
 import pytest
 
 from chat_protocol import Message
-from chat_protocol.search import has_fts5_secure_delete, matches, query_terms
+from chat_protocol.search import (
+    MAX_PREFIX_EXPANSIONS,
+    has_fts5_secure_delete,
+    matches,
+    query_terms,
+)
 from chat_server.storage import PeeweeChatStore, open_store
 from chat_server.storage.base import SearchRequest
 from chat_server.storage.database import SQLITE_FILE_NAME
 from chat_server.storage.migrations import MIGRATIONS, migrate
-from chat_server.storage.search_index import MAX_EXPANSIONS
 from tests.server.test_storage import (  # noqa: F401 (fixtures, used by name)
     OpenStore,
     StoreConfig,
@@ -246,8 +250,8 @@ async def _rows(store: PeeweeChatStore) -> int:
 
 
 async def test_a_term_covering_many_words_finds_them_all(store: PeeweeChatStore) -> None:
-    # More words than MAX_EXPANSIONS start with "pre": the term is searched as a prefix.
-    count = MAX_EXPANSIONS + 6
+    # More words than MAX_PREFIX_EXPANSIONS start with "pre": the term is searched as a prefix.
+    count = MAX_PREFIX_EXPANSIONS + 6
     await asyncio.gather(
         *(store.append("general", "alice", f"c{n}", f"pre{n}x common") for n in range(count))
     )

@@ -58,7 +58,14 @@ from typing import Any, cast
 import peewee
 
 from chat_protocol import Message
-from chat_protocol.search import fts5_match, has_fts5_secure_delete, index_tokens, tsquery
+from chat_protocol.search import (
+    MAX_PREFIX_EXPANSIONS,
+    fts5_match,
+    has_fts5_secure_delete,
+    index_tokens,
+    prefix_range,
+    tsquery,
+)
 
 from .base import SearchRequest
 
@@ -71,12 +78,7 @@ _SQLITE_CREATE = (
     # words it is a prefix of (see SearchIndex.search).
     "CREATE TABLE message_search_terms (term TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID",
 )
-# A query term that is the prefix of at most this many indexed words is
-# looked up as those words (lazily, newest first); of more, as an FTS5 prefix.
-MAX_EXPANSIONS = 512
-# Above every character a token can hold (U+10FFFF is not a letter or digit):
-# the words starting with T are those >= T and < T + this.
-_AFTER_ALL = "\U0010ffff"
+
 _PG_CREATE = (
     "CREATE TABLE message_search ("
     " message_id BIGINT PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,"
@@ -313,12 +315,12 @@ class SearchIndex:
                 for (word,) in self._execute(
                     "SELECT term FROM message_search_terms WHERE term >= ? AND term < ?"
                     " ORDER BY term LIMIT ?",
-                    (term, term + _AFTER_ALL, MAX_EXPANSIONS + 1),
+                    (*prefix_range(term), MAX_PREFIX_EXPANSIONS + 1),
                 ).fetchall()
             ]
             if not words:
                 return None
-            if len(words) <= MAX_EXPANSIONS:
+            if len(words) <= MAX_PREFIX_EXPANSIONS:
                 found[term] = words
         return found
 
