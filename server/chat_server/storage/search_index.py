@@ -7,7 +7,7 @@ find exactly the same messages (one test suite runs against both):
 - SQLite: the FTS5 table ``message_search(words)``, rowid = ``messages.id``,
   with the ``ascii`` tokenizer (our tokens hold no ASCII punctuation and no
   upper case, so it only splits at the spaces between them), ``detail=none``
-  (no positions: the rule needs none, and the index is a third of the size)
+  (no positions: the rule needs none, and they would make the index larger)
   and prefix queries ``"tok"*``. It is an ordinary FTS5 table, not a
   contentless one, because deleting from a contentless table needs SQLite
   3.43 (``contentless_delete``) and the Python of Debian 12 has 3.40; it
@@ -43,10 +43,11 @@ Order: newest first by ``messages.id``, the order in which the writer
 inserted them, which within a room is the seq order (a room's seqs are drawn
 under its row lock, in insert order) and across rooms the order of ``ts``
 (each process stamps ``ts`` as it inserts; between several server processes
-their clocks may differ by milliseconds). Both engines read their match lists
-in that order and stop at the limit, which is what keeps a search over a
-million messages fast; the page is then sorted by seq (in one room) or
-``ts`` (across rooms) to keep the contract's word exactly.
+their clocks may differ by milliseconds). FTS5 reads its match lists in that
+order and stops at the limit, which is what keeps a search over a million
+messages fast; PostgreSQL's GIN index hands over every match, which the
+query then sorts for the newest. The page is then sorted by seq (in one room)
+or ``ts`` (across rooms) to keep the contract's word exactly.
 """
 
 from __future__ import annotations
