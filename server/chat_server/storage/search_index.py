@@ -52,6 +52,7 @@ or ``ts`` (across rooms) to keep the contract's word exactly.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from typing import Any, cast
@@ -114,7 +115,12 @@ class SearchIndex:
                 f" FROM messages WHERE room_id = {p} AND seq = {p}"
             )
             self._remove = f"DELETE FROM message_search WHERE rowid = {p}"
-            self._add_terms = f"INSERT OR IGNORE INTO message_search_terms (term) VALUES ({p})"
+            # One statement for all of a message's words (a JSON array): cheaper
+            # on the hot path than one INSERT per word.
+            self._add_terms = (
+                "INSERT OR IGNORE INTO message_search_terms (term)"
+                f" SELECT value FROM json_each({p})"
+            )
             self._key = "s.rowid"
             self._join = "JOIN messages m ON m.id = s.rowid"
             self._match = f"message_search MATCH {p}"
@@ -199,7 +205,7 @@ class SearchIndex:
             return 0
         if self._sqlite:
             cursor.execute(self._add, (" ".join(tokens), room_id, seq))
-            cursor.executemany(self._add_terms, [(token,) for token in _unique(tokens)])
+            cursor.execute(self._add_terms, (json.dumps(_unique(tokens)),))
         else:
             cursor.execute(self._add, (_unique(tokens), room_id, seq))
         return 1
