@@ -9,6 +9,10 @@ would measure the rate limiter. The limiter still runs; only its rate differs.
 The registration burst is raised too, since every account comes from one
 address. Every other limit keeps the contract's default.
 
+``--without-search-index`` stores messages without their search index rows
+(the index table is still there, left empty): how bench.search measures what
+the index adds to each message's write.
+
 Run: ``python -m bench.ours_server --data-dir DIR [--messages-per-second R]``;
 logs "listening on http://127.0.0.1:PORT" and stops on SIGTERM/SIGINT.
 """
@@ -21,15 +25,28 @@ import dataclasses
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from chat_protocol import Limits
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
+from chat_server.storage import open_store
+from chat_server.storage.search_index import SearchIndex
 
 
-async def serve(config: ServerConfig) -> None:
+class _NoSearchIndex(SearchIndex):
+    """The search index with its one hook in the append path turned into nothing."""
+
+    def add(self, cursor: Any, room_id: int, seq: int, text: str) -> int:
+        return 0
+
+
+async def serve(config: ServerConfig, search_index: bool = True) -> None:
     """Run until SIGTERM or SIGINT, then stop the server cleanly (pending writes finish)."""
-    server = ChatServer(config)
+    store = open_store(config)
+    if not search_index:
+        store.search_index = _NoSearchIndex(store.database)
+    server = ChatServer(config, store)
     await server.start()
     print(f"chat server listening on {server.base_url}", flush=True)
     stop = asyncio.Event()
@@ -54,6 +71,11 @@ def main() -> None:
         help="sys.setswitchinterval for a diagnosis (GIL hand-over between the loop and the"
         " storage thread); default: Python's 5 ms",
     )
+    parser.add_argument(
+        "--without-search-index",
+        action="store_true",
+        help="store messages without search index rows (bench.search's write cost baseline)",
+    )
     args = parser.parse_args()
     if args.switch_interval is not None:
         sys.setswitchinterval(args.switch_interval)
@@ -72,7 +94,7 @@ def main() -> None:
         # not the registration limit.
         registration_burst=100_000,
     )
-    asyncio.run(serve(config))
+    asyncio.run(serve(config, search_index=not args.without_search_index))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,11 @@ hundred thousand messages: every read goes through the ``(room, seq)`` index),
 so the controller calls it straight from the Qt/asyncio thread. The file runs
 in WAL mode so that a reader never waits for the writer.
 
+:meth:`ChatCache.search` finds cached messages by their words, offline, by
+the same rule as the server (:mod:`chat_protocol.search`): an FTS5 index
+(table ``message_search``, migration 2) that triggers keep in step with the
+``messages`` table inside the transaction that changes it.
+
 Values cross the boundary as protocol :class:`~chat_protocol.Message`
 and :class:`~chat_protocol.RoomInfo` objects or the small frozen
 dataclasses below, never as Peewee rows.
@@ -31,8 +36,17 @@ from urllib.parse import urlsplit
 from peewee import EXCLUDED, DatabaseError, SqliteDatabase, fn
 
 from chat_protocol import Message, RoomInfo
+from chat_protocol.search import (
+    DEFAULT_LIMIT,
+    MAX_PREFIX_EXPANSIONS,
+    fts5_match,
+    has_fts5_secure_delete,
+    index_text,
+    prefix_range,
+    query_terms,
+)
 
-from .migrations import SchemaTooNewError, migrate, run_sql
+from .migrations import SEARCH_WORDS_FUNCTION, SchemaTooNewError, migrate, run_sql
 from .models import MODELS, MessageRow, OutboxRow, RoomRow, SettingRow
 from .private import private_dir, private_file
 
@@ -103,7 +117,21 @@ def _connect(path: Path) -> SqliteDatabase:
         },
         timeout=5,
     )
+    # The search index's triggers and migration call it (see .migrations).
+    db.register_function(index_text, SEARCH_WORDS_FUNCTION, 1, deterministic=True)
     return db
+
+
+def _erase_deleted_words(db: SqliteDatabase) -> None:
+    """Have FTS5 remove a deleted or edited message's words from the index at once.
+
+    Only SQLite 3.42 and later can (``secure-delete``); an older one keeps
+    them in the index's segments (never the text) until FTS5 merges them. The
+    option is stored in the file, so a newer SQLite switches it on for good.
+    """
+    (version,) = run_sql(db, "SELECT sqlite_version()")[0]
+    if has_fts5_secure_delete(str(version)):
+        run_sql(db, "INSERT INTO message_search (message_search, rank) VALUES ('secure-delete', 1)")
 
 
 def _set_aside(path: Path) -> Path:
@@ -178,6 +206,7 @@ class ChatCache:
             )
             db = _connect(path)
             migrate(db)
+        _erase_deleted_words(db)
         return cls(db, path)
 
     def close(self) -> None:
@@ -319,6 +348,69 @@ class ChatCache:
             "FROM rooms AS r",
         )
         return {name: int(seq) for name, seq in rows if seq is not None}
+
+    def search(
+        self,
+        query: str,
+        room: str | None = None,
+        before: int | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> list[Message]:
+        """Cached messages whose words match every word of ``query`` as a prefix, newest first.
+
+        Newest first is by seq within ``room``, by time stamp across rooms;
+        ``before`` (a seq of ``room``) pages back. The rule is the server's
+        (:mod:`chat_protocol.search`), so the same query finds the same
+        messages here as there, as far as they are cached. Raises
+        :class:`~chat_protocol.search.NoSearchWords` for a query with no word
+        (and ``TooManySearchWords``), ValueError for ``before`` without ``room``.
+        """
+        terms = query_terms(query)
+        if before is not None and room is None:
+            raise ValueError("before needs room: it is a seq of that room")
+        if limit <= 0:
+            return []
+        expansions: dict[str, list[str]] = {}
+        for term in terms:
+            # The whole words a term is a prefix of, when few: FTS5 reads an OR
+            # of words lazily, newest first, but merges a prefix term's whole
+            # match list first (see chat_server.storage.search_index).
+            words = run_sql(
+                self._db,
+                "SELECT term FROM message_search_terms WHERE term >= ? AND term < ?"
+                " ORDER BY term LIMIT ?",
+                (*prefix_range(term), MAX_PREFIX_EXPANSIONS + 1),
+            )
+            if not words:
+                return []
+            if len(words) <= MAX_PREFIX_EXPANSIONS:
+                expansions[term] = [word for (word,) in words]
+        where = ["message_search MATCH ?"]
+        params: list[object] = [fts5_match(terms, expansions)]
+        if room is not None:
+            # "+": not by the (room, seq) index. Walking a room's messages and
+            # asking FTS5 about each one is slower by orders of magnitude than
+            # reading FTS5's matches and keeping this room's.
+            where.append("+m.room = ?")
+            params.append(room)
+            order = "m.seq DESC"
+        else:
+            order = "m.ts DESC, m.room, m.seq DESC"
+        if before is not None:
+            where.append("m.seq < ?")
+            params.append(before)
+        params.append(limit)
+        rows = run_sql(
+            self._db,
+            "SELECT m.room, m.seq, m.client_id, m.author, m.text, m.ts"
+            " FROM message_search AS s JOIN messages AS m ON m.id = s.rowid"
+            f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?",
+            tuple(params),
+        )
+        return [
+            Message(room=room_, seq=seq, client_id=client_id, author=author, text=text, ts=ts)
+            for room_, seq, client_id, author, text, ts in rows
+        ]
 
     # Reading ----------------------------------------------------------------
 

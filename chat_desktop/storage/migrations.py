@@ -37,6 +37,22 @@ class Migration:
     statements: tuple[str, ...]
 
 
+# The words of a text as a table, for the statements of migration 2: the words
+# hold only letters, digits and marks, so quoting them into a JSON array needs
+# no escaping. {0}: an SQL expression of the space-separated words.
+_WORDS_OF = """json_each('["' || replace({0}, ' ', '","') || '"]')"""
+_ADD_TERMS = (
+    "INSERT OR IGNORE INTO message_search_terms (term) SELECT value FROM "
+    + _WORDS_OF.format("chat_search_words({0})")
+    + " WHERE value <> ''"
+)
+_FORGET_TERMS = (
+    "DELETE FROM message_search_terms WHERE term IN (SELECT value FROM "
+    + _WORDS_OF.format("chat_search_words({0})")
+    + ") AND NOT EXISTS (SELECT 1 FROM message_search"
+    " WHERE message_search MATCH '\"' || message_search_terms.term || '\"')"
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -75,7 +91,51 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        2,
+        "full-text search index of cached messages",
+        (
+            # The words of each message, cut by the contract's rule in Python
+            # (SEARCH_WORDS_FUNCTION, registered on every connection of the
+            # cache); FTS5 takes them verbatim: the ascii tokenizer only splits
+            # at the spaces between them. rowid = messages.id. No positions
+            # (detail=none): prefix terms joined by AND need none.
+            "CREATE VIRTUAL TABLE message_search USING fts5("
+            "words, tokenize = 'ascii', detail = 'none', columnsize = 0)",
+            "INSERT INTO message_search (rowid, words)"
+            " SELECT id, chat_search_words(text) FROM messages",
+            # Every word the index holds, so that ChatCache.search can give
+            # FTS5 a query term as the whole words it is a prefix of.
+            "CREATE TABLE message_search_terms (term TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID",
+            f"INSERT OR IGNORE INTO message_search_terms (term) SELECT j.value"
+            f" FROM message_search, {_WORDS_OF.format('words')} AS j WHERE j.value <> ''",
+            # Triggers keep both in the very statement that changes a message,
+            # whoever writes it: saved, edited or deleted. A word leaves the
+            # list when no message holds it any more.
+            f"""CREATE TRIGGER message_search_insert AFTER INSERT ON messages BEGIN
+                INSERT INTO message_search (rowid, words)
+                VALUES (new.id, chat_search_words(new.text));
+                {_ADD_TERMS.format("new.text")};
+            END""",
+            f"""CREATE TRIGGER message_search_update AFTER UPDATE OF text ON messages BEGIN
+                DELETE FROM message_search WHERE rowid = old.id;
+                INSERT INTO message_search (rowid, words)
+                VALUES (new.id, chat_search_words(new.text));
+                {_ADD_TERMS.format("new.text")};
+                {_FORGET_TERMS.format("old.text")};
+            END""",
+            f"""CREATE TRIGGER message_search_delete AFTER DELETE ON messages BEGIN
+                DELETE FROM message_search WHERE rowid = old.id;
+                {_FORGET_TERMS.format("old.text")};
+            END""",
+        ),
+    ),
 )
+
+# The SQL function the search index's statements call: a message's text to its
+# words (chat_protocol.search.index_text). Every connection to a cache must
+# have it, which chat_desktop.storage.cache's _connect sees to.
+SEARCH_WORDS_FUNCTION = "chat_search_words"
 
 
 def run_sql(db: SqliteDatabase, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

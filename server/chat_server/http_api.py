@@ -57,6 +57,7 @@ from chat_protocol.errors import CODE_OF_STATUS, STATUS_OF_CODE
 from . import files
 from .guards import client_address, json_body
 from .refusals import refusal_for
+from .search import search_messages
 from .service import SERVICE_KEY, ChatService
 
 PREFIX = "/api/v1"
@@ -378,6 +379,21 @@ async def presence(request: web.Request) -> web.Response:
     return _json({"online": _service(request).hub.online()})
 
 
+async def search(request: web.Request) -> web.Response:
+    """``GET /api/v1/search?q=WORDS&room=ROOM&before=SEQ&limit=N`` (:mod:`chat_server.search`)."""
+    user, _ = await _authorized(request)
+    found = await search_messages(
+        _service(request).store,
+        user,
+        request.query.get("q"),
+        room=request.query.get("room"),
+        before=_seq_param(request, "before"),
+        limit=_seq_param(request, "limit"),
+    )
+    # Each result names its room: a search may span several.
+    return _json({"results": _message_list(found)})
+
+
 # The long poll --------------------------------------------------------------
 
 
@@ -479,3 +495,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(f"{PREFIX}/presence", presence)
     app.router.add_get(f"{PREFIX}/events", events)
     files.add_routes(app, _authorized)
+    app.router.add_get(f"{PREFIX}/search", search)

@@ -65,6 +65,10 @@ TINY = {
         *("--size-mb", "1", "--upload-mb", "1", "--clients", "2", "--repeat", "1"),
         *("--senders", "1", "--rate", "20", "--idle", "0.5", "--busy", "0.5"),
     ],
+    "search": [
+        *("--messages", "3000", "--cached", "1000", "--queries", "20", "--fanout-clients", "6"),
+        *("--fanout-duration", "0.5", "--fanout-warmup", "0.2", "--fanout-repeat", "1"),
+    ],
 }
 # The latency benchmark with the knobs issue 17 added to reproduce an outside
 # harness: two receiver processes on uvloop, receivers that parse, senders on
@@ -241,6 +245,23 @@ def test_files_measures_both_servers_memory_and_chat(runs: dict[str, Run]) -> No
     assert "ours / bare aiohttp to disk" in runs["files"].output
 
 
+def test_search_times_every_query_kind_on_server_and_client(runs: dict[str, Run]) -> None:
+    result = runs["search"].result
+    engines = {row["engine"] for row in result["rows"]}
+    assert "SQLite" in engines
+    assert "PostgreSQL" in engines or "no PostgreSQL" in runs["search"].output
+    for rows in (result["rows"], result["client_rows"]):
+        assert {(row["scope"], row["words"]) for row in rows} == {
+            (scope, words) for scope in ("every room", "one room") for words in (1, 2, 3)
+        }
+        assert all(row["count"] == 20 for row in rows), rows
+        # The queries are taken from stored messages: across rooms each finds something.
+        assert all(row["mean_results"] >= 1 for row in rows if row["scope"] == "every room")
+    assert {row["index"] for row in result["write_rows"]} == {"with index", "without index"}
+    assert all(row["deliveries_per_s"] > 0 for row in result["write_rows"])
+    assert "of fan-out throughput" in runs["search"].output
+
+
 def test_report_writes_the_page_and_readable_charts(runs: dict[str, Run], tmp_path: Path) -> None:
     folder = next(iter(runs.values())).json_path.parent
     out = tmp_path / "benchmarks.md"
@@ -256,6 +277,9 @@ def test_report_writes_the_page_and_readable_charts(runs: dict[str, Run], tmp_pa
     assert "## Targets of issue 5" in page
     assert "python -m bench.latency --repeat 1 --clients 3" in page
     assert "| revocation reaches running servers |" in page
+    assert "| server search p99 over 3,000 messages, SQLite" in page
+    assert "| client search p99 over 1,000 cached messages" in page
+    assert "| fan-out throughput lost to the search index" in page
     assert "python -m bench.revocation --repeat 1 --sockets 3" in page
     assert "| file upload speed against a bare aiohttp handler |" in page
     assert "| chat p99 while those uploads run |" in page

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from chat_protocol import LogEntry, LogWrite, Message, RoomInfo
@@ -144,6 +145,22 @@ class Person:
 
     username: str
     admin: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    """A search of the stored messages (``GET /api/v1/search``).
+
+    ``terms`` come from :func:`chat_protocol.search.query_terms`, each to match
+    as a prefix; ``rooms``: the rooms the searching user may read (None: all);
+    ``room``: only that one, and then ``before``: only its seqs below it.
+    """
+
+    terms: list[str]
+    rooms: Collection[str] | None
+    limit: int
+    room: str | None = None
+    before: int | None = None
 
 
 class ChatStore(ABC):
@@ -390,3 +407,10 @@ class ChatStore(ABC):
         self, room: str, before: int | None, limit: int, *, everything: bool
     ) -> list[LogEntry]:
         """Up to ``limit`` newest entries with seq < before (all when None), ascending."""
+
+    @abstractmethod
+    async def search(self, request: SearchRequest) -> list[Message]:
+        """The newest ``request.limit`` messages whose words match every term, newest first.
+
+        Newest first means by seq within a room and by ``ts`` across rooms.
+        """

@@ -25,6 +25,8 @@ from playhouse.migrate import migrate as run_migrations
 
 from chat_protocol.rules import now_ts
 
+from .search_index import create_search_index
+
 # Any fixed number: the key of the PostgreSQL advisory lock that keeps two
 # servers starting at once on one database from migrating it twice.
 _PG_MIGRATION_LOCK = 0x63686174  # "chat"
@@ -274,6 +276,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         5, "conversations: room log, kinds, members, reactions, reads, admins", _conversations
     ),
+    Migration(6, "the full-text search index of messages", create_search_index),
 )
 
 

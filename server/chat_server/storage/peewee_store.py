@@ -73,6 +73,7 @@ from .base import (
     NameTaken,
     NotYours,
     Person,
+    SearchRequest,
     SessionInfo,
     StorageError,
     TokenOwner,
@@ -94,6 +95,7 @@ from .models import (
     User,
     database_proxy,
 )
+from .search_index import SearchIndex
 from .workers import GroupCommitWriter, ReaderPool
 
 T = TypeVar("T")
@@ -123,6 +125,8 @@ class PeeweeChatStore(ChatStore):
         self._writer: GroupCommitWriter | None = None
         self._readers: ReaderPool | None = None
         self._sql = _AppendSql(db.param)
+        # The full-text index, written in the same transactions as the log.
+        self.search_index = SearchIndex(db)
 
     @property
     def database(self) -> peewee.Database:
@@ -164,6 +168,7 @@ class PeeweeChatStore(ChatStore):
 
     def _prepare(self) -> None:
         migrate(self._db)
+        self.search_index.prepare()
         self._ensure_room(DEFAULT_ROOM)
 
     async def close(self) -> None:
@@ -580,6 +585,8 @@ class PeeweeChatStore(ChatStore):
             if name == DEFAULT_ROOM:
                 raise BadTarget(f"{DEFAULT_ROOM!r} cannot be deleted")
             members = _members_of([room.id]).get(room.id) if room.kind != "public" else None
+            # Before the messages go: on SQLite nothing ties the index rows to them.
+            self.search_index.unindex_room(name)
             StoredMessage.delete().where(StoredMessage.room == room.id).execute()
             StoredReaction.delete().where(StoredReaction.room == room.id).execute()
             Membership.delete().where(Membership.room == room.id).execute()
@@ -671,6 +678,7 @@ class PeeweeChatStore(ChatStore):
         ts = now_ts()
         cursor.execute(sql.insert, (room_id, seq, author, client_id, text, ts, reply_to))
         if cursor.rowcount == 1:
+            self.search_index.add(cursor, room_id, seq, text)
             message = Message(
                 room=room,
                 seq=seq,
@@ -721,10 +729,14 @@ class PeeweeChatStore(ChatStore):
                     raise NotYours("only its author edits a message")
                 target.text, target.edited = event.text, ts
                 target.save()
+                # Found by its new words only, in the same transaction.
+                self.search_index.index_edit(_indexed(event.room, event.target, event.text))
                 row["text"] = event.text
             elif isinstance(event, SendDelete):
                 if target.author != user and not (admin or _is_admin(user)):
                     raise NotYours("only its author or an admin deletes a message")
+                # Out of the index first (it finds the row by room and seq).
+                self.search_index.unindex(_indexed(event.room, event.target, ""))
                 _erase(room.id, event.target)
             else:
                 if not self._react(room.id, event.target, user, event.emoji, event.on):
@@ -809,6 +821,9 @@ class PeeweeChatStore(ChatStore):
             return _with_reactions(newest_first[::-1])
 
         return await self._read(work)
+
+    async def search(self, request: SearchRequest) -> list[Message]:
+        return await self._read(lambda: self.search_index.search(request))
 
 
 class _AppendSql:
@@ -963,6 +978,11 @@ def _nothing_logged(room: Room, client_id: str, ts: str) -> AppendResult:
     """A write that changed nothing: acked with the room's current last_seq."""
     last_seq = Room.get_by_id(room.id).last_seq
     return AppendResult(None, False, client_id, room.name, last_seq, ts)
+
+
+def _indexed(room: str, seq: int, text: str) -> Message:
+    """The (room, seq, text) the search index keys on, as the Message its methods take."""
+    return Message(room=room, seq=seq, client_id="", author="", text=text, ts="")
 
 
 def _erase(room_id: int, seq: int) -> None:

@@ -1,0 +1,354 @@
+"""The server's full-text index of messages: SQLite FTS5 or PostgreSQL ``tsvector``.
+
+Both engines are fed the same tokens, cut once in Python by the contract's
+rule (:mod:`chat_protocol.search`), and told to take them verbatim, so both
+find exactly the same messages (one test suite runs against both):
+
+- SQLite: the FTS5 table ``message_search(words)``, rowid = ``messages.id``,
+  with the ``ascii`` tokenizer (our tokens hold no ASCII punctuation and no
+  upper case, so it only splits at the spaces between them), ``detail=none``
+  (no positions: the rule needs none, and they would make the index larger)
+  and prefix queries ``"tok"*``. It is an ordinary FTS5 table, not a
+  contentless one, because deleting from a contentless table needs SQLite
+  3.43 (``contentless_delete``) and the Python of Debian 12 has 3.40; it
+  stores the tokens, not the text. Beside it, ``message_search_terms`` lists
+  every word the index holds: a query term that is the prefix of a few words
+  is searched as those whole words (``("meet" OR "meeting")``), which FTS5
+  reads lazily, newest first, stopping at the limit; as a prefix term
+  (``"meet"*``) FTS5 would first merge the whole match list of every such
+  word, a tenth of a second for a common word in a million messages. A word
+  leaves the list when the last message holding it is deleted or edited.
+- PostgreSQL: the table ``message_search(message_id, words tsvector)`` with a
+  GIN index; ``array_to_tsvector`` and ``::tsquery`` take our tokens as
+  lexemes as they are, which is what the ``simple`` configuration (no
+  stemming, no stop words) does, without PostgreSQL's parser cutting the
+  tokens again by its own idea of a word; prefix terms ``'tok':*``.
+
+Rows are written in the transaction that writes the message:
+:meth:`SearchIndex.add` is the one call in the append path (the group-commit
+writer), :meth:`SearchIndex.index_edit` and :meth:`SearchIndex.unindex` are
+for the edit and delete entries of the room log, inside their own write. A
+message with no word (empty text, only punctuation) has no row.
+
+Deleted words leave no trace where the engine allows it: FTS5's
+``secure-delete`` option (SQLite 3.42 and later) is switched on at every
+open, so a deleted row's tokens are removed from the index b-tree at once.
+On an older SQLite the tokens row itself is deleted, but the index segments
+keep the deleted message's terms (with its id, not its text) until FTS5
+merges them; :meth:`SearchIndex.prepare` logs a warning saying so. On
+PostgreSQL a deleted row is gone from queries at once and from the disk
+after the next VACUUM (autovacuum), as for every row there.
+
+Order: newest first by ``messages.id``, the order in which the writer
+inserted them, which within a room is the seq order (a room's seqs are drawn
+under its row lock, in insert order) and across rooms the order of ``ts``
+(each process stamps ``ts`` as it inserts; between several server processes
+their clocks may differ by milliseconds). FTS5 reads its match lists in that
+order and stops at the limit, which is what keeps a search over a million
+messages fast; PostgreSQL's GIN index hands over every match, which the
+query then sorts for the newest. The page is then sorted by seq (in one room)
+or ``ts`` (across rooms) to keep the contract's word exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any, cast
+
+import peewee
+
+from chat_protocol import Message
+from chat_protocol.search import (
+    MAX_PREFIX_EXPANSIONS,
+    fts5_match,
+    has_fts5_secure_delete,
+    index_tokens,
+    prefix_range,
+    tsquery,
+)
+
+from .base import SearchRequest
+
+log = logging.getLogger(__name__)
+
+_SQLITE_CREATE = (
+    "CREATE VIRTUAL TABLE message_search USING fts5("
+    "words, tokenize = 'ascii', detail = 'none', columnsize = 0)",
+    # Every word the index holds, so that a query term can be expanded to the
+    # words it is a prefix of (see SearchIndex.search).
+    "CREATE TABLE message_search_terms (term TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID",
+)
+
+_PG_CREATE = (
+    "CREATE TABLE message_search ("
+    " message_id BIGINT PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,"
+    " words TSVECTOR NOT NULL)",
+    "CREATE INDEX message_search_words ON message_search USING GIN (words)",
+)
+
+
+def _is_sqlite(db: peewee.Database) -> bool:
+    return isinstance(db, peewee.SqliteDatabase)
+
+
+def _unique(tokens: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(tokens))
+
+
+class SearchIndex:
+    """The search index of one store's database; its methods run on the store's threads.
+
+    :meth:`add`, :meth:`index_edit` and :meth:`unindex` run inside a write
+    transaction of the :class:`~.workers.GroupCommitWriter`; :meth:`search`
+    on a reader.
+    """
+
+    def __init__(self, db: peewee.Database) -> None:
+        self._db = db
+        self._sqlite = _is_sqlite(db)
+        p = db.param
+        if self._sqlite:
+            self._add = (
+                f"INSERT INTO message_search (rowid, words) SELECT id, {p}"
+                f" FROM messages WHERE room_id = {p} AND seq = {p}"
+            )
+            self._remove = f"DELETE FROM message_search WHERE rowid = {p}"
+            # One statement for all of a message's words (a JSON array): cheaper
+            # on the hot path than one INSERT per word.
+            self._add_terms = (
+                "INSERT OR IGNORE INTO message_search_terms (term)"
+                f" SELECT value FROM json_each({p})"
+            )
+            self._key = "s.rowid"
+            self._join = "JOIN messages m ON m.id = s.rowid"
+            self._match = f"message_search MATCH {p}"
+        else:
+            self._add = (
+                f"INSERT INTO message_search (message_id, words)"
+                f" SELECT id, array_to_tsvector({p}::text[])"
+                f" FROM messages WHERE room_id = {p} AND seq = {p}"
+            )
+            self._remove = f"DELETE FROM message_search WHERE message_id = {p}"
+            self._key = "s.message_id"
+            self._join = "JOIN messages m ON m.id = s.message_id"
+            self._match = f"s.words @@ {p}::tsquery"
+        self._find_id = (
+            "SELECT m.id, m.room_id FROM messages m JOIN rooms r ON r.id = m.room_id"
+            f" WHERE r.name = {p} AND m.seq = {p}"
+        )
+
+    # Schema ---------------------------------------------------------------
+
+    def create(self) -> None:
+        """Create the index and fill it from every stored message (a migration step)."""
+        for statement in _SQLITE_CREATE if self._sqlite else _PG_CREATE:
+            self._execute(statement)
+        self.rebuild()
+
+    def rebuild(self) -> int:
+        """Index every stored message afresh; return how many got a row.
+
+        Reads the messages in batches by id so that a million of them never sit
+        in memory at once.
+        """
+        self._execute("DELETE FROM message_search")
+        if self._sqlite:
+            self._execute("DELETE FROM message_search_terms")
+        p = self._db.param
+        after, indexed = 0, 0
+        while True:
+            rows = self._execute(
+                "SELECT id, room_id, seq, text FROM messages"
+                f" WHERE id > {p} ORDER BY id LIMIT 2000",
+                (after,),
+            ).fetchall()
+            if not rows:
+                return indexed
+            cursor = self._cursor()
+            for _id, room_id, seq, text in rows:
+                indexed += self.add(cursor, room_id, seq, text)
+            after = rows[-1][0]
+
+    def prepare(self) -> None:
+        """At every open: switch deleted words' erasure on where the engine has it.
+
+        The option is stored in the FTS5 table, so a database made on an older
+        SQLite gets it as soon as a newer one opens it.
+        """
+        if not self._sqlite:
+            return
+        (version,) = self._execute("SELECT sqlite_version()").fetchone()
+        if has_fts5_secure_delete(str(version)):
+            self._execute(
+                "INSERT INTO message_search (message_search, rank) VALUES ('secure-delete', 1)"
+            )
+        else:
+            log.warning(
+                "SQLite %s has no FTS5 secure-delete (3.42 and later): the search index keeps "
+                "the words of deleted or edited messages (without their text) until FTS5 "
+                "merges its segments",
+                version,
+            )
+
+    # Writes (inside the writer's transaction) -------------------------------
+
+    def add(self, cursor: Any, room_id: int, seq: int, text: str) -> int:
+        """Index the message just inserted as (room_id, seq); 1 if it got a row, else 0.
+
+        The append path's hook: ``cursor`` is the writer's, and the statement
+        is built once, so the index costs one INSERT per message.
+        """
+        tokens = index_tokens(text)
+        if not tokens:
+            return 0
+        if self._sqlite:
+            cursor.execute(self._add, (" ".join(tokens), room_id, seq))
+            cursor.execute(self._add_terms, (json.dumps(_unique(tokens)),))
+        else:
+            cursor.execute(self._add, (_unique(tokens), room_id, seq))
+        return 1
+
+    def index_edit(self, message: Message) -> None:
+        """Replace the words of the stored message ``message.room``/``message.seq`` by
+        those of ``message.text`` (its new, current text). Nothing if there is no such message."""
+        found = self._execute(self._find_id, (message.room, message.seq)).fetchone()
+        if found is None:
+            return
+        message_id, room_id = found
+        self._remove_row(message_id)
+        self.add(self._cursor(), room_id, message.seq, message.text)
+
+    def unindex(self, message: Message) -> None:
+        """Remove the message ``message.room``/``message.seq`` from the index (deleted)."""
+        found = self._execute(self._find_id, (message.room, message.seq)).fetchone()
+        if found is not None:
+            self._remove_row(found[0])
+
+    def unindex_room(self, room: str) -> int:
+        """Remove every message of ``room`` from the index (the room is deleted); how many.
+
+        Call it before the room's messages go: on SQLite the index rows are not
+        tied to them by a foreign key (on PostgreSQL they are, and would go too).
+        """
+        ids = self._execute(
+            "SELECT m.id FROM messages m JOIN rooms r ON r.id = m.room_id"
+            f" WHERE r.name = {self._db.param}",
+            (room,),
+        ).fetchall()
+        for (message_id,) in ids:
+            self._remove_row(message_id)
+        return len(ids)
+
+    def _remove_row(self, message_id: int) -> None:
+        """Delete a message's index row, and from the word list the words no message has now."""
+        if not self._sqlite:
+            self._execute(self._remove, (message_id,))
+            return
+        row = self._execute(
+            "SELECT words FROM message_search WHERE rowid = ?", (message_id,)
+        ).fetchone()
+        self._execute(self._remove, (message_id,))
+        for word in _unique(str(row[0]).split() if row else []):
+            still = self._execute(
+                "SELECT rowid FROM message_search WHERE message_search MATCH ? LIMIT 1",
+                (fts5_match([word], {word: [word]}),),
+            ).fetchone()
+            if still is None:
+                self._execute("DELETE FROM message_search_terms WHERE term = ?", (word,))
+
+    # Reads ----------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> list[Message]:
+        """The newest ``request.limit`` messages matching every term (as a prefix), newest first."""
+        terms, rooms, room, before = request.terms, request.rooms, request.room, request.before
+        if before is not None and room is None:
+            raise ValueError("before needs room")
+        if rooms is not None and not rooms:
+            return []
+        p = self._db.param
+        where = [self._match]
+        if self._sqlite:
+            expansions = self._expansions(terms)
+            if expansions is None:
+                return []
+            match = fts5_match(terms, expansions)
+        else:
+            match = tsquery(terms)
+        params: list[Any] = [match]
+        if room is not None:
+            where.append(f"r.name = {p}")
+            params.append(room)
+        if rooms is not None:
+            where.append(f"r.name IN ({', '.join([p] * len(rooms))})")
+            params.extend(rooms)
+        if before is not None:
+            where.append(f"m.seq < {p}")
+            params.append(before)
+            bound = self._id_bound(cast(str, room), before)
+            if bound is not None:
+                # The ids below the first message at or after ``before``: lets the
+                # engine start reading its match list there instead of at the top.
+                where.append(f"{self._key} < {p}")
+                params.append(bound)
+        params.append(request.limit)
+        rows = self._execute(
+            "SELECT r.name, m.seq, m.client_id, m.author, m.text, m.ts"
+            f" FROM message_search s {self._join} JOIN rooms r ON r.id = m.room_id"
+            f" WHERE {' AND '.join(where)} ORDER BY {self._key} DESC LIMIT {p}",
+            tuple(params),
+        ).fetchall()
+        found = [
+            Message(room=name, seq=seq, client_id=client_id, author=author, text=text, ts=ts)
+            for name, seq, client_id, author, text, ts in rows
+        ]
+        if room is not None:
+            return sorted(found, key=lambda message: message.seq, reverse=True)
+        return sorted(found, key=lambda message: message.ts, reverse=True)
+
+    def _expansions(self, terms: list[str]) -> dict[str, list[str]] | None:
+        """For each term, the indexed words it is a prefix of (when few); None if a term has none.
+
+        A prefix term makes FTS5 merge the whole match list of every word it
+        covers before it can give the newest 20, which for a common word in a
+        million messages takes a tenth of a second; the same words as an OR of
+        whole words are read lazily, newest first, in well under a millisecond.
+        """
+        found: dict[str, list[str]] = {}
+        for term in terms:
+            words = [
+                word
+                for (word,) in self._execute(
+                    "SELECT term FROM message_search_terms WHERE term >= ? AND term < ?"
+                    " ORDER BY term LIMIT ?",
+                    (*prefix_range(term), MAX_PREFIX_EXPANSIONS + 1),
+                ).fetchall()
+            ]
+            if not words:
+                return None
+            if len(words) <= MAX_PREFIX_EXPANSIONS:
+                found[term] = words
+        return found
+
+    def _id_bound(self, room: str, before: int) -> int | None:
+        p = self._db.param
+        row = self._execute(
+            "SELECT m.id FROM messages m JOIN rooms r ON r.id = m.room_id"
+            f" WHERE r.name = {p} AND m.seq >= {p} ORDER BY m.seq LIMIT 1",
+            (room, before),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    # Plumbing -------------------------------------------------------------
+
+    def _cursor(self) -> Any:
+        return cast(Any, self._db).cursor()  # the stubs leave cursor() untyped
+
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        return self._db.execute_sql(sql, params)  # type: ignore[no-untyped-call]
+
+
+def create_search_index(db: peewee.Database) -> None:
+    """The migration step: the index table, filled from the messages already stored."""
+    SearchIndex(db).create()

@@ -1,0 +1,292 @@
+"""The server's search index (storage.search_index), on SQLite FTS5 and PostgreSQL alike.
+
+Every test runs on a real SQLite file and on a throwaway PostgreSQL database
+(the fixtures of tests/server/test_storage.py), so the two engines are held
+to the same results: those of the reference rule
+:func:`chat_protocol.search.matches`.
+"""
+
+# The store fixtures are imported from test_storage.py, so the tests' parameters
+# of the same names look like redefinitions to ruff.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import sqlite3
+from pathlib import Path
+
+import peewee
+import pytest
+
+from chat_protocol import Message
+from chat_protocol.search import (
+    MAX_PREFIX_EXPANSIONS,
+    has_fts5_secure_delete,
+    matches,
+    query_terms,
+)
+from chat_server.storage import PeeweeChatStore, open_store
+from chat_server.storage.base import SearchRequest
+from chat_server.storage.database import SQLITE_FILE_NAME
+from chat_server.storage.migrations import MIGRATIONS, migrate
+from tests.server.test_storage import (  # noqa: F401 (fixtures, used by name)
+    OpenStore,
+    StoreConfig,
+    store,
+    store_config,
+    store_database,
+    store_opener,
+    store_pg_url,
+)
+
+
+async def _search(
+    store: PeeweeChatStore,
+    query: str,
+    *,
+    rooms: list[str] | None = None,
+    room: str | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> list[tuple[str, int]]:
+    """(room, seq) of each result of ``query``, in the order given."""
+    found = await store.search(SearchRequest(query_terms(query), rooms, limit, room, before))
+    return [(message.room, message.seq) for message in found]
+
+
+async def _post(store: PeeweeChatStore, room: str, *texts: str) -> list[int]:
+    seqs = []
+    for text in texts:
+        result = await store.append(room, "alice", f"{room}-{text}-{len(seqs)}", text)
+        seqs.append(result.message.seq)
+    return seqs
+
+
+async def test_words_are_found_by_prefix_case_and_accent_insensitively(
+    store: PeeweeChatStore,
+) -> None:
+    await _post(store, "general", "Meeting at the Café", "lunch?", "東京都庁で会いましょう")
+
+    assert await _search(store, "meet") == [("general", 1)]
+    assert await _search(store, "CAFE meeting") == [("general", 1)]
+    assert await _search(store, "café") == [("general", 1)]
+    assert await _search(store, "eting") == []
+    assert await _search(store, "meet lunch") == []
+    assert await _search(store, "京都") == [("general", 3)]
+    assert await _search(store, "都庁") == [("general", 3)]
+    assert await _search(store, "庁") == [("general", 3)]
+    assert await _search(store, "都京") == []
+
+
+async def test_results_are_newest_first_and_pages_go_back_with_before(
+    store: PeeweeChatStore,
+) -> None:
+    await store.ensure_room("dev")
+    await _post(store, "general", *[f"report {n}" for n in range(1, 8)])
+    await _post(store, "dev", "report from dev")
+
+    everywhere = await _search(store, "report")
+    assert everywhere[0] == ("dev", 1)  # the newest, by ts, across rooms
+    assert [seq for room, seq in everywhere if room == "general"] == [7, 6, 5, 4, 3, 2, 1]
+    assert await _search(store, "report", room="general", limit=3) == [
+        ("general", 7),
+        ("general", 6),
+        ("general", 5),
+    ]
+    assert await _search(store, "report", room="general", before=5, limit=3) == [
+        ("general", 4),
+        ("general", 3),
+        ("general", 2),
+    ]
+    assert await _search(store, "report", room="general", before=2) == [("general", 1)]
+    assert await _search(store, "report", room="general", before=1) == []
+    # A before past the newest seq is simply "from the newest".
+    assert len(await _search(store, "report", room="general", before=99)) == 7
+
+
+async def test_only_the_rooms_the_reader_may_read_are_searched(store: PeeweeChatStore) -> None:
+    await store.ensure_room("secret")
+    await _post(store, "general", "plans for friday")
+    await _post(store, "secret", "plans for the surprise")
+
+    assert await _search(store, "plans", rooms=["general"]) == [("general", 1)]
+    assert await _search(store, "plans", rooms=[]) == []
+    assert await _search(store, "surprise", rooms=["general"]) == []
+    assert await _search(store, "plans", rooms=["general"], room="secret") == []
+    assert sorted(await _search(store, "plans")) == [("general", 1), ("secret", 1)]
+
+
+async def test_a_retry_is_indexed_once_and_text_without_words_not_at_all(
+    store: PeeweeChatStore,
+) -> None:
+    await store.append("general", "alice", "c1", "hello there")
+    await store.append("general", "alice", "c1", "hello there")
+    await store.append("general", "alice", "c2", "...!!!")
+    await store.append("general", "alice", "c3", "")
+
+    assert await _search(store, "hello") == [("general", 1)]
+    assert await _rows(store) == 1
+
+
+async def test_an_edit_reindexes_and_a_delete_unindexes(store: PeeweeChatStore) -> None:
+    await _post(store, "general", "the old wording", "keep this one")
+    edited = Message(room="general", seq=1, client_id="", author="", text="the new phrasing", ts="")
+
+    await store._write(lambda: store.search_index.index_edit(edited))
+    assert await _search(store, "wording") == []
+    assert await _search(store, "phrasing") == [("general", 1)]
+    assert await _search(store, "the") == [("general", 1)]
+
+    await store._write(lambda: store.search_index.unindex(edited))
+    assert await _search(store, "phrasing") == []
+    assert await _search(store, "the") == []
+    assert await _search(store, "keep") == [("general", 2)]
+    assert await _rows(store) == 1
+
+    # An edit to words-free text, and one or a delete of a message not there, change nothing else.
+    ghost = Message(room="general", seq=99, client_id="", author="", text="ghost", ts="")
+    await store._write(lambda: store.search_index.index_edit(ghost))
+    await store._write(lambda: store.search_index.unindex(ghost))
+    blank = Message(room="general", seq=2, client_id="", author="", text="!!", ts="")
+    await store._write(lambda: store.search_index.index_edit(blank))
+    assert await _rows(store) == 0
+    assert await _search(store, "ghost") == []
+
+
+async def test_both_engines_find_exactly_what_the_rule_finds(store: PeeweeChatStore) -> None:
+    # A small corpus of many scripts, with words that are prefixes of others.
+    vocabulary = [
+        "meet",
+        "meeting",
+        "Meetings",
+        "café",
+        "CAFE",
+        "cafés",
+        "naïve",
+        "東京",
+        "京都",
+        "東京都",
+        "안녕하세요",
+        "Привет",
+        "e2e",
+        "2026",
+        "straße",
+    ]
+    rng = random.Random(14)
+    await store.ensure_room("dev")
+    texts: dict[tuple[str, int], str] = {}
+    for n in range(120):
+        room = "general" if n % 3 else "dev"
+        text = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(1, 4)))
+        result = await store.append(room, "alice", f"c{n}", text)
+        texts[(room, result.message.seq)] = text
+
+    for query in ["meet", "meeting", "cafe", "CAFÉS", "naive", "東京", "京", "都", "하세", "привет",
+                  "e2", "20", "strasse", "meet 東京", "cafe naïve meeting"]:  # fmt: skip
+        terms = query_terms(query)
+        expected = {key for key, text in texts.items() if matches(terms, text)}
+        found = await _search(store, query, limit=200)
+        assert set(found) == expected, query
+        assert len(found) == len(expected)
+
+
+async def test_the_migration_indexes_the_messages_of_an_existing_database(
+    store_database: peewee.Database, store_opener: OpenStore
+) -> None:
+    # A database as it was before the index: three steps, one room, two messages.
+    migrate(store_database, MIGRATIONS[:3])
+    p = store_database.param
+    store_database.execute_sql(
+        f"INSERT INTO rooms (name, last_seq, created) VALUES ({p}, 2, {p})", ("general", "t")
+    )
+    for seq, text in ((1, "Früher gesagt"), (2, "später")):
+        store_database.execute_sql(
+            "INSERT INTO messages (room_id, seq, author, client_id, text, ts)"
+            f" VALUES (1, {p}, 'alice', {p}, {p}, '2026-01-01T00:00:00.000Z')",
+            (seq, f"c{seq}", text),
+        )
+    store_database.close()
+
+    store = await store_opener()
+    assert await _search(store, "fruher") == [("general", 1)]
+    assert await _search(store, "spat") == [("general", 2)]
+    # And from then on new messages are indexed as they are stored.
+    await store.append("general", "bob", "c3", "später noch einmal")
+    assert await _search(store, "spater") == [("general", 3), ("general", 2)]
+
+
+async def test_deleted_words_are_erased_where_sqlite_can(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # FTS5's secure-delete is SQLite's own; PostgreSQL has no such option.
+    config = StoreConfig(db_url=None, data_dir=tmp_path)
+    with caplog.at_level(logging.WARNING, logger="chat_server.storage.search_index"):
+        store = open_store(config)
+        await store.open()
+        await store.close()
+    with sqlite3.connect(tmp_path / SQLITE_FILE_NAME) as connection:
+        version = connection.execute("SELECT sqlite_version()").fetchone()[0]
+        rows = connection.execute(
+            "SELECT v FROM message_search_config WHERE k = 'secure-delete'"
+        ).fetchall()
+    connection.close()
+    if has_fts5_secure_delete(version):
+        assert rows == [(1,)]
+        assert "secure-delete" not in caplog.text
+    else:
+        assert rows == []
+        assert f"SQLite {version} has no FTS5 secure-delete" in caplog.text
+
+
+async def _rows(store: PeeweeChatStore) -> int:
+    def count() -> int:
+        cursor = store.database.execute_sql("SELECT COUNT(*) FROM message_search")
+        return int(cursor.fetchone()[0])
+
+    return await store._read(count)
+
+
+async def test_a_term_covering_many_words_finds_them_all(store: PeeweeChatStore) -> None:
+    # More words than MAX_PREFIX_EXPANSIONS start with "pre": the term is searched as a prefix.
+    count = MAX_PREFIX_EXPANSIONS + 6
+    await asyncio.gather(
+        *(store.append("general", "alice", f"c{n}", f"pre{n}x common") for n in range(count))
+    )
+    assert len(await _search(store, "pre", limit=count)) == count
+    # pre1x, pre10x..pre19x and pre100x..pre199x: few enough to be looked up as words.
+    assert len(await _search(store, "pre1 common", limit=200)) == 111
+    assert len(await _search(store, "pre5x")) == 1
+
+
+async def test_the_word_list_forgets_words_no_message_holds(
+    tmp_path: Path,
+) -> None:
+    store = open_store(StoreConfig(db_url=None, data_dir=tmp_path))
+    await store.open()
+    try:
+        await _post(store, "general", "shared secretword", "shared")
+        gone = Message(room="general", seq=1, client_id="", author="", text="", ts="")
+        await store._write(lambda: store.search_index.unindex(gone))
+
+        def words() -> list[str]:
+            cursor = store.database.execute_sql("SELECT term FROM message_search_terms")
+            return sorted(term for (term,) in cursor.fetchall())
+
+        assert await store._read(words) == ["shared"]
+        assert await _search(store, "secret") == []
+    finally:
+        await store.close()
+
+
+async def test_a_deleted_rooms_messages_leave_the_index(store: PeeweeChatStore) -> None:
+    await store.ensure_room("gone")
+    await _post(store, "gone", "farewell party", "farewell cake")
+    await _post(store, "general", "farewell speech")
+
+    assert await store._write(lambda: store.search_index.unindex_room("gone")) == 2
+    assert await _search(store, "farewell") == [("general", 1)]
+    assert await _search(store, "cake") == []
+    assert await store._write(lambda: store.search_index.unindex_room("nowhere")) == 0
