@@ -41,6 +41,7 @@ from chat_desktop.transport.pinning import PinStore
 from chat_desktop.ui.main_window import MainWindow
 from chat_desktop.ui.palettes import dark_palette, light_palette
 from chat_desktop.ui.resources import forget_rendered_icons, style_sheet
+from chat_desktop.ui.settings_dialog import SettingsDialog
 from chat_desktop.ui.sign_in import SignInDialog
 from chat_protocol import Message, RoomInfo
 from chat_protocol.rules import format_ts
@@ -186,6 +187,16 @@ def main(argv: list[str] | None = None) -> int:
         settle(app)
         save(window, args.out / "main-small.png")
         window.resize(size)
+
+        # The settings dialog, over the window, as Chat > Settings opens it.
+        dialog = SettingsDialog(
+            window.policy, window.autostart, window.rooms.names(), tray_available=True, parent=window
+        )
+        dialog.show()
+        settle(app)
+        save(dialog, args.out / "settings.png")
+        dialog.hide()
+        dialog.deleteLater()
         window.hide()
         window.deleteLater()
         controller.deleteLater()
