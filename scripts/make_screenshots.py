@@ -189,8 +189,9 @@ def main(argv: list[str] | None = None) -> int:
         window.resize(size)
 
         # The settings dialog, over the window, as Chat > Settings opens it.
+        rooms = window.rooms.names()
         dialog = SettingsDialog(
-            window.policy, window.autostart, window.rooms.names(), tray_available=True, parent=window
+            window.policy, window.autostart, rooms, tray_available=True, parent=window
         )
         dialog.show()
         settle(app)
