@@ -47,8 +47,8 @@ from .entries import CertificateProblem
 log = logging.getLogger(__name__)
 
 # After a refused certificate whose check found nothing for the user to decide:
-# a new link is tried after this many seconds (read at each check, so that a
-# test may shorten it).
+# a new link is tried after this many seconds (the default of
+# CertificateChecks(recheck=...); tests pass a shorter one).
 CERTIFICATE_RECHECK = 3.0
 
 
