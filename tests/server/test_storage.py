@@ -519,10 +519,12 @@ async def test_sessions_have_an_opaque_id_an_agent_and_can_be_ended_one_by_one(
     second = await store.add_token("alice", "a2")
     bobs = await store.add_token("bob", "b1")
     sessions = await store.sessions_of("ALICE")
-    assert [(s.session_id, s.agent, s.token_hash) for s in sessions] == [
-        (first, "Chat Desktop 0.1 (Linux)", "a1"),
-        (second, "", "a2"),
-    ]
+    # Listed oldest first; two made in the same millisecond may come either
+    # way, so the pairs are compared without their order.
+    assert sorted((s.session_id, s.agent, s.token_hash) for s in sessions) == sorted(
+        [(first, "Chat Desktop 0.1 (Linux)", "a1"), (second, "", "a2")]
+    )
+    assert [s.created for s in sessions] == sorted(s.created for s in sessions)
     assert all(s.last_used == s.created for s in sessions)
     assert len({first, second, bobs}) == 3 and "a1" not in first
     assert await store.delete_session("alice", bobs) is None
