@@ -13,7 +13,12 @@ loop, Qt offscreen) and reports on stdout:
 - ``memory`` (for :mod:`bench.client_memory`): connects, prints ``READY``,
   then every ``--sample-every`` seconds a ``MEM`` line: RSS, the messages the
   cache holds, the rows the window shows and the objects the garbage
-  collector tracks; until its stdin closes (or ``--run-seconds``).
+  collector tracks; until its stdin closes (or ``--run-seconds``). With
+  ``--tracemalloc-at A,B`` it traces Python's allocations from the start,
+  snapshots them once the cache holds A messages and again at B, and prints
+  the ``--tracemalloc-top`` sites that grew most in between as ``TRACE``
+  lines (the allocations of Python code only: Qt's and SQLite's own memory
+  is not traced).
 
 It imports only the app and the standard library, so what a launch costs
 here is what the app costs: the parent's benchmark machinery (aiohttp
@@ -35,6 +40,7 @@ import json
 import sys
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +87,8 @@ async def sample_memory(cache: ChatCache, window: MainWindow, args: argparse.Nam
         loop.call_soon_threadsafe(closed.set)
 
     threading.Thread(target=wait_for_eof, daemon=True).start()
+    marks = list(args.tracemalloc_at)
+    snapshots: list[tracemalloc.Snapshot] = []
     print("READY", flush=True)
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(args.run_seconds):
@@ -93,9 +101,32 @@ async def sample_memory(cache: ChatCache, window: MainWindow, args: argparse.Nam
                     "objects": len(gc.get_objects()),
                 }
                 print("MEM " + json.dumps(sample), flush=True)
+                if marks and sample["received"] >= marks[0]:
+                    snapshots.append(trace_snapshot(marks.pop(0)))
+                    if len(snapshots) == 2:
+                        print_trace_growth(snapshots[0], snapshots[1], args.tracemalloc_top)
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(args.sample_every):
                         await closed.wait()
+
+
+def trace_snapshot(received: int) -> tracemalloc.Snapshot:
+    """Python's live allocations now, without tracemalloc's own; a ``TRACE`` line says when."""
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__)]
+    )
+    traced, _ = tracemalloc.get_traced_memory()
+    print(f"TRACE at {received:,} messages: {traced / 2**20:.1f} MiB traced", flush=True)
+    return snapshot
+
+
+def print_trace_growth(old: tracemalloc.Snapshot, new: tracemalloc.Snapshot, top: int) -> None:
+    """The ``top`` allocation sites that grew most from ``old`` to ``new``, as ``TRACE`` lines."""
+    growth = new.compare_to(old, "lineno")
+    total = sum(stat.size_diff for stat in growth)
+    print(f"TRACE growth in all: {total / 2**20:+.2f} MiB", flush=True)
+    for stat in growth[:top]:
+        print(f"TRACE {stat}", flush=True)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -123,6 +154,8 @@ def run(args: argparse.Namespace) -> None:
             if not self.done.done():
                 self.done.set_result(time.monotonic())
 
+    if args.tracemalloc_at:
+        tracemalloc.start()
     app = QApplication([])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
@@ -201,6 +234,13 @@ def main() -> None:
         "--run-seconds", type=float, default=5.0, help="burst: how long; memory: at most"
     )
     parser.add_argument("--sample-every", type=float, default=1.0, help="memory: seconds")
+    parser.add_argument(
+        "--tracemalloc-at",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[],
+        help="memory: trace Python's allocations, snapshot at these two message counts",
+    )
+    parser.add_argument("--tracemalloc-top", type=int, default=20, help="memory: sites shown")
     run(parser.parse_args())
 
 

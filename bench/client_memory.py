@@ -23,6 +23,11 @@ own state. Messages are sent by lean clients (:mod:`bench.wire`) in this
 process, never more than ``WINDOW`` ahead of what the app has stored, so that
 the server never drops the app as a slow consumer.
 
+With ``--tracemalloc-top N`` the app traces Python's allocations and prints
+the N sites that grew most between the first phase's mark and
+``--tracemalloc-until`` messages (5,000: the one-off rise is over by then);
+tracing slows the app, so its RSS figures are not comparable then.
+
 Run: ``python -m bench.client_memory`` (the 100,000 take a few minutes) or,
 quickly, ``python -m bench.client_memory --messages 3000 --soak-minutes 0.2``.
 """
@@ -72,6 +77,8 @@ class App:
             line = raw.decode(errors="replace").rstrip()
             if line == "READY":
                 ready.set_result(None)
+            elif line.startswith("TRACE "):
+                print(line, flush=True)
             elif line.startswith("MEM "):
                 self.samples.append(json.loads(line[4:]))
                 self.changed.set()
@@ -107,6 +114,10 @@ async def app_process(
     folder: Path, port: int, token: str, args: argparse.Namespace
 ) -> AsyncIterator[App]:
     """The app connected as reader0, READY; stopped (stdin closed, then killed) on the way out."""
+    trace: list[str] = []
+    if args.tracemalloc_top:
+        marks = f"{args.first},{args.tracemalloc_until}"
+        trace = ["--tracemalloc-at", marks, "--tracemalloc-top", str(args.tracemalloc_top)]
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -116,6 +127,7 @@ async def app_process(
         # "=": a token may begin with "-", which argparse would take for an option.
         f"--token={token}",
         *("--run-seconds", "86400", "--sample-every", str(args.sample_every)),
+        *trace,
         cwd=harness.REPO,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
@@ -366,6 +378,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rooms", type=int, default=5, help="rooms the soak talks in")
     parser.add_argument("--presence-every", type=float, default=10.0, help="soak: seconds")
     parser.add_argument("--sample-every", type=float, default=1.0, help="seconds between samples")
+    parser.add_argument(
+        "--tracemalloc-top",
+        type=int,
+        default=0,
+        help="print the Python allocation sites that grew most (0: do not trace)",
+    )
+    parser.add_argument(
+        "--tracemalloc-until", type=int, default=5000, help="messages of the second snapshot"
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     return parser.parse_args(argv)
 

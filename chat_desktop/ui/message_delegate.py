@@ -28,6 +28,7 @@ on "Retry" emits :attr:`MessageDelegate.retryRequested`.
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from PySide6.QtCore import (
@@ -82,8 +83,12 @@ DAY_HEIGHT = 34
 RIGHT_MARGIN = 16
 # The narrowest row: the avatar column and 40 px of text.
 MIN_ROW_WIDTH = TEXT_X + RIGHT_MARGIN + 40
-# Layouts kept before the cache is simply emptied (one per row and width).
-_CACHE_LIMIT = 4000
+# Layouts kept, least recently used first out. A laid-out row costs ~7.5 KB
+# of Qt's memory (the shaped glyphs), so this is about more than a tall
+# window paints at once; every row's height is kept on the model anyway.
+# (4,000 layouts, emptied when full, was +30 MiB of RSS in a long burst that
+# the allocator kept; bench/profiles.md, issue 16.)
+_CACHE_LIMIT = 400
 
 
 def status_line(entry: MessageEntry) -> str:
@@ -294,7 +299,7 @@ class MessageDelegate(QStyledItemDelegate):
         super().__init__(parent)
         # The list view: its viewport width is the width every row is laid out for.
         self._view = view
-        self._cache: dict[tuple[object, ...], MessageLayout] = {}
+        self._cache: OrderedDict[tuple[object, ...], MessageLayout] = OrderedDict()
         # Heights kept on the model rows are valid for (this token, width): a
         # new token (clear_cache) forgets them all at once.
         self._token = object()
@@ -312,12 +317,14 @@ class MessageDelegate(QStyledItemDelegate):
         key = (entry, width, show_header, day_text, me, font.key())
         layout = self._cache.get(key)
         if layout is None:
-            if len(self._cache) > _CACHE_LIMIT:
-                self._cache.clear()
             layout = MessageLayout.compute(
                 entry, width=width, font=font, me=me, show_header=show_header, day_text=day_text
             )
             self._cache[key] = layout
+            if len(self._cache) > _CACHE_LIMIT:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
         return layout
 
     def clear_cache(self) -> None:

@@ -60,6 +60,7 @@ TINY = {
     "client_memory": [
         *("--first", "50", "--messages", "300", "--soak-minutes", "0.05"),
         *("--presence-every", "1", "--sample-every", "0.25"),
+        *("--tracemalloc-top", "3", "--tracemalloc-until", "200"),
     ],
     "files": [
         *("--size-mb", "1", "--upload-mb", "1", "--clients", "2", "--repeat", "1"),
@@ -230,6 +231,12 @@ def test_client_memory_reads_the_app_after_each_phase(runs: dict[str, Run]) -> N
         assert row["rss_mib"] > 0 and row["objects"] > 0, row
     assert "vs first" in runs["client_memory"].output
     assert "per 10,000 messages" in runs["client_memory"].output
+    # The Python allocation sites that grew between the first mark and 200.
+    output = runs["client_memory"].output.splitlines()
+    traced = [line for line in output if line.startswith("TRACE")]
+    assert traced[0].startswith("TRACE at 50 messages") and traced[1].startswith("TRACE at 200 ")
+    assert traced[2].startswith("TRACE growth in all")
+    assert len(traced) == 6 and all(".py:" in line for line in traced[3:]), traced
 
 
 def test_files_measures_both_servers_memory_and_chat(runs: dict[str, Run]) -> None:
