@@ -989,7 +989,7 @@ def render(
         " runs as `bench/ours_server.py`: the real `ChatServer` with its SQLite"
         " store in a temporary directory, every message durable before broadcast.",
         "",
-        "## Targets of issue 5",
+        "## Targets (each row names its issue; the unmarked ones are issue 5's)",
         "",
         targets_table(results, before, before_label),
         "",

@@ -281,7 +281,7 @@ def test_report_writes_the_page_and_readable_charts(runs: dict[str, Run], tmp_pa
     )
     assert done.returncode == 0, done.stdout + done.stderr
     page = out.read_text()
-    assert "## Targets of issue 5" in page
+    assert "## Targets (each row names its issue" in page
     assert "python -m bench.latency --repeat 1 --clients 3" in page
     assert "| revocation reaches running servers |" in page
     assert "| server search p99 over 3,000 messages, SQLite" in page
