@@ -221,7 +221,7 @@ def targets_summary(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, 
             measured += f"; {unclosed} socket(s) not closed with 4401"
         out.append(
             (
-                "revocation reaches running servers",
+                "revocation reaches running servers (issue 11)",
                 measured,
                 "< 2 s",
                 verdict(worst < 2000 and not unclosed),

@@ -283,7 +283,7 @@ def test_report_writes_the_page_and_readable_charts(runs: dict[str, Run], tmp_pa
     page = out.read_text()
     assert "## Targets (each row names its issue" in page
     assert "python -m bench.latency --repeat 1 --clients 3" in page
-    assert "| revocation reaches running servers |" in page
+    assert "| revocation reaches running servers (issue 11) |" in page
     assert "| server search p99 over 3,000 messages, SQLite" in page
     assert "| client search p99 over 1,000 cached messages" in page
     assert "| fan-out throughput lost to the search index" in page
