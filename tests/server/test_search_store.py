@@ -223,7 +223,7 @@ async def test_deleted_words_are_erased_where_sqlite_can(
 ) -> None:
     # FTS5's secure-delete is SQLite's own; PostgreSQL has no such option.
     config = StoreConfig(db_url=None, data_dir=tmp_path)
-    with caplog.at_level(logging.WARNING, logger="chat_server.storage.search_index"):
+    with caplog.at_level(logging.INFO, logger="chat_server.storage.search_index"):
         store = open_store(config)
         await store.open()
         await store.close()

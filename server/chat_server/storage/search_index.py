@@ -185,7 +185,9 @@ class SearchIndex:
                 "INSERT INTO message_search (message_search, rank) VALUES ('secure-delete', 1)"
             )
         else:
-            log.warning(
+            # INFO: the operator's log (chat-server logs at INFO) says it once
+            # per start; the desktop app hosting a chat keeps its stderr quiet.
+            log.info(
                 "SQLite %s has no FTS5 secure-delete (3.42 and later): the search index keeps "
                 "the words of deleted or edited messages (without their text) until FTS5 "
                 "merges its segments",
