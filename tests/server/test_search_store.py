@@ -21,7 +21,6 @@ from pathlib import Path
 import peewee
 import pytest
 
-from chat_protocol import Message
 from chat_protocol.search import (
     MAX_PREFIX_EXPANSIONS,
     has_fts5_secure_delete,
@@ -133,25 +132,21 @@ async def test_a_retry_is_indexed_once_and_text_without_words_not_at_all(
 
 async def test_an_edit_reindexes_and_a_delete_unindexes(store: PeeweeChatStore) -> None:
     await _post(store, "general", "the old wording", "keep this one")
-    edited = Message(room="general", seq=1, client_id="", author="", text="the new phrasing", ts="")
-
-    await store._write(lambda: store.search_index.index_edit(edited))
+    await store._write(lambda: store.search_index.index_edit("general", 1, "the new phrasing"))
     assert await _search(store, "wording") == []
     assert await _search(store, "phrasing") == [("general", 1)]
     assert await _search(store, "the") == [("general", 1)]
 
-    await store._write(lambda: store.search_index.unindex(edited))
+    await store._write(lambda: store.search_index.unindex("general", 1))
     assert await _search(store, "phrasing") == []
     assert await _search(store, "the") == []
     assert await _search(store, "keep") == [("general", 2)]
     assert await _rows(store) == 1
 
     # An edit to words-free text, and one or a delete of a message not there, change nothing else.
-    ghost = Message(room="general", seq=99, client_id="", author="", text="ghost", ts="")
-    await store._write(lambda: store.search_index.index_edit(ghost))
-    await store._write(lambda: store.search_index.unindex(ghost))
-    blank = Message(room="general", seq=2, client_id="", author="", text="!!", ts="")
-    await store._write(lambda: store.search_index.index_edit(blank))
+    await store._write(lambda: store.search_index.index_edit("general", 99, "ghost"))
+    await store._write(lambda: store.search_index.unindex("general", 99))
+    await store._write(lambda: store.search_index.index_edit("general", 2, "!!"))
     assert await _rows(store) == 0
     assert await _search(store, "ghost") == []
 
@@ -268,8 +263,7 @@ async def test_the_word_list_forgets_words_no_message_holds(
     await store.open()
     try:
         await _post(store, "general", "shared secretword", "shared")
-        gone = Message(room="general", seq=1, client_id="", author="", text="", ts="")
-        await store._write(lambda: store.search_index.unindex(gone))
+        await store._write(lambda: store.search_index.unindex("general", 1))
 
         def words() -> list[str]:
             cursor = store.database.execute_sql("SELECT term FROM message_search_terms")

@@ -730,13 +730,13 @@ class PeeweeChatStore(ChatStore):
                 target.text, target.edited = event.text, ts
                 target.save()
                 # Found by its new words only, in the same transaction.
-                self.search_index.index_edit(_indexed(event.room, event.target, event.text))
+                self.search_index.index_edit(event.room, event.target, event.text)
                 row["text"] = event.text
             elif isinstance(event, SendDelete):
                 if target.author != user and not (admin or _is_admin(user)):
                     raise NotYours("only its author or an admin deletes a message")
                 # Out of the index first (it finds the row by room and seq).
-                self.search_index.unindex(_indexed(event.room, event.target, ""))
+                self.search_index.unindex(event.room, event.target)
                 _erase(room.id, event.target)
             else:
                 if not self._react(room.id, event.target, user, event.emoji, event.on):
@@ -978,11 +978,6 @@ def _nothing_logged(room: Room, client_id: str, ts: str) -> AppendResult:
     """A write that changed nothing: acked with the room's current last_seq."""
     last_seq = Room.get_by_id(room.id).last_seq
     return AppendResult(None, False, client_id, room.name, last_seq, ts)
-
-
-def _indexed(room: str, seq: int, text: str) -> Message:
-    """The (room, seq, text) the search index keys on, as the Message its methods take."""
-    return Message(room=room, seq=seq, client_id="", author="", text=text, ts="")
 
 
 def _erase(room_id: int, seq: int) -> None:

@@ -212,19 +212,19 @@ class SearchIndex:
             cursor.execute(self._add, (_unique(tokens), room_id, seq))
         return 1
 
-    def index_edit(self, message: Message) -> None:
-        """Replace the words of the stored message ``message.room``/``message.seq`` by
-        those of ``message.text`` (its new, current text). Nothing if there is no such message."""
-        found = self._execute(self._find_id, (message.room, message.seq)).fetchone()
+    def index_edit(self, room: str, seq: int, text: str) -> None:
+        """Replace the words of the stored message ``room``/``seq`` by those of ``text``
+        (its new, current text). Nothing if there is no such message."""
+        found = self._execute(self._find_id, (room, seq)).fetchone()
         if found is None:
             return
         message_id, room_id = found
         self._remove_row(message_id)
-        self.add(self._cursor(), room_id, message.seq, message.text)
+        self.add(self._cursor(), room_id, seq, text)
 
-    def unindex(self, message: Message) -> None:
-        """Remove the message ``message.room``/``message.seq`` from the index (deleted)."""
-        found = self._execute(self._find_id, (message.room, message.seq)).fetchone()
+    def unindex(self, room: str, seq: int) -> None:
+        """Remove the message ``room``/``seq`` from the index (deleted)."""
+        found = self._execute(self._find_id, (room, seq)).fetchone()
         if found is not None:
             self._remove_row(found[0])
 
