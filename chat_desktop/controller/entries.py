@@ -33,6 +33,18 @@ class DeliveryState(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class FileRef:
+    """A file a message carries, as the server describes it (Version 2, Files)."""
+
+    id: str
+    # The uploader's name for it: network input, shown as plain text and never
+    # used as a path.
+    name: str
+    size: int
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
 class MessageEntry:
     """One row of a conversation: a stored message, or one of mine on its way."""
 
@@ -47,6 +59,16 @@ class MessageEntry:
     state: DeliveryState = DeliveryState.DELIVERED
     # Why the server refused a FAILED message, fit for the user.
     error: str = ""
+    # Version 2 (the room log): the seq of the message this one answers; when
+    # it was last edited (protocol time stamp); whether it was deleted (the
+    # text is then ""); who reacted with what, as (emoji, users) pairs in the
+    # order the emoji first appeared, so chips do not jump around; the files
+    # it carries.
+    reply_to: int | None = None
+    edited: str | None = None
+    deleted: bool = False
+    reactions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    files: tuple[FileRef, ...] = ()
 
     @classmethod
     def from_message(cls, message: Message) -> MessageEntry:
@@ -57,7 +79,17 @@ class MessageEntry:
             ts=message.ts,
             client_id=message.client_id,
             seq=message.seq,
+            reply_to=message.reply_to,
+            edited=message.edited,
+            deleted=message.deleted,
+            reactions=tuple(
+                (emoji, tuple(users)) for emoji, users in (message.reactions or {}).items() if users
+            ),
         )
+
+    def reacted(self, emoji: str, user: str) -> bool:
+        """Whether ``user`` has reacted with ``emoji`` (a chip drawn as "mine")."""
+        return any(e == emoji and user in users for e, users in self.reactions)
 
     def with_state(
         self,
@@ -84,6 +116,19 @@ class RoomEntry:
     name: str
     unread: int = 0
     mentions: int = 0
+    # Version 2: "public", "private" or "direct"; the topic ("" when unset);
+    # the members of a private or direct room (empty for a public one); what
+    # the side bar shows: the name, or for a direct room the other members'
+    # names ("alice, bob").
+    kind: str = "public"
+    topic: str = ""
+    members: tuple[str, ...] = ()
+    title: str = ""
+
+    @property
+    def label(self) -> str:
+        """The room as the user sees it: its title when it has one, else its name."""
+        return self.title or self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +137,8 @@ class MemberEntry:
 
     name: str
     online: bool
+    # Version 2: whether the server says this user is an admin.
+    admin: bool = False
 
 
 @dataclass(frozen=True, slots=True)
