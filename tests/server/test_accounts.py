@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -51,6 +50,7 @@ from tests.server.wire import (
     scrypt_hash,
     ws_url,
 )
+from tests.sqlite_driver import sqlite
 from tests.waiting import eventually
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -420,13 +420,13 @@ async def test_changing_the_password_ends_the_other_sessions(server: ChatServer)
 def age_sessions(server: ChatServer, days: float) -> None:
     """Make every session look unused for ``days`` (as if the user had been away)."""
     then = rules.format_ts(datetime.now(UTC) - timedelta(days=days))
-    with sqlite3.connect(server.config.data_dir / "chat.sqlite3") as db:
+    with sqlite.connect(server.config.data_dir / "chat.sqlite3") as db:
         db.execute("UPDATE tokens SET created = ?, last_used = ?", (then, then))
     db.close()
 
 
 def stored_sessions(server: ChatServer) -> int:
-    with sqlite3.connect(server.config.data_dir / "chat.sqlite3") as db:
+    with sqlite.connect(server.config.data_dir / "chat.sqlite3") as db:
         (count,) = db.execute("SELECT COUNT(*) FROM tokens").fetchone()
     db.close()
     return int(count)
@@ -467,7 +467,7 @@ async def test_a_socket_keeps_its_session_alive_while_connected(
 
 
 def _aged(server: ChatServer) -> bool:
-    with sqlite3.connect(server.config.data_dir / "chat.sqlite3") as db:
+    with sqlite.connect(server.config.data_dir / "chat.sqlite3") as db:
         (last_used,) = db.execute("SELECT last_used FROM tokens").fetchone()
     db.close()
     return bool(rules.parse_ts(last_used) < datetime.now(UTC) - timedelta(days=1))
