@@ -284,3 +284,34 @@ async def test_a_deleted_rooms_messages_leave_the_index(store: PeeweeChatStore) 
     assert await _search(store, "farewell") == [("general", 1)]
     assert await _search(store, "cake") == []
     assert await store._write(lambda: store.search_index.unindex_room("nowhere")) == 0
+
+
+async def test_sqlite_reads_the_index_first_newest_first_for_one_room(tmp_path: Path) -> None:
+    # The plan, not a timing: with the index read first in rowid order, a
+    # search stops at its limit. SQLite 3.51 left alone reads every message
+    # of the room and asks the index about each, then sorts them.
+    store = open_store(StoreConfig(db_url=None, data_dir=tmp_path))
+    await store.open()
+    try:
+        await store.append("general", "alice", "c1", "meeting at noon")
+        statements: list[tuple[str, tuple[object, ...]]] = []
+        index = store.search_index
+        execute = index._execute
+
+        def spy(sql: str, params: tuple[object, ...] = ()) -> object:
+            statements.append((sql, params))
+            return execute(sql, params)
+
+        index._execute = spy  # type: ignore[method-assign]
+        assert await _search(store, "meet", room="general") == [("general", 1)]
+
+        def plan() -> list[str]:
+            sql, params = next(s for s in statements if "MATCH" in s[0] and "JOIN" in s[0])
+            rows = store.database.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall()
+            return [str(row[-1]) for row in rows]
+
+        steps = await store._read(plan)
+    finally:
+        await store.close()
+    assert steps[0].startswith("SCAN s VIRTUAL TABLE"), steps
+    assert not any("TEMP B-TREE" in step for step in steps), steps

@@ -126,7 +126,14 @@ class SearchIndex:
                 f" SELECT value FROM json_each({p})"
             )
             self._key = "s.rowid"
-            self._join = "JOIN messages m ON m.id = s.rowid"
+            # CROSS JOIN is SQLite's way of fixing the join order: the index is
+            # read first, newest match first, and the query stops at the limit.
+            # Left to itself, SQLite 3.51 reads a room's every message by the
+            # room's index and asks FTS5 about each one, then sorts: seconds
+            # for one room of a million messages (3.40 happened to choose well).
+            self._join = (
+                "CROSS JOIN messages m ON m.id = s.rowid CROSS JOIN rooms r ON r.id = m.room_id"
+            )
             self._match = f"message_search MATCH {p}"
         else:
             self._add = (
@@ -136,7 +143,7 @@ class SearchIndex:
             )
             self._remove = f"DELETE FROM message_search WHERE message_id = {p}"
             self._key = "s.message_id"
-            self._join = "JOIN messages m ON m.id = s.message_id"
+            self._join = "JOIN messages m ON m.id = s.message_id JOIN rooms r ON r.id = m.room_id"
             self._match = f"s.words @@ {p}::tsquery"
         self._find_id = (
             "SELECT m.id, m.room_id FROM messages m JOIN rooms r ON r.id = m.room_id"
@@ -301,7 +308,7 @@ class SearchIndex:
         params.append(request.limit)
         rows = self._execute(
             "SELECT r.name, m.seq, m.client_id, m.author, m.text, m.ts"
-            f" FROM message_search s {self._join} JOIN rooms r ON r.id = m.room_id"
+            f" FROM message_search s {self._join}"
             f" WHERE {' AND '.join(where)} ORDER BY {self._key} DESC LIMIT {p}",
             tuple(params),
         ).fetchall()
