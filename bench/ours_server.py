@@ -37,7 +37,9 @@ from chat_server.storage.search_index import SearchIndex
 class _NoSearchIndex(SearchIndex):
     """The search index with its one hook in the append path turned into nothing."""
 
-    def add(self, cursor: Any, room_id: int, seq: int, text: str) -> int:
+    def add(
+        self, cursor: Any, room_id: int, seq: int, text: str, message_id: int | None = None
+    ) -> int:
         return 0
 
 
