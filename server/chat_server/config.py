@@ -134,3 +134,7 @@ class ServerConfig:
     # Nobody else becomes one but by `chat-server user add --admin` or
     # `user promote`.
     admins: frozenset[str] = frozenset()
+    # Several servers, one chat (--redis; see chat_server.cluster): the Redis
+    # that carries what crosses servers (the log's fan-out, presence, typing,
+    # reads, limits). None: a single server, everything in-process.
+    redis_url: str | None = None
