@@ -1,0 +1,280 @@
+"""Clients reach several chat-servers through nginx, with packaging/nginx/chat.conf.
+
+The first tests hold with one server behind nginx: the configuration carries
+a WebSocket, a long poll and a 25 MiB upload. The others need the servers
+to share one chat through Redis (issue 15): a message written on one server
+reaches sockets and long polls on the others, and the clients of a server
+killed with SIGKILL mid-burst reconnect through nginx to another and end
+with the room exactly as stored, nothing lost, nothing twice.
+
+Each WebSocket's welcome names its server (``--name server-i``), and nginx's
+access log names the upstream of every request, so the tests know which
+server a client reached rather than hoping round robin spread them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from PySide6.QtWidgets import QApplication
+from websockets.asyncio.client import ClientConnection, connect
+
+from tests.cluster.harness import Cluster
+from tests.reliability.clients import (
+    HeadlessClient,
+    all_caught_up,
+    check_one_room,
+    history_over_http,
+)
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.postgres
+
+PASSWORD = "correct horse battery"
+TIMEOUT = 15.0
+ROOM = "general"
+
+
+async def register(url: str, username: str) -> str:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            url + "/api/v1/register", json={"username": username, "password": PASSWORD}
+        ) as response,
+    ):
+        assert response.status == 201, await response.text()
+        return str((await response.json())["token"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def next_of(ws: ClientConnection, kind: str) -> dict[str, Any]:
+    """The next event of type ``kind`` on the socket (others, like presence, are skipped)."""
+    async with asyncio.timeout(TIMEOUT):
+        while True:
+            event = json.loads(await ws.recv())
+            if event["type"] == kind:
+                return dict(event)
+
+
+@asynccontextmanager
+async def socket(url: str, token: str) -> AsyncIterator[tuple[ClientConnection, str]]:
+    """A signed-in WebSocket through ``url`` (nginx) and the name of the server it reached."""
+    async with connect(url.replace("http://", "ws://") + "/ws", open_timeout=TIMEOUT) as ws:
+        await ws.send(json.dumps({"type": "hello", "token": token, "since": {ROOM: 0}}))
+        welcome = await next_of(ws, "welcome")
+        yield ws, str(welcome["server"]["name"])
+
+
+async def send(ws: ClientConnection, text: str) -> str:
+    client_id = str(uuid.uuid4())
+    event = {"type": "message", "room": ROOM, "client_id": client_id, "text": text}
+    await ws.send(json.dumps(event))
+    return client_id
+
+
+async def messages(ws: ClientConnection, count: int) -> list[tuple[int, str]]:
+    """The next ``count`` message events: (seq, text)."""
+    got = []
+    for _ in range(count):
+        event = await next_of(ws, "message")
+        assert event["room"] == ROOM
+        got.append((int(event["seq"]), str(event["text"])))
+    return got
+
+
+async def poll(
+    session: aiohttp.ClientSession, url: str, token: str, since: int, wait: int
+) -> dict[str, Any]:
+    params = {"since": f"{ROOM}:{since}", "wait": str(wait)}
+    async with session.get(
+        url + "/api/v1/events", params=params, headers=bearer(token)
+    ) as response:
+        assert response.status == 200, await response.text()
+        return dict(await response.json())
+
+
+async def sockets_on_every_server(
+    stack: AsyncExitStack, made: Cluster, tokens: list[str]
+) -> dict[str, ClientConnection]:
+    """One socket per server, all through nginx: connect until each server has one.
+
+    nginx balances round robin, so consecutive connections land on different
+    servers; the extra sockets stay open until the test ends.
+    """
+    on: dict[str, ClientConnection] = {}
+    for attempt in range(4 * made.size):
+        ws, name = await stack.enter_async_context(socket(made.url, tokens[attempt % len(tokens)]))
+        on.setdefault(name, ws)
+        if len(on) == made.size:
+            return on
+    raise AssertionError(f"nginx sent every socket to {sorted(on)}")
+
+
+# One server behind nginx ------------------------------------------------------
+
+
+async def test_a_websocket_session_works_through_nginx(cluster: Callable[..., Cluster]) -> None:
+    made = cluster(1)
+    token = await register(made.url, "alice")
+    async with socket(made.url, token) as (ws, server):
+        assert server == "server-0"
+        client_id = await send(ws, "hello through nginx")
+        ack = await next_of(ws, "ack")
+        assert (ack["client_id"], ack["seq"]) == (client_id, 1)
+        assert await messages(ws, 1) == [(1, "hello through nginx")]
+
+
+async def test_a_long_poll_through_nginx_gets_a_message_posted_through_nginx(
+    cluster: Callable[..., Cluster],
+) -> None:
+    made = cluster(1)
+    alice, bob = [await register(made.url, name) for name in ("alice", "bob")]
+    async with aiohttp.ClientSession() as session:
+        # A token's first poll answers at once; the next one waits for news.
+        await poll(session, made.url, bob, 0, 0)
+        waiting = asyncio.create_task(poll(session, made.url, bob, 0, 25))
+        async with session.post(
+            made.url + f"/api/v1/rooms/{ROOM}/messages",
+            json={"client_id": str(uuid.uuid4()), "text": "are you there?"},
+            headers=bearer(alice),
+        ) as posted:
+            assert posted.status == 201, await posted.text()
+        answer = await asyncio.wait_for(waiting, TIMEOUT)
+    assert [(m["seq"], m["text"]) for m in answer["messages"]] == [(1, "are you there?")]
+    assert answer["since"] == f"{ROOM}:1"
+
+
+async def test_nginx_passes_a_25_mib_upload_and_leaves_the_limit_to_the_server(
+    cluster: Callable[..., Cluster], tmp_path: Path
+) -> None:
+    made = cluster(1)
+    token = await register(made.url, "alice")
+    body = bytes(range(256)) * (25 * 2**20 // 256)
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            made.url + "/api/v1/files",
+            params={"name": "big.bin"},
+            data=io.BytesIO(body),
+            headers={**bearer(token), "Content-Type": "application/octet-stream"},
+        ) as uploaded:
+            assert uploaded.status == 201, await uploaded.text()
+            stored = await uploaded.json()
+        assert stored["sha256"] == hashlib.sha256(body).hexdigest()
+        async with session.get(
+            made.url + f"/api/v1/files/{stored['id']}", headers=bearer(token)
+        ) as fetched:
+            assert fetched.status == 200
+            assert hashlib.sha256(await fetched.read()).hexdigest() == stored["sha256"]
+            # server_tokens off: nginx names itself without a version.
+            assert fetched.headers["Server"] == "nginx"
+        # One byte more: chat-server's own 413 (JSON), not nginx's HTML page.
+        async with session.post(
+            made.url + "/api/v1/files",
+            params={"name": "too-big.bin"},
+            data=io.BytesIO(body + b"!"),
+            headers={**bearer(token), "Content-Type": "application/octet-stream"},
+        ) as refused:
+            assert refused.status == 413
+            assert refused.content_type == "application/json", await refused.text()
+
+
+# Several servers: these need the servers' Redis fan-out (issue 15) ----------------
+
+
+async def test_messages_written_on_each_server_reach_the_sockets_on_every_other(
+    cluster: Callable[..., Cluster],
+) -> None:
+    made = cluster(3)
+    tokens = [await register(made.url, name) for name in ("alice", "bob", "carol")]
+    async with AsyncExitStack() as stack:
+        on = await sockets_on_every_server(stack, made, tokens)
+        for name, ws in sorted(on.items()):
+            await send(ws, f"from {name}")
+            await next_of(ws, "ack")
+        expected = [(seq, f"from server-{seq - 1}") for seq in (1, 2, 3)]
+        for name, ws in on.items():
+            assert await messages(ws, 3) == expected, f"the socket on {name}"
+
+
+async def test_a_long_poll_hears_of_messages_written_on_another_server(
+    cluster: Callable[..., Cluster],
+) -> None:
+    made = cluster(2)
+    alice, bob = [await register(made.url, name) for name in ("alice", "bob")]
+    count = 10
+    got: list[tuple[int, str]] = []
+    async with AsyncExitStack() as stack:
+        on = await sockets_on_every_server(stack, made, [alice])
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        since = int((await poll(session, made.url, bob, 0, 0))["since"].split(":")[1])
+
+        async def poll_until_all() -> None:
+            nonlocal since
+            while len(got) < count:
+                answer = await poll(session, made.url, bob, since, 25)
+                got.extend((m["seq"], m["text"]) for m in answer["messages"])
+                since = int(answer["since"].split(":")[1])
+
+        polling = asyncio.create_task(poll_until_all())
+        for k in range(count):
+            # Alternate the writers' servers: every poll has news from both.
+            await send(on[f"server-{k % 2}"], f"message {k}")
+        await asyncio.wait_for(polling, 30)
+    assert sorted(got) == got and [seq for seq, _ in got] == list(range(1, count + 1))
+    assert sorted(text for _, text in got) == sorted(f"message {k}" for k in range(count))
+    # No sticky sessions: bob's polls went to both servers.
+    assert len(set(made.nginx.upstreams("/api/v1/events") if made.nginx else [])) == 2
+
+
+@pytest.mark.slow
+async def test_clients_of_a_killed_server_reconnect_through_nginx_and_lose_nothing(
+    cluster: Callable[..., Cluster], tmp_path: Path, qapp: QApplication
+) -> None:
+    # qapp: PySide6 needs a Q(Core)Application for QObject signals carrying lists.
+    made = cluster(3)
+    names = [f"user{k}" for k in range(6)]
+    tokens = {name: await register(made.url, name) for name in names}
+    clients = [
+        HeadlessClient(name, made.url, tokens[name], tmp_path / f"{name}.sqlite3").open()
+        for name in names
+    ]
+    per_client, burst = 40, 5
+    try:
+        await eventually(
+            lambda: all(c.c.status.kind.value == "connected" for c in clients), "all connected"
+        )
+        for start in range(0, per_client, burst):
+            for client in clients:
+                for k in range(start, start + burst):
+                    client.send(f"{client.username} #{k}")
+            if start == per_client // 2:
+                # Mid-burst: some of these are in flight to the server now killed.
+                made.kill(0)
+            await asyncio.sleep(0.05)
+        total = per_client * len(clients)
+        await eventually(
+            lambda: all_caught_up(clients, total), "every client has everything", within=60
+        )
+        assert all(not c.failed for c in clients), [c.failed for c in clients if c.failed]
+        stored = await history_over_http(made.url, tokens[names[0]])
+        check_one_room(stored, {c.username: c.written for c in clients})
+        for client in clients:
+            assert client.history() == stored, f"{client.username}'s cache differs"
+    finally:
+        await asyncio.gather(*(c.close() for c in clients))
+    # Some clients really were on the killed server, and came back through nginx.
+    killed = f"127.0.0.1:{made.servers[0].port}"
+    assert made.nginx is not None and killed in made.nginx.upstreams("/ws")
