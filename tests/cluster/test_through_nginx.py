@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QApplication
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.cluster.harness import Cluster
+from tests.cluster.nginx_fixtures import behind_nginx, session_redis
 from tests.reliability.clients import (
     HeadlessClient,
     all_caught_up,
@@ -39,6 +40,8 @@ from tests.reliability.clients import (
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.postgres
+# Fixtures, imported by name so that pytest finds them here.
+__all__ = ["behind_nginx", "session_redis"]
 
 PASSWORD = "correct horse battery"
 TIMEOUT = 15.0
@@ -126,8 +129,10 @@ async def sockets_on_every_server(
 # One server behind nginx ------------------------------------------------------
 
 
-async def test_a_websocket_session_works_through_nginx(cluster: Callable[..., Cluster]) -> None:
-    made = cluster(1)
+async def test_a_websocket_session_works_through_nginx(
+    behind_nginx: Callable[..., Cluster],
+) -> None:
+    made = behind_nginx(1)
     token = await register(made.url, "alice")
     async with socket(made.url, token) as (ws, server):
         assert server == "server-0"
@@ -138,9 +143,9 @@ async def test_a_websocket_session_works_through_nginx(cluster: Callable[..., Cl
 
 
 async def test_a_long_poll_through_nginx_gets_a_message_posted_through_nginx(
-    cluster: Callable[..., Cluster],
+    behind_nginx: Callable[..., Cluster],
 ) -> None:
-    made = cluster(1)
+    made = behind_nginx(1)
     alice, bob = [await register(made.url, name) for name in ("alice", "bob")]
     async with aiohttp.ClientSession() as session:
         # A token's first poll answers at once; the next one waits for news.
@@ -158,9 +163,9 @@ async def test_a_long_poll_through_nginx_gets_a_message_posted_through_nginx(
 
 
 async def test_nginx_passes_a_25_mib_upload_and_leaves_the_limit_to_the_server(
-    cluster: Callable[..., Cluster], tmp_path: Path
+    behind_nginx: Callable[..., Cluster], tmp_path: Path
 ) -> None:
-    made = cluster(1)
+    made = behind_nginx(1)
     token = await register(made.url, "alice")
     body = bytes(range(256)) * (25 * 2**20 // 256)
     async with aiohttp.ClientSession() as session:
@@ -195,9 +200,9 @@ async def test_nginx_passes_a_25_mib_upload_and_leaves_the_limit_to_the_server(
 
 
 async def test_messages_written_on_each_server_reach_the_sockets_on_every_other(
-    cluster: Callable[..., Cluster],
+    behind_nginx: Callable[..., Cluster],
 ) -> None:
-    made = cluster(3)
+    made = behind_nginx(3)
     tokens = [await register(made.url, name) for name in ("alice", "bob", "carol")]
     async with AsyncExitStack() as stack:
         on = await sockets_on_every_server(stack, made, tokens)
@@ -210,9 +215,9 @@ async def test_messages_written_on_each_server_reach_the_sockets_on_every_other(
 
 
 async def test_a_long_poll_hears_of_messages_written_on_another_server(
-    cluster: Callable[..., Cluster],
+    behind_nginx: Callable[..., Cluster],
 ) -> None:
-    made = cluster(2)
+    made = behind_nginx(2)
     alice, bob = [await register(made.url, name) for name in ("alice", "bob")]
     count = 10
     got: list[tuple[int, str]] = []
@@ -241,10 +246,10 @@ async def test_a_long_poll_hears_of_messages_written_on_another_server(
 
 @pytest.mark.slow
 async def test_clients_of_a_killed_server_reconnect_through_nginx_and_lose_nothing(
-    cluster: Callable[..., Cluster], tmp_path: Path, qapp: QApplication
+    behind_nginx: Callable[..., Cluster], tmp_path: Path, qapp: QApplication
 ) -> None:
     # qapp: PySide6 needs a Q(Core)Application for QObject signals carrying lists.
-    made = cluster(3)
+    made = behind_nginx(3)
     names = [f"user{k}" for k in range(6)]
     tokens = {name: await register(made.url, name) for name in names}
     clients = [

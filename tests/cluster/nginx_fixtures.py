@@ -1,8 +1,10 @@
-"""Fixtures for the several-servers tests: a private Redis per session, a cluster per test.
+"""Fixtures for the tests through nginx: a private Redis per session, servers behind nginx per test.
 
-``cluster`` starts N servers on a fresh PostgreSQL database (tests/postgres.py,
-dropped afterwards) behind nginx, and stops all of it when the test ends; the
-servers that were not killed must not have printed a traceback.
+``behind_nginx(n)`` starts n servers on a fresh PostgreSQL database
+(tests/postgres.py, dropped afterwards) behind nginx, and stops all of it
+when the test ends; the servers that were not killed must not have printed a
+traceback. A test module imports these fixtures by name (they are not in a
+conftest.py, which the servers' own cluster tests in this folder use).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from tests.postgres import throwaway_database
 
 
 @pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+def session_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """One private redis-server for the session (never the machine's own)."""
     missing = missing_programs()
     if missing:
@@ -30,15 +32,15 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 
 @pytest.fixture
-def cluster(redis_server: RedisServer, tmp_path: Path) -> Iterator[Callable[..., Cluster]]:
-    """``cluster(n)``: n servers behind nginx, started; all of it stopped after the test."""
+def behind_nginx(session_redis: RedisServer, tmp_path: Path) -> Iterator[Callable[..., Cluster]]:
+    """``behind_nginx(n)``: n servers behind nginx, started; all of it stopped after the test."""
     started: list[Cluster] = []
-    redis_server.flush()
-    with throwaway_database("cluster") as database_url:
+    session_redis.flush()
+    with throwaway_database("nginx") as database_url:
 
         def start(size: int, extra_args: list[str] | None = None) -> Cluster:
             folder = tmp_path / f"cluster-{len(started)}"
-            made = Cluster(folder, database_url, redis_server.url, size, extra_args or [])
+            made = Cluster(folder, database_url, session_redis.url, size, extra_args or [])
             started.append(made)
             return made.start()
 
