@@ -419,6 +419,12 @@ async def events(request: web.Request) -> web.Response:
     v2 = _v2(request)
     hub = service.hub
     poller = hub.poll_started(user, token_hash)
+    cluster = service.cluster
+    if poller.fresh:
+        poller.fresh = False
+        if cluster is not None:
+            # This token's last poll may have gone to another server.
+            await cluster.polls.recall(token_hash, poller)
     reads: dict[str, dict[str, int]] = {}
     fresh: list[str] = []
     removed: list[str] = []
@@ -468,6 +474,8 @@ async def events(request: web.Request) -> web.Response:
         answer["reads"] = reads
         answer["rooms"] = [room.to_wire() for room in await service.rooms_named(user, fresh)]
         answer["removed"] = removed
+    if cluster is not None:
+        await cluster.polls.remember(token_hash, poller)
     return _json(answer)
 
 

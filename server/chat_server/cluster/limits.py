@@ -1,0 +1,146 @@
+"""Rate limits and the login throttle counted once in Redis for every server of the chat.
+
+The same rules as :mod:`chat_server.limits` (token buckets; failed logins in
+a sliding window per name and address, with a ceiling per name), kept in
+Redis and changed by small Lua scripts, so that one check is one atomic
+round trip and N servers do not allow N times the limit. Time is Redis's
+own clock (``TIME``), so servers whose clocks differ a little still agree.
+
+While Redis is away each server falls back on its own in-process limiter
+(the one a single server uses), which is said once in the log; it counts
+from scratch, so for that while the limit holds per server.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from ..limits import LoginThrottle, RateLimiter
+from .bus import REDIS_FAILURES, RedisLink
+
+log = logging.getLogger(__name__)
+
+# KEYS[1]: the bucket. ARGV: rate per second, burst. Returns the seconds to
+# wait (0 when a token was taken), as a string (Lua numbers become integers).
+_BUCKET = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'stamp')
+local tokens = tonumber(state[1]) or burst
+local stamp = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - stamp) * rate)
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = (1 - tokens) / rate
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'stamp', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
+return tostring(wait)
+"""
+
+# KEYS: the windows (a sorted set of failure times each). ARGV: op (check,
+# record, forgive), window seconds, a unique member, then each key's limit.
+# check returns the seconds until every window lets one more through.
+_WINDOWS = """
+local op = ARGV[1]
+local window = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local wait = 0
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if op == 'record' then
+    redis.call('ZADD', key, now, ARGV[3])
+    redis.call('EXPIRE', key, math.ceil(window) + 1)
+  elseif op == 'forgive' then
+    redis.call('ZPOPMAX', key)
+  else
+    local limit = tonumber(ARGV[3 + i])
+    if redis.call('ZCARD', key) >= limit then
+      local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+      wait = math.max(wait, tonumber(oldest[2]) + window - now, 0.001)
+    end
+  end
+end
+return tostring(wait)
+"""
+
+
+class SharedLimits:
+    """Token buckets and failure windows in Redis, each with its in-process fallback."""
+
+    def __init__(self, link: RedisLink) -> None:
+        self._link = link
+        self._bucket = link.redis.register_script(_BUCKET)
+        self._windows = link.redis.register_script(_WINDOWS)
+        self._alone = False
+
+    def _fell_back(self, exc: BaseException) -> None:
+        self._link.failed(exc)
+        if not self._alone:
+            self._alone = True
+            log.warning("rate limits are counted by each server alone until Redis is back")
+
+    def _counted(self) -> None:
+        if self._alone:
+            self._alone = False
+            log.info("rate limits are counted for the whole chat again")
+
+    async def take(self, name: str, key: str, local: RateLimiter) -> float:
+        """Spend one token of ``key`` in bucket family ``name``: 0.0, or seconds to wait."""
+        try:
+            wait = await self._bucket(
+                keys=[f"chat:rate:{name}:{key}"], args=[local.rate, local.burst]
+            )
+        except REDIS_FAILURES as exc:
+            self._fell_back(exc)
+            return local.take(key)
+        self._counted()
+        return float(wait)
+
+    async def _run_windows(self, op: str, keys: list[str], args: list[Any]) -> float:
+        return float(await self._windows(keys=keys, args=[op, *args]))
+
+
+class SharedLoginThrottle:
+    """:class:`~chat_server.limits.LoginThrottle`'s rules, counted in Redis."""
+
+    def __init__(self, limits: SharedLimits, local: LoginThrottle) -> None:
+        self._limits = limits
+        self._local = local
+
+    def _keys(self, username: str, address: str) -> list[str]:
+        name = username.lower()
+        return [f"chat:logins:{name}:{address}", f"chat:logins:{name}"]
+
+    async def _call(self, op: str, username: str, address: str) -> float:
+        local = self._local
+        args: list[Any] = [local.window, uuid.uuid4().hex, local.max_failures, local.ceiling]
+        try:
+            wait = await self._limits._run_windows(op, self._keys(username, address), args)
+        except REDIS_FAILURES as exc:
+            self._limits._fell_back(exc)
+            if op == "record":
+                local.record_failure(username, address)
+            elif op == "forgive":
+                local.forgive(username, address)
+            else:
+                return local.retry_after(username, address)
+            return 0.0
+        self._limits._counted()
+        return wait
+
+    async def retry_after(self, username: str, address: str) -> float:
+        return await self._call("check", username, address)
+
+    async def record_failure(self, username: str, address: str) -> None:
+        await self._call("record", username, address)
+
+    async def forgive(self, username: str, address: str) -> None:
+        await self._call("forgive", username, address)
