@@ -31,7 +31,7 @@ from PySide6.QtWidgets import QApplication
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.cluster.harness import Cluster
+from tests.cluster.harness import ROOT, SITE_TEMPLATE, Cluster
 from tests.cluster.nginx_fixtures import behind_nginx, session_redis
 from tests.reliability.clients import (
     HeadlessClient,
@@ -148,6 +148,11 @@ async def sockets_on_every_server(
         if len(on) == made.size:
             return on
     raise AssertionError(f"nginx sent every socket to {sorted(on)}")
+
+
+def test_the_operators_guide_shows_the_nginx_configuration_the_tests_run() -> None:
+    guide = (ROOT / "docs" / "operators.md").read_text()
+    assert SITE_TEMPLATE.read_text().strip() in guide
 
 
 # One server behind nginx ------------------------------------------------------
