@@ -16,7 +16,6 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 
 from chat_protocol import (
-    Ack,
     Message,
     Read,
     Room,
@@ -33,7 +32,6 @@ from tests.server.wire import (
     recv,
     recv_until,
 )
-from tests.waiting import eventually
 
 pytestmark = pytest.mark.postgres
 
@@ -159,10 +157,12 @@ async def test_presence_typing_reads_dms_and_logout_cross_servers(cluster: Clust
                     read = await recv_until(bob_on_c, lambda e: isinstance(e, Read))
                     assert read == Read("general", "bob", message.seq)
                     # A direct room opened on a: bob hears of it on b and c.
-                    await alice.send(json.dumps({"type": "open-dm", "users": ["bob"]}))
+                    await alice.send(
+                        json.dumps({"type": "open-dm", "users": ["bob"], "client_id": "dm-1"})
+                    )
                     room = await recv_until(bob, lambda e: isinstance(e, Room))
                     assert isinstance(room, Room)
-                    dm = room.room.name
+                    dm = room.name
                     await recv_until(bob_on_c, lambda e: isinstance(e, Room))
                     await alice.send(message_frame("just us", room=dm))
                     private = await recv_until(
@@ -224,5 +224,3 @@ async def test_a_message_posted_over_http_is_acked_and_reaches_other_servers(
         seq = (await response.json())["seq"]
         message = await recv_until(bob, lambda e: isinstance(e, Message))
         assert isinstance(message, Message) and (message.seq, message.text) == (seq, "over http")
-    await eventually(lambda: True)
-    del Ack
