@@ -1,0 +1,143 @@
+"""What the servers of one chat count and remember together: limits, the long poll's memory, files.
+
+Three servers: a user's rate limit, the login throttle and the registration
+limit per address are counted once for the chat, not once per server; a
+long poll may go to any server without answering at once for nothing or
+missing a read; a file uploaded through one server is fetched through
+another (one shared folder).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.cluster.conftest import Cluster, Node, make_users
+from tests.server.wire import PASSWORD, bearer
+
+pytestmark = pytest.mark.postgres
+
+
+async def post_message(session: aiohttp.ClientSession, node: Node, token: str) -> int:
+    async with session.post(
+        f"{node.url}/api/v1/rooms/general/messages",
+        json={"text": "hello", "client_id": str(uuid.uuid4())},
+        headers=bearer(token),
+    ) as response:
+        if response.status == 429:
+            assert int(response.headers["Retry-After"]) >= 1
+        return response.status
+
+
+async def test_the_rate_limit_is_counted_once_for_all_servers(cluster: Cluster) -> None:
+    # Five at once, then one every ten seconds: the test's few seconds see five.
+    nodes = cluster.start(3, limits={"messages_per_second": 0.1, "message_burst": 5})
+    tokens = await make_users(nodes[0], ["alice"])
+    async with aiohttp.ClientSession() as session:
+        statuses = [await post_message(session, nodes[n % 3], tokens["alice"]) for n in range(15)]
+    assert statuses.count(201) == 5, statuses
+    assert statuses.count(429) == 10, statuses
+
+
+async def test_the_login_throttle_is_counted_once_for_all_servers(cluster: Cluster) -> None:
+    nodes = cluster.start(3)
+    await make_users(nodes[0], ["alice"])
+    async with aiohttp.ClientSession() as session:
+
+        async def login(node: Node, password: str) -> int:
+            async with session.post(
+                f"{node.url}/api/v1/login", json={"username": "alice", "password": password}
+            ) as response:
+                return response.status
+
+        # The contract's ten failures, spread over the three servers...
+        statuses = [await login(nodes[n % 3], "wrong password!") for n in range(10)]
+        assert statuses == [401] * 10
+        # ...and every server refuses the next try, even the right password.
+        for node in nodes:
+            assert await login(node, PASSWORD) == 429
+
+
+async def test_registrations_per_address_are_counted_once(cluster: Cluster) -> None:
+    nodes = cluster.start(3, args=("--registration-burst", "4", "--registration-rate", "0.5"))
+    async with aiohttp.ClientSession() as session:
+        statuses = []
+        for n in range(9):
+            async with session.post(
+                f"{nodes[n % 3].url}/api/v1/register",
+                json={"username": f"user{n}", "password": PASSWORD},
+            ) as response:
+                statuses.append(response.status)
+    assert statuses.count(201) == 4, statuses
+
+
+async def poll(
+    session: aiohttp.ClientSession, node: Node, token: str, since: str, wait: float
+) -> dict[str, Any]:
+    async with session.get(
+        f"{node.url}/api/v1/events",
+        params={"since": since, "wait": str(wait), "v": "2"},
+        headers=bearer(token),
+    ) as response:
+        assert response.status == 200, await response.text()
+        body: dict[str, Any] = await response.json()
+        return body
+
+
+async def test_a_long_poll_remembers_across_servers(cluster: Cluster) -> None:
+    a, b, c = cluster.start(3)
+    tokens = await make_users(a, ["alice", "bob"])
+    async with aiohttp.ClientSession() as session:
+        first = await poll(session, a, tokens["bob"], "general:0", wait=0)
+        since = first["since"]
+        # Nothing changed: the same token's poll on another server waits its
+        # whole time instead of answering at once (it knows what a told it)...
+        waiting = asyncio.ensure_future(poll(session, b, tokens["bob"], since, wait=10))
+        await asyncio.sleep(0)
+        # ...and wakes for a message posted on a third server.
+        async with session.post(
+            f"{c.url}/api/v1/rooms/general/messages",
+            json={"text": "wake", "client_id": "w-1"},
+            headers=bearer(tokens["alice"]),
+        ) as response:
+            assert response.status == 201
+            seq = (await response.json())["seq"]
+        answer = await asyncio.wait_for(waiting, 15)
+        assert [m["text"] for m in answer["messages"]] == ["wake"]
+        # Alice reads it on a; bob's next poll, on c, tells him (a read
+        # of a public room goes to the reader's own devices only).
+        alice_poll = await poll(session, b, tokens["alice"], answer["since"], wait=0)
+        async with session.post(
+            f"{a.url}/api/v1/rooms/general/read",
+            json={"seq": seq},
+            headers=bearer(tokens["alice"]),
+        ) as response:
+            assert response.status == 204
+        later = await poll(session, c, tokens["alice"], alice_poll["since"], wait=10)
+        assert later["reads"] == {"general": {"alice": seq}}
+
+
+async def test_a_file_uploaded_through_one_server_is_fetched_through_another(
+    cluster: Cluster,
+) -> None:
+    a, b = cluster.start(2)
+    tokens = await make_users(a, ["alice"])
+    body = b"shared folder bytes " * 1000
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{a.url}/api/v1/files",
+            params={"name": "notes.txt"},
+            data=body,
+            headers={**bearer(tokens["alice"]), "Content-Type": "text/plain"},
+        ) as response:
+            assert response.status == 201, await response.text()
+            file_id = (await response.json())["id"]
+        async with session.get(
+            f"{b.url}/api/v1/files/{file_id}", headers=bearer(tokens["alice"])
+        ) as response:
+            assert response.status == 200
+            assert await response.read() == body
