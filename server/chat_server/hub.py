@@ -207,6 +207,10 @@ class Hub:
     def has_room(self, name: str) -> bool:
         return name in self._rooms
 
+    def room_names(self) -> set[str]:
+        """Every room the hub knows of."""
+        return set(self._rooms)
+
     def last_seq(self, room: str) -> int:
         return self._rooms.get(room, 0)
 

@@ -68,6 +68,8 @@ class Cluster:
         self._hub: Hub | None = None
         self._order: LogOrder | None = None
         self._presence: ClusterPresence | None = None
+        # Rooms the hub knows that the last check did not find in the database.
+        self._missing: set[str] = set()
 
     def login_throttle(self, local: LoginThrottle) -> SharedLoginThrottle:
         """The login throttle counted in Redis, with ``local`` as its fallback."""
@@ -155,9 +157,19 @@ class Cluster:
 
     async def check(self) -> None:
         """Compare each room's watermark with the database and fill what is missing."""
+        hub = self.hub
+        known = hub.room_names()
         rooms = await self._store.rooms()
-        self.hub.note_rooms(rooms)
+        hub.note_rooms(rooms)
         self.order.check(rooms)
+        # A room deleted on another server whose word was lost: gone from the
+        # database in two checks running (one could race a room created here
+        # while it read), so gone here too.
+        missing = known - {room.name for room in rooms}
+        for name in missing & self._missing:
+            self.order.forget(name)
+            hub.remove_room(name)
+        self._missing = missing
 
     async def _checking(self) -> None:
         failing = False
