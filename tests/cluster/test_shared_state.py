@@ -63,16 +63,30 @@ async def test_the_login_throttle_is_counted_once_for_all_servers(cluster: Clust
 
 
 async def test_registrations_per_address_are_counted_once(cluster: Cluster) -> None:
-    nodes = cluster.start(3, args=("--registration-burst", "4", "--registration-rate", "0.5"))
+    # Behind a trusted proxy (nginx on this machine), the client is the
+    # address it forwards, counted once for all servers.
+    nodes = cluster.start(
+        3,
+        args=(
+            *("--registration-burst", "4", "--registration-rate", "0.5"),
+            *("--trusted-proxy", "127.0.0.1"),
+        ),
+    )
     async with aiohttp.ClientSession() as session:
-        statuses = []
-        for n in range(9):
+
+        async def register(number: int, client: str) -> int:
             async with session.post(
-                f"{nodes[n % 3].url}/api/v1/register",
-                json={"username": f"user{n}", "password": PASSWORD},
+                f"{nodes[number % 3].url}/api/v1/register",
+                json={"username": f"user{client[-1]}x{number}", "password": PASSWORD},
+                headers={"X-Forwarded-For": client},
             ) as response:
-                statuses.append(response.status)
-    assert statuses.count(201) == 4, statuses
+                return response.status
+
+        statuses = [await register(n, "10.0.0.1") for n in range(9)]
+        assert statuses.count(201) == 4, statuses
+        # Another client behind the same proxy has its own four.
+        others = [await register(n, "10.0.0.2") for n in range(5)]
+        assert others.count(201) == 4, others
 
 
 async def poll(
