@@ -155,3 +155,45 @@ async def test_a_file_uploaded_through_one_server_is_fetched_through_another(
         ) as response:
             assert response.status == 200
             assert await response.read() == body
+
+
+async def test_a_long_poll_hears_typing_presence_and_dms_from_other_servers(
+    cluster: Cluster,
+) -> None:
+    a, b = cluster.start(2)
+    tokens = await make_users(a, ["alice", "bob"])
+    async with aiohttp.ClientSession() as session:
+        first = await poll(session, b, tokens["bob"], "general:0", wait=0)
+        assert first["online"] == ["bob"]
+        # Alice starts polling on a: bob's poll on b sees her online.
+        await poll(session, a, tokens["alice"], "general:0", wait=0)
+        seen = await poll(session, b, tokens["bob"], first["since"], wait=10)
+        assert seen["online"] == ["alice", "bob"]
+        # She types on a: bob's poll on b wakes with it.
+        waiting = asyncio.ensure_future(poll(session, b, tokens["bob"], seen["since"], wait=10))
+        async with session.post(
+            f"{a.url}/api/v1/rooms/general/typing",
+            json={"active": True},
+            headers=bearer(tokens["alice"]),
+        ) as response:
+            assert response.status == 204
+        typing = await asyncio.wait_for(waiting, 15)
+        assert typing["typing"] == {"general": ["alice"]}
+        # A direct room opened on a: bob's next poll on b lists it and its message.
+        async with session.post(
+            f"{a.url}/api/v1/dms", json={"users": ["bob"]}, headers=bearer(tokens["alice"])
+        ) as response:
+            assert response.status == 201, await response.text()
+            dm = (await response.json())["name"]
+        async with session.post(
+            f"{a.url}/api/v1/rooms/{dm}/messages",
+            json={"text": "psst", "client_id": "dm-1"},
+            headers=bearer(tokens["alice"]),
+        ) as response:
+            assert response.status == 201
+        news = await poll(session, b, tokens["bob"], typing["since"], wait=10)
+        if not news["rooms"]:
+            news = await poll(session, b, tokens["bob"], news["since"], wait=10)
+        assert [room["name"] for room in news["rooms"]] == [dm]
+        private = await poll(session, b, tokens["bob"], f"{news['since']},{dm}:0", wait=10)
+        assert [m["text"] for m in private["messages"]] == ["psst"]

@@ -13,6 +13,7 @@ from scratch, so for that while the limit holds per server.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 # in between the local limiter answers at once, so that a Redis that does
 # not answer (rather than refusing) does not slow every message down.
 RETRY_SECONDS = 1.0
+# The longest a limit may wait for Redis before the local limiter answers:
+# a Redis that hangs (rather than refusing) must not hold every message up.
+ANSWER_SECONDS = 0.5
 
 # KEYS[1]: the bucket. ARGV: rate per second, burst. Returns the seconds to
 # wait (0 when a token was taken), as a string (Lua numbers become integers).
@@ -109,9 +113,10 @@ class SharedLimits:
         if self.skip():
             return local.take(key)
         try:
-            wait = await self._bucket(
-                keys=[f"chat:rate:{name}:{key}"], args=[local.rate, local.burst]
-            )
+            async with asyncio.timeout(ANSWER_SECONDS):
+                wait = await self._bucket(
+                    keys=[f"chat:rate:{name}:{key}"], args=[local.rate, local.burst]
+                )
         except REDIS_FAILURES as exc:
             self._fell_back(exc)
             return local.take(key)
@@ -123,7 +128,8 @@ class SharedLimits:
         if self.skip():
             return None
         try:
-            wait = float(await self._windows(keys=keys, args=[op, *args]))
+            async with asyncio.timeout(ANSWER_SECONDS):
+                wait = float(await self._windows(keys=keys, args=[op, *args]))
         except REDIS_FAILURES as exc:
             self._fell_back(exc)
             return None
