@@ -152,9 +152,12 @@ class Poller:
     # Where it stands in the hub's journals of reads and room changes.
     seen_reads: int = 0
     seen_rooms: int = 0
-    # True until its first poll has begun: one of several servers then looks
-    # for what another server's poll of this token remembered.
-    fresh: bool = True
+    # Several servers: the reads and room changes of its last answer. A
+    # position recalled from another server's answer is moved back a little
+    # (chat_server.cluster.polls), so the same may come up again: that alone
+    # is no reason to answer.
+    told_reads: dict[str, dict[str, int]] | None = None
+    told_rooms: list[list[str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

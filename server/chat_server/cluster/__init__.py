@@ -63,7 +63,7 @@ class Cluster:
         self.server_id = uuid.uuid4().hex[:12]
         self.link = RedisLink(config.redis_url)
         self.limits = SharedLimits(self.link)
-        self.polls = PollMemory(self.link)
+        self.polls = PollMemory(self.link, self.server_id)
         self._bus = Bus(self.link, self.server_id, self._heard)
         self._hub: Hub | None = None
         self._order: LogOrder | None = None
