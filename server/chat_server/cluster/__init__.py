@@ -160,7 +160,9 @@ class Cluster:
         hub = self.hub
         known = hub.room_names()
         rooms = await self._store.rooms()
-        hub.note_rooms(rooms)
+        # Only rooms new to the hub (created elsewhere, their word lost): the
+        # members of a known room change by its member entries, in order.
+        hub.note_rooms([room for room in rooms if room.name not in known])
         self.order.check(rooms)
         # A room deleted on another server whose word was lost: gone from the
         # database in two checks running (one could race a room created here
