@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="run as one of several servers of one chat: redis://HOST:PORT/DB carries "
         "messages, presence, typing, reads and rate limits between them (needs --db "
-        "postgresql://... shared by all of them)",
+        "postgresql://... shared by all of them; one Redis database number per chat)",
     )
     parser.add_argument(
         "--header-timeout",
