@@ -172,7 +172,8 @@ class ClusterPresence:
         for member, score in answers[-1]:
             server = member.decode()
             if server != self._id:
-                self._beats[server] = max(score, self._beats.get(server, 0.0))
+                # As written: a server stopping on purpose moves its own back.
+                self._beats[server] = score
         alive_since = now - self._dead_after
         live = [s for s, beat in self._beats.items() if beat >= alive_since]
         dead = [s for s, beat in self._beats.items() if beat < alive_since]
