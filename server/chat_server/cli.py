@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="run as one of several servers of one chat: redis://HOST:PORT/DB carries "
         "messages, presence, typing, reads and rate limits between them (needs --db "
-        "postgresql://... shared by all of them)",
+        "postgresql://... shared by all of them; one Redis database number per chat)",
     )
     parser.add_argument(
         "--header-timeout",
@@ -371,6 +371,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     config = config_from(args)
+    if args.command is None and config.redis_url is not None:
+        if not (config.db_url or "").startswith(("postgresql://", "postgres://")):
+            # Several servers share the log: a SQLite file is one machine's.
+            print(
+                "chat-server: --redis needs --db postgresql://... shared by every server",
+                file=sys.stderr,
+            )
+            return 2
+        if not config.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            print("chat-server: --redis takes a URL such as redis://HOST:6379/0", file=sys.stderr)
+            return 2
     try:
         if args.command is None:
             asyncio.run(serve(config))

@@ -152,9 +152,12 @@ class Poller:
     # Where it stands in the hub's journals of reads and room changes.
     seen_reads: int = 0
     seen_rooms: int = 0
-    # True until its first poll has begun: one of several servers then looks
-    # for what another server's poll of this token remembered.
-    fresh: bool = True
+    # Several servers: the reads and room changes of its last answer. A
+    # position recalled from another server's answer is moved back a little
+    # (chat_server.cluster.polls), so the same may come up again: that alone
+    # is no reason to answer.
+    told_reads: dict[str, dict[str, int]] | None = None
+    told_rooms: list[list[str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +209,10 @@ class Hub:
 
     def has_room(self, name: str) -> bool:
         return name in self._rooms
+
+    def room_names(self) -> set[str]:
+        """Every room the hub knows of."""
+        return set(self._rooms)
 
     def last_seq(self, room: str) -> int:
         return self._rooms.get(room, 0)

@@ -16,10 +16,10 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 
 from chat_protocol import (
-    Ack,
     Message,
     Read,
     Room,
+    RoomRemoved,
     ServerEvent,
     Typing,
     UserJoin,
@@ -33,7 +33,6 @@ from tests.server.wire import (
     recv,
     recv_until,
 )
-from tests.waiting import eventually
 
 pytestmark = pytest.mark.postgres
 
@@ -159,10 +158,12 @@ async def test_presence_typing_reads_dms_and_logout_cross_servers(cluster: Clust
                     read = await recv_until(bob_on_c, lambda e: isinstance(e, Read))
                     assert read == Read("general", "bob", message.seq)
                     # A direct room opened on a: bob hears of it on b and c.
-                    await alice.send(json.dumps({"type": "open-dm", "users": ["bob"]}))
+                    await alice.send(
+                        json.dumps({"type": "open-dm", "users": ["bob"], "client_id": "dm-1"})
+                    )
                     room = await recv_until(bob, lambda e: isinstance(e, Room))
                     assert isinstance(room, Room)
-                    dm = room.room.name
+                    dm = room.name
                     await recv_until(bob_on_c, lambda e: isinstance(e, Room))
                     await alice.send(message_frame("just us", room=dm))
                     private = await recv_until(
@@ -224,5 +225,50 @@ async def test_a_message_posted_over_http_is_acked_and_reaches_other_servers(
         seq = (await response.json())["seq"]
         message = await recv_until(bob, lambda e: isinstance(e, Message))
         assert isinstance(message, Message) and (message.seq, message.text) == (seq, "over http")
-    await eventually(lambda: True)
-    del Ack
+
+
+async def test_private_rooms_membership_and_deletion_cross_servers(cluster: Cluster) -> None:
+    a, b = cluster.start(2, admins=["alice"])
+    tokens = await make_users(a, ["alice", "bob", "carol"])
+    async with (
+        joined(a, tokens["alice"], {"general": 0}, protocol=V2) as alice,
+        joined(b, tokens["bob"], {"general": 0}, protocol=V2) as bob,
+        joined(b, tokens["carol"], {"general": 0}, protocol=V2) as carol,
+    ):
+        await alice.send(json.dumps({"type": "create-room", "name": "secret", "private": True}))
+        await recv_until(alice, lambda e: isinstance(e, Room) and e.name == "secret")
+        # Invited on a, bob hears of the room on b and then of its entries.
+        await alice.send(
+            json.dumps({"type": "invite", "room": "secret", "user": "bob", "client_id": "i-1"})
+        )
+        room = await recv_until(bob, lambda e: isinstance(e, Room))
+        assert isinstance(room, Room) and room.name == "secret"
+        await alice.send(message_frame("for members", room="secret"))
+        got = await recv_until(bob, lambda e: isinstance(e, Message) and e.room == "secret")
+        assert isinstance(got, Message) and got.text == "for members"
+        # Removed on a: bob's socket on b hears room-removed, then nothing more of it.
+        await alice.send(
+            json.dumps({"type": "remove", "room": "secret", "user": "bob", "client_id": "r-1"})
+        )
+        removed = await recv_until(bob, lambda e: isinstance(e, RoomRemoved))
+        assert removed == RoomRemoved("secret")
+        await alice.send(message_frame("after bob", room="secret"))
+        await alice.send(message_frame("marker"))
+        events = await _until_marker(bob)
+        assert not [e for e in events if getattr(e, "room", None) == "secret"]
+        # Carol never heard a word of the room.
+        events = await _until_marker(carol)
+        assert not [e for e in events if getattr(e, "room", None) == "secret"]
+        assert not [e for e in events if isinstance(e, Room) and e.name == "secret"]
+        # An admin deletes a public room on a: everyone on b hears it.
+        await alice.send(json.dumps({"type": "create-room", "name": "doomed"}))
+        await recv_until(bob, lambda e: isinstance(e, Room) and e.name == "doomed")
+        async with (
+            aiohttp.ClientSession() as session,
+            session.delete(
+                f"{a.url}/api/v1/rooms/doomed", headers=bearer(tokens["alice"])
+            ) as response,
+        ):
+            assert response.status == 204
+        gone = await recv_until(bob, lambda e: isinstance(e, RoomRemoved))
+        assert gone == RoomRemoved("doomed")

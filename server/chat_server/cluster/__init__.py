@@ -63,11 +63,13 @@ class Cluster:
         self.server_id = uuid.uuid4().hex[:12]
         self.link = RedisLink(config.redis_url)
         self.limits = SharedLimits(self.link)
-        self.polls = PollMemory(self.link)
+        self.polls = PollMemory(self.link, self.server_id)
         self._bus = Bus(self.link, self.server_id, self._heard)
         self._hub: Hub | None = None
         self._order: LogOrder | None = None
         self._presence: ClusterPresence | None = None
+        # Rooms the hub knows that the last check did not find in the database.
+        self._missing: set[str] = set()
 
     def login_throttle(self, local: LoginThrottle) -> SharedLoginThrottle:
         """The login throttle counted in Redis, with ``local`` as its fallback."""
@@ -155,9 +157,21 @@ class Cluster:
 
     async def check(self) -> None:
         """Compare each room's watermark with the database and fill what is missing."""
+        hub = self.hub
+        known = hub.room_names()
         rooms = await self._store.rooms()
-        self.hub.note_rooms(rooms)
+        # Only rooms new to the hub (created elsewhere, their word lost): the
+        # members of a known room change by its member entries, in order.
+        hub.note_rooms([room for room in rooms if room.name not in known])
         self.order.check(rooms)
+        # A room deleted on another server whose word was lost: gone from the
+        # database in two checks running (one could race a room created here
+        # while it read), so gone here too.
+        missing = known - {room.name for room in rooms}
+        for name in missing & self._missing:
+            self.order.forget(name)
+            hub.remove_room(name)
+        self._missing = missing
 
     async def _checking(self) -> None:
         failing = False

@@ -30,6 +30,8 @@ from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from chat_protocol import dump_json, load_object
@@ -44,6 +46,8 @@ STREAM_LENGTH = 100_000
 BLOCK_MS = 1000
 # How long to wait before trying Redis again after it failed.
 RETRY_SECONDS = 0.5
+# How long stopping waits for a task that was cancelled.
+STOP_SECONDS = 2.0
 
 # What failing Redis looks like to redis-py: its own errors, or the socket's.
 REDIS_FAILURES = (RedisError, OSError, asyncio.TimeoutError)
@@ -54,15 +58,40 @@ Handler = Callable[[str, dict[str, Any]], None]
 Command = tuple[str | int | float, ...]
 
 
+async def stop_tasks(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel ``tasks`` and wait for them, a moment at most.
+
+    redis-py may turn a cancellation in the middle of a command into a
+    connection error, which the loops here take for Redis failing and go
+    on; so the loops also stop when their list of tasks is emptied, and
+    stopping does not wait forever for one that did not hear.
+    """
+    for task in tasks:
+        task.cancel()
+    tasks_copy = list(tasks)
+    tasks.clear()
+    if tasks_copy:
+        await asyncio.wait(tasks_copy, timeout=STOP_SECONDS)
+    for task in tasks_copy:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            log.error("a cluster task failed", exc_info=task.exception())
+
+
 class RedisLink:
     """The cluster's Redis client, and whether Redis answers (logged once per change)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         # socket_timeout above the blocking read's BLOCK_MS, so that a read
-        # waiting in Redis is not mistaken for a dead connection.
+        # waiting in Redis is not mistaken for a dead connection. One retry
+        # at once on a fresh connection: after Redis restarted, each pooled
+        # connection fails once; but no backoff, so that while Redis is away
+        # a command fails fast and the server goes on without it.
         self.redis: aioredis.Redis = aioredis.Redis.from_url(
-            url, socket_connect_timeout=2, socket_timeout=BLOCK_MS / 1000 + 4
+            url,
+            socket_connect_timeout=2,
+            socket_timeout=BLOCK_MS / 1000 + 4,
+            retry=Retry(NoBackoff(), 1),
         )
         self.away = False
         self._on_return: list[Callable[[], None]] = []
@@ -131,11 +160,7 @@ class Bus:
             with contextlib.suppress(TimeoutError, *REDIS_FAILURES):
                 async with asyncio.timeout(2):
                     await self._flush()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self._tasks)
         self._tasks = []
 
     def send(self, event: dict[str, Any], *commands: Command) -> None:
@@ -172,14 +197,14 @@ class Bus:
             self._link.answered()
 
     async def _write_loop(self) -> None:
-        while True:
+        while self._tasks:
             await self._wake.wait()
             self._wake.clear()
             await self._flush()
 
     async def _read_loop(self) -> None:
         redis = self._link.redis
-        while True:
+        while self._tasks:
             try:
                 if self._last_id == "$":
                     # Redis was away at start: begin at its end now, then

@@ -13,7 +13,9 @@ from scratch, so for that while the limit holds per server.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -21,6 +23,14 @@ from ..limits import LoginThrottle, RateLimiter
 from .bus import REDIS_FAILURES, RedisLink
 
 log = logging.getLogger(__name__)
+
+# While Redis is away, a limit is asked of it at most this often (seconds);
+# in between the local limiter answers at once, so that a Redis that does
+# not answer (rather than refusing) does not slow every message down.
+RETRY_SECONDS = 1.0
+# The longest a limit may wait for Redis before the local limiter answers:
+# a Redis that hangs (rather than refusing) must not hold every message up.
+ANSWER_SECONDS = 0.5
 
 # KEYS[1]: the bucket. ARGV: rate per second, burst. Returns the seconds to
 # wait (0 when a token was taken), as a string (Lua numbers become integers).
@@ -80,8 +90,14 @@ class SharedLimits:
         self._bucket = link.redis.register_script(_BUCKET)
         self._windows = link.redis.register_script(_WINDOWS)
         self._alone = False
+        self._failed_at = 0.0
+
+    def skip(self) -> bool:
+        """True while Redis failed within RETRY_SECONDS: use the local limiter."""
+        return self._alone and time.monotonic() - self._failed_at < RETRY_SECONDS
 
     def _fell_back(self, exc: BaseException) -> None:
+        self._failed_at = time.monotonic()
         self._link.failed(exc)
         if not self._alone:
             self._alone = True
@@ -94,18 +110,31 @@ class SharedLimits:
 
     async def take(self, name: str, key: str, local: RateLimiter) -> float:
         """Spend one token of ``key`` in bucket family ``name``: 0.0, or seconds to wait."""
+        if self.skip():
+            return local.take(key)
         try:
-            wait = await self._bucket(
-                keys=[f"chat:rate:{name}:{key}"], args=[local.rate, local.burst]
-            )
+            async with asyncio.timeout(ANSWER_SECONDS):
+                wait = await self._bucket(
+                    keys=[f"chat:rate:{name}:{key}"], args=[local.rate, local.burst]
+                )
         except REDIS_FAILURES as exc:
             self._fell_back(exc)
             return local.take(key)
         self._counted()
         return float(wait)
 
-    async def _run_windows(self, op: str, keys: list[str], args: list[Any]) -> float:
-        return float(await self._windows(keys=keys, args=[op, *args]))
+    async def windows(self, op: str, keys: list[str], args: list[Any]) -> float | None:
+        """Run the failure-window script; None when Redis is away (use the local throttle)."""
+        if self.skip():
+            return None
+        try:
+            async with asyncio.timeout(ANSWER_SECONDS):
+                wait = float(await self._windows(keys=keys, args=[op, *args]))
+        except REDIS_FAILURES as exc:
+            self._fell_back(exc)
+            return None
+        self._counted()
+        return wait
 
 
 class SharedLoginThrottle:
@@ -122,19 +151,16 @@ class SharedLoginThrottle:
     async def _call(self, op: str, username: str, address: str) -> float:
         local = self._local
         args: list[Any] = [local.window, uuid.uuid4().hex, local.max_failures, local.ceiling]
-        try:
-            wait = await self._limits._run_windows(op, self._keys(username, address), args)
-        except REDIS_FAILURES as exc:
-            self._limits._fell_back(exc)
-            if op == "record":
-                local.record_failure(username, address)
-            elif op == "forgive":
-                local.forgive(username, address)
-            else:
-                return local.retry_after(username, address)
-            return 0.0
-        self._limits._counted()
-        return wait
+        wait = await self._limits.windows(op, self._keys(username, address), args)
+        if wait is not None:
+            return wait
+        if op == "record":
+            local.record_failure(username, address)
+        elif op == "forgive":
+            local.forgive(username, address)
+        else:
+            return local.retry_after(username, address)
+        return 0.0
 
     async def retry_after(self, username: str, address: str) -> float:
         return await self._call("check", username, address)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from chat_protocol import LogEntry, RoomInfo
 
-from ..storage.base import StorageError
+from ..storage.base import StorageError, UnknownRoom
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,9 @@ class LogOrder:
         task.add_done_callback(self._tasks.discard)
 
     async def _read(self, room: str, state: _Room) -> None:
+        # Heard of before the read: committed, so the read returns them,
+        # unless the room was deleted meanwhile.
+        heard = set(state.pending)
         try:
             while True:
                 entries = await self._read_after(room, state.delivered)
@@ -127,6 +130,10 @@ class LogOrder:
                 self._drain(state)
                 if len(entries) < FILL_PAGE:
                     break
+        except UnknownRoom:
+            # Deleted: a late word of it (the deletion reached us first).
+            self._rooms.pop(room, None)
+            return
         except StorageError as exc:
             # The next check() tries again; the database's own outage is
             # answered to clients as `unavailable` by the requests that meet it.
@@ -137,6 +144,8 @@ class LogOrder:
         finally:
             state.filling = False
         self._failing = False
+        for seq in heard & set(state.pending):
+            del state.pending[seq]
         if state.pending:
             # Heard of while the read was on its way, with a hole below: it
             # is committed, so the next read finds everything up to it.

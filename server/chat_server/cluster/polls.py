@@ -11,9 +11,11 @@ time starts from there.
 
 The journals are numbered by the wall clock in a cluster (see
 :class:`~chat_server.hub.Journal`), so positions mean about the same moment
-on every server; a recalled position is moved back by :data:`OVERLAP`, so
-that the same read or room change may be told twice (both are idempotent
-for a client) rather than never.
+on every server; a position written by another server is moved back by
+:data:`OVERLAP`, so that a read or room change that reached this server a
+moment before that one is told (perhaps twice: both are idempotent for a
+client) rather than never. The reads and room changes of the last answer
+are remembered too, so that such a repeat alone does not answer a poll.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from .bus import REDIS_FAILURES, RedisLink
 
 log = logging.getLogger(__name__)
 
-# Microseconds a recalled journal position is moved back (clock skew, and
-# a change that reached one server a moment before another).
-OVERLAP = 5_000_000
+# Microseconds a journal position from another server is moved back (clock
+# skew, and a change that reached one server a moment before another).
+OVERLAP = 1_000_000
 # A token that has not polled for this long is forgotten (seconds).
 MEMORY_SECONDS = 600
 
@@ -40,11 +42,12 @@ def memory_key(token_hash: str) -> str:
 class PollMemory:
     """Reads and writes pollers' memory in Redis; without Redis, a poll simply starts afresh."""
 
-    def __init__(self, link: RedisLink) -> None:
+    def __init__(self, link: RedisLink, server_id: str) -> None:
         self._link = link
+        self._server_id = server_id
 
     async def recall(self, token_hash: str, poller: Poller) -> None:
-        """Fill a poller new to this server with what its last answer anywhere saw."""
+        """Fill a poller with what its last answer, on any server, told it."""
         try:
             stored = await self._link.redis.hgetall(memory_key(token_hash))
         except REDIS_FAILURES as exc:
@@ -55,8 +58,11 @@ class PollMemory:
         try:
             poller.seen_typing = json.loads(stored[b"typing"])
             poller.seen_online = json.loads(stored[b"online"])
-            poller.seen_reads = max(0, int(stored[b"reads"]) - OVERLAP)
-            poller.seen_rooms = max(0, int(stored[b"rooms"]) - OVERLAP)
+            overlap = 0 if stored.get(b"server") == self._server_id.encode() else OVERLAP
+            poller.seen_reads = max(0, int(stored[b"reads"]) - overlap)
+            poller.seen_rooms = max(0, int(stored[b"rooms"]) - overlap)
+            poller.told_reads = json.loads(stored[b"told_reads"])
+            poller.told_rooms = json.loads(stored[b"told_rooms"])
         except (KeyError, ValueError):
             log.warning("ignoring an unreadable poll memory in Redis")
 
@@ -72,6 +78,9 @@ class PollMemory:
                         "online": json.dumps(poller.seen_online),
                         "reads": poller.seen_reads,
                         "rooms": poller.seen_rooms,
+                        "told_reads": json.dumps(poller.told_reads),
+                        "told_rooms": json.dumps(poller.told_rooms),
+                        "server": self._server_id,
                     },
                 )
                 pipe.expire(key, MEMORY_SECONDS)

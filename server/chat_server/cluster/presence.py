@@ -25,11 +25,15 @@ import logging
 import time
 
 from ..hub import Hub
-from .bus import REDIS_FAILURES, Bus, RedisLink
+from .bus import REDIS_FAILURES, Bus, RedisLink, stop_tasks
 
 log = logging.getLogger(__name__)
 
 SERVERS = "chat:servers"
+# Every server's set holds this (no user name is empty), so that a set that
+# is missing (Redis restarted, the server has not written it again yet) is
+# told apart from a server with nobody on it, and not read as "all left".
+PRESENT = ""
 # A server that stops gracefully is dropped by the others after this many
 # seconds, long enough for its clients to reconnect elsewhere first.
 STOP_GRACE = 5.0
@@ -63,6 +67,10 @@ class ClusterPresence:
         # (server, user) -> loop time of the last change heard through the
         # bus: a set read before that change must not undo it.
         self._heard_at: dict[tuple[str, str], float] = {}
+        # Other servers -> the newest heartbeat seen (their clock, seconds):
+        # a server is dropped by this, not by missing from Redis, which may
+        # have restarted empty.
+        self._beats: dict[str, float] = {}
         # Write this server's whole set at the next heartbeat: at start, and
         # after Redis was away (it may have lost it, or missed changes).
         self._resync = True
@@ -128,9 +136,8 @@ class ClusterPresence:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            task, self._task = self._task, None
+            await stop_tasks([task])
         # Seen as dead STOP_GRACE seconds from now.
         with contextlib.suppress(*REDIS_FAILURES):
             async with asyncio.timeout(2):
@@ -138,7 +145,7 @@ class ClusterPresence:
                 await self._link.redis.zadd(SERVERS, {self._id: score})
 
     async def _run(self) -> None:
-        while True:
+        while self._task is not None:
             try:
                 await self.beat()
             except REDIS_FAILURES as exc:
@@ -155,23 +162,26 @@ class ClusterPresence:
             pipe.zadd(SERVERS, {self._id: now})
             if resync:
                 pipe.delete(key)
-                here = self._hub.here()
-                if here:
-                    pipe.sadd(key, *here)
+                pipe.sadd(key, PRESENT, *self._hub.here())
             pipe.expire(key, max(1, int(self._dead_after * 2)))
             pipe.zrange(SERVERS, 0, -1, withscores=True)
             answers = await pipe.execute()
         self._link.answered()
         if resync:
             self._resync = False
-        servers = {member.decode(): score for member, score in answers[-1]}
+        for member, score in answers[-1]:
+            server = member.decode()
+            if server != self._id:
+                # As written: a server stopping on purpose moves its own back.
+                self._beats[server] = score
         alive_since = now - self._dead_after
-        live = [s for s, beat in servers.items() if s != self._id and beat >= alive_since]
-        dead = [s for s, beat in servers.items() if beat < alive_since]
-        for server in set(self._remote) - set(live):
-            if server in dead:
+        live = [s for s, beat in self._beats.items() if beat >= alive_since]
+        dead = [s for s, beat in self._beats.items() if beat < alive_since]
+        for server in dead:
+            if self._remote.get(server):
                 log.info("server %s stopped answering; its users leave", server)
             self._drop_server(server)
+            del self._beats[server]
         read_at = asyncio.get_running_loop().time()
         async with redis.pipeline(transaction=False) as pipe:
             for server in live:
@@ -182,4 +192,7 @@ class ClusterPresence:
                 pipe.delete(*(users_key(server) for server in dead))
             sets = await pipe.execute()
         for server, members in zip(live, sets, strict=False):
-            self._apply(server, {member.decode() for member in members}, read_at)
+            users = {member.decode() for member in members}
+            if PRESENT in users:  # else not written since Redis restarted
+                users.discard(PRESENT)
+                self._apply(server, users, read_at)
