@@ -23,6 +23,7 @@ a bounded wait, SIGKILL only for what hangs, and every process reaped.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import pwd
 import shutil
@@ -44,6 +45,7 @@ START_TIMEOUT = 20.0
 # Debian puts nginx in /usr/sbin, which a non-root user's PATH may lack.
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 STOP_TIMEOUT = 10.0
+_PR_SET_PDEATHSIG = 1
 
 
 def free_port() -> int:
@@ -89,6 +91,15 @@ def _stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
     return proc.wait()
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the test process dies, even by SIGKILL.
+
+    nginx and redis-server outlive a killed pytest otherwise, holding their ports.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def render_site(listen: str, servers: list[str]) -> str:
     """``packaging/nginx/chat.conf`` with its placeholders filled in, as docs/operators.md says."""
     template = SITE_TEMPLATE.read_text()
@@ -121,7 +132,12 @@ class RedisServer:
             "--dir", str(self.folder),
             "--logfile", str(log),
         ]  # fmt: skip
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
         _wait_listening(self.proc, self.port, "redis-server", log)
         return self
 
@@ -201,7 +217,10 @@ http {{
             said = error_log.read_text(errors="replace") if error_log.exists() else ""
             raise RuntimeError(f"nginx rejected the configuration:\n{check.stderr}{said}")
         self.proc = subprocess.Popen(
-            [*args, "-g", "daemon off;"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL
+            [*args, "-g", "daemon off;"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
         )
         _wait_listening(self.proc, self.port, "nginx", error_log)
         return self
