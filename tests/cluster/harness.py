@@ -161,6 +161,9 @@ class Nginx:
 
     prefix: Path
     servers: list[str]
+    # Refuse WebSocket handshakes (403), as a proxy that does not pass them
+    # would: the apps must then long-poll. Added beside the site, not in it.
+    refuse_websockets: bool = False
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
 
@@ -178,7 +181,11 @@ class Nginx:
         temp = self.prefix / "temp"
         logs.mkdir(parents=True, exist_ok=True)
         temp.mkdir(parents=True, exist_ok=True)
-        (self.prefix / "chat.conf").write_text(render_site(f"{HOST}:{self.port}", self.servers))
+        site = render_site(f"{HOST}:{self.port}", self.servers)
+        if self.refuse_websockets:
+            refusal = "    location /ws { return 403; }\n"
+            site = site.replace("    location / {", refusal + "    location / {")
+        (self.prefix / "chat.conf").write_text(site)
         # nginx run by root drops its workers to `user` (default nobody, who could
         # not write the temp files here): keep them as whoever runs the tests.
         user = f"user {pwd.getpwuid(os.getuid()).pw_name};" if os.getuid() == 0 else ""
@@ -259,6 +266,8 @@ class Cluster:
     size: int
     # More chat-server options, for every server.
     extra_args: list[str] = field(default_factory=list)
+    # nginx refuses WebSockets: every client long-polls (see Nginx).
+    refuse_websockets: bool = False
     servers: list[ServerProcess] = field(default_factory=list)
     nginx: Nginx | None = None
 
@@ -293,7 +302,7 @@ class Cluster:
                 self.servers.append(server)
                 server.start(timeout=START_TIMEOUT)
             addresses = [f"{HOST}:{server.port}" for server in self.servers]
-            self.nginx = Nginx(self.folder / "nginx", addresses).start()
+            self.nginx = Nginx(self.folder / "nginx", addresses, self.refuse_websockets).start()
         except BaseException:
             self.close()
             raise

@@ -38,9 +38,13 @@ def behind_nginx(session_redis: RedisServer, tmp_path: Path) -> Iterator[Callabl
     session_redis.flush()
     with throwaway_database("nginx") as database_url:
 
-        def start(size: int, extra_args: list[str] | None = None) -> Cluster:
+        def start(
+            size: int, extra_args: list[str] | None = None, *, refuse_websockets: bool = False
+        ) -> Cluster:
             folder = tmp_path / f"cluster-{len(started)}"
-            made = Cluster(folder, database_url, session_redis.url, size, extra_args or [])
+            made = Cluster(
+                folder, database_url, session_redis.url, size, extra_args or [], refuse_websockets
+            )
             started.append(made)
             return made.start()
 

@@ -35,6 +35,7 @@ from tests.cluster.harness import ROOT, SITE_TEMPLATE, Cluster
 from tests.cluster.nginx_fixtures import behind_nginx, session_redis
 from tests.reliability.clients import (
     HeadlessClient,
+    Row,
     all_caught_up,
     check_one_room,
     history_over_http,
@@ -273,8 +274,36 @@ async def test_a_long_poll_hears_of_messages_written_on_another_server(
     assert len(set(made.nginx.upstreams("/api/v1/events") if made.nginx else [])) == 2
 
 
+async def write_through_a_kill(made: Cluster, clients: list[HeadlessClient]) -> list[Row]:
+    """Bursts from every client, server 0 killed half-way; the room once all caught up.
+
+    8 messages/s per user, under the contract's 10: a rate-limited message is
+    sent again later, after newer ones, which would blur the order checked.
+    """
+    per_client, burst, period = 40, 4, 0.5
+    for start in range(0, per_client, burst):
+        for client in clients:
+            for k in range(start, start + burst):
+                client.send(f"{client.username} #{k}")
+        if start == per_client // 2:
+            # Mid-burst: some of these are in flight to the server now killed.
+            made.kill(0)
+        await asyncio.sleep(period)
+    total = per_client * len(clients)
+    await eventually(
+        lambda: all_caught_up(clients, total), "every client has everything", within=60
+    )
+    assert all(not c.failed for c in clients), [c.failed for c in clients if c.failed]
+    stored = await history_over_http(made.url, clients[0].token)
+    # Each message once, in seq order without holes, each author's in the order written.
+    check_one_room(stored, {c.username: c.written for c in clients})
+    for client in clients:
+        assert client.history() == stored, f"{client.username}'s cache differs"
+    return stored
+
+
 @pytest.mark.slow
-async def test_clients_of_a_killed_server_reconnect_through_nginx_and_lose_nothing(
+async def test_socket_clients_of_a_killed_server_reconnect_through_nginx_and_lose_nothing(
     behind_nginx: Callable[..., Cluster], tmp_path: Path, qapp: QApplication
 ) -> None:
     # qapp: PySide6 needs a Q(Core)Application for QObject signals carrying lists.
@@ -285,32 +314,38 @@ async def test_clients_of_a_killed_server_reconnect_through_nginx_and_lose_nothi
         HeadlessClient(name, made.url, tokens[name], tmp_path / f"{name}.sqlite3").open()
         for name in names
     ]
-    # 8 messages/s per user, under the contract's 10: a rate-limited message is
-    # sent again later, after newer ones, which would blur what this test checks.
-    per_client, burst, period = 40, 4, 0.5
     try:
         await eventually(
             lambda: all(c.c.status.kind.value == "connected" for c in clients), "all connected"
         )
-        for start in range(0, per_client, burst):
-            for client in clients:
-                for k in range(start, start + burst):
-                    client.send(f"{client.username} #{k}")
-            if start == per_client // 2:
-                # Mid-burst: some of these are in flight to the server now killed.
-                made.kill(0)
-            await asyncio.sleep(period)
-        total = per_client * len(clients)
-        await eventually(
-            lambda: all_caught_up(clients, total), "every client has everything", within=60
-        )
-        assert all(not c.failed for c in clients), [c.failed for c in clients if c.failed]
-        stored = await history_over_http(made.url, tokens[names[0]])
-        check_one_room(stored, {c.username: c.written for c in clients})
-        for client in clients:
-            assert client.history() == stored, f"{client.username}'s cache differs"
+        await write_through_a_kill(made, clients)
     finally:
         await asyncio.gather(*(c.close() for c in clients))
     # Some clients really were on the killed server, and came back through nginx.
     killed = f"127.0.0.1:{made.servers[0].port}"
     assert made.nginx is not None and killed in made.nginx.upstreams("/ws")
+
+
+@pytest.mark.slow
+async def test_long_polling_clients_lose_nothing_when_a_server_is_killed(
+    behind_nginx: Callable[..., Cluster], tmp_path: Path, qapp: QApplication
+) -> None:
+    # nginx refuses WebSockets here, so the apps fall back to long polling, whose
+    # polls and posts nginx spreads over both servers, round robin.
+    made = behind_nginx(2, refuse_websockets=True)
+    names = [f"poller{k}" for k in range(4)]
+    tokens = {name: await register(made.url, name) for name in names}
+    clients = [
+        HeadlessClient(name, made.url, tokens[name], tmp_path / f"{name}.sqlite3").open()
+        for name in names
+    ]
+    try:
+        await eventually(
+            lambda: all(c.c.status.kind.value == "polling" for c in clients), "all polling"
+        )
+        await write_through_a_kill(made, clients)
+    finally:
+        await asyncio.gather(*(c.close() for c in clients))
+    assert made.nginx is not None
+    killed = f"127.0.0.1:{made.servers[0].port}"
+    assert any(killed in upstream for upstream in made.nginx.upstreams("/api/v1/events"))
