@@ -284,6 +284,8 @@ async def measure_fanout(
             "deliveries_per_s": deliveries / elapsed,
             "fanout_deliveries": deliveries,
             "cpu_us_per_delivery": cpu / deliveries * 1e6 if deliveries else float("nan"),
+            # Every client gets every message: messages = deliveries / clients.
+            "cpu_us_per_message": cpu / deliveries * clients * 1e6 if deliveries else float("nan"),
             "redis_cpu_us_per_delivery": redis_cpu / deliveries * 1e6
             if deliveries
             else float("nan"),
@@ -353,6 +355,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             redis.stop()
     rows = harness.medians(runs, ("target", "servers"))
     figures = targets(rows)
+    figures["cost_model"] = [
+        {"target": s, "base_us": base, "per_server_us": per, "clients": c}
+        for s, base, per, c in cost_model(rows)
+    ]
     report(rows, figures)
     return {
         "benchmark": "cluster",
@@ -366,6 +372,31 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def row_of(rows: Sequence[dict[str, Any]], target: str, servers: int) -> dict[str, Any] | None:
     return next((r for r in rows if r["target"] == target and r["servers"] == servers), None)
+
+
+def cost_model(rows: Sequence[dict[str, Any]]) -> list[tuple[str, float, float, int]]:
+    """Each system's CPU per chat message as ``base + per_server * N`` (least squares over N).
+
+    At a fixed number of clients, what grows with N is what every server pays
+    for every message of the chat whatever its share of the clients (hearing
+    it from Redis, decoding, framing it once): ``per_server``. ``base`` is the
+    rest: storing the message once, and the per-socket writes of all clients
+    together (``base / clients`` is an upper bound of the cost of one delivery).
+    Returns (system, base us, per_server us, clients) for systems with 2+ sizes.
+    """
+    out = []
+    for system in dict.fromkeys(r["target"] for r in rows):
+        mine = [r for r in rows if r["target"] == system]
+        if len({r["servers"] for r in mine}) < 2:
+            continue
+        xs = [float(r["servers"]) for r in mine]
+        ys = [float(r["cpu_us_per_message"]) for r in mine]
+        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
+            (x - mx) ** 2 for x in xs
+        )
+        out.append((system, my - slope * mx, slope, int(mine[0]["clients"])))
+    return out
 
 
 def targets(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -425,6 +456,13 @@ def report(rows: Sequence[dict[str, Any]], figures: dict[str, Any]) -> None:
         HEADERS,
         table_rows(rows),
     )
+    model = cost_model(rows)
+    if model:
+        harness.print_table(
+            "Server CPU per chat message = base + per_server x N (fit over the sizes)",
+            ["system", "clients", "base us", "per server us", "base / clients us"],
+            [(LABELS[s], c, base, per, base / c) for s, base, per, c in model],
+        )
     lines = []
     if "p99_two_over_one" in figures:
         ratio = figures["p99_two_over_one"]

@@ -721,8 +721,31 @@ def section_files(result: dict[str, Any], charts: Path) -> str:
 
 def section_cluster(result: dict[str, Any], charts: Path) -> str:
     cores = result.get("cores") or os.cpu_count()
+    model = result["figures"].get("cost_model") or []
+    fit = ""
+    if model:
+        fit = (
+            "\n\nServer CPU per chat message, fitted as base + per_server x N over the"
+            " sizes (`per server`: what every server pays for every message of the chat,"
+            " whatever its share of the clients; `base / clients`: at most the cost of one"
+            " delivery, the once-per-message store included):\n\n"
+            + table(
+                ["system", "clients", "base us", "per server us", "base / clients us"],
+                [
+                    (
+                        cluster.LABELS[m["target"]],
+                        m["clients"],
+                        m["base_us"],
+                        m["per_server_us"],
+                        m["base_us"] / m["clients"],
+                    )
+                    for m in model
+                ],
+            )
+        )
     return (
         table(cluster.HEADERS, cluster.table_rows(result["rows"]))
+        + fit
         + f"\n\nEvery process (the servers, Redis, PostgreSQL, the clients) shares this"
         f" machine's {cores} cores, so two or three servers cannot deliver more than one"
         " here: what the rows show is what spreading one chat over processes costs (the"
