@@ -231,3 +231,28 @@ async def test_servers_started_while_redis_is_down_serve_and_join_it_later(
                         await eventually(typed, within=0.6)
     finally:
         await stop_task(watching)
+
+
+async def test_a_server_stopped_on_purpose_lets_its_clients_move_without_leaving(
+    cluster: Cluster,
+) -> None:
+    a, b = cluster.start(2)
+    tokens = await make_users(b, ["alice", "bob", "carol"])
+    bob = Watcher()
+    watching = asyncio.create_task(bob.run(b, tokens["bob"]))
+    try:
+        async with (
+            joined(a, tokens["alice"], {"general": 0}, protocol=V2),
+            joined(a, tokens["carol"], {"general": 0}, protocol=V2),
+        ):
+            await eventually(
+                lambda: {"alice", "carol"} <= {getattr(e, "user", "") for e in bob.events},
+                "bob saw alice and carol join",
+            )
+            a.stop()  # SIGTERM: a closes its sockets with 1001 and says goodbye
+        # Alice moves to b at once; carol does not come back.
+        async with joined(b, tokens["alice"], {"general": 0}, protocol=V2):
+            await eventually(lambda: "carol" in bob.leaves, "carol left", within=20)
+            assert "alice" not in bob.leaves
+    finally:
+        await stop_task(watching)
