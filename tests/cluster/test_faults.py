@@ -257,3 +257,31 @@ async def test_a_server_stopped_on_purpose_lets_its_clients_move_without_leaving
             assert "alice" not in bob.leaves
     finally:
         await stop_task(watching)
+
+
+async def test_an_entry_published_after_another_server_found_it_is_not_shown_twice(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    hold = tmp_path / "hold-commits"
+    a = cluster.node(hold_commits_while=hold)
+    a.start()
+    (b,) = cluster.start(1)
+    tokens = await make_users(b, ["alice", "bob"])
+    bob = Watcher()
+    watching = asyncio.create_task(bob.run(b, tokens["bob"]))
+    try:
+        async with joined(a, tokens["alice"], {"general": 0}, protocol=V2) as alice:
+            hold.touch()
+            await alice.send(message_frame("late", client_id="late-1"))
+            # b finds it in the database while a still holds it back...
+            await eventually(lambda: bob.texts() == ["late"], "bob has it from the database")
+            # ...then a goes on: acks it and publishes it, a copy b already has.
+            hold.unlink()
+            ack = await recv_until(alice, lambda e: isinstance(e, Ack))
+            assert isinstance(ack, Ack) and ack.seq == bob.messages[0].seq
+            await alice.send(message_frame("marker"))
+            await eventually(lambda: "marker" in bob.texts(), "bob has the marker")
+        assert bob.texts() == ["late", "marker"]
+    finally:
+        hold.unlink(missing_ok=True)
+        await stop_task(watching)
