@@ -241,6 +241,7 @@ async def test_a_server_stopped_on_purpose_lets_its_clients_move_without_leaving
     tokens = await make_users(b, ["alice", "bob", "carol"])
     bob = Watcher()
     watching = asyncio.create_task(bob.run(b, tokens["bob"]))
+    await eventually(lambda: "connect bob" in b.printed(), "bob connected")
     try:
         async with (
             joined(a, tokens["alice"], {"general": 0}, protocol=V2),
