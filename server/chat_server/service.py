@@ -217,14 +217,13 @@ class ChatService:
         if shared is None:
             wait = self._logins.retry_after(username, address)
         else:
-            wait = await shared.retry_after(username, address)
+            # Checked and counted in one step (chat_server.cluster.limits).
+            wait = await shared.attempt(username, address)
         if wait:
             raise RateLimited("too many failed logins for this name; wait and try again", wait)
-        # Counted as failed up front (see LoginThrottle.record_failure).
         if shared is None:
+            # Counted as failed up front (see LoginThrottle.record_failure).
             self._logins.record_failure(username, address)
-        else:
-            await shared.record_failure(username, address)
         try:
             found = None
             if rules.USERNAME_RE.fullmatch(username):
