@@ -217,14 +217,13 @@ class ChatService:
         if shared is None:
             wait = self._logins.retry_after(username, address)
         else:
-            wait = await shared.retry_after(username, address)
+            # Checked and counted in one step (chat_server.cluster.limits).
+            wait = await shared.attempt(username, address)
         if wait:
             raise RateLimited("too many failed logins for this name; wait and try again", wait)
-        # Counted as failed up front (see LoginThrottle.record_failure).
         if shared is None:
+            # Counted as failed up front (see LoginThrottle.record_failure).
             self._logins.record_failure(username, address)
-        else:
-            await shared.record_failure(username, address)
         try:
             found = None
             if rules.USERNAME_RE.fullmatch(username):
@@ -398,7 +397,7 @@ class ChatService:
         if isinstance(event, SendMessage):
             # The hot path, without the isinstance chain of write_nowait.
             return self.store.append_nowait(
-                event.room, author, event.client_id, event.text, event.reply_to
+                event.room, author, event.client_id, event.text, event.reply_to, event.files
             )
         return self.store.write_nowait(author, event)
 

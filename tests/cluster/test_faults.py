@@ -158,6 +158,7 @@ async def test_a_quiet_rooms_last_entry_committed_but_never_published_still_arri
             await eventually(lambda: "marker" in bob.texts(), "bob has the marker")
         assert bob.texts() == ["last words", "marker"]
     finally:
+        hold.unlink(missing_ok=True)  # a still running a stops normally
         await stop_task(watching)
 
 
@@ -230,4 +231,58 @@ async def test_servers_started_while_redis_is_down_serve_and_join_it_later(
                     with contextlib.suppress(AssertionError):
                         await eventually(typed, within=0.6)
     finally:
+        await stop_task(watching)
+
+
+async def test_a_server_stopped_on_purpose_lets_its_clients_move_without_leaving(
+    cluster: Cluster,
+) -> None:
+    a, b = cluster.start(2)
+    tokens = await make_users(b, ["alice", "bob", "carol"])
+    bob = Watcher()
+    watching = asyncio.create_task(bob.run(b, tokens["bob"]))
+    await eventually(lambda: "connect bob" in b.printed(), "bob connected")
+    try:
+        async with (
+            joined(a, tokens["alice"], {"general": 0}, protocol=V2),
+            joined(a, tokens["carol"], {"general": 0}, protocol=V2),
+        ):
+            await eventually(
+                lambda: {"alice", "carol"} <= {getattr(e, "user", "") for e in bob.events},
+                "bob saw alice and carol join",
+            )
+            a.stop()  # SIGTERM: a closes its sockets with 1001 and says goodbye
+        # Alice moves to b at once; carol does not come back.
+        async with joined(b, tokens["alice"], {"general": 0}, protocol=V2):
+            await eventually(lambda: "carol" in bob.leaves, "carol left", within=20)
+            assert "alice" not in bob.leaves
+    finally:
+        await stop_task(watching)
+
+
+async def test_an_entry_published_after_another_server_found_it_is_not_shown_twice(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    hold = tmp_path / "hold-commits"
+    a = cluster.node(hold_commits_while=hold)
+    a.start()
+    (b,) = cluster.start(1)
+    tokens = await make_users(b, ["alice", "bob"])
+    bob = Watcher()
+    watching = asyncio.create_task(bob.run(b, tokens["bob"]))
+    try:
+        async with joined(a, tokens["alice"], {"general": 0}, protocol=V2) as alice:
+            hold.touch()
+            await alice.send(message_frame("late", client_id="late-1"))
+            # b finds it in the database while a still holds it back...
+            await eventually(lambda: bob.texts() == ["late"], "bob has it from the database")
+            # ...then a goes on: acks it and publishes it, a copy b already has.
+            hold.unlink()
+            ack = await recv_until(alice, lambda e: isinstance(e, Ack))
+            assert isinstance(ack, Ack) and ack.seq == bob.messages[0].seq
+            await alice.send(message_frame("marker"))
+            await eventually(lambda: "marker" in bob.texts(), "bob has the marker")
+        assert bob.texts() == ["late", "marker"]
+    finally:
+        hold.unlink(missing_ok=True)
         await stop_task(watching)

@@ -62,6 +62,22 @@ async def test_the_login_throttle_is_counted_once_for_all_servers(cluster: Clust
             assert await login(node, PASSWORD) == 429
 
 
+async def test_parallel_guesses_over_all_servers_get_ten_tries_in_all(cluster: Cluster) -> None:
+    nodes = cluster.start(3)
+    await make_users(nodes[0], ["alice"])
+    async with aiohttp.ClientSession() as session:
+
+        async def guess(node: Node) -> int:
+            async with session.post(
+                f"{node.url}/api/v1/login", json={"username": "alice", "password": "guess guess"}
+            ) as response:
+                return response.status
+
+        statuses = await asyncio.gather(*(guess(nodes[n % 3]) for n in range(24)))
+    assert statuses.count(401) == 10, statuses
+    assert statuses.count(429) == 14, statuses
+
+
 async def test_registrations_per_address_are_counted_once(cluster: Cluster) -> None:
     # Behind a trusted proxy (nginx on this machine), the client is the
     # address it forwards, counted once for all servers.

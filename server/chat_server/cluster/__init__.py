@@ -33,8 +33,7 @@ from typing import Any
 
 from aiohttp import web
 
-from chat_protocol import LogEntry, RoomInfo, load_object
-from chat_protocol.codec import encode
+from chat_protocol import LogEntry, RoomInfo
 from chat_protocol.events import LOG_ENTRIES
 
 from ..config import ServerConfig
@@ -113,7 +112,7 @@ class Cluster:
     def committed(self, entry: LogEntry) -> None:
         """A log entry was committed here: to this hub in order, and to the others."""
         self.order.offer(entry)
-        self._bus.send({"k": "entry", "e": encode(entry)})
+        self._bus.send({"k": "entry", "e": entry.to_wire()})
 
     def typing(self, room: str, user: str, active: bool) -> None:
         self._bus.send({"k": "typing", "room": room, "user": user, "active": active})
@@ -135,7 +134,7 @@ class Cluster:
         hub = self.hub
         kind = event.get("k")
         if kind == "entry":
-            body = load_object(event["e"])
+            body = event["e"]
             self.order.offer(LOG_ENTRIES[body["type"]].from_wire(body))  # type: ignore[arg-type]
         elif kind == "typing":
             hub.publish_typing(event["room"], event["user"], bool(event["active"]))

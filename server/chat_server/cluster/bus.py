@@ -28,6 +28,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -77,11 +78,25 @@ async def stop_tasks(tasks: list[asyncio.Task[None]]) -> None:
             log.error("a cluster task failed", exc_info=task.exception())
 
 
+def shown_url(url: str) -> str:
+    """``url`` as the log may show it: any user name and password left out."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
 class RedisLink:
     """The cluster's Redis client, and whether Redis answers (logged once per change)."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
+        # For the log: without a password that the URL may carry.
+        self.url = shown_url(url)
         # socket_timeout above the blocking read's BLOCK_MS, so that a read
         # waiting in Redis is not mistaken for a dead connection. One retry
         # at once on a fresh connection: after Redis restarted, each pooled

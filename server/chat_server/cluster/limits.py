@@ -27,10 +27,11 @@ log = logging.getLogger(__name__)
 # While Redis is away, a limit is asked of it at most this often (seconds);
 # in between the local limiter answers at once, so that a Redis that does
 # not answer (rather than refusing) does not slow every message down.
-RETRY_SECONDS = 1.0
+RETRY_SECONDS = 5.0
 # The longest a limit may wait for Redis before the local limiter answers:
-# a Redis that hangs (rather than refusing) must not hold every message up.
-ANSWER_SECONDS = 0.5
+# a Redis that hangs (rather than refusing) must not hold every message up,
+# but a busy server's loop must not be taken for Redis failing either.
+ANSWER_SECONDS = 2.0
 
 # KEYS[1]: the bucket. ARGV: rate per second, burst. Returns the seconds to
 # wait (0 when a token was taken), as a string (Lua numbers become integers).
@@ -54,9 +55,11 @@ redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
 return tostring(wait)
 """
 
-# KEYS: the windows (a sorted set of failure times each). ARGV: op (check,
-# record, forgive), window seconds, a unique member, then each key's limit.
-# check returns the seconds until every window lets one more through.
+# KEYS: the windows (a sorted set of failure times each). ARGV: op (try,
+# forgive), window seconds, a unique member, then each key's limit. try
+# returns the seconds until every window lets one more through, or, when
+# they all do, counts the attempt as failed and returns 0: in one step, so
+# that guesses sent in parallel cannot all pass the check before any counts.
 _WINDOWS = """
 local op = ARGV[1]
 local window = tonumber(ARGV[2])
@@ -65,17 +68,17 @@ local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local wait = 0
 for i, key in ipairs(KEYS) do
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  if op == 'record' then
+  if op == 'forgive' then
+    redis.call('ZPOPMAX', key)
+  elseif redis.call('ZCARD', key) >= tonumber(ARGV[3 + i]) then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    wait = math.max(wait, tonumber(oldest[2]) + window - now, 0.001)
+  end
+end
+if op == 'try' and wait == 0 then
+  for _, key in ipairs(KEYS) do
     redis.call('ZADD', key, now, ARGV[3])
     redis.call('EXPIRE', key, math.ceil(window) + 1)
-  elseif op == 'forgive' then
-    redis.call('ZPOPMAX', key)
-  else
-    local limit = tonumber(ARGV[3 + i])
-    if redis.call('ZCARD', key) >= limit then
-      local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-      wait = math.max(wait, tonumber(oldest[2]) + window - now, 0.001)
-    end
   end
 end
 return tostring(wait)
@@ -154,19 +157,19 @@ class SharedLoginThrottle:
         wait = await self._limits.windows(op, self._keys(username, address), args)
         if wait is not None:
             return wait
-        if op == "record":
-            local.record_failure(username, address)
-        elif op == "forgive":
+        # Redis is away: the same steps on this server's own throttle.
+        if op == "forgive":
             local.forgive(username, address)
-        else:
-            return local.retry_after(username, address)
-        return 0.0
+            return 0.0
+        wait = local.retry_after(username, address)
+        if not wait:
+            local.record_failure(username, address)
+        return wait
 
-    async def retry_after(self, username: str, address: str) -> float:
-        return await self._call("check", username, address)
-
-    async def record_failure(self, username: str, address: str) -> None:
-        await self._call("record", username, address)
+    async def attempt(self, username: str, address: str) -> float:
+        """A login is about to be tried: 0.0 (and it counts as failed until
+        forgiven), or the seconds until one may be tried."""
+        return await self._call("try", username, address)
 
     async def forgive(self, username: str, address: str) -> None:
         await self._call("forgive", username, address)
