@@ -15,6 +15,9 @@ what its window shows. Steps:
     python scripts/old_app_server.py --host 127.0.0.1 --port 8765 --data-dir /tmp/srv --no-discovery
     QT_QPA_PLATFORM=offscreen /work/oldapp/bin/python scripts/old_app_check.py \
         http://127.0.0.1:8765 /tmp/oldapp-data
+
+For the long-poll fallback, start the server with OLD_APP_CHECK_REFUSE_WS=1
+and add ``poll`` after the data folder.
 """
 
 import asyncio
@@ -34,6 +37,8 @@ from chat_desktop.controller.entries import ConnectionKind
 
 URL = sys.argv[1]
 DATA = Path(sys.argv[2])
+# "poll": the server refuses the socket (scripts/old_app_server.py), the app long-polls.
+LINKED = ConnectionKind.POLLING if sys.argv[3:] == ["poll"] else ConnectionKind.CONNECTED
 PASSWORD = "correct horse battery"
 
 
@@ -90,11 +95,9 @@ async def main():
         "signed in: the old chat window is open",
         lambda: app.window is not None and app.controller is not None,
     )
-    await until(
-        "the old app is connected", lambda: app.controller.status.kind is ConnectionKind.CONNECTED
-    )
+    await until("the old app is connected", lambda: app.controller.status.kind is LINKED)
     mark("connected")
-    async with websockets.connect(URL.replace("http", "ws") + "/ws") as ws:
+    async with websockets.connect(URL.replace("http", "ws") + "/ws?v2-check=1") as ws:
         await ws.send(json.dumps({"type": "hello", "token": bob, "since": {}, "protocol": 2}))
         welcome = await v2_recv(ws, "welcome")
         print("v2 welcome protocol", welcome.get("protocol"), "features", welcome.get("features"))
@@ -142,7 +145,7 @@ async def main():
         "old app reopened with its session",
         lambda: app2.window is not None and app2.controller is not None,
     )
-    await until("reconnected", lambda: app2.controller.status.kind is ConnectionKind.CONNECTED)
+    await until("reconnected", lambda: app2.controller.status.kind is LINKED)
     await asyncio.sleep(2)
     print("after restart the old window shows:", [e.text for e in app2.window.messages.entries()])
     app2.window.grab().save(str(DATA / "old_app.png"))

@@ -58,7 +58,7 @@ async def test_every_route_but_the_public_ones_refuses_a_missing_bad_or_revoked_
             url = (
                 path.replace("{room}", "general")
                 .replace("{id}", "some-session")
-                .replace("{username}", "bob")
+                .replace("{username}", "alice")
             )
             for headers in (
                 {},
