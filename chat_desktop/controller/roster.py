@@ -9,9 +9,9 @@ events and every stored message), who is online (``welcome``, then
 asked (a ``room`` event is the answer to one; the server answers the frames
 of a connection in order, so a refusal, which names no room, answers the
 oldest). Unread counts, and among them the mentions of me, come from the
-cache, which keeps what I have read (:meth:`Roster.mark_read`: the room on
-screen, in the active window) and the server's own counts (Version 2), and
-rooms carry their kind, topic and members. Plain Python: no Qt, no network.
+cache, which keeps what I have read (:mod:`.reads`: the room on screen, in
+the active window) and the server's own counts (Version 2), and rooms carry
+their kind, topic and members. Plain Python: no Qt, no network.
 """
 
 from __future__ import annotations
@@ -76,12 +76,6 @@ class Roster:
 
     def is_online(self, name: str) -> bool:
         return name in self._online
-
-    def mark_read(self, room: str) -> None:
-        """Everything of ``room`` in the cache is read now (it was on screen)."""
-        newest = self._cache.positions().get(room)
-        if newest is not None:
-            self._cache.mark_read(room, newest)
 
     def members(self) -> list[MemberEntry]:
         """Everyone online or seen, by name."""
