@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest
 
 from chat_desktop.transport import AccountClient, Credentials, LinkKind, ServerLink
 from chat_protocol import (
@@ -39,16 +36,6 @@ from tests.waiting import eventually
 from .conftest import LinkFactory, Recorder
 from .proxy import ReverseProxy
 from .test_link import _client_side, post
-
-
-@pytest.fixture
-async def proxy(chat_server: ChatServer) -> AsyncIterator[ReverseProxy]:
-    stripping = ReverseProxy(chat_server.base_url)
-    await stripping.start()
-    try:
-        yield stripping
-    finally:
-        await stripping.stop()
 
 
 async def polling_link(
