@@ -201,6 +201,12 @@ def run_sql(db: SqliteDatabase, sql: str, params: tuple[Any, ...] = ()) -> list[
     return list(cursor.fetchall())
 
 
+def run_many(db: SqliteDatabase, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """Run one SQL statement on ``db`` once per row of parameters (``executemany``)."""
+    connection = db.connection()  # type: ignore[no-untyped-call]
+    connection.executemany(sql, rows)
+
+
 def current_version(db: SqliteDatabase) -> int:
     """The highest migration applied to ``db`` (0 for a new file)."""
     run_sql(
