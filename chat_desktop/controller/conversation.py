@@ -39,6 +39,7 @@ from chat_protocol import (
     Reaction,
     Read,
     Room,
+    RoomInfo,
     RoomRemoved,
     ServerEvent,
     Topic,
@@ -121,6 +122,9 @@ class Conversation:
     def handle(self, events: list[ServerEvent]) -> BatchOutcome:
         """Apply a batch to the cache, the outbox and the roster; say what changed."""
         out = BatchOutcome()
+        # Room objects first: the log's topic and member entries after them
+        # change what they say (the entries' seqs tell which is newer).
+        self._cache.save_rooms(_rooms_of(events))
         changes = self._cache.apply_log(_log_of(events))
         shown = {(m.room, m.seq) for m in changes.messages}
         for message in changes.messages:
@@ -277,6 +281,17 @@ def overlay(entry: MessageEntry, write: OutboxEntry, me: str) -> MessageEntry:
                 reactions.append((emoji, (me,)))
         return replace(entry, reactions=tuple(pair for pair in reactions if pair[1]))
     return entry
+
+
+def _rooms_of(events: list[ServerEvent]) -> list[RoomInfo]:
+    """The room objects a batch brings (welcome, room events)."""
+    rooms: list[RoomInfo] = []
+    for event in events:
+        if isinstance(event, Welcome):
+            rooms.extend(event.rooms)
+        elif isinstance(event, Room):
+            rooms.append(event.info or RoomInfo(event.name, event.last_seq))
+    return rooms
 
 
 def _log_of(events: list[ServerEvent]) -> list[LogEntry]:

@@ -429,7 +429,8 @@ class ChatCache:
         """Record rooms the server announced (welcome, room events); last_seq and
         read_seq only grow. A Version 2 room object also brings its kind, topic,
         members and the server's unread count (kept unless my own read position
-        here is ahead of the server's: a read still in the outbox)."""
+        here is ahead of the server's: a read still in the outbox), unless the
+        cache knows a newer entry of the room than the object does."""
         infos = list(rooms)
         if not infos:
             return
@@ -437,8 +438,11 @@ class ChatCache:
             for info in infos:
                 found = RoomRow.get_or_none(RoomRow.name == info.name)
                 row = found or RoomRow(name=info.name, last_seq=0, read_seq=0)
+                # A room object older than an entry already applied (a topic,
+                # a member) does not undo it.
+                current = info.last_seq >= (row.last_seq or 0)
                 row.last_seq = max(row.last_seq or 0, info.last_seq)
-                if info.kind is not None:
+                if info.kind is not None and current:
                     row.kind = info.kind
                     row.topic = info.topic
                     row.members = None if info.members is None else json.dumps(list(info.members))

@@ -243,3 +243,41 @@ async def test_drafts_are_kept_per_room_across_reopening_the_cache(tmp_path: Pat
         assert (cache.draft("general"), cache.draft("random")) == ("half a thought", "")
     finally:
         cache.close()
+
+
+async def test_people_lists_everyone_online_first_with_the_admins(
+    make: Make, chat_server: ChatServer
+) -> None:
+    await make.account("carol")  # type: ignore[attr-defined]
+    await chat_server.service.store.set_admin("carol", True)
+    alice, _ = await two(make)
+    await eventually(lambda: len(alice.c.people()) == 3)
+    people = [(p.name, p.online, p.admin) for p in alice.c.people()]
+    assert people == [("alice", True, False), ("bob", True, False), ("carol", False, True)]
+
+
+async def test_a_topic_reaches_the_other_account(make: Make) -> None:
+    alice, bob = await two(make)
+    theirs = Seen(bob)
+    alice.c.set_topic("general", "  launch day  ")
+    await eventually(lambda: (theirs.room("general") or RoomEntry("x")).topic == "launch day")
+
+
+async def test_open_at_loads_an_old_message_the_cache_lacks(make: Make) -> None:
+    alice, bob = await two(make)
+    theirs = Seen(bob)
+    first = await delivered(bob, theirs, "the original")
+    for n in range(60):
+        await delivered(bob, theirs, f"filler {n}")
+    # A new device of alice's: nothing of the old message cached.
+    phone = make("alice", device="-phone")
+    jumps: list[tuple[str, int, list[MessageEntry]]] = []
+    phone.c.jumpReady.connect(lambda room, seq, page: jumps.append((room, seq, page)))
+    await eventually(lambda: phone.c.status.kind.name == "CONNECTED")
+    assert phone.c.message("general", first.seq or 0) is None
+    phone.c.open_at("general", first.seq or 0)
+    await eventually(lambda: bool(jumps))
+    room, seq, page = jumps[0]
+    assert (room, seq) == ("general", first.seq)
+    assert "the original" in [entry.text for entry in page]
+    assert alice.c.message("general", first.seq or 0) is not None
