@@ -854,6 +854,11 @@ class ChatCache:
         )
         return {name: int(count) for name, count in rows}
 
+    def counts_unread(self, room: str) -> bool:
+        """Whether the server counted ``room``'s unread messages (a Version 2 room object)."""
+        rows = run_sql(self._db, "SELECT unread_read FROM rooms WHERE name = ?", (room,))
+        return bool(rows) and int(rows[0][0]) >= 0
+
     def read_seq(self, room: str) -> int:
         """How far I have read ``room`` (0 when unknown)."""
         with self._bound():
