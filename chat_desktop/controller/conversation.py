@@ -169,6 +169,7 @@ class Conversation:
             elif isinstance(event, Error):
                 self._error(event, out)
         for room in out.removed:
+            self._outbox.forget_room(room)
             self._roster.removed(room)
             out.changed.pop(room, None)
             out.rooms_changed = True

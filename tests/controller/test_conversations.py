@@ -281,3 +281,48 @@ async def test_open_at_loads_an_old_message_the_cache_lacks(make: Make) -> None:
     assert (room, seq) == ("general", first.seq)
     assert "the original" in [entry.text for entry in page]
     assert alice.c.message("general", first.seq or 0) is not None
+
+
+async def test_the_creator_removes_a_member_whose_cache_then_forgets_the_room(
+    make: Make,
+) -> None:
+    alice, bob = await two(make)
+    theirs = Seen(bob)
+    created: list[str] = []
+    alice.c.roomCreated.connect(created.append)
+    alice.c.create_room("plans", private=True, members=["bob"])
+    await eventually(lambda: theirs.room("plans") is not None)
+    await delivered(alice, Seen(alice), "the plan", room="plans")
+    await eventually(lambda: theirs.text("the plan") is not None)
+    # What bob had typed there goes with the room.
+    bob.c.set_draft("plans", "my idea")
+    alice.c.remove("plans", "bob")
+    await eventually(lambda: theirs.removed == ["plans"])
+    assert bob.cache is not None and bob.cache.latest("plans", 10) == []
+    assert bob.c.draft("plans") == ""
+
+
+async def test_an_admin_deletes_a_room_and_it_is_gone_for_everyone(
+    make: Make, chat_server: ChatServer
+) -> None:
+    await make.account("alice")  # type: ignore[attr-defined]
+    await chat_server.service.store.set_admin("alice", True)
+    alice, bob = await two(make)
+    theirs = Seen(bob)
+    alice.c.create_room("old-news")
+    await eventually(lambda: theirs.room("old-news") is not None)
+    await delivered(bob, theirs, "stale", room="old-news")
+    assert alice.c.is_admin
+    alice.c.delete_room("old-news")
+    await eventually(lambda: theirs.removed == ["old-news"])
+    assert "old-news" not in [room.name for room in bob.c.rooms()]
+    assert bob.cache is not None and bob.cache.search("stale") == []
+
+
+async def test_deleting_a_room_as_a_non_admin_is_refused_with_a_sentence(make: Make) -> None:
+    alice, _ = await two(make)
+    problems: list[str] = []
+    alice.c.problem.connect(problems.append)
+    alice.c.delete_room("general")
+    await eventually(lambda: bool(problems))
+    assert "general" in [room.name for room in alice.c.rooms()]
