@@ -11,13 +11,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from chat_desktop.storage import MIGRATIONS, ChatCache, OutboxEntry
 from chat_desktop.storage.migrations import SEARCH_WORDS_FUNCTION
-from chat_protocol import Delete, Edit, Member, Message, Reaction, RoomInfo, Topic
+from chat_protocol import Delete, Edit, FileInfo, Member, Message, Reaction, RoomInfo, Topic
 from chat_protocol.search import index_text
 
 TS = "2026-11-30T10:00:00.000Z"
@@ -173,3 +174,13 @@ def test_a_cache_made_before_version_2_is_migrated_in_place(tmp_path: Path) -> N
         assert cache.search("fresh") == []
     finally:
         cache.close()
+
+
+def test_a_messages_files_are_kept_until_it_is_deleted(cache: ChatCache) -> None:
+    report = FileInfo("f1", "report.pdf", 1234, "application/pdf")
+    cache.apply_log([replace(msg(1), files=(report,))])
+    cached = cache.message("general", 1)
+    assert cached is not None and cached.files == (report,)
+    cache.apply_log([Delete("general", 2, 1, "bob", TS)])
+    cached = cache.message("general", 1)
+    assert cached is not None and cached.files == ()
