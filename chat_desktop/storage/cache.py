@@ -144,11 +144,13 @@ class OutboxEntry:
 class LogChanges:
     """What :meth:`ChatCache.apply_log` did: the messages it stored or changed, in
     their state after the batch (in the order first touched), which of them are
-    new, and the rooms whose topic or members changed."""
+    new, and the rooms whose topic or members changed; ``current`` has every
+    message the batch named, changed or not, in its cached state."""
 
     messages: list[Message]
     new: set[tuple[str, int]]
     rooms: set[str]
+    current: dict[tuple[str, int], Message] = field(default_factory=dict)
 
 
 def _connect(path: Path) -> SqliteDatabase:
@@ -604,8 +606,13 @@ class ChatCache:
                     conflict_target=[RoomRow.name],
                     update={RoomRow.last_seq: fn.MAX(RoomRow.last_seq, EXCLUDED.last_seq)},
                 ).execute()
+        current = {
+            (entry.room, entry.seq): _message_of(rows[(entry.room, entry.seq)])
+            for entry in entries
+            if isinstance(entry, Message) and rows[(entry.room, entry.seq)]["kind"] == "message"
+        }
         messages = [_message_of(rows[key]) for key in touched if rows[key]["kind"] == "message"]
-        return LogChanges(messages, set(fresh) & set(touched), rooms_changed)
+        return LogChanges(messages, set(fresh) & set(touched), rooms_changed, current)
 
     def _rows(self, wanted: dict[str, set[int]]) -> dict[tuple[str, int], dict[str, Any]]:
         """The cached rows of these (room, seqs), as column -> value."""
