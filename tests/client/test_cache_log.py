@@ -8,7 +8,6 @@ outbox and the search index.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import replace
@@ -20,6 +19,7 @@ from chat_desktop.storage import MIGRATIONS, ChatCache, OutboxEntry
 from chat_desktop.storage.migrations import SEARCH_WORDS_FUNCTION
 from chat_protocol import Delete, Edit, FileInfo, Member, Message, Reaction, RoomInfo, Topic
 from chat_protocol.search import index_text
+from tests.sqlite_driver import sqlite
 
 TS = "2026-11-30T10:00:00.000Z"
 
@@ -132,7 +132,7 @@ def test_purging_a_room_forgets_its_log_outbox_draft_and_reads(cache: ChatCache)
 
 def _cache_of_the_app_before_version_2(path: Path) -> None:
     """A cache file as the app of schema 2 left it: its messages, outbox and index."""
-    with closing(sqlite3.connect(path)) as db, db:
+    with closing(sqlite.connect(path)) as db, db:
         db.create_function(SEARCH_WORDS_FUNCTION, 1, index_text, deterministic=True)
         db.execute(
             "CREATE TABLE schema_version (version INTEGER PRIMARY KEY NOT NULL,"

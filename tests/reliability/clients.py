@@ -221,7 +221,7 @@ StateRow = tuple[int, str, str, str, bool, bool, dict[str, list[str]]]
 
 def server_log(db_file: Path, room: str = DEFAULT_ROOM) -> list[LogRow]:
     """Every entry of ``room``'s log in the server's SQLite file, by seq."""
-    with sqlite3.connect(f"file:{db_file}?mode=ro", uri=True) as db:
+    with sqlite.connect(f"file:{db_file}?mode=ro", uri=True) as db:
         rows = db.execute(
             "SELECT m.seq, m.kind, m.author, m.client_id, m.target FROM messages AS m "
             "JOIN rooms AS r ON r.id = m.room_id WHERE r.name = ? ORDER BY m.seq",
