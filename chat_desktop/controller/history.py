@@ -55,7 +55,9 @@ class History:
     """History requests and their answers for one session.
 
     ``on_read`` is called when a room's newest page arrived for a room the
-    cache held nothing of and was marked read (its unread count changed).
+    cache held nothing of and was marked read (its unread count changed);
+    ``first_visit(room)`` marks such a room read on the server too, where the
+    server counts unread messages (Version 2) and I never read there.
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class History:
         tasks: TaskGroup,
         *,
         on_read: Callable[[], None],
+        first_visit: Callable[[str], object] = lambda room: None,
         page_size: int = PAGE_SIZE,
         timeout: float = HISTORY_TIMEOUT,
     ) -> None:
@@ -72,6 +75,7 @@ class History:
         self._connection = connection
         self._tasks = tasks
         self._on_read = on_read
+        self._first_visit = first_visit
         self._page_size = page_size
         self._timeout = timeout
         # Per room, the futures waiting for history pages, answered in order.
@@ -99,9 +103,11 @@ class History:
             if room.name not in positions:
                 self.fetch_newest(room.name)
                 continue
-            run = self._cache.latest(room.name, self._page_size)
-            if run and len(run) < self._page_size and run[0].seq > 1:
-                self._fetch_below(room.name, run[0].seq, self._page_size - len(run))
+            _, first = self._cache.latest_run(room.name, self._page_size)
+            # The run counts every entry of the log, not only its messages.
+            length = positions[room.name] - first + 1
+            if first > 1 and length < self._page_size:
+                self._fetch_below(room.name, first, self._page_size - length)
 
     def fetch_newest(self, room: str) -> None:
         """Ask for the newest page of a room the cache holds nothing of."""
@@ -116,10 +122,14 @@ class History:
         """The page before seq ``before``: from the cache, else the server."""
         if before is None or before <= 1:
             return OlderPage([], False)
-        cached = self._cache.before(room, before, self._page_size)
-        if cached:
+        cached, first = self._cache.before_run(room, before, self._page_size)
+        if first:
+            if not cached and first > 1:
+                # A run of entries that are not messages (reactions, say):
+                # look further back rather than show an empty page.
+                return await self.older_page(room, first)
             entries = [MessageEntry.from_message(message) for message in cached]
-            return OlderPage(entries, cached[0].seq > 1)
+            return OlderPage(entries, first > 1)
         page = await self.request(room, before, self._page_size)
         if page is None:
             # Offline or no answer: there may well be more; the view asks again later.
@@ -170,17 +180,27 @@ class History:
     async def _newest(self, room: str) -> None:
         # The page's messages reach the window through the batch like any other.
         page = await self.request(room, None, self._page_size)
-        if page is not None and page.messages:
-            # This is only asked for a room the cache held nothing of: what was
-            # said there before I first looked is history, not unread news.
+        if page is None or not page.messages:
+            return
+        # This is only asked for a room the cache held nothing of: what was
+        # said there before I first looked is history, not unread news.
+        if not self._cache.counts_unread(room):
             self._cache.mark_read(room, page.messages[-1].seq)
             self._on_read()
+        elif self._cache.read_seq(room) == 0:
+            # The server counts unread messages (Version 2) and I never read
+            # here on any device: my first visit, on the server too.
+            self._first_visit(room)
+            self._on_read()
+        # Else another device of mine has read here: the server's count holds,
+        # the same on every device.
 
     async def _fill_gap(self, gap: Gap) -> None:
         before = gap.before
         while before - 1 > gap.after:
             limit = min(rules.HISTORY_LIMIT_MAX, before - 1 - gap.after)
             page = await self.request(gap.room, before, limit)
-            if page is None or not page.messages:
+            entries = page.entries if page is not None and page.entries else None
+            if page is None or not (entries or page.messages):
                 return
-            before = page.messages[0].seq
+            before = (entries or page.messages)[0].seq
