@@ -89,6 +89,7 @@ from .entries import (
     MessageEntry,
     RoomEntry,
 )
+from .files import ChatFiles
 from .history import History, OlderPage
 from .outbox import ACK_TIMEOUT, Outbox
 from .room_requests import RoomRequests, sentence
@@ -180,6 +181,7 @@ class ChatController(QObject):
             on_change=lambda entry: self.messagesChanged.emit(entry.room, [entry]),
             ack_timeout=ack_timeout,
         )
+        self.files = ChatFiles(cache, self._tasks, self._connection, self._outbox, token, self)
         self._history = History(cache, self._connection, self._tasks, on_read=self._rooms_changed)
         self._certificates = CertificateChecks(
             self._connection,
@@ -252,7 +254,7 @@ class ChatController(QObject):
         self._cache.set_setting("last_room", room)
         entries = self._history.cached_page(room, last_seq=self._roster.last_seq.get(room, 0))
         self._roster.authors(entry.author for entry in entries)
-        entries += self._outbox.entries(room)
+        entries += self._outbox.entries(room) + self.files.pending(room)
         self._mark_read(room)
         self.typingChanged.emit(room, self._typing.users(room))
         return entries

@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from typing import Protocol
 
 from chat_desktop.storage import ChatCache, OutboxEntry
 from chat_protocol import Ack, Error, ErrorCode, Message, SendMessage, rules
@@ -99,27 +100,42 @@ class Outbox:
         # (oldest first); one task watches them all (see _watch_acks).
         self._awaiting_ack: dict[str, float] = {}
         self._ack_watch: asyncio.Task[None] | None = None
+        # What files add (see carry_files); by default a message carries none.
+        self._files: FileHooks | None = None
+
+    def carry_files(self, hooks: FileHooks) -> None:
+        """Let messages carry files (:class:`~.files.ChatFiles` calls it once it exists)."""
+        self._files = hooks
 
     def __contains__(self, client_id: object) -> bool:
         return client_id in self._pending
 
     def entries(self, room: str) -> list[MessageEntry]:
         """My messages in ``room`` that the server has not stored yet, oldest first."""
-        return [entry for entry in self._pending.values() if entry.room == room]
+        return [self._dressed(entry) for entry in self._pending.values() if entry.room == room]
 
-    def add(self, room: str, text: str) -> MessageEntry:
-        """Queue a (valid, normalised) message: on disk first, then on its way when connected."""
-        client_id = str(uuid.uuid4())
+    def add(self, room: str, text: str, *, client_id: str | None = None) -> MessageEntry:
+        """Queue a (valid, normalised) message: on disk first, then on its way when connected.
+
+        ``client_id``: the one it already has (a message whose files went up first).
+        """
+        client_id = client_id or str(uuid.uuid4())
         created = rules.now_ts()
         self._cache.outbox_add(OutboxEntry(client_id, room, text, created))
         entry = MessageEntry(room, self.me, text, created, client_id, state=DeliveryState.QUEUED)
         self._pending[client_id] = entry
-        self._on_change(entry)
+        self._on_change(self._dressed(entry))
         self.flush()
         return entry
 
     def retry(self, client_id: str) -> None:
-        """Send a refused message again (the user pressed Retry)."""
+        """Send a refused message again (the user pressed Retry).
+
+        A message that failed while its files went up is not here yet: the
+        files part tries those again.
+        """
+        if self._files is not None and self._files.retry(client_id):
+            return
         entry = self._pending.get(client_id)
         if entry is None or entry.state is not DeliveryState.FAILED:
             return
@@ -145,9 +161,11 @@ class Outbox:
     def acked(self, ack: Ack) -> MessageEntry | None:
         """The server stored my message: its DELIVERED entry (None if I no longer had it)."""
         entry = self._pending.get(ack.client_id)
-        self._done(ack.client_id)
         if entry is None:
+            self._done(ack.client_id)
             return None
+        entry = self._dressed(entry)
+        self._done(ack.client_id)
         return entry.with_state(DeliveryState.DELIVERED, seq=ack.seq, ts=ack.ts)
 
     def refused(self, error: Error) -> MessageEntry | None:
@@ -167,13 +185,17 @@ class Outbox:
         self._cache.outbox_mark_failed(entry.client_id, reason)
         failed = entry.with_state(DeliveryState.FAILED, error=reason)
         self._pending[entry.client_id] = failed
-        return failed
+        if self._files is not None:
+            self._files.refused(error)
+        return self._dressed(failed)
 
     def _done(self, client_id: str) -> None:
         self._pending.pop(client_id, None)
         self._sent_now.discard(client_id)
         self._awaiting_ack.pop(client_id, None)
         self._cache.outbox_remove(client_id)
+        if self._files is not None:
+            self._files.delivered(client_id)
 
     async def _deliver_waiting(self) -> None:
         """Hand the waiting outbox to the link in the order written.
@@ -203,7 +225,10 @@ class Outbox:
         if entry is None or client_id in self._sent_now or entry.state is DeliveryState.FAILED:
             return True
         self._sent_now.add(client_id)
-        if not await self._connection.send(SendMessage(entry.room, client_id, entry.text)):
+        files = self._files.attachments(client_id) if self._files is not None else ()
+        if not await self._connection.send(
+            SendMessage(entry.room, client_id, entry.text, files=files)
+        ):
             self._sent_now.discard(client_id)
             return False
         current = self._pending.get(client_id)
@@ -249,7 +274,30 @@ class Outbox:
 
     def _update(self, entry: MessageEntry) -> None:
         self._pending[entry.client_id] = entry
-        self._on_change(entry)
+        self._on_change(self._dressed(entry))
+
+    def _dressed(self, entry: MessageEntry) -> MessageEntry:
+        """``entry`` as the window shows it: with the files its message carries."""
+        return entry if self._files is None else self._files.dress(entry)
+
+
+class FileHooks(Protocol):
+    """What the outbox asks of the files part (:class:`~.uploads.UploadQueue`)."""
+
+    def attachments(self, client_id: str) -> tuple[str, ...]:
+        """The upload ids message ``client_id`` carries."""
+
+    def dress(self, entry: MessageEntry) -> MessageEntry:
+        """``entry`` with its files."""
+
+    def delivered(self, client_id: str) -> None:
+        """The server stored message ``client_id``."""
+
+    def refused(self, error: Error) -> None:
+        """The server refused one of my messages (``unknown_file``: upload again)."""
+
+    def retry(self, client_id: str) -> bool:
+        """Retry a message that failed before reaching the outbox; False if not one of those."""
 
 
 def _outbox_entry(queued: OutboxEntry, me: str) -> MessageEntry:

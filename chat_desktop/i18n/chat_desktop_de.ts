@@ -156,6 +156,19 @@
     </message>
 </context>
 <context>
+    <name>ChatFiles</name>
+    <message>
+        <location filename="../controller/files.py" line="+133"/>
+        <source>{name} cannot be read: {reason}</source>
+        <translation>{name} kann nicht gelesen werden: {reason}</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{name} is too large to send: the server takes up to {limit}.</source>
+        <translation>{name} ist zu groß zum Senden: Der Server nimmt höchstens {limit} an.</translation>
+    </message>
+</context>
+<context>
     <name>ChatTray</name>
     <message>
         <location filename="../ui/tray.py" line="+50"/>
@@ -1348,6 +1361,11 @@ Gezeigt:  {presented}</translation>
         <location line="+1"/>
         <source>Text must be at most 4000 characters.</source>
         <translation>Eine Nachricht darf höchstens 4000 Zeichen haben.</translation>
+    </message>
+    <message>
+        <location filename="../controller/uploads.py" line="+69"/>
+        <source>A file of this message can no longer be read.</source>
+        <translation>Eine Datei dieser Nachricht kann nicht mehr gelesen werden.</translation>
     </message>
 </context>
 </TS>
