@@ -43,9 +43,11 @@ from .wording import say
 class Chat(Protocol):
     """What ChatFiles uses of its :class:`~.chat.ChatController`."""
 
-    username: str
     messagesChanged: SignalInstance
     problem: SignalInstance
+
+    @property
+    def username(self) -> str: ...
 
 
 class ChatFiles(QObject):

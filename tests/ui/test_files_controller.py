@@ -86,6 +86,9 @@ def test_files_sent_in_one_window_arrive_in_the_other_byte_for_byte(
             assert sha(local) == sha(original)
             # Named by the server's id, never by the sender's name.
             assert local.stem == ref.id
+        # The cache keeps them: the room opened afresh shows the files.
+        reopened = [entry for entry in bob.c.open_room("general") if entry.files]
+        assert [entry.files for entry in reopened] == [arrived.files]
         # Asked again, it comes from the cache at once.
         paths.clear()
         bob.c.files.download(arrived.files[0])
