@@ -161,9 +161,9 @@ class ChatFiles(QObject):
             self._tasks.spawn(self.uploads.learn_limit())
             self.uploads.resume()
 
-    def _uploaded(self, client_id: str, room: str, text: str) -> None:
+    def _uploaded(self, client_id: str, room: str, text: str, reply_to: int | None) -> None:
         """A message's files are all up: it goes on like any other (again, after unknown_file)."""
         if client_id in self._outbox:
             self._outbox.retry(client_id)
         else:
-            self._outbox.add(room, text, client_id=client_id)
+            self._outbox.add(room, text, reply_to, client_id=client_id)

@@ -146,8 +146,9 @@ class UploadQueue:
     Callbacks (the controller turns them into signals):
         on_change(MessageEntry): a message's row changed (queued, failed, files known).
         on_progress(client_id, sent, total): bytes of the message's files sent so far.
-        on_ready(client_id, room, text): every file is up; hand the message to
-            the outbox (the first time) or send it again (after :meth:`expired`).
+        on_ready(client_id, room, text, reply_to): every file is up; hand the
+            message to the outbox (the first time) or send it again (after
+            :meth:`expired`).
         on_cancelled(client_id): the message is gone (the user cancelled it).
     """
 
@@ -160,7 +161,7 @@ class UploadQueue:
         me: str,
         on_change: Callable[[MessageEntry], None],
         on_progress: Callable[[str, int, int], None],
-        on_ready: Callable[[str, str, str], None],
+        on_ready: Callable[[str, str, str, int | None], None],
         on_cancelled: Callable[[str], None],
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
     ) -> None:
@@ -366,7 +367,7 @@ class UploadQueue:
             break
         pending.handed = True
         self._save()
-        self._on_ready(pending.client_id, pending.room, pending.text)
+        self._on_ready(pending.client_id, pending.room, pending.text, pending.reply_to)
 
     async def _upload_missing(self, pending: PendingFiles) -> None:
         if self.limit is None:
