@@ -20,6 +20,7 @@ learn the server's upload limit and resume what waits.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -27,6 +28,7 @@ from PySide6.QtCore import QLocale, QObject, Signal, SignalInstance
 
 from chat_desktop.storage import ChatCache
 from chat_desktop.storage.downloads import DownloadCache, downloads_folder
+from chat_desktop.storage.private import private_dir, write_private
 from chat_desktop.transport.files import FileClient
 from chat_desktop.transport.state import LinkKind, LinkState
 from chat_protocol import rules
@@ -103,6 +105,8 @@ class ChatFiles(QObject):
             on_failed=lambda file_id, why: self.downloadFailed.emit(file_id, say(why)),
         )
         self._tasks = tasks
+        # Pasted pictures wait here until sent (a file the queue can read after a restart).
+        self._pasted = cache.path.with_name(cache.path.stem + "-pasted")
         outbox.carry_files(self.uploads)
         connection.watch(self._link_state)
 
@@ -143,6 +147,22 @@ class ChatFiles(QObject):
             return None
         self.uploads.me = self._chat.username
         return self.uploads.add(room, text, list(files), reply_to)
+
+    def keep_pasted(self, data: bytes, suffix: str = ".png") -> Path:
+        """Keep a pasted picture's bytes as a private file to attach; its path.
+
+        Named by the time it was pasted (``Pasted 2026-11-30 21-04-05.png``),
+        which is also the name the others see.
+        """
+        private_dir(self._pasted)
+        name = self.tr("Pasted") + datetime.now().strftime(" %Y-%m-%d %H-%M-%S")
+        path = self._pasted / f"{name}{suffix}"
+        count = 1
+        while path.exists():
+            count += 1
+            path = self._pasted / f"{name} ({count}){suffix}"
+        write_private(path, data)
+        return path
 
     def cancel_upload(self, client_id: str) -> bool:
         """Stop a message whose files are going up (uploadCancelled follows); False if too late."""
