@@ -86,6 +86,8 @@ class ChatFiles(QObject):
         self._outbox = outbox
         self._token = token
         self._chat = chat
+        # Pasted pictures wait here until sent (a file the queue can read after a restart).
+        self._pasted = cache.path.with_name(cache.path.stem + "-pasted")
         self.uploads = UploadQueue(
             cache,
             self.client,
@@ -95,6 +97,7 @@ class ChatFiles(QObject):
             on_progress=self.uploadProgress.emit,
             on_ready=self._uploaded,
             on_cancelled=self.uploadCancelled.emit,
+            scratch=self._pasted,
         )
         self.downloads = Downloads(
             DownloadCache(downloads_folder(cache.path)),
@@ -105,8 +108,6 @@ class ChatFiles(QObject):
             on_failed=lambda file_id, why: self.downloadFailed.emit(file_id, say(why)),
         )
         self._tasks = tasks
-        # Pasted pictures wait here until sent (a file the queue can read after a restart).
-        self._pasted = cache.path.with_name(cache.path.stem + "-pasted")
         outbox.carry_files(self.uploads)
         connection.watch(self._link_state)
 

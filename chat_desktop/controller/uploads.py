@@ -164,8 +164,12 @@ class UploadQueue:
         on_ready: Callable[[str, str, str, int | None], None],
         on_cancelled: Callable[[str], None],
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
+        scratch: Path | None = None,
     ) -> None:
         self._cache = cache
+        # A folder of files made only to be sent (pasted pictures): each goes
+        # once its message is stored or cancelled.
+        self._scratch = scratch
         self._client = client
         self._tasks = tasks
         self.me = me
@@ -258,6 +262,7 @@ class UploadQueue:
             task.cancel()
         del self._pending[client_id]
         self._save()
+        self._forget_scratch(pending)
         uploaded = [file_id for file_id in pending.ids if file_id is not None]
         if uploaded:
             self._tasks.spawn(self._drop(uploaded))
@@ -317,8 +322,15 @@ class UploadQueue:
 
     def delivered(self, client_id: str) -> None:
         """The server stored the message: nothing of it is pending any more."""
-        if self._pending.pop(client_id, None) is not None:
+        pending = self._pending.pop(client_id, None)
+        if pending is not None:
             self._save()
+            self._forget_scratch(pending)
+
+    def _forget_scratch(self, pending: PendingFiles) -> None:
+        for path in pending.paths:
+            if self._scratch is not None and path.parent == self._scratch:
+                path.unlink(missing_ok=True)
 
     async def learn_limit(self) -> None:
         """Ask the server for its upload limit (once connected)."""

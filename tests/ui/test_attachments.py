@@ -99,6 +99,8 @@ def test_a_pasted_picture_goes_as_a_png_and_shows_as_a_thumbnail(
         await eventually(lambda: len(with_files(bob)) == 1)
         (ref,) = with_files(bob)[0].files
         assert (ref.type, ref.name) == ("image/png", pasted.name)
+        # Made only to be sent: gone once the server stored the message.
+        await eventually(lambda: not pasted.exists())
         paths = downloaded(bob, with_files(bob)[0])
         await eventually(lambda: len(paths) == 1)
         loader = ThumbnailLoader()
