@@ -68,6 +68,10 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
             "certificates",
             "typing",
             "roster",
+            "conversation",
+            "reads",
+            "people",
+            "actions",
             "uploads",
             "downloads",
         )

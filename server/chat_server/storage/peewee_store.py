@@ -24,7 +24,10 @@ seq counter and the same (user, client_id) index, through Peewee, each in
 its own savepoint. A message row holds its current state: an edit replaces
 its text, a delete erases it (and the text of its earlier edits) with an
 UPDATE, and SQLite's ``secure_delete`` (:mod:`.database`) overwrites what
-that frees, so the words are gone from the file, not only hidden.
+that frees; once the erasure is committed, the writer empties the WAL, which
+still held the pages as they were (:meth:`GroupCommitWriter.scrub_after_commit`),
+and FTS5's own ``secure-delete`` erases the words from the search index
+(:mod:`.search_index`). So the words are gone from the files, not only hidden.
 """
 
 from __future__ import annotations
@@ -601,6 +604,7 @@ class PeeweeChatStore(ChatStore):
             Membership.delete().where(Membership.room == room.id).execute()
             ReadPosition.delete().where(ReadPosition.room == room.id).execute()
             Room.update(deleted=1, topic="").where(Room.id == room.id).execute()
+            self._erased()
             return None if members is None else list(members)
 
         return await self._write(work, room=name)
@@ -780,6 +784,7 @@ class PeeweeChatStore(ChatStore):
                 # Out of the index first (it finds the row by room and seq).
                 self.search_index.unindex(event.room, event.target)
                 _erase(room.id, event.target)
+                self._erased()
                 _release_files(room.id, event.target)
             else:
                 if not self._react(room.id, event.target, user, event.emoji, event.on):
@@ -803,6 +808,11 @@ class PeeweeChatStore(ChatStore):
         entry = self._find(cursor, user, event.client_id)
         assert entry is not None
         return AppendResult.of(entry, True, event.client_id)
+
+    def _erased(self) -> None:
+        """On the writer thread, after erasing words: have the WAL emptied once committed."""
+        if self._writer is not None:
+            self._writer.scrub_after_commit()
 
     def _react(self, room_id: int, seq: int, user: str, emoji: str, on: bool) -> bool:
         """Set or clear a reaction; False when that state already held."""
