@@ -9,6 +9,10 @@ would measure the rate limiter. The limiter still runs; only its rate differs.
 The registration burst is raised too, since every account comes from one
 address. Every other limit keeps the contract's default.
 
+``--db URL`` puts the log in PostgreSQL instead of the SQLite file, and
+``--redis URL`` makes the process one of several servers of one chat
+(bench.cluster runs one, two and three of them on one database and Redis).
+
 ``--without-search-index`` stores messages without their search index rows
 (the index table is still there, left empty): how bench.search measures what
 the index adds to each message's write.
@@ -37,7 +41,9 @@ from chat_server.storage.search_index import SearchIndex
 class _NoSearchIndex(SearchIndex):
     """The search index with its one hook in the append path turned into nothing."""
 
-    def add(self, cursor: Any, room_id: int, seq: int, text: str) -> int:
+    def add(
+        self, cursor: Any, room_id: int, seq: int, text: str, message_id: int | None = None
+    ) -> int:
         return 0
 
 
@@ -64,6 +70,9 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--db", help="postgresql://... instead of SQLite in --data-dir")
+    parser.add_argument("--redis", help="redis://...: one of several servers of one chat")
+    parser.add_argument("--name", default="bench", help="the server name clients are shown")
     parser.add_argument("--messages-per-second", type=float, default=Limits().messages_per_second)
     parser.add_argument(
         "--switch-interval",
@@ -87,7 +96,9 @@ def main() -> None:
         host=args.host,
         port=args.port,
         data_dir=args.data_dir,
-        name="bench",
+        db_url=args.db,
+        redis_url=args.redis,
+        name=args.name,
         limits=limits,
         # The harness signs up every sender and reader from this one address:
         # more than the burst a stranger gets. The benchmarks measure chat,

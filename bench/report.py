@@ -37,7 +37,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
-from bench import client_memory, fanout, harness, healing, latency, reconnect_storm
+from bench import client_memory, cluster, fanout, harness, healing, latency, reconnect_storm
 
 BENCHMARKS = (
     "latency",
@@ -51,6 +51,7 @@ BENCHMARKS = (
     "client_memory",
     "files",
     "search",
+    "cluster",
 )
 # Arguments for --quick: each benchmark at a size that runs in seconds.
 QUICK = {
@@ -65,6 +66,7 @@ QUICK = {
     "client_memory": "--messages 5000 --soak-minutes 0.2 --presence-every 3",
     "files": "--size-mb 4 --upload-mb 4 --clients 3 --repeat 1 --idle 1 --busy 1",
     "search": "--messages 50000 --cached 10000 --queries 100 --fanout-duration 1 --fanout-repeat 1",
+    "cluster": "--servers 1,2 --clients 10 --duration 1 --warmup 0.5",
 }
 PROFILES = Path(__file__).with_name("profiles.md")
 COLORS = {
@@ -232,6 +234,38 @@ def targets_summary(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, 
     if "search" in results:
         out += search_targets(results["search"])
     out += issue16_targets(results)
+    if "cluster" in results:
+        out += cluster_targets(results["cluster"])
+    return out
+
+
+def cluster_targets(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """Issue 15's targets: p99 on two servers against one, fan-out against socketio + Redis."""
+    f, rows = result["figures"], result["rows"]
+    out: list[tuple[str, str, str, str]] = []
+    if "p99_two_over_one" in f:
+        one, two = cluster.row_of(rows, "ours", 1), cluster.row_of(rows, "ours", 2)
+        assert one is not None and two is not None
+        out.append(
+            (
+                f"p99 on two servers against one, {one['clients']} clients spread evenly"
+                " (issue 15)",
+                f"{f['p99_two_over_one']:.2f}x ({two['p99_ms']:.1f} vs {one['p99_ms']:.1f} ms)",
+                f"<= {cluster.TARGET_P99_RATIO}x",
+                verdict(f["p99_two_over_one"] <= cluster.TARGET_P99_RATIO),
+            )
+        )
+    for key, ratio in f.items():
+        if key.startswith("fanout_over_socketio_"):
+            size = int(key.rsplit("_", 1)[1])
+            out.append(
+                (
+                    f"fan-out on {size} process(es) against python-socketio + Redis (issue 15)",
+                    f"{ratio:.2f}x",
+                    f">= {cluster.TARGET_FANOUT_RATIO}x",
+                    verdict(ratio >= cluster.TARGET_FANOUT_RATIO),
+                )
+            )
     return out
 
 
@@ -685,6 +719,44 @@ def section_files(result: dict[str, Any], charts: Path) -> str:
 # Charts ------------------------------------------------------------------------
 
 
+def section_cluster(result: dict[str, Any], charts: Path) -> str:
+    cores = result.get("cores") or os.cpu_count()
+    model = result["figures"].get("cost_model") or []
+    fit = ""
+    if model:
+        fit = (
+            "\n\nServer CPU per chat message, fitted as base + per_server x N over the"
+            " sizes (`per server`: what every server pays for every message of the chat,"
+            " whatever its share of the clients; `base / clients`: at most the cost of one"
+            " delivery, the once-per-message store included):\n\n"
+            + table(
+                ["system", "clients", "base us", "per server us", "base / clients us"],
+                [
+                    (
+                        cluster.LABELS[m["target"]],
+                        m["clients"],
+                        m["base_us"],
+                        m["per_server_us"],
+                        m["base_us"] / m["clients"],
+                    )
+                    for m in model
+                ],
+            )
+        )
+    return (
+        table(cluster.HEADERS, cluster.table_rows(result["rows"]))
+        + fit
+        + f"\n\nEvery process (the servers, Redis, PostgreSQL, the clients) shares this"
+        f" machine's {cores} cores, so two or three servers cannot deliver more than one"
+        " here: what the rows show is what spreading one chat over processes costs (the"
+        " Redis hop in the latency, the CPU per delivery of all servers together), not the"
+        " capacity a bigger machine would gain. The CPU per delivery is the figure that"
+        " carries over: a core gives about 1,000,000 / (us per delivery) deliveries a"
+        " second, and each server added brings its cores. PostgreSQL's CPU is not"
+        " counted.\n"
+    )
+
+
 def _save(fig: Any, path: Path, top: float = 1.0) -> None:
     """Lay out, write and close ``fig``; ``top`` < 1 leaves room above the plots (a legend)."""
     fig.tight_layout(rect=(0, 0, 1, top))
@@ -845,6 +917,7 @@ SECTIONS = {
     "client_memory": ("The app's memory over a long day", section_client_memory),
     "files": ("Files: transfer, memory, chat meanwhile", section_files),
     "search": ("Search: server, client cache, and the index's write cost", section_search),
+    "cluster": ("Several servers of one chat", section_cluster),
 }
 # What each benchmark does, in a sentence or two (the module docstrings say more).
 METHODS = {
@@ -890,6 +963,11 @@ METHODS = {
     " clients in a worker process each upload a file at once while our server's RSS is"
     " read every 10 ms and a few users chat over WebSockets, timed send -> receive"
     " against the same chat before the uploads.",
+    "cluster": "One, two and three of our servers (PostgreSQL for the log, Redis between"
+    " them) and as many python-socketio processes with its Redis manager, in turns; the"
+    " clients connect to the processes directly (client i to process i mod N), receivers"
+    " in a worker process. Latency: bench.latency's open loop at a fixed rate; fan-out:"
+    " bench.fanout's closed loop; CPU: all server processes together, from /proc.",
     "search": "Made-up messages (Zipf-distributed words of a 20,000-word vocabulary) are"
     " stored in bulk through the store's own schema, index rows included, then"
     " PeeweeChatStore.search is timed for queries of 1, 2 and 3 words taken from stored"

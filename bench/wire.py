@@ -53,12 +53,20 @@ class Endpoint:
 
     Client number i uses ``tokens[i % len(tokens)]``: the benchmarks share a
     few accounts among many sockets, as one user with several devices would.
+    ``ports``, when given, are several servers of one chat (bench.cluster):
+    client number i connects to ``ports[i % len(ports)]``, spreading the
+    clients evenly, and ``port`` is not used.
     """
 
     dialect: str
     host: str
     port: int
     tokens: tuple[str, ...] = ()
+    ports: tuple[int, ...] = ()
+
+    def port_of(self, index: int) -> int:
+        """The port client number ``index`` connects to."""
+        return self.ports[index % len(self.ports)] if self.ports else self.port
 
 
 @dataclass
@@ -180,7 +188,7 @@ class RawClient(asyncio.Protocol):
         # A cast, not an isinstance check: uvloop's transports (``--uvloop``)
         # have asyncio.Transport's methods without deriving from it.
         self.transport = cast(asyncio.Transport, transport)
-        host = f"{self.endpoint.host}:{self.endpoint.port}"
+        host = f"{self.endpoint.host}:{self.endpoint.port_of(self.index)}"
         if self.dialect == "mqtt":
             client_id = f"bench-{self._ids}{time.monotonic_ns()}".encode()
             # Protocol level 4 (3.1.1), clean session, keepalive 0 (no PINGREQ needed).
@@ -405,7 +413,7 @@ async def connect(
                     on_own=on_own,
                 ),
                 endpoint.host,
-                endpoint.port,
+                endpoint.port_of(index),
             )
             clients.append(client)
             await client.ready

@@ -6,27 +6,43 @@ stamp) and emits it to every connected client, the sender's included, with
 ``sio.emit``. It runs on aiohttp, like ours, so the comparison is between
 the two servers' own work and not between web stacks. No accounts, no storage.
 
-Run: ``python -m bench.baselines.socketio_server --port 0`` (logs "listening on
-http://127.0.0.1:PORT"; SIGTERM/SIGINT stop it). Clients connect to
-``/socket.io/?EIO=4&transport=websocket``.
+With ``--redis redis://HOST:PORT/DB`` it is one of several processes of one
+Socket.IO service: python-socketio's ``AsyncRedisManager`` publishes each
+``emit`` through Redis and every process hands it to its own clients, the way
+the library scales out (bench.cluster runs one, two and three of them beside
+as many of ours). The ``seq`` then counts per process; nothing reads it.
+
+Run: ``python -m bench.baselines.socketio_server --port 0 [--redis URL]`` (logs
+"listening on http://127.0.0.1:PORT"; SIGTERM/SIGINT stop it). Clients connect
+to ``/socket.io/?EIO=4&transport=websocket``.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
 import socketio
 from aiohttp import web
 
-from bench.baselines import run
+from bench.baselines import serve
 
 
-def make_app() -> web.Application:
-    """An aiohttp application with a Socket.IO server that broadcasts messages."""
+def make_app(redis_url: str | None = None) -> web.Application:
+    """An aiohttp application with a Socket.IO server that broadcasts messages.
+
+    With ``redis_url`` the broadcast goes through python-socketio's Redis manager.
+    """
+    manager = socketio.AsyncRedisManager(redis_url) if redis_url else None
     # WebSocket only: the benchmark clients, like ours, never long-poll.
     sio = socketio.AsyncServer(
-        async_mode="aiohttp", transports=["websocket"], logger=False, engineio_logger=False
+        async_mode="aiohttp",
+        transports=["websocket"],
+        logger=False,
+        engineio_logger=False,
+        client_manager=manager,
     )
     seqs: dict[str, int] = {}
 
@@ -53,5 +69,14 @@ def make_app() -> web.Application:
     return app
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--redis", help="redis://...: one of several processes (Redis manager)")
+    args = parser.parse_args()
+    asyncio.run(serve(make_app(args.redis), "socketio broadcast", args.host, args.port))
+
+
 if __name__ == "__main__":
-    run(make_app, "socketio broadcast", __doc__ or "")
+    main()

@@ -111,6 +111,9 @@ class ChatServer:
         guards.add_to(app)
         app.on_shutdown.append(self._on_shutdown)
         app.cleanup_ctx.append(keep_sessions_alive)
+        if service.cluster is not None:
+            # The bus, the heartbeat and the database check (chat_server.cluster).
+            app.cleanup_ctx.append(service.cluster.run)
         # Sessions ended by any process close here; expired ones are deleted.
         app.cleanup_ctx.append(service.accounts.run)
         # Uploaded files: folders, a crash's leftovers, the periodic sweep.
@@ -134,11 +137,22 @@ class ChatServer:
                 prepare_tls, config.data_dir, config.tls_cert, config.tls_key
             )
         await self._store.open()
+        cluster = None
         try:
             for name in sorted(config.admins):
                 await self._store.set_admin(name, True)
-            hub = Hub(config.limits, await self._store.rooms())
-            service = ChatService(config, self._store, hub)
+            if config.redis_url is not None:
+                # Imported here: a single server needs no Redis client installed.
+                from .cluster import Cluster
+
+                cluster = Cluster(config, self._store)
+                # Where the other servers' stream stands, before the rooms are read.
+                await cluster.prepare()
+            rooms = await self._store.rooms()
+            hub = Hub(config.limits, rooms, clustered=cluster is not None)
+            if cluster is not None:
+                cluster.attach(hub, rooms)
+            service = ChatService(config, self._store, hub, cluster)
             # handle_signals=False: the host (CLI, desktop app) owns signals.
             # access_log=None: an access log would record every long poll.
             runner = web.AppRunner(
@@ -156,6 +170,8 @@ class ChatServer:
                 await runner.cleanup()
                 raise
         except BaseException:
+            if cluster is not None:
+                await cluster.close()
             await self._store.close()
             raise
         self._runner, self._service = runner, service

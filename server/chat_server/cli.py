@@ -2,6 +2,7 @@
 
 ``chat-server [--host H] [--port P] [--data-dir DIR] [--db URL] [--name NAME]
 [--registration open|invite|closed] [--registration-rate N] [--trusted-proxy ADDR]
+[--redis URL]
 [--session-days DAYS] [--tls [--tls-cert FILE --tls-key FILE]] [--no-discovery]``
 (and a few more limits, see ``--help``) runs the server until SIGINT or
 SIGTERM, then stops it gracefully and exits 0. The subcommands (``user add
@@ -128,6 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDR",
         help="a reverse proxy (address or CIDR network; repeatable) whose X-Forwarded-For "
         "header names the real client; from other peers the header is ignored",
+    )
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        help="run as one of several servers of one chat: redis://HOST:PORT/DB carries "
+        "messages, presence, typing, reads and rate limits between them (needs --db "
+        "postgresql://... shared by all of them; one Redis database number per chat)",
     )
     parser.add_argument(
         "--header-timeout",
@@ -284,6 +292,7 @@ def config_from(args: argparse.Namespace) -> ServerConfig:
         session_days=args.session_days,
         max_file_bytes=int(args.max_file_mb * 2**20),
         files_dir=args.files_dir,
+        redis_url=args.redis,
     )
     if args.data_dir is not None:
         config.data_dir = args.data_dir
@@ -362,6 +371,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     config = config_from(args)
+    if args.command is None and config.redis_url is not None:
+        if not (config.db_url or "").startswith(("postgresql://", "postgres://")):
+            # Several servers share the log: a SQLite file is one machine's.
+            print(
+                "chat-server: --redis needs --db postgresql://... shared by every server",
+                file=sys.stderr,
+            )
+            return 2
+        if not config.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            print("chat-server: --redis takes a URL such as redis://HOST:6379/0", file=sys.stderr)
+            return 2
     try:
         if args.command is None:
             asyncio.run(serve(config))

@@ -134,3 +134,16 @@ class ServerConfig:
     # Nobody else becomes one but by `chat-server user add --admin` or
     # `user promote`.
     admins: frozenset[str] = frozenset()
+    # Several servers, one chat (--redis; see chat_server.cluster): the Redis
+    # that carries what crosses servers (the log's fan-out, presence, typing,
+    # reads, limits). None: a single server, everything in-process.
+    redis_url: str | None = None
+    # Seconds between a cluster server's heartbeats; a server silent for
+    # cluster_dead_after_seconds is dropped by the others and its users leave
+    # (the contract: within 40 s). Tests shrink both.
+    cluster_heartbeat_seconds: float = 5.0
+    cluster_dead_after_seconds: float = 30.0
+    # How often a cluster server compares each room's last seq in the
+    # database with what it handed out (a quiet room's last entry, lost
+    # records), in seconds.
+    cluster_check_seconds: float = 1.0

@@ -439,6 +439,10 @@ async def events(request: web.Request) -> web.Response:
     v2 = _v2(request)
     hub = service.hub
     poller = hub.poll_started(user, token_hash)
+    cluster = service.cluster
+    if cluster is not None:
+        # This token's last poll may have gone to another server.
+        await cluster.polls.recall(token_hash, poller)
     reads: dict[str, dict[str, int]] = {}
     fresh: list[str] = []
     removed: list[str] = []
@@ -460,9 +464,8 @@ async def events(request: web.Request) -> web.Response:
                 fresh, removed = hub.rooms_news_for(user, poller.seen_rooms)
             if (
                 messages
-                or reads
-                or fresh
-                or removed
+                or (reads and reads != poller.told_reads)
+                or ((fresh or removed) and [fresh, removed] != poller.told_rooms)
                 or typing != poller.seen_typing
                 or online != poller.seen_online
                 or hub.closing
@@ -488,6 +491,9 @@ async def events(request: web.Request) -> web.Response:
         answer["reads"] = reads
         answer["rooms"] = [room.to_wire() for room in await service.rooms_named(user, fresh)]
         answer["removed"] = removed
+    if cluster is not None:
+        poller.told_reads, poller.told_rooms = reads, [fresh, removed]
+        await cluster.polls.remember(token_hash, poller)
     return _json(answer)
 
 

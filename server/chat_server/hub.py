@@ -26,6 +26,12 @@ WebSocket session or an HTTP poller that polled within
 ``Limits.poll_presence_seconds``. ``user-join`` goes out when a user's first
 one appears, ``user-leave`` when the last one ends. Long polls wait on
 :meth:`Hub.changed`, which fires on every message, typing or presence change.
+
+One of several servers (:mod:`chat_server.cluster`) adds two hooks and
+nothing to the fan-out path: the users online on *other* servers
+(:meth:`Hub.remote_presence`) count as online here too, and
+:attr:`Hub.on_local_presence` hears when a user's connections on *this*
+server appear or all end, so that the cluster can tell the others.
 """
 
 from __future__ import annotations
@@ -33,8 +39,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
@@ -79,15 +86,25 @@ T = TypeVar("T")
 
 
 class Journal(Generic[T]):
-    """A bounded, numbered list of recent changes that each poller reads from its own position."""
+    """A bounded, numbered list of recent changes that each poller reads from its own position.
 
-    def __init__(self) -> None:
+    With ``clocked`` (several servers) the numbers are microseconds of the
+    wall clock, kept increasing: a poller's position then means roughly the
+    same moment on every server of the chat, so that its next poll may go to
+    another one (see :mod:`chat_server.cluster.polls`).
+    """
+
+    def __init__(self, clocked: bool = False) -> None:
         self._items: deque[tuple[int, T]] = deque(maxlen=JOURNAL_LENGTH)
         self._numbers = itertools.count(1)
+        self._clocked = clocked
         self.last = 0
 
     def add(self, item: T) -> None:
-        self.last = next(self._numbers)
+        if self._clocked:
+            self.last = max(self.last + 1, time.time_ns() // 1000)
+        else:
+            self.last = next(self._numbers)
         self._items.append((self.last, item))
 
     def since(self, position: int) -> list[T]:
@@ -135,6 +152,12 @@ class Poller:
     # Where it stands in the hub's journals of reads and room changes.
     seen_reads: int = 0
     seen_rooms: int = 0
+    # Several servers: the reads and room changes of its last answer. A
+    # position recalled from another server's answer is moved back a little
+    # (chat_server.cluster.polls), so the same may come up again: that alone
+    # is no reason to answer.
+    told_reads: dict[str, dict[str, int]] | None = None
+    told_rooms: list[list[str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +172,9 @@ class RoomNews:
 class Hub:
     """Live connections, presence, typing state and fan-out of one server."""
 
-    def __init__(self, limits: Limits, rooms: Iterable[RoomInfo] = ()) -> None:
+    def __init__(
+        self, limits: Limits, rooms: Iterable[RoomInfo] = (), *, clustered: bool = False
+    ) -> None:
         self._limits = limits
         # The event loop the hub's timers run on, taken the first time one is
         # needed and kept: in the app that hosts the chat, qasync may run a
@@ -173,13 +198,21 @@ class Hub:
         # Token hash -> when it was revoked (loop time), for REVOKED_MEMORY seconds.
         self._revoked: dict[str, float] = {}
         # For pollers: (room, user, seq) of each read, and room changes.
-        self.reads: Journal[tuple[str, str, int]] = Journal()
-        self.room_news: Journal[RoomNews] = Journal()
+        self.reads: Journal[tuple[str, str, int]] = Journal(clustered)
+        self.room_news: Journal[RoomNews] = Journal(clustered)
+        # Several servers: users online on another server of the chat, and
+        # who hears when a user's presence on this server changes.
+        self._remote: set[str] = set()
+        self.on_local_presence: Callable[[str, bool], None] | None = None
 
     # Rooms ------------------------------------------------------------------
 
     def has_room(self, name: str) -> bool:
         return name in self._rooms
+
+    def room_names(self) -> set[str]:
+        """Every room the hub knows of."""
+        return set(self._rooms)
 
     def last_seq(self, room: str) -> int:
         return self._rooms.get(room, 0)
@@ -216,18 +249,47 @@ class Hub:
 
     # Presence ---------------------------------------------------------------
 
-    def is_online(self, user: str) -> bool:
+    def is_here(self, user: str) -> bool:
+        """Whether ``user`` has a socket or a recent poll on this very server."""
         if self._sockets_of.get(user):
             return True
         return any(p.username == user for p in self._pollers.values())
+
+    def is_online(self, user: str) -> bool:
+        return user in self._remote or self.is_here(user)
 
     def online(self) -> list[str]:
         """Every online user, sorted case-insensitively."""
         users = {user for user, subs in self._sockets_of.items() if subs}
         users.update(p.username for p in self._pollers.values())
+        users.update(self._remote)
         return sorted(users, key=str.lower)
 
-    def _presence_changed(self, user: str, was_online: bool, skip: Subscriber | None) -> None:
+    def here(self) -> set[str]:
+        """The users with a socket or a recent poll on this server."""
+        users = {user for user, subs in self._sockets_of.items() if subs}
+        users.update(p.username for p in self._pollers.values())
+        return users
+
+    def remote_presence(self, user: str, online: bool) -> None:
+        """Several servers: ``user`` came online on another server, or left the last one."""
+        was_online = self.is_online(user)
+        if online:
+            self._remote.add(user)
+        else:
+            self._remote.discard(user)
+        self._presence_changed(user, was_online, skip=None, here_before=None)
+
+    def _presence_changed(
+        self, user: str, was_online: bool, skip: Subscriber | None, here_before: bool | None
+    ) -> None:
+        # here_before: whether the user was on this server before the change
+        # (None: this server's connections did not change).
+        hook = self.on_local_presence
+        if hook is not None and here_before is not None:
+            here = self.is_here(user)
+            if here != here_before:
+                hook(user, here)
         online = self.is_online(user)
         # While stopping, every socket closes with 1001: no leave storm on top.
         if online == was_online or self.closing:
@@ -241,10 +303,10 @@ class Hub:
 
         Its own ``user-join`` is not sent to it: its ``welcome`` lists it online.
         """
-        was_online = self.is_online(sub.username)
+        was_online, was_here = self.is_online(sub.username), self.is_here(sub.username)
         self._subscribers.add(sub)
         self._sockets_of.setdefault(sub.username, set()).add(sub)
-        self._presence_changed(sub.username, was_online, skip=sub)
+        self._presence_changed(sub.username, was_online, skip=sub, here_before=was_here)
         if sub.token_hash in self._revoked:
             sub.close_soon(CloseCode.UNAUTHORIZED, "session ended")
 
@@ -257,7 +319,7 @@ class Hub:
         mine.discard(sub)
         if not mine:
             self._sockets_of.pop(sub.username, None)
-        self._presence_changed(sub.username, True, skip=None)
+        self._presence_changed(sub.username, True, skip=None, here_before=True)
 
     @property
     def polls_waiting(self) -> int:
@@ -266,7 +328,7 @@ class Hub:
 
     def poll_started(self, user: str, token_hash: str) -> Poller:
         """A long poll began: the user counts as online at least until it ends."""
-        was_online = self.is_online(user)
+        was_online, was_here = self.is_online(user), self.is_here(user)
         poller = self._pollers.get(token_hash)
         if poller is None:
             poller = self._pollers[token_hash] = Poller(
@@ -277,7 +339,7 @@ class Hub:
             poller.expiry = None
         poller.active += 1
         poller.revoked = token_hash in self._revoked
-        self._presence_changed(user, was_online, skip=None)
+        self._presence_changed(user, was_online, skip=None, here_before=was_here)
         return poller
 
     def poll_finished(self, token_hash: str) -> None:
@@ -298,7 +360,7 @@ class Hub:
         if poller.expiry is not None:
             poller.expiry.cancel()
         del self._pollers[token_hash]
-        self._presence_changed(poller.username, True, skip=None)
+        self._presence_changed(poller.username, True, skip=None, here_before=True)
 
     # Fan-out ----------------------------------------------------------------
 

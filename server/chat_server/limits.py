@@ -58,6 +58,14 @@ class RateLimiter:
         self._clock = clock
         self._buckets: dict[str, TokenBucket] = {}
 
+    @property
+    def rate(self) -> float:
+        return self._rate
+
+    @property
+    def burst(self) -> float:
+        return self._burst
+
     def take(self, key: str) -> float:
         """Spend one of ``key``'s tokens: 0.0 when allowed, else seconds to wait."""
         bucket = self._buckets.get(key)
@@ -131,6 +139,8 @@ class LoginThrottle:
         self._pairs = FailureWindow(max_failures, window, clock)
         ceiling = max_failures if max_failures_per_user is None else max_failures_per_user
         self._names = FailureWindow(ceiling, window, clock)
+        # The rules, for the same throttle counted in Redis (chat_server.cluster.limits).
+        self.max_failures, self.ceiling, self.window = max_failures, ceiling, window
 
     def retry_after(self, username: str, address: str) -> float:
         """0.0 when a login may be tried, else the seconds until the window lets one through."""

@@ -16,6 +16,12 @@ with the contract's code, or the store's typed
 :class:`~chat_server.storage.base.StorageError`; nothing here catches the
 latter just to rename it. :func:`chat_server.refusals.refusal_for` turns
 either into the socket's ``error`` event or HTTP's status and body.
+
+One of several servers (``ServerConfig.redis_url``) has a
+:class:`~chat_server.cluster.Cluster`: what happens here is then also told to
+it (it orders committed entries before the hub and sends everything to the
+other servers), and the rate limits are counted in Redis. Without one, each
+of those is a single ``None`` check away from the single server's path.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import logging
 import math
 import secrets
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -51,6 +58,9 @@ from .limits import LoginThrottle, RateLimiter
 from .security import hash_password, needs_rehash, verify_password
 from .storage.base import AppendResult, ChatStore, Person, StorageError
 
+if TYPE_CHECKING:
+    from .cluster import Cluster
+
 log = logging.getLogger(__name__)
 
 # What the store hands back for a write on its way to the database.
@@ -69,10 +79,16 @@ class RateLimited(ProtocolError):
 class ChatService:
     """Accounts, rooms and messages for both transports, over one store and one hub."""
 
-    def __init__(self, config: ServerConfig, store: ChatStore, hub: Hub) -> None:
+    def __init__(
+        self, config: ServerConfig, store: ChatStore, hub: Hub, cluster: Cluster | None = None
+    ) -> None:
         self.config = config
         self.store = store
         self.hub = hub
+        self.cluster = cluster
+        # Several servers: the limits below are counted in Redis (each is
+        # still the fallback while Redis is away).
+        self._shared = None if cluster is None else cluster.limits
         limits: Limits = config.limits
         self.limits = limits
         # Per user across all of their connections and HTTP: one bucket each.
@@ -95,6 +111,43 @@ class ChatService:
         self.accounts = Accounts(config, store, hub)
         # The names the hosting app made admins (ServerConfig.admins), lower-cased.
         self._admins = {name.lower() for name in config.admins}
+        self._shared_logins = None if cluster is None else cluster.login_throttle(self._logins)
+
+    @property
+    def features(self) -> list[str]:
+        """What a Version 2 ``welcome`` lists: ``cluster`` too when one of several."""
+        features = list(rules.FEATURES)
+        if self.cluster is not None:
+            features.append("cluster")
+        return features
+
+    @property
+    def limits_shared(self) -> bool:
+        """True when rate limits are counted in Redis (a socket then awaits :meth:`admit`)."""
+        return self._shared is not None
+
+    async def _take(self, name: str, limiter: RateLimiter, key: str) -> float:
+        """Spend a token of ``key``: in Redis for several servers, else in-process."""
+        if self._shared is None:
+            return limiter.take(key)
+        return await self._shared.take(name, key, limiter)
+
+    async def admit(self, author: str, event: LogWrite) -> None:
+        """Several servers: the rate limit of a log write, counted for the whole chat.
+
+        Awaited before :meth:`start_post`, which then counts nothing itself.
+        """
+        if self.hub.hides(event.room, author):
+            raise ProtocolError(
+                ErrorCode.UNKNOWN_ROOM, f"there is no room {event.room!r}", event.client_id
+            )
+        wait = await self._take("messages", self._messages, author)
+        if wait:
+            raise RateLimited(
+                f"more than {self.limits.messages_per_second:g} messages per second",
+                wait,
+                event.client_id,
+            )
 
     # Accounts ---------------------------------------------------------------
 
@@ -119,7 +172,7 @@ class ChatService:
                 ErrorCode.REGISTRATION_CLOSED,
                 "registration is closed; ask the operator for an account",
             )
-        wait = self._registrations.take(address)
+        wait = await self._take("registrations", self._registrations, address)
         if wait:
             raise RateLimited("too many new accounts from this address; wait and try again", wait)
         try:
@@ -160,11 +213,17 @@ class ChatService:
         """
         if not isinstance(username, str) or not isinstance(password, str):
             raise ProtocolError(ErrorCode.BAD_REQUEST, "username and password must be strings")
-        wait = self._logins.retry_after(username, address)
+        shared = self._shared_logins
+        if shared is None:
+            wait = self._logins.retry_after(username, address)
+        else:
+            # Checked and counted in one step (chat_server.cluster.limits).
+            wait = await shared.attempt(username, address)
         if wait:
             raise RateLimited("too many failed logins for this name; wait and try again", wait)
-        # Counted as failed up front (see LoginThrottle.record_failure).
-        self._logins.record_failure(username, address)
+        if shared is None:
+            # Counted as failed up front (see LoginThrottle.record_failure).
+            self._logins.record_failure(username, address)
         try:
             found = None
             if rules.USERNAME_RE.fullmatch(username):
@@ -173,15 +232,21 @@ class ChatService:
                 await verify_password(password, await self._decoy())
             elif await verify_password(password, found.password_hash):
                 token = await self.accounts.issue(found.username, agent)
-                self._logins.forgive(username, address)
+                await self._forgive(username, address)
                 if needs_rehash(found.password_hash):
                     await self._rehash(found.username, password)
                 return token, found.username
         except StorageError:
             # Not the user's failure: it must not count towards a lock-out.
-            self._logins.forgive(username, address)
+            await self._forgive(username, address)
             raise
         raise ProtocolError(ErrorCode.UNAUTHORIZED, "wrong user name or password")
+
+    async def _forgive(self, username: str, address: str) -> None:
+        if self._shared_logins is None:
+            self._logins.forgive(username, address)
+        else:
+            await self._shared_logins.forgive(username, address)
 
     async def _rehash(self, username: str, password: str) -> None:
         """Replace an older scheme's hash while the password is at hand (one try per login)."""
@@ -250,7 +315,7 @@ class ChatService:
         so that nobody can fill everyone's room list; asking for a known room is free.
         """
         if not self.hub.has_room(name):
-            wait = self._new_rooms.take(user)
+            wait = await self._take("rooms", self._new_rooms, user)
             if wait:
                 raise RateLimited(
                     f"more than {self.config.room_burst} new rooms in a short time; wait and "
@@ -261,6 +326,8 @@ class ChatService:
         if created:
             log.info("room %s created", name)
             self.hub.publish_room(room)
+            if self.cluster is not None:
+                self.cluster.room(room)
         else:
             self.hub.note_rooms([room])
         return (room if v2 else room.v1()), created
@@ -272,6 +339,8 @@ class ChatService:
         if created:
             log.info("direct room %s opened", room.name)
             self.hub.publish_room(room)
+            if self.cluster is not None:
+                self.cluster.room(room)
         else:
             self.hub.note_rooms([room])
         return room, created
@@ -285,6 +354,8 @@ class ChatService:
         await self.store.delete_room(name)
         log.info("room %s deleted", name)
         self.hub.remove_room(name)
+        if self.cluster is not None:
+            self.cluster.room_removed(name)
 
     # The log ----------------------------------------------------------------
 
@@ -296,6 +367,8 @@ class ChatService:
         calls :meth:`publish`.
         """
         await self.require_room(event.room, author, event.client_id)
+        if self._shared is not None:
+            await self.admit(author, event)
         result = await asyncio.wrap_future(self.start_post(author, event))
         self.publish(result)
         return result
@@ -313,7 +386,8 @@ class ChatService:
             raise ProtocolError(
                 ErrorCode.UNKNOWN_ROOM, f"there is no room {event.room!r}", event.client_id
             )
-        wait = self._messages.take(author)
+        # Several servers: admit() counted it in Redis already.
+        wait = 0.0 if self._shared is not None else self._messages.take(author)
         if wait:
             raise RateLimited(
                 f"more than {self.limits.messages_per_second:g} messages per second",
@@ -337,6 +411,8 @@ class ChatService:
         then publish, then tell an invitee of their new room. The socket's
         membership changes and every HTTP write go this way."""
         await self.require_room(event.room, user, event.client_id)
+        if self._shared is not None:
+            await self.admit(user, event)
         result = await asyncio.wrap_future(self.start_post(user, event))
         if answer is not None:
             answer(result)
@@ -352,7 +428,11 @@ class ChatService:
         """
         entry = result.entry
         if result.created and entry is not None:
-            self.hub.publish_entry(entry)
+            if self.cluster is None:
+                self.hub.publish_entry(entry)
+            else:
+                # In order with the other servers' entries of the room.
+                self.cluster.committed(entry)
 
     async def _welcome_invitee(self, result: AppendResult) -> None:
         """After an invite was published: the invitee's connections get the ``room`` event."""
@@ -360,14 +440,19 @@ class ChatService:
         if result.created and entry is not None and entry.type == "member":
             target = getattr(entry, "target", "")
             if getattr(entry, "action", "") == "join":
-                self.hub.announce_room_to(target, await self.store.room_for(target, entry.room))
+                room = await self.store.room_for(target, entry.room)
+                self.hub.announce_room_to(target, room)
+                if self.cluster is not None:
+                    self.cluster.room(room, target)
 
     async def set_typing(self, user: str, event: SetTyping) -> None:
         """Relay a typing change, or drop it silently when the user types too often."""
         await self.require_room(event.room, user)
-        if self._typing.take(user):
+        if await self._take("typing", self._typing, user):
             return
         self.hub.publish_typing(event.room, user, event.active)
+        if self.cluster is not None:
+            self.cluster.typing(event.room, user, event.active)
 
     async def read(self, user: str, room: str, seq: int, skip: Subscriber | None = None) -> None:
         """Move ``user``'s read position forward; tell who should hear (not ``skip``)."""
@@ -375,6 +460,8 @@ class ChatService:
         position = await self.store.set_read(user, room, seq)
         if position is not None:
             self.hub.publish_read(room, user, position, skip)
+            if self.cluster is not None:
+                self.cluster.read(room, user, position)
 
     async def history(
         self, user: str, room: str, before: int | None, limit: int, *, v2: bool = False

@@ -172,7 +172,7 @@ async def welcome_and_replay(
             online=service.hub.online(),
             server=ServerInfo(service.config.name, service.config.version),
             admin=await service.store.is_admin(user) if v2 else None,
-            features=list(rules.FEATURES) if v2 else None,
+            features=service.features if v2 else None,
         )
     )
     positions: dict[str, int] = {}
@@ -547,6 +547,14 @@ class SocketSession:
         if isinstance(event, PIPELINED):
             if self._posts.full:
                 await self._posts.below(MAX_SENDS_IN_FLIGHT - 1)
+            if self._service.limits_shared:
+                # Several servers: the rate limit is counted in Redis, one
+                # round trip, awaited here so that the order of writes holds.
+                try:
+                    await self._service.admit(self._user, event)
+                except Exception as exc:
+                    self._reply(answer_for(exc, event, self._user))
+                    return
             self._posts.start(self._user, event)
             return
         await self._posts.below(0)

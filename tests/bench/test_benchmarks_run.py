@@ -70,6 +70,11 @@ TINY = {
         *("--messages", "3000", "--cached", "1000", "--queries", "20", "--fanout-clients", "6"),
         *("--fanout-duration", "0.5", "--fanout-warmup", "0.2", "--fanout-repeat", "1"),
     ],
+    # Needs the PostgreSQL on 127.0.0.1:5432 and redis-server (.ci/run provides both).
+    "cluster": [
+        *("--servers", "1,2", "--clients", "6", "--rate", "20", "--window", "4"),
+        *("--duration", "0.5", "--warmup", "0.2"),
+    ],
 }
 # The latency benchmark with the knobs issue 17 added to reproduce an outside
 # harness: two receiver processes on uvloop, receivers that parse, senders on
@@ -269,6 +274,21 @@ def test_search_times_every_query_kind_on_server_and_client(runs: dict[str, Run]
     assert "of fan-out throughput" in runs["search"].output
 
 
+def test_cluster_runs_each_system_on_each_size_and_delivers_everywhere(
+    runs: dict[str, Run],
+) -> None:
+    run = runs["cluster"]
+    for label in ("ours (PostgreSQL + Redis)", "python-socketio + Redis manager"):
+        assert label in run.output
+    rows = {(r["target"], r["servers"]): r for r in run.result["rows"]}
+    assert set(rows) == {(t, n) for t in ("ours", "socketio") for n in (1, 2)}
+    for key, row in rows.items():
+        # Clients on either process get the messages sent on the other.
+        assert row["deliveries"] == row["expected"] > 0, key
+        assert row["fanout_deliveries"] > 0 and row["cpu_us_per_delivery"] > 0, key
+    assert "p99, two servers / one" in run.output
+
+
 def test_report_writes_the_page_and_readable_charts(runs: dict[str, Run], tmp_path: Path) -> None:
     folder = next(iter(runs.values())).json_path.parent
     out = tmp_path / "benchmarks.md"
@@ -292,6 +312,7 @@ def test_report_writes_the_page_and_readable_charts(runs: dict[str, Run], tmp_pa
     assert "| chat p99 while those uploads run |" in page
     assert "ours / bare aiohttp + fsynced SQLite on its loop" in page
     assert "(issue 16)" in page
+    assert "| p99 on two servers against one, 6 clients spread evenly (issue 15) |" in page
     for chart in (
         "latency",
         "fanout",

@@ -55,7 +55,11 @@ async def test_every_route_but_the_public_ones_refuses_a_missing_bad_or_revoked_
         assert (await session.post("/api/v1/logout", headers=bearer(revoked))).status == 204
         checked = 0
         for method, path in sorted(routes - PUBLIC - {("GET", "/ws")}):
-            url = path.replace("{room}", "general").replace("{id}", "some-session")
+            url = (
+                path.replace("{room}", "general")
+                .replace("{id}", "some-session")
+                .replace("{username}", "bob")
+            )
             for headers in (
                 {},
                 bearer("not-a-token"),

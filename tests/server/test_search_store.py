@@ -30,6 +30,7 @@ from chat_server.storage import PeeweeChatStore, open_store
 from chat_server.storage.base import SearchRequest
 from chat_server.storage.database import SQLITE_FILE_NAME
 from chat_server.storage.migrations import MIGRATIONS, migrate
+from chat_server.storage.search_index import SearchIndex
 from tests.server.test_storage import (  # noqa: F401 (fixtures, used by name)
     OpenStore,
     StoreConfig,
@@ -213,6 +214,49 @@ async def test_the_migration_indexes_the_messages_of_an_existing_database(
     assert await _search(store, "spater") == [("general", 3), ("general", 2)]
 
 
+async def test_an_index_made_before_migration_8_finds_the_same_after_it(
+    store_database: peewee.Database, store_opener: OpenStore
+) -> None:
+    # A database as issue 14 left it: the index without prefix match lists.
+    migrate(store_database, MIGRATIONS[:7])
+    p = store_database.param
+    texts = ["pancake party", "pa said so", "panorama", "papa", "parliament pa"]
+    store_database.execute_sql(
+        f"INSERT INTO rooms (name, last_seq, created) VALUES ({p}, {p}, {p})",
+        ("general", len(texts), "t"),
+    )
+    for seq, text in enumerate(texts, 1):
+        store_database.execute_sql(
+            "INSERT INTO messages (room_id, seq, author, client_id, text, ts)"
+            f" VALUES (1, {p}, 'alice', {p}, {p}, '2026-01-01T00:00:00.000Z')",
+            (seq, f"c{seq}", text),
+        )
+    SearchIndex(store_database).rebuild()
+    store_database.close()
+
+    before = {query: await _search_closed(store_database, query) for query in ("pa", "pan", "p")}
+    store = await store_opener()
+    after = {query: await _search(store, query) for query in ("pa", "pan", "p")}
+    assert after == before
+    if isinstance(store.database, peewee.SqliteDatabase):
+        # "pa" and "pan" are now read from FTS5's own prefix match lists.
+        assert store.search_index._prefix_lengths == frozenset({2, 3})
+    assert after["pa"] == [("general", seq) for seq in (5, 4, 3, 2, 1)]
+    assert after["pan"] == [("general", 3), ("general", 1)]
+    # New messages are found through the remade index as well.
+    await store.append("general", "bob", "c9", "pa again")
+    assert (await _search(store, "pa", limit=1)) == [("general", 6)]
+
+
+async def _search_closed(db: peewee.Database, query: str) -> list[tuple[str, int]]:
+    """A search straight on a database no store has open (the index as it stands)."""
+    index = SearchIndex(db)
+    index.prepare()
+    found = index.search(SearchRequest(query_terms(query), None, 50, None))
+    db.close()
+    return [(message.room, message.seq) for message in found]
+
+
 async def test_deleted_words_are_erased_where_sqlite_can(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -284,3 +328,34 @@ async def test_a_deleted_rooms_messages_leave_the_index(store: PeeweeChatStore) 
     assert await _search(store, "farewell") == [("general", 1)]
     assert await _search(store, "cake") == []
     assert await store._write(lambda: store.search_index.unindex_room("nowhere")) == 0
+
+
+async def test_sqlite_reads_the_index_first_newest_first_for_one_room(tmp_path: Path) -> None:
+    # The plan, not a timing: with the index read first in rowid order, a
+    # search stops at its limit. SQLite 3.51 left alone reads every message
+    # of the room and asks the index about each, then sorts them.
+    store = open_store(StoreConfig(db_url=None, data_dir=tmp_path))
+    await store.open()
+    try:
+        await store.append("general", "alice", "c1", "meeting at noon")
+        statements: list[tuple[str, tuple[object, ...]]] = []
+        index = store.search_index
+        execute = index._execute
+
+        def spy(sql: str, params: tuple[object, ...] = ()) -> object:
+            statements.append((sql, params))
+            return execute(sql, params)
+
+        index._execute = spy  # type: ignore[method-assign]
+        assert await _search(store, "meet", room="general") == [("general", 1)]
+
+        def plan() -> list[str]:
+            sql, params = next(s for s in statements if "MATCH" in s[0] and "JOIN" in s[0])
+            rows = store.database.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall()
+            return [str(row[-1]) for row in rows]
+
+        steps = await store._read(plan)
+    finally:
+        await store.close()
+    assert steps[0].startswith("SCAN s VIRTUAL TABLE"), steps
+    assert not any("TEMP B-TREE" in step for step in steps), steps

@@ -63,9 +63,38 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     # As in the app: hiding the last window (an accepted dialog) must not
     # make Qt quit its event loop, which would stop the qasync loop mid-test.
     qapp.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(qapp)
+    loop = HeldQtLoop(qapp)
     yield loop
     loop.close()
+
+
+class HeldQtLoop(qasync.QEventLoop):
+    """The qasync loop, held as asyncio's running loop for the length of a test.
+
+    Under qasync, asyncio's timers are Qt timers: whenever Qt processes events,
+    due callbacks run, also outside ``run_until_complete`` (pytest-qt processes
+    events before a test's fixtures are torn down, and qasync once more after
+    each ``run_until_complete``). A task stepped there while asyncio sees no
+    running loop fails at its next ``asyncio.sleep`` (the server's one-second
+    revocation check did, now and then, under load). In the app ``exec()``
+    never returns, so the loop is always the running one; :func:`run` makes a
+    test the same, and lets go at its end so that tests of plain asyncio run
+    after it.
+    """
+
+    held = False
+
+    def hold(self, held: bool) -> None:
+        self.held = held
+        asyncio.events._set_running_loop(self if held else None)
+
+    def run_forever(self) -> Any:
+        try:
+            return super().run_forever()
+        finally:
+            # qasync's own run_forever lets go of the running loop on its way out.
+            if self.held:
+                asyncio.events._set_running_loop(self)
 
 
 Runner = Callable[[Coroutine[Any, Any, T]], T]
@@ -80,13 +109,24 @@ def speak(qapp: QApplication) -> Iterator[Callable[[str], None]]:
 
 
 @pytest.fixture
-def run(qloop: qasync.QEventLoop) -> Runner[Any]:
-    """Run a coroutine on the qasync loop to completion, failing after 30 s."""
+def run(qloop: HeldQtLoop) -> Iterator[Runner[Any]]:
+    """Run a coroutine on the qasync loop to completion, failing after 30 s.
+
+    The loop stays asyncio's running loop until the test's fixtures are torn
+    down (see :class:`HeldQtLoop`)."""
 
     def runner(coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
-        return qloop.run_until_complete(asyncio.wait_for(coro, timeout))
+        # run_until_complete refuses to start while a loop is running: let go
+        # for its length (run_forever sets it again inside).
+        asyncio.events._set_running_loop(None)
+        try:
+            return qloop.run_until_complete(asyncio.wait_for(coro, timeout))
+        finally:
+            asyncio.events._set_running_loop(qloop if qloop.held else None)
 
-    return runner
+    qloop.hold(True)
+    yield runner
+    qloop.hold(False)
 
 
 def fast_link(**overrides: Any) -> Callable[..., ServerLink]:

@@ -25,7 +25,7 @@ from playhouse.migrate import migrate as run_migrations
 
 from chat_protocol.rules import now_ts
 
-from .search_index import create_search_index
+from .search_index import add_prefix_index, create_search_index
 
 # Any fixed number: the key of the PostgreSQL advisory lock that keeps two
 # servers starting at once on one database from migrating it twice.
@@ -302,6 +302,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(6, "the full-text search index of messages", create_search_index),
     Migration(7, "the files messages carry", _message_files),
+    Migration(8, "2- and 3-character prefixes in the search index (SQLite)", add_prefix_index),
 )
 
 

@@ -125,6 +125,7 @@ class PeeweeChatStore(ChatStore):
         hold_commits_while: Path | None = None,
     ) -> None:
         self._db = db
+        self._sqlite = isinstance(db, peewee.SqliteDatabase)
         self._reader_count = readers
         self._max_batch = max_batch
         # Fault injection for crash tests: see GroupCommitWriter.
@@ -709,7 +710,8 @@ class PeeweeChatStore(ChatStore):
         ts = now_ts()
         cursor.execute(sql.insert, (room_id, seq, author, client_id, text, ts, reply_to))
         if cursor.rowcount == 1:
-            self.search_index.add(cursor, room_id, seq, text)
+            # SQLite's lastrowid is the new row's id; PostgreSQL's driver has none.
+            self.search_index.add(cursor, room_id, seq, text, self._new_id(cursor))
             message = Message(
                 room=room,
                 seq=seq,
@@ -808,6 +810,10 @@ class PeeweeChatStore(ChatStore):
         entry = self._find(cursor, user, event.client_id)
         assert entry is not None
         return AppendResult.of(entry, True, event.client_id)
+
+    def _new_id(self, cursor: Any) -> int | None:
+        """The id of the row the cursor just inserted, where the driver tells it (SQLite)."""
+        return int(cursor.lastrowid) if self._sqlite else None
 
     def _erased(self) -> None:
         """On the writer thread, after erasing words: have the WAL emptied once committed."""
