@@ -19,6 +19,7 @@ from typing import Any
 
 from chat_desktop.controller.entries import DeliveryState, MessageEntry
 from chat_server.storage.models import Upload
+from tests.accounts import register
 from tests.waiting import eventually
 
 from .conftest import ChatClient, LocalChatServer, alice_and_bob, connected
@@ -189,5 +190,36 @@ def test_a_413_from_the_server_is_final_and_the_message_says_too_large(
         alice.c.retry(entry.client_id)
         assert with_files(alice)[0].state is DeliveryState.FAILED
         assert uploads_on(chat_server_here) == 0
+
+    run(body())
+
+
+def test_files_chosen_offline_wait_and_go_after_an_app_restart(
+    chat_server_here: LocalChatServer, make_client: Any, run: Any, tmp_path: Path
+) -> None:
+    async def body() -> None:
+        url = chat_server_here.url
+        alice_token = await register(url, "alice")
+        await chat_server_here.stop()
+        # Server down: alice sends a file; it waits (its upload cannot go); she quits.
+        alice: ChatClient = await make_client(url, "alice", token=alice_token)
+        notes = a_file(tmp_path, "offline notes.txt", 70_000)
+        entry = alice.c.files.send("general", "from the train", [notes])
+        assert entry is not None
+        assert [e.state for e in with_files(alice)] == [DeliveryState.QUEUED]
+        await alice.close()
+
+        await chat_server_here.start()
+        bob = await make_client(url, "bob")
+        # The app starts again: the message with its file is still there, and goes.
+        alice.open()
+        assert [e.files[0].name for e in with_files(alice)] == ["offline notes.txt"]
+        await eventually(lambda: [e.text for e in with_files(bob)] == ["from the train"])
+        paths: list[str] = []
+        bob.c.files.downloaded.connect(lambda _id, path: paths.append(path))
+        bob.c.files.download(with_files(bob)[0].files[0])
+        await eventually(lambda: bool(paths))
+        assert sha(Path(paths[0])) == sha(notes)
+        await eventually(lambda: with_files(alice)[0].state is DeliveryState.DELIVERED)
 
     run(body())
