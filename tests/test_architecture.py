@@ -72,6 +72,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
             "reads",
             "people",
             "actions",
+            "uploads",
+            "downloads",
         )
     },
     # The server never imports the desktop package: a headless server is

@@ -61,7 +61,8 @@ tasks, which may each wait for the network in between).
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
@@ -77,6 +78,7 @@ from .certificates import CERTIFICATE_RECHECK, CertificateChecks
 from .connection import Connection, Link
 from .conversation import Conversation
 from .entries import CertificateProblem, ConnectionStatus, MemberEntry, MessageEntry, RoomEntry
+from .files import ChatFiles
 from .history import History, OlderPage
 from .outbox import ACK_TIMEOUT, Outbox
 from .people import People
@@ -216,6 +218,7 @@ class ChatController(ConversationActions, QObject):
             room_requests=self._room_requests,
             reads=self._reads,
         )
+        self.files = ChatFiles(cache, self._tasks, connection, self._outbox, token, self)
         # The room on screen, and whether the window is the active one (then
         # what arrives in that room counts as read).
         self._room = self._conversation.room = cache.get_setting("last_room") or DEFAULT_ROOM
@@ -282,7 +285,8 @@ class ChatController(ConversationActions, QObject):
         self._cache.set_setting("last_room", room)
         entries = self._history.cached_page(room, last_seq=self._roster.last_seq.get(room, 0))
         self._roster.authors(entry.author for entry in entries)
-        entries = [self._shown(entry) for entry in entries + self._outbox.entries(room)]
+        entries += self._outbox.entries(room) + self.files.pending(room)
+        entries = [self._shown(entry) for entry in entries]
         self._mark_read(room)
         self.typingChanged.emit(room, self._typing.users(room))
         return entries
@@ -295,8 +299,14 @@ class ChatController(ConversationActions, QObject):
 
     # ------------------------------------------------------------- actions
 
-    def send(self, room: str, text: str, reply_to: int | None = None) -> MessageEntry | None:
-        """Queue my message (it survives a restart) and send it when connected."""
+    def send(
+        self, room: str, text: str, reply_to: int | None = None, files: Sequence[Path] = ()
+    ) -> MessageEntry | None:
+        """Queue my message (it survives a restart) and send it when connected; ``files``
+        go up first (progress and cancel: ``self.files``), and then the text may be empty."""
+        if files:
+            self._typing.sent()
+            return self.files.send(room, text, files, reply_to)
         valid = self._valid(rules.normalize_text, text)
         if valid is None:
             return None

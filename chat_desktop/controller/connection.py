@@ -100,6 +100,12 @@ class Connection:
         # Events waiting for the next batch, and the handle of its timer.
         self._incoming: list[ServerEvent] = []
         self._flush_handle: asyncio.TimerHandle | None = None
+        # More parts that hear every state change after on_state (see watch()).
+        self._watchers: list[Callable[[LinkState], None]] = []
+
+    def watch(self, listener: Callable[[LinkState], None]) -> None:
+        """Have ``listener`` hear every state change too (after ``on_state``)."""
+        self._watchers.append(listener)
 
     def start(self, base_url: str | None = None) -> None:
         """Make and start the link (on the running loop); ``base_url`` overrides the address."""
@@ -189,6 +195,8 @@ class Connection:
             return
         self.status = state
         self._on_state(state)
+        for listener in self._watchers:
+            listener(state)
 
     def _on_event(self, event: ServerEvent) -> None:
         if self.closed:

@@ -51,9 +51,10 @@ goes out again shortly by itself. Plain asyncio; it sends through the
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from chat_desktop.storage import ChatCache, OutboxEntry
 from chat_protocol import (
@@ -141,6 +142,12 @@ class Outbox:
         # client_id -> seq of my messages stored during this session: a write
         # may aim at an entry the window got before the message's ack.
         self._stored: dict[str, int] = {}
+        # What files add (see carry_files); by default a message carries none.
+        self._files: FileHooks | None = None
+
+    def carry_files(self, hooks: FileHooks) -> None:
+        """Let messages carry files (:class:`~.files.ChatFiles` calls it once it exists)."""
+        self._files = hooks
 
     def __contains__(self, client_id: object) -> bool:
         return client_id in self._queue
@@ -151,7 +158,7 @@ class Outbox:
 
     def entries(self, room: str) -> list[MessageEntry]:
         """My messages in ``room`` that the server has not stored yet, oldest first."""
-        return [entry for entry in self._pending.values() if entry.room == room]
+        return [self._dressed(entry) for entry in self._pending.values() if entry.room == room]
 
     def writes(self, room: str) -> list[OutboxEntry]:
         """My queued edits, deletes and reactions in ``room``, oldest first."""
@@ -161,15 +168,20 @@ class Outbox:
             if write.room == room and write.kind in AIMED_KINDS
         ]
 
-    def add(self, room: str, text: str, reply_to: int | None = None) -> MessageEntry:
-        """Queue a (valid, normalised) message: on disk first, then on its way when connected."""
-        client_id = str(uuid.uuid4())
+    def add(
+        self, room: str, text: str, reply_to: int | None = None, *, client_id: str | None = None
+    ) -> MessageEntry:
+        """Queue a (valid, normalised) message: on disk first, then on its way when connected.
+
+        ``client_id``: the one it already has (a message whose files went up first).
+        """
+        client_id = client_id or str(uuid.uuid4())
         created = rules.now_ts()
         detail = {} if reply_to is None else {"reply_to": reply_to}
         queued = OutboxEntry(client_id, room, text, created, detail=detail)
         self._cache.outbox_add(queued)
         self._queue[client_id] = queued
-        entry = _outbox_entry(queued, self.me)
+        entry = self._dressed(_outbox_entry(queued, self.me))
         self._pending[client_id] = entry
         self._on_change(entry)
         self.flush()
@@ -226,7 +238,13 @@ class Outbox:
                 self._done(write.client_id)
 
     def retry(self, client_id: str) -> None:
-        """Send a refused message again (the user pressed Retry)."""
+        """Send a refused message again (the user pressed Retry).
+
+        A message that failed while its files went up is not here yet: the
+        files part tries those again.
+        """
+        if self._files is not None and self._files.retry(client_id):
+            return
         entry = self._pending.get(client_id)
         if entry is None or entry.state is not DeliveryState.FAILED:
             return
@@ -256,6 +274,7 @@ class Outbox:
         entry = self._pending.get(ack.client_id)
         if entry is not None:
             self._resolve(ack.client_id, ack.seq)
+            entry = self._dressed(entry)
         self._done(ack.client_id)
         if entry is None:
             return None
@@ -305,7 +324,9 @@ class Outbox:
         self._cache.outbox_mark_failed(entry.client_id, reason)
         failed = entry.with_state(DeliveryState.FAILED, error=reason)
         self._pending[entry.client_id] = failed
-        return failed
+        if self._files is not None:
+            self._files.refused(error)
+        return self._dressed(failed)
 
     def _done(self, client_id: str) -> None:
         self._queue.pop(client_id, None)
@@ -313,6 +334,8 @@ class Outbox:
         self._sent_now.discard(client_id)
         self._awaiting_ack.pop(client_id, None)
         self._cache.outbox_remove(client_id)
+        if self._files is not None:
+            self._files.delivered(client_id)
 
     async def _deliver_waiting(self) -> None:
         """Hand the waiting outbox to the link in the order written.
@@ -357,7 +380,10 @@ class Outbox:
         if write is None or client_id in self._sent_now or self._failed(client_id):
             return True
         self._sent_now.add(client_id)
-        if not await self._connection.send(_event_of(write)):
+        event = _event_of(write)
+        if isinstance(event, SendMessage) and self._files is not None:
+            event = dataclasses.replace(event, files=self._files.attachments(client_id))
+        if not await self._connection.send(event):
             self._sent_now.discard(client_id)
             return False
         if write.kind == "read":
@@ -407,7 +433,30 @@ class Outbox:
 
     def _update(self, entry: MessageEntry) -> None:
         self._pending[entry.client_id] = entry
-        self._on_change(entry)
+        self._on_change(self._dressed(entry))
+
+    def _dressed(self, entry: MessageEntry) -> MessageEntry:
+        """``entry`` as the window shows it: with the files its message carries."""
+        return entry if self._files is None else self._files.dress(entry)
+
+
+class FileHooks(Protocol):
+    """What the outbox asks of the files part (:class:`~.uploads.UploadQueue`)."""
+
+    def attachments(self, client_id: str) -> tuple[str, ...]:
+        """The upload ids message ``client_id`` carries."""
+
+    def dress(self, entry: MessageEntry) -> MessageEntry:
+        """``entry`` with its files."""
+
+    def delivered(self, client_id: str) -> None:
+        """The server stored message ``client_id``."""
+
+    def refused(self, error: Error) -> None:
+        """The server refused one of my messages (``unknown_file``: upload again)."""
+
+    def retry(self, client_id: str) -> bool:
+        """Retry a message that failed before reaching the outbox; False if not one of those."""
 
 
 def _outbox_entry(queued: OutboxEntry, me: str) -> MessageEntry:

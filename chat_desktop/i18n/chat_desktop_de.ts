@@ -38,6 +38,16 @@
     </message>
 </context>
 <context>
+    <name>AttachmentArea</name>
+    <message>
+        <location filename="../ui/attachments.py" line="+129"/>
+        <location line="+1"/>
+        <location line="+47"/>
+        <source>Attach files</source>
+        <translation>Dateien anhängen</translation>
+    </message>
+</context>
+<context>
     <name>CertificateBar</name>
     <message>
         <location filename="../ui/certificate.py" line="+106"/>
@@ -145,7 +155,7 @@
         <translation>Dieses Gerät wurde abgemeldet. Bitte melden Sie sich erneut an.</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+15"/>
         <source>Cannot start the chat server here: {reason}</source>
         <translation>Der Chat-Server kann hier nicht starten: {reason}</translation>
     </message>
@@ -153,6 +163,24 @@
         <location line="+42"/>
         <source>Password changed. Your other devices were signed out.</source>
         <translation>Passwort geändert. Ihre anderen Geräte wurden abgemeldet.</translation>
+    </message>
+</context>
+<context>
+    <name>ChatFiles</name>
+    <message>
+        <location filename="../controller/files.py" line="+139"/>
+        <source>{name} cannot be read: {reason}</source>
+        <translation>{name} kann nicht gelesen werden: {reason}</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{name} is too large to send: the server takes up to {limit}.</source>
+        <translation>{name} ist zu groß zum Senden: Der Server nimmt höchstens {limit} an.</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Pasted</source>
+        <translation>Eingefügt</translation>
     </message>
 </context>
 <context>
@@ -190,7 +218,7 @@
 <context>
     <name>Composer</name>
     <message>
-        <location filename="../ui/composer.py" line="+60"/>
+        <location filename="../ui/composer.py" line="+61"/>
         <source>Message</source>
         <translation>Nachricht</translation>
     </message>
@@ -200,7 +228,7 @@
         <translation>Nachricht schreiben…  (Eingabe sendet, Umschalt+Eingabe für neue Zeile)</translation>
     </message>
     <message>
-        <location line="+107"/>
+        <location line="+110"/>
         <source>A message can hold at most {limit} characters; this one has {length}.</source>
         <translation>Eine Nachricht darf höchstens {limit} Zeichen haben; diese hat {length}.</translation>
     </message>
@@ -338,7 +366,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../ui/main_window.py" line="+139"/>
+        <location filename="../ui/main_window.py" line="+141"/>
         <source>Rooms</source>
         <extracomment>The smallest window the layout is made for (and tested at): below it rows and headings would have no room.</extracomment>
         <translation>Räume</translation>
@@ -374,7 +402,7 @@
         <translation>Raum</translation>
     </message>
     <message>
-        <location line="+32"/>
+        <location line="+43"/>
         <source>{user} on {server}</source>
         <translation>{user} auf {server}</translation>
     </message>
@@ -492,7 +520,7 @@
         </translation>
     </message>
     <message>
-        <location line="+42"/>
+        <location line="+55"/>
         <source>{user} · hosting the chat: colleagues connect to {address}</source>
         <translation>{user} · stellt den Chat bereit: andere verbinden sich mit {address}</translation>
     </message>
@@ -1062,6 +1090,37 @@ Gezeigt:  {presented}</translation>
     </message>
 </context>
 <context>
+    <name>_Chip</name>
+    <message>
+        <location filename="../ui/attachments.py" line="-109"/>
+        <source>Remove this file</source>
+        <translation>Diese Datei entfernen</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Remove {name}</source>
+        <translation>{name} entfernen</translation>
+    </message>
+</context>
+<context>
+    <name>_UploadRow</name>
+    <message>
+        <location line="+18"/>
+        <source>Sending {names}</source>
+        <translation>{names} wird gesendet</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Upload progress</source>
+        <translation>Fortschritt des Hochladens</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+</context>
+<context>
     <name>certificate</name>
     <message>
         <location filename="../ui/certificate.py" line="-164"/>
@@ -1348,6 +1407,11 @@ Gezeigt:  {presented}</translation>
         <location line="+1"/>
         <source>Text must be at most 4000 characters.</source>
         <translation>Eine Nachricht darf höchstens 4000 Zeichen haben.</translation>
+    </message>
+    <message>
+        <location filename="../controller/uploads.py" line="+69"/>
+        <source>A file of this message can no longer be read.</source>
+        <translation>Eine Datei dieser Nachricht kann nicht mehr gelesen werden.</translation>
     </message>
 </context>
 </TS>

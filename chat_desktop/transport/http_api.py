@@ -13,10 +13,12 @@ an :class:`ApiError` whose text a user can read.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import platform
 import ssl
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -218,33 +220,84 @@ class ApiSession:
         more). ``token`` authorises this one call (logout of a token the session does
         not hold). Raises :class:`ApiError` (status 0) when no HTTP answer arrives.
         """
-        import aiohttp  # already loaded by _client(); see there why it is imported here
-
-        url = self.base_url + path
-        client = self._client()
         data = None if json is None else dump_json(json).encode()
         headers: dict[str, str] = {}
         if json is not None:
             headers["Content-Type"] = "application/json"
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        limit = aiohttp.ClientTimeout(total=time_limit if time_limit is not None else self._timeout)
-        try:
+        async with self.exchange(
+            method, path, data=data, headers=headers, params=params, time_limit=time_limit
+        ) as response:
+            raw = await self.read(response)
+            return ApiResponse(
+                status=response.status,
+                body=_json_object(raw),
+                retry_after=_retry_after(response.headers),
+            )
+
+    @contextlib.asynccontextmanager
+    async def exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        data: Any = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        time_limit: float | None = None,
+        idle_limit: float | None = None,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """One request whose body the caller streams (a file): the live response.
+
+        ``data`` may be an async iterator of bytes (sent as it is produced).
+        ``idle_limit``: seconds without a byte moving before giving up, for
+        transfers whose total time is unknown. No answer at all, or one that
+        breaks off while being read through :meth:`read` or :meth:`chunks`,
+        raises :class:`ApiError` (status 0).
+        """
+        import aiohttp  # see _client() on why it is imported here
+
+        client = self._client()
+        if idle_limit is None:
+            limit = aiohttp.ClientTimeout(
+                total=time_limit if time_limit is not None else self._timeout
+            )
+        else:
+            limit = aiohttp.ClientTimeout(sock_connect=self._timeout, sock_read=idle_limit)
+        with self._answers():
             async with client.request(
                 method,
-                url,
+                self.base_url + path,
                 data=data,
-                headers=headers,
+                headers=headers or {},
                 params=params,
                 timeout=limit,
                 ssl=self._ssl if self._ssl is not None else True,
             ) as response:
-                raw = await response.read()
-                return ApiResponse(
-                    status=response.status,
-                    body=_json_object(raw),
-                    retry_after=_retry_after(response.headers),
-                )
+                yield response
+
+    async def read(self, response: aiohttp.ClientResponse) -> bytes:
+        """The whole body of a response of :meth:`exchange`."""
+        with self._answers():
+            return await response.read()
+
+    async def chunks(self, response: aiohttp.ClientResponse, size: int) -> AsyncIterator[bytes]:
+        """The body of a response of :meth:`exchange`, in blocks of at most ``size`` bytes."""
+        while True:
+            with self._answers():
+                chunk = await response.content.read(size)
+            if not chunk:
+                return
+            yield chunk
+
+    @contextlib.contextmanager
+    def _answers(self) -> Iterator[None]:
+        """Turn aiohttp's failures inside the block into :class:`ApiError` (status 0)."""
+        import aiohttp  # see _client() on why it is imported here
+
+        try:
+            yield
         except aiohttp.ClientConnectorCertificateError as exc:
             raise self._no_answer(
                 NoAnswer.UNTRUSTED,

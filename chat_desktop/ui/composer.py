@@ -16,6 +16,7 @@ a completer of people (:meth:`Composer.set_people`); choosing one writes
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QLocale, QSize, QStringListModel, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QTextCursor
@@ -62,6 +63,9 @@ class Composer(QPlainTextEdit):
         self.setTabChangesFocus(True)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.textChanged.connect(self._on_text_changed)
+        # Whether files wait to go with the next message (then it may have no
+        # text); the window that attaches files says (see .attachments).
+        self.has_attachments: Callable[[], bool] = lambda: False
         # The people @ completes, filtered by what follows the "@".
         self._people = QStringListModel(self)
         self.completer = QCompleter(self._people, self)
@@ -157,9 +161,9 @@ class Composer(QPlainTextEdit):
         self.setTextCursor(cursor)
 
     def submit(self) -> None:
-        """Send what is written, if anything, and clear the field."""
+        """Send what is written, if anything (or files are attached), and clear the field."""
         text = self.toPlainText()
-        if not text.strip():
+        if not text.strip() and not self.has_attachments():
             return
         if len(text.strip()) > TEXT_MAX:
             # Keep the text: the user shortens it rather than losing it.

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
     QDialog,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QListView,
@@ -67,6 +68,7 @@ from chat_desktop.controller.notifications import (
 )
 
 from .about import ShortcutsDialog, about_box
+from .attachments import AttachmentArea, FileDrops
 from .certificate import CertificateBar, CertificateReviewDialog
 from .composer import ComposerBox
 from .connection_status import ConnectionStatusWidget
@@ -179,6 +181,16 @@ class MainWindow(QMainWindow):
         self.typing_line = TypingLine(middle)
         self.composer_box = ComposerBox(middle)
         self.composer = self.composer_box.composer
+        # Files for the next message and the uploads under way (see .attachments).
+        self.attachments = AttachmentArea(controller.files, middle)
+        composer_grid = self.composer_box.layout()
+        assert isinstance(composer_grid, QGridLayout)
+        composer_grid.addWidget(self.attachments.attach_button, 0, 3, Qt.AlignmentFlag.AlignBottom)
+        self.composer.has_attachments = lambda: bool(self.attachments.chosen())
+        self.file_drops = FileDrops(self.attachments, self)
+        self.setAcceptDrops(True)
+        self.installEventFilter(self.file_drops)
+        self.composer.installEventFilter(self.file_drops)
         middle_layout = QVBoxLayout(middle)
         middle_layout.setContentsMargins(0, 0, 0, 0)
         middle_layout.setSpacing(0)
@@ -186,6 +198,7 @@ class MainWindow(QMainWindow):
         middle_layout.addWidget(self.header)
         middle_layout.addWidget(self.view, 1)
         middle_layout.addWidget(self.typing_line)
+        middle_layout.addWidget(self.attachments)
         middle_layout.addWidget(self.composer_box)
 
         splitter = self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
@@ -297,7 +310,7 @@ class MainWindow(QMainWindow):
         c.problem.connect(self._problem)
         c.certificateProblem.connect(self._certificate_problem)
 
-        self.composer.submitted.connect(lambda text: c.send(self.messages.room, text))
+        self.composer.submitted.connect(self._send)
         self.composer.edited.connect(lambda text: c.composer_edited(self.messages.room, text))
         self.view.olderWanted.connect(
             lambda: c.request_older(self.messages.room, self.messages.oldest_seq())
@@ -375,7 +388,20 @@ class MainWindow(QMainWindow):
         online = sum(member.online for member in members)
         self.members_title.setText(self.tr("PEOPLE · %n ONLINE", "", online))
 
+    def _send(self, text: str) -> None:
+        """The composer submitted: the text, with the files chosen for it."""
+        files = self.attachments.take()
+        sent = self.controller.send(self.messages.room, text, files=files)
+        if sent is None and files:
+            # Refused at once (a file too large, say: the status bar says
+            # why): all stays as it was, for the user to take the culprit out.
+            self.composer.setPlainText(text)
+            self.attachments.add(files)
+        self.attachments.track(sent)
+
     def _messages_changed(self, room: str, entries: list[MessageEntry]) -> None:
+        for entry in entries:
+            self.attachments.message_changed(entry)
         if room != self.messages.room:
             return
         if self.view.holds_back(len(entries)):
@@ -634,6 +660,7 @@ class MainWindow(QMainWindow):
     def _refresh_icons(self) -> None:
         self.add_room_button.setIcon(icon("add"))
         self.composer_box.refresh_icons()
+        self.attachments.refresh_icons()
         self.sign_out_action.setIcon(icon("sign-out"))
         self.reconnect_action.setIcon(icon("reconnect"))
         self.new_room_action.setIcon(icon("add"))

@@ -319,3 +319,42 @@ def test_decoders_raise_only_protocol_errors_on_arbitrary_bytes(data: bytes | st
     for decode in (p.decode_client, p.decode_server):
         with contextlib.suppress(p.ProtocolError):
             decode(data)
+
+
+def test_a_message_with_files_needs_no_text_and_keeps_their_order() -> None:
+    sent = p.SendMessage.from_wire({"room": "general", "client_id": "c1", "files": ["b", "a", "b"]})
+    assert (sent.text, sent.files) == ("", ("b", "a"))
+    assert sent.to_wire() == {
+        "type": "message",
+        "room": "general",
+        "client_id": "c1",
+        "text": "",
+        "files": ["b", "a"],
+    }
+    # Without files the wire is as in version 1.
+    assert "files" not in p.SendMessage("general", "c2", "hi").to_wire()
+
+
+def test_a_stored_message_carries_its_files_both_ways() -> None:
+    message = p.Message(
+        "general",
+        3,
+        "c1",
+        "alice",
+        "",
+        "2026-11-30T21:00:00Z",
+        files=(p.FileInfo("id1", "shot.png", 1234, "image/png"),),
+    )
+    wire = message.to_wire()
+    assert wire["files"] == [{"id": "id1", "name": "shot.png", "size": 1234, "type": "image/png"}]
+    assert p.Message.from_wire(wire) == message
+
+
+@pytest.mark.parametrize(
+    "files",
+    [[], "abc", [1], ["../x"], [f"f{n}" for n in range(rules.FILES_PER_MESSAGE_MAX + 1)]],
+)
+def test_a_files_list_that_breaks_the_rules_is_bad_request(files: object) -> None:
+    with pytest.raises(p.ProtocolError) as refused:
+        p.SendMessage.from_wire({"room": "general", "client_id": "c1", "text": "x", "files": files})
+    assert refused.value.code == "bad_request" and refused.value.ref == "c1"
