@@ -17,7 +17,9 @@ in its own module and unit-tested with a stand-in for the link:
 - :class:`~.typing.TypingIndicators` says when I am typing and who else is;
 - :class:`~.roster.Roster` keeps the rooms and who is online;
 - :class:`~.room_requests.RoomRequests` asks for new rooms and tells how
-  each request ended.
+  each request ended;
+- :class:`~.search.MessageSearch` and :class:`~.jump.Jumps` find messages
+  and load the page around one (their signals: :class:`~.lookup.MessageLookup`).
 
 One message's way, from the composer to the other window:
 
@@ -90,6 +92,7 @@ from .entries import (
     RoomEntry,
 )
 from .history import History, OlderPage
+from .lookup import MessageLookup
 from .outbox import ACK_TIMEOUT, Outbox
 from .room_requests import RoomRequests, sentence
 from .roster import Roster
@@ -100,7 +103,7 @@ from .wording import error_text, say
 __all__ = ["ChatController", "OlderPage"]
 
 
-class ChatController(QObject):
+class ChatController(MessageLookup):
     """The chat of one signed-in account on one server.
 
     Signals:
@@ -123,6 +126,9 @@ class ChatController(QObject):
         certificateProblem(object): the server's certificate is not the trusted
             one and the link stopped: a CertificateProblem (answer with
             accept_certificate() or sign out), or None once it is resolved.
+        searchResults(str, list, object), jumpReady(str, int, list): search
+            and jump, see :class:`~.lookup.MessageLookup` (``search``,
+            ``open_at``).
 
     ``typing_expiry`` is how long another user's typing indicator lasts after
     their last notice (the protocol's 6 s; tests shorten it); ``ack_timeout``
@@ -203,6 +209,7 @@ class ChatController(QObject):
         self._room = cache.get_setting("last_room") or DEFAULT_ROOM
         self._active = False
         self.server_version = ""  # as the welcome said (Help > About shows it)
+        self._start_lookup(token)
 
     # ------------------------------------------------------------ lifecycle
 
