@@ -2,7 +2,7 @@
 
 :meth:`Jumps.open_at` answers through ``on_ready(room, seq, entries)`` with a
 page of up to :data:`AROUND` messages before ``seq`` and as many after it,
-ascending:
+ascending (near the start of a room, more after it instead):
 
 - from the cache at once when it holds an unbroken run of messages around
   ``seq`` (the run may stop short at the room's newest cached message);
@@ -62,14 +62,19 @@ class Jumps:
         newest = self._cache.latest(room, 1)
         if not newest or newest[-1].seq < seq:
             return []
-        top = min(seq + self._around, newest[-1].seq)
-        run = self._cache.before(room, top + 1, top - seq + 1 + self._around)
+        top = min(self._page_top(seq), newest[-1].seq)
+        run = self._cache.before(room, top + 1, 2 * self._around + 1)
         if not run or run[0].seq > seq:
             return []
         return [MessageEntry.from_message(message) for message in run]
 
+    def _page_top(self, seq: int) -> int:
+        """The last seq of the page around ``seq``: AROUND after it, or more near the
+        start of the room, so the page is as long as it can be (it fills the view)."""
+        return max(seq + self._around, 2 * self._around + 1)
+
     async def _from_server(self, room: str, seq: int) -> None:
-        before = seq + self._around + 1
+        before = self._page_top(seq) + 1
         page = await self._history.request(room, before, 2 * self._around + 1)
         if page is not None and any(message.seq == seq for message in page.messages):
             entries = [MessageEntry.from_message(message) for message in page.messages]

@@ -1,0 +1,367 @@
+"""SearchPanel: Ctrl+F (this room) and Ctrl+Shift+F (every room): type a few words, Enter jumps.
+
+A small modeless dialog over the window, like the Ctrl+K switcher: where to
+look (this room or every room), the query, a line that says how many hits
+came from where ("3 on this computer, 12 from the server"; offline, only
+this computer), and the hits, newest first. Each hit shows its room, author
+and time above its text, with the words that matched highlighted by the
+search rule itself (:func:`chat_protocol.search.match_spans`), drawn with a
+``QTextLayout`` over the plain text: a message is never read as markup.
+
+The panel knows nothing of the controller. It asks with
+:attr:`SearchPanel.searchRequested` (a short pause after the last key, so a
+fast typist starts one search, not ten), takes the answers through
+:meth:`SearchPanel.show_answer`, and says which hit was chosen (Enter, a
+click) with :attr:`SearchPanel.resultChosen`; the main window wires the
+three to ``ChatController.search``, ``searchResults`` and ``open_at``. Up
+and Down move through the hits without leaving the query field; Esc closes.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPointF,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont, QKeyEvent, QPainter, QPalette, QTextCharFormat, QTextLayout
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from chat_desktop.controller.search import SearchHit, SearchSource, SearchStage
+from chat_protocol.search import NoSearchWords, TooManySearchWords, match_spans, query_terms
+
+from .dates import when
+from .message_delegate import bold_font, is_dark, small_font
+from .message_model import local_time
+
+# The pause after the last key before a search starts (ms).
+TYPING_PAUSE_MS = 250
+# A hit shows at most this many lines of its text.
+TEXT_LINES = 3
+# Space around and between a hit's parts (px).
+_PAD = 8
+_GAP = 2
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class SearchRole(enum.IntEnum):
+    """Item data roles of the hits beyond DisplayRole (the text)."""
+
+    HIT = Qt.ItemDataRole.UserRole + 1  # the SearchHit
+    HEADER = enum.auto()  # str: "#room · author · time"
+    SPANS = enum.auto()  # list[(start, end)]: the matched characters of the text
+
+
+def utf16_offset(text: str, index: int) -> int:
+    """``text[:index]``'s length in UTF-16 code units: where Qt counts character ``index``."""
+    return len(text[:index].encode("utf-16-le")) // 2
+
+
+class SearchResultsModel(QAbstractListModel):
+    """The hits of the last answer, newest first, with their matched spans."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._hits: list[SearchHit] = []
+        # Per hit, the spans of the query's terms in its text.
+        self._spans: list[list[tuple[int, int]]] = []
+
+    def set_hits(self, hits: list[SearchHit], terms: list[str]) -> None:
+        self.beginResetModel()
+        self._hits = list(hits)
+        self._spans = [match_spans(terms, hit.entry.text) for hit in self._hits]
+        self.endResetModel()
+
+    def hit(self, row: int) -> SearchHit:
+        return self._hits[row]
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
+        return 0 if parent.isValid() else len(self._hits)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._hits):
+            return None
+        hit = self._hits[index.row()]
+        entry = hit.entry
+        if role == Qt.ItemDataRole.DisplayRole:
+            return entry.text
+        if role == SearchRole.HIT:
+            return hit
+        if role == SearchRole.SPANS:
+            return self._spans[index.row()]
+        moment = when(local_time(entry.ts))
+        if role == SearchRole.HEADER:
+            return f"#{entry.room} · {entry.author} · {moment}"
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            where = (
+                self.tr("on this computer")
+                if hit.source is SearchSource.LOCAL
+                else self.tr("from the server")
+            )
+            return self.tr("In #{room}, {author}, {time} ({where}): {text}").format(
+                room=entry.room, author=entry.author, time=moment, where=where, text=entry.text
+            )
+        return None
+
+
+class SearchResultDelegate(QStyledItemDelegate):
+    """Paints a hit: "#room · author · time" small above up to three lines of its text."""
+
+    def _text_layout(
+        self, index: _Index, font: QFont, width: int, palette: QPalette
+    ) -> tuple[QTextLayout, float]:
+        """The hit's text laid out (plain, matched words marked) and the height of its lines."""
+        text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        spans = index.data(SearchRole.SPANS) or []
+        # A hit is a preview: its line breaks become spaces (one for one, so
+        # the spans keep their places), and lines beyond TEXT_LINES are left out.
+        layout = QTextLayout(text.replace("\n", " "), font)
+        mark = QColor(palette.color(QPalette.ColorRole.Highlight))
+        mark.setAlpha(110 if is_dark(palette) else 70)
+        formats = []
+        for start, end in spans:
+            char_format = QTextCharFormat()
+            char_format.setBackground(mark)
+            char_format.setFontWeight(QFont.Weight.DemiBold)
+            formatted = QTextLayout.FormatRange()
+            formatted.start = utf16_offset(text, start)
+            formatted.length = utf16_offset(text, end) - formatted.start
+            formatted.format = char_format
+            formats.append(formatted)
+        layout.setFormats(formats)
+        layout.beginLayout()
+        y = 0.0
+        for _ in range(TEXT_LINES):
+            line = layout.createLine()
+            if not line.isValid():
+                break
+            line.setLineWidth(max(10, width))
+            line.setPosition(QPointF(0, y))
+            y += line.height()
+        layout.endLayout()
+        return layout, y
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
+        width = option.rect.width() or 300
+        header = option.fontMetrics.height()
+        _, text_height = self._text_layout(index, option.font, width - 2 * _PAD, option.palette)
+        return QSize(width, int(_PAD + header + _GAP + text_height + _PAD))
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        palette = option.palette
+        rect = option.rect
+        painter.save()
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        if selected:
+            current = QColor(palette.color(QPalette.ColorRole.Highlight))
+            current.setAlpha(60 if is_dark(palette) else 40)
+            painter.fillRect(rect, current)
+            painter.fillRect(QRect(rect.left(), rect.top(), 3, rect.height()), palette.highlight())
+        elif option.state & QStyle.StateFlag.State_MouseOver:
+            hover = QColor(palette.color(QPalette.ColorRole.Text))
+            hover.setAlpha(12)
+            painter.fillRect(rect, hover)
+        small = small_font(option.font)
+        header = str(index.data(SearchRole.HEADER) or "")
+        painter.setFont(bold_font(small))
+        painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+        header_rect = QRect(rect.left() + _PAD, rect.top() + _PAD, rect.width() - 2 * _PAD, 0)
+        header_rect.setHeight(option.fontMetrics.height())
+        elided = painter.fontMetrics().elidedText(
+            header, Qt.TextElideMode.ElideRight, header_rect.width()
+        )
+        align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        painter.drawText(header_rect, align, elided)
+        layout, _ = self._text_layout(index, option.font, rect.width() - 2 * _PAD, palette)
+        painter.setPen(palette.color(QPalette.ColorRole.Text))
+        layout.draw(painter, QPointF(rect.left() + _PAD, header_rect.bottom() + 1 + _GAP))
+        # A thin rule between hits.
+        rule = QColor(palette.color(QPalette.ColorRole.Text))
+        rule.setAlpha(25)
+        painter.fillRect(QRect(rect.left(), rect.bottom(), rect.width(), 1), rule)
+        painter.restore()
+
+
+class SearchPanel(QDialog):
+    """The search popup; see the module docstring.
+
+    Signals:
+        searchRequested(str, object): search for this query in this room (None:
+            every room); a newer request replaces the older one.
+        resultChosen(str, int): the user picked the hit at (room, seq); the
+            panel then closes.
+    """
+
+    searchRequested = Signal(str, object)
+    resultChosen = Signal(str, int)
+
+    def __init__(self, room: str, every_room: bool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("searchPanel")
+        self.setWindowTitle(self.tr("Search messages"))
+        self.scope = QComboBox(self)
+        self.scope.setAccessibleName(self.tr("Where to search"))
+        self.query = QLineEdit(self)
+        self.query.setPlaceholderText(self.tr("Words to find"))
+        self.query.setAccessibleName(self.tr("Search for"))
+        self.query.setClearButtonEnabled(True)
+        self.summary = QLabel(self)
+        self.summary.setObjectName("searchSummary")
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.summary.setWordWrap(True)
+        self.summary.setAccessibleName(self.tr("Search results summary"))
+        self.results = SearchResultsModel(self)
+        self.list = QListView(self)
+        self.list.setModel(self.results)
+        self.list.setItemDelegate(SearchResultDelegate(self.list))
+        self.list.setAccessibleName(self.tr("Messages found"))
+        self.list.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+        self.list.setUniformItemSizes(False)
+        self.list.setMouseTracking(True)
+        # The query field keeps the keys; the list shows where Enter goes.
+        self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        top = QHBoxLayout()
+        top.addWidget(self.query, 1)
+        top.addWidget(self.scope)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.list, 1)
+        self.resize(520, 460)
+
+        # The query and room asked last: an answer to anything else is stale.
+        self._asked: tuple[str, str | None] | None = None
+        self._pause = QTimer(self)
+        self._pause.setSingleShot(True)
+        self._pause.setInterval(TYPING_PAUSE_MS)
+        self._pause.timeout.connect(self.search_now)
+        self.query.textChanged.connect(lambda _text: self._pause.start())
+        self.query.returnPressed.connect(self._choose_current)
+        self.query.installEventFilter(self)
+        self.scope.currentIndexChanged.connect(lambda _index: self.search_now())
+        self.list.clicked.connect(self._choose)
+        self.set_room(room, every_room)
+        self.summary.setText(self.tr("Type a few words; every word must match"))
+
+    # ---------------------------------------------------------------- state
+
+    @property
+    def room(self) -> str | None:
+        """The room searched, None for every room."""
+        data = self.scope.currentData()
+        return str(data) if data else None
+
+    def set_room(self, room: str, every_room: bool) -> None:
+        """Search ``room`` (the one on screen) or every room; the query stays."""
+        self.scope.blockSignals(True)
+        self.scope.clear()
+        self.scope.addItem(self.tr("In #{room}").format(room=room), room)
+        self.scope.addItem(self.tr("In every room"), "")
+        self.scope.setCurrentIndex(1 if every_room else 0)
+        self.scope.blockSignals(False)
+        self.query.setFocus()
+        self.query.selectAll()
+        if self.query.text().strip():
+            self.search_now()
+
+    # ------------------------------------------------------------- searching
+
+    def search_now(self) -> None:
+        """Ask for the query as it stands (the pause after typing is over)."""
+        self._pause.stop()
+        text = self.query.text().strip()
+        if not text:
+            self._asked = None
+            self.results.set_hits([], [])
+            self.summary.setText(self.tr("Type a few words; every word must match"))
+            return
+        self._asked = (text, self.room)
+        self.summary.setText(self.tr("Searching…"))
+        self.searchRequested.emit(text, self.room)
+
+    def show_answer(self, query: str, hits: list[SearchHit], stage: SearchStage) -> None:
+        """An answer from the controller; one to an older query is ignored."""
+        if self._asked is None or self._asked[0] != query:
+            return
+        try:
+            terms = query_terms(query)
+        except (NoSearchWords, TooManySearchWords):
+            terms = []
+        self.results.set_hits(hits, terms)
+        if self.results.rowCount():
+            self.list.setCurrentIndex(self.results.index(0))
+        self.summary.setText(self._summary(hits, stage))
+
+    def _summary(self, hits: list[SearchHit], stage: SearchStage) -> str:
+        local = sum(hit.source is SearchSource.LOCAL for hit in hits)
+        server = len(hits) - local
+        here = self.tr("%n on this computer", "", local)
+        if stage is SearchStage.NO_WORDS:
+            return self.tr("Type letters or digits: there is no word to search for")
+        if stage is SearchStage.LOCAL:
+            return self.tr("{found}; searching the server…").format(found=here)
+        if stage is SearchStage.OFFLINE:
+            return self.tr("{found}. Offline: only messages on this computer were searched").format(
+                found=here
+            )
+        if stage is SearchStage.FAILED:
+            return self.tr("{found}. The server could not be searched just now").format(found=here)
+        if not hits:
+            return self.tr("No messages found")
+        there = self.tr("%n from the server", "", server)
+        return self.tr("{here}, {there}").format(here=here, there=there)
+
+    # -------------------------------------------------------------- choosing
+
+    def _choose_current(self) -> None:
+        if self._pause.isActive():
+            # Enter right after typing: search first, choose from the answer.
+            self.search_now()
+            return
+        index = self.list.currentIndex()
+        if index.isValid():
+            self._choose(index)
+
+    def _choose(self, index: QModelIndex) -> None:
+        entry = self.results.hit(index.row()).entry
+        if entry.seq is None:
+            return
+        self.resultChosen.emit(entry.room, entry.seq)
+        self.accept()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.query and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            step = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1}.get(Qt.Key(event.key()), 0)
+            rows = self.results.rowCount()
+            if step and rows:
+                row = (self.list.currentIndex().row() + step) % rows
+                self.list.setCurrentIndex(self.results.index(row))
+                return True
+        return super().eventFilter(watched, event)

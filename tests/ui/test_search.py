@@ -1,0 +1,204 @@
+"""Search in the window (issue 14): Ctrl+F / Ctrl+Shift+F, hits from the cache and the server, jump.
+
+Real server, real windows: what one user writes, the other finds through the
+search panel, online (merged with the server's answer) and with the server
+stopped (the cache alone). Edits, deletes and the private room are made
+through the HTTP API as the author (a plain aiohttp client), since the app
+speaks protocol 1 so far.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from chat_desktop.controller.search import SearchHit, SearchSource, SearchStage
+from chat_desktop.ui.search_panel import SearchPanel, SearchRole
+from tests.server.wire import acting
+from tests.ui.conftest import ChatClient, ClientFactory, LocalChatServer, Runner, alice_and_bob
+from tests.waiting import eventually
+
+
+def open_search(client: ChatClient, *, every_room: bool) -> SearchPanel:
+    action = client.w.find_everywhere_action if every_room else client.w.find_action
+    action.trigger()
+    panel = client.w.search_panel
+    assert panel is not None and panel.isVisible()
+    return panel
+
+
+def hits(panel: SearchPanel) -> list[SearchHit]:
+    return [panel.results.hit(row) for row in range(panel.results.rowCount())]
+
+
+def texts(panel: SearchPanel) -> list[str]:
+    return [hit.entry.text for hit in hits(panel)]
+
+
+async def search(panel: SearchPanel, words: str, final: SearchStage) -> list[str]:
+    """Type ``words`` into the panel and wait for the answer of stage ``final``."""
+    answers: list[tuple[str, SearchStage]] = []
+    controller_signal = panel.parent().controller.searchResults  # type: ignore[attr-defined]
+
+    def heard(query: str, _hits: list[Any], stage: SearchStage) -> None:
+        answers.append((query, stage))
+
+    controller_signal.connect(heard)
+    try:
+        # Cleared first: the same words again are a new search too.
+        panel.query.clear()
+        panel.query.setText(words)
+        await eventually(lambda: (words, final) in answers, f"the {final.value} answer")
+    finally:
+        controller_signal.disconnect(heard)
+    return texts(panel)
+
+
+async def send_and_wait(sender: ChatClient, reader: ChatClient, text: str) -> None:
+    sender.type_and_send(text)
+    await eventually(lambda: text in reader.texts(), f"{reader.username} has {text!r}")
+
+
+def test_a_word_typed_in_one_window_is_found_from_the_other_online_and_offline(
+    run: Runner[Any], chat_server_here: LocalChatServer, make_client: ClientFactory
+) -> None:
+    async def body() -> None:
+        alice, bob = await alice_and_bob(chat_server_here, make_client)
+        await send_and_wait(alice, bob, "Lunch at the pineapple place?")
+        await send_and_wait(alice, bob, "Something else entirely")
+
+        panel = open_search(bob, every_room=True)
+        assert panel.room is None
+        found = await search(panel, "PINEAP", SearchStage.SERVER)
+        assert found == ["Lunch at the pineapple place?"]
+        # Bob's cache had it, and the server found it too: listed once.
+        assert panel.summary.text() == "1 on this computer, 0 from the server"
+        spans = panel.results.index(0).data(SearchRole.SPANS)
+        assert [found[0][start:end] for start, end in spans] == ["pineap"]
+
+        await chat_server_here.stop()
+        await eventually(lambda: not bob.c.status.kind.name.startswith("CONNECTED"))
+        found = await search(panel, "lunch", SearchStage.OFFLINE)
+        assert found == ["Lunch at the pineapple place?"]
+        assert "Offline" in panel.summary.text()
+
+    run(body())
+
+
+def test_ctrl_f_searches_the_room_on_screen_and_ctrl_shift_f_every_room(
+    run: Runner[Any], chat_server_here: LocalChatServer, make_client: ClientFactory
+) -> None:
+    async def body() -> None:
+        alice, bob = await alice_and_bob(chat_server_here, make_client)
+        alice.c.create_room("plans")
+        await eventually(lambda: "plans" in bob.w.rooms.names())
+        alice.w.show_room("general")
+        await send_and_wait(alice, bob, "kiwi in general")
+        alice.w.show_room("plans")
+        bob.w.show_room("plans")
+        await send_and_wait(alice, bob, "kiwi in plans")
+
+        QTest.keyClick(bob.w, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+        panel = bob.w.search_panel
+        assert panel is not None and panel.room == "plans"
+        assert await search(panel, "kiwi", SearchStage.SERVER) == ["kiwi in plans"]
+        panel.reject()
+        await eventually(lambda: bob.w.search_panel is None)
+        bob.w.activateWindow()
+        await eventually(bob.w.isActiveWindow)
+
+        QTest.keyClick(
+            bob.w,
+            Qt.Key.Key_F,
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+        )
+        panel = bob.w.search_panel
+        assert panel is not None and panel.room is None
+        found = await search(panel, "kiwi", SearchStage.SERVER)
+        assert sorted(found) == ["kiwi in general", "kiwi in plans"]
+
+    run(body())
+
+
+def test_an_edited_message_is_found_by_its_new_words_only_and_a_deleted_one_is_gone(
+    run: Runner[Any], chat_server_here: LocalChatServer, make_client: ClientFactory
+) -> None:
+    async def body() -> None:
+        alice, bob = await alice_and_bob(chat_server_here, make_client)
+        await send_and_wait(alice, bob, "quokka spotted near the lake")
+        await send_and_wait(alice, bob, "quokka selfie incoming")
+        panel = open_search(bob, every_room=True)
+        found = await search(panel, "quokka", SearchStage.SERVER)
+        assert sorted(found) == ["quokka selfie incoming", "quokka spotted near the lake"]
+        spotted, selfie = sorted(
+            (hit.entry.seq or 0 for hit in hits(panel)),
+        )
+
+        assert chat_server_here.server is not None
+        async with acting(chat_server_here.server, alice.token, "http") as writer:
+            assert (await writer.write("edit", "general", target=spotted, text="wombat seen"))[
+                0
+            ] == "ack"
+            assert (await writer.write("delete", "general", target=selfie))[0] == "ack"
+
+        # Bob's cache still holds the old words; the server's answer wins.
+        assert await search(panel, "quokka", SearchStage.SERVER) == []
+        assert panel.summary.text() == "No messages found"
+        assert await search(panel, "wombat", SearchStage.SERVER) == ["wombat seen"]
+        # The app (protocol 1) has not heard of the edit: only the server knows the new words.
+        assert [hit.source for hit in hits(panel)] == [SearchSource.SERVER]
+
+    run(body())
+
+
+def test_a_non_member_never_finds_a_private_rooms_message(
+    run: Runner[Any], chat_server_here: LocalChatServer, make_client: ClientFactory
+) -> None:
+    async def body() -> None:
+        alice, bob = await alice_and_bob(chat_server_here, make_client)
+        assert chat_server_here.server is not None
+        async with acting(chat_server_here.server, alice.token, "http") as writer:
+            assert (await writer.create("hideout", private=True))[0] == "room"
+            assert (await writer.write("message", "hideout", text="narwhal plans"))[0] == "ack"
+        await send_and_wait(alice, bob, "a public narwhal")
+
+        panel = open_search(bob, every_room=True)
+        assert await search(panel, "narwhal", SearchStage.SERVER) == ["a public narwhal"]
+
+    run(body())
+
+
+def test_choosing_a_hit_jumps_to_it_with_the_messages_around_it_and_flashes_it(
+    run: Runner[Any], chat_server_here: LocalChatServer, make_client: ClientFactory
+) -> None:
+    async def body() -> None:
+        await chat_server_here.post("carol", ["the ancient walrus speaks"])
+        await chat_server_here.post("carol", [f"filler {n}" for n in range(160)])
+        bob = await make_client(chat_server_here.url, "bob")
+        await eventually(lambda: "filler 159" in bob.texts())
+        # Only the newest page is on bob's computer: the walrus is the server's.
+        assert "the ancient walrus speaks" not in bob.texts()
+
+        panel = open_search(bob, every_room=False)
+        assert await search(panel, "walrus", SearchStage.SERVER) == ["the ancient walrus speaks"]
+        assert panel.summary.text() == "0 on this computer, 1 from the server"
+        QTest.keyClick(panel.query, Qt.Key.Key_Return)
+
+        view = bob.w.view
+        await eventually(lambda: view.flashing_row() is not None, "the hit flashes")
+        row = view.flashing_row()
+        assert row is not None
+        assert bob.w.messages.entry(row).text == "the ancient walrus speaks"
+        assert bob.w.search_panel is None
+        # The messages after it are loaded around it, and it is on screen.
+        assert "filler 20" in bob.texts()
+        assert "filler 159" not in bob.texts()
+        assert view.viewport().rect().intersects(view.visualRect(bob.w.messages.index(row)))
+
+        # Going down to the newest brings the newest page back.
+        view.scroll_to_newest()
+        await eventually(lambda: "filler 159" in bob.texts())
+
+    run(body())
