@@ -347,6 +347,13 @@ class MessageView(QListView):
             self.message_delegate.clear_cache()
             self.scheduleDelayedItemsLayout()
 
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        # Scrolling moves the viewport's child widgets with the rows: the
+        # button floats, so it goes back to its place.
+        if self.new_button.isVisible():
+            self._place_button()
+
     def _place_button(self) -> None:
         viewport = self.viewport()
         size = self.new_button.sizeHint()
