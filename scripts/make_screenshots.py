@@ -162,7 +162,8 @@ def search_panel(window: MainWindow, cache: ChatCache) -> SearchPanel:
     stamp = format_ts(datetime.now(UTC) - timedelta(days=3, hours=2))
     older = Message("random", 7, "random-7", "dave", "The Thai place is closed on Mondays.", stamp)
     local = cache.search("thai")
-    panel.show_answer("thai", merge(local, [*local, older], room=None, limit=20), SearchStage.SERVER)
+    hits = merge(local, [*local, older], room=None, limit=20)
+    panel.show_answer("thai", hits, SearchStage.SERVER)
     return panel
 
 
