@@ -1,0 +1,144 @@
+"""MessageSearch and Jumps: the cache's hits first, the server's merged in once; the page
+around a message from the cache when it holds it, else one history page from the server."""
+
+from __future__ import annotations
+
+from chat_desktop.controller.entries import MessageEntry
+from chat_desktop.controller.history import History
+from chat_desktop.controller.jump import Jumps
+from chat_desktop.controller.search import (
+    MessageSearch,
+    SearchAnswer,
+    SearchSource,
+    SearchStage,
+    merge,
+)
+from chat_protocol import HistoryPage, HistoryRequest, Message
+from tests.waiting import eventually
+
+from .conftest import Session, message
+
+
+def said(seq: int, text: str, *, room: str = "general", ts: str = "") -> Message:
+    return Message(room, seq, f"c{seq}", "bob", text, ts or f"2026-11-30T10:00:{seq:02d}.000Z")
+
+
+def test_a_message_found_in_both_places_is_listed_once_with_the_servers_text() -> None:
+    cached = [said(3, "lunch at noon")]
+    server = [said(3, "lunch at noon, edited"), said(1, "lunch yesterday")]
+    hits = merge(cached, server, room="general", limit=20)
+    assert [(hit.entry.seq, hit.entry.text, hit.source) for hit in hits] == [
+        (3, "lunch at noon, edited", SearchSource.LOCAL),
+        (1, "lunch yesterday", SearchSource.SERVER),
+    ]
+
+
+def test_a_cached_hit_the_server_no_longer_finds_is_dropped() -> None:
+    # The server's answer is complete (fewer than the limit): seq 2 was
+    # edited to other words or deleted.
+    hits = merge([said(2, "lunch"), said(1, "lunch")], [said(1, "lunch")], room="general", limit=20)
+    assert [hit.entry.seq for hit in hits] == [1]
+
+
+def test_cached_hits_older_than_a_full_server_page_stay() -> None:
+    server = [said(9, "lunch"), said(8, "lunch")]
+    cached = [said(9, "lunch"), said(7, "lunch old"), said(8, "lunch")]
+    hits = merge(cached, server, room="general", limit=2)
+    assert [(hit.entry.seq, hit.source) for hit in hits] == [
+        (9, SearchSource.LOCAL),
+        (8, SearchSource.LOCAL),
+        (7, SearchSource.LOCAL),
+    ]
+
+
+def test_hits_across_rooms_are_newest_first_by_time() -> None:
+    early = said(5, "lunch", room="random", ts="2026-11-30T09:00:00.000Z")
+    late = said(1, "lunch", room="general", ts="2026-11-30T11:00:00.000Z")
+    hits = merge([early], [late, early], room=None, limit=20)
+    assert [hit.entry.room for hit in hits] == ["general", "random"]
+
+
+async def test_offline_the_caches_hits_are_the_whole_answer(session: Session) -> None:
+    session.cache.save_messages([said(1, "pineapple pizza"), said(2, "no fruit")])
+    answers: list[SearchAnswer] = []
+    search = MessageSearch(
+        session.cache, session.connection, session.tasks, token="t", on_results=answers.append
+    )
+    search.search("pine")
+    await eventually(lambda: answers)
+    assert [(a.stage, [h.entry.text for h in a.hits]) for a in answers] == [
+        (SearchStage.OFFLINE, ["pineapple pizza"])
+    ]
+
+
+async def test_a_query_without_words_is_answered_at_once(session: Session) -> None:
+    answers: list[SearchAnswer] = []
+    search = MessageSearch(
+        session.cache, session.connection, session.tasks, token="t", on_results=answers.append
+    )
+    search.search(" ?! ")
+    assert [answer.stage for answer in answers] == [SearchStage.NO_WORDS]
+
+
+def jumps_of(session: Session) -> tuple[Jumps, list[tuple[str, int, list[MessageEntry]]]]:
+    ready: list[tuple[str, int, list[MessageEntry]]] = []
+    history = History(session.cache, session.connection, session.tasks, on_read=lambda: None)
+
+    def on_batch(events: list[object]) -> None:
+        for event in events:
+            if isinstance(event, HistoryPage):
+                session.cache.save_messages(event.messages)
+                history.answer(event)
+
+    session.on_batch = on_batch  # type: ignore[assignment]
+    jumps = Jumps(
+        session.cache,
+        history,
+        session.tasks,
+        on_ready=lambda room, seq, entries: ready.append((room, seq, entries)),
+        around=5,
+    )
+    return jumps, ready
+
+
+async def test_a_jump_into_the_cache_answers_at_once_with_the_messages_around(
+    session: Session,
+) -> None:
+    session.cache.save_messages([message(seq) for seq in range(1, 41)])
+    jumps, ready = jumps_of(session)
+    jumps.open_at("general", 20)
+    assert [(room, seq, [e.seq for e in entries]) for room, seq, entries in ready] == [
+        ("general", 20, list(range(15, 26)))
+    ]
+    assert session.link.sent_of(HistoryRequest) == []
+
+
+async def test_a_jump_near_the_start_of_a_room_shows_more_after_it(session: Session) -> None:
+    session.cache.save_messages([message(seq) for seq in range(1, 41)])
+    jumps, ready = jumps_of(session)
+    jumps.open_at("general", 2)
+    assert [entry.seq for entry in ready[0][2]] == list(range(1, 12))
+
+
+async def test_a_jump_past_a_hole_in_the_cache_asks_the_server_for_the_page(
+    session: Session,
+) -> None:
+    session.cache.save_messages([message(seq) for seq in range(30, 41)])
+    jumps, ready = jumps_of(session)
+    session.link.connect()
+    await eventually(session.connection.can_send)
+    jumps.open_at("general", 10)
+    await eventually(lambda: session.link.sent_of(HistoryRequest))
+    request = session.link.sent_of(HistoryRequest)[0]
+    assert isinstance(request, HistoryRequest)
+    assert (request.room, request.before, request.limit) == ("general", 16, 11)
+    session.link.deliver(HistoryPage("general", [message(seq) for seq in range(5, 16)], True))
+    await eventually(lambda: ready)
+    assert [entry.seq for entry in ready[0][2]] == list(range(5, 16))
+
+
+async def test_offline_a_jump_to_an_uncached_message_comes_back_empty(session: Session) -> None:
+    jumps, ready = jumps_of(session)
+    jumps.open_at("general", 10)
+    await eventually(lambda: ready)
+    assert ready == [("general", 10, [])]
