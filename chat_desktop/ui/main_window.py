@@ -15,8 +15,10 @@ whose "the network is back, or the computer woke up" reconnects at once.
 
 Everything is reachable from the keyboard: each action sits in a menu with
 its shortcut shown (Alt+Up/Down or Ctrl+Tab/Ctrl+Shift+Tab through rooms,
-Ctrl+Shift+A to the next unread room, Ctrl+K to switch by name, Ctrl+Shift+S
-to hide the side bar), and the style sheet draws a focus ring. The window
+Ctrl+Shift+A to the next unread room, Ctrl+K to switch by name, Ctrl+F and
+Ctrl+Shift+F to search this room or every room (:mod:`.search_panel`; a hit
+opens its room at that message, :meth:`MainWindow.open_message`),
+Ctrl+Shift+S to hide the side bar), and the style sheet draws a focus ring. The window
 works down to :data:`MINIMUM_SIZE`; its title counts unread messages (and
 so do the tray icon and, where the desktop has one, the dock's icon badge).
 
