@@ -5,8 +5,10 @@ which runs the cache's search on a worker thread. This fills a real cache
 with ``--cached`` messages (100,000 by default, through ``save_messages``,
 index triggers and all) and runs ``--queries`` one-, two- and three-word
 queries over every room two ways, on one asyncio loop that stands for the
-window's (under qasync it is Qt's):
+window's (under qasync it is Qt's), after a baseline:
 
+- **no search**: the same pauses without searching: how late the loop wakes
+  on this machine anyway (a busy machine makes every figure worse);
 - **on the loop**: ``ChatCache.search`` called right there, as a slot would;
 - **MessageSearch**: the controller's part, the cache's answer awaited.
 
@@ -70,7 +72,7 @@ async def measure(cache: ChatCache, queries: list[str], tick: float) -> list[dic
         token="",
         on_results=answers.put_nowait,  # type: ignore[arg-type]
     )
-    for how in ("on the loop", "MessageSearch"):
+    for how in ("no search", "on the loop", "MessageSearch"):
         lateness: list[int] = []
         answered: list[int] = []
         stop = asyncio.Event()
@@ -79,7 +81,7 @@ async def measure(cache: ChatCache, queries: list[str], tick: float) -> list[dic
             started = time.perf_counter_ns()
             if how == "on the loop":
                 cache.search(query)
-            else:
+            elif how == "MessageSearch":
                 search.search(query)
                 await answers.get()
             answered.append(time.perf_counter_ns() - started)
@@ -94,6 +96,7 @@ async def measure(cache: ChatCache, queries: list[str], tick: float) -> list[dic
                 "loop_late": harness.summary(lateness),
             }
         )
+    search.cancel()
     await tasks.close()
     return rows
 

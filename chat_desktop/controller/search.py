@@ -7,9 +7,13 @@ stage)``, each time the whole list so far, newest first:
 1. **On this computer**: the cache's own index (:meth:`ChatCache.search
    <chat_desktop.storage.cache.ChatCache.search>`, SQLite FTS5, the same rule
    as the server's, :mod:`chat_protocol.search`). It runs on a worker thread
-   (``asyncio.to_thread``) with a connection of its own, opened and closed
-   for that one search, so a slow query over a big cache never holds up the
-   window (``bench/search_ui.py`` measures how long the loop waits).
+   of its own with its own connection to the cache file (SQLite in WAL mode:
+   it reads while the window's connection writes), so a slow query over a
+   big cache never holds up the window (``bench/search_ui.py`` measures how
+   long the loop waits). The thread and its connection live while the
+   search panel is open: kept, the connection keeps the index's pages in its
+   cache from one keystroke to the next; :meth:`MessageSearch.cancel` (the
+   panel closed) or closing the controller's tasks ends both.
    Offline this is the whole answer (stage :attr:`SearchStage.OFFLINE`).
 2. **From the server** (``GET /api/v1/search``): merged in by (room, seq),
    so a message found in both places is listed once; the server's copy wins,
@@ -29,6 +33,7 @@ import asyncio
 import enum
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from chat_desktop.storage import ChatCache
@@ -172,6 +177,10 @@ class MessageSearch:
         self._server_timeout = server_timeout
         # The running search, cancelled by the next one: only the newest answers.
         self._current: asyncio.Task[None] | None = None
+        # The worker thread that reads the cache, and the task that owns it
+        # (see _own_worker); made by the first search, ended by cancel().
+        self._worker: ThreadPoolExecutor | None = None
+        self._worker_owner: asyncio.Task[None] | None = None
 
     def search(self, query: str, room: str | None = None) -> None:
         """Look for ``query`` in ``room`` (every room when None); answers follow."""
@@ -186,13 +195,42 @@ class MessageSearch:
         self._current = self._tasks.spawn(self._run(query, room))
 
     def cancel(self) -> None:
-        """Stop the running search (the panel closed): no answer follows."""
+        """Stop the running search (the panel closed): no answer follows.
+
+        The worker thread and its connection to the cache end too; the next
+        search starts new ones.
+        """
         if self._current is not None:
             self._current.cancel()
             self._current = None
+        if self._worker_owner is not None:
+            self._worker_owner.cancel()
+        self._worker = self._worker_owner = None
+
+    def _worker_thread(self) -> ThreadPoolExecutor:
+        if self._worker is None:
+            worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cache-search")
+            self._worker = worker
+            self._worker_owner = self._tasks.spawn(self._own_worker(worker))
+        return self._worker
+
+    async def _own_worker(self, worker: ThreadPoolExecutor) -> None:
+        """Hold ``worker`` until cancelled (cancel(), or the controller's tasks closing),
+        then close its connection to the cache and let the thread end."""
+        try:
+            await asyncio.get_running_loop().create_future()
+        finally:
+            # The cache's database keeps one connection per thread: close()
+            # run on the worker closes the worker's own, never the window's.
+            # Queued behind a search still running there; nothing waits for it.
+            worker.submit(self._cache.close)
+            worker.shutdown(wait=False)
 
     async def _run(self, query: str, room: str | None) -> None:
-        local = await asyncio.to_thread(self._search_cache, query, room)
+        worker = self._worker_thread()
+        local = await asyncio.get_running_loop().run_in_executor(
+            worker, self._search_cache, query, room
+        )
         mine = _hits(local, SearchSource.LOCAL)
         if not self._connection.can_send():
             self._report(SearchAnswer(query, room, mine, SearchStage.OFFLINE))
@@ -214,13 +252,8 @@ class MessageSearch:
         self._on_results(answer)
 
     def _search_cache(self, query: str, room: str | None) -> list[Message]:
-        """The cache's hits, on a worker thread (see the module docstring)."""
-        try:
-            return self._cache.search(query, room=room, limit=self._limit)
-        finally:
-            # The cache's database keeps one connection per thread: this
-            # closes the worker's own, never the window's.
-            self._cache.close()
+        """The cache's hits, on the worker thread (see the module docstring)."""
+        return self._cache.search(query, room=room, limit=self._limit)
 
     async def _search_server(self, query: str, room: str | None) -> list[Message]:
         # One HTTP session per search, closed with it, even when a newer

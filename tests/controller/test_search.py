@@ -3,6 +3,8 @@ around a message from the cache when it holds it, else one history page from the
 
 from __future__ import annotations
 
+import threading
+
 from chat_desktop.controller.entries import MessageEntry
 from chat_desktop.controller.history import History
 from chat_desktop.controller.jump import Jumps
@@ -142,3 +144,24 @@ async def test_offline_a_jump_to_an_uncached_message_comes_back_empty(session: S
     jumps.open_at("general", 10)
     await eventually(lambda: ready)
     assert ready == [("general", 10, [])]
+
+
+async def test_closing_the_panel_ends_the_worker_and_a_new_search_starts_one(
+    session: Session,
+) -> None:
+    session.cache.save_messages([said(1, "pineapple pizza")])
+    answers: list[SearchAnswer] = []
+    search = MessageSearch(
+        session.cache, session.connection, session.tasks, token="t", on_results=answers.append
+    )
+    search.search("pine")
+    await eventually(lambda: answers)
+    assert any(thread.name.startswith("cache-search") for thread in threading.enumerate())
+    search.cancel()
+    await eventually(
+        lambda: not any(t.name.startswith("cache-search") for t in threading.enumerate()),
+        "the worker thread ended",
+    )
+    search.search("pizza")
+    await eventually(lambda: len(answers) == 2)
+    assert [hit.entry.text for hit in answers[1].hits] == ["pineapple pizza"]
