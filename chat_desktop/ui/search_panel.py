@@ -257,6 +257,8 @@ class SearchPanel(QDialog):
 
         # The query and room asked last: an answer to anything else is stale.
         self._asked: tuple[str, str | None] | None = None
+        # Enter came before the answer: open its first hit once it is final.
+        self._choose_when_answered = False
         self._pause = QTimer(self)
         self._pause.setSingleShot(True)
         self._pause.setInterval(TYPING_PAUSE_MS)
@@ -302,6 +304,7 @@ class SearchPanel(QDialog):
             self.summary.setText(self.tr("Type a few words; every word must match"))
             return
         self._asked = (text, self.room)
+        self._choose_when_answered = False
         self.summary.setText(self.tr("Searching…"))
         self.searchRequested.emit(text, self.room)
 
@@ -313,10 +316,20 @@ class SearchPanel(QDialog):
             terms = query_terms(query)
         except (NoSearchWords, TooManySearchWords):
             terms = []
+        # The hit the user moved to stays current when the server's hits come in.
+        current = self.list.currentIndex()
+        kept = self.results.hit(current.row()).entry if current.isValid() else None
         self.results.set_hits(hits, terms)
-        if self.results.rowCount():
-            self.list.setCurrentIndex(self.results.index(0))
+        rows = [hit.entry for hit in hits]
+        where = next(
+            (n for n, e in enumerate(rows) if kept and (e.room, e.seq) == (kept.room, kept.seq)),
+            0,
+        )
+        if rows:
+            self.list.setCurrentIndex(self.results.index(where))
         self.summary.setText(self._summary(hits, stage))
+        if self._choose_when_answered and stage.final and rows:
+            self._choose(self.results.index(where))
 
     def _summary(self, hits: list[SearchHit], stage: SearchStage) -> str:
         local = sum(hit.source is SearchSource.LOCAL for hit in hits)
@@ -341,8 +354,9 @@ class SearchPanel(QDialog):
 
     def _choose_current(self) -> None:
         if self._pause.isActive():
-            # Enter right after typing: search first, choose from the answer.
+            # Enter right after typing: search now, open the first hit of the answer.
             self.search_now()
+            self._choose_when_answered = True
             return
         index = self.list.currentIndex()
         if index.isValid():

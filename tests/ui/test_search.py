@@ -202,3 +202,20 @@ def test_choosing_a_hit_jumps_to_it_with_the_messages_around_it_and_flashes_it(
         await eventually(lambda: "filler 159" in bob.texts())
 
     run(body())
+
+
+def test_enter_right_after_typing_opens_the_first_hit_once_the_answer_is_in(
+    run: Runner[Any], chat_server_here: LocalChatServer, make_client: ClientFactory
+) -> None:
+    async def body() -> None:
+        alice, bob = await alice_and_bob(chat_server_here, make_client)
+        await send_and_wait(alice, bob, "the mango is ripe")
+        await send_and_wait(alice, bob, "something else")
+        panel = open_search(bob, every_room=False)
+        QTest.keyClicks(panel.query, "mango")
+        QTest.keyClick(panel.query, Qt.Key.Key_Return)
+        await eventually(lambda: bob.w.view.flashing_row() is not None, "the hit flashes")
+        row = bob.w.view.flashing_row()
+        assert row is not None and bob.w.messages.entry(row).text == "the mango is ripe"
+
+    run(body())
