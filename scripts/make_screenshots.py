@@ -160,7 +160,11 @@ def search_panel(window: MainWindow, cache: ChatCache) -> SearchPanel:
     panel.query.setText("thai")
     panel.search_now()
     stamp = format_ts(datetime.now(UTC) - timedelta(days=3, hours=2))
-    older = Message("random", 7, "random-7", "dave", "The Thai place is closed on Mondays.", stamp)
+    text = (
+        "Notes from the retro: the build farm was slow again, the printer tests passed, "
+        "and for the team lunch we try the new Thai place on Friday. It is closed on Mondays."
+    )
+    older = Message("random", 7, "random-7", "dave", text, stamp)
     local = cache.search("thai")
     hits = merge(local, [*local, older], room=None, limit=20)
     panel.show_answer("thai", hits, SearchStage.SERVER)

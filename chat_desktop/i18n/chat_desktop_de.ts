@@ -338,7 +338,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../ui/main_window.py" line="+140"/>
+        <location filename="../ui/main_window.py" line="+142"/>
         <source>Rooms</source>
         <extracomment>The smallest window the layout is made for (and tested at): below it rows and headings would have no room.</extracomment>
         <translation>Räume</translation>
@@ -517,12 +517,12 @@
         <translation>Von diesem Server abmelden? Noch nicht gesendete Nachrichten warten auf Ihre nächste Anmeldung.</translation>
     </message>
     <message>
-        <location line="+74"/>
-        <source>That message is not on this computer and the server cannot be reached</source>
-        <translation>Diese Nachricht ist nicht auf diesem Computer, und der Server ist nicht erreichbar</translation>
+        <location line="+75"/>
+        <source>That message could not be loaded: it was deleted, or it is not on this computer and the server cannot be reached</source>
+        <translation>Diese Nachricht ließ sich nicht laden: Sie wurde gelöscht, oder sie ist nicht auf diesem Computer und der Server ist nicht erreichbar</translation>
     </message>
     <message>
-        <location line="+44"/>
+        <location line="+46"/>
         <source>Unmute room</source>
         <translation>Raum nicht mehr stummschalten</translation>
     </message>
@@ -739,7 +739,7 @@
 <context>
     <name>SearchPanel</name>
     <message>
-        <location filename="../ui/search_panel.py" line="+225"/>
+        <location filename="../ui/search_panel.py" line="+260"/>
         <source>Search messages</source>
         <translation>Nachrichten suchen</translation>
     </message>
@@ -769,7 +769,7 @@
         <translation>Gefundene Nachrichten</translation>
     </message>
     <message>
-        <location line="+29"/>
+        <location line="+37"/>
         <location line="+32"/>
         <source>Type a few words; every word must match</source>
         <translation>Ein paar Wörter eingeben; jedes Wort muss vorkommen</translation>
@@ -785,12 +785,12 @@
         <translation>In allen Räumen</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="+21"/>
         <source>Searching…</source>
         <translation>Suche läuft…</translation>
     </message>
     <message numerus="yes">
-        <location line="+19"/>
+        <location line="+29"/>
         <source>%n on this computer</source>
         <translation>
             <numerusform>%n auf diesem Computer</numerusform>
@@ -839,7 +839,7 @@
 <context>
     <name>SearchResultsModel</name>
     <message>
-        <location line="-217"/>
+        <location line="-238"/>
         <source>on this computer</source>
         <translation>auf diesem Computer</translation>
     </message>

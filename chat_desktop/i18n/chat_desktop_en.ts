@@ -34,7 +34,7 @@
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../ui/main_window.py" line="+386"/>
+        <location filename="../ui/main_window.py" line="+388"/>
         <source>PEOPLE · %n ONLINE</source>
         <translation>
             <numerusform>PEOPLE · %n ONLINE</numerusform>
@@ -75,7 +75,7 @@
 <context>
     <name>SearchPanel</name>
     <message numerus="yes">
-        <location filename="../ui/search_panel.py" line="+324"/>
+        <location filename="../ui/search_panel.py" line="+378"/>
         <source>%n on this computer</source>
         <translation>
             <numerusform>%n on this computer</numerusform>

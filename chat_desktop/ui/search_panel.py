@@ -35,7 +35,17 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QKeyEvent, QPainter, QPalette, QTextCharFormat, QTextLayout
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QKeyEvent,
+    QKeySequence,
+    QPainter,
+    QPalette,
+    QShortcut,
+    QTextCharFormat,
+    QTextLayout,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -61,6 +71,10 @@ from .message_model import local_time
 TYPING_PAUSE_MS = 250
 # A hit shows at most this many lines of its text.
 TEXT_LINES = 3
+# A hit whose first match lies further in than this many characters is shown
+# from a little before the match ("… text"), so the match is on screen.
+PREVIEW_LEAD = 60
+PREVIEW_CONTEXT = 24
 # Space around and between a hit's parts (px).
 _PAD = 8
 _GAP = 2
@@ -81,19 +95,38 @@ def utf16_offset(text: str, index: int) -> int:
     return len(text[:index].encode("utf-16-le")) // 2
 
 
+def preview(text: str, spans: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
+    """The text a hit shows and its spans moved along: one line, from near the first match.
+
+    Line breaks become spaces (one for one, so the spans keep their places);
+    a first match far into a long text is led up to by "…" and a few words.
+    """
+    shown = text.replace("\n", " ")
+    if not spans or spans[0][0] <= PREVIEW_LEAD:
+        return shown, spans
+    cut = spans[0][0] - PREVIEW_CONTEXT
+    space = shown.rfind(" ", 0, cut + 1)
+    if space > cut - PREVIEW_CONTEXT // 2:
+        cut = space + 1
+    moved = 1 - cut
+    return "…" + shown[cut:], [(start + moved, end + moved) for start, end in spans]
+
+
 class SearchResultsModel(QAbstractListModel):
     """The hits of the last answer, newest first, with their matched spans."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._hits: list[SearchHit] = []
-        # Per hit, the spans of the query's terms in its text.
-        self._spans: list[list[tuple[int, int]]] = []
+        # Per hit, the text shown (see preview) and the query's matches in it.
+        self._previews: list[tuple[str, list[tuple[int, int]]]] = []
 
     def set_hits(self, hits: list[SearchHit], terms: list[str]) -> None:
         self.beginResetModel()
         self._hits = list(hits)
-        self._spans = [match_spans(terms, hit.entry.text) for hit in self._hits]
+        self._previews = [
+            preview(hit.entry.text, match_spans(terms, hit.entry.text)) for hit in self._hits
+        ]
         self.endResetModel()
 
     def hit(self, row: int) -> SearchHit:
@@ -108,15 +141,15 @@ class SearchResultsModel(QAbstractListModel):
         hit = self._hits[index.row()]
         entry = hit.entry
         if role == Qt.ItemDataRole.DisplayRole:
-            return entry.text
+            return self._previews[index.row()][0]
         if role == SearchRole.HIT:
             return hit
         if role == SearchRole.SPANS:
-            return self._spans[index.row()]
-        moment = when(local_time(entry.ts))
+            return self._previews[index.row()][1]
         if role == SearchRole.HEADER:
-            return f"#{entry.room} · {entry.author} · {moment}"
+            return f"#{entry.room} · {entry.author} · {when(local_time(entry.ts))}"
         if role == Qt.ItemDataRole.AccessibleTextRole:
+            moment = when(local_time(entry.ts))
             where = (
                 self.tr("on this computer")
                 if hit.source is SearchSource.LOCAL
@@ -137,9 +170,8 @@ class SearchResultDelegate(QStyledItemDelegate):
         """The hit's text laid out (plain, matched words marked) and the height of its lines."""
         text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
         spans = index.data(SearchRole.SPANS) or []
-        # A hit is a preview: its line breaks become spaces (one for one, so
-        # the spans keep their places), and lines beyond TEXT_LINES are left out.
-        layout = QTextLayout(text.replace("\n", " "), font)
+        # Lines beyond TEXT_LINES are left out (the preview starts near the match).
+        layout = QTextLayout(text, font)
         mark = QColor(palette.color(QPalette.ColorRole.Highlight))
         mark.setAlpha(110 if is_dark(palette) else 70)
         formats = []
@@ -166,7 +198,10 @@ class SearchResultDelegate(QStyledItemDelegate):
         return layout, y
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
-        width = option.rect.width() or 300
+        # The width the row is painted at: the list's (a list view's option
+        # here does not carry it).
+        view = self.parent()
+        width = view.viewport().width() if isinstance(view, QListView) else option.rect.width()
         header = option.fontMetrics.height()
         _, text_height = self._text_layout(index, option.font, width - 2 * _PAD, option.palette)
         return QSize(width, int(_PAD + header + _GAP + text_height + _PAD))
@@ -243,6 +278,8 @@ class SearchPanel(QDialog):
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
         self.list.setUniformItemSizes(False)
+        # Rows are measured anew when the width changes (their text wraps).
+        self.list.setResizeMode(QListView.ResizeMode.Adjust)
         self.list.setMouseTracking(True)
         # The query field keeps the keys; the list shows where Enter goes.
         self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -267,6 +304,10 @@ class SearchPanel(QDialog):
         self.query.returnPressed.connect(self._choose_current)
         self.query.installEventFilter(self)
         self.scope.currentIndexChanged.connect(lambda _index: self.search_now())
+        # The window's Ctrl+F and Ctrl+Shift+F, while the panel has the keys.
+        for keys, row in (("Ctrl+F", 0), ("Ctrl+Shift+F", 1)):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.activated.connect(lambda row=row: self.scope.setCurrentIndex(row))
         self.list.clicked.connect(self._choose)
         self.set_room(room, every_room)
         self.summary.setText(self.tr("Type a few words; every word must match"))
