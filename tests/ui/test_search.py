@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from chat_desktop.controller.search import SearchHit, SearchSource, SearchStage
-from chat_desktop.ui.search_panel import SearchPanel, SearchRole
+from chat_desktop.ui.search_panel import SearchPanel, SearchRole, preview
 from tests.server.wire import acting
 from tests.ui.conftest import ChatClient, ClientFactory, LocalChatServer, Runner, alice_and_bob
 from tests.waiting import eventually
@@ -219,3 +219,12 @@ def test_enter_right_after_typing_opens_the_first_hit_once_the_answer_is_in(
         assert row is not None and bob.w.messages.entry(row).text == "the mango is ripe"
 
     run(body())
+
+
+def test_a_long_hit_is_shown_from_just_before_its_first_match() -> None:
+    text = "word " * 40 + "the pineapple arrived"
+    start = text.index("pineapple")
+    shown, spans = preview(text, [(start, start + 9)])
+    assert shown.startswith("…") and len(shown) < len(text)
+    assert [shown[a:b] for a, b in spans] == ["pineapple"]
+    assert preview("short\nline pineapple", [(11, 20)]) == ("short line pineapple", [(11, 20)])
