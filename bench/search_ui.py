@@ -101,20 +101,14 @@ async def measure(cache: ChatCache, queries: list[str], tick: float) -> list[dic
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cached", type=int, default=100_000, help="messages in the cache")
-    parser.add_argument("--rooms", type=int, default=20)
-    parser.add_argument("--queries", type=int, default=100, help="queries per word count")
-    parser.add_argument("--tick", type=float, default=0.005, help="heartbeat period (s)")
-    args = parser.parse_args()
+async def run(args: argparse.Namespace) -> dict[str, Any]:
     with harness.temp_dir() as folder:
         started = time.perf_counter()
         cache, corpus = fill(folder / "cache.sqlite3", args.cached, args.rooms)
         print(f"filled {args.cached:,} messages in {time.perf_counter() - started:.1f} s")
         try:
             queries = [q for words in WORDS_PER_QUERY for q in corpus.queries(words, args.queries)]
-            rows = asyncio.run(measure(cache, queries, args.tick))
+            rows = await measure(cache, queries, args.tick)
         finally:
             cache.close()
     harness.print_table(
@@ -131,6 +125,17 @@ def main() -> None:
             for row in rows
         ],
     )
+    return {"benchmark": "search_ui", "args": vars(args), "rows": rows}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--cached", type=int, default=100_000, help="messages in the cache")
+    parser.add_argument("--rooms", type=int, default=20)
+    parser.add_argument("--queries", type=int, default=100, help="queries per word count")
+    parser.add_argument("--tick", type=float, default=0.005, help="heartbeat period (s)")
+    parser.add_argument("--json", help="also write the figures to this file")
+    harness.execute(run, parser.parse_args(argv))
 
 
 if __name__ == "__main__":
