@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from chat_desktop.transport import Jitter, ReconnectPolicy, ServerLink
 from chat_protocol import DEFAULT_ROOM
 from tests.accounts import PASSWORD as PASSWORD
 from tests.accounts import register as register
+from tests.sqlite_driver import sqlite
 from tests.waiting import eventually
 
 # (seq, author, client_id, text): a message as every party must agree on it.
@@ -183,7 +183,7 @@ class HeadlessClient:
 
     def holes(self, room: str = DEFAULT_ROOM) -> int:
         """Seqs below the newest that the cache lacks (filled from the server on scrolling)."""
-        with sqlite3.connect(f"file:{self.cache_file}?mode=ro", uri=True) as db:
+        with sqlite.connect(f"file:{self.cache_file}?mode=ro", uri=True) as db:
             (count,) = db.execute(
                 "SELECT COUNT(*) FROM messages WHERE room = ?", (room,)
             ).fetchone()
@@ -198,7 +198,7 @@ class HeadlessClient:
 def server_messages(db_file: Path, room: str = DEFAULT_ROOM) -> list[Row]:
     """Every message of ``room`` in the server's SQLite file, by seq."""
     # Read-only URI: the referee must not change what it judges.
-    with sqlite3.connect(f"file:{db_file}?mode=ro", uri=True) as db:
+    with sqlite.connect(f"file:{db_file}?mode=ro", uri=True) as db:
         rows = db.execute(
             "SELECT m.seq, m.author, m.client_id, m.text FROM messages AS m "
             "JOIN rooms AS r ON r.id = m.room_id WHERE r.name = ? ORDER BY m.seq",
