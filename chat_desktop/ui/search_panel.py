@@ -38,6 +38,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QFontMetricsF,
     QKeyEvent,
     QKeySequence,
     QPainter,
@@ -166,8 +167,9 @@ class SearchResultDelegate(QStyledItemDelegate):
 
     def _text_layout(
         self, index: _Index, font: QFont, width: int, palette: QPalette
-    ) -> tuple[QTextLayout, float]:
-        """The hit's text laid out (plain, matched words marked) and the height of its lines."""
+    ) -> tuple[QTextLayout, float, QPointF | None]:
+        """The hit's text laid out (plain, matched words marked), the height of its
+        lines, and where "…" goes when the text goes on past the last line shown."""
         text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
         spans = index.data(SearchRole.SPANS) or []
         # Lines beyond TEXT_LINES are left out (the preview starts near the match).
@@ -185,17 +187,24 @@ class SearchResultDelegate(QStyledItemDelegate):
             formatted.format = char_format
             formats.append(formatted)
         layout.setFormats(formats)
+        ellipsis = QFontMetricsF(font).horizontalAdvance("…")
         layout.beginLayout()
         y = 0.0
-        for _ in range(TEXT_LINES):
+        last = None
+        for number in range(TEXT_LINES):
             line = layout.createLine()
             if not line.isValid():
                 break
-            line.setLineWidth(max(10, width))
+            # The last line leaves room for "…".
+            narrower = ellipsis if number == TEXT_LINES - 1 else 0.0
+            line.setLineWidth(max(10.0, width - narrower))
             line.setPosition(QPointF(0, y))
             y += line.height()
+            last = line
         layout.endLayout()
-        return layout, y
+        more = last is not None and last.textStart() + last.textLength() < len(layout.text())
+        where = QPointF(last.naturalTextWidth(), last.y()) if more and last is not None else None
+        return layout, y, where
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
         # The width the row is painted at: the list's (a list view's option
@@ -203,7 +212,7 @@ class SearchResultDelegate(QStyledItemDelegate):
         view = self.parent()
         width = view.viewport().width() if isinstance(view, QListView) else option.rect.width()
         header = option.fontMetrics.height()
-        _, text_height = self._text_layout(index, option.font, width - 2 * _PAD, option.palette)
+        _, text_height, _ = self._text_layout(index, option.font, width - 2 * _PAD, option.palette)
         return QSize(width, int(_PAD + header + _GAP + text_height + _PAD))
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
@@ -231,9 +240,16 @@ class SearchResultDelegate(QStyledItemDelegate):
         )
         align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
         painter.drawText(header_rect, align, elided)
-        layout, _ = self._text_layout(index, option.font, rect.width() - 2 * _PAD, palette)
+        layout, _, ellipsis = self._text_layout(
+            index, option.font, rect.width() - 2 * _PAD, palette
+        )
         painter.setPen(palette.color(QPalette.ColorRole.Text))
-        layout.draw(painter, QPointF(rect.left() + _PAD, header_rect.bottom() + 1 + _GAP))
+        origin = QPointF(rect.left() + _PAD, header_rect.bottom() + 1 + _GAP)
+        layout.draw(painter, origin)
+        if ellipsis is not None:
+            painter.setFont(option.font)
+            ascent = QFontMetricsF(option.font).ascent()
+            painter.drawText(origin + ellipsis + QPointF(0, ascent), "…")
         # A thin rule between hits.
         rule = QColor(palette.color(QPalette.ColorRole.Text))
         rule.setAlpha(25)
