@@ -68,8 +68,11 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
             "certificates",
             "typing",
             "roster",
+            "conversation",
+            "reads",
+            "people",
+            "actions",
             "search",
-            "jump",
         )
     },
     # The server never imports the desktop package: a headless server is

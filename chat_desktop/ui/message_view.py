@@ -137,6 +137,8 @@ class MessageView(QListView):
         self._flash.setEndValue(0.0)
         self._flash.setEasingCurve(QEasingCurve.Type.InOutQuad)
         self._flash.valueChanged.connect(lambda _value: self.viewport().update())
+        # Set while show_message moves the view itself (see there).
+        self._jumping = False
 
         model.rowsAboutToBeInserted.connect(self._before_insert)
         model.rowsInserted.connect(self._after_insert)
@@ -205,7 +207,15 @@ class MessageView(QListView):
         self._set_unseen(self._unseen)
         index = self._model.index(row)
         self._flash_row = QPersistentModelIndex(index)
-        self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        # The rows of the page are laid out now, and the scroll moves that
+        # follow (the range shrinking under the old position, the centring)
+        # are not the reader going down to the bottom.
+        self._jumping = True
+        try:
+            self.executeDelayedItemsLayout()
+            self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        finally:
+            self._jumping = False
         # Once more after the layout the reset queued (rows measured anew).
         QTimer.singleShot(0, self._center_flashed)
         self._flash.stop()
@@ -221,7 +231,11 @@ class MessageView(QListView):
     def _center_flashed(self) -> None:
         if self._flash_row.isValid() and not self._pinned:
             index = self._model.index(self._flash_row.row())
-            self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+            self._jumping = True
+            try:
+                self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+            finally:
+                self._jumping = False
 
     def older_loaded(self, added: int) -> None:
         """The older page asked for with olderWanted has arrived with ``added`` rows."""
@@ -290,7 +304,7 @@ class MessageView(QListView):
         self.scrollToBottom()
 
     def _scrolled(self, value: int) -> None:
-        if self._keep_from_bottom is not None:
+        if self._keep_from_bottom is not None or self._jumping:
             return
         if self.at_bottom():
             if self._behind:

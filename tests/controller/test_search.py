@@ -1,13 +1,10 @@
-"""MessageSearch and Jumps: the cache's hits first, the server's merged in once; the page
-around a message from the cache when it holds it, else one history page from the server."""
+"""MessageSearch: the cache's hits first (offline, the whole answer), the server's merged in
+once, by (room, seq), with the server's copy of each message."""
 
 from __future__ import annotations
 
 import threading
 
-from chat_desktop.controller.entries import MessageEntry
-from chat_desktop.controller.history import History
-from chat_desktop.controller.jump import Jumps
 from chat_desktop.controller.search import (
     MessageSearch,
     SearchAnswer,
@@ -15,10 +12,10 @@ from chat_desktop.controller.search import (
     SearchStage,
     merge,
 )
-from chat_protocol import HistoryPage, HistoryRequest, Message
+from chat_protocol import Message
 from tests.waiting import eventually
 
-from .conftest import Session, message
+from .conftest import Session
 
 
 def said(seq: int, text: str, *, room: str = "general", ts: str = "") -> Message:
@@ -80,70 +77,6 @@ async def test_a_query_without_words_is_answered_at_once(session: Session) -> No
     )
     search.search(" ?! ")
     assert [answer.stage for answer in answers] == [SearchStage.NO_WORDS]
-
-
-def jumps_of(session: Session) -> tuple[Jumps, list[tuple[str, int, list[MessageEntry]]]]:
-    ready: list[tuple[str, int, list[MessageEntry]]] = []
-    history = History(session.cache, session.connection, session.tasks, on_read=lambda: None)
-
-    def on_batch(events: list[object]) -> None:
-        for event in events:
-            if isinstance(event, HistoryPage):
-                session.cache.save_messages(event.messages)
-                history.answer(event)
-
-    session.on_batch = on_batch  # type: ignore[assignment]
-    jumps = Jumps(
-        session.cache,
-        history,
-        session.tasks,
-        on_ready=lambda room, seq, entries: ready.append((room, seq, entries)),
-        around=5,
-    )
-    return jumps, ready
-
-
-async def test_a_jump_into_the_cache_answers_at_once_with_the_messages_around(
-    session: Session,
-) -> None:
-    session.cache.save_messages([message(seq) for seq in range(1, 41)])
-    jumps, ready = jumps_of(session)
-    jumps.open_at("general", 20)
-    assert [(room, seq, [e.seq for e in entries]) for room, seq, entries in ready] == [
-        ("general", 20, list(range(15, 26)))
-    ]
-    assert session.link.sent_of(HistoryRequest) == []
-
-
-async def test_a_jump_near_the_start_of_a_room_shows_more_after_it(session: Session) -> None:
-    session.cache.save_messages([message(seq) for seq in range(1, 41)])
-    jumps, ready = jumps_of(session)
-    jumps.open_at("general", 2)
-    assert [entry.seq for entry in ready[0][2]] == list(range(1, 12))
-
-
-async def test_a_jump_past_a_hole_in_the_cache_asks_the_server_for_the_page(
-    session: Session,
-) -> None:
-    session.cache.save_messages([message(seq) for seq in range(30, 41)])
-    jumps, ready = jumps_of(session)
-    session.link.connect()
-    await eventually(session.connection.can_send)
-    jumps.open_at("general", 10)
-    await eventually(lambda: session.link.sent_of(HistoryRequest))
-    request = session.link.sent_of(HistoryRequest)[0]
-    assert isinstance(request, HistoryRequest)
-    assert (request.room, request.before, request.limit) == ("general", 16, 11)
-    session.link.deliver(HistoryPage("general", [message(seq) for seq in range(5, 16)], True))
-    await eventually(lambda: ready)
-    assert [entry.seq for entry in ready[0][2]] == list(range(5, 16))
-
-
-async def test_offline_a_jump_to_an_uncached_message_comes_back_empty(session: Session) -> None:
-    jumps, ready = jumps_of(session)
-    jumps.open_at("general", 10)
-    await eventually(lambda: ready)
-    assert ready == [("general", 10, [])]
 
 
 async def test_closing_the_panel_ends_the_worker_and_a_new_search_starts_one(

@@ -2,9 +2,9 @@
 
 Real server, real windows: what one user writes, the other finds through the
 search panel, online (merged with the server's answer) and with the server
-stopped (the cache alone). Edits, deletes and the private room are made
-through the HTTP API as the author (a plain aiohttp client), since the app
-speaks protocol 1 so far.
+stopped (the cache alone); edits and deletes are made in the author's app.
+The private room is made through the HTTP API as its creator (a plain
+aiohttp client).
 """
 
 from __future__ import annotations
@@ -132,23 +132,24 @@ def test_an_edited_message_is_found_by_its_new_words_only_and_a_deleted_one_is_g
         panel = open_search(bob, every_room=True)
         found = await search(panel, "quokka", SearchStage.SERVER)
         assert sorted(found) == ["quokka selfie incoming", "quokka spotted near the lake"]
-        spotted, selfie = sorted(
-            (hit.entry.seq or 0 for hit in hits(panel)),
-        )
 
-        assert chat_server_here.server is not None
-        async with acting(chat_server_here.server, alice.token, "http") as writer:
-            assert (await writer.write("edit", "general", target=spotted, text="wombat seen"))[
-                0
-            ] == "ack"
-            assert (await writer.write("delete", "general", target=selfie))[0] == "ack"
+        mine = {entry.text: entry for entry in alice.w.messages.entries()}
+        alice.c.edit(mine["quokka spotted near the lake"], "wombat seen")
+        alice.c.delete(mine["quokka selfie incoming"])
+        await eventually(lambda: "wombat seen" in bob.texts(), "bob sees the edit")
+        await eventually(lambda: any(e.deleted for e in bob.w.messages.entries()), "the delete")
 
-        # Bob's cache still holds the old words; the server's answer wins.
         assert await search(panel, "quokka", SearchStage.SERVER) == []
         assert panel.summary.text() == "No messages found"
         assert await search(panel, "wombat", SearchStage.SERVER) == ["wombat seen"]
-        # The app (protocol 1) has not heard of the edit: only the server knows the new words.
-        assert [hit.source for hit in hits(panel)] == [SearchSource.SERVER]
+        # Bob's cache applied the edit: the hit is on this computer, found once.
+        assert [hit.source for hit in hits(panel)] == [SearchSource.LOCAL]
+
+        # The same from the cache alone, with the server stopped.
+        await chat_server_here.stop()
+        assert await search(panel, "quokka", SearchStage.OFFLINE) == []
+        assert await search(panel, "wombat", SearchStage.OFFLINE) == ["wombat seen"]
+        assert await search(panel, "selfie", SearchStage.OFFLINE) == []
 
     run(body())
 
