@@ -145,7 +145,7 @@
         <translation>Dieses Gerät wurde abgemeldet. Bitte melden Sie sich erneut an.</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+15"/>
         <source>Cannot start the chat server here: {reason}</source>
         <translation>Der Chat-Server kann hier nicht starten: {reason}</translation>
     </message>
@@ -517,7 +517,7 @@
         <translation>Von diesem Server abmelden? Noch nicht gesendete Nachrichten warten auf Ihre nächste Anmeldung.</translation>
     </message>
     <message>
-        <location line="+75"/>
+        <location line="+79"/>
         <source>That message could not be loaded: it was deleted, or it is not on this computer and the server cannot be reached</source>
         <translation>Diese Nachricht ließ sich nicht laden: Sie wurde gelöscht, oder sie ist nicht auf diesem Computer und der Server ist nicht erreichbar</translation>
     </message>
@@ -624,7 +624,7 @@
         <translation>Springt zur neuesten Nachricht</translation>
     </message>
     <message numerus="yes">
-        <location line="+194"/>
+        <location line="+208"/>
         <source>%n new messages</source>
         <translation>
             <numerusform>%n neue Nachricht</numerusform>
@@ -739,7 +739,7 @@
 <context>
     <name>SearchPanel</name>
     <message>
-        <location filename="../ui/search_panel.py" line="+260"/>
+        <location filename="../ui/search_panel.py" line="+295"/>
         <source>Search messages</source>
         <translation>Nachrichten suchen</translation>
     </message>
@@ -764,7 +764,7 @@
         <translation>Zusammenfassung der Suchergebnisse</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+6"/>
         <source>Messages found</source>
         <translation>Gefundene Nachrichten</translation>
     </message>
@@ -776,8 +776,8 @@
     </message>
     <message>
         <location line="-18"/>
-        <source>In #{room}</source>
-        <translation>In #{room}</translation>
+        <source>In {room}</source>
+        <translation>In {room}</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -839,7 +839,7 @@
 <context>
     <name>SearchResultsModel</name>
     <message>
-        <location line="-238"/>
+        <location line="-266"/>
         <source>on this computer</source>
         <translation>auf diesem Computer</translation>
     </message>
@@ -850,8 +850,8 @@
     </message>
     <message>
         <location line="+2"/>
-        <source>In #{room}, {author}, {time} ({where}): {text}</source>
-        <translation>In #{room}, {author}, {time} ({where}): {text}</translation>
+        <source>In {room}, {author}, {time} ({where}): {text}</source>
+        <translation>In {room}, {author}, {time} ({where}): {text}</translation>
     </message>
 </context>
 <context>

@@ -45,7 +45,7 @@
 <context>
     <name>MessageView</name>
     <message numerus="yes">
-        <location filename="../ui/message_view.py" line="+319"/>
+        <location filename="../ui/message_view.py" line="+333"/>
         <source>%n new messages</source>
         <translation>
             <numerusform>%n new message</numerusform>
@@ -75,7 +75,7 @@
 <context>
     <name>SearchPanel</name>
     <message numerus="yes">
-        <location filename="../ui/search_panel.py" line="+378"/>
+        <location filename="../ui/search_panel.py" line="+414"/>
         <source>%n on this computer</source>
         <translation>
             <numerusform>%n on this computer</numerusform>

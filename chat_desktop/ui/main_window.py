@@ -550,7 +550,11 @@ class MainWindow(QMainWindow):
             self.search_panel.set_room(self.messages.room, every_room)
             self.search_panel.raise_()
             return
-        panel = SearchPanel(self.messages.room, every_room, self)
+        labels = {
+            room.name: room.label if room.kind == "direct" else f"#{room.label}"
+            for room in self.controller.rooms()
+        }
+        panel = SearchPanel(self.messages.room, every_room, self, labels=labels)
         c = self.controller
         panel.searchRequested.connect(c.search)
         c.searchResults.connect(panel.show_answer)

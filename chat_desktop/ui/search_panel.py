@@ -20,6 +20,7 @@ and Down move through the hits without leaving the query field; Esc closes.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import (
@@ -119,6 +120,8 @@ class SearchResultsModel(QAbstractListModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._hits: list[SearchHit] = []
+        # How each room is shown ("#general"; a direct room by its people).
+        self.labels: Mapping[str, str] = {}
         # Per hit, the text shown (see preview) and the query's matches in it.
         self._previews: list[tuple[str, list[tuple[int, int]]]] = []
 
@@ -132,6 +135,10 @@ class SearchResultsModel(QAbstractListModel):
 
     def hit(self, row: int) -> SearchHit:
         return self._hits[row]
+
+    def label(self, room: str) -> str:
+        """How ``room`` is shown: its label as the side bar has it, else "#name"."""
+        return self.labels.get(room) or f"#{room}"
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
         return 0 if parent.isValid() else len(self._hits)
@@ -148,7 +155,7 @@ class SearchResultsModel(QAbstractListModel):
         if role == SearchRole.SPANS:
             return self._previews[index.row()][1]
         if role == SearchRole.HEADER:
-            return f"#{entry.room} · {entry.author} · {when(local_time(entry.ts))}"
+            return f"{self.label(entry.room)} · {entry.author} · {when(local_time(entry.ts))}"
         if role == Qt.ItemDataRole.AccessibleTextRole:
             moment = when(local_time(entry.ts))
             where = (
@@ -156,8 +163,12 @@ class SearchResultsModel(QAbstractListModel):
                 if hit.source is SearchSource.LOCAL
                 else self.tr("from the server")
             )
-            return self.tr("In #{room}, {author}, {time} ({where}): {text}").format(
-                room=entry.room, author=entry.author, time=moment, where=where, text=entry.text
+            return self.tr("In {room}, {author}, {time} ({where}): {text}").format(
+                room=self.label(entry.room),
+                author=entry.author,
+                time=moment,
+                where=where,
+                text=entry.text,
             )
         return None
 
@@ -258,7 +269,8 @@ class SearchResultDelegate(QStyledItemDelegate):
 
 
 class SearchPanel(QDialog):
-    """The search popup; see the module docstring.
+    """The search popup; see the module docstring. ``labels`` says how rooms are shown
+    (a direct room by its people); a room it lacks is "#name".
 
     Signals:
         searchRequested(str, object): search for this query in this room (None:
@@ -270,7 +282,14 @@ class SearchPanel(QDialog):
     searchRequested = Signal(str, object)
     resultChosen = Signal(str, int)
 
-    def __init__(self, room: str, every_room: bool, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        room: str,
+        every_room: bool,
+        parent: QWidget | None = None,
+        *,
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("searchPanel")
         self.setWindowTitle(self.tr("Search messages"))
@@ -286,6 +305,7 @@ class SearchPanel(QDialog):
         self.summary.setWordWrap(True)
         self.summary.setAccessibleName(self.tr("Search results summary"))
         self.results = SearchResultsModel(self)
+        self.results.labels = labels or {}
         self.list = QListView(self)
         self.list.setModel(self.results)
         self.list.setItemDelegate(SearchResultDelegate(self.list))
@@ -340,7 +360,7 @@ class SearchPanel(QDialog):
         """Search ``room`` (the one on screen) or every room; the query stays."""
         self.scope.blockSignals(True)
         self.scope.clear()
-        self.scope.addItem(self.tr("In #{room}").format(room=room), room)
+        self.scope.addItem(self.tr("In {room}").format(room=self.results.label(room)), room)
         self.scope.addItem(self.tr("In every room"), "")
         self.scope.setCurrentIndex(1 if every_room else 0)
         self.scope.blockSignals(False)

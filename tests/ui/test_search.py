@@ -229,3 +229,21 @@ def test_a_long_hit_is_shown_from_just_before_its_first_match() -> None:
     assert shown.startswith("…") and len(shown) < len(text)
     assert [shown[a:b] for a, b in spans] == ["pineapple"]
     assert preview("short\nline pineapple", [(11, 20)]) == ("short line pineapple", [(11, 20)])
+
+
+def test_a_hit_in_a_direct_room_is_shown_by_the_other_persons_name(
+    run: Runner[Any], chat_server_here: LocalChatServer, make_client: ClientFactory
+) -> None:
+    async def body() -> None:
+        alice, bob = await alice_and_bob(chat_server_here, make_client)
+        alice.c.open_dm(["bob"])
+        await eventually(lambda: alice.w.messages.room.startswith("dm-"), "alice in the DM")
+        room = alice.w.messages.room
+        await eventually(lambda: room in [entry.name for entry in bob.c.rooms()])
+        alice.type_and_send("the papaya is for you")
+        panel = open_search(bob, every_room=True)
+        assert await search(panel, "papaya", SearchStage.SERVER) == ["the papaya is for you"]
+        header = panel.results.index(0).data(SearchRole.HEADER)
+        assert header.startswith("alice · alice · ")
+
+    run(body())
