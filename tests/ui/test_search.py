@@ -171,6 +171,27 @@ def test_a_non_member_never_finds_a_private_rooms_message(
     run(body())
 
 
+def test_a_member_removed_from_a_private_room_no_longer_finds_its_messages_even_offline(
+    run: Runner[Any], chat_server_here: LocalChatServer, make_client: ClientFactory
+) -> None:
+    async def body() -> None:
+        alice, bob = await alice_and_bob(chat_server_here, make_client)
+        alice.c.create_room("hideout", private=True, members=["bob"])
+        await eventually(lambda: "hideout" in bob.w.rooms.names(), "bob is in the hideout")
+        alice.w.show_room("hideout")
+        alice.type_and_send("narwhal plans")
+        panel = open_search(bob, every_room=True)
+        assert await search(panel, "narwhal", SearchStage.SERVER) == ["narwhal plans"]
+
+        alice.c.remove("hideout", "bob")
+        await eventually(lambda: "hideout" not in bob.w.rooms.names(), "bob is out")
+        assert await search(panel, "narwhal", SearchStage.SERVER) == []
+        await chat_server_here.stop()
+        assert await search(panel, "narwhal", SearchStage.OFFLINE) == []
+
+    run(body())
+
+
 def test_choosing_a_hit_jumps_to_it_with_the_messages_around_it_and_flashes_it(
     run: Runner[Any], chat_server_here: LocalChatServer, make_client: ClientFactory
 ) -> None:
