@@ -57,7 +57,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractItemView, QListView, QPushButton, QWidget
 
-from .message_delegate import MessageDelegate
+from .message_delegate import MessageDelegate, is_dark
 from .message_model import MessageListModel, MessageRole
 from .resources import icon
 
@@ -389,7 +389,9 @@ class MessageView(QListView):
         if row is None:
             return
         color = QColor(self.palette().color(QPalette.ColorRole.Highlight))
-        color.setAlphaF(0.35 * float(self._flash.currentValue() or 0.0))
+        # Stronger on a dark background, where the same alpha shows less.
+        strength = 0.5 if is_dark(self.palette()) else 0.35
+        color.setAlphaF(strength * float(self._flash.currentValue() or 0.0))
         painter = QPainter(self.viewport())
         painter.fillRect(self.visualRect(self._model.index(row)), color)
         painter.end()
