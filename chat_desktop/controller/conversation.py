@@ -108,10 +108,9 @@ class Conversation:
         self._typing = typing
         self._room_requests = room_requests
         self._reads = reads
-        # From the welcome: whether I am an admin, the server's version and features.
+        # From the welcome: whether I am an admin, and the server's version.
         self.admin = False
         self.server_version = ""
-        self.features: tuple[str, ...] = ()
         # Direct rooms I asked to open (their names), answered by their room event.
         self.opening: set[str] = set()
         # The room on screen (the controller's; typing indicators are shown for it).
@@ -132,14 +131,14 @@ class Conversation:
         out.rooms_changed = bool(changes.rooms)
         for event in events:
             if isinstance(event, Message):
-                self._stored(event, out, (event.room, event.seq) not in shown)
+                self._stored(event, out, changes.current, shown)
                 if (event.room, event.seq) in changes.new and event.author != self.me:
                     out.notify = event
             elif isinstance(event, Edit | Delete | Reaction | Member | Topic):
                 self._roster.seen(event.room, event.seq)
             elif isinstance(event, HistoryPage):
                 for message in event.messages:
-                    self._stored(message, out, (message.room, message.seq) not in shown)
+                    self._stored(message, out, changes.current, shown)
                 for entry in event.entries or ():
                     self._roster.seen(entry.room, entry.seq)
                 self._history.answer(event)
@@ -180,23 +179,29 @@ class Conversation:
             out.members_changed = True
         return out
 
-    def _stored(self, message: Message, out: BatchOutcome, again: bool) -> None:
+    def _stored(
+        self,
+        message: Message,
+        out: BatchOutcome,
+        current: dict[tuple[str, int], Message],
+        shown: set[tuple[str, int]],
+    ) -> None:
         """A message the server stored (live, replayed or from history)."""
         self._roster.seen(message.room, message.seq)
         # My message is stored: the broadcast may overtake the ack.
         self._outbox.stored(message)
         self._typing.message_arrived(message.room, message.author)
-        if again:
+        key = (message.room, message.seq)
+        if key not in shown:
             # Already cached as it is: shown again all the same (a window
-            # that has not loaded it yet may need it).
-            cached = self._cache.message(message.room, message.seq)
-            out.add(self.shown(MessageEntry.from_message(cached or message)))
+            # that has not loaded it yet may need it), in its cached state.
+            shown.add(key)
+            out.add(self.shown(MessageEntry.from_message(current.get(key, message))))
 
     def _welcome(self, welcome: Welcome, out: BatchOutcome) -> None:
         self.me = self._outbox.me = welcome.username or self.me
         self.server_version = welcome.server.version
         self.admin = bool(welcome.admin)
-        self.features = tuple(welcome.features or ())
         if welcome.protocol >= rules.PROTOCOL_V2:
             # Rooms I could read before and no longer can (left, removed or
             # deleted while I was away) are gone, from the cache too.

@@ -47,7 +47,18 @@ from urllib.parse import urlsplit
 
 from peewee import EXCLUDED, DatabaseError, SqliteDatabase, fn
 
-from chat_protocol import Delete, Edit, LogEntry, Member, Message, Reaction, RoomInfo, Topic
+from chat_protocol import (
+    Delete,
+    Edit,
+    FileInfo,
+    LogEntry,
+    Member,
+    Message,
+    ProtocolError,
+    Reaction,
+    RoomInfo,
+    Topic,
+)
 from chat_protocol.search import (
     DEFAULT_LIMIT,
     MAX_PREFIX_EXPANSIONS,
@@ -133,11 +144,13 @@ class OutboxEntry:
 class LogChanges:
     """What :meth:`ChatCache.apply_log` did: the messages it stored or changed, in
     their state after the batch (in the order first touched), which of them are
-    new, and the rooms whose topic or members changed."""
+    new, and the rooms whose topic or members changed; ``current`` has every
+    message the batch named, changed or not, in its cached state."""
 
     messages: list[Message]
     new: set[tuple[str, int]]
     rooms: set[str]
+    current: dict[tuple[str, int], Message] = field(default_factory=dict)
 
 
 def _connect(path: Path) -> SqliteDatabase:
@@ -203,6 +216,16 @@ def _reactions(raw: str | None) -> list[list[Any]]:
     return value if isinstance(value, list) else []
 
 
+def _files(raw: str | None) -> tuple[FileInfo, ...]:
+    """A row's files (JSON), as the protocol's FileInfo values."""
+    if not raw:
+        return ()
+    try:
+        return tuple(FileInfo.from_wire(info) for info in json.loads(raw))
+    except (ValueError, TypeError, ProtocolError):
+        return ()
+
+
 def _message(row: MessageRow) -> Message:
     reactions = {str(emoji): list(users) for emoji, users in _reactions(row.reactions) if users}
     return Message(
@@ -216,6 +239,7 @@ def _message(row: MessageRow) -> Message:
         edited=row.edited,
         deleted=bool(row.deleted),
         reactions=reactions or None,
+        files=_files(row.files),
     )
 
 
@@ -228,6 +252,11 @@ def _state_of(message: Message) -> dict[str, Any]:
         "edited": message.edited,
         "deleted": int(message.deleted),
         "reactions": json.dumps(reactions, ensure_ascii=False) if reactions else None,
+        "files": (
+            json.dumps([info.to_wire() for info in message.files], ensure_ascii=False)
+            if message.files and not message.deleted
+            else None
+        ),
     }
 
 
@@ -247,8 +276,9 @@ _COLUMNS = (
     "reactions",
     "state_seq",
     "detail",
+    "files",
 )
-_STATE = ("text", "reply_to", "edited", "deleted", "reactions")
+_STATE = ("text", "reply_to", "edited", "deleted", "reactions", "files")
 
 
 def _message_of(row: dict[str, Any]) -> Message:
@@ -265,6 +295,7 @@ def _message_of(row: dict[str, Any]) -> Message:
         edited=row["edited"],
         deleted=bool(row["deleted"]),
         reactions=reactions or None,
+        files=_files(row["files"]),
     )
 
 
@@ -290,7 +321,7 @@ def _apply(target: dict[str, Any] | None, entry: Edit | Delete | Reaction) -> bo
     target["state_seq"] = entry.seq
     if isinstance(entry, Delete):
         # The words go from the file and the search index, not only from view.
-        target.update(text="", deleted=1, reactions=None)
+        target.update(text="", deleted=1, reactions=None, files=None)
         return True
     if target["deleted"]:
         return False
@@ -556,6 +587,7 @@ class ChatCache:
                         "edited": None,
                         "deleted": 0,
                         "reactions": None,
+                        "files": None,
                         "state_seq": entry.seq,
                         "detail": json.dumps(_detail_of(entry), ensure_ascii=False),
                     }
@@ -574,8 +606,13 @@ class ChatCache:
                     conflict_target=[RoomRow.name],
                     update={RoomRow.last_seq: fn.MAX(RoomRow.last_seq, EXCLUDED.last_seq)},
                 ).execute()
+        current = {
+            (entry.room, entry.seq): _message_of(rows[(entry.room, entry.seq)])
+            for entry in entries
+            if isinstance(entry, Message) and rows[(entry.room, entry.seq)]["kind"] == "message"
+        }
         messages = [_message_of(rows[key]) for key in touched if rows[key]["kind"] == "message"]
-        return LogChanges(messages, set(fresh) & set(touched), rooms_changed)
+        return LogChanges(messages, set(fresh) & set(touched), rooms_changed, current)
 
     def _rows(self, wanted: dict[str, set[int]]) -> dict[tuple[str, int], dict[str, Any]]:
         """The cached rows of these (room, seqs), as column -> value."""
@@ -625,13 +662,14 @@ class ChatCache:
             run_many(
                 self._db,
                 "UPDATE messages SET reply_to = ?, edited = ?, deleted = ?, reactions = ?,"
-                " state_seq = ? WHERE id = ?",
+                " files = ?, state_seq = ? WHERE id = ?",
                 [
                     (
                         row["reply_to"],
                         row["edited"],
                         row["deleted"],
                         row["reactions"],
+                        row["files"],
                         row["state_seq"],
                         row["id"],
                     )

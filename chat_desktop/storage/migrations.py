@@ -151,6 +151,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             # again would undo a later one).
             "ALTER TABLE messages ADD COLUMN state_seq INTEGER NOT NULL DEFAULT 0",
             "ALTER TABLE messages ADD COLUMN detail TEXT",
+            # [{"id","name","size","type"}, ...]: the files a message carries.
+            "ALTER TABLE messages ADD COLUMN files TEXT",
             "UPDATE messages SET state_seq = seq",
             "ALTER TABLE rooms ADD COLUMN kind TEXT NOT NULL DEFAULT 'public'",
             "ALTER TABLE rooms ADD COLUMN topic TEXT NOT NULL DEFAULT ''",
