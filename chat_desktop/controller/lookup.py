@@ -55,6 +55,11 @@ class MessageLookup(QObject):
         """
         self._search.search(query, room)
 
+    def search_more(self) -> None:
+        """In one room: the hits before the oldest one shown, answered as searchResults
+        with the longer list (nothing when there are no more)."""
+        self._search.more()
+
     def cancel_search(self) -> None:
         """No answer to the running search is wanted any more (the panel closed)."""
         self._search.cancel()

@@ -22,6 +22,10 @@ stage)``, each time the whole list so far, newest first:
    covers was edited away from the words or deleted: it is dropped
    (:func:`merge`).
 
+In one room, :meth:`MessageSearch.more` pages back (``before`` the oldest
+hit, in the cache and on the server alike) and reports the longer list;
+across rooms the contract has no paging, so the newest hits are all.
+
 A newer search makes an older one's answers stale: they are never reported.
 Plain asyncio, no Qt: ChatController turns ``on_results`` into its
 ``searchResults`` signal.
@@ -145,6 +149,16 @@ def _entry_key(entry: MessageEntry, room: str | None) -> tuple[object, ...]:
     return (entry.ts, entry.room, entry.seq or 0)
 
 
+async def _forever() -> None:
+    await asyncio.get_running_loop().create_future()
+
+
+def _after(earlier: tuple[SearchHit, ...], page: tuple[SearchHit, ...]) -> tuple[SearchHit, ...]:
+    """The hits of ``earlier`` pages, then the new page's that are not among them."""
+    shown = {(hit.entry.room, hit.entry.seq) for hit in earlier}
+    return earlier + tuple(hit for hit in page if (hit.entry.room, hit.entry.seq) not in shown)
+
+
 def _hits(messages: Sequence[Message], source: SearchSource) -> tuple[SearchHit, ...]:
     return tuple(SearchHit(MessageEntry.from_message(message), source) for message in messages)
 
@@ -177,8 +191,12 @@ class MessageSearch:
         self._server_timeout = server_timeout
         # The running search, cancelled by the next one: only the newest answers.
         self._current: asyncio.Task[None] | None = None
+        # The last final answer, and whether a page before its oldest hit may
+        # hold more (a full page came from the cache or the server).
+        self._last: SearchAnswer | None = None
+        self._more_possible = False
         # The worker thread that reads the cache, and the task that owns it
-        # (see _own_worker); made by the first search, ended by cancel().
+        # (see _worker_thread); made by the first search, ended by cancel().
         self._worker: ThreadPoolExecutor | None = None
         self._worker_owner: asyncio.Task[None] | None = None
 
@@ -192,7 +210,24 @@ class MessageSearch:
         except (NoSearchWords, TooManySearchWords) as exc:
             self._on_results(SearchAnswer(query, room, (), SearchStage.NO_WORDS, str(exc)))
             return
+        self._last = None
         self._current = self._tasks.spawn(self._run(query, room))
+
+    def more(self) -> None:
+        """The hits before the oldest one shown, added to the list (one room only).
+
+        Does nothing while a search runs, across rooms, or when the last
+        page was not full (there is nothing more).
+        """
+        last = self._last
+        if self._current is not None or last is None or last.room is None:
+            return
+        seqs = [hit.entry.seq for hit in last.hits if hit.entry.seq is not None]
+        if not self._more_possible or not seqs:
+            return
+        self._current = self._tasks.spawn(
+            self._run(last.query, last.room, before=min(seqs), earlier=last.hits)
+        )
 
     def cancel(self) -> None:
         """Stop the running search (the panel closed): no answer follows.
@@ -203,59 +238,83 @@ class MessageSearch:
         if self._current is not None:
             self._current.cancel()
             self._current = None
-        if self._worker_owner is not None:
-            self._worker_owner.cancel()
-        self._worker = self._worker_owner = None
+        self._release(self._worker)
+        self._last = None
 
     def _worker_thread(self) -> ThreadPoolExecutor:
         if self._worker is None:
             worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cache-search")
             self._worker = worker
-            self._worker_owner = self._tasks.spawn(self._own_worker(worker))
+            # A task that waits forever stands for the worker among the
+            # controller's tasks: when they are closed, its done callback
+            # (which runs even if the task never started) releases it.
+            owner = self._tasks.spawn(_forever())
+            if owner is None:
+                self._release(worker)
+                raise asyncio.CancelledError
+            owner.add_done_callback(lambda _task: self._release(worker))
+            self._worker_owner = owner
         return self._worker
 
-    async def _own_worker(self, worker: ThreadPoolExecutor) -> None:
-        """Hold ``worker`` until cancelled (cancel(), or the controller's tasks closing),
-        then close its connection to the cache and let the thread end."""
-        try:
-            await asyncio.get_running_loop().create_future()
-        finally:
-            # The cache's database keeps one connection per thread: close()
-            # run on the worker closes the worker's own, never the window's.
-            # Queued behind a search still running there; nothing waits for it.
-            worker.submit(self._cache.close)
-            worker.shutdown(wait=False)
+    def _release(self, worker: ThreadPoolExecutor | None) -> None:
+        """Close ``worker``'s connection to the cache and let its thread end (once)."""
+        if worker is None or worker is not self._worker:
+            return
+        owner, self._worker, self._worker_owner = self._worker_owner, None, None
+        if owner is not None:
+            owner.cancel()
+        # The cache's database keeps one connection per thread: close() run
+        # on the worker closes the worker's own, never the window's. Queued
+        # behind a search still running there; nothing waits for it.
+        worker.submit(self._cache.close)
+        worker.shutdown(wait=False)
 
-    async def _run(self, query: str, room: str | None) -> None:
+    async def _run(
+        self,
+        query: str,
+        room: str | None,
+        *,
+        before: int | None = None,
+        earlier: tuple[SearchHit, ...] = (),
+    ) -> None:
+        """One page of hits (before seq ``before`` of ``room``), after the ``earlier`` ones."""
         worker = self._worker_thread()
         local = await asyncio.get_running_loop().run_in_executor(
-            worker, self._search_cache, query, room
+            worker, self._search_cache, query, room, before
         )
-        mine = _hits(local, SearchSource.LOCAL)
+        mine = _after(earlier, _hits(local, SearchSource.LOCAL))
+        full = len(local) >= self._limit
         if not self._connection.can_send():
-            self._report(SearchAnswer(query, room, mine, SearchStage.OFFLINE))
+            self._report(SearchAnswer(query, room, mine, SearchStage.OFFLINE), full)
             return
-        self._report(SearchAnswer(query, room, mine, SearchStage.LOCAL))
+        self._report(SearchAnswer(query, room, mine, SearchStage.LOCAL), full)
         try:
-            server = await asyncio.wait_for(self._search_server(query, room), self._server_timeout)
+            server = await asyncio.wait_for(
+                self._search_server(query, room, before), self._server_timeout
+            )
         except (ApiError, TimeoutError) as exc:
             log.info("the server's search did not answer: %s", exc)
             detail = str(exc) if isinstance(exc, ApiError) else ""
-            self._report(SearchAnswer(query, room, mine, SearchStage.FAILED, detail))
+            self._report(SearchAnswer(query, room, mine, SearchStage.FAILED, detail), full)
             return
-        hits = tuple(merge(local, server, room=room, limit=self._limit))
-        self._report(SearchAnswer(query, room, hits, SearchStage.SERVER))
+        page = tuple(merge(local, server, room=room, limit=self._limit))
+        full = full or len(server) >= self._limit
+        self._report(SearchAnswer(query, room, _after(earlier, page), SearchStage.SERVER), full)
 
-    def _report(self, answer: SearchAnswer) -> None:
+    def _report(self, answer: SearchAnswer, full: bool = False) -> None:
         if answer.stage.final:
             self._current = None
+            self._last = answer
+            self._more_possible = full
         self._on_results(answer)
 
-    def _search_cache(self, query: str, room: str | None) -> list[Message]:
+    def _search_cache(self, query: str, room: str | None, before: int | None) -> list[Message]:
         """The cache's hits, on the worker thread (see the module docstring)."""
-        return self._cache.search(query, room=room, limit=self._limit)
+        return self._cache.search(query, room=room, before=before, limit=self._limit)
 
-    async def _search_server(self, query: str, room: str | None) -> list[Message]:
+    async def _search_server(
+        self, query: str, room: str | None, before: int | None
+    ) -> list[Message]:
         # One HTTP session per search, closed with it, even when a newer
         # search cancels this one: searches are paced by typing, and nothing
         # is left open when the chat closes.
@@ -265,6 +324,6 @@ class MessageSearch:
             ssl_context=self._connection.ssl_context,
         )
         try:
-            return await search_messages(api, query, room=room, limit=self._limit)
+            return await search_messages(api, query, room=room, before=before, limit=self._limit)
         finally:
             await api.close()

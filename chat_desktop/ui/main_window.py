@@ -559,6 +559,7 @@ class MainWindow(QMainWindow):
         panel.searchRequested.connect(c.search)
         c.searchResults.connect(panel.show_answer)
         panel.resultChosen.connect(self.open_message)
+        panel.moreRequested.connect(c.search_more)
         panel.finished.connect(lambda _result: self._search_closed(panel))
         self._open_kept(panel, "search_panel")
 

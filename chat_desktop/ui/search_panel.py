@@ -277,10 +277,13 @@ class SearchPanel(QDialog):
             every room); a newer request replaces the older one.
         resultChosen(str, int): the user picked the hit at (room, seq); the
             panel then closes.
+        moreRequested(): searching one room, the user went past the last hit:
+            the hits before it, please (the answer is the longer list).
     """
 
     searchRequested = Signal(str, object)
     resultChosen = Signal(str, int)
+    moreRequested = Signal()
 
     def __init__(
         self,
@@ -332,6 +335,8 @@ class SearchPanel(QDialog):
         self._asked: tuple[str, str | None] | None = None
         # Enter came before the answer: open its first hit once it is final.
         self._choose_when_answered = False
+        # More hits were asked for and their answer has not come yet.
+        self._more_asked = False
         self._pause = QTimer(self)
         self._pause.setSingleShot(True)
         self._pause.setInterval(TYPING_PAUSE_MS)
@@ -345,6 +350,7 @@ class SearchPanel(QDialog):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.activated.connect(lambda row=row: self.scope.setCurrentIndex(row))
         self.list.clicked.connect(self._choose)
+        self.list.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.set_room(room, every_room)
         self.summary.setText(self.tr("Type a few words; every word must match"))
 
@@ -397,6 +403,7 @@ class SearchPanel(QDialog):
         current = self.list.currentIndex()
         kept = self.results.hit(current.row()).entry if current.isValid() else None
         self.results.set_hits(hits, terms)
+        self._more_asked = False
         rows = [hit.entry for hit in hits]
         where = next(
             (n for n, e in enumerate(rows) if kept and (e.room, e.seq) == (kept.room, kept.seq)),
@@ -427,6 +434,17 @@ class SearchPanel(QDialog):
         there = self.tr("%n from the server", "", server)
         return self.tr("{here}, {there}").format(here=here, there=there)
 
+    def _scrolled(self, value: int) -> None:
+        bar = self.list.verticalScrollBar()
+        if bar.maximum() > 0 and value >= bar.maximum():
+            self._want_more()
+
+    def _want_more(self) -> None:
+        """Past the last hit, in one room: ask for the hits before it (once per answer)."""
+        if self.room is not None and self.results.rowCount() and not self._more_asked:
+            self._more_asked = True
+            self.moreRequested.emit()
+
     # -------------------------------------------------------------- choosing
 
     def _choose_current(self) -> None:
@@ -452,7 +470,12 @@ class SearchPanel(QDialog):
             step = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1}.get(Qt.Key(event.key()), 0)
             rows = self.results.rowCount()
             if step and rows:
-                row = (self.list.currentIndex().row() + step) % rows
+                current = self.list.currentIndex().row()
+                if step > 0 and current == rows - 1:
+                    # Down on the last hit: the older ones (in one room).
+                    self._want_more()
+                    return True
+                row = max(0, min(rows - 1, current + step))
                 self.list.setCurrentIndex(self.results.index(row))
                 return True
         return super().eventFilter(watched, event)

@@ -98,3 +98,25 @@ async def test_closing_the_panel_ends_the_worker_and_a_new_search_starts_one(
     search.search("pizza")
     await eventually(lambda: len(answers) == 2)
     assert [hit.entry.text for hit in answers[1].hits] == ["pineapple pizza"]
+
+
+async def test_in_one_room_more_adds_the_hits_before_the_oldest_until_there_are_none(
+    session: Session,
+) -> None:
+    session.cache.save_messages([said(seq, f"lunch number {seq}") for seq in range(1, 31)])
+    answers: list[SearchAnswer] = []
+    search = MessageSearch(
+        session.cache, session.connection, session.tasks, token="t", on_results=answers.append
+    )
+    search.search("lunch", "general")
+    await eventually(lambda: answers)
+    assert [hit.entry.seq for hit in answers[-1].hits] == list(range(30, 10, -1))
+    search.more()
+    await eventually(lambda: len(answers) == 2)
+    assert [hit.entry.seq for hit in answers[-1].hits] == list(range(30, 0, -1))
+    # The last page was not full: there is nothing more to ask for.
+    search.more()
+    search.search("lunch")  # across rooms: no paging
+    await eventually(lambda: len(answers) == 3)
+    search.more()
+    assert len(answers) == 3

@@ -268,3 +268,26 @@ def test_a_hit_in_a_direct_room_is_shown_by_the_other_persons_name(
         assert header.startswith("alice · alice · ")
 
     run(body())
+
+
+def test_down_past_the_last_hit_of_a_room_loads_the_older_hits(
+    run: Runner[Any], chat_server_here: LocalChatServer, make_client: ClientFactory
+) -> None:
+    async def body() -> None:
+        await chat_server_here.post("carol", [f"kiwi number {n}" for n in range(1, 26)])
+        bob = await make_client(chat_server_here.url, "bob")
+        await eventually(lambda: "kiwi number 25" in bob.texts())
+        panel = open_search(bob, every_room=False)
+        found = await search(panel, "kiwi", SearchStage.SERVER)
+        assert found == [f"kiwi number {n}" for n in range(25, 5, -1)]
+        answers: list[tuple[int, SearchStage]] = []
+        bob.c.searchResults.connect(lambda _q, found, stage: answers.append((len(found), stage)))
+        for _ in range(len(found)):
+            QTest.keyClick(panel.query, Qt.Key.Key_Down)
+        # The older page from the cache, then merged with the server's.
+        await eventually(lambda: (25, SearchStage.SERVER) in answers, "the older hits")
+        assert panel.results.rowCount() == 25
+        assert texts(panel)[-1] == "kiwi number 1"
+        assert panel.list.currentIndex().row() == 19
+
+    run(body())
