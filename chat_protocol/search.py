@@ -278,3 +278,86 @@ def tsquery(terms: list[str]) -> str:
     """A PostgreSQL ``tsquery`` in its text form: every term a quoted prefix (``'tok':*``)."""
     quoted = ("'" + term.replace("\\", "\\\\").replace("'", "''") + "':*" for term in terms)
     return " & ".join(quoted)
+
+
+def match_spans(terms: list[str], text: str) -> list[tuple[int, int]]:
+    """Where ``terms`` match in ``text``: (start, end) character offsets, in text order.
+
+    For showing a hit with its matched words highlighted, by the same rule
+    as :func:`matches`: a word whose token starts with a term is marked for
+    as many characters as the term covers (``meet`` marks ``Meet`` in
+    ``Meeting``; ``cafe`` marks ``café``); in Chinese, Japanese and Korean
+    text each occurrence of a term's characters is marked. Offsets are into
+    ``text`` as given (Python's code points), not into its normalised form.
+    """
+    spans: list[tuple[int, int]] = []
+    for cjk, chars in _original_runs(text):
+        if cjk:
+            spans.extend(_cjk_spans(terms, chars))
+            continue
+        # Each character's part of the token, so a term's length maps back.
+        token = "".join(part for _, part in chars)[:MAX_TOKEN_CHARS]
+        longest = max((len(term) for term in terms if token.startswith(term)), default=0)
+        covered = 0
+        for position, part in chars:
+            if covered >= longest:
+                break
+            covered += len(part)
+            spans.append((position, position + 1))
+    return _joined(spans)
+
+
+def _original_runs(text: str) -> list[tuple[bool, list[tuple[int, str]]]]:
+    """The runs of :func:`_runs`, each character with its offset in ``text`` and its part
+    of the token (normalised, accent folded; a mark kept or dropped as the rule says)."""
+    runs: list[tuple[bool, list[tuple[int, str]]]] = []
+    current: list[tuple[int, str]] = []
+    current_cjk = False
+    previous = _SEPARATOR
+    for position, original in enumerate(text):
+        normalised = _normalise(original)
+        kinds = [_kind(char) for char in normalised] or [(_SEPARATOR, "")]
+        kind = kinds[0][0]
+        value = "".join(part for _, part in kinds)
+        if kind == _MARK:
+            if previous == _LATIN and current:
+                current.append((position, ""))
+                continue
+            if previous in (_WORD, _CJK) and current:
+                current.append((position, value))
+                continue
+            kind = _SEPARATOR
+        if kind == _SEPARATOR or (current and (kind == _CJK) != current_cjk):
+            if current:
+                runs.append((current_cjk, current))
+            current = []
+        if kind != _SEPARATOR:
+            current.append((position, value))
+            current_cjk = kind == _CJK
+        previous = kind
+    if current:
+        runs.append((current_cjk, current))
+    return runs
+
+
+def _cjk_spans(terms: list[str], chars: list[tuple[int, str]]) -> list[tuple[int, int]]:
+    """Every occurrence of a term's characters in a CJK run (a term is 1 or 2 of them)."""
+    spans: list[tuple[int, int]] = []
+    values = [value for _, value in chars]
+    for term in terms:
+        width = len(term)
+        for index in range(len(values) - width + 1):
+            if "".join(values[index : index + width]) == term:
+                spans.append((chars[index][0], chars[index + width - 1][0] + 1))
+    return spans
+
+
+def _joined(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans sorted, touching or overlapping ones joined."""
+    joined: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if joined and start <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], end))
+        else:
+            joined.append((start, end))
+    return joined

@@ -1,4 +1,4 @@
-"""Render the README's screenshots: the main window (light and dark) and the sign-in dialog.
+"""Render the README's screenshots: the main window (light and dark), search, the sign-in dialog.
 
     python scripts/make_screenshots.py [--out docs/screenshots] [--scale 1.5]
 
@@ -34,6 +34,7 @@ from chat_desktop.controller.entries import (
     MemberEntry,
 )
 from chat_desktop.controller.hosting import LocalServer
+from chat_desktop.controller.search import SearchStage, merge
 from chat_desktop.controller.settings import AppSettings
 from chat_desktop.i18n import install_translations
 from chat_desktop.storage import ChatCache
@@ -41,6 +42,7 @@ from chat_desktop.transport.pinning import PinStore
 from chat_desktop.ui.main_window import MainWindow
 from chat_desktop.ui.palettes import dark_palette, light_palette
 from chat_desktop.ui.resources import forget_rendered_icons, style_sheet
+from chat_desktop.ui.search_panel import SearchPanel
 from chat_desktop.ui.settings_dialog import SettingsDialog
 from chat_desktop.ui.sign_in import SignInDialog
 from chat_protocol import Message, RoomInfo
@@ -147,6 +149,28 @@ def main_window(folder: Path) -> tuple[MainWindow, ChatController, ChatCache]:
     return window, controller, cache
 
 
+def search_panel(window: MainWindow, cache: ChatCache) -> SearchPanel:
+    """The Ctrl+Shift+F panel with an answer for "thai": the cache's hits and one of the server's.
+
+    The panel is the real widget; the answer is what the controller would
+    send (the cache's own search, merged with one older message only the
+    server has), handed in directly since no server runs here.
+    """
+    panel = SearchPanel("general", True, window)
+    panel.query.setText("thai")
+    panel.search_now()
+    stamp = format_ts(datetime.now(UTC) - timedelta(days=3, hours=2))
+    text = (
+        "Notes from the retro: the build farm was slow again, the printer tests passed, "
+        "and for the team lunch we try the new Thai place on Friday. It is closed on Mondays."
+    )
+    older = Message("random", 7, "random-7", "dave", text, stamp)
+    local = cache.search("thai")
+    hits = merge(local, [*local, older], room=None, limit=20)
+    panel.show_answer("thai", hits, SearchStage.SERVER)
+    return panel
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -198,6 +222,18 @@ def main(argv: list[str] | None = None) -> int:
         save(dialog, args.out / "settings.png")
         dialog.hide()
         dialog.deleteLater()
+
+        # Search (Ctrl+Shift+F), light and dark.
+        panel = search_panel(window, cache)
+        panel.show()
+        settle(app)
+        save(panel, args.out / "search-light.png")
+        use_palette(app, dark_palette())
+        settle(app)
+        save(panel, args.out / "search-dark.png")
+        use_palette(app, light_palette())
+        panel.hide()
+        panel.deleteLater()
         window.hide()
         window.deleteLater()
         controller.deleteLater()

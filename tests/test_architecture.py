@@ -74,6 +74,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
             "actions",
             "uploads",
             "downloads",
+            "search",
         )
     },
     # The server never imports the desktop package: a headless server is

@@ -22,7 +22,9 @@ in its own module and unit-tested with a stand-in for the link:
   log of Version 2 with its edits, deletes and reactions, acks, reads, rooms
   joined and removed) and lays my queued writes over the messages shown;
 - :class:`~.reads.Reads` keeps read positions (mine, synced with the server,
-  and the other members' for "seen by"); :class:`~.people.People` everyone.
+  and the other members' for "seen by"); :class:`~.people.People` everyone;
+- :class:`~.search.MessageSearch` finds messages, in the cache at once and
+  on the server (its signal: :class:`~.lookup.MessageLookup`).
 
 One message's way, from the composer to the other window:
 
@@ -80,6 +82,7 @@ from .conversation import Conversation
 from .entries import CertificateProblem, ConnectionStatus, MemberEntry, MessageEntry, RoomEntry
 from .files import ChatFiles
 from .history import History, OlderPage
+from .lookup import MessageLookup
 from .outbox import ACK_TIMEOUT, Outbox
 from .people import People
 from .reads import Reads
@@ -92,7 +95,7 @@ from .wording import error_text, request_failed, say
 __all__ = ["ChatController", "OlderPage"]
 
 
-class ChatController(ConversationActions, QObject):
+class ChatController(ConversationActions, MessageLookup):
     """The chat of one signed-in account on one server.
 
     Signals:
@@ -123,6 +126,8 @@ class ChatController(ConversationActions, QObject):
         certificateProblem(object): the server's certificate is not the trusted
             one and the link stopped: a CertificateProblem (answer with
             accept_certificate() or sign out), or None once it is resolved.
+        searchResults(str, list, object): answers to ``search``, see
+            :class:`~.lookup.MessageLookup`.
 
     ``typing_expiry`` is how long another user's typing indicator lasts after
     their last notice (the protocol's 6 s; tests shorten it); ``ack_timeout``
@@ -223,6 +228,7 @@ class ChatController(ConversationActions, QObject):
         # what arrives in that room counts as read).
         self._room = self._conversation.room = cache.get_setting("last_room") or DEFAULT_ROOM
         self._active = False
+        self._start_lookup(token)
 
     # ------------------------------------------------------------ lifecycle
 

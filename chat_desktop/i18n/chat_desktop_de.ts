@@ -168,7 +168,7 @@
 <context>
     <name>ChatFiles</name>
     <message>
-        <location filename="../controller/files.py" line="+139"/>
+        <location filename="../controller/files.py" line="+140"/>
         <source>{name} cannot be read: {reason}</source>
         <translation>{name} kann nicht gelesen werden: {reason}</translation>
     </message>
@@ -366,7 +366,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../ui/main_window.py" line="+141"/>
+        <location filename="../ui/main_window.py" line="+144"/>
         <source>Rooms</source>
         <extracomment>The smallest window the layout is made for (and tested at): below it rows and headings would have no room.</extracomment>
         <translation>Räume</translation>
@@ -407,7 +407,7 @@
         <translation>{user} auf {server}</translation>
     </message>
     <message>
-        <location line="+40"/>
+        <location line="+42"/>
         <source>&amp;Chat</source>
         <translation>&amp;Chat</translation>
     </message>
@@ -458,6 +458,16 @@
     </message>
     <message>
         <location line="+1"/>
+        <source>&amp;Find in room…</source>
+        <translation>Im Raum &amp;suchen…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Find in &amp;every room…</source>
+        <translation>In &amp;allen Räumen suchen…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>&amp;Next room</source>
         <translation>&amp;Nächster Raum</translation>
     </message>
@@ -497,7 +507,7 @@
         <translation>&amp;Über Chat Desktop</translation>
     </message>
     <message>
-        <location line="+64"/>
+        <location line="+67"/>
         <source>Message #{room}</source>
         <translation>Nachricht an #{room}</translation>
     </message>
@@ -535,7 +545,12 @@
         <translation>Von diesem Server abmelden? Noch nicht gesendete Nachrichten warten auf Ihre nächste Anmeldung.</translation>
     </message>
     <message>
-        <location line="+81"/>
+        <location line="+80"/>
+        <source>That message could not be loaded: it was deleted, or it is not on this computer and the server cannot be reached</source>
+        <translation>Diese Nachricht ließ sich nicht laden: Sie wurde gelöscht, oder sie ist nicht auf diesem Computer und der Server ist nicht erreichbar</translation>
+    </message>
+    <message>
+        <location line="+46"/>
         <source>Unmute room</source>
         <translation>Raum nicht mehr stummschalten</translation>
     </message>
@@ -599,7 +614,7 @@
 <context>
     <name>MessageListModel</name>
     <message>
-        <location filename="../ui/message_model.py" line="+289"/>
+        <location filename="../ui/message_model.py" line="+296"/>
         <source>{author} at {time}: {text}</source>
         <translation>{author} um {time}: {text}</translation>
     </message>
@@ -627,7 +642,7 @@
 <context>
     <name>MessageView</name>
     <message>
-        <location filename="../ui/message_view.py" line="+64"/>
+        <location filename="../ui/message_view.py" line="+92"/>
         <source>Messages</source>
         <translation>Nachrichten</translation>
     </message>
@@ -637,12 +652,17 @@
         <translation>Springt zur neuesten Nachricht</translation>
     </message>
     <message numerus="yes">
-        <location line="+147"/>
+        <location line="+208"/>
         <source>%n new messages</source>
         <translation>
             <numerusform>%n neue Nachricht</numerusform>
             <numerusform>%n neue Nachrichten</numerusform>
         </translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Back to the newest</source>
+        <translation>Zu den neuesten</translation>
     </message>
 </context>
 <context>
@@ -742,6 +762,124 @@
         <location line="+14"/>
         <source>muted</source>
         <translation>stummgeschaltet</translation>
+    </message>
+</context>
+<context>
+    <name>SearchPanel</name>
+    <message>
+        <location filename="../ui/search_panel.py" line="+298"/>
+        <source>Search messages</source>
+        <translation>Nachrichten suchen</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Where to search</source>
+        <translation>Wo suchen</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Words to find</source>
+        <translation>Gesuchte Wörter</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Search for</source>
+        <translation>Suchen nach</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Search results summary</source>
+        <translation>Zusammenfassung der Suchergebnisse</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Messages found</source>
+        <translation>Gefundene Nachrichten</translation>
+    </message>
+    <message>
+        <location line="+40"/>
+        <location line="+32"/>
+        <source>Type a few words; every word must match</source>
+        <translation>Ein paar Wörter eingeben; jedes Wort muss vorkommen</translation>
+    </message>
+    <message>
+        <location line="-18"/>
+        <source>In {room}</source>
+        <translation>In {room}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>In every room</source>
+        <translation>In allen Räumen</translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>Searching…</source>
+        <translation>Suche läuft…</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+30"/>
+        <source>%n on this computer</source>
+        <translation>
+            <numerusform>%n auf diesem Computer</numerusform>
+            <numerusform>%n auf diesem Computer</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Type letters or digits: there is no word to search for</source>
+        <translation>Buchstaben oder Ziffern eingeben: Es gibt kein Wort, nach dem gesucht werden kann</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{found}; searching the server…</source>
+        <translation>{found}; der Server wird durchsucht…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{found}. Offline: only messages on this computer were searched</source>
+        <translation>{found}. Offline: Nur Nachrichten auf diesem Computer wurden durchsucht</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{found}. The server could not be searched just now</source>
+        <translation>{found}. Der Server konnte gerade nicht durchsucht werden</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>No messages found</source>
+        <translation>Keine Nachrichten gefunden</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+1"/>
+        <source>%n from the server</source>
+        <translation>
+            <numerusform>%n vom Server</numerusform>
+            <numerusform>%n vom Server</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{here}, {there}</source>
+        <translation>{here}, {there}</translation>
+    </message>
+</context>
+<context>
+    <name>SearchResultsModel</name>
+    <message>
+        <location line="-273"/>
+        <source>on this computer</source>
+        <translation>auf diesem Computer</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>from the server</source>
+        <translation>vom Server</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>In {room}, {author}, {time} ({where}): {text}</source>
+        <translation>In {room}, {author}, {time} ({where}): {text}</translation>
     </message>
 </context>
 <context>

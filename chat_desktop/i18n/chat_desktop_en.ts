@@ -34,7 +34,7 @@
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../ui/main_window.py" line="+389"/>
+        <location filename="../ui/main_window.py" line="+401"/>
         <source>PEOPLE · %n ONLINE</source>
         <translation>
             <numerusform>PEOPLE · %n ONLINE</numerusform>
@@ -45,7 +45,7 @@
 <context>
     <name>MessageView</name>
     <message numerus="yes">
-        <location filename="../ui/message_view.py" line="+244"/>
+        <location filename="../ui/message_view.py" line="+333"/>
         <source>%n new messages</source>
         <translation>
             <numerusform>%n new message</numerusform>
@@ -69,6 +69,25 @@
         <translation>
             <numerusform>{room}, %n unread</numerusform>
             <numerusform>{room}, %n unread</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>SearchPanel</name>
+    <message numerus="yes">
+        <location filename="../ui/search_panel.py" line="+421"/>
+        <source>%n on this computer</source>
+        <translation>
+            <numerusform>%n on this computer</numerusform>
+            <numerusform>%n on this computer</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+13"/>
+        <source>%n from the server</source>
+        <translation>
+            <numerusform>%n from the server</numerusform>
+            <numerusform>%n from the server</numerusform>
         </translation>
     </message>
 </context>

@@ -3,7 +3,8 @@
 :class:`AccountClient` does what happens before there is a session: check that
 a server answers (``health``), register, log in, log out; and the account's
 own housekeeping once signed in: list the signed-in devices (sessions), end
-one or all others, change the password. :class:`ApiSession`
+one or all others, change the password. :func:`search_messages` asks the
+server's search (``GET /api/v1/search``). :class:`ApiSession`
 is the shared plumbing under it and under the polling fallback of
 :mod:`.polling`: one ``aiohttp.ClientSession`` per server, created lazily
 inside the running event loop (aiohttp wants that, and it keeps the object
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     import aiohttp
 
 from chat_desktop import __version__
-from chat_protocol import ProtocolError, dump_json, load_object, rules
+from chat_protocol import Message, ProtocolError, dump_json, load_object, rules
 from chat_protocol.errors import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -338,6 +339,44 @@ def _json_object(raw: bytes) -> dict[str, Any]:
         return load_object(raw)
     except ProtocolError:
         return {}
+
+
+async def search_messages(
+    api: ApiSession,
+    query: str,
+    *,
+    room: str | None = None,
+    before: int | None = None,
+    limit: int | None = None,
+) -> list[Message]:
+    """``GET /api/v1/search``: the messages the server finds for ``query``, newest first.
+
+    Only rooms the session's user can read are searched (the server's rule);
+    each message names its room. Raises :class:`ApiError` when the server
+    refuses (400 a query with no word, 404 a room the user cannot read, 401
+    a token it no longer knows) or does not answer.
+    """
+    params = {"q": query, "v": str(rules.PROTOCOL_V2)}
+    if room is not None:
+        params["room"] = room
+    if before is not None:
+        params["before"] = str(before)
+    if limit is not None:
+        params["limit"] = str(limit)
+    response = await api.request("GET", "/api/v1/search", params=params)
+    if response.status != 200:
+        message = response.server_message() or f"The server answered HTTP {response.status}"
+        raise ApiError(response.status, _sentence(message), code=response.server_code())
+    found: list[Message] = []
+    results = response.body.get("results")
+    for item in results if isinstance(results, list) else []:
+        try:
+            if not isinstance(item, dict):
+                raise ProtocolError(ErrorCode.BAD_REQUEST, "a search result must be an object")
+            found.append(Message.from_wire(item))
+        except ProtocolError as exc:
+            log.debug("skipping a malformed search result: %s", exc)
+    return found
 
 
 class AccountClient:

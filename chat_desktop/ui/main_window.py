@@ -15,8 +15,10 @@ whose "the network is back, or the computer woke up" reconnects at once.
 
 Everything is reachable from the keyboard: each action sits in a menu with
 its shortcut shown (Alt+Up/Down or Ctrl+Tab/Ctrl+Shift+Tab through rooms,
-Ctrl+Shift+A to the next unread room, Ctrl+K to switch by name, Ctrl+Shift+S
-to hide the side bar), and the style sheet draws a focus ring. The window
+Ctrl+Shift+A to the next unread room, Ctrl+K to switch by name, Ctrl+F and
+Ctrl+Shift+F to search this room or every room (:mod:`.search_panel`; a hit
+opens its room at that message, :meth:`MainWindow.open_message`),
+Ctrl+Shift+S to hide the side bar), and the style sheet draws a focus ring. The window
 works down to :data:`MINIMUM_SIZE`; its title counts unread messages (and
 so do the tray icon and, where the desktop has one, the dock's icon badge).
 
@@ -79,6 +81,7 @@ from .new_room import NewRoomDialog
 from .quick_switch import QuickSwitchDialog
 from .quiet_indicator import QuietIndicator
 from .resources import icon
+from .search_panel import SearchPanel
 from .settings_dialog import SettingsDialog, quiet_end_text
 from .side_bar import NAME_ROLE, MemberListModel, RoomDelegate, RoomListModel
 from .tray import ChatTray
@@ -237,6 +240,8 @@ class MainWindow(QMainWindow):
         self.new_room_dialog: NewRoomDialog | None = None
         # The open Ctrl+K room switcher, if any.
         self.quick_switch: QuickSwitchDialog | None = None
+        # The open Ctrl+F / Ctrl+Shift+F search panel, if any.
+        self.search_panel: SearchPanel | None = None
         # The open Settings dialog, About box, shortcuts list, if any.
         self.settings_dialog: SettingsDialog | None = None
         self.about_box: QMessageBox | None = None
@@ -275,6 +280,10 @@ class MainWindow(QMainWindow):
 
         go = self.menuBar().addMenu(self.tr("&Go"))
         self.quick_switch_action = self._action(go, self.tr("&Switch to room…"), "Ctrl+K")
+        self.find_action = self._action(go, self.tr("&Find in room…"), "Ctrl+F")
+        self.find_everywhere_action = self._action(
+            go, self.tr("Find in &every room…"), "Ctrl+Shift+F"
+        )
         self.next_room_action = self._action(go, self.tr("&Next room"), "Alt+Down", "Ctrl+Tab")
         self.previous_room_action = self._action(
             go, self.tr("&Previous room"), "Alt+Up", "Ctrl+Shift+Tab"
@@ -335,6 +344,9 @@ class MainWindow(QMainWindow):
         self.previous_room_action.triggered.connect(lambda: self.step_room(-1))
         self.next_unread_action.triggered.connect(self.next_unread_room)
         self.quick_switch_action.triggered.connect(self.ask_room)
+        self.find_action.triggered.connect(lambda: self.ask_search(every_room=False))
+        self.find_everywhere_action.triggered.connect(lambda: self.ask_search(every_room=True))
+        c.jumpReady.connect(self._jump_ready)
         self.side_bar_action.toggled.connect(self.side_bar.setVisible)
         self.settings_action.triggered.connect(self.show_settings)
         self.about_action.triggered.connect(self.show_about)
@@ -555,6 +567,51 @@ class MainWindow(QMainWindow):
         dialog = QuickSwitchDialog(self.rooms, self)
         dialog.roomChosen.connect(self.show_room)
         self._open_kept(dialog, "quick_switch")
+
+    # -------------------------------------------------------------- search
+
+    def ask_search(self, every_room: bool = False) -> None:
+        """Ctrl+F (this room) or Ctrl+Shift+F (every room): the search panel."""
+        if self.search_panel is not None:
+            self.search_panel.set_room(self.messages.room, every_room)
+            self.search_panel.raise_()
+            return
+        labels = {
+            room.name: room.label if room.kind == "direct" else f"#{room.label}"
+            for room in self.controller.rooms()
+        }
+        panel = SearchPanel(self.messages.room, every_room, self, labels=labels)
+        c = self.controller
+        panel.searchRequested.connect(c.search)
+        c.searchResults.connect(panel.show_answer)
+        panel.resultChosen.connect(self.open_message)
+        panel.moreRequested.connect(c.search_more)
+        panel.finished.connect(lambda _result: self._search_closed(panel))
+        self._open_kept(panel, "search_panel")
+
+    def _search_closed(self, panel: SearchPanel) -> None:
+        self.controller.searchResults.disconnect(panel.show_answer)
+        self.controller.cancel_search()
+
+    def open_message(self, room: str, seq: int) -> None:
+        """Show message ``seq`` of ``room`` among the messages around it, flashed."""
+        if room != self.messages.room:
+            self.show_room(room)
+        self.controller.open_at(room, seq)
+
+    def _jump_ready(self, room: str, seq: int, entries: list[MessageEntry]) -> None:
+        if room != self.messages.room:
+            return
+        if not any(entry.seq == seq for entry in entries):
+            self._problem(
+                self.tr(
+                    "That message could not be loaded: it was deleted, or it is not on "
+                    "this computer and the server cannot be reached"
+                )
+            )
+            return
+        self.messages.reset(room, entries)
+        self.view.show_message(seq)
 
     # --------------------------------------------------------- preferences
 

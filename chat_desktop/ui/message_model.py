@@ -158,6 +158,13 @@ class MessageListModel(QAbstractListModel):
                 return number
         return None
 
+    def row_of_seq(self, seq: int) -> int | None:
+        """The row of the stored message ``seq``, None when it is not shown."""
+        number = self._position(seq)
+        if number < self._stored and self._rows[number].entry.seq == seq:
+            return number
+        return None
+
     def row_height(self, number: int, key: object) -> int | None:
         """The height stored for row ``number`` under ``key``, None when unknown."""
         row = self._rows[number]

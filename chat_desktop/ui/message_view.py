@@ -23,15 +23,41 @@
   emits :attr:`MessageView.newestWanted`, on which the window reloads the
   newest page from the cache.
 - **Links**: the cursor becomes a pointing hand over a link.
+- **Jumping to a message** (a search hit): the window shows the page around
+  it and calls :meth:`MessageView.show_message`, which scrolls that row to
+  the middle and flashes it (a highlight that fades out, painted over the
+  row here, so the delegate needs no part in it). The list then is not the
+  newest page: it counts as *behind*, so new messages wait on the jump
+  button and going down to the bottom reloads the newest page.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QPoint, QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QMouseEvent, QPalette, QResizeEvent, QWheelEvent
+from PySide6.QtCore import (
+    QAbstractAnimation,
+    QEasingCurve,
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QPointF,
+    Qt,
+    QTimer,
+    QVariantAnimation,
+    Signal,
+)
+from PySide6.QtGui import (
+    QColor,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QResizeEvent,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QAbstractItemView, QListView, QPushButton, QWidget
 
-from .message_delegate import MessageDelegate
+from .message_delegate import MessageDelegate, is_dark
 from .message_model import MessageListModel, MessageRole
 from .resources import icon
 
@@ -44,6 +70,8 @@ LIVE_ROWS_KEEP = 300
 # While scrolled up, the list grows to at most this many rows; newer
 # messages wait in the cache until the reader jumps down.
 SCROLLED_ROWS_MAX = 3000
+# How long a message jumped to is highlighted: it lights up, stays, fades (ms).
+FLASH_MS = 1800
 
 
 class MessageView(QListView):
@@ -99,6 +127,19 @@ class MessageView(QListView):
         self.new_button.hide()
         self.new_button.clicked.connect(self.scroll_to_newest)
 
+        # The row jumped to last and its highlight's strength over time (0..1).
+        self._flash_row = QPersistentModelIndex()
+        self._flash = QVariantAnimation(self)
+        self._flash.setDuration(FLASH_MS)
+        self._flash.setStartValue(0.0)
+        self._flash.setKeyValueAt(0.12, 1.0)
+        self._flash.setKeyValueAt(0.55, 1.0)
+        self._flash.setEndValue(0.0)
+        self._flash.setEasingCurve(QEasingCurve.Type.InOutQuad)
+        self._flash.valueChanged.connect(lambda _value: self.viewport().update())
+        # Set while show_message moves the view itself (see there).
+        self._jumping = False
+
         model.rowsAboutToBeInserted.connect(self._before_insert)
         model.rowsInserted.connect(self._after_insert)
         model.modelReset.connect(self._after_reset)
@@ -151,6 +192,50 @@ class MessageView(QListView):
         self.scrollToBottom()
         # The layout may still be pending (rows just inserted): once more after it.
         self._stick_soon()
+
+    def show_message(self, seq: int) -> bool:
+        """Scroll the row of message ``seq`` to the middle and flash it; False if not shown.
+
+        The list holds the page around it (see the module docstring): it is
+        *behind* from now on, unpinned.
+        """
+        row = self._model.row_of_seq(seq)
+        if row is None:
+            return False
+        self._pinned = False
+        self._behind = True
+        self._set_unseen(self._unseen)
+        index = self._model.index(row)
+        self._flash_row = QPersistentModelIndex(index)
+        # The rows of the page are laid out now, and the scroll moves that
+        # follow (the range shrinking under the old position, the centring)
+        # are not the reader going down to the bottom.
+        self._jumping = True
+        try:
+            self.executeDelayedItemsLayout()
+            self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        finally:
+            self._jumping = False
+        # Once more after the layout the reset queued (rows measured anew).
+        QTimer.singleShot(0, self._center_flashed)
+        self._flash.stop()
+        self._flash.start()
+        return True
+
+    def flashing_row(self) -> int | None:
+        """The row being flashed now (the message jumped to), None when no flash runs."""
+        if self._flash.state() != QAbstractAnimation.State.Running or not self._flash_row.isValid():
+            return None
+        return self._flash_row.row()
+
+    def _center_flashed(self) -> None:
+        if self._flash_row.isValid() and not self._pinned:
+            index = self._model.index(self._flash_row.row())
+            self._jumping = True
+            try:
+                self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+            finally:
+                self._jumping = False
 
     def older_loaded(self, added: int) -> None:
         """The older page asked for with olderWanted has arrived with ``added`` rows."""
@@ -219,11 +304,14 @@ class MessageView(QListView):
         self.scrollToBottom()
 
     def _scrolled(self, value: int) -> None:
-        if self._keep_from_bottom is not None:
+        if self._keep_from_bottom is not None or self._jumping:
             return
         if self.at_bottom():
             if self._behind:
-                self.newestWanted.emit()
+                # A page that fits the view (a short one jumped to) is not
+                # "scrolled down to": its jump button goes back to the newest.
+                if self.verticalScrollBar().maximum() > 0:
+                    self.newestWanted.emit()
                 return
             self._pinned = True
             self._set_unseen(0)
@@ -240,8 +328,10 @@ class MessageView(QListView):
 
     def _set_unseen(self, count: int) -> None:
         self._unseen = count
-        if count:
-            self.new_button.setText(self.tr("%n new messages", "", count))
+        if count or self._behind:
+            # Behind after a jump with nothing new yet: the way back down.
+            text = self.tr("%n new messages", "", count) if count else self.tr("Back to the newest")
+            self.new_button.setText(text)
             self.new_button.setIcon(
                 icon("down", self.palette().color(QPalette.ColorRole.HighlightedText))
             )
@@ -271,6 +361,13 @@ class MessageView(QListView):
             self.message_delegate.clear_cache()
             self.scheduleDelayedItemsLayout()
 
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        # Scrolling moves the viewport's child widgets with the rows: the
+        # button floats, so it goes back to its place.
+        if self.new_button.isVisible():
+            self._place_button()
+
     def _place_button(self) -> None:
         viewport = self.viewport()
         size = self.new_button.sizeHint()
@@ -285,6 +382,19 @@ class MessageView(QListView):
             # Already at the top: the scroll bar will not move, so say it here.
             self._want_older()
         super().wheelEvent(event)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        row = self.flashing_row()
+        if row is None:
+            return
+        color = QColor(self.palette().color(QPalette.ColorRole.Highlight))
+        # Stronger on a dark background, where the same alpha shows less.
+        strength = 0.5 if is_dark(self.palette()) else 0.35
+        color.setAlphaF(strength * float(self._flash.currentValue() or 0.0))
+        painter = QPainter(self.viewport())
+        painter.fillRect(self.visualRect(self._model.index(row)), color)
+        painter.end()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         super().mouseMoveEvent(event)

@@ -75,6 +75,7 @@ TINY = {
         *("--servers", "1,2", "--clients", "6", "--rate", "20", "--window", "4"),
         *("--duration", "0.5", "--warmup", "0.2"),
     ],
+    "search_ui": ["--cached", "500", "--queries", "5"],
 }
 # The latency benchmark with the knobs issue 17 added to reproduce an outside
 # harness: two receiver processes on uvloop, receivers that parse, senders on
@@ -196,6 +197,13 @@ def test_client_prints_each_figure_beside_its_baseline(runs: dict[str, Run]) -> 
     figures = runs["client"].result["figures"]
     assert figures["rows_shown"] > 0
     assert figures["first_paint_s"] > 0
+
+
+def test_search_ui_times_the_loop_beside_its_no_search_baseline(runs: dict[str, Run]) -> None:
+    rows = {row["how"]: row for row in runs["search_ui"].result["rows"]}
+    assert set(rows) == {"no search", "on the loop", "MessageSearch"}
+    assert rows["MessageSearch"]["answer"]["count"] == 15
+    assert rows["no search"]["loop_late"]["count"] > 0
 
 
 def test_revocation_closes_every_socket_of_each_action(runs: dict[str, Run]) -> None:

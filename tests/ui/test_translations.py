@@ -161,6 +161,13 @@ async def everything_open(
 
     window.ask_new_room()
     window.ask_room()
+    window.ask_search(every_room=True)
+    panel = window.search_panel
+    assert panel is not None
+    panel.query.setText("hello")
+    # The final answer's summary ("1 on this computer, 0 from the server"; the
+    # cache's first answer says "…; searching the server").
+    await eventually(lambda: panel.results.rowCount() == 1 and ";" not in panel.summary.text())
     window.ask_sign_out()
     review = CertificateReviewDialog(problem, window)
     quit_prompt = HostingQuitPrompt(
@@ -191,6 +198,7 @@ async def everything_open(
         window,
         window.new_room_dialog,
         window.quick_switch,
+        window.search_panel,
         window.sign_out_box,
         review,
         quit_prompt,
