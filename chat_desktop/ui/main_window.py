@@ -71,6 +71,7 @@ from .certificate import CertificateBar, CertificateReviewDialog
 from .composer import ComposerBox
 from .connection_status import ConnectionStatusWidget
 from .launcher_badge import LauncherBadge
+from .message_actions import MessageActions
 from .message_model import MessageListModel
 from .message_view import MessageView
 from .new_room import NewRoomDialog
@@ -297,7 +298,6 @@ class MainWindow(QMainWindow):
         c.problem.connect(self._problem)
         c.certificateProblem.connect(self._certificate_problem)
 
-        self.composer.submitted.connect(lambda text: c.send(self.messages.room, text))
         self.composer.edited.connect(lambda text: c.composer_edited(self.messages.room, text))
         self.view.olderWanted.connect(
             lambda: c.request_older(self.messages.room, self.messages.oldest_seq())
@@ -322,6 +322,7 @@ class MainWindow(QMainWindow):
         self.previous_room_action.triggered.connect(lambda: self.step_room(-1))
         self.next_unread_action.triggered.connect(self.next_unread_room)
         self.quick_switch_action.triggered.connect(self.ask_room)
+        c.jumpReady.connect(self._jump_ready)
         self.side_bar_action.toggled.connect(self.side_bar.setVisible)
         self.settings_action.triggered.connect(self.show_settings)
         self.about_action.triggered.connect(self.show_about)
@@ -330,6 +331,17 @@ class MainWindow(QMainWindow):
         self._quiet_timer.timeout.connect(self._show_quiet)
         self.room_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.room_list.customContextMenuRequested.connect(self._room_context_menu)
+        self._connect_message_actions()
+
+    def _connect_message_actions(self) -> None:
+        """Reply, react, edit, delete, copy, quotes and "seen by": see message_actions.py.
+
+        Sending goes through them too: the composer may be replying or editing.
+        """
+        self.message_actions = MessageActions(
+            self.controller, self.view, self.messages, self.composer_box, self
+        )
+        self.message_actions.openMessageRequested.connect(self.open_message)
 
     # --------------------------------------------------- controller -> UI
 
@@ -529,6 +541,23 @@ class MainWindow(QMainWindow):
         dialog = QuickSwitchDialog(self.rooms, self)
         dialog.roomChosen.connect(self.show_room)
         self._open_kept(dialog, "quick_switch")
+
+    def open_message(self, room: str, seq: int) -> None:
+        """Show message ``seq`` of ``room`` among the messages around it, flashed."""
+        if room != self.messages.room:
+            self.show_room(room)
+        self.controller.open_at(room, seq)
+
+    def _jump_ready(self, room: str, seq: int, entries: list[MessageEntry]) -> None:
+        if room != self.messages.room:
+            return
+        if not any(entry.seq == seq for entry in entries):
+            self._problem(
+                self.tr("That message is not on this computer and the server cannot be reached")
+            )
+            return
+        self.messages.reset(room, entries)
+        self.view.show_message(seq)
 
     # --------------------------------------------------------- preferences
 

@@ -22,15 +22,54 @@
   jump button counts them, and jumping down (or scrolling to the bottom)
   emits :attr:`MessageView.newestWanted`, on which the window reloads the
   newest page from the cache.
-- **Links**: the cursor becomes a pointing hand over a link.
+- **Links**: the cursor becomes a pointing hand over a link (and over the
+  other things a click does something to: reaction chips, a reply's quote).
+- **Message actions**: over the row under the mouse float React, Reply and
+  More (:class:`~.message_actions.HoverActions`); a right click or the menu
+  key asks for the row's context menu (:attr:`MessageView.menuRequested`).
+  Rows can be chosen (click, Shift/Ctrl+click) and Ctrl+C copies their text;
+  a double click opens a read-only field over a row's text to select part
+  of it with the mouse (see MessageDelegate.createEditor for why).
+- **Jumping to a message** (a search hit): the window shows the page around
+  it and calls :meth:`MessageView.show_message`, which scrolls that row to
+  the middle and flashes it (a highlight that fades out, painted over the
+  row here, so the delegate needs no part in it). The list then is not the
+  newest page: it counts as *behind*, so new messages wait on the jump
+  button and going down to the bottom reloads the newest page.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QPoint, QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QMouseEvent, QPalette, QResizeEvent, QWheelEvent
-from PySide6.QtWidgets import QAbstractItemView, QListView, QPushButton, QWidget
+from PySide6.QtCore import (
+    QAbstractAnimation,
+    QEasingCurve,
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QPointF,
+    Qt,
+    QTimer,
+    QVariantAnimation,
+    Signal,
+)
+from PySide6.QtGui import (
+    QColor,
+    QContextMenuEvent,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QResizeEvent,
+    QTextCursor,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QAbstractItemView, QListView, QPlainTextEdit, QPushButton, QWidget
 
+from .message_actions import HoverActions, available_actions
 from .message_delegate import MessageDelegate
 from .message_model import MessageListModel, MessageRole
 from .resources import icon
@@ -44,6 +83,8 @@ LIVE_ROWS_KEEP = 300
 # While scrolled up, the list grows to at most this many rows; newer
 # messages wait in the cache until the reader jumps down.
 SCROLLED_ROWS_MAX = 3000
+# How long a message jumped to is highlighted: it lights up, stays, fades (ms).
+FLASH_MS = 1800
 
 
 class MessageView(QListView):
@@ -53,10 +94,16 @@ class MessageView(QListView):
         olderWanted(): the user scrolled to the top and older messages may exist.
         newestWanted(): the user went down to the newest while messages were
             held back; reload the newest page (from the cache).
+        menuRequested(object, QPoint): the context menu of a MessageEntry
+            (right click, the menu key) at a global position.
+        textTyped(str): a key was typed while the list had the focus (the
+            window hands it on to the composer).
     """
 
     olderWanted = Signal()
     newestWanted = Signal()
+    menuRequested = Signal(object, QPoint)
+    textTyped = Signal(str)
 
     def __init__(self, model: MessageListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,9 +116,13 @@ class MessageView(QListView):
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.verticalScrollBar().setSingleStep(24)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # Rows are chosen with the mouse (Shift/Ctrl+click for more) for
+        # Ctrl+C; a double click opens the read-only text field for selecting
+        # part of a text (see MessageDelegate.createEditor). Click focus only:
+        # Tab goes between the composer and the side bar, as before.
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         # Rows are re-laid out (wrapped anew) whenever the width changes.
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setWordWrap(True)
@@ -99,12 +150,31 @@ class MessageView(QListView):
         self.new_button.hide()
         self.new_button.clicked.connect(self.scroll_to_newest)
 
+        # The row jumped to last and its highlight's strength over time (0..1).
+        self._flash_row = QPersistentModelIndex()
+        self._flash = QVariantAnimation(self)
+        self._flash.setDuration(FLASH_MS)
+        self._flash.setStartValue(0.0)
+        self._flash.setKeyValueAt(0.12, 1.0)
+        self._flash.setKeyValueAt(0.55, 1.0)
+        self._flash.setEndValue(0.0)
+        self._flash.setEasingCurve(QEasingCurve.Type.InOutQuad)
+        self._flash.valueChanged.connect(lambda _value: self.viewport().update())
+
         model.rowsAboutToBeInserted.connect(self._before_insert)
         model.rowsInserted.connect(self._after_insert)
         model.modelReset.connect(self._after_reset)
         scroll_bar = self.verticalScrollBar()
         scroll_bar.rangeChanged.connect(self._range_changed)
         scroll_bar.valueChanged.connect(self._scrolled)
+
+        # React, Reply, More over the row under the mouse (message_actions.py).
+        self.hover_actions = HoverActions(self.viewport())
+        self._hover_row = QPersistentModelIndex()
+        # Rows move under a still mouse when the list scrolls or changes.
+        scroll_bar.valueChanged.connect(lambda _value: self._place_hover())
+        model.dataChanged.connect(lambda *_args: self._place_hover())
+        model.modelReset.connect(self._place_hover)
 
     # ----------------------------------------------------------------- state
 
@@ -151,6 +221,38 @@ class MessageView(QListView):
         self.scrollToBottom()
         # The layout may still be pending (rows just inserted): once more after it.
         self._stick_soon()
+
+    def show_message(self, seq: int) -> bool:
+        """Scroll the row of message ``seq`` to the middle and flash it; False if not shown.
+
+        The list holds the page around it (see the module docstring): it is
+        *behind* from now on, unpinned.
+        """
+        row = self._model.row_of_seq(seq)
+        if row is None:
+            return False
+        self._pinned = False
+        self._behind = True
+        self._set_unseen(self._unseen)
+        index = self._model.index(row)
+        self._flash_row = QPersistentModelIndex(index)
+        self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        # Once more after the layout the reset queued (rows measured anew).
+        QTimer.singleShot(0, self._center_flashed)
+        self._flash.stop()
+        self._flash.start()
+        return True
+
+    def flashing_row(self) -> int | None:
+        """The row being flashed now (the message jumped to), None when no flash runs."""
+        if self._flash.state() != QAbstractAnimation.State.Running or not self._flash_row.isValid():
+            return None
+        return self._flash_row.row()
+
+    def _center_flashed(self) -> None:
+        if self._flash_row.isValid() and not self._pinned:
+            index = self._model.index(self._flash_row.row())
+            self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
 
     def older_loaded(self, added: int) -> None:
         """The older page asked for with olderWanted has arrived with ``added`` rows."""
@@ -223,7 +325,10 @@ class MessageView(QListView):
             return
         if self.at_bottom():
             if self._behind:
-                self.newestWanted.emit()
+                # A page that fits the view (a short one jumped to) is not
+                # "scrolled down to": its jump button goes back to the newest.
+                if self.verticalScrollBar().maximum() > 0:
+                    self.newestWanted.emit()
                 return
             self._pinned = True
             self._set_unseen(0)
@@ -240,8 +345,10 @@ class MessageView(QListView):
 
     def _set_unseen(self, count: int) -> None:
         self._unseen = count
-        if count:
-            self.new_button.setText(self.tr("%n new messages", "", count))
+        if count or self._behind:
+            # Behind after a jump with nothing new yet: the way back down.
+            text = self.tr("%n new messages", "", count) if count else self.tr("Back to the newest")
+            self.new_button.setText(text)
             self.new_button.setIcon(
                 icon("down", self.palette().color(QPalette.ColorRole.HighlightedText))
             )
@@ -271,6 +378,13 @@ class MessageView(QListView):
             self.message_delegate.clear_cache()
             self.scheduleDelayedItemsLayout()
 
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        # Scrolling moves the viewport's child widgets with the rows: the
+        # button floats, so it goes back to its place.
+        if self.new_button.isVisible():
+            self._place_button()
+
     def _place_button(self) -> None:
         viewport = self.viewport()
         size = self.new_button.sizeHint()
@@ -286,15 +400,109 @@ class MessageView(QListView):
             self._want_older()
         super().wheelEvent(event)
 
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        row = self.flashing_row()
+        if row is None:
+            return
+        color = QColor(self.palette().color(QPalette.ColorRole.Highlight))
+        color.setAlphaF(0.35 * float(self._flash.currentValue() or 0.0))
+        painter = QPainter(self.viewport())
+        painter.fillRect(self.visualRect(self._model.index(row)), color)
+        painter.end()
+
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         super().mouseMoveEvent(event)
         index = self.indexAt(event.position().toPoint())
-        over_link = False
+        clickable = False
         if index.isValid():
             rect = self.visualRect(index)
-            over_link = (
-                self.message_delegate.link_at(index, rect, QPointF(event.position())) is not None
-            )
+            clickable = self.message_delegate.clickable_at(index, rect, QPointF(event.position()))
         self.viewport().setCursor(
-            Qt.CursorShape.PointingHandCursor if over_link else Qt.CursorShape.ArrowCursor
+            Qt.CursorShape.PointingHandCursor if clickable else Qt.CursorShape.ArrowCursor
         )
+        self._hover_row = QPersistentModelIndex(index)
+        self._place_hover()
+
+    # ------------------------------------------------------ message actions
+
+    def leaveEvent(self, event: QEvent) -> None:
+        super().leaveEvent(event)
+        if not self.hover_actions.underMouse():
+            self._hover_row = QPersistentModelIndex()
+            self.hover_actions.hide()
+
+    def _place_hover(self) -> None:
+        """Put the hover bar at the top right of the row under the mouse (or hide it)."""
+        bar = self.hover_actions
+        if not self._hover_row.isValid():
+            bar.hide()
+            return
+        index = self._model.index(self._hover_row.row())
+        entry = self._model.entry(index.row())
+        # Whether I am an admin only decides whether the menu behind "More"
+        # has Delete; any message with text has Copy there anyway.
+        bar.show_for(entry, available_actions(entry, self._model.me, admin=True))
+        if not bar.isVisible():
+            return
+        rect = self.visualRect(index)
+        layout = self.message_delegate.layout_for(index, rect.width())
+        top = rect.top() + (layout.day.bottom() + 1 if layout.day is not None else 0)
+        bar.move(rect.right() - bar.width() - 8, max(0, top - bar.height() // 3))
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        if event.reason() == QContextMenuEvent.Reason.Mouse:
+            index = self.indexAt(event.pos())
+        else:
+            index = self.currentIndex()
+        if index.isValid():
+            self.menuRequested.emit(self._model.entry(index.row()), event.globalPos())
+            event.accept()
+
+    def copy_selection(self) -> str:
+        """Put the chosen rows' text on the clipboard; return it.
+
+        One row: its text as written. More: one line each, "author: text",
+        oldest first (what a reader pastes into a mail or a ticket).
+        """
+        rows = sorted(index.row() for index in self.selectionModel().selectedIndexes())
+        entries = [self._model.entry(row) for row in rows]
+        entries = [entry for entry in entries if not entry.deleted]
+        if len(entries) == 1:
+            text = entries[0].text
+        else:
+            text = "\n".join(f"{entry.author}: {entry.text}" for entry in entries)
+        if text:
+            QGuiApplication.clipboard().setText(text)
+        return text
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.matches(QKeySequence.StandardKey.Copy):
+            self.copy_selection()
+            return
+        if event.key() == Qt.Key.Key_Escape:
+            self.clearSelection()
+            return
+        typed = event.text()
+        if (
+            typed
+            and typed.isprintable()
+            and not event.modifiers()
+            & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier)
+        ):
+            self.textTyped.emit(typed)
+            return
+        super().keyPressEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        super().mouseDoubleClickEvent(event)
+        # The text field opened over the row: the word double-clicked is selected in it.
+        index = self.indexAt(event.position().toPoint())
+        field = self.indexWidget(index) if index.isValid() else None
+        if isinstance(field, QPlainTextEdit):
+            cursor = field.cursorForPosition(
+                field.mapFrom(self.viewport(), event.position().toPoint())
+            )
+            cursor.select(QTextCursor.SelectionType.WordUnderCursor)
+            field.setTextCursor(cursor)
+            field.setFocus()
