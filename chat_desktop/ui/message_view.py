@@ -494,12 +494,17 @@ class MessageView(QListView):
             return
         super().keyPressEvent(event)
 
+    def selection_field(self) -> QPlainTextEdit | None:
+        """The read-only text field open over a row (a double click opened it), if any."""
+        if self.state() != QAbstractItemView.State.EditingState:
+            return None
+        return self.viewport().findChild(QPlainTextEdit, "messageTextSelection")
+
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         super().mouseDoubleClickEvent(event)
         # The text field opened over the row: the word double-clicked is selected in it.
-        index = self.indexAt(event.position().toPoint())
-        field = self.indexWidget(index) if index.isValid() else None
-        if isinstance(field, QPlainTextEdit):
+        field = self.selection_field()
+        if field is not None:
             cursor = field.cursorForPosition(
                 field.mapFrom(self.viewport(), event.position().toPoint())
             )
