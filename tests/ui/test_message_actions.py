@@ -109,11 +109,10 @@ def test_a_chips_tool_tip_names_who_reacted_as_plain_text(qtbot: QtBot) -> None:
 def test_chips_wrap_inside_a_narrow_row(qtbot: QtBot) -> None:
     reactions = tuple((emoji, ("bob",)) for emoji in COMMON_EMOJI[:12])
     view = shown(qtbot, [entry(1, reactions=reactions)])
-    view.resize(260, 400)
-    qtbot.waitUntil(lambda: view.viewport().width() < 260)
-    layout = layout_of(view, 0)
+    width = 260
+    layout = view.message_delegate.layout_for(view.model().index(0, 0), width)
     assert len({chip.rect.top() for chip in layout.chips}) > 1
-    assert all(chip.rect.right() < view.viewport().width() for chip in layout.chips)
+    assert all(chip.rect.right() < width for chip in layout.chips)
     assert layout.height > layout.chips[-1].rect.bottom()
 
 
