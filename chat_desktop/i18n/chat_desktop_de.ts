@@ -190,7 +190,7 @@
 <context>
     <name>Composer</name>
     <message>
-        <location filename="../ui/composer.py" line="+60"/>
+        <location filename="../ui/composer.py" line="+78"/>
         <source>Message</source>
         <translation>Nachricht</translation>
     </message>
@@ -200,15 +200,28 @@
         <translation>Nachricht schreiben…  (Eingabe sendet, Umschalt+Eingabe für neue Zeile)</translation>
     </message>
     <message>
-        <location line="+107"/>
+        <location line="+117"/>
         <source>A message can hold at most {limit} characters; this one has {length}.</source>
         <translation>Eine Nachricht darf höchstens {limit} Zeichen haben; diese hat {length}.</translation>
     </message>
 </context>
 <context>
+    <name>ComposerBanner</name>
+    <message>
+        <location line="+66"/>
+        <source>Cancel (Esc)</source>
+        <translation>Abbrechen (Esc)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+</context>
+<context>
     <name>ComposerBox</name>
     <message>
-        <location line="+41"/>
+        <location line="+46"/>
         <source>Send (Enter)</source>
         <translation>Senden (Eingabe)</translation>
     </message>
@@ -216,6 +229,16 @@
         <location line="+1"/>
         <source>Send</source>
         <translation>Senden</translation>
+    </message>
+    <message>
+        <location line="+48"/>
+        <source>Replying to {author}: {text}</source>
+        <translation>Antwort an {author}: {text}</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Editing message</source>
+        <translation>Nachricht bearbeiten</translation>
     </message>
 </context>
 <context>
@@ -292,6 +315,14 @@
     </message>
 </context>
 <context>
+    <name>EmojiPicker</name>
+    <message>
+        <location filename="../ui/emoji_picker.py" line="+33"/>
+        <source>Choose a reaction</source>
+        <translation>Reaktion wählen</translation>
+    </message>
+</context>
+<context>
     <name>HostingQuitPrompt</name>
     <message>
         <location filename="../ui/quit_prompt.py" line="+33"/>
@@ -336,9 +367,27 @@
     </message>
 </context>
 <context>
+    <name>HoverActions</name>
+    <message>
+        <location filename="../ui/message_actions.py" line="+132"/>
+        <source>Add a reaction</source>
+        <translation>Reaktion hinzufügen</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reply</source>
+        <translation>Antworten</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>More actions</source>
+        <translation>Weitere Aktionen</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
-        <location filename="../ui/main_window.py" line="+139"/>
+        <location filename="../ui/main_window.py" line="+140"/>
         <source>Rooms</source>
         <extracomment>The smallest window the layout is made for (and tested at): below it rows and headings would have no room.</extracomment>
         <translation>Räume</translation>
@@ -469,7 +518,7 @@
         <translation>&amp;Über Chat Desktop</translation>
     </message>
     <message>
-        <location line="+64"/>
+        <location line="+75"/>
         <source>Message #{room}</source>
         <translation>Nachricht an #{room}</translation>
     </message>
@@ -507,7 +556,12 @@
         <translation>Von diesem Server abmelden? Noch nicht gesendete Nachrichten warten auf Ihre nächste Anmeldung.</translation>
     </message>
     <message>
-        <location line="+81"/>
+        <location line="+55"/>
+        <source>That message could not be loaded: it was deleted, or it is not on this computer and the server cannot be reached</source>
+        <translation>Diese Nachricht ließ sich nicht laden: Sie wurde gelöscht, oder sie ist nicht auf diesem Computer und der Server ist nicht erreichbar</translation>
+    </message>
+    <message>
+        <location line="+46"/>
         <source>Unmute room</source>
         <translation>Raum nicht mehr stummschalten</translation>
     </message>
@@ -541,9 +595,57 @@
     </message>
 </context>
 <context>
+    <name>MessageActions</name>
+    <message>
+        <location filename="../ui/message_actions.py" line="-34"/>
+        <source>Reply</source>
+        <translation>Antworten</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>React…</source>
+        <translation>Reagieren…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Edit</source>
+        <translation>Bearbeiten</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Delete…</source>
+        <translation>Löschen…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Copy text</source>
+        <translation>Text kopieren</translation>
+    </message>
+    <message>
+        <location line="+218"/>
+        <source>Delete this message for everyone? This cannot be undone.</source>
+        <translation>Diese Nachricht für alle löschen? Das lässt sich nicht rückgängig machen.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Delete this message by {author} for everyone? This cannot be undone.</source>
+        <translation>Diese Nachricht von {author} für alle löschen? Das lässt sich nicht rückgängig machen.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Delete message</source>
+        <translation>Nachricht löschen</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Delete</source>
+        <translation>Löschen</translation>
+    </message>
+</context>
+<context>
     <name>MessageDelegate</name>
     <message>
-        <location filename="../ui/message_delegate.py" line="+92"/>
+        <location filename="../ui/message_delegate.py" line="+120"/>
         <source>Queued: sends when the connection is back</source>
         <translation>Wartet: wird gesendet, sobald die Verbindung steht</translation>
     </message>
@@ -567,16 +669,51 @@
         <source>Retry</source>
         <translation>Erneut senden</translation>
     </message>
+    <message>
+        <location line="+5"/>
+        <source>(edited)</source>
+        <translation>(bearbeitet)</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>message deleted</source>
+        <translation>Nachricht gelöscht</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Seen by {names}</source>
+        <translation>Gesehen von {names}</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>a message not loaded</source>
+        <translation>eine nicht geladene Nachricht</translation>
+    </message>
+    <message>
+        <location line="+660"/>
+        <source>Message text</source>
+        <translation>Nachrichtentext</translation>
+    </message>
 </context>
 <context>
     <name>MessageListModel</name>
     <message>
-        <location filename="../ui/message_model.py" line="+289"/>
+        <location filename="../ui/message_model.py" line="+380"/>
+        <source>message deleted</source>
+        <translation>Nachricht gelöscht</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>{author} at {time}: {text}</source>
         <translation>{author} um {time}: {text}</translation>
     </message>
     <message>
-        <location line="+104"/>
+        <location line="+127"/>
+        <source>Edited {time}</source>
+        <translation>Bearbeitet {time}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>Queued: it will be sent when the connection is back</source>
         <translation>Wartet: wird gesendet, sobald die Verbindung wieder steht</translation>
     </message>
@@ -599,22 +736,27 @@
 <context>
     <name>MessageView</name>
     <message>
-        <location filename="../ui/message_view.py" line="+64"/>
+        <location filename="../ui/message_view.py" line="+111"/>
         <source>Messages</source>
         <translation>Nachrichten</translation>
     </message>
     <message>
-        <location line="+33"/>
+        <location line="+37"/>
         <source>Scrolls down to the newest message</source>
         <translation>Springt zur neuesten Nachricht</translation>
     </message>
     <message numerus="yes">
-        <location line="+147"/>
+        <location line="+202"/>
         <source>%n new messages</source>
         <translation>
             <numerusform>%n neue Nachricht</numerusform>
             <numerusform>%n neue Nachrichten</numerusform>
         </translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Back to the newest</source>
+        <translation>Zu den neuesten</translation>
     </message>
 </context>
 <context>
@@ -1343,6 +1485,24 @@ Gezeigt:  {presented}</translation>
         <location line="+1"/>
         <source>Text must be at most 4000 characters.</source>
         <translation>Eine Nachricht darf höchstens 4000 Zeichen haben.</translation>
+    </message>
+</context>
+<context>
+    <name>reactions</name>
+    <message>
+        <location filename="../ui/reactions.py" line="+111"/>
+        <source>You reacted with {emoji}</source>
+        <translation>Sie haben mit {emoji} reagiert</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{names} and you reacted with {emoji}</source>
+        <translation>{names} und Sie haben mit {emoji} reagiert</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{names} reacted with {emoji}</source>
+        <translation>Mit {emoji} reagiert: {names}</translation>
     </message>
 </context>
 </TS>

@@ -34,7 +34,7 @@
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../ui/main_window.py" line="+376"/>
+        <location filename="../ui/main_window.py" line="+388"/>
         <source>PEOPLE · %n ONLINE</source>
         <translation>
             <numerusform>PEOPLE · %n ONLINE</numerusform>
@@ -45,7 +45,7 @@
 <context>
     <name>MessageView</name>
     <message numerus="yes">
-        <location filename="../ui/message_view.py" line="+244"/>
+        <location filename="../ui/message_view.py" line="+350"/>
         <source>%n new messages</source>
         <translation>
             <numerusform>%n new message</numerusform>

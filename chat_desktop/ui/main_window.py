@@ -553,7 +553,10 @@ class MainWindow(QMainWindow):
             return
         if not any(entry.seq == seq for entry in entries):
             self._problem(
-                self.tr("That message is not on this computer and the server cannot be reached")
+                self.tr(
+                    "That message could not be loaded: it was deleted, or it is not on "
+                    "this computer and the server cannot be reached"
+                )
             )
             return
         self.messages.reset(room, entries)

@@ -8,6 +8,8 @@ server is in test_message_actions_windows.py.
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtGui import QContextMenuEvent, QGuiApplication, QHelpEvent
 from PySide6.QtTest import QTest
@@ -403,3 +405,23 @@ def test_a_key_typed_in_the_list_goes_to_the_composer(qtbot: QtBot) -> None:
     view.setFocus()
     QTest.keyClicks(view, "ok")
     assert typed == ["o", "k"]
+
+
+def test_the_message_actions_speak_german(qtbot: QtBot, speak: Any) -> None:
+    speak("de")
+    assert _menu_texts(entry(1, "alice")) == [
+        "Antworten",
+        "Reagieren…",
+        "Bearbeiten",
+        "Löschen…",
+        "Text kopieren",
+    ]
+    view = shown(
+        qtbot, [entry(1, "bob", "", deleted=True), entry(2, text="neu", edited=entry(2).ts)]
+    )
+    assert layout_of(view, 0).text.text() == "Nachricht gelöscht"
+    assert layout_of(view, 1).text.text() == "neu (bearbeitet)"
+    box = _box(qtbot)
+    box.start_edit(entry(3, "alice", "alt"))
+    assert box.banner.label.full_text() == "Nachricht bearbeiten"
+    assert who_reacted("👍", ("bob", "alice"), "alice") == "bob und Sie haben mit 👍 reagiert"
