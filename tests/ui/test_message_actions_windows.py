@@ -22,7 +22,7 @@ from chat_desktop.ui.message_delegate import MessageLayout
 from chat_desktop.ui.message_view import MessageView
 from tests.waiting import eventually
 
-from .conftest import ChatClient, LocalChatServer, alice_and_bob
+from .conftest import ChatClient, LocalChatServer, alice_and_bob, connected
 
 
 def find(client: ChatClient, text: str) -> MessageEntry | None:
@@ -266,5 +266,46 @@ def test_seen_by_shows_under_the_last_message_the_other_member_has_read(
         bob.c.set_active(True)
         await eventually(lambda: layout(alice, second.seq or 0).seen_text == "Seen by bob")
         assert layout(alice, first.seq or 0).seen is None
+
+    run(body())
+
+
+def test_a_click_on_a_quote_of_a_message_not_on_this_computer_loads_and_shows_it(
+    chat_server_here: LocalChatServer, make_client: Any, run: Any
+) -> None:
+    async def body() -> None:
+        bob = await make_client(chat_server_here.url, "bob")
+        await eventually(lambda: connected(bob))
+        original = await delivered(bob, "the very first plan")
+        await chat_server_here.post("carol", [f"chatter {n}" for n in range(150)])
+        await eventually(lambda: find(bob, "chatter 149") is not None)
+        bob.w.message_actions.reply(original)
+        bob.type_and_send("as planned at the start")
+        answer = await _arrived(bob, "as planned at the start")
+        await eventually(lambda: (find(bob, "as planned at the start") or answer).seq is not None)
+
+        # Alice signs in later: her cache starts with the newest page only.
+        alice = await make_client(chat_server_here.url, "alice")
+        reply = await _arrived(alice, "as planned at the start")
+        await eventually(lambda: (find(alice, "as planned at the start") or reply).seq is not None)
+        reply = find(alice, "as planned at the start") or reply
+        assert find(alice, "the very first plan") is None
+        assert alice.cache is not None and alice.cache.message("general", 1) is None
+        quoted = layout(alice, reply.seq or 0).quoted
+        assert quoted is not None and quoted.author == ""  # "a message not loaded"
+        quote = layout(alice, reply.seq or 0).quote
+        assert quote is not None
+        view = alice.w.view
+        row = alice.w.messages.row_of_seq(reply.seq or 0)
+        assert row is not None
+        QTest.mouseClick(
+            view.viewport(),
+            Qt.MouseButton.LeftButton,
+            pos=view.visualRect(alice.w.messages.index(row)).topLeft() + quote.center(),
+        )
+        await eventually(lambda: find(alice, "the very first plan") is not None)
+        await eventually(
+            lambda: view.flashing_row() == alice.w.messages.row_of_seq(original.seq or 0)
+        )
 
     run(body())
