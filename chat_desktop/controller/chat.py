@@ -355,8 +355,7 @@ class ChatController(ConversationActions, QObject):
     def _on_batch(self, events: list[ServerEvent]) -> None:
         """Handle every event that arrived since the last batch: one signal per room."""
         out = self._conversation.handle(events)
-        if out.welcomed:
-            self._people.refresh()
+        self._people.meet({m.name for m in self._roster.members() if m.online}, out.welcomed)
         for room in out.removed:
             self.roomRemoved.emit(room)
         for room, entries in out.changed.items():

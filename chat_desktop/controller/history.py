@@ -176,9 +176,11 @@ class History:
     async def _newest(self, room: str) -> None:
         # The page's messages reach the window through the batch like any other.
         page = await self.request(room, None, self._page_size)
-        if page is not None and page.messages:
+        if page is not None and page.messages and not self._cache.counts_unread(room):
             # This is only asked for a room the cache held nothing of: what was
             # said there before I first looked is history, not unread news.
+            # (Unless the server counts what I have not read (Version 2): then
+            # its count holds, the same on every device of mine.)
             self._cache.mark_read(room, page.messages[-1].seq)
             self._on_read()
 

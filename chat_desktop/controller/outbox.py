@@ -138,6 +138,9 @@ class Outbox:
         # (oldest first); one task watches them all (see _watch_acks).
         self._awaiting_ack: dict[str, float] = {}
         self._ack_watch: asyncio.Task[None] | None = None
+        # client_id -> seq of my messages stored during this session: a write
+        # may aim at an entry the window got before the message's ack.
+        self._stored: dict[str, int] = {}
 
     def __contains__(self, client_id: object) -> bool:
         return client_id in self._queue
@@ -186,7 +189,7 @@ class Outbox:
         seq: int | None = None
         aimed_at: str | None = None
         if target is not None:
-            seq = target.seq
+            seq = target.seq or self._stored.get(target.client_id)
             if seq is None:
                 if target.client_id not in self._pending:
                     return None
@@ -210,6 +213,11 @@ class Outbox:
         self._queue[queued.client_id] = queued
         self.flush()
         return queued
+
+    def forget_room(self, room: str) -> None:
+        """I can no longer write to ``room`` (the cache purged it): drop what waits for it."""
+        for write in [w for w in self._queue.values() if w.room == room]:
+            self._done(write.client_id)
 
     def room_opened(self, name: str) -> None:
         """Room ``name`` exists: a queued opening of that direct room is done."""
@@ -268,6 +276,7 @@ class Outbox:
 
     def _resolve(self, client_id: str, seq: int) -> None:
         """My message ``client_id`` is stored as ``seq``: what aims at it can go out."""
+        self._stored[client_id] = seq
         waiting = False
         for write in list(self._queue.values()):
             if write.target_client_id == client_id:

@@ -145,7 +145,7 @@
         <translation>Dieses Gerät wurde abgemeldet. Bitte melden Sie sich erneut an.</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+15"/>
         <source>Cannot start the chat server here: {reason}</source>
         <translation>Der Chat-Server kann hier nicht starten: {reason}</translation>
     </message>
@@ -1317,12 +1317,12 @@ Gezeigt:  {presented}</translation>
     <name>errors</name>
     <message>
         <location filename="../controller/account.py" line="+11"/>
-        <location filename="../controller/wording.py" line="+106"/>
+        <location filename="../controller/wording.py" line="+109"/>
         <source>Something went wrong.</source>
         <translation>Etwas ist schiefgegangen.</translation>
     </message>
     <message>
-        <location filename="../controller/wording.py" line="-81"/>
+        <location filename="../controller/wording.py" line="-84"/>
         <source>The server did not accept this request.</source>
         <translation>Der Server hat diese Anfrage nicht angenommen.</translation>
     </message>
@@ -1360,6 +1360,11 @@ Gezeigt:  {presented}</translation>
         <location line="+1"/>
         <source>That message is not there any more: it may have been deleted.</source>
         <translation>Diese Nachricht gibt es nicht mehr: Sie wurde vielleicht gelöscht.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>An attached file is no longer on the server: attach it again.</source>
+        <translation>Eine angehängte Datei ist nicht mehr auf dem Server: Bitte erneut anhängen.</translation>
     </message>
     <message>
         <location line="+3"/>

@@ -157,3 +157,18 @@ async def test_opening_a_room_shows_the_cache_at_once_and_asks_for_what_it_lacks
     assert requests(session) == []
     assert history.cached_page("random", last_seq=12) == []
     await eventually(lambda: requests(session) == [("random", None, 100)])
+
+
+async def test_a_rooms_newest_page_leaves_the_servers_unread_count_as_it_is(
+    session: Session,
+) -> None:
+    history, read = history_of(session)
+    session.link.connect()
+    # Version 2: the server counts 5 of the 40 unread, on every device alike.
+    session.cache.save_rooms([RoomInfo("random", 40, kind="public", read_seq=35, unread=5)])
+    history.complete_newest_pages([RoomInfo("random", 40, kind="public", read_seq=35, unread=5)])
+    await eventually(lambda: requests(session) == [("random", None, 100)])
+    session.link.deliver(page("random", 1, 40, has_more=False))
+    await eventually(lambda: session.cache.positions().get("random") == 40)
+    assert read == []
+    assert session.cache.unread_counts(ME)["random"] == 5
