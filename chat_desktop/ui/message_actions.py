@@ -252,6 +252,12 @@ class MessageActions(QObject):
     def actions_for(self, entry: MessageEntry) -> list[MessageAction]:
         return available_actions(entry, self._c.me, self._admin)
 
+    def _current(self, entry: MessageEntry) -> MessageEntry:
+        """``entry`` as the list shows it now: a menu or the picker may stay open
+        while the message changes (another reaction, an edit)."""
+        row = self._model.row_of(entry.author, entry.client_id)
+        return self._model.entry(row) if row is not None else entry
+
     # ------------------------------------------------------------- the menu
 
     def open_menu(self, entry: MessageEntry, where: QPoint) -> QMenu | None:
@@ -288,6 +294,7 @@ class MessageActions(QObject):
             self._box.start_reply(entry)
 
     def edit(self, entry: MessageEntry) -> None:
+        entry = self._current(entry)
         if entry.author == self._c.me and not entry.deleted:
             self._box.start_edit(entry)
 
@@ -305,12 +312,15 @@ class MessageActions(QObject):
         if self.picker is not None:
             self.picker.close()
         picker = self.picker = EmojiPicker(self._parent)
-        picker.chosen.connect(
-            lambda emoji: self._c.react(entry, emoji, not entry.reacted(emoji, self._c.me))
-        )
+        picker.chosen.connect(lambda emoji: self._react(entry, emoji))
         picker.destroyed.connect(lambda: self._picker_closed(picker))
         picker.popup_at(where)
         return picker
+
+    def _react(self, entry: MessageEntry, emoji: str) -> None:
+        """Toggle my reaction ``emoji``: an emoji I already gave is taken back."""
+        current = self._current(entry)
+        self._c.react(current, emoji, not current.reacted(emoji, self._c.me))
 
     def _picker_closed(self, picker: EmojiPicker) -> None:
         if self.picker is picker:

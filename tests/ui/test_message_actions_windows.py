@@ -247,6 +247,11 @@ def test_a_reaction_shows_as_a_chip_in_both_windows_and_clicks_toggle_it(
         await eventually(lambda: shown_entry(alice, seq).reactions == ((party, ("alice",)),))
         assert not layout(bob, seq).chips[0].mine
 
+        # Picking an emoji she already gave takes hers back too: no chip is left.
+        picker = alice.w.message_actions.ask_reaction(shown_entry(alice, seq), QPoint(30, 30))
+        picker.buttons[6].click()
+        await eventually(lambda: layout(bob, seq).chips == ())
+
     run(body())
 
 
