@@ -529,6 +529,11 @@ class MessageDelegate(QStyledItemDelegate):
             chosen = QColor(palette.color(QPalette.ColorRole.Highlight))
             chosen.setAlpha(70 if is_dark(palette) else 50)
             painter.fillRect(body, chosen)
+        if option.state & QStyle.StateFlag.State_HasFocus:
+            # The row the keyboard is on (Tab into the list, arrows): a ring.
+            painter.setPen(palette.color(QPalette.ColorRole.Highlight))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(QRectF(body).adjusted(1.5, 0.5, -1.5, -0.5))
 
         muted = QColor(palette.color(QPalette.ColorRole.PlaceholderText))
         small = small_font(font)

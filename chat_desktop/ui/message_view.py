@@ -44,6 +44,7 @@ from PySide6.QtCore import (
     QAbstractAnimation,
     QEasingCurve,
     QEvent,
+    QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
     QPoint,
@@ -56,6 +57,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
+    QFocusEvent,
     QGuiApplication,
     QKeyEvent,
     QKeySequence,
@@ -70,7 +72,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractItemView, QListView, QPlainTextEdit, QPushButton, QWidget
 
 from .message_actions import HoverActions, available_actions
-from .message_delegate import MessageDelegate
+from .message_delegate import TEXT_X, MessageDelegate
 from .message_model import MessageListModel, MessageRole
 from .resources import icon
 
@@ -116,13 +118,14 @@ class MessageView(QListView):
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.verticalScrollBar().setSingleStep(24)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        # Rows are chosen with the mouse (Shift/Ctrl+click for more) for
-        # Ctrl+C; a double click opens the read-only text field for selecting
-        # part of a text (see MessageDelegate.createEditor). Click focus only:
-        # Tab goes between the composer and the side bar, as before.
+        # Rows are chosen with the mouse (Shift/Ctrl+click for more) or the
+        # arrow keys for Ctrl+C; a double click opens the read-only text field
+        # for selecting part of a text (see MessageDelegate.createEditor). Tab
+        # reaches the list, so that the keyboard gets to every message's menu
+        # (the menu key or Shift+F10 on the current row).
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked)
-        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         # Rows are re-laid out (wrapped anew) whenever the width changes.
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setWordWrap(True)
@@ -451,10 +454,8 @@ class MessageView(QListView):
         bar.move(rect.right() - bar.width() - 8, max(0, top - bar.height() // 3))
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
-        if event.reason() == QContextMenuEvent.Reason.Mouse:
-            index = self.indexAt(event.pos())
-        else:
-            index = self.currentIndex()
+        # The menu key arrives as a key press first (keyPressEvent answers it).
+        index = self.indexAt(event.pos())
         if index.isValid():
             self.menuRequested.emit(self._model.entry(index.row()), event.globalPos())
             event.accept()
@@ -476,9 +477,34 @@ class MessageView(QListView):
             QGuiApplication.clipboard().setText(text)
         return text
 
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        # Tabbed into: the newest message is the current one (not selected);
+        # Qt would make it the oldest loaded, far up the history.
+        tabbed = event.reason() in (
+            Qt.FocusReason.TabFocusReason,
+            Qt.FocusReason.BacktabFocusReason,
+        )
+        if tabbed and not self.currentIndex().isValid() and self._model.rowCount():
+            self.selectionModel().setCurrentIndex(
+                self._model.index(self._model.rowCount() - 1),
+                QItemSelectionModel.SelectionFlag.NoUpdate,
+            )
+        super().focusInEvent(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.matches(QKeySequence.StandardKey.Copy):
             self.copy_selection()
+            return
+        current = self.currentIndex()
+        menu_key = event.key() == Qt.Key.Key_Menu or (
+            event.key() == Qt.Key.Key_F10 and event.modifiers() == Qt.KeyboardModifier.ShiftModifier
+        )
+        if menu_key and current.isValid():
+            where = self.visualRect(current)
+            self.menuRequested.emit(
+                self._model.entry(current.row()),
+                self.viewport().mapToGlobal(where.topLeft() + QPoint(TEXT_X, where.height() // 2)),
+            )
             return
         if event.key() == Qt.Key.Key_Escape:
             self.clearSelection()

@@ -177,6 +177,25 @@ def test_a_right_click_asks_for_the_menu_of_that_message(qtbot: QtBot) -> None:
     assert asked == [second]
 
 
+def test_the_keyboard_reaches_a_messages_menu(qtbot: QtBot) -> None:
+    first, second = entry(1, text="first"), entry(2, "carol", text="second")
+    view = shown(qtbot, [first, second])
+    asked: list[MessageEntry] = []
+    view.menuRequested.connect(lambda message, _where: asked.append(message))
+    # As in the window, where the composer had the focus before Tab.
+    view.activateWindow()
+    qtbot.waitUntil(view.isActiveWindow)
+    view.clearFocus()
+    view.selectionModel().clear()
+    view.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(view.hasFocus)
+    # Tabbed in: the newest is the current row; Up goes to the one before.
+    QTest.keyClick(view, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier)
+    QTest.keyClick(view, Qt.Key.Key_Up)
+    QTest.keyClick(view, Qt.Key.Key_Menu)
+    assert asked == [second, first]
+
+
 def _context_event(where: QPoint, global_where: QPoint) -> QEvent:
     return QContextMenuEvent(QContextMenuEvent.Reason.Mouse, where, global_where)
 
