@@ -108,10 +108,9 @@ class Conversation:
         self._typing = typing
         self._room_requests = room_requests
         self._reads = reads
-        # From the welcome: whether I am an admin, the server's version and features.
+        # From the welcome: whether I am an admin, and the server's version.
         self.admin = False
         self.server_version = ""
-        self.features: tuple[str, ...] = ()
         # Direct rooms I asked to open (their names), answered by their room event.
         self.opening: set[str] = set()
         # The room on screen (the controller's; typing indicators are shown for it).
@@ -203,7 +202,6 @@ class Conversation:
         self.me = self._outbox.me = welcome.username or self.me
         self.server_version = welcome.server.version
         self.admin = bool(welcome.admin)
-        self.features = tuple(welcome.features or ())
         if welcome.protocol >= rules.PROTOCOL_V2:
             # Rooms I could read before and no longer can (left, removed or
             # deleted while I was away) are gone, from the cache too.

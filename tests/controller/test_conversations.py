@@ -21,7 +21,8 @@ from chat_desktop.controller.entries import DeliveryState, MessageEntry, RoomEnt
 from chat_desktop.storage import ChatCache
 from chat_server.app import ChatServer
 from tests.accounts import register
-from tests.reliability.clients import HeadlessClient
+from tests.client.proxy import ReverseProxy
+from tests.reliability.clients import HeadlessClient, fast_link_factory
 from tests.waiting import eventually
 
 Make = Callable[..., HeadlessClient]
@@ -47,6 +48,7 @@ async def make(chat_server: ChatServer, tmp_path: Path) -> AsyncIterator[Make]:
         return client.open()
 
     factory.account = account  # type: ignore[attr-defined]
+    factory.tokens = tokens  # type: ignore[attr-defined]
     yield factory
     for client in made:
         await client.close()
@@ -326,3 +328,47 @@ async def test_deleting_a_room_as_a_non_admin_is_refused_with_a_sentence(make: M
     alice.c.delete_room("general")
     await eventually(lambda: bool(problems))
     assert "general" in [room.name for room in alice.c.rooms()]
+
+
+async def test_a_polling_client_edits_reacts_reads_and_leaves_like_a_socket_one(
+    make: Make, chat_server: ChatServer, tmp_path: Path
+) -> None:
+    """alice's app can only poll (a proxy strips the WebSocket upgrade); bob's is on
+    the socket: the same conversation reaches both, both ways."""
+    for name in ("alice", "bob"):
+        await make.account(name)  # type: ignore[attr-defined]
+    proxy = ReverseProxy(chat_server.base_url)
+    await proxy.start()
+    try:
+        bob = make("bob")
+        alice = HeadlessClient(
+            "alice",
+            proxy.base_url,
+            make.tokens["alice"],  # type: ignore[attr-defined]
+            tmp_path / "alice-polling.sqlite3",
+            fast_link_factory(poll_wait=1.0),
+        ).open()
+        try:
+            await eventually(lambda: alice.c.status.kind.name == "POLLING")
+            await eventually(lambda: bob.c.status.kind.name == "CONNECTED")
+            mine, theirs = Seen(alice), Seen(bob)
+            bob.c.create_room("plans", private=True, members=["alice"])
+            await eventually(lambda: mine.room("plans") is not None)
+            sent = await delivered(bob, theirs, "helo", room="plans")
+            await eventually(lambda: mine.text("helo") is not None)
+            bob.c.edit(sent, "hello")
+            await eventually(lambda: mine.entries[sent.client_id].text == "hello")
+            alice.c.react(mine.entries[sent.client_id], "👀", True)
+            await eventually(
+                lambda: theirs.entries[sent.client_id].reactions == (("👀", ("alice",)),)
+            )
+            alice.c.open_room("plans")
+            alice.c.set_active(True)
+            await eventually(lambda: bob.c.seen_by("plans") == {sent.seq: ["alice"]})
+            alice.c.leave("plans")
+            await eventually(lambda: mine.removed == ["plans"])
+            assert alice.cache is not None and alice.cache.message("plans", sent.seq or 0) is None
+        finally:
+            await alice.close()
+    finally:
+        await proxy.stop()
