@@ -133,6 +133,9 @@ async def small_window_problems(cache_file: Path) -> list[str]:
         window.resize(SMALL)
         # "Seen by" lines, as a private room shows them.
         window.messages.set_seen_by({seq: ["bob", "carol", "dave"] for seq in range(2, 61, 6)})
+        # Replying to a long message: the banner above the composer elides it.
+        longest = max(window.messages.entries(), key=lambda entry: len(entry.text))
+        window.composer_box.start_reply(longest)
         await settle()
         found = [f"window is {window.size()}, not {SMALL}"] if window.size() != SMALL else []
         bar = window.view.verticalScrollBar()
