@@ -1,5 +1,9 @@
 """Render the README's screenshots: the main window (light and dark), search, the sign-in dialog.
 
+Also the message-level features of Version 2 (messages-light.png,
+messages-dark.png): a reply quoting an earlier message, reactions (mine
+highlighted), an edited and a deleted message, and the hover actions.
+
     python scripts/make_screenshots.py [--out docs/screenshots] [--scale 1.5]
 
 Runs Qt offscreen (no display needed) with the Fusion style, so that the
@@ -21,7 +25,7 @@ from pathlib import Path
 # Before Qt is imported: offscreen unless the caller chose a platform.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPersistentModelIndex, Qt
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -104,9 +108,89 @@ def sample_cache(folder: Path) -> ChatCache:
         messages = _messages(room, lines)
         cache.save_rooms([RoomInfo(room, len(messages))])
         cache.save_messages(messages)
+    team = team_messages()
+    cache.save_rooms([RoomInfo("team", len(team))])
+    cache.save_messages(team)
+    cache.mark_read("team", len(team))
     cache.mark_read("design", 1)
     cache.set_setting("last_room", "general")
     return cache
+
+
+# #team (Version 2): (minutes before now, author, text, extras); extras are
+# Message fields: reply_to, edited (minutes before now), deleted, reactions.
+TEAM: list[tuple[int, str, str, dict[str, object]]] = [
+    (
+        35,
+        "bob",
+        "The 1.5 release branch is cut. Please test the new sync on your machines today.",
+        {},
+    ),
+    (
+        33,
+        "carol",
+        "Sync works here on both laptops, even offline and back.",
+        {"reactions": {"🎉": ["bob", ME, "dave"], "👍": ["bob"]}},
+    ),
+    (30, "dave", "Found a typo in the settings dialog, will fix.", {"deleted": True}),
+    (
+        22,
+        ME,
+        "Tested on Windows and Linux: all green. The installer is on the share.",
+        {"edited": 20, "reactions": {"✅": ["bob", "carol"]}},
+    ),
+    (
+        9,
+        "bob",
+        "Great work! Then we ship on Thursday.",
+        {"reply_to": 4, "reactions": {"🚀": ["carol", ME], "❤️": ["dave"]}},
+    ),
+    (4, "carol", "Release notes are in the wiki, reviews welcome.", {}),
+]
+
+
+def team_messages() -> list[Message]:
+    now = datetime.now(UTC)
+    messages = []
+    for seq, (ago, author, text, extras) in enumerate(TEAM, start=1):
+        edited = extras.get("edited")
+        deleted = bool(extras.get("deleted"))
+        messages.append(
+            Message(
+                "team",
+                seq,
+                f"team-{seq}",
+                author,
+                "" if deleted else text,
+                format_ts(now - timedelta(minutes=ago)),
+                reply_to=extras.get("reply_to"),  # type: ignore[arg-type]
+                edited=format_ts(now - timedelta(minutes=edited)) if edited else None,  # type: ignore[operator]
+                deleted=deleted,
+                reactions=extras.get("reactions"),  # type: ignore[arg-type]
+            )
+        )
+    return messages
+
+
+def message_features(window: MainWindow, app: QApplication, out: Path) -> None:
+    """#team with a reply, reactions, an edited and a deleted message; the hover
+    actions over the reply; light and dark."""
+    window.show_room("team")
+    window.resize(820, 560)
+    settle(app)
+    view = window.view
+    row = window.messages.row_of_seq(5)
+    if row is not None:
+        # As if the mouse rested on the reply: its React, Reply, More buttons.
+        view._hover_row = QPersistentModelIndex(window.messages.index(row))
+        view._place_hover()
+    settle(app)
+    save(window, out / "messages-light.png")
+    use_palette(app, dark_palette())
+    settle(app)
+    save(window, out / "messages-dark.png")
+    use_palette(app, light_palette())
+    window.show_room("general")
 
 
 def use_palette(app: QApplication, palette: QPalette) -> None:
@@ -211,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         settle(app)
         save(window, args.out / "main-small.png")
         window.resize(size)
+
+        message_features(window, app, args.out)
 
         # The settings dialog, over the window, as Chat > Settings opens it.
         rooms = window.rooms.names()

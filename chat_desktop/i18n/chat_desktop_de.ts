@@ -218,7 +218,7 @@
 <context>
     <name>Composer</name>
     <message>
-        <location filename="../ui/composer.py" line="+61"/>
+        <location filename="../ui/composer.py" line="+79"/>
         <source>Message</source>
         <translation>Nachricht</translation>
     </message>
@@ -228,15 +228,28 @@
         <translation>Nachricht schreiben…  (Eingabe sendet, Umschalt+Eingabe für neue Zeile)</translation>
     </message>
     <message>
-        <location line="+110"/>
+        <location line="+120"/>
         <source>A message can hold at most {limit} characters; this one has {length}.</source>
         <translation>Eine Nachricht darf höchstens {limit} Zeichen haben; diese hat {length}.</translation>
     </message>
 </context>
 <context>
+    <name>ComposerBanner</name>
+    <message>
+        <location line="+66"/>
+        <source>Cancel (Esc)</source>
+        <translation>Abbrechen (Esc)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+</context>
+<context>
     <name>ComposerBox</name>
     <message>
-        <location line="+41"/>
+        <location line="+46"/>
         <source>Send (Enter)</source>
         <translation>Senden (Eingabe)</translation>
     </message>
@@ -244,6 +257,16 @@
         <location line="+1"/>
         <source>Send</source>
         <translation>Senden</translation>
+    </message>
+    <message>
+        <location line="+48"/>
+        <source>Replying to {author}: {text}</source>
+        <translation>Antwort an {author}: {text}</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Editing message</source>
+        <translation>Nachricht bearbeiten</translation>
     </message>
 </context>
 <context>
@@ -320,6 +343,14 @@
     </message>
 </context>
 <context>
+    <name>EmojiPicker</name>
+    <message>
+        <location filename="../ui/emoji_picker.py" line="+33"/>
+        <source>Choose a reaction</source>
+        <translation>Reaktion wählen</translation>
+    </message>
+</context>
+<context>
     <name>HostingQuitPrompt</name>
     <message>
         <location filename="../ui/quit_prompt.py" line="+33"/>
@@ -364,9 +395,27 @@
     </message>
 </context>
 <context>
+    <name>HoverActions</name>
+    <message>
+        <location filename="../ui/message_actions.py" line="+132"/>
+        <source>Add a reaction</source>
+        <translation>Reaktion hinzufügen</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reply</source>
+        <translation>Antworten</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>More actions</source>
+        <translation>Weitere Aktionen</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
-        <location filename="../ui/main_window.py" line="+144"/>
+        <location filename="../ui/main_window.py" line="+145"/>
         <source>Rooms</source>
         <extracomment>The smallest window the layout is made for (and tested at): below it rows and headings would have no room.</extracomment>
         <translation>Räume</translation>
@@ -507,7 +556,7 @@
         <translation>&amp;Über Chat Desktop</translation>
     </message>
     <message>
-        <location line="+67"/>
+        <location line="+80"/>
         <source>Message #{room}</source>
         <translation>Nachricht an #{room}</translation>
     </message>
@@ -530,7 +579,7 @@
         </translation>
     </message>
     <message>
-        <location line="+55"/>
+        <location line="+57"/>
         <source>{user} · hosting the chat: colleagues connect to {address}</source>
         <translation>{user} · stellt den Chat bereit: andere verbinden sich mit {address}</translation>
     </message>
@@ -584,9 +633,57 @@
     </message>
 </context>
 <context>
+    <name>MessageActions</name>
+    <message>
+        <location filename="../ui/message_actions.py" line="-34"/>
+        <source>Reply</source>
+        <translation>Antworten</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>React…</source>
+        <translation>Reagieren…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Edit</source>
+        <translation>Bearbeiten</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Delete…</source>
+        <translation>Löschen…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Copy text</source>
+        <translation>Text kopieren</translation>
+    </message>
+    <message>
+        <location line="+227"/>
+        <source>Delete this message for everyone? This cannot be undone.</source>
+        <translation>Diese Nachricht für alle löschen? Das lässt sich nicht rückgängig machen.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Delete this message by {author} for everyone? This cannot be undone.</source>
+        <translation>Diese Nachricht von {author} für alle löschen? Das lässt sich nicht rückgängig machen.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Delete message</source>
+        <translation>Nachricht löschen</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Delete</source>
+        <translation>Löschen</translation>
+    </message>
+</context>
+<context>
     <name>MessageDelegate</name>
     <message>
-        <location filename="../ui/message_delegate.py" line="+97"/>
+        <location filename="../ui/message_delegate.py" line="+120"/>
         <source>Queued: sends when the connection is back</source>
         <translation>Wartet: wird gesendet, sobald die Verbindung steht</translation>
     </message>
@@ -610,16 +707,51 @@
         <source>Retry</source>
         <translation>Erneut senden</translation>
     </message>
+    <message>
+        <location line="+5"/>
+        <source>(edited)</source>
+        <translation>(bearbeitet)</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>message deleted</source>
+        <translation>Nachricht gelöscht</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Seen by {names}</source>
+        <translation>Gesehen von {names}</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>a message not loaded</source>
+        <translation>eine nicht geladene Nachricht</translation>
+    </message>
+    <message>
+        <location line="+665"/>
+        <source>Message text</source>
+        <translation>Nachrichtentext</translation>
+    </message>
 </context>
 <context>
     <name>MessageListModel</name>
     <message>
-        <location filename="../ui/message_model.py" line="+296"/>
+        <location filename="../ui/message_model.py" line="+380"/>
+        <source>message deleted</source>
+        <translation>Nachricht gelöscht</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>{author} at {time}: {text}</source>
         <translation>{author} um {time}: {text}</translation>
     </message>
     <message>
-        <location line="+104"/>
+        <location line="+127"/>
+        <source>Edited {time}</source>
+        <translation>Bearbeitet {time}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>Queued: it will be sent when the connection is back</source>
         <translation>Wartet: wird gesendet, sobald die Verbindung wieder steht</translation>
     </message>
@@ -642,17 +774,17 @@
 <context>
     <name>MessageView</name>
     <message>
-        <location filename="../ui/message_view.py" line="+92"/>
+        <location filename="../ui/message_view.py" line="+113"/>
         <source>Messages</source>
         <translation>Nachrichten</translation>
     </message>
     <message>
-        <location line="+33"/>
+        <location line="+38"/>
         <source>Scrolls down to the newest message</source>
         <translation>Springt zur neuesten Nachricht</translation>
     </message>
     <message numerus="yes">
-        <location line="+208"/>
+        <location line="+216"/>
         <source>%n new messages</source>
         <translation>
             <numerusform>%n neue Nachricht</numerusform>
@@ -1550,6 +1682,24 @@ Gezeigt:  {presented}</translation>
         <location filename="../controller/uploads.py" line="+69"/>
         <source>A file of this message can no longer be read.</source>
         <translation>Eine Datei dieser Nachricht kann nicht mehr gelesen werden.</translation>
+    </message>
+</context>
+<context>
+    <name>reactions</name>
+    <message>
+        <location filename="../ui/reactions.py" line="+111"/>
+        <source>You reacted with {emoji}</source>
+        <translation>Sie haben mit {emoji} reagiert</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{names} and you reacted with {emoji}</source>
+        <translation>{names} und Sie haben mit {emoji} reagiert</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{names} reacted with {emoji}</source>
+        <translation>Mit {emoji} reagiert: {names}</translation>
     </message>
 </context>
 </TS>

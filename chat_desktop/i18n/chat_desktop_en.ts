@@ -34,7 +34,7 @@
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../ui/main_window.py" line="+401"/>
+        <location filename="../ui/main_window.py" line="+415"/>
         <source>PEOPLE · %n ONLINE</source>
         <translation>
             <numerusform>PEOPLE · %n ONLINE</numerusform>
@@ -45,7 +45,7 @@
 <context>
     <name>MessageView</name>
     <message numerus="yes">
-        <location filename="../ui/message_view.py" line="+333"/>
+        <location filename="../ui/message_view.py" line="+367"/>
         <source>%n new messages</source>
         <translation>
             <numerusform>%n new message</numerusform>

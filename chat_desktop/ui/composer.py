@@ -11,6 +11,15 @@ only how the app is connected): a character counter once the text nears the
 protocol's limit, and the reason a message cannot be sent. Typing ``@`` opens
 a completer of people (:meth:`Composer.set_people`); choosing one writes
 ``@name``.
+
+Version 2 gives the composer two modes, each shown by a banner above the
+field with a button that ends it (Esc does too): *replying* to a message
+("Replying to bob: first line"; the message sent carries ``reply_to``) and
+*editing* one of mine ("Editing message": the field holds its text, Enter
+saves it). Up in an empty field asks for my last message to edit
+(:attr:`Composer.editLastRequested`). What happens then is the window's
+business (see :mod:`.message_actions`): the box only says what the user wants,
+through :attr:`ComposerBox.sendRequested` and :attr:`ComposerBox.editRequested`.
 """
 
 from __future__ import annotations
@@ -19,20 +28,25 @@ import re
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QLocale, QSize, QStringListModel, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QTextCursor
+from PySide6.QtGui import QKeyEvent, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCompleter,
+    QFrame,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
     QPlainTextEdit,
+    QSizePolicy,
     QToolButton,
     QWidget,
 )
 
+from chat_desktop.controller.entries import MessageEntry
 from chat_protocol.rules import TEXT_MAX
 
 from .resources import icon
+from .text_spans import plain_tooltip
 
 
 class Composer(QPlainTextEdit):
@@ -43,11 +57,15 @@ class Composer(QPlainTextEdit):
         edited(str): the text changed (typed, pasted, cleared).
         refused(str): the text cannot be sent as it is (too long); it stays in
             the field, and the sentence says why.
+        editLastRequested(): Up was pressed in the empty field (edit my last message).
+        cancelRequested(): Esc was pressed (no completer open): end replying or editing.
     """
 
     submitted = Signal(str)
     edited = Signal(str)
     refused = Signal(str)
+    editLastRequested = Signal()
+    cancelRequested = Signal()
 
     MAX_LINES = 6
     # "@" and what follows it up to the cursor: a mention being typed. A name
@@ -123,6 +141,16 @@ class Composer(QPlainTextEdit):
         if enter and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
             self.submit()
             return
+        if event.key() == Qt.Key.Key_Escape:
+            self.cancelRequested.emit()
+            return
+        if (
+            event.key() == Qt.Key.Key_Up
+            and not self.toPlainText()
+            and event.modifiers() == Qt.KeyboardModifier.NoModifier
+        ):
+            self.editLastRequested.emit()
+            return
         super().keyPressEvent(event)
         self._offer_mentions()
 
@@ -188,6 +216,69 @@ class Composer(QPlainTextEdit):
         self.setFixedHeight(height + margins.top() + margins.bottom() + 14)
 
 
+class ElidedLabel(QLabel):
+    """A one-line plain text label that elides its text to its width (never cut, never wider)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def set_full_text(self, text: str) -> None:
+        # One line: a quoted first line may still hold a line separator.
+        self._full = " ".join(text.split("\n"))
+        self.setToolTip(plain_tooltip(self._full))
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        self.setText(
+            self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, self.width())
+        )
+
+
+class ComposerBanner(QFrame):
+    """The line above the composer while replying or editing, with a button to stop.
+
+    Signals:
+        closed(): its button was pressed (the same as Esc in the composer).
+    """
+
+    closed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("composerBanner")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.label = ElidedLabel(self)
+        self.label.setObjectName("composerBannerText")
+        self.close_button = QToolButton(self)
+        self.close_button.setObjectName("composerBannerClose")
+        self.close_button.setAutoRaise(True)
+        self.close_button.setText("✕")
+        self.close_button.setToolTip(self.tr("Cancel (Esc)"))
+        self.close_button.setAccessibleName(self.tr("Cancel"))
+        self.close_button.clicked.connect(self.closed)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 2, 2, 2)
+        layout.setSpacing(4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.close_button)
+        self.hide()
+
+    def show_text(self, text: str) -> None:
+        self.label.set_full_text(text)
+        self.label.setAccessibleName(text)
+        self.show()
+
+
 class ComposerBox(QWidget):
     """The composer with its send button, its counter and its inline notice.
 
@@ -196,8 +287,17 @@ class ComposerBox(QWidget):
     characters against it (right). The line keeps its height whether empty or
     not, so nothing above it moves when a notice appears.
 
-    Signals: none of its own; connect to ``composer.submitted`` and ``composer.edited``.
+    Above the field, a :class:`ComposerBanner` while replying or editing.
+
+    Signals:
+        sendRequested(str, object): send this text, as a reply to the given
+            MessageEntry or (None) as a new message.
+        editRequested(object, str): replace the text of my MessageEntry.
+        (``composer.edited`` still says every change, for the typing notices.)
     """
+
+    sendRequested = Signal(str, object)
+    editRequested = Signal(object, str)
 
     # The counter shows from this share of TEXT_MAX on (Slack and Mattermost
     # show theirs near the limit only, so it does not nag).
@@ -227,18 +327,76 @@ class ComposerBox(QWidget):
         line_height = self.notice.fontMetrics().height()
         self.notice.setFixedHeight(line_height)
         self.counter.setFixedHeight(line_height)
+        self.banner = ComposerBanner(self)
+        # The message answered (replying) or being changed (editing), if any.
+        self.replying: MessageEntry | None = None
+        self.editing: MessageEntry | None = None
+        # What the field held before an edit began: it comes back afterwards.
+        self._kept_text = ""
         layout = QGridLayout(self)
         layout.setContentsMargins(12, 8, 10, 4)
         layout.setHorizontalSpacing(6)
         layout.setVerticalSpacing(2)
-        layout.addWidget(self.composer, 0, 0, 1, 2)
-        layout.addWidget(self.send_button, 0, 2, Qt.AlignmentFlag.AlignBottom)
-        layout.addWidget(self.notice, 1, 0)
-        layout.addWidget(self.counter, 1, 1, 1, 2)
+        layout.addWidget(self.banner, 0, 0, 1, 3)
+        layout.addWidget(self.composer, 1, 0, 1, 2)
+        layout.addWidget(self.send_button, 1, 2, Qt.AlignmentFlag.AlignBottom)
+        layout.addWidget(self.notice, 2, 0)
+        layout.addWidget(self.counter, 2, 1, 1, 2)
         layout.setColumnStretch(0, 1)
         self.composer.refused.connect(self.notice.setText)
         self.composer.edited.connect(self._count)
+        self.composer.submitted.connect(self._submitted)
+        self.composer.cancelRequested.connect(self.cancel)
+        self.banner.closed.connect(self.cancel)
         self.refresh_icons()
+
+    # ------------------------------------------------------------ modes
+
+    def start_reply(self, entry: MessageEntry) -> None:
+        """Answer ``entry``: the banner quotes it, the next message sent carries reply_to."""
+        if self.editing is not None:
+            self.cancel()
+        self.replying = entry
+        line = entry.text.strip().split("\n", 1)[0]
+        self.banner.show_text(
+            self.tr("Replying to {author}: {text}").format(author=entry.author, text=line)
+        )
+        self.composer.setFocus()
+
+    def start_edit(self, entry: MessageEntry) -> None:
+        """Change my message ``entry``: its text in the field, "Editing message" above."""
+        if self.editing is None:
+            self._kept_text = self.composer.toPlainText()
+        self.replying = None
+        self.editing = entry
+        self.banner.show_text(self.tr("Editing message"))
+        self.composer.setPlainText(entry.text)
+        self.composer.moveCursor(QTextCursor.MoveOperation.End)
+        self.composer.setFocus()
+
+    def cancel(self) -> None:
+        """End replying or editing (Esc, the banner's button, another room)."""
+        if self.editing is not None:
+            self.composer.setPlainText(self._kept_text)
+            self.composer.moveCursor(QTextCursor.MoveOperation.End)
+            self._kept_text = ""
+        self.replying = self.editing = None
+        self.banner.hide()
+
+    def _submitted(self, text: str) -> None:
+        editing, replying = self.editing, self.replying
+        if editing is not None:
+            kept, self._kept_text = self._kept_text, ""
+            self.replying = self.editing = None
+            self.banner.hide()
+            if text != editing.text:
+                self.editRequested.emit(editing, text)
+            self.composer.setPlainText(kept)
+            self.composer.moveCursor(QTextCursor.MoveOperation.End)
+            return
+        self.replying = None
+        self.banner.hide()
+        self.sendRequested.emit(text, replying)
 
     def _count(self, text: str) -> None:
         """Update the counter; a notice about length goes once the text fits again."""

@@ -75,6 +75,7 @@ from .certificate import CertificateBar, CertificateReviewDialog
 from .composer import ComposerBox
 from .connection_status import ConnectionStatusWidget
 from .launcher_badge import LauncherBadge
+from .message_actions import MessageActions
 from .message_model import MessageListModel
 from .message_view import MessageView
 from .new_room import NewRoomDialog
@@ -319,7 +320,6 @@ class MainWindow(QMainWindow):
         c.problem.connect(self._problem)
         c.certificateProblem.connect(self._certificate_problem)
 
-        self.composer.submitted.connect(self._send)
         self.composer.edited.connect(lambda text: c.composer_edited(self.messages.room, text))
         self.view.olderWanted.connect(
             lambda: c.request_older(self.messages.room, self.messages.oldest_seq())
@@ -355,6 +355,20 @@ class MainWindow(QMainWindow):
         self._quiet_timer.timeout.connect(self._show_quiet)
         self.room_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.room_list.customContextMenuRequested.connect(self._room_context_menu)
+        self._connect_message_actions()
+
+    def _connect_message_actions(self) -> None:
+        """Reply, react, edit, delete, copy, quotes and "seen by": see message_actions.py.
+
+        Sending goes through them too: the composer may be replying or editing.
+        """
+        self.message_actions = MessageActions(
+            self.controller, self.view, self.messages, self.composer_box, self
+        )
+        self.message_actions.openMessageRequested.connect(self.open_message)
+        # Sending is the window's: the text, the reply the box was making and
+        # the files chosen in the attachments area go out as one message.
+        self.composer_box.sendRequested.connect(self._send)
 
     # --------------------------------------------------- controller -> UI
 
@@ -400,10 +414,12 @@ class MainWindow(QMainWindow):
         online = sum(member.online for member in members)
         self.members_title.setText(self.tr("PEOPLE · %n ONLINE", "", online))
 
-    def _send(self, text: str) -> None:
-        """The composer submitted: the text, with the files chosen for it."""
+    def _send(self, text: str, replying: MessageEntry | None) -> None:
+        """The composer submitted: the text, as a reply to ``replying`` when the
+        box was making one, with the files chosen for it."""
         files = self.attachments.take()
-        sent = self.controller.send(self.messages.room, text, files=files)
+        reply_to = replying.seq if replying is not None else None
+        sent = self.controller.send(self.messages.room, text, reply_to=reply_to, files=files)
         if sent is None and files:
             # Refused at once (a file too large, say: the status bar says
             # why): all stays as it was, for the user to take the culprit out.

@@ -13,9 +13,17 @@ A row, top to bottom:
 - a day separator ("Today", "Friday, 27 November 2026") when a new day starts;
 - the header, when the row starts a group: an avatar disc with the author's
   initial, the author's name and the local time;
-- the text, wrapped, links underlined, mentions of me in bold;
+- for a reply, a quote of the original above the text (its author and first
+  line; a click on it emits :attr:`MessageDelegate.quoteClicked`);
+- the text, wrapped, links underlined, mentions of me in bold; "(edited)"
+  after an edited one; "message deleted" (greyed, italic) in place of a
+  deleted one;
+- the reactions as chips (emoji and count, mine highlighted; a click
+  emits :attr:`MessageDelegate.reactionToggled`, the tool tip lists who);
 - for my messages that are not delivered yet, a status line (queued,
-  sending, or not delivered with a Retry link).
+  sending, or not delivered with a Retry link);
+- in private and direct rooms, "Seen by alice, bob" under the last message
+  they have read.
 
 The text is laid out with QTextLayout from the plain string: it is never
 parsed as HTML, so ``<b>`` or ``<img src=file:...>`` is painted as typed.
@@ -53,6 +61,7 @@ from PySide6.QtGui import (
     QFont,
     QFontMetrics,
     QGuiApplication,
+    QHelpEvent,
     QMouseEvent,
     QPainter,
     QPalette,
@@ -61,13 +70,23 @@ from PySide6.QtGui import (
     QTextLine,
     QTextOption,
 )
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QPlainTextEdit,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolTip,
+    QWidget,
+)
 
 from chat_desktop.controller.entries import DeliveryState, MessageEntry
 from chat_desktop.controller.wording import say
 
-from .message_model import MessageListModel, MessageRole
-from .text_spans import ALLOWED_SCHEMES, SpanKind, TextSpan, find_spans
+from .message_model import MessageListModel, MessageRole, Quote
+from .reactions import Chip, chip_font, lay_out_chips, who_reacted
+from .text_spans import ALLOWED_SCHEMES, SpanKind, TextSpan, find_spans, plain_tooltip
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -81,6 +100,10 @@ ROW_TOP = 2
 ROW_BOTTOM = 3
 DAY_HEIGHT = 34
 RIGHT_MARGIN = 16
+# A reply's quote: padding inside it, space under it; space above reaction chips.
+QUOTE_PAD = 3
+QUOTE_GAP = 4
+CHIP_TOP = 5
 # The narrowest row: the avatar column and 40 px of text.
 MIN_ROW_WIDTH = TEXT_X + RIGHT_MARGIN + 40
 # Layouts kept, least recently used first out. A laid-out row costs ~7.5 KB
@@ -115,6 +138,28 @@ def retry_text() -> str:
     return QCoreApplication.translate("MessageDelegate", "Retry")
 
 
+def edited_marker() -> str:
+    """What follows the text of an edited message."""
+    return QCoreApplication.translate("MessageDelegate", "(edited)")
+
+
+def deleted_text() -> str:
+    """What stands in place of a deleted message's text."""
+    return QCoreApplication.translate("MessageDelegate", "message deleted")
+
+
+def seen_text(users: tuple[str, ...]) -> str:
+    """The line under the last message these members have read."""
+    return QCoreApplication.translate("MessageDelegate", "Seen by {names}").format(
+        names=", ".join(users)
+    )
+
+
+def quote_missing_text() -> str:
+    """A reply's quote when the original is not on this computer (yet)."""
+    return QCoreApplication.translate("MessageDelegate", "a message not loaded")
+
+
 @dataclass(frozen=True, slots=True)
 class MessageLayout:
     """Where the parts of one row go, relative to the row's top left corner."""
@@ -133,6 +178,14 @@ class MessageLayout:
     status: QRect | None
     status_text: str
     retry: QRect | None
+    # A reply's quote of the original (above the text), and what it quotes.
+    quote: QRect | None = None
+    quoted: Quote | None = None
+    # The reaction chips under the text.
+    chips: tuple[Chip, ...] = ()
+    # "Seen by alice, bob" under the last message they have read.
+    seen: QRect | None = None
+    seen_text: str = ""
 
     @classmethod
     def compute(
@@ -144,6 +197,8 @@ class MessageLayout:
         me: str,
         show_header: bool,
         day_text: str,
+        quote: Quote | None = None,
+        seen_by: tuple[str, ...] = (),
     ) -> MessageLayout:
         metrics = QFontMetrics(font)
         small = QFontMetrics(small_font(font))
@@ -160,10 +215,33 @@ class MessageLayout:
         else:
             y += ROW_TOP
         text_width = max(40, width - TEXT_X - RIGHT_MARGIN)
-        spans = tuple(find_spans(entry.text, me))
-        layout = text_layout(entry.text, font, spans, text_width)
+        quote_rect = None
+        if quote is not None:
+            # Two small lines (author, then the first line of the original)
+            # beside a bar, the way mail clients quote.
+            quote_rect = QRect(TEXT_X, y + 1, text_width, 2 * small.height() + 2 * QUOTE_PAD)
+            y = quote_rect.bottom() + 1 + QUOTE_GAP
+        if entry.deleted:
+            # Nothing of the old text is kept: the placeholder only.
+            spans: tuple[TextSpan, ...] = ()
+            layout = text_layout(deleted_text(), italic_font(font), spans, text_width, muted=True)
+        else:
+            spans = tuple(find_spans(entry.text, me))
+            layout = text_layout(
+                entry.text,
+                font,
+                spans,
+                text_width,
+                suffix=f" {edited_marker()}" if entry.edited else "",
+            )
         text_origin = QPointF(TEXT_X, y)
         y += int(layout.boundingRect().height() + 0.999)
+        chips: tuple[Chip, ...] = ()
+        if entry.reactions and not entry.deleted:
+            chips, bottom = lay_out_chips(
+                entry.reactions, me, font, TEXT_X, y + CHIP_TOP, text_width
+            )
+            y = bottom + 1
         status = retry = None
         status_text = ""
         if entry.author == me and entry.state is not DeliveryState.DELIVERED:
@@ -176,6 +254,12 @@ class MessageLayout:
                     start, y + 1, link.horizontalAdvance(retry_text()) + 2, small.height()
                 )
             y = status.bottom() + 1
+        seen = None
+        seen_line = ""
+        if seen_by:
+            seen_line = seen_text(seen_by)
+            seen = QRect(TEXT_X, y + 2, text_width, small.height())
+            y = seen.bottom() + 1
         y += ROW_BOTTOM
         return cls(
             height=y,
@@ -188,6 +272,29 @@ class MessageLayout:
             status=status,
             status_text=status_text,
             retry=retry,
+            quote=quote_rect,
+            quoted=quote,
+            chips=chips,
+            seen=seen,
+            seen_text=seen_line,
+        )
+
+    def chip_at(self, point: QPointF) -> Chip | None:
+        """The reaction chip under ``point`` (row coordinates), None when there is none."""
+        spot = point.toPoint()
+        return next((chip for chip in self.chips if chip.rect.contains(spot)), None)
+
+    def quote_at(self, point: QPointF) -> bool:
+        return self.quote is not None and self.quote.contains(point.toPoint())
+
+    def text_rect(self) -> QRect:
+        """The text block (for the read-only selection field laid over it)."""
+        bounds = self.text.boundingRect()
+        return QRect(
+            int(self.text_origin.x()),
+            int(self.text_origin.y()),
+            int(bounds.width() + 0.999),
+            int(bounds.height() + 0.999),
         )
 
     def link_at(self, point: QPointF) -> str | None:
@@ -224,20 +331,36 @@ def retry_font(font: QFont) -> QFont:
     return link
 
 
+def italic_font(font: QFont) -> QFont:
+    italic = QFont(font)
+    italic.setItalic(True)
+    return italic
+
+
 def bold_font(font: QFont) -> QFont:
     bold = QFont(font)
     bold.setWeight(QFont.Weight.DemiBold)
     return bold
 
 
-def text_layout(text: str, font: QFont, spans: tuple[TextSpan, ...], width: int) -> QTextLayout:
+def text_layout(
+    text: str,
+    font: QFont,
+    spans: tuple[TextSpan, ...],
+    width: int,
+    *,
+    suffix: str = "",
+    muted: bool = False,
+) -> QTextLayout:
     """Lay out ``text`` as plain text, wrapped to ``width``, with links and mentions formatted.
 
     QTextLayout takes the characters as they are: nothing is interpreted as
     markup. A newline becomes Unicode's LINE SEPARATOR, which QTextLayout
     breaks on (one character for one, so the spans keep their positions).
+    ``suffix`` (" (edited)") follows the text, small and greyed, and wraps
+    with it; ``muted`` greys the whole text (a deleted message's placeholder).
     """
-    layout = QTextLayout(text.replace("\n", "\u2028"), font)
+    layout = QTextLayout(text.replace("\n", "\u2028") + suffix, font)
     option = QTextOption()
     option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
     layout.setTextOption(option)
@@ -253,6 +376,16 @@ def text_layout(text: str, font: QFont, spans: tuple[TextSpan, ...], width: int)
         formatted.start = span.start
         formatted.length = span.end - span.start
         formatted.format = char_format
+        formats.append(formatted)
+    if suffix or muted:
+        grey = QTextCharFormat()
+        grey.setForeground(QBrush(_role_color(QPalette.ColorRole.PlaceholderText)))
+        if suffix:
+            grey.setFont(small_font(font))
+        formatted = QTextLayout.FormatRange()
+        formatted.start = 0 if muted else len(text)
+        formatted.length = len(text) + len(suffix) - formatted.start
+        formatted.format = grey
         formats.append(formatted)
     layout.setFormats(formats)
     layout.beginLayout()
@@ -290,10 +423,16 @@ class MessageDelegate(QStyledItemDelegate):
         retryRequested(str): the client_id of a failed message of mine whose
             "Retry" link was clicked.
         linkActivated(str): a link was clicked and handed to QDesktopServices.
+        reactionToggled(object, str, bool): a reaction chip was clicked: the
+            MessageEntry, the emoji, and whether my reaction is to be set
+            (True) or taken back (False).
+        quoteClicked(int): the quote of a reply was clicked: the seq it quotes.
     """
 
     retryRequested = Signal(str)
     linkActivated = Signal(str)
+    reactionToggled = Signal(object, str, bool)
+    quoteClicked = Signal(int)
 
     def __init__(self, view: QWidget, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -312,13 +451,22 @@ class MessageDelegate(QStyledItemDelegate):
         me = getattr(model, "me", "")
         show_header = bool(index.data(MessageRole.SHOW_HEADER))
         day_text = str(index.data(MessageRole.DAY_LABEL) or "")
+        quote: Quote | None = index.data(MessageRole.QUOTE)
+        seen_by: tuple[str, ...] = index.data(MessageRole.SEEN_BY) or ()
         width = self._width() if width is None else width
         font = self._view.font()
-        key = (entry, width, show_header, day_text, me, font.key())
+        key = (entry, width, show_header, day_text, me, font.key(), quote, seen_by)
         layout = self._cache.get(key)
         if layout is None:
             layout = MessageLayout.compute(
-                entry, width=width, font=font, me=me, show_header=show_header, day_text=day_text
+                entry,
+                width=width,
+                font=font,
+                me=me,
+                show_header=show_header,
+                day_text=day_text,
+                quote=quote,
+                seen_by=seen_by,
             )
             self._cache[key] = layout
             if len(self._cache) > _CACHE_LIMIT:
@@ -376,6 +524,16 @@ class MessageDelegate(QStyledItemDelegate):
             hover = QColor(palette.color(QPalette.ColorRole.Text))
             hover.setAlpha(10)
             painter.fillRect(body, hover)
+        if option.state & QStyle.StateFlag.State_Selected:
+            # Chosen for Ctrl+C: a tint, the text stays readable in its colours.
+            chosen = QColor(palette.color(QPalette.ColorRole.Highlight))
+            chosen.setAlpha(70 if is_dark(palette) else 50)
+            painter.fillRect(body, chosen)
+        if option.state & QStyle.StateFlag.State_HasFocus:
+            # The row the keyboard is on (Tab into the list, arrows): a ring.
+            painter.setPen(palette.color(QPalette.ColorRole.Highlight))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(QRectF(body).adjusted(1.5, 0.5, -1.5, -0.5))
 
         muted = QColor(palette.color(QPalette.ColorRole.PlaceholderText))
         small = small_font(font)
@@ -384,9 +542,25 @@ class MessageDelegate(QStyledItemDelegate):
         if layout.header is not None:
             self._paint_header(painter, layout, entry, index, palette, font, small, muted)
 
+        if layout.quote is not None and layout.quoted is not None:
+            self._paint_quote(painter, layout.quote, layout.quoted, palette, font, small, muted)
+
         painter.setPen(palette.color(QPalette.ColorRole.Text))
         painter.setFont(font)
         layout.text.draw(painter, layout.text_origin)
+
+        if layout.chips:
+            self._paint_chips(painter, layout.chips, palette, font)
+        if layout.seen is not None:
+            painter.setFont(small)
+            painter.setPen(muted)
+            painter.drawText(
+                layout.seen,
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                QFontMetrics(small).elidedText(
+                    layout.seen_text, Qt.TextElideMode.ElideRight, layout.seen.width()
+                ),
+            )
 
         if layout.status is not None:
             failed = entry.state is DeliveryState.FAILED
@@ -463,6 +637,76 @@ class MessageDelegate(QStyledItemDelegate):
             time_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, stamp
         )
 
+    def _paint_quote(
+        self,
+        painter: QPainter,
+        rect: QRect,
+        quoted: Quote,
+        palette: QPalette,
+        font: QFont,
+        small: QFont,
+        muted: QColor,
+    ) -> None:
+        shade = QColor(palette.color(QPalette.ColorRole.Text))
+        shade.setAlpha(14)
+        painter.fillRect(rect, shade)
+        bar_color = author_color(quoted.author, palette) if quoted.author else muted
+        painter.fillRect(QRect(rect.left(), rect.top(), 3, rect.height()), bar_color)
+        metrics = QFontMetrics(small)
+        inner = rect.adjusted(9, QUOTE_PAD, -6, -QUOTE_PAD)
+        first = QRect(inner.left(), inner.top(), inner.width(), metrics.height())
+        second = first.translated(0, metrics.height())
+        if quoted.author:
+            painter.setFont(bold_font(small))
+            painter.setPen(bar_color)
+            name = QFontMetrics(bold_font(small)).elidedText(
+                quoted.author, Qt.TextElideMode.ElideRight, first.width()
+            )
+            painter.drawText(
+                first, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name
+            )
+        line = quoted.first_line
+        quiet = quoted.deleted or not quoted.author
+        if quoted.deleted:
+            line = deleted_text()
+        elif not quoted.author:
+            line = quote_missing_text()
+        line_font = italic_font(small) if quiet else small
+        painter.setFont(line_font)
+        painter.setPen(muted if quiet else palette.color(QPalette.ColorRole.Text))
+        target = first if not quoted.author else second
+        painter.drawText(
+            target,
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            QFontMetrics(line_font).elidedText(line, Qt.TextElideMode.ElideRight, target.width()),
+        )
+
+    def _paint_chips(
+        self, painter: QPainter, chips: tuple[Chip, ...], palette: QPalette, font: QFont
+    ) -> None:
+        chip_text = chip_font(font)
+        metrics = QFontMetrics(chip_text)
+        painter.setFont(chip_text)
+        highlight = palette.color(QPalette.ColorRole.Highlight)
+        for chip in chips:
+            area = QRectF(chip.rect).adjusted(0.5, 0.5, -0.5, -0.5)
+            if chip.mine:
+                fill = QColor(highlight)
+                fill.setAlpha(60 if is_dark(palette) else 38)
+                painter.setPen(highlight)
+            else:
+                fill = QColor(palette.color(QPalette.ColorRole.Text))
+                fill.setAlpha(16)
+                painter.setPen(QColor(palette.color(QPalette.ColorRole.Mid)))
+            painter.setBrush(fill)
+            radius = area.height() / 2
+            painter.drawRoundedRect(area, radius, radius)
+            painter.setPen(palette.color(QPalette.ColorRole.Text))
+            label = metrics.elidedText(
+                chip.label, Qt.TextElideMode.ElideMiddle, chip.rect.width() - 8
+            )
+            painter.drawText(chip.rect, Qt.AlignmentFlag.AlignCenter, label)
+
     def header_parts(
         self, index: _Index, header: QRect, font: QFont
     ) -> tuple[str, QRect, str, QRect]:
@@ -498,9 +742,16 @@ class MessageDelegate(QStyledItemDelegate):
         ):
             layout = self.layout_for(index, option.rect.width())
             point = event.position() - QPointF(option.rect.topLeft())
+            entry: MessageEntry = index.data(MessageRole.ENTRY)
             if layout.retry_at(point):
-                entry: MessageEntry = index.data(MessageRole.ENTRY)
                 self.retryRequested.emit(entry.client_id)
+                return True
+            chip = layout.chip_at(point)
+            if chip is not None:
+                self.reactionToggled.emit(entry, chip.emoji, not chip.mine)
+                return True
+            if layout.quote_at(point) and layout.quoted is not None:
+                self.quoteClicked.emit(layout.quoted.seq)
                 return True
             url = layout.link_at(point)
             if url is not None:
@@ -513,6 +764,86 @@ class MessageDelegate(QStyledItemDelegate):
         """The URL under a viewport position inside the row ``index`` (for the cursor)."""
         layout = self.layout_for(index, option_rect.width())
         return layout.link_at(position - QPointF(option_rect.topLeft()))
+
+    def clickable_at(self, index: _Index, option_rect: QRect, position: QPointF) -> bool:
+        """Whether a click at ``position`` does something: a link, a chip, a quote, Retry."""
+        layout = self.layout_for(index, option_rect.width())
+        point = position - QPointF(option_rect.topLeft())
+        return (
+            layout.link_at(point) is not None
+            or layout.chip_at(point) is not None
+            or layout.quote_at(point)
+            or layout.retry_at(point)
+        )
+
+    def helpEvent(
+        self,
+        event: QHelpEvent,
+        view: QAbstractItemView,
+        option: QStyleOptionViewItem,
+        index: _Index,
+    ) -> bool:
+        # Over a chip, the tool tip says who reacted (as plain text: names are
+        # user input); elsewhere the row's own tool tip.
+        if event.type() == QEvent.Type.ToolTip:
+            layout = self.layout_for(index, option.rect.width())
+            chip = layout.chip_at(QPointF(event.pos() - option.rect.topLeft()))
+            if chip is not None:
+                me = getattr(index.model(), "me", "")
+                QToolTip.showText(
+                    event.globalPos(),
+                    plain_tooltip(who_reacted(chip.emoji, chip.users, me)),
+                    view,
+                    chip.rect.translated(option.rect.topLeft()),
+                )
+                return True
+        return super().helpEvent(event, view, option, index)
+
+    # ------------------------------------------------- selecting with the mouse
+
+    # A painted row has no text to select. Double-clicking a row opens a
+    # read-only text field exactly over its text (Qt's item editor, so the
+    # view places, scrolls and closes it: Esc or a click elsewhere), in which
+    # the mouse selects as anywhere else and Ctrl+C copies. Laying a real
+    # text widget over every row instead would cost a widget per row and
+    # fight the list's scrolling; re-implementing selection in the painter
+    # would duplicate what QPlainTextEdit already does well.
+
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: _Index) -> QWidget:
+        field = QPlainTextEdit(parent)
+        field.setObjectName("messageTextSelection")
+        field.setReadOnly(True)
+        field.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        field.setFrameShape(QFrame.Shape.NoFrame)
+        field.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        field.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        field.setFont(self._view.font())
+        field.document().setDocumentMargin(0)
+        field.setAccessibleName(QCoreApplication.translate("MessageDelegate", "Message text"))
+        return field
+
+    def setEditorData(self, editor: QWidget, index: _Index) -> None:
+        if isinstance(editor, QPlainTextEdit):
+            entry: MessageEntry = index.data(MessageRole.ENTRY)
+            editor.setPlainText(entry.text)
+
+    def setModelData(self, editor: QWidget, model: QAbstractItemModel, index: _Index) -> None:
+        # Read-only: nothing goes back into the model.
+        return
+
+    def updateEditorGeometry(
+        self, editor: QWidget, option: QStyleOptionViewItem, index: _Index
+    ) -> None:
+        layout = self.layout_for(index, option.rect.width())
+        text = layout.text_rect().translated(option.rect.topLeft())
+        # As wide as the text column, as high as the painted text (plus a
+        # line of slack: QPlainTextEdit wraps a shade differently).
+        text.setWidth(max(40, option.rect.width() - TEXT_X - RIGHT_MARGIN))
+        text.setHeight(text.height() + QFontMetrics(self._view.font()).lineSpacing() // 2)
+        editor.setGeometry(text)
 
 
 def open_link(url: str) -> bool:

@@ -20,13 +20,21 @@ broadcast of my own message arrives.
 Besides the entry itself the model derives, per row, what only makes sense
 next to its neighbours: whether the row starts a new group (another author,
 or a pause of more than :data:`GROUP_SECONDS`) and whether a new day starts.
+
+Version 2 adds two things a row shows that come from elsewhere: the message a
+reply quotes (:attr:`MessageRole.QUOTE`: found among the rows, else through
+the lookup given to :meth:`MessageListModel.set_quote_source`, which the
+window points at the controller's cache) and who has read up to this
+message in a private or direct room (:meth:`MessageListModel.set_seen_by`).
+An edited, deleted or reacted message arrives again with the same author and
+client_id and replaces its row; replies quoting it are refreshed with it.
 """
 
 from __future__ import annotations
 
 import bisect
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -61,6 +69,33 @@ class MessageRole(enum.IntEnum):
     MENTION = enum.auto()  # bool: the text mentions me
     MINE = enum.auto()  # bool: I wrote it
     TIME = enum.auto()  # str: local time as the locale writes it ("14:05", "2:05 PM")
+    QUOTE = enum.auto()  # Quote | None: what a reply quotes, above its text
+    SEEN_BY = enum.auto()  # tuple[str, ...]: who has read up to this message (private rooms)
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """The message a reply answers, as its quote shows it: author and first line.
+
+    ``author`` is "" when the original is not on this computer (the quote then
+    says so); ``deleted`` when it was deleted since.
+    """
+
+    seq: int
+    author: str
+    first_line: str
+    deleted: bool = False
+
+    @classmethod
+    def of(cls, seq: int, original: MessageEntry | None) -> Quote:
+        if original is None:
+            return cls(seq, "", "")
+        line = original.text.strip().split("\n", 1)[0] if original.text.strip() else ""
+        return cls(seq, original.author, line, original.deleted)
+
+
+# A quote not looked up yet (None is a looked-up "not a reply").
+_UNKNOWN = Quote(0, "", "")
 
 
 @dataclass(slots=True, eq=False)
@@ -79,6 +114,8 @@ class _Row:
     mention: bool
     height_key: object = None
     height: int = 0
+    # The quote of a reply, once looked up (_UNKNOWN before).
+    quote: Quote | None = _UNKNOWN
 
     @property
     def day(self) -> date:
@@ -115,6 +152,11 @@ class MessageListModel(QAbstractListModel):
         # row by bisecting on that seq, which stays right when rows shift (a
         # scan of all rows per arriving message made a burst quadratic).
         self._ids: dict[tuple[str, str], int] = {}
+        # Finds a quoted message that is not among the rows (the controller's
+        # cache); None: only the rows are searched.
+        self._quote_source: Callable[[str, int], MessageEntry | None] | None = None
+        # seq -> the other members who have read up to it (private/direct rooms).
+        self._seen: dict[int, tuple[str, ...]] = {}
 
     # ----------------------------------------------------------------- state
 
@@ -165,6 +207,41 @@ class MessageListModel(QAbstractListModel):
             return number
         return None
 
+    def quote(self, number: int) -> Quote | None:
+        """What row ``number`` quotes when it is a reply, None when it is not one."""
+        row = self._rows[number]
+        if row.quote is _UNKNOWN:
+            seq = row.entry.reply_to
+            if seq is None:
+                row.quote = None
+            else:
+                at = self.row_of_seq(seq)
+                original = self._rows[at].entry if at is not None else None
+                if original is None and self._quote_source is not None:
+                    original = self._quote_source(self._room, seq)
+                row.quote = Quote.of(seq, original)
+        return row.quote
+
+    def set_quote_source(self, source: Callable[[str, int], MessageEntry | None]) -> None:
+        """Look quoted messages that are not shown up with ``source(room, seq)``."""
+        self._quote_source = source
+
+    def seen_by(self, number: int) -> tuple[str, ...]:
+        entry = self._rows[number].entry
+        return self._seen.get(entry.seq, ()) if entry.seq is not None else ()
+
+    def set_seen_by(self, seen: dict[int, list[str]]) -> None:
+        """Who has read up to which message: "Seen by …" moves to those rows."""
+        fresh = {seq: tuple(sorted(users, key=str.lower)) for seq, users in seen.items() if users}
+        if fresh == self._seen:
+            return
+        changed = set(fresh) ^ set(self._seen) | {
+            seq for seq in fresh.keys() & self._seen.keys() if fresh[seq] != self._seen[seq]
+        }
+        self._seen = fresh
+        for seq in changed:
+            self._refresh(self.row_of_seq(seq))
+
     def row_height(self, number: int, key: object) -> int | None:
         """The height stored for row ``number`` under ``key``, None when unknown."""
         row = self._rows[number]
@@ -181,6 +258,8 @@ class MessageListModel(QAbstractListModel):
     def reset(self, room: str, entries: Iterable[MessageEntry]) -> None:
         """Show ``room`` with ``entries`` (any order; duplicates dropped)."""
         self.beginResetModel()
+        if room != self._room:
+            self._seen = {}
         self._room = room
         self._rows = []
         self._stored = 0
@@ -226,6 +305,7 @@ class MessageListModel(QAbstractListModel):
                     self._rows[known + 1].height_key = None
                 if entry.seq is not None:
                     self._index(entry)
+                    self._quoted_changed(entry.seq)
                 index = self.index(known)
                 self.dataChanged.emit(index, index)
         stored, pending = self._split(fresh)
@@ -288,19 +368,31 @@ class MessageListModel(QAbstractListModel):
             return entry.author == self._me
         if role == MessageRole.TIME:
             return clock(row.local)
+        if role == MessageRole.QUOTE:
+            return self.quote(number)
+        if role == MessageRole.SEEN_BY:
+            return self.seen_by(number)
         if role == Qt.ItemDataRole.ToolTipRole:
             return plain_tooltip(self._tooltip(row))
         if role == Qt.ItemDataRole.AccessibleTextRole:
             # What a screen reader says for the row: who, when, what (the
             # painted header is not text it can read).
+            text = self.tr("message deleted") if entry.deleted else entry.text
             return self.tr("{author} at {time}: {text}").format(
-                author=entry.author, time=clock(row.local), text=entry.text
+                author=entry.author, time=clock(row.local), text=text
             )
         return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
-        # Enabled but not selectable: a chat is read, not selected row by row.
-        return Qt.ItemFlag.ItemIsEnabled if index.isValid() else Qt.ItemFlag.NoItemFlags
+        # Selectable, so that Ctrl+C copies the rows chosen (see MessageView);
+        # "editable" only in that a read-only text field opens on a row for
+        # selecting part of its text with the mouse (see MessageDelegate).
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return Qt.ItemFlag.NoItemFlags
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if not self._rows[index.row()].entry.deleted:
+            flags |= Qt.ItemFlag.ItemIsEditable
+        return flags
 
     # -------------------------------------------------------------- helpers
 
@@ -368,6 +460,24 @@ class MessageListModel(QAbstractListModel):
         self.endRemoveRows()
         self._neighbour_changed(number)
 
+    def _refresh(self, number: int | None) -> None:
+        """Row ``number`` looks different (its quote, its "seen by"): measure and paint it anew."""
+        if number is None:
+            return
+        self._rows[number].height_key = None
+        index = self.index(number)
+        self.dataChanged.emit(index, index, [MessageRole.QUOTE, MessageRole.SEEN_BY])
+
+    def _quoted_changed(self, seq: int) -> None:
+        """Message ``seq`` changed (edited, deleted): the replies quoting it follow."""
+        # Replies come after what they quote: only the rows below it are looked at.
+        start = self.row_of_seq(seq)
+        for number in range(0 if start is None else start + 1, len(self._rows)):
+            row = self._rows[number]
+            if row.entry.reply_to == seq:
+                row.quote = _UNKNOWN
+                self._refresh(number)
+
     def _neighbour_changed(self, number: int) -> None:
         """The row after an insert or removal may gain or lose its header."""
         if 0 <= number < len(self._rows):
@@ -394,6 +504,8 @@ class MessageListModel(QAbstractListModel):
     def _tooltip(self, row: _Row) -> str:
         entry = row.entry
         when = full(row.local)
+        if entry.edited:
+            when += "\n" + self.tr("Edited {time}").format(time=full(local_time(entry.edited)))
         if entry.author != self._me:
             return when
         if entry.state is DeliveryState.QUEUED:

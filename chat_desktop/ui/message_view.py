@@ -22,7 +22,14 @@
   jump button counts them, and jumping down (or scrolling to the bottom)
   emits :attr:`MessageView.newestWanted`, on which the window reloads the
   newest page from the cache.
-- **Links**: the cursor becomes a pointing hand over a link.
+- **Links**: the cursor becomes a pointing hand over a link (and over the
+  other things a click does something to: reaction chips, a reply's quote).
+- **Message actions**: over the row under the mouse float React, Reply and
+  More (:class:`~.message_actions.HoverActions`); a right click or the menu
+  key asks for the row's context menu (:attr:`MessageView.menuRequested`).
+  Rows can be chosen (click, Shift/Ctrl+click) and Ctrl+C copies their text;
+  a double click opens a read-only field over a row's text to select part
+  of it with the mouse (see MessageDelegate.createEditor for why).
 - **Jumping to a message** (a search hit): the window shows the page around
   it and calls :meth:`MessageView.show_message`, which scrolls that row to
   the middle and flashes it (a highlight that fades out, painted over the
@@ -37,6 +44,7 @@ from PySide6.QtCore import (
     QAbstractAnimation,
     QEasingCurve,
     QEvent,
+    QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
     QPoint,
@@ -48,16 +56,23 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import (
     QColor,
+    QContextMenuEvent,
+    QFocusEvent,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
     QMouseEvent,
     QPainter,
     QPaintEvent,
     QPalette,
     QResizeEvent,
+    QTextCursor,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QAbstractItemView, QListView, QPushButton, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QListView, QPlainTextEdit, QPushButton, QWidget
 
-from .message_delegate import MessageDelegate, is_dark
+from .message_actions import HoverActions, available_actions
+from .message_delegate import TEXT_X, MessageDelegate, is_dark
 from .message_model import MessageListModel, MessageRole
 from .resources import icon
 
@@ -81,10 +96,16 @@ class MessageView(QListView):
         olderWanted(): the user scrolled to the top and older messages may exist.
         newestWanted(): the user went down to the newest while messages were
             held back; reload the newest page (from the cache).
+        menuRequested(object, QPoint): the context menu of a MessageEntry
+            (right click, the menu key) at a global position.
+        textTyped(str): a key was typed while the list had the focus (the
+            window hands it on to the composer).
     """
 
     olderWanted = Signal()
     newestWanted = Signal()
+    menuRequested = Signal(object, QPoint)
+    textTyped = Signal(str)
 
     def __init__(self, model: MessageListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -97,9 +118,14 @@ class MessageView(QListView):
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.verticalScrollBar().setSingleStep(24)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # Rows are chosen with the mouse (Shift/Ctrl+click for more) or the
+        # arrow keys for Ctrl+C; a double click opens the read-only text field
+        # for selecting part of a text (see MessageDelegate.createEditor). Tab
+        # reaches the list, so that the keyboard gets to every message's menu
+        # (the menu key or Shift+F10 on the current row).
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         # Rows are re-laid out (wrapped anew) whenever the width changes.
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setWordWrap(True)
@@ -146,6 +172,14 @@ class MessageView(QListView):
         scroll_bar = self.verticalScrollBar()
         scroll_bar.rangeChanged.connect(self._range_changed)
         scroll_bar.valueChanged.connect(self._scrolled)
+
+        # React, Reply, More over the row under the mouse (message_actions.py).
+        self.hover_actions = HoverActions(self.viewport())
+        self._hover_row = QPersistentModelIndex()
+        # Rows move under a still mouse when the list scrolls or changes.
+        scroll_bar.valueChanged.connect(lambda _value: self._place_hover())
+        model.dataChanged.connect(lambda *_args: self._place_hover())
+        model.modelReset.connect(self._place_hover)
 
     # ----------------------------------------------------------------- state
 
@@ -399,12 +433,123 @@ class MessageView(QListView):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         super().mouseMoveEvent(event)
         index = self.indexAt(event.position().toPoint())
-        over_link = False
+        clickable = False
         if index.isValid():
             rect = self.visualRect(index)
-            over_link = (
-                self.message_delegate.link_at(index, rect, QPointF(event.position())) is not None
-            )
+            clickable = self.message_delegate.clickable_at(index, rect, QPointF(event.position()))
         self.viewport().setCursor(
-            Qt.CursorShape.PointingHandCursor if over_link else Qt.CursorShape.ArrowCursor
+            Qt.CursorShape.PointingHandCursor if clickable else Qt.CursorShape.ArrowCursor
         )
+        self._hover_row = QPersistentModelIndex(index)
+        self._place_hover()
+
+    # ------------------------------------------------------ message actions
+
+    def leaveEvent(self, event: QEvent) -> None:
+        super().leaveEvent(event)
+        if not self.hover_actions.underMouse():
+            self._hover_row = QPersistentModelIndex()
+            self.hover_actions.hide()
+
+    def _place_hover(self) -> None:
+        """Put the hover bar at the top right of the row under the mouse (or hide it)."""
+        bar = self.hover_actions
+        if not self._hover_row.isValid():
+            bar.hide()
+            return
+        index = self._model.index(self._hover_row.row())
+        entry = self._model.entry(index.row())
+        # Whether I am an admin only decides whether the menu behind "More"
+        # has Delete; any message with text has Copy there anyway.
+        bar.show_for(entry, available_actions(entry, self._model.me, admin=True))
+        if not bar.isVisible():
+            return
+        rect = self.visualRect(index)
+        layout = self.message_delegate.layout_for(index, rect.width())
+        top = rect.top() + (layout.day.bottom() + 1 if layout.day is not None else 0)
+        bar.move(rect.right() - bar.width() - 8, max(0, top - bar.height() // 3))
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        # The menu key arrives as a key press first (keyPressEvent answers it).
+        index = self.indexAt(event.pos())
+        if index.isValid():
+            self.menuRequested.emit(self._model.entry(index.row()), event.globalPos())
+            event.accept()
+
+    def copy_selection(self) -> str:
+        """Put the chosen rows' text on the clipboard; return it.
+
+        One row: its text as written. More: one line each, "author: text",
+        oldest first (what a reader pastes into a mail or a ticket).
+        """
+        rows = sorted(index.row() for index in self.selectionModel().selectedIndexes())
+        entries = [self._model.entry(row) for row in rows]
+        entries = [entry for entry in entries if not entry.deleted]
+        if len(entries) == 1:
+            text = entries[0].text
+        else:
+            text = "\n".join(f"{entry.author}: {entry.text}" for entry in entries)
+        if text:
+            QGuiApplication.clipboard().setText(text)
+        return text
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        # Tabbed into: the newest message is the current one (not selected);
+        # Qt would make it the oldest loaded, far up the history.
+        tabbed = event.reason() in (
+            Qt.FocusReason.TabFocusReason,
+            Qt.FocusReason.BacktabFocusReason,
+        )
+        if tabbed and not self.currentIndex().isValid() and self._model.rowCount():
+            self.selectionModel().setCurrentIndex(
+                self._model.index(self._model.rowCount() - 1),
+                QItemSelectionModel.SelectionFlag.NoUpdate,
+            )
+        super().focusInEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.matches(QKeySequence.StandardKey.Copy):
+            self.copy_selection()
+            return
+        current = self.currentIndex()
+        menu_key = event.key() == Qt.Key.Key_Menu or (
+            event.key() == Qt.Key.Key_F10 and event.modifiers() == Qt.KeyboardModifier.ShiftModifier
+        )
+        if menu_key and current.isValid():
+            where = self.visualRect(current)
+            self.menuRequested.emit(
+                self._model.entry(current.row()),
+                self.viewport().mapToGlobal(where.topLeft() + QPoint(TEXT_X, where.height() // 2)),
+            )
+            return
+        if event.key() == Qt.Key.Key_Escape:
+            self.clearSelection()
+            return
+        typed = event.text()
+        if (
+            typed
+            and typed.isprintable()
+            and not event.modifiers()
+            & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier)
+        ):
+            self.textTyped.emit(typed)
+            return
+        super().keyPressEvent(event)
+
+    def selection_field(self) -> QPlainTextEdit | None:
+        """The read-only text field open over a row (a double click opened it), if any."""
+        if self.state() != QAbstractItemView.State.EditingState:
+            return None
+        return self.viewport().findChild(QPlainTextEdit, "messageTextSelection")
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        super().mouseDoubleClickEvent(event)
+        # The text field opened over the row: the word double-clicked is selected in it.
+        field = self.selection_field()
+        if field is not None:
+            cursor = field.cursorForPosition(
+                field.mapFrom(self.viewport(), event.position().toPoint())
+            )
+            cursor.select(QTextCursor.SelectionType.WordUnderCursor)
+            field.setTextCursor(cursor)
+            field.setFocus()

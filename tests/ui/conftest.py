@@ -152,6 +152,8 @@ class LocalChatServer:
     tls: bool = False
     # How the server takes new accounts (open, invite codes only, closed).
     registration: Registration = Registration.OPEN
+    # Users the server makes admins (as the hosting app makes its own user one).
+    admins: frozenset[str] = frozenset()
 
     async def post(self, author: str, texts: list[str], room: str = "general") -> None:
         """Store and broadcast messages as ``author``, like the service's post without
@@ -175,6 +177,7 @@ class LocalChatServer:
             replay_limit=self.replay_limit,
             tls=self.tls,
             registration=self.registration,
+            admins=self.admins,
         )
         self.server = ChatServer(config)
         await self.server.start()

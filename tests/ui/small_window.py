@@ -10,6 +10,7 @@ import itertools
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QApplication, QLabel
@@ -26,8 +27,33 @@ SMALL = QSize(400, 300)
 _WORDS = "the quick brown fox jumps over a lazy dog while supercalifragilisticexpialidocious"
 
 
+# Version 2's parts of a row, on some of the messages: wrapping reaction chips,
+# reply quotes (of a long and of a deleted message), "(edited)", deletions.
+_REACTIONS = {
+    "👍": ["bob", "alice"],
+    "🎉": ["carol"],
+    "a-long-custom-reaction-name": ["bob"],
+    "😂": ["dave", "erin", "alice"],
+    "🚀": ["bob"],
+}
+
+
+def _version_2(seq: int, when: datetime) -> dict[str, Any]:
+    extras: dict[str, Any] = {}
+    if seq % 3 == 0 and seq > 2:
+        extras["reply_to"] = seq - 2
+    if seq % 4 == 0:
+        extras["reactions"] = _REACTIONS
+    if seq % 5 == 1:
+        extras["edited"] = format_ts(when + timedelta(minutes=3))
+    if seq % 7 == 0:
+        extras["deleted"] = True
+    return extras
+
+
 def fill_cache(cache_file: Path, count: int = 60) -> None:
-    """A conversation of mixed lengths and authors over three days, in ``cache_file``."""
+    """A conversation of mixed lengths and authors over three days, in ``cache_file``,
+    with replies, reactions, edited and deleted messages among them."""
     cache = ChatCache.open(cache_file)
     start = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
     words = _WORDS.split()
@@ -37,7 +63,12 @@ def fill_cache(cache_file: Path, count: int = 60) -> None:
         text = " ".join(words[(seq + k) % len(words)] for k in range(length)) or "x" * 120
         author = ["bob", "carol", "a-rather-long-user-name", "alice"][(seq // 2) % 4]
         when = start + timedelta(hours=seq)
-        messages.append(Message("general", seq, f"id-{seq}", author, text, format_ts(when)))
+        extras = _version_2(seq, when)
+        if extras.get("deleted"):
+            text = ""
+        messages.append(
+            Message("general", seq, f"id-{seq}", author, text, format_ts(when), **extras)
+        )
     cache.save_rooms([RoomInfo("general", count), RoomInfo("random", 0)])
     cache.save_messages(messages)
     cache.close()
@@ -59,6 +90,12 @@ def problems(window: MainWindow) -> list[str]:
             found.append(f"row {row} is {rect.height()} px high for {layout.height} px")
         if rect.width() > width:
             found.append(f"row {row} is {rect.width()} px wide in a {width} px view")
+        parts = [chip.rect for chip in layout.chips] + [
+            part for part in (layout.quote, layout.seen, layout.text_rect()) if part is not None
+        ]
+        for part in parts:
+            if part.right() >= rect.width() or part.bottom() >= layout.height:
+                found.append(f"row {row}: a part {part} sticks out of {rect.size()}")
         if layout.header is not None:
             header = layout.header.translated(rect.topLeft())
             _, name, _, stamp = view.message_delegate.header_parts(
@@ -94,6 +131,11 @@ async def small_window_problems(cache_file: Path) -> list[str]:
     try:
         window.show()
         window.resize(SMALL)
+        # "Seen by" lines, as a private room shows them.
+        window.messages.set_seen_by({seq: ["bob", "carol", "dave"] for seq in range(2, 61, 6)})
+        # Replying to a long message: the banner above the composer elides it.
+        longest = max(window.messages.entries(), key=lambda entry: len(entry.text))
+        window.composer_box.start_reply(longest)
         await settle()
         found = [f"window is {window.size()}, not {SMALL}"] if window.size() != SMALL else []
         bar = window.view.verticalScrollBar()
