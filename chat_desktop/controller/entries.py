@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 
-from chat_desktop.transport.state import LinkKind, LinkState
+from chat_desktop.transport.state import LinkKind, LinkState, Reason, Why
 from chat_protocol import Message
 
 
@@ -178,3 +178,5 @@ class CertificateProblem:
 # transport), and what the status bar shows (see ui/connection_status.py).
 ConnectionKind = LinkKind
 ConnectionStatus = LinkState
+ConnectionReason = Reason
+ConnectionWhy = Why

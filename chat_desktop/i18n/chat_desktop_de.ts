@@ -272,7 +272,7 @@
 <context>
     <name>ConnectionStatusWidget</name>
     <message>
-        <location filename="../ui/connection_status.py" line="+92"/>
+        <location filename="../ui/connection_status.py" line="+130"/>
         <source>Connection</source>
         <translation>Verbindung</translation>
     </message>
@@ -1411,7 +1411,7 @@ Gezeigt:  {presented}</translation>
 <context>
     <name>connection</name>
     <message>
-        <location filename="../ui/connection_status.py" line="-70"/>
+        <location filename="../ui/connection_status.py" line="-108"/>
         <source>Messages arrive the instant they are sent.</source>
         <translation>Nachrichten kommen an, sobald sie gesendet werden.</translation>
     </message>
@@ -1431,7 +1431,57 @@ Gezeigt:  {presented}</translation>
         <translation>Die Verbindung ist unterbrochen: Die App versucht es von selbst erneut, „Jetzt verbinden“ sofort. Was Sie inzwischen schreiben, bleibt erhalten.</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+15"/>
+        <source>Disconnected.</source>
+        <translation>Getrennt.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Something went wrong inside the app; its log says what.</source>
+        <translation>In der App ist etwas schiefgegangen; ihr Protokoll sagt, was.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The server refused the WebSocket.</source>
+        <translation>Der Server hat den WebSocket abgelehnt.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Cannot reach the server at %1.</source>
+        <translation>Der Server unter %1 ist nicht erreichbar.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The server at %1 did not answer in time.</source>
+        <translation>Der Server unter %1 hat nicht rechtzeitig geantwortet.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The secure connection to %1 failed.</source>
+        <translation>Die sichere Verbindung zu %1 ist fehlgeschlagen.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The connection to the server was lost.</source>
+        <translation>Die Verbindung zum Server ist abgebrochen.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The server closed the connection.</source>
+        <translation>Der Server hat die Verbindung geschlossen.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The server answered with an error.</source>
+        <translation>Der Server hat mit einem Fehler geantwortet.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Polling stopped.</source>
+        <translation>Die Abfrage über HTTP wurde beendet.</translation>
+    </message>
+    <message>
+        <location line="+11"/>
         <location line="+5"/>
         <source>Reconnecting…</source>
         <translation>Verbindung wird wiederhergestellt…</translation>

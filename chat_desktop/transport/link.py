@@ -76,7 +76,7 @@ from chat_protocol.events import LOG_ENTRY_CLASSES
 from .http_api import ApiError, ApiSession
 from .polling import LongPoller, Unauthorized
 from .reconnect import ReconnectPolicy
-from .state import LinkKind, LinkState
+from .state import LinkKind, LinkState, Reason, Why
 from .urls import websocket_url
 
 log = logging.getLogger(__name__)
@@ -241,7 +241,7 @@ class ServerLink:
             self._closed = True
             # Why a link stopped by itself stays the truth after it is closed.
             if self._state.kind not in (LinkKind.UNAUTHORIZED, LinkKind.CERTIFICATE_REFUSED):
-                self._set_state(LinkState(LinkKind.OFFLINE, detail="Disconnected"))
+                self._set_state(LinkState.because(LinkKind.OFFLINE, Reason(Why.DISCONNECTED)))
 
     # The connection loop ---------------------------------------------------
 
@@ -255,7 +255,7 @@ class ServerLink:
         except Exception:
             # A bug must not end the link silently: say so in the state.
             log.exception("the link to %s failed", self.base_url)
-            self._set_state(LinkState(LinkKind.OFFLINE, detail="Internal error; see the log"))
+            self._set_state(LinkState.because(LinkKind.OFFLINE, Reason(Why.INTERNAL)))
 
     async def _connect_forever(self) -> None:
         """Connect, run sessions, back off between them.
@@ -264,7 +264,7 @@ class ServerLink:
         """
         handover: ClientConnection | None = None
         while True:
-            detail = ""
+            reason = Reason(Why.LOST)
             ws, handover = handover, None
             if ws is None:
                 self._set_state(LinkState(LinkKind.CONNECTING))
@@ -273,16 +273,16 @@ class ServerLink:
                 except ssl.SSLCertVerificationError as exc:
                     raise self._refused(exc) from exc
                 except InvalidHandshake as exc:
-                    detail = f"The server refused the WebSocket ({exc})"
+                    reason = Reason(Why.SOCKET_REFUSED, info=str(exc))
                     if _upgrade_refused(exc) and await self._http_answers():
-                        detail, handover = await self._poll_until_socket(detail)
+                        reason, handover = await self._poll_until_socket(reason)
                         if handover is not None:
                             continue
                 except _UNREACHABLE as exc:
-                    detail = _unreachable(self.base_url, exc)
+                    reason = _unreachable(self.base_url, exc)
             if ws is not None:
-                detail = await self._ws_session(ws)
-            await self._backoff(detail)
+                reason = await self._ws_session(ws)
+            await self._backoff(reason)
 
     async def _open_ws(self) -> ClientConnection:
         # Extra keywords go to loop.create_connection; ``ssl`` only for wss://
@@ -302,7 +302,7 @@ class ServerLink:
             **extra,
         )
 
-    async def _ws_session(self, ws: ClientConnection) -> str:
+    async def _ws_session(self, ws: ClientConnection) -> Reason:
         """Say hello, then hand every frame to on_event until the socket ends; say why it ended."""
         welcomed = False
         try:
@@ -331,13 +331,13 @@ class ServerLink:
         if code == CloseCode.UNAUTHORIZED:
             raise Unauthorized(401, "The server no longer accepts this session; log in again")
         if code is None or code == 1006:
-            return "The connection to the server was lost"
-        return f"The server closed the connection ({code}{': ' + reason if reason else ''})"
+            return Reason(Why.LOST)
+        return Reason(Why.CLOSED, info=f"{code}{': ' + reason if reason else ''}")
 
-    async def _backoff(self, detail: str) -> None:
+    async def _backoff(self, reason: Reason) -> None:
         delay = self._policy.next_delay()
         self._set_state(
-            LinkState(LinkKind.RECONNECTING, retry_at=time.monotonic() + delay, detail=detail)
+            LinkState.because(LinkKind.RECONNECTING, reason, retry_at=time.monotonic() + delay)
         )
         await self._sleep_or_wake(delay)
 
@@ -358,7 +358,7 @@ class ServerLink:
 
     # Polling ---------------------------------------------------------------
 
-    async def _poll_until_socket(self, reason: str) -> tuple[str, ClientConnection | None]:
+    async def _poll_until_socket(self, reason: Reason) -> tuple[Reason, ClientConnection | None]:
         """Poll until polling fails or the socket opens.
 
         Returns why polling ended and, when the socket opened, the socket
@@ -370,11 +370,11 @@ class ServerLink:
         except Unauthorized:
             raise
         except ApiError as exc:
-            return str(exc), None
+            return Reason(Why.HTTP_FAILED, info=str(exc)), None
         self._policy.connected()
         self._revoked = None
         self._poller = poller
-        self._set_state(LinkState(LinkKind.POLLING, detail=reason))
+        self._set_state(LinkState.because(LinkKind.POLLING, reason))
         for event in opening:
             self._emit(event)
         poll = asyncio.create_task(self._poll_forever(poller), name="ServerLink poll")
@@ -401,12 +401,12 @@ class ServerLink:
         if isinstance(refused, ssl.SSLCertVerificationError):
             raise self._refused(refused) from refused
         if opened is not None:
-            return "", opened
+            return Reason(Why.LOST), opened
         if isinstance(failure, ApiError):
-            return str(failure), None
+            return Reason(Why.HTTP_FAILED, info=str(failure)), None
         if failure is not None:
             log.error("polling failed", exc_info=failure)
-        return "Polling stopped", None
+        return Reason(Why.POLLING_STOPPED), None
 
     async def _poll_forever(self, poller: LongPoller) -> None:
         rooms_checked = time.monotonic()
@@ -505,9 +505,9 @@ def _upgrade_refused(exc: InvalidHandshake) -> bool:
     return not isinstance(exc, InvalidMessage)
 
 
-def _unreachable(base_url: str, exc: BaseException) -> str:
+def _unreachable(base_url: str, exc: BaseException) -> Reason:
     if isinstance(exc, TimeoutError):
-        return f"The server at {base_url} did not answer in time"
+        return Reason(Why.TIMEOUT, server=base_url)
     if isinstance(exc, ssl.SSLError):
-        return f"The secure connection to {base_url} failed ({exc.reason or exc})"
-    return f"Cannot reach server at {base_url}"
+        return Reason(Why.TLS_FAILED, server=base_url, info=str(exc.reason or exc))
+    return Reason(Why.UNREACHABLE, server=base_url)

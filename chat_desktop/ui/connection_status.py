@@ -16,7 +16,7 @@ import time
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-from chat_desktop.controller.entries import ConnectionKind, ConnectionStatus
+from chat_desktop.controller.entries import ConnectionKind, ConnectionStatus, ConnectionWhy
 
 from .text_spans import plain_tooltip
 
@@ -44,6 +44,44 @@ def _tip(kind: ConnectionKind) -> str:
             "tries at once. Messages you write meanwhile are kept.",
         )
     return ""
+
+
+def _why(status: ConnectionStatus) -> str:
+    """The link's diagnostic in the user's language ("" when it has none)."""
+    reason = status.reason
+    if reason is None:
+        # The server's or a certificate check's own words have no code.
+        return status.detail
+    sentence = {
+        ConnectionWhy.DISCONNECTED: QCoreApplication.translate("connection", "Disconnected."),
+        ConnectionWhy.INTERNAL: QCoreApplication.translate(
+            "connection", "Something went wrong inside the app; its log says what."
+        ),
+        ConnectionWhy.SOCKET_REFUSED: QCoreApplication.translate(
+            "connection", "The server refused the WebSocket."
+        ),
+        ConnectionWhy.UNREACHABLE: QCoreApplication.translate(
+            "connection", "Cannot reach the server at %1."
+        ),
+        ConnectionWhy.TIMEOUT: QCoreApplication.translate(
+            "connection", "The server at %1 did not answer in time."
+        ),
+        ConnectionWhy.TLS_FAILED: QCoreApplication.translate(
+            "connection", "The secure connection to %1 failed."
+        ),
+        ConnectionWhy.LOST: QCoreApplication.translate(
+            "connection", "The connection to the server was lost."
+        ),
+        ConnectionWhy.CLOSED: QCoreApplication.translate(
+            "connection", "The server closed the connection."
+        ),
+        ConnectionWhy.HTTP_FAILED: QCoreApplication.translate(
+            "connection", "The server answered with an error."
+        ),
+        ConnectionWhy.POLLING_STOPPED: QCoreApplication.translate("connection", "Polling stopped."),
+    }[reason.why]
+    text = sentence.replace("%1", reason.server)
+    return f"{text} ({reason.info})" if reason.info else text
 
 
 def status_text(status: ConnectionStatus, now: float | None = None) -> str:
@@ -131,9 +169,10 @@ class ConnectionStatusWidget(QWidget):
             ConnectionKind.RECONNECTING: "#e0a030",
         }.get(status.kind, "#d0403a")
         self.dot.setStyleSheet(f"color: {color};")
-        # Our sentence in the user's language first; the link's own diagnostic
-        # (the transport's words, e.g. the server's close reason) below it.
-        tip = "\n\n".join(part for part in (_tip(status.kind), status.detail) if part)
+        # Our sentence in the user's language first; why the link is where it
+        # is below it (also in the user's language, with the technical words,
+        # a close code or an exception's text, as they are).
+        tip = "\n\n".join(part for part in (_tip(status.kind), _why(status)) if part)
         self.label.setToolTip(plain_tooltip(tip))
         self._refresh()
 

@@ -447,3 +447,21 @@ def test_the_source_checkout_has_the_german_file_and_none_for_klingon() -> None:
 
 def test_no_translator_is_the_tests_default(qapp: QApplication) -> None:
     assert QCoreApplication.translate("MainWindow", "&Quit") == "&Quit"
+
+
+def test_why_the_connection_dropped_is_said_in_german_too(
+    chat_server_here: LocalChatServer, make_client: Any, run: Any, speak: Any
+) -> None:
+    speak("de")
+
+    async def body() -> None:
+        alice = await make_client(chat_server_here.url, "alice")
+        label = alice.w.connection.label
+        await chat_server_here.stop()
+        # The socket drops, then every new attempt finds nobody at the address.
+        await eventually(lambda: "nicht erreichbar" in label.toolTip())
+        tip = label.toolTip()
+        assert f"Der Server unter {chat_server_here.url} ist nicht erreichbar." in tip
+        assert "Cannot" not in tip and "server" not in tip
+
+    run(body())
