@@ -169,8 +169,16 @@ class Cluster:
         return started
 
     def stop(self) -> None:
+        hung = []
         for node in self.nodes:
-            node.stop()
+            try:
+                node.stop()
+            except subprocess.TimeoutExpired:
+                # A server that does not stop is a failure, but it must not
+                # outlive the test, nor keep the others from being stopped.
+                node.kill()
+                hung.append(node)
+        assert not hung, "a server did not stop on SIGTERM:\n" + hung[0].printed()
         for index, node in enumerate(self.nodes):
             # Shown by pytest only when the test failed.
             print(f"--- node-{index} ---\n{node.printed()}")

@@ -34,7 +34,7 @@ from tests.server.wire import (
     recv_until,
 )
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 V2 = 2
 

@@ -19,7 +19,7 @@ import pytest
 from tests.cluster.conftest import Cluster, Node, make_users
 from tests.server.wire import PASSWORD, bearer
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 async def post_message(session: aiohttp.ClientSession, node: Node, token: str) -> int:
