@@ -270,6 +270,8 @@ class Cluster:
     refuse_websockets: bool = False
     servers: list[ServerProcess] = field(default_factory=list)
     nginx: Nginx | None = None
+    # Servers that did not exit within 20 s of SIGTERM (then killed): a fault.
+    hung: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -327,12 +329,31 @@ class Cluster:
         """nginx first (no request reaches a stopping server), then every server, reaped."""
         if self.nginx is not None:
             self.nginx.stop()
-        stoppers = [threading.Thread(target=server.stop) for server in self.servers]
+        stoppers = [
+            threading.Thread(target=self._stop_server, args=(index,))
+            for index in range(len(self.servers))
+        ]
         # In parallel: each waits for its own process, up to ServerProcess's bound.
         for thread in stoppers:
             thread.start()
         for thread in stoppers:
             thread.join()
+
+    def _stop_server(self, index: int) -> None:
+        """SIGTERM; a server still running after ServerProcess's bound is killed and noted.
+
+        ServerProcess.stop gives up after 20 s by raising, and would leave the
+        process behind: here it is killed, and the test fails (``hung``).
+        """
+        server = self.servers[index]
+        proc = server.proc
+        try:
+            server.stop()
+        except subprocess.TimeoutExpired:
+            self.hung.append(f"server-{index}")
+            if proc is not None:
+                proc.kill()
+                proc.wait()
 
 
 def missing_programs() -> list[str]:

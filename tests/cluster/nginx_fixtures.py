@@ -55,4 +55,5 @@ def behind_nginx(session_redis: RedisServer, tmp_path: Path) -> Iterator[Callabl
                 made.close()
         # Before the database is dropped: the servers are gone by now.
     for made in started:
+        assert not made.hung, f"{made.hung} did not stop on SIGTERM:\n{made.output()}"
         assert not made.tracebacks(), made.output()
