@@ -17,7 +17,7 @@ Names and topics come from the network: every label is plain text.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QMouseEvent
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -37,7 +37,51 @@ from .text_spans import plain_tooltip
 TOPIC_LENGTH = 250
 
 
-class _TopicLabel(QLabel):
+class ElidedLabel(QLabel):
+    """One line of plain text, cut with "…" where the width ends (the whole in the tooltip).
+
+    A long room name or topic must neither widen the window nor be clipped
+    mid-letter; the label asks only for the width of a few characters.
+
+    Signals: none beyond QLabel's.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(min(hint.width(), self._least_width()), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), self._least_width()), hint.height())
+
+    def _least_width(self) -> int:
+        margins = self.contentsMargins()
+        return self.fontMetrics().horizontalAdvance("MMM…") + margins.left() + margins.right()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        shown = self.fontMetrics().elidedText(
+            self.text(), Qt.TextElideMode.ElideRight, rect.width()
+        )
+        self.style().drawItemText(
+            painter,
+            rect,
+            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+            self.palette(),
+            self.isEnabled(),
+            shown,
+            self.foregroundRole(),
+        )
+        painter.end()
+
+
+class _TopicLabel(ElidedLabel):
     """The topic line: takes the focus and says when it is to be edited.
 
     Signals:
@@ -82,18 +126,13 @@ class RoomHeader(QWidget):
 
         self.kind_icon = QLabel(self)
         self.kind_icon.setObjectName("roomKindIcon")
-        self.title = QLabel(self)
+        self.title = ElidedLabel(self)
         self.title.setObjectName("roomTitle")
-        self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.title.setAccessibleName(self.tr("Room"))
-        # A long name is cut, never widens the window.
-        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.topic = _TopicLabel(self)
         self.topic.setObjectName("roomTopic")
-        self.topic.setTextFormat(Qt.TextFormat.PlainText)
         self.topic.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.topic.setCursor(Qt.CursorShape.IBeamCursor)
-        self.topic.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.topic.setAccessibleName(self.tr("Topic"))
         self.topic.setAccessibleDescription(self.tr("Click or press Enter to edit the topic"))
         self.topic.setToolTip(self.tr("Click to edit the topic"))

@@ -30,7 +30,14 @@ from PySide6.QtCore import (
     Qt,
 )
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import (
+    QListView,
+    QSizePolicy,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
 
 from chat_desktop.controller.entries import MemberEntry, RoomEntry
 
@@ -286,8 +293,12 @@ class MemberListModel(QAbstractListModel):
         self._me = me
 
     def set_members(self, members: list[MemberEntry]) -> None:
+        members = sorted(members, key=lambda m: (not m.online, m.name.casefold()))
+        if members == self._members:
+            # Nothing changed: keep the selection and the current row.
+            return
         self.beginResetModel()
-        self._members = sorted(members, key=lambda m: (not m.online, m.name.casefold()))
+        self._members = members
         self.endResetModel()
 
     def members(self) -> list[MemberEntry]:
@@ -319,3 +330,46 @@ class MemberListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ForegroundRole and not member.online:
             return QPalette().brush(QPalette.ColorRole.PlaceholderText)
         return None
+
+
+class FittedListView(QListView):
+    """A list as tall as its rows (at most ``most_rows`` of them), scrolling beyond.
+
+    The side bar stacks rooms, direct messages and people: a short list
+    should not keep empty space that the next section needs, and a long one
+    scrolls instead of pushing the others out.
+
+    Signals: none beyond QListView's.
+    """
+
+    def __init__(self, parent: QWidget | None = None, *, most_rows: int = 12) -> None:
+        super().__init__(parent)
+        self._most_rows = most_rows
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+
+    def setModel(self, model: QAbstractListModel | QSortFilterProxyModel | None) -> None:
+        super().setModel(model)
+        if model is not None:
+            for signal in (
+                model.rowsInserted,
+                model.rowsRemoved,
+                model.modelReset,
+                model.layoutChanged,
+            ):
+                signal.connect(self.updateGeometry)
+        self.updateGeometry()
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        model = self.model()
+        rows = min(model.rowCount() if model is not None else 0, self._most_rows)
+        height = sum(max(self.sizeHintForRow(row), 0) for row in range(rows))
+        # An empty section keeps a sliver under its title, not a blank box.
+        height = max(height, 8)
+        return QSize(hint.width(), height + 2 * self.frameWidth() + 6)
+
+    def minimumSizeHint(self) -> QSize:
+        # One whole row at least: a sliver of a cut row reads as a glitch.
+        model = self.model()
+        row = self.sizeHintForRow(0) if model is not None and model.rowCount() else 8
+        return QSize(super().minimumSizeHint().width(), row + 2 * self.frameWidth() + 2)
