@@ -364,7 +364,9 @@ class ChatApp:
         base_url = session.server_url
         if session.hosted:
             try:
-                base_url = await self.local_server.start(_port_of(session.server_url))
+                base_url = await self.local_server.start(
+                    _port_of(session.server_url), admin=session.username
+                )
             except OSError as exc:
                 self.window.statusBar().showMessage(
                     QCoreApplication.translate(

@@ -264,7 +264,7 @@ class SignInController(QObject):
         previous_url, _, was_hosted = self._settings.last_server()
         preferred = _port_of(previous_url) if was_hosted else None
         try:
-            base_url = await self._local_server.start(preferred)
+            base_url = await self._local_server.start(preferred, admin=username)
         except OSError as exc:
             raise OSError(
                 self.tr("Cannot start the chat server on this computer: {reason}").format(

@@ -17,7 +17,12 @@ in its own module and unit-tested with a stand-in for the link:
 - :class:`~.typing.TypingIndicators` says when I am typing and who else is;
 - :class:`~.roster.Roster` keeps the rooms and who is online;
 - :class:`~.room_requests.RoomRequests` asks for new rooms and tells how
-  each request ended.
+  each request ended;
+- :class:`~.conversation.Conversation` applies each batch of events (the room
+  log of Version 2 with its edits, deletes and reactions, acks, reads, rooms
+  joined and removed) and lays my queued writes over the messages shown;
+- :class:`~.reads.Reads` keeps read positions (mine, synced with the server,
+  and the other members' for "seen by"); :class:`~.people.People` everyone.
 
 One message's way, from the composer to the other window:
 
@@ -61,63 +66,56 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 
 from chat_desktop.storage import ChatCache
+from chat_desktop.transport.http_api import ApiError
 from chat_desktop.transport.link import ServerLink
 from chat_desktop.transport.pinning import PinStore
 from chat_desktop.transport.state import LinkKind, LinkState
-from chat_protocol import (
-    DEFAULT_ROOM,
-    Ack,
-    Error,
-    Gap,
-    HistoryPage,
-    Message,
-    Room,
-    ServerEvent,
-    Typing,
-    UserJoin,
-    UserLeave,
-    Welcome,
-    rules,
-)
+from chat_protocol import DEFAULT_ROOM, ServerEvent, rules
 
+from .actions import ConversationActions
 from .certificates import CERTIFICATE_RECHECK, CertificateChecks
 from .connection import Connection, Link
-from .entries import (
-    CertificateProblem,
-    ConnectionStatus,
-    MemberEntry,
-    MessageEntry,
-    RoomEntry,
-)
+from .conversation import Conversation
+from .entries import CertificateProblem, ConnectionStatus, MemberEntry, MessageEntry, RoomEntry
 from .history import History, OlderPage
 from .outbox import ACK_TIMEOUT, Outbox
+from .people import People
+from .reads import Reads
 from .room_requests import RoomRequests, sentence
 from .roster import Roster
 from .tasks import TaskGroup
 from .typing import TypingIndicators
-from .wording import error_text, say
+from .wording import error_text, request_failed, say
 
 __all__ = ["ChatController", "OlderPage"]
 
 
-class ChatController(QObject):
+class ChatController(ConversationActions, QObject):
     """The chat of one signed-in account on one server.
 
     Signals:
-        roomsChanged(list): every room as a RoomEntry (name, unread count).
-        membersChanged(list): the users I know of as MemberEntry (name, online).
+        roomsChanged(list): every room as a RoomEntry (name, unread count, kind,
+            topic, members).
+        membersChanged(list): everyone on the server as MemberEntry (name,
+            online, admin), online first: the same list as people().
         messagesChanged(str, list): new or updated MessageEntry values of one room,
             in seq order (my pending ones last); one emission per room and batch.
+            A changed message (edited, deleted, reacted) comes again with the
+            same author and client_id.
         olderLoaded(str, list, bool): an older page of a room (ascending) and
             whether there is more before it.
+        jumpReady(str, int, list): the messages around a seq (open_at), ascending.
         typingChanged(str, list): the users typing in a room now.
         connectionChanged(object): the ConnectionStatus, on every change.
         notify(str, str, str): a new message from someone else while connected:
             room, author, text (plain text, the UI decides whether to show it).
-        roomCreated(str): a room I asked for (create_room) exists now.
+        roomCreated(str): a room I asked for (create_room, open_dm) exists now.
         roomRefused(str, str): a room I asked for was not created: its name and
             why, as a sentence for the user (a bad name, offline, rate limited,
             the connection dropped before the answer).
+        roomRemoved(str): I left a room, was removed from it, or it was deleted
+            (the cache has forgotten it).
+        readsChanged(str): other members' read positions in a room moved (seen_by).
         problem(str): something else the user should read (a refused message text, ...).
         unauthorized(): the server no longer accepts the token: sign in again.
         certificateProblem(object): the server's certificate is not the trusted
@@ -134,11 +132,14 @@ class ChatController(QObject):
     membersChanged = Signal(list)
     messagesChanged = Signal(str, list)
     olderLoaded = Signal(str, list, bool)
+    jumpReady = Signal(str, int, list)
     typingChanged = Signal(str, list)
     connectionChanged = Signal(object)
     notify = Signal(str, str, str)
     roomCreated = Signal(str)
     roomRefused = Signal(str, str)
+    roomRemoved = Signal(str)
+    readsChanged = Signal(str)
     problem = Signal(str)
     unauthorized = Signal()
     certificateProblem = Signal(object)
@@ -160,9 +161,8 @@ class ChatController(QObject):
     ) -> None:
         super().__init__(parent)
         self._cache = cache
-        self.username = username
         self._tasks = TaskGroup()
-        self._connection = Connection(
+        self._connection = connection = Connection(
             server_url=server_url,
             username=username,
             token=token,
@@ -174,41 +174,61 @@ class ChatController(QObject):
         )
         self._outbox = Outbox(
             cache,
-            self._connection,
+            connection,
             self._tasks,
             me=username,
-            on_change=lambda entry: self.messagesChanged.emit(entry.room, [entry]),
+            on_change=lambda entry: self.messagesChanged.emit(entry.room, [self._shown(entry)]),
             ack_timeout=ack_timeout,
         )
-        self._history = History(cache, self._connection, self._tasks, on_read=self._rooms_changed)
+        self._history = History(cache, connection, self._tasks, on_read=self._rooms_changed)
         self._certificates = CertificateChecks(
-            self._connection,
-            pins,
-            on_problem=self.certificateProblem.emit,
-            recheck=certificate_recheck,
+            connection, pins, on_problem=self.certificateProblem.emit, recheck=certificate_recheck
         )
         self._typing = TypingIndicators(
-            self._connection, self._tasks, on_change=self.typingChanged.emit, expiry=typing_expiry
+            connection, self._tasks, on_change=self.typingChanged.emit, expiry=typing_expiry
         )
         self._roster = Roster(cache, username)
         self._room_requests = RoomRequests(
-            self._connection,
+            connection,
             self._roster,
             self._tasks,
             on_created=self.roomCreated.emit,
             on_refused=lambda name, reason: self.roomRefused.emit(name, say(reason)),
+            invite=self.invite,
+        )
+        self._reads = Reads(cache, self._outbox)
+        self._people = People(
+            connection, self._tasks, on_change=lambda: self.membersChanged.emit(self.people())
+        )
+        self._conversation = Conversation(
+            cache,
+            me=username,
+            roster=self._roster,
+            outbox=self._outbox,
+            history=self._history,
+            typing=self._typing,
+            room_requests=self._room_requests,
+            reads=self._reads,
         )
         # The room on screen, and whether the window is the active one (then
         # what arrives in that room counts as read).
-        self._room = cache.get_setting("last_room") or DEFAULT_ROOM
+        self._room = self._conversation.room = cache.get_setting("last_room") or DEFAULT_ROOM
         self._active = False
-        self.server_version = ""  # as the welcome said (Help > About shows it)
 
     # ------------------------------------------------------------ lifecycle
 
     @property
     def server_url(self) -> str:
         return self._connection.server_url
+
+    @property
+    def username(self) -> str:
+        return self.me
+
+    @property
+    def server_version(self) -> str:
+        """As the welcome said (Help > About shows it)."""
+        return self._conversation.server_version
 
     def start(self, base_url: str | None = None) -> None:
         """Connect (on the running loop); ``base_url`` overrides the saved address."""
@@ -241,18 +261,22 @@ class ChatController(QObject):
         return self._room
 
     def rooms(self) -> list[RoomEntry]:
-        return self._roster.rooms(self.username)
+        return self._roster.rooms(self.me)
 
     def members(self) -> list[MemberEntry]:
-        return self._roster.members()
+        return self.people()
+
+    def people(self) -> list[MemberEntry]:
+        """Everyone on the server (and every author seen), online first."""
+        return self._people.merged(self._roster.members())
 
     def open_room(self, room: str) -> list[MessageEntry]:
         """Show ``room``: its newest cached page now, the rest by messagesChanged."""
-        self._room = room
+        self._room = self._conversation.room = room
         self._cache.set_setting("last_room", room)
         entries = self._history.cached_page(room, last_seq=self._roster.last_seq.get(room, 0))
         self._roster.authors(entry.author for entry in entries)
-        entries += self._outbox.entries(room)
+        entries = [self._shown(entry) for entry in entries + self._outbox.entries(room)]
         self._mark_read(room)
         self.typingChanged.emit(room, self._typing.users(room))
         return entries
@@ -265,13 +289,21 @@ class ChatController(QObject):
 
     # ------------------------------------------------------------- actions
 
-    def send(self, room: str, text: str) -> MessageEntry | None:
+    def send(self, room: str, text: str, reply_to: int | None = None) -> MessageEntry | None:
         """Queue my message (it survives a restart) and send it when connected."""
-        text = self._valid(rules.normalize_text, text)
-        if not text:
+        valid = self._valid(rules.normalize_text, text)
+        if valid is None:
             return None
         self._typing.sent()
-        return self._outbox.add(room, text)
+        return self._outbox.add(room, valid, reply_to)
+
+    def create_room(
+        self, name: str, private: bool = False, members: list[str] | tuple[str, ...] = ()
+    ) -> None:
+        """Ask the server for room ``name`` (trimmed, lower-cased): roomCreated(name)
+        follows once it exists, or roomRefused(name, reason) (see :mod:`.room_requests`).
+        A private room gets ``members`` invited once it exists."""
+        self._room_requests.ask(name, private, tuple(members))
 
     def retry(self, client_id: str) -> None:
         """Send a refused message again (the user pressed Retry)."""
@@ -280,11 +312,6 @@ class ChatController(QObject):
     def composer_edited(self, room: str, text: str) -> None:
         """The composer's text changed: maybe tell the others that I am typing."""
         self._typing.composer_edited(room, text)
-
-    def create_room(self, name: str) -> None:
-        """Ask the server for room ``name`` (trimmed, lower-cased): roomCreated(name)
-        follows once it exists, or roomRefused(name, reason) (see :mod:`.room_requests`)."""
-        self._room_requests.ask(name)
 
     def request_older(self, room: str, before: int | None) -> None:
         """Load the page before seq ``before``; olderLoaded answers (maybe empty)."""
@@ -327,97 +354,52 @@ class ChatController(QObject):
 
     def _on_batch(self, events: list[ServerEvent]) -> None:
         """Handle every event that arrived since the last batch: one signal per room."""
-        # One transaction for every message of the batch (live, replay, history).
-        messages = _messages_of(events)
-        new = self._cache.save_messages(messages)
-        new_keys = {(message.room, message.seq) for message in new}
-
-        changed: dict[str, list[MessageEntry]] = {}
-        rooms_changed = False
-        members_changed = False
-        live: list[Message] = []
-        for event in events:
-            if isinstance(event, Message):
-                if (event.room, event.seq) in new_keys:
-                    live.append(event)
-                self._stored(event, changed)
-            elif isinstance(event, Ack):
-                _add(changed, self._outbox.acked(event))
-            elif isinstance(event, Welcome):
-                self._welcome(event)
-                rooms_changed = members_changed = True
-            elif isinstance(event, Room):
-                is_new, wanted = self._roster.room(event)
-                if wanted:
-                    self._room_requests.answered(event.name)
-                rooms_changed |= is_new
-            elif isinstance(event, HistoryPage):
-                for message in event.messages:
-                    self._stored(message, changed)
-                self._history.answer(event)
-            elif isinstance(event, Typing):
-                if event.user != self.username:
-                    self._typing.notice(event)
-            elif isinstance(event, UserJoin | UserLeave):
-                self._roster.presence(event)
-                if isinstance(event, UserLeave):
-                    self._typing.user_left(event.user, self._roster.last_seq, self._room)
-                members_changed = True
-            elif isinstance(event, Gap):
-                self._history.fill_gap(event)
-            elif isinstance(event, Error):
-                self._error(event, changed)
-
-        for room, entries in changed.items():
+        out = self._conversation.handle(events)
+        if out.welcomed:
+            self._people.refresh()
+        for room in out.removed:
+            self.roomRemoved.emit(room)
+        for room, entries in out.changed.items():
             self.messagesChanged.emit(room, entries)
-        if changed and self._active and self._room in changed:
-            self._roster.mark_read(self._room)
-        if changed or rooms_changed:
+        if out.changed and self._active and self._room in out.changed:
+            self._reads.viewed(self._room)
+        if out.rooms_changed:
             self._rooms_changed()
-        if self._roster.authors(message.author for message in messages):
-            members_changed = True
-        if members_changed:
+        if out.members_changed:
             self.membersChanged.emit(self.members())
-        others = [message for message in live if message.author != self.username]
-        if others:
+        for room in out.reads:
+            self.readsChanged.emit(room)
+        for room in out.opened:
+            self.roomCreated.emit(room)
+        for code, message in out.problems:
+            self.problem.emit(error_text(code, message))
+        if out.notify is not None:
             # One notification per batch: a replay of fifty messages is one toast.
-            last = others[-1]
-            self.notify.emit(last.room, last.author, last.text)
-
-    def _stored(self, message: Message, changed: dict[str, list[MessageEntry]]) -> None:
-        """A message the server stored (live, replayed or from history)."""
-        self._roster.seen(message.room, message.seq)
-        # My message is stored: the broadcast may overtake the ack.
-        self._outbox.stored(message)
-        self._typing.message_arrived(message.room, message.author)
-        _add(changed, MessageEntry.from_message(message))
-
-    def _welcome(self, welcome: Welcome) -> None:
-        self.username = self._outbox.me = welcome.username or self.username
-        self.server_version = welcome.server.version
-        self._roster.welcome(welcome.rooms, welcome.online)
-        self._history.complete_newest_pages(welcome.rooms)
-        self._outbox.flush()
-
-    def _error(self, error: Error, changed: dict[str, list[MessageEntry]]) -> None:
-        if error.ref in self._outbox:
-            _add(changed, self._outbox.refused(error))
-            return
-        if self._room_requests.refusal(error):
-            return
-        self.problem.emit(error_text(error.code, error.message))
+            self.notify.emit(out.notify.room, out.notify.author, out.notify.text)
 
     async def _load_older(self, room: str, before: int | None) -> None:
         page = await self._history.older_page(room, before)
-        self.olderLoaded.emit(room, page.entries, page.has_more)
+        self.olderLoaded.emit(room, [self._shown(e) for e in page.entries], page.has_more)
 
-    def _valid(self, rule: Callable[[str], str], value: str) -> str:
-        """``rule(value)``, or "" after telling the user what the rule says."""
+    def _changed(self, room: str, entries: list[MessageEntry]) -> None:
+        self.messagesChanged.emit(room, entries)
+
+    def _created(self, room: str) -> None:
+        self.roomCreated.emit(room)
+
+    def _jumped(self, room: str, seq: int, entries: list[MessageEntry]) -> None:
+        self.jumpReady.emit(room, seq, entries)
+
+    def _failed(self, exc: ApiError) -> None:
+        self.problem.emit(error_text(exc.code, request_failed(exc)))
+
+    def _valid(self, rule: Callable[[str], str], value: str) -> str | None:
+        """``rule(value)``, or None after telling the user what the rule says."""
         try:
             return rule(value)
         except rules.ValidationError as exc:
             self.problem.emit(say(sentence(str(exc))))
-            return ""
+            return None
 
     # --------------------------------------------------------------- reading
 
@@ -425,20 +407,5 @@ class ChatController(QObject):
         self.roomsChanged.emit(self.rooms())
 
     def _mark_read(self, room: str) -> None:
-        self._roster.mark_read(room)
+        self._reads.viewed(room)
         self._rooms_changed()
-
-
-def _messages_of(events: list[ServerEvent]) -> list[Message]:
-    """Every message a batch brings: live, replayed, and in history pages."""
-    messages = [event for event in events if isinstance(event, Message)]
-    for event in events:
-        if isinstance(event, HistoryPage):
-            messages.extend(event.messages)
-    return messages
-
-
-def _add(changed: dict[str, list[MessageEntry]], entry: MessageEntry | None) -> None:
-    """Collect ``entry`` for its room's messagesChanged of this batch."""
-    if entry is not None:
-        changed.setdefault(entry.room, []).append(entry)

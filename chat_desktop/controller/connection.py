@@ -31,7 +31,7 @@ import ssl
 from collections.abc import Callable
 from typing import Protocol
 
-from chat_desktop.transport.http_api import AccountClient, ApiError
+from chat_desktop.transport.http_api import AccountClient, ApiError, Person
 from chat_desktop.transport.link import ServerLink
 from chat_desktop.transport.state import LinkKind, LinkState
 from chat_protocol import ClientEvent, ServerEvent
@@ -148,6 +148,22 @@ class Connection:
         except (ApiError, TimeoutError) as exc:
             # Offline: the token stays valid on the server but is forgotten here.
             log.info("could not log out on the server: %s", exc)
+        finally:
+            await client.close()
+
+    async def users(self) -> list[Person]:
+        """Everyone on the server (``GET /api/v1/users``); raises ApiError."""
+        client = AccountClient(self.server_url, ssl_context=self.ssl_context)
+        try:
+            return await client.users(self._token)
+        finally:
+            await client.close()
+
+    async def delete_room(self, room: str) -> None:
+        """Delete ``room`` (admins only; ``DELETE /api/v1/rooms/ROOM``); raises ApiError."""
+        client = AccountClient(self.server_url, ssl_context=self.ssl_context)
+        try:
+            await client.delete_room(self._token, room)
         finally:
             await client.close()
 

@@ -99,9 +99,11 @@ class History:
             if room.name not in positions:
                 self.fetch_newest(room.name)
                 continue
-            run = self._cache.latest(room.name, self._page_size)
-            if run and len(run) < self._page_size and run[0].seq > 1:
-                self._fetch_below(room.name, run[0].seq, self._page_size - len(run))
+            _, first = self._cache.latest_run(room.name, self._page_size)
+            # The run counts every entry of the log, not only its messages.
+            length = positions[room.name] - first + 1
+            if first > 1 and length < self._page_size:
+                self._fetch_below(room.name, first, self._page_size - length)
 
     def fetch_newest(self, room: str) -> None:
         """Ask for the newest page of a room the cache holds nothing of."""
@@ -116,10 +118,14 @@ class History:
         """The page before seq ``before``: from the cache, else the server."""
         if before is None or before <= 1:
             return OlderPage([], False)
-        cached = self._cache.before(room, before, self._page_size)
-        if cached:
+        cached, first = self._cache.before_run(room, before, self._page_size)
+        if first:
+            if not cached and first > 1:
+                # A run of entries that are not messages (reactions, say):
+                # look further back rather than show an empty page.
+                return await self.older_page(room, first)
             entries = [MessageEntry.from_message(message) for message in cached]
-            return OlderPage(entries, cached[0].seq > 1)
+            return OlderPage(entries, first > 1)
         page = await self.request(room, before, self._page_size)
         if page is None:
             # Offline or no answer: there may well be more; the view asks again later.
@@ -181,6 +187,7 @@ class History:
         while before - 1 > gap.after:
             limit = min(rules.HISTORY_LIMIT_MAX, before - 1 - gap.after)
             page = await self.request(gap.room, before, limit)
-            if page is None or not page.messages:
+            entries = page.entries if page is not None and page.entries else None
+            if page is None or not (entries or page.messages):
                 return
-            before = page.messages[0].seq
+            before = (entries or page.messages)[0].seq

@@ -57,11 +57,14 @@ class LocalServer:
             raise RuntimeError("the local server is not running")
         return self._server.base_url
 
-    async def start(self, preferred_port: int | None = None) -> str:
+    async def start(self, preferred_port: int | None = None, *, admin: str | None = None) -> str:
         """Start (if not running) and return the base URL.
 
         ``preferred_port`` (the port of the last run) is tried first so that
         colleagues' saved addresses keep working; then 8765 and the ports after it.
+        ``admin`` is the host's own user: the app that hosts a chat makes its
+        user an admin (now if the account exists, else when it is registered);
+        nobody else becomes one by registering first.
         """
         if self._server is not None:
             return self._server.base_url
@@ -78,7 +81,11 @@ class LocalServer:
         for port in dict.fromkeys(candidates):
             try:
                 server = await start_embedded(
-                    self.data_dir, host=self.host, port=port, advertise=self.advertise
+                    self.data_dir,
+                    host=self.host,
+                    port=port,
+                    advertise=self.advertise,
+                    admins=() if admin is None else (admin,),
                 )
             except OSError as exc:
                 # Port taken (another app, or a chat-server already running): next one.

@@ -1,4 +1,16 @@
-"""Outbox: my messages from the composer until the server has stored them, exactly once.
+"""Outbox: my writes (messages, edits, reactions...) until the server has them, exactly once.
+
+Version 2: besides messages, every write the user makes waits here in the
+same ordered queue (:data:`WRITE_KINDS`: an edit, a delete, a reaction, a
+read position, a topic, an invite, a leave, a removal, opening a direct
+room), on disk like a message, sent in order, and done at its ack (a read at
+once when sent, since the server answers none; opening a direct room at the
+room's ``room`` event, :meth:`Outbox.room_opened`). An edit, delete or
+reaction aimed at one of my messages that is still in the outbox names it by
+its client_id: it waits (and everything after it) until that message's ack
+gives it a seq (:meth:`Outbox.acked` resolves it, on disk too), and is sent
+with that seq. A refused write is dropped and reported
+(:meth:`Outbox.refused_write`): the window shows the message as it was.
 
 A message I write is in the cache's outbox (on disk) before anything goes on
 the wire, so it survives a crash, a restart or a week offline. The
@@ -40,10 +52,28 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from chat_desktop.storage import ChatCache, OutboxEntry
-from chat_protocol import Ack, Error, ErrorCode, Message, SendMessage, rules
+from chat_protocol import (
+    Ack,
+    ClientEvent,
+    Error,
+    ErrorCode,
+    Invite,
+    Leave,
+    Message,
+    OpenDm,
+    Remove,
+    SendDelete,
+    SendEdit,
+    SendMessage,
+    SendReact,
+    SendRead,
+    SendTopic,
+    rules,
+)
 
 from .connection import Connection
 from .entries import DeliveryState, MessageEntry
@@ -57,6 +87,10 @@ RATE_LIMIT_RETRY = 2.0
 SEND_RETRY = 1.0
 # A message sent this many seconds ago without an ack shows QUEUED again.
 ACK_TIMEOUT = 5.0
+# The kinds of write the outbox queues besides messages.
+WRITE_KINDS = ("edit", "delete", "react", "read", "topic", "invite", "leave", "remove", "open-dm")
+# Writes aimed at a message (by seq, or by client_id while it is in the outbox).
+AIMED_KINDS = ("edit", "delete", "react")
 
 
 class Outbox:
@@ -86,10 +120,15 @@ class Outbox:
         self._rate_limit_retry = rate_limit_retry
         self._send_retry = send_retry
         self._ack_timeout = ack_timeout
-        # client_id -> entry, in the order written (dicts keep insertion order).
+        # client_id -> every queued write, in the order written (dicts keep
+        # insertion order); what goes on the wire.
+        self._queue: dict[str, OutboxEntry] = {}
+        # client_id -> the MessageEntry of each queued message: what the window shows.
         self._pending: dict[str, MessageEntry] = {}
         for queued in cache.outbox():
-            self._pending[queued.client_id] = _outbox_entry(queued, me)
+            self._queue[queued.client_id] = queued
+            if queued.kind == "message":
+                self._pending[queued.client_id] = _outbox_entry(queued, me)
         # client_ids handed to the current connection; cleared on every drop,
         # so that each (re)connect sends the outbox once more.
         self._sent_now: set[str] = set()
@@ -99,24 +138,87 @@ class Outbox:
         # (oldest first); one task watches them all (see _watch_acks).
         self._awaiting_ack: dict[str, float] = {}
         self._ack_watch: asyncio.Task[None] | None = None
+        # client_id -> seq of my messages stored during this session: a write
+        # may aim at an entry the window got before the message's ack.
+        self._stored: dict[str, int] = {}
 
     def __contains__(self, client_id: object) -> bool:
+        return client_id in self._queue
+
+    def is_message(self, client_id: str | None) -> bool:
+        """Whether ``client_id`` is one of my queued messages (not another write)."""
         return client_id in self._pending
 
     def entries(self, room: str) -> list[MessageEntry]:
         """My messages in ``room`` that the server has not stored yet, oldest first."""
         return [entry for entry in self._pending.values() if entry.room == room]
 
-    def add(self, room: str, text: str) -> MessageEntry:
+    def writes(self, room: str) -> list[OutboxEntry]:
+        """My queued edits, deletes and reactions in ``room``, oldest first."""
+        return [
+            write
+            for write in self._queue.values()
+            if write.room == room and write.kind in AIMED_KINDS
+        ]
+
+    def add(self, room: str, text: str, reply_to: int | None = None) -> MessageEntry:
         """Queue a (valid, normalised) message: on disk first, then on its way when connected."""
         client_id = str(uuid.uuid4())
         created = rules.now_ts()
-        self._cache.outbox_add(OutboxEntry(client_id, room, text, created))
-        entry = MessageEntry(room, self.me, text, created, client_id, state=DeliveryState.QUEUED)
+        detail = {} if reply_to is None else {"reply_to": reply_to}
+        queued = OutboxEntry(client_id, room, text, created, detail=detail)
+        self._cache.outbox_add(queued)
+        self._queue[client_id] = queued
+        entry = _outbox_entry(queued, self.me)
         self._pending[client_id] = entry
         self._on_change(entry)
         self.flush()
         return entry
+
+    def add_write(
+        self,
+        kind: str,
+        room: str,
+        *,
+        target: MessageEntry | None = None,
+        text: str = "",
+        detail: Mapping[str, Any] | None = None,
+    ) -> OutboxEntry | None:
+        """Queue a write of ``kind`` (see :data:`WRITE_KINDS`); None when its target
+        message is neither stored nor in the outbox any more."""
+        seq: int | None = None
+        aimed_at: str | None = None
+        if target is not None:
+            seq = target.seq or self._stored.get(target.client_id)
+            if seq is None:
+                if target.client_id not in self._pending:
+                    return None
+                aimed_at = target.client_id
+        if kind == "read":
+            # Only the newest read position of a room matters.
+            for old in [w for w in self._queue.values() if w.kind == "read" and w.room == room]:
+                if old.client_id not in self._sent_now:
+                    self._done(old.client_id)
+        queued = OutboxEntry(
+            str(uuid.uuid4()),
+            room,
+            text,
+            rules.now_ts(),
+            kind=kind,
+            target=seq,
+            target_client_id=aimed_at,
+            detail=dict(detail or {}),
+        )
+        self._cache.outbox_add(queued)
+        self._queue[queued.client_id] = queued
+        self.flush()
+        return queued
+
+    def room_opened(self, name: str) -> None:
+        """Room ``name`` exists: a queued opening of that direct room is done."""
+        for write in list(self._queue.values()):
+            if write.kind == "open-dm" and rules.dm_name([self.me, *write.detail["users"]]) == name:
+                self._done(write.client_id)
 
     def retry(self, client_id: str) -> None:
         """Send a refused message again (the user pressed Retry)."""
@@ -140,15 +242,46 @@ class Outbox:
     def stored(self, message: Message) -> None:
         """The server stored (and broadcast) ``message``: if it is one of mine, it is done."""
         if message.author == self.me and message.client_id in self._pending:
+            self._resolve(message.client_id, message.seq)
             self._done(message.client_id)
 
     def acked(self, ack: Ack) -> MessageEntry | None:
-        """The server stored my message: its DELIVERED entry (None if I no longer had it)."""
+        """The server stored my write: for a message its DELIVERED entry (None if I
+        no longer had it, or for another write)."""
         entry = self._pending.get(ack.client_id)
+        if entry is not None:
+            self._resolve(ack.client_id, ack.seq)
         self._done(ack.client_id)
         if entry is None:
             return None
         return entry.with_state(DeliveryState.DELIVERED, seq=ack.seq, ts=ack.ts)
+
+    def refused_write(self, error: Error) -> OutboxEntry | None:
+        """The server refused my write ``error.ref`` (not a message): it is dropped and
+        returned; None when it goes out again (rate limited) or is not queued."""
+        write = self._queue.get(error.ref or "")
+        if write is None or write.kind == "message":
+            return None
+        self._sent_now.discard(write.client_id)
+        if error.code == ErrorCode.RATE_LIMITED:
+            self._tasks.spawn(self._flush_later(self._rate_limit_retry))
+            return None
+        self._done(write.client_id)
+        return write
+
+    def _resolve(self, client_id: str, seq: int) -> None:
+        """My message ``client_id`` is stored as ``seq``: what aims at it can go out."""
+        self._stored[client_id] = seq
+        waiting = False
+        for write in list(self._queue.values()):
+            if write.target_client_id == client_id:
+                self._queue[write.client_id] = OutboxEntry(
+                    **{**_fields(write), "target": seq, "target_client_id": None}
+                )
+                waiting = True
+        if waiting:
+            self._cache.outbox_resolve(client_id, seq)
+            self.flush()
 
     def refused(self, error: Error) -> MessageEntry | None:
         """The server refused my message ``error.ref``: its FAILED entry, None when it
@@ -170,6 +303,7 @@ class Outbox:
         return failed
 
     def _done(self, client_id: str) -> None:
+        self._queue.pop(client_id, None)
         self._pending.pop(client_id, None)
         self._sent_now.discard(client_id)
         self._awaiting_ack.pop(client_id, None)
@@ -187,25 +321,44 @@ class Outbox:
         """
         async with self._delivering:
             waiting = [
-                entry.client_id
-                for entry in self._pending.values()
-                if entry.state is not DeliveryState.FAILED and entry.client_id not in self._sent_now
+                client_id
+                for client_id in self._queue
+                if not self._failed(client_id) and client_id not in self._sent_now
             ]
             for client_id in waiting:
+                write = self._queue.get(client_id)
+                if write is not None and write.target_client_id is not None:
+                    if write.target_client_id not in self._pending:
+                        # Its message is gone without a seq: nothing to aim at.
+                        self._done(client_id)
+                        continue
+                    if self._failed(write.target_client_id):
+                        continue  # waits for the user to retry its message
+                    # Waits for its message's ack (which flushes again), and
+                    # so does everything written after it.
+                    return
                 if not await self._deliver(client_id):
                     if self._connection.can_send():
                         self._tasks.spawn(self._flush_later(self._send_retry))
                     return
 
-    async def _deliver(self, client_id: str) -> bool:
-        """Hand one message to the link; False when it did not go out."""
+    def _failed(self, client_id: str) -> bool:
         entry = self._pending.get(client_id)
-        if entry is None or client_id in self._sent_now or entry.state is DeliveryState.FAILED:
+        return entry is not None and entry.state is DeliveryState.FAILED
+
+    async def _deliver(self, client_id: str) -> bool:
+        """Hand one write to the link; False when it did not go out."""
+        write = self._queue.get(client_id)
+        if write is None or client_id in self._sent_now or self._failed(client_id):
             return True
         self._sent_now.add(client_id)
-        if not await self._connection.send(SendMessage(entry.room, client_id, entry.text)):
+        if not await self._connection.send(_event_of(write)):
             self._sent_now.discard(client_id)
             return False
+        if write.kind == "read":
+            # The server answers a read with nothing: handed over is done.
+            self._done(client_id)
+            return True
         current = self._pending.get(client_id)
         if current is not None and current.state is DeliveryState.QUEUED:
             self._update(current.with_state(DeliveryState.SENT))
@@ -254,6 +407,7 @@ class Outbox:
 
 def _outbox_entry(queued: OutboxEntry, me: str) -> MessageEntry:
     state = DeliveryState.FAILED if queued.failed else DeliveryState.QUEUED
+    reply_to = queued.detail.get("reply_to")
     return MessageEntry(
         queued.room,
         me,
@@ -262,4 +416,36 @@ def _outbox_entry(queued: OutboxEntry, me: str) -> MessageEntry:
         queued.client_id,
         state=state,
         error=queued.failed or "",
+        reply_to=reply_to if isinstance(reply_to, int) else None,
     )
+
+
+def _fields(write: OutboxEntry) -> dict[str, Any]:
+    return {name: getattr(write, name) for name in OutboxEntry.__dataclass_fields__}
+
+
+def _event_of(write: OutboxEntry) -> ClientEvent:
+    """The client event that carries a queued write."""
+    room, cid, detail = write.room, write.client_id, write.detail
+    target = write.target or 0
+    if write.kind == "message":
+        return SendMessage(room, cid, write.text, detail.get("reply_to"))
+    if write.kind == "edit":
+        return SendEdit(room, target, write.text, cid)
+    if write.kind == "delete":
+        return SendDelete(room, target, cid)
+    if write.kind == "react":
+        return SendReact(room, target, detail["emoji"], bool(detail["on"]), cid)
+    if write.kind == "read":
+        return SendRead(room, int(detail["seq"]))
+    if write.kind == "topic":
+        return SendTopic(room, str(detail["topic"]), cid)
+    if write.kind == "invite":
+        return Invite(room, str(detail["user"]), cid)
+    if write.kind == "remove":
+        return Remove(room, str(detail["user"]), cid)
+    if write.kind == "leave":
+        return Leave(room, cid)
+    if write.kind == "open-dm":
+        return OpenDm(tuple(detail["users"]), cid)
+    raise ValueError(f"unknown outbox write {write.kind!r}")

@@ -31,7 +31,14 @@ __all__ = ["ROOM_REFUSALS", "RoomRequests", "room_name_of", "sentence"]
 
 # The errors a create-room can get (a name the server refuses, too many new
 # rooms, the store failing): with a room request open, one of these answers it.
-ROOM_REFUSALS = frozenset({ErrorCode.BAD_REQUEST, ErrorCode.RATE_LIMITED, ErrorCode.UNAVAILABLE})
+ROOM_REFUSALS = frozenset(
+    {
+        ErrorCode.BAD_REQUEST,
+        ErrorCode.RATE_LIMITED,
+        ErrorCode.UNAVAILABLE,
+        ErrorCode.NAME_TAKEN,
+    }
+)
 
 
 class RoomRequests:
@@ -49,15 +56,21 @@ class RoomRequests:
         *,
         on_created: Callable[[str], None],
         on_refused: Callable[[str, str], None],
+        invite: Callable[[str, str], None] = lambda room, user: None,
     ) -> None:
         self._connection = connection
         self._roster = roster
         self._tasks = tasks
         self._on_created = on_created
         self._on_refused = on_refused
+        self._invite = invite
+        # room -> whether private and whom to invite once it exists (Version 2).
+        self._private: dict[str, tuple[bool, tuple[str, ...]]] = {}
 
-    def ask(self, text: str) -> None:
-        """Ask for the room ``text`` names (trimmed, lower-cased)."""
+    def ask(self, text: str, private: bool = False, members: tuple[str, ...] = ()) -> None:
+        """Ask for the room ``text`` names (trimmed, lower-cased); a private one gets
+        ``members`` invited once it exists."""
+        self._private[room_name_of(text)[0]] = (private, members)
         name, problem = room_name_of(text)
         if problem:
             self._on_refused(name, problem)
@@ -71,6 +84,9 @@ class RoomRequests:
 
     def answered(self, name: str) -> None:
         """The server's ``room`` event for a room I had asked for."""
+        _, members = self._private.pop(name, (False, ()))
+        for user in members:
+            self._invite(name, user)
         self._on_created(name)
 
     def refusal(self, error: Error) -> bool:
@@ -89,7 +105,10 @@ class RoomRequests:
             self._on_refused(name, DROPPED)
 
     async def _send(self, name: str) -> None:
-        if not await self._connection.send(CreateRoom(name)) and self._roster.refused(name):
+        private = self._private.get(name, (False, ()))[0]
+        if not await self._connection.send(CreateRoom(name, private)) and self._roster.refused(
+            name
+        ):
             # Nothing reached the server (a POST that failed while polling).
             self._on_refused(name, UNREACHABLE)
 

@@ -9,8 +9,9 @@ events and every stored message), who is online (``welcome``, then
 asked (a ``room`` event is the answer to one; the server answers the frames
 of a connection in order, so a refusal, which names no room, answers the
 oldest). Unread counts, and among them the mentions of me, come from the
-cache, which keeps what I have read (:meth:`Roster.mark_read`: the room on
-screen, in the active window). Plain Python: no Qt, no network.
+cache, which keeps what I have read (:mod:`.reads`: the room on screen, in
+the active window) and the server's own counts (Version 2), and rooms carry
+their kind, topic and members. Plain Python: no Qt, no network.
 """
 
 from __future__ import annotations
@@ -41,19 +42,40 @@ class Roster:
         self._wanted: list[str] = []
 
     def rooms(self, me: str) -> list[RoomEntry]:
-        """Every room, by name, with how many messages in it ``me`` has not read."""
+        """Every room, by name, with how many messages in it ``me`` has not read,
+        its kind, topic and members (Version 2)."""
         unread = self._cache.unread_counts(me)
         mentioned = Counter(
             room for room, text in self._cache.unread_mentioning(me) if mentions(text, me)
         )
-        names = set(self.last_seq) | set(unread)
-        return [RoomEntry(name, unread.get(name, 0), mentioned[name]) for name in sorted(names)]
+        cached = {room.name: room for room in self._cache.rooms()}
+        entries = []
+        for name in sorted(set(self.last_seq) | set(unread)):
+            room = cached.get(name)
+            kind = room.kind if room is not None else "public"
+            members = room.members if room is not None else ()
+            others = [user for user in members if user.lower() != me.lower()]
+            entries.append(
+                RoomEntry(
+                    name,
+                    unread.get(name, 0),
+                    mentioned[name],
+                    kind=kind,
+                    topic=room.topic if room is not None else "",
+                    members=members,
+                    # A direct room is called by the others' names.
+                    title=", ".join(others or members) if kind == "direct" else "",
+                )
+            )
+        return entries
 
-    def mark_read(self, room: str) -> None:
-        """Everything of ``room`` in the cache is read now (it was on screen)."""
-        newest = self._cache.positions().get(room)
-        if newest is not None:
-            self._cache.mark_read(room, newest)
+    def removed(self, room: str) -> None:
+        """I can no longer read ``room``: it leaves the list and the cache."""
+        self.last_seq.pop(room, None)
+        self._cache.purge_room(room)
+
+    def is_online(self, name: str) -> bool:
+        return name in self._online
 
     def members(self) -> list[MemberEntry]:
         """Everyone online or seen, by name."""
@@ -81,7 +103,7 @@ class Roster:
         """A ``room`` event: whether the room is new here, and whether I asked for it."""
         known = room.name in self.last_seq
         self.seen(room.name, room.last_seq)
-        self._cache.save_rooms([RoomInfo(room.name, room.last_seq)])
+        self._cache.save_rooms([room.info or RoomInfo(room.name, room.last_seq)])
         wanted = room.name in self._wanted
         if wanted:
             self._wanted.remove(room.name)

@@ -16,6 +16,16 @@ the same rule as the server (:mod:`chat_protocol.search`): an FTS5 index
 (table ``message_search``, migration 2) that triggers keep in step with the
 ``messages`` table inside the transaction that changes it.
 
+Version 2 (migration 3): the ``messages`` table holds every entry of a
+room's log, so that ``positions`` and the hole-free runs count over them;
+a message row keeps its current state (edited, deleted, reactions), and
+:meth:`ChatCache.apply_log` brings it up to date with edit, delete and react
+entries, idempotently (an entry already stored changes nothing, one at or
+below the message's ``state_seq`` is already reflected in it). The outbox
+holds every kind of write in one ordered queue; drafts and other members'
+read positions have tables of their own; :meth:`ChatCache.purge_room` forgets
+a room I can no longer read.
+
 Values cross the boundary as protocol :class:`~chat_protocol.Message`
 and :class:`~chat_protocol.RoomInfo` objects or the small frozen
 dataclasses below, never as Peewee rows.
@@ -24,18 +34,20 @@ dataclasses below, never as Peewee rows.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from peewee import EXCLUDED, DatabaseError, SqliteDatabase, fn
 
-from chat_protocol import Message, RoomInfo
+from chat_protocol import Delete, Edit, LogEntry, Member, Message, Reaction, RoomInfo, Topic
 from chat_protocol.search import (
     DEFAULT_LIMIT,
     MAX_PREFIX_EXPANSIONS,
@@ -47,7 +59,15 @@ from chat_protocol.search import (
 )
 
 from .migrations import SEARCH_WORDS_FUNCTION, SchemaTooNewError, migrate, run_sql
-from .models import MODELS, MessageRow, OutboxRow, RoomRow, SettingRow
+from .models import (
+    MODELS,
+    DraftRow,
+    MessageRow,
+    OutboxRow,
+    ReadPositionRow,
+    RoomRow,
+    SettingRow,
+)
 from .private import private_dir, private_file
 
 log = logging.getLogger(__name__)
@@ -75,22 +95,49 @@ def cache_path(data_dir: Path, server_url: str, username: str) -> Path:
 
 @dataclass(frozen=True, slots=True)
 class CachedRoom:
-    """A room the cache knows: the server's newest seq and the newest one the user read."""
+    """A room the cache knows: the server's newest seq and the newest one the user read,
+    and (Version 2) its kind, topic and members."""
 
     name: str
     last_seq: int
     read_seq: int
+    kind: str = "public"
+    topic: str = ""
+    members: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class OutboxEntry:
-    """A message waiting for its ack; ``failed`` holds the reason once the server refused it."""
+    """A write waiting for its ack; ``failed`` holds the reason once the server refused it.
+
+    ``kind`` is the write (``message``, ``edit``, ``delete``, ``react``,
+    ``read``, ``topic``, ``invite``, ``leave``, ``remove``, ``open-dm``);
+    ``text`` a message's or an edit's text. An edit, delete or react aims at
+    ``target`` (a seq), or at ``target_client_id`` while the target message
+    is itself in the outbox. ``detail`` holds the rest (emoji and on, topic,
+    user, users, read seq, reply_to).
+    """
 
     client_id: str
     room: str
     text: str
     created: str
     failed: str | None = None
+    kind: str = "message"
+    target: int | None = None
+    target_client_id: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LogChanges:
+    """What :meth:`ChatCache.apply_log` did: the messages it stored or changed, in
+    their state after the batch (in the order first touched), which of them are
+    new, and the rooms whose topic or members changed."""
+
+    messages: list[Message]
+    new: set[tuple[str, int]]
+    rooms: set[str]
 
 
 def _connect(path: Path) -> SqliteDatabase:
@@ -145,7 +192,19 @@ def _set_aside(path: Path) -> Path:
     return target
 
 
+def _reactions(raw: str | None) -> list[list[Any]]:
+    """A row's reactions: [[emoji, [users]], ...] in the order first seen."""
+    if not raw:
+        return []
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
+
+
 def _message(row: MessageRow) -> Message:
+    reactions = {str(emoji): list(users) for emoji, users in _reactions(row.reactions) if users}
     return Message(
         room=row.room,
         seq=row.seq,
@@ -153,23 +212,67 @@ def _message(row: MessageRow) -> Message:
         author=row.author,
         text=row.text,
         ts=row.ts,
+        reply_to=row.reply_to,
+        edited=row.edited,
+        deleted=bool(row.deleted),
+        reactions=reactions or None,
     )
 
 
-def _contiguous_down(rows: Iterable[MessageRow], first: int | None) -> list[Message]:
-    """Walk rows in descending seq order while they have no hole; return them ascending.
+def _state_of(message: Message) -> dict[str, Any]:
+    """The columns of a message's current state."""
+    reactions = [[emoji, list(users)] for emoji, users in (message.reactions or {}).items()]
+    return {
+        "text": "" if message.deleted else message.text,
+        "reply_to": message.reply_to,
+        "edited": message.edited,
+        "deleted": int(message.deleted),
+        "reactions": json.dumps(reactions, ensure_ascii=False) if reactions else None,
+    }
+
+
+def _detail_of(entry: LogEntry) -> dict[str, Any]:
+    """What a log entry other than a message keeps (never an edit's text: see migration 3)."""
+    if isinstance(entry, Edit | Delete):
+        return {"target": entry.target}
+    if isinstance(entry, Reaction):
+        return {"target": entry.target, "emoji": entry.emoji, "on": entry.on}
+    if isinstance(entry, Member):
+        return {"target": entry.target, "action": entry.action}
+    if isinstance(entry, Topic):
+        return {"topic": entry.topic}
+    return {}
+
+
+def _contiguous_down(rows: Iterable[MessageRow], first: int | None) -> tuple[list[Message], int]:
+    """Walk rows in descending seq order while they have no hole.
 
     ``first`` is the seq the run must start at (None: wherever the rows start).
+    Returns the run's messages ascending (its other entries left out) and the
+    lowest seq of the run (0 for an empty run).
     """
     run: list[Message] = []
     expected = first
+    lowest = 0
     for row in rows:
         if expected is not None and row.seq != expected:
             break
-        run.append(_message(row))
+        if row.kind == "message":
+            run.append(_message(row))
+        lowest = row.seq
         expected = row.seq - 1
     run.reverse()
-    return run
+    return run, lowest
+
+
+def _members(raw: str | None) -> tuple[str, ...]:
+    if not raw:
+        return ()
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return ()
+    return tuple(str(user) for user in value) if isinstance(value, list) else ()
 
 
 class ChatCache:
@@ -230,87 +333,282 @@ class ChatCache:
         """Every room the cache knows, by name."""
         with self._bound():
             query = RoomRow.select().order_by(RoomRow.name)
-            return [CachedRoom(row.name, row.last_seq, row.read_seq) for row in query]
+            return [
+                CachedRoom(
+                    row.name,
+                    row.last_seq,
+                    row.read_seq,
+                    row.kind,
+                    row.topic,
+                    _members(row.members),
+                )
+                for row in query
+            ]
 
     def save_rooms(self, rooms: Iterable[RoomInfo]) -> None:
-        """Record rooms the server announced (welcome, room events); last_seq only grows."""
-        rows = [{"name": room.name, "last_seq": room.last_seq} for room in rooms]
-        if not rows:
+        """Record rooms the server announced (welcome, room events); last_seq and
+        read_seq only grow. A Version 2 room object also brings its kind, topic,
+        members and the server's unread count (kept unless my own read position
+        here is ahead of the server's: a read still in the outbox)."""
+        infos = list(rooms)
+        if not infos:
             return
         with self._bound(write=True):
-            for start in range(0, len(rows), _INSERT_CHUNK):
-                RoomRow.insert_many(rows[start : start + _INSERT_CHUNK]).on_conflict(
-                    conflict_target=[RoomRow.name],
-                    update={RoomRow.last_seq: fn.MAX(RoomRow.last_seq, EXCLUDED.last_seq)},
-                ).execute()
+            for info in infos:
+                found = RoomRow.get_or_none(RoomRow.name == info.name)
+                row = found or RoomRow(name=info.name, last_seq=0, read_seq=0)
+                row.last_seq = max(row.last_seq or 0, info.last_seq)
+                if info.kind is not None:
+                    row.kind = info.kind
+                    row.topic = info.topic
+                    row.members = None if info.members is None else json.dumps(list(info.members))
+                    if info.read_seq >= (row.read_seq or 0):
+                        row.read_seq = info.read_seq
+                        row.unread_base = info.unread
+                        row.unread_at = info.last_seq
+                        row.unread_read = info.read_seq
+                row.save(force_insert=found is None)
 
-    # Messages ---------------------------------------------------------------
+    def room(self, name: str) -> CachedRoom | None:
+        """The room ``name`` as the cache knows it, or None."""
+        with self._bound():
+            row = RoomRow.get_or_none(RoomRow.name == name)
+            if row is None:
+                return None
+            return CachedRoom(
+                row.name, row.last_seq, row.read_seq, row.kind, row.topic, _members(row.members)
+            )
+
+    def purge_room(self, room: str) -> None:
+        """Forget everything of ``room`` (I left it, was removed, or it was deleted):
+        its log (the search index with it), outbox, draft, read positions and the room."""
+        with self._bound(write=True):
+            MessageRow.delete().where(MessageRow.room == room).execute()
+            OutboxRow.delete().where(OutboxRow.room == room).execute()
+            DraftRow.delete().where(DraftRow.room == room).execute()
+            ReadPositionRow.delete().where(ReadPositionRow.room == room).execute()
+            RoomRow.delete().where(RoomRow.name == room).execute()
+
+    # Messages and the room log ----------------------------------------------
 
     def save_messages(self, messages: Iterable[Message]) -> list[Message]:
         """Store messages in one transaction; return those that were not cached yet.
 
-        A message is identified by (room, seq): a replayed or repeated one is
-        ignored, and so is a second copy inside the same batch. The result keeps
-        the order of ``messages``. Rooms that appear are created, and each room's
+        A message is identified by (room, seq): a replayed or repeated one only
+        brings a cached copy up to its current state, and a second copy inside
+        the same batch changes nothing more. The result keeps the order of
+        ``messages``. Rooms that appear are created, and each room's
         ``last_seq`` is raised to the newest seq seen.
         """
-        batch: dict[tuple[str, int], Message] = {}
-        for message in messages:
-            batch.setdefault((message.room, message.seq), message)
-        if not batch:
-            return []
-        by_room: dict[str, list[Message]] = {}
-        for message in batch.values():
-            by_room.setdefault(message.room, []).append(message)
-        fresh: set[tuple[str, int]] = set()
+        changes = self.apply_log(list(messages))
+        return [
+            message for message in changes.messages if (message.room, message.seq) in changes.new
+        ]
+
+    def apply_log(self, entries: list[LogEntry]) -> LogChanges:
+        """Store entries of room logs, in the order given, in one transaction.
+
+        A message is stored in the state the server handed out (its current
+        one) or brings its cached copy to it; an edit, delete or react entry
+        is stored and applied to its target message unless that message's
+        state already reflects it (the entry's seq is not above its
+        ``state_seq``); a topic or member entry newer than anything known of
+        the room changes the room's topic or members. An entry already cached
+        changes nothing, so applying a batch twice changes nothing.
+        """
+        touched: dict[tuple[str, int], None] = {}
+        new: set[tuple[str, int]] = set()
+        rooms_changed: set[str] = set()
+        # room -> newest seq known so far (the rooms table, raised entry by
+        # entry): a message the server hands out now reflects at least that.
+        known: dict[str, int] = {}
         with self._bound(write=True):
-            for room, items in by_room.items():
-                cached = self._cached_seqs(room, [message.seq for message in items])
-                new = [message for message in items if message.seq not in cached]
-                new_rows = [
-                    {
-                        "room": message.room,
-                        "seq": message.seq,
-                        "client_id": message.client_id,
-                        "author": message.author,
-                        "text": message.text,
-                        "ts": message.ts,
-                    }
-                    for message in new
-                ]
-                for start in range(0, len(new_rows), _INSERT_CHUNK):
-                    # on_conflict_ignore is a second line of defence; the look-up
-                    # above already filtered what is cached.
-                    MessageRow.insert_many(
-                        new_rows[start : start + _INSERT_CHUNK]
-                    ).on_conflict_ignore().execute()
-                fresh.update((room, message.seq) for message in new)
-                newest = max(message.seq for message in items)
+            for entry in entries:
+                room = entry.room
+                if room not in known:
+                    row = RoomRow.get_or_none(RoomRow.name == room)
+                    known[room] = 0 if row is None else row.last_seq
+                prior = known[room]
+                key = (room, entry.seq)
+                cached = MessageRow.get_or_none(
+                    (MessageRow.room == room) & (MessageRow.seq == entry.seq)
+                )
+                if isinstance(entry, Message):
+                    if self._store_message(entry, cached, max(prior, entry.seq)):
+                        touched[key] = None
+                        if cached is None:
+                            new.add(key)
+                elif cached is None:
+                    MessageRow.insert(
+                        room=room,
+                        seq=entry.seq,
+                        client_id="",
+                        author=entry.user,
+                        text="",
+                        ts=entry.ts,
+                        kind=entry.type,
+                        state_seq=entry.seq,
+                        detail=json.dumps(_detail_of(entry), ensure_ascii=False),
+                    ).execute()
+                    if isinstance(entry, Edit | Delete | Reaction):
+                        if self._apply_to_target(entry):
+                            touched[(room, entry.target)] = None
+                    elif entry.seq > prior and self._apply_to_room(entry):
+                        rooms_changed.add(room)
+                known[room] = max(prior, entry.seq)
+            for room, newest in known.items():
                 RoomRow.insert(name=room, last_seq=newest).on_conflict(
                     conflict_target=[RoomRow.name],
                     update={RoomRow.last_seq: fn.MAX(RoomRow.last_seq, EXCLUDED.last_seq)},
                 ).execute()
-        return [message for key, message in batch.items() if key in fresh]
+            messages = []
+            for room, seq in touched:
+                message = MessageRow.get_or_none(
+                    (MessageRow.room == room)
+                    & (MessageRow.seq == seq)
+                    & (MessageRow.kind == "message")
+                )
+                if message is not None:
+                    messages.append(_message(message))
+        return LogChanges(messages, new, rooms_changed)
 
-    def _cached_seqs(self, room: str, seqs: list[int]) -> set[int]:
-        found: set[int] = set()
-        for start in range(0, len(seqs), _LOOKUP_CHUNK):
-            chunk = seqs[start : start + _LOOKUP_CHUNK]
-            query = MessageRow.select(MessageRow.seq).where(
-                (MessageRow.room == room) & MessageRow.seq.in_(chunk)
+    def _store_message(self, message: Message, cached: MessageRow | None, state_seq: int) -> bool:
+        """Insert ``message`` or bring its cached copy to the state handed out; whether
+        anything changed."""
+        state = _state_of(message)
+        if cached is None:
+            MessageRow.insert(
+                room=message.room,
+                seq=message.seq,
+                client_id=message.client_id,
+                author=message.author,
+                ts=message.ts,
+                state_seq=state_seq,
+                **state,
+            ).on_conflict_ignore().execute()
+            return True
+        if cached.kind != "message":
+            return False
+        if cached.deleted and not message.deleted:
+            # Deleted here already (an entry the server's copy was older than).
+            return False
+        current = {name: getattr(cached, name) for name in state}
+        if current == state:
+            return False
+        MessageRow.update(state_seq=fn.MAX(MessageRow.state_seq, state_seq), **state).where(
+            MessageRow.id == cached.id
+        ).execute()
+        return True
+
+    def _apply_to_target(self, entry: Edit | Delete | Reaction) -> bool:
+        """Apply an edit, delete or react entry to its cached target; whether it changed."""
+        target = MessageRow.get_or_none(
+            (MessageRow.room == entry.room)
+            & (MessageRow.seq == entry.target)
+            & (MessageRow.kind == "message")
+        )
+        if target is None or entry.seq <= target.state_seq:
+            return False
+        changes: dict[str, Any] = {"state_seq": entry.seq}
+        if isinstance(entry, Delete):
+            # The words go from the file and the search index, not only from view.
+            changes.update(text="", deleted=1, reactions=None)
+        elif target.deleted:
+            pass
+        elif isinstance(entry, Edit):
+            changes.update(text=entry.text, edited=entry.ts)
+        else:
+            reactions = _reactions(target.reactions)
+            for pair in reactions:
+                if pair[0] == entry.emoji:
+                    users = [user for user in pair[1] if user != entry.user]
+                    pair[1] = [*users, entry.user] if entry.on else users
+                    break
+            else:
+                if entry.on:
+                    reactions.append([entry.emoji, [entry.user]])
+            reactions = [pair for pair in reactions if pair[1]]
+            changes["reactions"] = json.dumps(reactions, ensure_ascii=False) if reactions else None
+        MessageRow.update(**changes).where(MessageRow.id == target.id).execute()
+        return len(changes) > 1
+
+    def _apply_to_room(self, entry: LogEntry) -> bool:
+        """A topic or member entry newer than what the room object said: change the room."""
+        row = RoomRow.get_or_none(RoomRow.name == entry.room)
+        if row is None:
+            return False
+        if isinstance(entry, Topic):
+            row.topic = entry.topic
+        elif isinstance(entry, Member):
+            members = [user for user in _members(row.members) if user != entry.target]
+            if entry.action == "join":
+                members.append(entry.target)
+            row.members = json.dumps(sorted(members, key=str.lower))
+        else:
+            return False
+        row.save()
+        return True
+
+    def message(self, room: str, seq: int) -> Message | None:
+        """The cached message ``seq`` of ``room`` in its current state, or None."""
+        with self._bound():
+            row = MessageRow.get_or_none(
+                (MessageRow.room == room) & (MessageRow.seq == seq) & (MessageRow.kind == "message")
             )
-            found.update(row.seq for row in query)
-        return found
+            return None if row is None else _message(row)
+
+    def newest_message_seq(self, room: str, upto: int) -> int | None:
+        """The seq of the newest cached message of ``room`` at or before ``upto``."""
+        rows = run_sql(
+            self._db,
+            "SELECT MAX(seq) FROM messages WHERE room = ? AND seq <= ? AND kind = 'message'",
+            (room, upto),
+        )
+        return None if not rows or rows[0][0] is None else int(rows[0][0])
+
+    def last_own_message(self, room: str, author: str) -> Message | None:
+        """My newest cached message in ``room`` that is not deleted (Up edits it)."""
+        with self._bound():
+            row = (
+                MessageRow.select()
+                .where(
+                    (MessageRow.room == room)
+                    & (MessageRow.kind == "message")
+                    & (MessageRow.author == author)
+                    & (MessageRow.deleted == 0)
+                )
+                .order_by(MessageRow.seq.desc())
+                .first()
+            )
+            return None if row is None else _message(row)
+
+    def around(self, room: str, seq: int, span: int) -> list[Message]:
+        """The cached messages of ``room`` within ``span`` seqs of ``seq``, ascending."""
+        with self._bound():
+            query = (
+                MessageRow.select()
+                .where(
+                    (MessageRow.room == room)
+                    & (MessageRow.kind == "message")
+                    & MessageRow.seq.between(seq - span, seq + span)
+                )
+                .order_by(MessageRow.seq)
+            )
+            return [_message(row) for row in query]
 
     def latest(self, room: str, limit: int) -> list[Message]:
-        """The newest cached messages of ``room``, ascending, at most ``limit``.
+        """The newest cached messages of ``room``, ascending (see :meth:`latest_run`)."""
+        return self.latest_run(room, limit)[0]
 
-        Like :meth:`before`, this is a run without holes: it ends at the newest
-        cached message and stops where a seq is missing, so the caller can tell
-        what to ask the server for.
+    def latest_run(self, room: str, limit: int) -> tuple[list[Message], int]:
+        """The newest run of at most ``limit`` cached log entries of ``room`` without a
+        hole: its messages, ascending, and the run's lowest seq (0 when empty).
+
+        It ends at the newest cached entry and stops where a seq is missing,
+        so the caller can tell what to ask the server for.
         """
         if limit <= 0:
-            return []
+            return [], 0
         with self._bound():
             rows = (
                 MessageRow.select()
@@ -321,14 +619,19 @@ class ChatCache:
             return _contiguous_down(rows, None)
 
     def before(self, room: str, seq: int, limit: int) -> list[Message]:
-        """The cached messages just before ``seq``, ascending, at most ``limit``.
+        """The cached messages just before ``seq``, ascending (see :meth:`before_run`)."""
+        return self.before_run(room, seq, limit)[0]
 
-        The result is the contiguous run that ends at ``seq - 1``: empty when
-        ``seq - 1`` is not cached, and shorter than ``limit`` when a hole comes
-        first (the caller then asks the server with a ``history`` request).
+    def before_run(self, room: str, seq: int, limit: int) -> tuple[list[Message], int]:
+        """The run of at most ``limit`` cached entries just before ``seq``: its
+        messages, ascending, and its lowest seq (0 when empty).
+
+        The run ends at ``seq - 1``: empty when ``seq - 1`` is not cached, and
+        shorter than ``limit`` when a hole comes first (the caller then asks
+        the server with a ``history`` request).
         """
         if limit <= 0 or seq <= 1:
-            return []
+            return [], 0
         with self._bound():
             rows = (
                 MessageRow.select()
@@ -423,17 +726,64 @@ class ChatCache:
             ).execute()
 
     def unread_counts(self, me: str) -> dict[str, int]:
-        """For every known room, the cached messages above read_seq written by others."""
-        # A correlated COUNT walks only each room's index range above read_seq.
+        """For every known room, the messages above read_seq written by others.
+
+        While the server's own count (from its room object) is still about my
+        read position, it counts too (it knows messages the cache lacks) plus
+        what arrived since; once I read further, the cached messages count.
+        """
+        # A correlated COUNT walks only each room's index range above a seq.
         # User names are unique case-insensitively, hence NOCASE.
+        count = (
+            "(SELECT COUNT(*) FROM messages AS m WHERE m.room = r.name AND m.seq > {0}"
+            " AND m.kind = 'message' AND m.author <> ? COLLATE NOCASE)"
+        )
         rows = run_sql(
             self._db,
-            "SELECT r.name, (SELECT COUNT(*) FROM messages AS m "
-            "WHERE m.room = r.name AND m.seq > r.read_seq "
-            "AND m.author <> ? COLLATE NOCASE) FROM rooms AS r ORDER BY r.name",
-            (me,),
+            "SELECT r.name, CASE WHEN r.read_seq <= r.unread_read"
+            f" THEN r.unread_base + {count.format('MAX(r.unread_at, r.read_seq)')}"
+            f" ELSE {count.format('r.read_seq')} END FROM rooms AS r ORDER BY r.name",
+            (me, me),
         )
         return {name: int(count) for name, count in rows}
+
+    def read_seq(self, room: str) -> int:
+        """How far I have read ``room`` (0 when unknown)."""
+        with self._bound():
+            row = RoomRow.get_or_none(RoomRow.name == room)
+            return 0 if row is None else int(row.read_seq)
+
+    def save_read(self, room: str, user: str, seq: int) -> None:
+        """Another member's read position in ``room`` moved to ``seq`` (only forward)."""
+        with self._bound(write=True):
+            ReadPositionRow.insert(room=room, user=user, seq=seq).on_conflict(
+                conflict_target=[ReadPositionRow.room, ReadPositionRow.user],
+                update={ReadPositionRow.seq: fn.MAX(ReadPositionRow.seq, EXCLUDED.seq)},
+            ).execute()
+
+    def read_positions(self, room: str) -> dict[str, int]:
+        """Other members' read positions in ``room``: user -> seq."""
+        with self._bound():
+            query = ReadPositionRow.select().where(ReadPositionRow.room == room)
+            return {row.user: row.seq for row in query}
+
+    # Drafts -----------------------------------------------------------------
+
+    def draft(self, room: str) -> str:
+        """What was typed and not sent in ``room`` ("" when nothing)."""
+        with self._bound():
+            row = DraftRow.get_or_none(DraftRow.room == room)
+            return "" if row is None else str(row.text)
+
+    def set_draft(self, room: str, text: str) -> None:
+        """Keep ``text`` as the draft of ``room``; an empty text removes it."""
+        with self._bound(write=True):
+            if not text:
+                DraftRow.delete().where(DraftRow.room == room).execute()
+                return
+            DraftRow.insert(room=room, text=text).on_conflict(
+                conflict_target=[DraftRow.room], update={DraftRow.text: EXCLUDED.text}
+            ).execute()
 
     def unread_mentioning(self, me: str) -> list[tuple[str, str]]:
         """(room, text) of the unread messages by others whose text contains ``@me``.
@@ -446,7 +796,8 @@ class ChatCache:
             self._db,
             "SELECT m.room, m.text FROM rooms AS r JOIN messages AS m "
             "ON m.room = r.name AND m.seq > r.read_seq "
-            "WHERE m.author <> ? COLLATE NOCASE AND m.text LIKE ? ESCAPE '\\'",
+            "WHERE m.kind = 'message' AND m.author <> ? COLLATE NOCASE"
+            " AND m.text LIKE ? ESCAPE '\\'",
             (me, pattern),
         )
         return [(str(room), str(text)) for room, text in rows]
@@ -454,7 +805,7 @@ class ChatCache:
     # Outbox -----------------------------------------------------------------
 
     def outbox_add(self, entry: OutboxEntry) -> None:
-        """Queue a message for sending; adding the same client_id again changes nothing."""
+        """Queue a write for sending; adding the same client_id again changes nothing."""
         with self._bound(write=True):
             OutboxRow.insert(
                 client_id=entry.client_id,
@@ -462,16 +813,38 @@ class ChatCache:
                 text=entry.text,
                 created=entry.created,
                 failed=entry.failed,
+                kind=entry.kind,
+                target=entry.target,
+                target_client_id=entry.target_client_id,
+                detail=json.dumps(dict(entry.detail), ensure_ascii=False) if entry.detail else None,
             ).on_conflict_ignore().execute()
 
     def outbox(self) -> list[OutboxEntry]:
-        """Every queued message, oldest first."""
+        """Every queued write, oldest first."""
         with self._bound():
             query = OutboxRow.select().order_by(OutboxRow.id)
             return [
-                OutboxEntry(row.client_id, row.room, row.text, row.created, row.failed)
+                OutboxEntry(
+                    row.client_id,
+                    row.room,
+                    row.text,
+                    row.created,
+                    row.failed,
+                    row.kind,
+                    row.target,
+                    row.target_client_id,
+                    json.loads(row.detail) if row.detail else {},
+                )
                 for row in query
             ]
+
+    def outbox_resolve(self, client_id: str, seq: int) -> None:
+        """My message ``client_id`` is stored as ``seq``: the writes aimed at it aim at
+        that seq from now on."""
+        with self._bound(write=True):
+            OutboxRow.update(target=seq, target_client_id=None).where(
+                OutboxRow.target_client_id == client_id
+            ).execute()
 
     def outbox_remove(self, client_id: str) -> None:
         """Drop a queued message (acknowledged, or discarded by the user)."""

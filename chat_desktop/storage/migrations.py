@@ -130,6 +130,60 @@ MIGRATIONS: tuple[Migration, ...] = (
             END""",
         ),
     ),
+    Migration(
+        3,
+        "the room log (Version 2): message state, other entries, room kinds, a general outbox",
+        (
+            # The messages table holds every entry of a room's log from now
+            # on (kind: message, edit, delete, react, member, topic), so that a
+            # run of seqs without a hole still means "nothing missing here".
+            # Only a message keeps text; another entry keeps what it says in
+            # ``detail`` (JSON) and never a text: an edit's words live in its
+            # target message only, and go with it when it is deleted.
+            "ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'message'",
+            "ALTER TABLE messages ADD COLUMN reply_to INTEGER",
+            "ALTER TABLE messages ADD COLUMN edited TEXT",
+            "ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0",
+            # [[emoji, [users]], ...] in the order the emoji first appeared.
+            "ALTER TABLE messages ADD COLUMN reactions TEXT",
+            # The newest seq of the room's log the message's state reflects:
+            # an entry at or below it is already in that state (applying it
+            # again would undo a later one).
+            "ALTER TABLE messages ADD COLUMN state_seq INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE messages ADD COLUMN detail TEXT",
+            "UPDATE messages SET state_seq = seq",
+            "ALTER TABLE rooms ADD COLUMN kind TEXT NOT NULL DEFAULT 'public'",
+            "ALTER TABLE rooms ADD COLUMN topic TEXT NOT NULL DEFAULT ''",
+            # JSON list of user names (private and direct rooms).
+            "ALTER TABLE rooms ADD COLUMN members TEXT",
+            # The server's unread count (unread_base), the last_seq it was
+            # counted at (unread_at) and the read_seq it was counted from
+            # (unread_read; -1: never counted): messages the cache does not
+            # hold still count as unread.
+            "ALTER TABLE rooms ADD COLUMN unread_base INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE rooms ADD COLUMN unread_at INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE rooms ADD COLUMN unread_read INTEGER NOT NULL DEFAULT -1",
+            # Every write waits here in one ordered queue (kind: message, edit,
+            # delete, react, read, topic, invite, leave, remove, open-dm). Its
+            # target is a seq, or while the target message is itself in the
+            # outbox that message's client_id (target_client_id) until its ack.
+            "ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'message'",
+            "ALTER TABLE outbox ADD COLUMN target INTEGER",
+            "ALTER TABLE outbox ADD COLUMN target_client_id TEXT",
+            "ALTER TABLE outbox ADD COLUMN detail TEXT",
+            """CREATE TABLE drafts (
+                room TEXT PRIMARY KEY NOT NULL,
+                text TEXT NOT NULL
+            )""",
+            # Other members' read positions in private and direct rooms ("seen by").
+            """CREATE TABLE read_positions (
+                room TEXT NOT NULL,
+                user TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                PRIMARY KEY (room, user)
+            )""",
+        ),
+    ),
 )
 
 # The SQL function the search index's statements call: a message's text to its

@@ -9,7 +9,7 @@ small frozen dataclasses, never rows.
 
 from __future__ import annotations
 
-from peewee import AutoField, IntegerField, Model, TextField
+from peewee import AutoField, CompositeKey, IntegerField, Model, TextField
 
 
 class BaseModel(Model):
@@ -22,13 +22,21 @@ class RoomRow(BaseModel):
     name = TextField(primary_key=True)
     last_seq = IntegerField(default=0)
     read_seq = IntegerField(default=0)
+    # Version 2 (migration 3): see there.
+    kind = TextField(default="public")
+    topic = TextField(default="")
+    members = TextField(null=True)
+    unread_base = IntegerField(default=0)
+    unread_at = IntegerField(default=0)
+    unread_read = IntegerField(default=-1)
 
     class Meta:
         table_name = "rooms"
 
 
 class MessageRow(BaseModel):
-    """A message as the server stored it; (room, seq) is unique."""
+    """An entry of a room's log (a message in its current state, or an edit,
+    reaction...); (room, seq) is unique."""
 
     id = AutoField()
     room = TextField()
@@ -37,6 +45,14 @@ class MessageRow(BaseModel):
     author = TextField()
     text = TextField()
     ts = TextField()
+    # Version 2 (migration 3): see there.
+    kind = TextField(default="message")
+    reply_to = IntegerField(null=True)
+    edited = TextField(null=True)
+    deleted = IntegerField(default=0)
+    reactions = TextField(null=True)
+    state_seq = IntegerField(default=0)
+    detail = TextField(null=True)
 
     class Meta:
         table_name = "messages"
@@ -44,7 +60,8 @@ class MessageRow(BaseModel):
 
 
 class OutboxRow(BaseModel):
-    """A message typed by the user that the server has not acknowledged yet."""
+    """A write by the user (a message, an edit, a reaction, a read...) the server
+    has not acknowledged yet."""
 
     id = AutoField()
     client_id = TextField(unique=True)
@@ -52,6 +69,10 @@ class OutboxRow(BaseModel):
     text = TextField()
     created = TextField()
     failed = TextField(null=True)
+    kind = TextField(default="message")
+    target = IntegerField(null=True)
+    target_client_id = TextField(null=True)
+    detail = TextField(null=True)
 
     class Meta:
         table_name = "outbox"
@@ -67,4 +88,33 @@ class SettingRow(BaseModel):
         table_name = "settings"
 
 
-MODELS: tuple[type[BaseModel], ...] = (RoomRow, MessageRow, OutboxRow, SettingRow)
+class DraftRow(BaseModel):
+    """What the user had typed in a room's composer and not sent."""
+
+    room = TextField(primary_key=True)
+    text = TextField()
+
+    class Meta:
+        table_name = "drafts"
+
+
+class ReadPositionRow(BaseModel):
+    """Another member's read position in a private or direct room."""
+
+    room = TextField()
+    user = TextField()
+    seq = IntegerField()
+
+    class Meta:
+        table_name = "read_positions"
+        primary_key = CompositeKey("room", "user")
+
+
+MODELS: tuple[type[BaseModel], ...] = (
+    RoomRow,
+    MessageRow,
+    OutboxRow,
+    SettingRow,
+    DraftRow,
+    ReadPositionRow,
+)

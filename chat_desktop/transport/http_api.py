@@ -101,6 +101,15 @@ class DeviceSession:
 
 
 @dataclass(frozen=True, slots=True)
+class Person:
+    """An account of the server, as ``GET /api/v1/users`` lists it (Version 2, People)."""
+
+    username: str
+    online: bool
+    admin: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ApiResponse:
     """An HTTP answer: status, the JSON object of the body ({} if none) and Retry-After."""
 
@@ -398,6 +407,27 @@ class AccountClient:
         if response.ok:
             return
         raise self._error(response, {**_SIGNED_OUT, 403: "The current password is wrong"})
+
+    async def users(self, token: str) -> list[Person]:
+        """Every account that is not disabled, whether online and whether an admin."""
+        response = await self._api.request("GET", "/api/v1/users", token=token)
+        if response.status != 200:
+            raise self._error(response, _SIGNED_OUT)
+        rows = response.body.get("users")
+        if not isinstance(rows, list):
+            raise ApiError(response.status, "The server sent an unexpected answer (no users)")
+        return [
+            Person(row["username"], row.get("online") is True, row.get("admin") is True)
+            for row in rows
+            if isinstance(row, dict) and isinstance(row.get("username"), str)
+        ]
+
+    async def delete_room(self, token: str, room: str) -> None:
+        """Delete ``room`` (an admin's right); refusals raise ApiError with the server's code."""
+        path = f"/api/v1/rooms/{quote(room, safe='')}"
+        response = await self._api.request("DELETE", path, token=token)
+        if not response.ok:
+            raise self._error(response, _SIGNED_OUT)
 
     async def close(self) -> None:
         """Close the HTTP session; idempotent."""

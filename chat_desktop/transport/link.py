@@ -8,9 +8,10 @@ hands every protocol event to ``on_event`` in order:
    every ``ping_interval`` seconds, a pong missing after ``ping_timeout`` more
    ends the socket, so a frozen server or a vanished NAT entry is noticed
    within 15 s by default) and sends
-   ``hello`` with the token and ``since``: the caller's cached positions
-   (``positions()``), raised to anything this link already delivered, so that
-   the server replays exactly what was missed, nothing twice.
+   ``hello`` (asking for protocol Version 2) with the token and ``since``:
+   the caller's cached positions (``positions()``), raised to anything this
+   link already delivered, so that the server replays exactly what was
+   missed, nothing twice.
 2. The server's ``welcome`` makes the state CONNECTED; replay and live events
    follow. ``send()`` writes client events to the socket.
 3. When the socket drops, the state becomes RECONNECTING with the time of the
@@ -62,13 +63,15 @@ from chat_protocol import (
     ClientEvent,
     CloseCode,
     Hello,
-    Message,
     ProtocolError,
+    RoomRemoved,
     ServerEvent,
     Welcome,
     decode_server,
     encode,
+    rules,
 )
+from chat_protocol.events import LOG_ENTRY_CLASSES
 
 from .http_api import ApiError, ApiSession
 from .polling import LongPoller, Unauthorized
@@ -303,7 +306,8 @@ class ServerLink:
         """Say hello, then hand every frame to on_event until the socket ends; say why it ended."""
         welcomed = False
         try:
-            await ws.send(encode(Hello(token=self._token, since=self._since())))
+            hello = Hello(token=self._token, since=self._since(), protocol=rules.PROTOCOL_V2)
+            await ws.send(encode(hello))
             self._ws = ws
             async for frame in ws:
                 event = _decode(frame)
@@ -453,8 +457,12 @@ class ServerLink:
         return since
 
     def _emit(self, event: ServerEvent) -> None:
-        if isinstance(event, Message):
+        # Every entry of a room's log moves the position (Version 2: a seq may
+        # number an edit, a reaction...); a room I can no longer read is forgotten.
+        if isinstance(event, LOG_ENTRY_CLASSES):
             self._delivered[event.room] = max(event.seq, self._delivered.get(event.room, 0))
+        elif isinstance(event, RoomRemoved):
+            self._delivered.pop(event.room, None)
         try:
             self._on_event(event)
         except Exception:

@@ -21,6 +21,8 @@ from chat_desktop.transport import (
 from chat_protocol import Message, ServerEvent
 from chat_server.app import ChatServer
 
+from .proxy import ReverseProxy
+
 E = TypeVar("E")
 
 
@@ -106,3 +108,14 @@ async def make_link() -> AsyncIterator[LinkFactory]:
     finally:
         for link in made:
             await link.close()
+
+
+@pytest.fixture
+async def proxy(chat_server: ChatServer) -> AsyncIterator[ReverseProxy]:
+    """A proxy to the in-process server that strips the WebSocket upgrade (polling)."""
+    stripping = ReverseProxy(chat_server.base_url)
+    await stripping.start()
+    try:
+        yield stripping
+    finally:
+        await stripping.stop()

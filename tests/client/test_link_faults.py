@@ -98,7 +98,7 @@ async def test_frames_the_client_cannot_read_are_skipped_and_the_rest_delivered(
     assert link.state.kind is LinkKind.CONNECTED
 
 
-async def test_every_connection_says_hello_with_the_token_and_current_positions(
+async def test_every_connection_says_hello_with_the_token_version_2_and_current_positions(
     served: list[Server], make_link: LinkFactory
 ) -> None:
     peer = ScriptedPeer([message(1), message(2)], close_after=True)
@@ -106,10 +106,16 @@ async def test_every_connection_says_hello_with_the_token_and_current_positions(
     served.append(server)
     make_link(url, Credentials("alice", "secret"), positions=lambda: {"random": 7})
     await eventually(lambda: len(peer.hellos) >= 2)
-    assert peer.hellos[0] == {"type": "hello", "token": "secret", "since": {"random": 7}}
+    assert peer.hellos[0] == {
+        "type": "hello",
+        "token": "secret",
+        "since": {"random": 7},
+        "protocol": 2,
+    }
     # The second hello also covers what the first connection delivered.
     assert peer.hellos[1] == {
         "type": "hello",
         "token": "secret",
         "since": {"random": 7, "general": 2},
+        "protocol": 2,
     }

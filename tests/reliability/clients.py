@@ -148,6 +148,11 @@ class HeadlessClient:
         return [(m.seq, m.author, m.client_id, m.text) for m in self.cache.latest(room, 1_000_000)]
 
     async def paged_history(self, room: str = DEFAULT_ROOM) -> list[Row]:
+        """The room's history as the window gets it (see :meth:`paged_entries`)."""
+        entries = await self.paged_entries(room)
+        return [(e.seq, e.author, e.client_id, e.text) for e in entries if e.seq is not None]
+
+    async def paged_entries(self, room: str = DEFAULT_ROOM) -> list[MessageEntry]:
         """The room's history as the window gets it, through the controller.
 
         First ``open_room`` (the newest cached page), then older pages as a
@@ -179,7 +184,7 @@ class HeadlessClient:
                 entries = older + entries
         finally:
             self.c.olderLoaded.disconnect(loaded)
-        return [(e.seq, e.author, e.client_id, e.text) for e in entries if e.seq is not None]
+        return entries
 
     def holes(self, room: str = DEFAULT_ROOM) -> int:
         """Seqs below the newest that the cache lacks (filled from the server on scrolling)."""
@@ -206,6 +211,87 @@ def server_messages(db_file: Path, room: str = DEFAULT_ROOM) -> list[Row]:
         ).fetchall()
     db.close()
     return [(int(seq), str(a), str(c), str(t)) for seq, a, c, t in rows]
+
+
+# (seq, kind, author, client_id, target): an entry of a room's log (Version 2).
+LogRow = tuple[int, str, str, str, int | None]
+# (seq, author, client_id, text, deleted, edited?, reactions): a message's current state.
+StateRow = tuple[int, str, str, str, bool, bool, dict[str, list[str]]]
+
+
+def server_log(db_file: Path, room: str = DEFAULT_ROOM) -> list[LogRow]:
+    """Every entry of ``room``'s log in the server's SQLite file, by seq."""
+    with sqlite3.connect(f"file:{db_file}?mode=ro", uri=True) as db:
+        rows = db.execute(
+            "SELECT m.seq, m.kind, m.author, m.client_id, m.target FROM messages AS m "
+            "JOIN rooms AS r ON r.id = m.room_id WHERE r.name = ? ORDER BY m.seq",
+            (room,),
+        ).fetchall()
+    db.close()
+    return [(int(s), str(k), str(a), str(c), t) for s, k, a, c, t in rows]
+
+
+def check_one_log(log: list[LogRow], written: dict[str, list[str]], writes: int) -> None:
+    """The room's log holds each written message exactly once, each author's in the
+    order written, seqs without a hole or repeat, no write twice, and ``writes``
+    entries besides the messages (each edit, delete or reaction made, once)."""
+    assert [row[0] for row in log] == list(range(1, len(log) + 1)), "seqs have a hole or repeat"
+    keys = [(row[2], row[3]) for row in log]
+    assert len(keys) == len(set(keys)), "a (user, client_id) is stored twice"
+    messages = [row for row in log if row[1] == "message"]
+    for author, ids in written.items():
+        stored = [row[3] for row in messages if row[2] == author]
+        assert stored == ids, f"{author}: stored {len(stored)} of {len(ids)} or out of order"
+    assert len(messages) == sum(len(ids) for ids in written.values()), "a stranger's message"
+    assert len(log) - len(messages) == writes, "a write is lost or repeated"
+
+
+async def states_over_http(url: str, token: str, room: str = DEFAULT_ROOM) -> list[StateRow]:
+    """Every message of ``room`` in its current state, as the server hands it to a
+    Version 2 client (the referee for what every cache must show)."""
+    rows: list[StateRow] = []
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(url, headers=headers) as session:
+        after = 0
+        while True:
+            response = await session.get(
+                f"/api/v1/rooms/{room}/messages", params={"after": after, "limit": 200, "v": 2}
+            )
+            assert response.status == 200, await response.text()
+            body = await response.json()
+            for entry in body["messages"]:
+                after = entry["seq"]
+                if entry["type"] == "message":
+                    rows.append(
+                        (
+                            entry["seq"],
+                            entry["author"],
+                            entry["client_id"],
+                            entry["text"],
+                            bool(entry.get("deleted")),
+                            "edited" in entry,
+                            entry.get("reactions") or {},
+                        )
+                    )
+            if not body["has_more"]:
+                return rows
+
+
+def states_shown(entries: Iterable[MessageEntry]) -> list[StateRow]:
+    """What a window shows of each stored message, as :func:`states_over_http` has it."""
+    return [
+        (
+            e.seq,
+            e.author,
+            e.client_id,
+            e.text,
+            e.deleted,
+            e.edited is not None,
+            {emoji: list(users) for emoji, users in e.reactions},
+        )
+        for e in entries
+        if e.seq is not None
+    ]
 
 
 async def history_over_http(url: str, token: str, room: str = DEFAULT_ROOM) -> list[Row]:
