@@ -202,7 +202,7 @@ class MainWindow(QMainWindow):
 
         # ---- conversation: header, then messages, typing line, composer
         # beside the members panel
-        middle = self.conversation_area = QWidget(self)
+        middle = QWidget(self)
         # Hidden unless the server's certificate changed and the chat stopped.
         self.certificate_bar = CertificateBar(middle)
         self.header = RoomHeader(middle)
@@ -226,7 +226,7 @@ class MainWindow(QMainWindow):
         body.setSpacing(0)
         body.addLayout(conversation, 1)
         body.addWidget(self.members_panel)
-        middle_layout = QVBoxLayout(middle)
+        middle_layout = self._conversation_layout = QVBoxLayout(middle)
         middle_layout.setContentsMargins(0, 0, 0, 0)
         middle_layout.setSpacing(0)
         middle_layout.addWidget(self.certificate_bar)
@@ -854,7 +854,7 @@ class MainWindow(QMainWindow):
         # otherwise hold the conversation's minimum up; the splitter takes the
         # change now (it would later hand the side bar its old width back).
         if self._place_members_panel():
-            self.conversation_area.layout().activate()
+            self._conversation_layout.activate()
             self.splitter.refresh()
         # A narrow window gives the conversation the room: the splitter alone
         # would keep the side bar's width and squeeze the messages instead.

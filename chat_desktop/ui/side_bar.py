@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QAbstractListModel,
     QCoreApplication,
     QModelIndex,
@@ -347,7 +348,7 @@ class FittedListView(QListView):
         self._most_rows = most_rows
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
 
-    def setModel(self, model: QAbstractListModel | QSortFilterProxyModel | None) -> None:
+    def setModel(self, model: QAbstractItemModel | None) -> None:
         super().setModel(model)
         if model is not None:
             for signal in (
