@@ -213,8 +213,10 @@ class MainWindow(QMainWindow):
         self.members_panel = MembersPanel(controller.username, middle)
         self.members_panel.hide()
         self.members_panel.setMaximumWidth(230)
-        # Whether the user wants the members panel (the header's button).
-        self._members_wanted = True
+        # Whether the user wants the members panel (the header's button), by
+        # kind of room: open for private rooms, whose members matter; closed
+        # for direct messages, whose members are in the header already.
+        self._members_wanted = {"private": True, "direct": False}
         conversation = QVBoxLayout()
         conversation.setContentsMargins(0, 0, 0, 0)
         conversation.setSpacing(0)
@@ -671,20 +673,22 @@ class MainWindow(QMainWindow):
             self.delete_box = None
 
     def _members_toggled(self, shown: bool) -> None:
-        self._members_wanted = shown
+        kind = self.current_entry().kind
+        if kind in self._members_wanted:
+            self._members_wanted[kind] = shown
         self._place_members_panel()
 
     def _place_members_panel(self) -> bool:
         """Show the members panel (private rooms, direct messages) if wanted and there is room;
         whether that changed."""
-        grouped = self.current_entry().kind != "public"
+        wanted = self._members_wanted.get(self.current_entry().kind, False)
         wide = self.width() - (self.side_bar.width() if self.side_bar.isVisible() else 0)
-        shown = grouped and self._members_wanted and wide >= MEMBERS_PANEL_ROOM
+        shown = wanted and wide >= MEMBERS_PANEL_ROOM
         changed = shown != self.members_panel.isVisibleTo(self)
         self.members_panel.setVisible(shown)
         self.header.set_members_shown(shown)
         blocked = self.members_action.blockSignals(True)
-        self.members_action.setChecked(self._members_wanted)
+        self.members_action.setChecked(wanted)
         self.members_action.blockSignals(blocked)
         return changed
 

@@ -100,6 +100,10 @@ def test_a_direct_message_opened_from_the_people_list_arrives_in_the_other_windo
         room = alice.w.messages.room
         assert labels(alice.w.dm_list) == ["bob"]
         assert alice.w.header.text() == "bob"
+        # The members of a direct message are in its name: the panel opens on request.
+        assert not alice.w.members_panel.isVisible()
+        alice.w.header.members_button.click()
+        assert alice.w.members_panel.isVisible() and alice.w.members_panel.members.rowCount() == 2
         alice.type_and_send("just between us")
 
         # bob's side bar has the conversation under alice's name; opening it shows the message.
@@ -214,6 +218,9 @@ def test_a_topic_set_in_the_header_shows_in_the_other_window(
 ) -> None:
     async def body() -> None:
         alice, bob = await alice_and_bob(chat_server_here, make_client)
+        # bob's controller has handled the welcome: a topic entry batched with
+        # the welcome is lost by the cache today (see the branch's report).
+        await eventually(lambda: bob.c.server_version)
         bob.w.show_room("general")
         header = alice.w.header
         QTest.mouseClick(header.topic, Qt.MouseButton.LeftButton)
