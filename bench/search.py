@@ -35,7 +35,6 @@ import datetime
 import io
 import itertools
 import random
-import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
@@ -49,7 +48,7 @@ from chat_protocol import Message
 from chat_protocol.search import index_text, index_tokens, query_terms
 from chat_server.storage import PeeweeChatStore
 from chat_server.storage.base import SearchRequest
-from chat_server.storage.database import SQLITE_FILE_NAME, database_for
+from chat_server.storage.database import SQLITE_FILE_NAME, database_for, sqlite_driver
 
 VOCABULARY = 20_000
 WORDS_PER_QUERY = (1, 2, 3)
@@ -117,7 +116,7 @@ async def _make_schema(db_url: str | None, folder: Path) -> None:
 
 def fill_sqlite(folder: Path, corpus: Corpus, count: int, rooms: int) -> None:
     """``count`` messages and their index rows into the store's SQLite file, one transaction."""
-    with closing(sqlite3.connect(folder / SQLITE_FILE_NAME)) as db:
+    with closing(sqlite_driver.connect(folder / SQLITE_FILE_NAME)) as db:
         db.execute("PRAGMA synchronous = OFF")  # a bulk load: durability is not measured here
         with db:
             db.executemany(

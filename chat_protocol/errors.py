@@ -28,6 +28,9 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "forbidden"
     UNKNOWN_MESSAGE = "unknown_message"
     NAME_TAKEN = "name_taken"
+    # Version 2, Files: a message named an upload that is unknown, expired or
+    # not the sender's; the client uploads the file again.
+    UNKNOWN_FILE = "unknown_file"
     # Ours (docs/protocol.md, "Extensions"): the database failed, nothing was
     # stored, the same client_id may be retried.
     UNAVAILABLE = "unavailable"
@@ -76,6 +79,7 @@ STATUS_OF_CODE: dict[str, int] = {
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.UNKNOWN_ROOM: 404,
     ErrorCode.UNKNOWN_MESSAGE: 404,
+    ErrorCode.UNKNOWN_FILE: 404,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.REQUEST_TIMEOUT: 408,

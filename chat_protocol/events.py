@@ -113,7 +113,7 @@ class Event:
 
 def _plain(value: Any) -> Any:
     """Turn nested events and value objects into JSON-ready values."""
-    if isinstance(value, Event | RoomInfo | ServerInfo):
+    if isinstance(value, Event | RoomInfo | ServerInfo | FileInfo):
         wire = value.to_wire()
         if isinstance(value, Event):
             wire.pop("type")
@@ -182,6 +182,37 @@ class RoomInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class FileInfo:
+    """A file a message carries, as every reader of the message sees it (Version 2, Files).
+
+    ``name`` is the uploader's name for it: metadata to show, never a path.
+    The bytes are at ``GET /api/v1/files/{id}`` for whoever may read the room.
+    """
+
+    id: str
+    name: str
+    size: int
+    type: str
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "size": self.size, "type": self.type}
+
+    @classmethod
+    def from_wire(cls, obj: object) -> FileInfo:
+        if not isinstance(obj, Mapping):
+            raise ProtocolError("bad_request", "a file must be an object")
+        size = _field(obj, "size", int)
+        if size < 0:
+            raise ProtocolError("bad_request", "a file's size must not be negative")
+        return cls(
+            id=_field(obj, "id", str),
+            name=_field(obj, "name", str),
+            size=size,
+            type=_field(obj, "type", str),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ServerInfo:
     """The server's self-description in ``welcome``."""
 
@@ -234,24 +265,33 @@ class SendMessage(Event):
     text: str
     # Version 2: the seq of the message (same room) this one answers.
     reply_to: int | None = None
+    # Version 2: ids of the sender's uploads it carries (then ``text`` may be "").
+    files: tuple[str, ...] = ()
 
     def to_wire(self) -> dict[str, Any]:
-        return _without_unset(Event.to_wire(self), reply_to=None)
+        return _without_unset(Event.to_wire(self), reply_to=None, files=[])
 
     @classmethod
     def from_wire(cls, obj: Mapping[str, Any]) -> Self:
         raw_ref = obj.get("client_id")
         ref = raw_ref if isinstance(raw_ref, str) else None
         reply_to = obj.get("reply_to")
+        raw_files = obj.get("files")
+        files = () if raw_files is None else _checked(rules.validate_file_ids, raw_files, ref)
         return cls(
             room=_checked(rules.validate_room_name, obj.get("room"), ref),
             client_id=_checked(rules.validate_client_id, raw_ref, ref),
-            text=_checked(rules.normalize_text, obj.get("text"), ref),
+            text=_checked(
+                lambda text: rules.normalize_text(text, may_be_empty=bool(files)),
+                obj.get("text", "" if files else None),
+                ref,
+            ),
             reply_to=(
                 None
                 if reply_to is None
                 else _checked(lambda v: rules.validate_seq(v, name="reply_to"), reply_to, ref)
             ),
+            files=files,
         )
 
 
@@ -483,6 +523,8 @@ class Message(Event):
     edited: str | None = None
     deleted: bool = False
     reactions: dict[str, list[str]] | None = None
+    # Version 2: the files it carries (left out while none).
+    files: tuple[FileInfo, ...] = ()
 
     def to_wire(self) -> dict[str, Any]:
         # Spelled out rather than walking the fields: every broadcast message
@@ -504,6 +546,8 @@ class Message(Event):
             body["deleted"] = True
         if self.reactions:
             body["reactions"] = {emoji: list(users) for emoji, users in self.reactions.items()}
+        if self.files:
+            body["files"] = [info.to_wire() for info in self.files]
         return body
 
     @classmethod
@@ -511,6 +555,9 @@ class Message(Event):
         reply_to = obj.get("reply_to")
         edited = obj.get("edited")
         reactions = obj.get("reactions")
+        files = obj.get("files")
+        if files is not None and not isinstance(files, list):
+            raise ProtocolError("bad_request", "field 'files' must be a list")
         return cls(
             room=_checked(rules.validate_room_name, obj.get("room")),
             seq=_checked(rules.validate_seq, obj.get("seq")),
@@ -531,6 +578,7 @@ class Message(Event):
                 if isinstance(reactions, Mapping)
                 else None
             ),
+            files=tuple(FileInfo.from_wire(info) for info in files or ()),
         )
 
 

@@ -18,7 +18,7 @@ PROTOCOL_VERSION = 1
 # and v=2 on HTTP; without it a client gets the v1 view.
 PROTOCOL_V2 = 2
 # What this server's v2 welcome lists under "features".
-FEATURES = ("dm", "private", "edit", "delete", "react", "reply", "read")
+FEATURES = ("dm", "private", "edit", "delete", "react", "reply", "read", "files")
 DEFAULT_PORT = 8765
 
 # Regular expressions straight from the contract. ``fullmatch`` is used so that a
@@ -40,6 +40,10 @@ TOPIC_MAX = 250
 EMOJI_MAX = 32
 # A direct room has 1 to this many members besides its opener.
 DM_OTHERS_MAX = 8
+# A message carries at most this many files (Version 2, Files).
+FILES_PER_MESSAGE_MAX = 10
+# An upload's id as the server draws it (URL-safe base64); anything else is no id.
+FILE_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Direct rooms' names: this prefix, reserved (nobody creates a room with it).
 DM_PREFIX = "dm-"
 
@@ -117,11 +121,12 @@ def validate_client_id(value: object) -> str:
     return value
 
 
-def normalize_text(value: object) -> str:
+def normalize_text(value: object, *, may_be_empty: bool = False) -> str:
     """Trim a message text and check its length; return what gets stored.
 
     The contract counts the 1-4000 characters *after* trimming white space, so
-    the trimmed text is what the server stores and broadcasts.
+    the trimmed text is what the server stores and broadcasts. ``may_be_empty``:
+    a message that carries files needs no text.
     """
     if not isinstance(value, str):
         raise ValidationError("text must be a string")
@@ -130,11 +135,23 @@ def normalize_text(value: object) -> str:
         # JSON may spell a lone surrogate ("\ud800"); Python decodes it into a
         # str that no UTF-8 frame or database can carry, so refuse it here.
         raise ValidationError("text must be valid Unicode (no lone surrogates)")
-    if not text:
+    if not text and not may_be_empty:
         raise ValidationError("text must not be empty")
     if len(text) > TEXT_MAX:
         raise ValidationError(f"text must be at most {TEXT_MAX} characters")
     return text
+
+
+def validate_file_ids(value: object) -> tuple[str, ...]:
+    """The ``files`` of a message being sent: 1-10 upload ids, duplicates dropped, in order."""
+    if not isinstance(value, list) or not value:
+        raise ValidationError("files must be a non-empty list of upload ids")
+    ids = tuple(dict.fromkeys(value))
+    if len(ids) > FILES_PER_MESSAGE_MAX:
+        raise ValidationError(f"a message carries at most {FILES_PER_MESSAGE_MAX} files")
+    if not all(isinstance(item, str) and FILE_ID_RE.fullmatch(item) for item in ids):
+        raise ValidationError("each of files must be the id of an upload")
+    return ids
 
 
 def _is_utf8_encodable(text: str) -> bool:

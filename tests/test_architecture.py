@@ -61,7 +61,18 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     # only its Qt faces (chat.py, account.py, ...) wire them to signals.
     **{
         f"chat_desktop.controller.{part}": ("PySide6", "qasync")
-        for part in ("connection", "outbox", "history", "certificates", "typing", "roster")
+        for part in (
+            "connection",
+            "outbox",
+            "history",
+            "certificates",
+            "typing",
+            "roster",
+            "conversation",
+            "reads",
+            "people",
+            "actions",
+        )
     },
     # The server never imports the desktop package: a headless server is
     # installed without Qt (README, "A server without the app").

@@ -180,7 +180,14 @@ class ChatController(ConversationActions, QObject):
             on_change=lambda entry: self.messagesChanged.emit(entry.room, [self._shown(entry)]),
             ack_timeout=ack_timeout,
         )
-        self._history = History(cache, connection, self._tasks, on_read=self._rooms_changed)
+        self._reads = Reads(cache, self._outbox)
+        self._history = History(
+            cache,
+            connection,
+            self._tasks,
+            on_read=self._rooms_changed,
+            first_visit=self._reads.viewed,
+        )
         self._certificates = CertificateChecks(
             connection, pins, on_problem=self.certificateProblem.emit, recheck=certificate_recheck
         )
@@ -196,7 +203,6 @@ class ChatController(ConversationActions, QObject):
             on_refused=lambda name, reason: self.roomRefused.emit(name, say(reason)),
             invite=self.invite,
         )
-        self._reads = Reads(cache, self._outbox)
         self._people = People(
             connection, self._tasks, on_change=lambda: self.membersChanged.emit(self.people())
         )
@@ -355,8 +361,7 @@ class ChatController(ConversationActions, QObject):
     def _on_batch(self, events: list[ServerEvent]) -> None:
         """Handle every event that arrived since the last batch: one signal per room."""
         out = self._conversation.handle(events)
-        if out.welcomed:
-            self._people.refresh()
+        self._people.meet({m.name for m in self._roster.members() if m.online}, out.welcomed)
         for room in out.removed:
             self.roomRemoved.emit(room)
         for room, entries in out.changed.items():

@@ -39,6 +39,7 @@ from chat_protocol import (
     Reaction,
     Read,
     Room,
+    RoomInfo,
     RoomRemoved,
     ServerEvent,
     Topic,
@@ -107,10 +108,9 @@ class Conversation:
         self._typing = typing
         self._room_requests = room_requests
         self._reads = reads
-        # From the welcome: whether I am an admin, the server's version and features.
+        # From the welcome: whether I am an admin, and the server's version.
         self.admin = False
         self.server_version = ""
-        self.features: tuple[str, ...] = ()
         # Direct rooms I asked to open (their names), answered by their room event.
         self.opening: set[str] = set()
         # The room on screen (the controller's; typing indicators are shown for it).
@@ -121,6 +121,9 @@ class Conversation:
     def handle(self, events: list[ServerEvent]) -> BatchOutcome:
         """Apply a batch to the cache, the outbox and the roster; say what changed."""
         out = BatchOutcome()
+        # Room objects first: the log's topic and member entries after them
+        # change what they say (the entries' seqs tell which is newer).
+        self._cache.save_rooms(_rooms_of(events))
         changes = self._cache.apply_log(_log_of(events))
         shown = {(m.room, m.seq) for m in changes.messages}
         for message in changes.messages:
@@ -128,14 +131,14 @@ class Conversation:
         out.rooms_changed = bool(changes.rooms)
         for event in events:
             if isinstance(event, Message):
-                self._stored(event, out, (event.room, event.seq) not in shown)
+                self._stored(event, out, changes.current, shown)
                 if (event.room, event.seq) in changes.new and event.author != self.me:
                     out.notify = event
             elif isinstance(event, Edit | Delete | Reaction | Member | Topic):
                 self._roster.seen(event.room, event.seq)
             elif isinstance(event, HistoryPage):
                 for message in event.messages:
-                    self._stored(message, out, (message.room, message.seq) not in shown)
+                    self._stored(message, out, changes.current, shown)
                 for entry in event.entries or ():
                     self._roster.seen(entry.room, entry.seq)
                 self._history.answer(event)
@@ -165,6 +168,7 @@ class Conversation:
             elif isinstance(event, Error):
                 self._error(event, out)
         for room in out.removed:
+            self._outbox.forget_room(room)
             self._roster.removed(room)
             out.changed.pop(room, None)
             out.rooms_changed = True
@@ -175,23 +179,29 @@ class Conversation:
             out.members_changed = True
         return out
 
-    def _stored(self, message: Message, out: BatchOutcome, again: bool) -> None:
+    def _stored(
+        self,
+        message: Message,
+        out: BatchOutcome,
+        current: dict[tuple[str, int], Message],
+        shown: set[tuple[str, int]],
+    ) -> None:
         """A message the server stored (live, replayed or from history)."""
         self._roster.seen(message.room, message.seq)
         # My message is stored: the broadcast may overtake the ack.
         self._outbox.stored(message)
         self._typing.message_arrived(message.room, message.author)
-        if again:
+        key = (message.room, message.seq)
+        if key not in shown:
             # Already cached as it is: shown again all the same (a window
-            # that has not loaded it yet may need it).
-            cached = self._cache.message(message.room, message.seq)
-            out.add(self.shown(MessageEntry.from_message(cached or message)))
+            # that has not loaded it yet may need it), in its cached state.
+            shown.add(key)
+            out.add(self.shown(MessageEntry.from_message(current.get(key, message))))
 
     def _welcome(self, welcome: Welcome, out: BatchOutcome) -> None:
         self.me = self._outbox.me = welcome.username or self.me
         self.server_version = welcome.server.version
         self.admin = bool(welcome.admin)
-        self.features = tuple(welcome.features or ())
         if welcome.protocol >= rules.PROTOCOL_V2:
             # Rooms I could read before and no longer can (left, removed or
             # deleted while I was away) are gone, from the cache too.
@@ -277,6 +287,17 @@ def overlay(entry: MessageEntry, write: OutboxEntry, me: str) -> MessageEntry:
                 reactions.append((emoji, (me,)))
         return replace(entry, reactions=tuple(pair for pair in reactions if pair[1]))
     return entry
+
+
+def _rooms_of(events: list[ServerEvent]) -> list[RoomInfo]:
+    """The room objects a batch brings (welcome, room events)."""
+    rooms: list[RoomInfo] = []
+    for event in events:
+        if isinstance(event, Welcome):
+            rooms.extend(event.rooms)
+        elif isinstance(event, Room):
+            rooms.append(event.info or RoomInfo(event.name, event.last_seq))
+    return rooms
 
 
 def _log_of(events: list[ServerEvent]) -> list[LogEntry]:

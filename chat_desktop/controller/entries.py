@@ -85,6 +85,7 @@ class MessageEntry:
             reactions=tuple(
                 (emoji, tuple(users)) for emoji, users in (message.reactions or {}).items() if users
             ),
+            files=tuple(FileRef(f.id, f.name, f.size, f.type) for f in message.files),
         )
 
     def reacted(self, emoji: str, user: str) -> bool:

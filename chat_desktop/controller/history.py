@@ -55,7 +55,9 @@ class History:
     """History requests and their answers for one session.
 
     ``on_read`` is called when a room's newest page arrived for a room the
-    cache held nothing of and was marked read (its unread count changed).
+    cache held nothing of and was marked read (its unread count changed);
+    ``first_visit(room)`` marks such a room read on the server too, where the
+    server counts unread messages (Version 2) and I never read there.
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class History:
         tasks: TaskGroup,
         *,
         on_read: Callable[[], None],
+        first_visit: Callable[[str], object] = lambda room: None,
         page_size: int = PAGE_SIZE,
         timeout: float = HISTORY_TIMEOUT,
     ) -> None:
@@ -72,6 +75,7 @@ class History:
         self._connection = connection
         self._tasks = tasks
         self._on_read = on_read
+        self._first_visit = first_visit
         self._page_size = page_size
         self._timeout = timeout
         # Per room, the futures waiting for history pages, answered in order.
@@ -176,11 +180,20 @@ class History:
     async def _newest(self, room: str) -> None:
         # The page's messages reach the window through the batch like any other.
         page = await self.request(room, None, self._page_size)
-        if page is not None and page.messages:
-            # This is only asked for a room the cache held nothing of: what was
-            # said there before I first looked is history, not unread news.
+        if page is None or not page.messages:
+            return
+        # This is only asked for a room the cache held nothing of: what was
+        # said there before I first looked is history, not unread news.
+        if not self._cache.counts_unread(room):
             self._cache.mark_read(room, page.messages[-1].seq)
             self._on_read()
+        elif self._cache.read_seq(room) == 0:
+            # The server counts unread messages (Version 2) and I never read
+            # here on any device: my first visit, on the server too.
+            self._first_visit(room)
+            self._on_read()
+        # Else another device of mine has read here: the server's count holds,
+        # the same on every device.
 
     async def _fill_gap(self, gap: Gap) -> None:
         before = gap.before

@@ -214,6 +214,11 @@ class Outbox:
         self.flush()
         return queued
 
+    def forget_room(self, room: str) -> None:
+        """I can no longer write to ``room`` (the cache purged it): drop what waits for it."""
+        for write in [w for w in self._queue.values() if w.room == room]:
+            self._done(write.client_id)
+
     def room_opened(self, name: str) -> None:
         """Room ``name`` exists: a queued opening of that direct room is done."""
         for write in list(self._queue.values()):

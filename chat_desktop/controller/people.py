@@ -35,13 +35,17 @@ class People:
         self._on_change = on_change
         # user name -> admin, for every account the server listed.
         self._everyone: dict[str, bool] = {}
+        # Everyone online that a refresh was asked for already: an account
+        # the list lacks (new, or a server without the list) is asked about once.
+        self._asked: set[str] = set()
 
-    def refresh(self) -> None:
-        """Ask the server for everyone (in the background)."""
-        self._tasks.spawn(self._refresh())
-
-    def knows(self, name: str) -> bool:
-        return name in self._everyone
+    def meet(self, online: set[str], welcomed: bool) -> None:
+        """After a batch: ask for everyone after a welcome, or when someone online is
+        missing from the list (a new account)."""
+        strangers = online - set(self._everyone) - self._asked
+        if welcomed or strangers:
+            self._asked |= strangers
+            self._tasks.spawn(self._refresh())
 
     def merged(self, seen: list[MemberEntry]) -> list[MemberEntry]:
         """Everyone, with the presence of ``seen`` (the roster's members): online

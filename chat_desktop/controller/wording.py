@@ -38,6 +38,9 @@ _ERRORS: dict[str, str] = {
     ErrorCode.UNKNOWN_MESSAGE: QT_TRANSLATE_NOOP(
         "errors", "That message is not there any more: it may have been deleted."
     ),
+    ErrorCode.UNKNOWN_FILE: QT_TRANSLATE_NOOP(
+        "errors", "An attached file is no longer on the server: attach it again."
+    ),
     ErrorCode.NAME_TAKEN: QT_TRANSLATE_NOOP(
         "errors", "A room with this name exists: choose another."
     ),

@@ -145,7 +145,7 @@
         <translation>Dieses Gerät wurde abgemeldet. Bitte melden Sie sich erneut an.</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+15"/>
         <source>Cannot start the chat server here: {reason}</source>
         <translation>Der Chat-Server kann hier nicht starten: {reason}</translation>
     </message>
@@ -369,7 +369,7 @@
         <translation>PERSONEN</translation>
     </message>
     <message>
-        <location line="+63"/>
+        <location line="+65"/>
         <source>{user} on {server}</source>
         <translation>{user} auf {server}</translation>
     </message>
@@ -504,7 +504,7 @@
         <translation>Nachricht an #{room}</translation>
     </message>
     <message>
-        <location line="+335"/>
+        <location line="+336"/>
         <source>Leave room…</source>
         <translation>Raum verlassen…</translation>
     </message>
@@ -514,12 +514,12 @@
         <translation>Raum löschen…</translation>
     </message>
     <message>
-        <location line="-365"/>
+        <location line="-366"/>
         <source>Enter sends, Shift+Enter adds a line</source>
         <translation>Eingabe sendet, Umschalt+Eingabe für neue Zeile</translation>
     </message>
     <message>
-        <location line="-256"/>
+        <location line="-258"/>
         <source>Direct messages</source>
         <translation>Direktnachrichten</translation>
     </message>
@@ -530,12 +530,12 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+440"/>
+        <location line="+441"/>
         <source>New message</source>
         <translation>Neue Nachricht</translation>
     </message>
     <message>
-        <location line="-434"/>
+        <location line="-435"/>
         <source>Enter or a click opens a direct message</source>
         <translation>Eingabetaste oder ein Klick öffnet eine Direktnachricht</translation>
     </message>
@@ -550,12 +550,12 @@
         <translation>DIREKTNACHRICHTEN</translation>
     </message>
     <message>
-        <location line="+263"/>
+        <location line="+265"/>
         <source>Message {room}</source>
         <translation>Nachricht an {room}</translation>
     </message>
     <message>
-        <location line="+28"/>
+        <location line="+27"/>
         <source>Chat Desktop — {room}</source>
         <translation>Chat Desktop — {room}</translation>
     </message>
@@ -599,7 +599,7 @@
         <translation>{room} für alle löschen? Alle Nachrichten darin werden gelöscht, und der Name kann nicht wieder verwendet werden.</translation>
     </message>
     <message>
-        <location line="+44"/>
+        <location line="+46"/>
         <source>Sign out</source>
         <translation>Abmelden</translation>
     </message>
@@ -622,7 +622,7 @@
 <context>
     <name>MemberListModel</name>
     <message>
-        <location filename="../ui/side_bar.py" line="+311"/>
+        <location filename="../ui/side_bar.py" line="+316"/>
         <source>{name} (you)</source>
         <translation>{name} (du)</translation>
     </message>
@@ -976,12 +976,12 @@
 <context>
     <name>RoomHeader</name>
     <message>
-        <location filename="../ui/room_header.py" line="+88"/>
+        <location filename="../ui/room_header.py" line="+131"/>
         <source>Room</source>
         <translation>Raum</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+5"/>
         <location line="+6"/>
         <source>Topic</source>
         <translation>Thema</translation>
@@ -1042,7 +1042,7 @@
 <context>
     <name>RoomListModel</name>
     <message numerus="yes">
-        <location filename="../ui/side_bar.py" line="-173"/>
+        <location filename="../ui/side_bar.py" line="-177"/>
         <source>%n unread</source>
         <translation>
             <numerusform>%n ungelesen</numerusform>
@@ -1542,12 +1542,12 @@ Gezeigt:  {presented}</translation>
     <name>errors</name>
     <message>
         <location filename="../controller/account.py" line="+11"/>
-        <location filename="../controller/wording.py" line="+106"/>
+        <location filename="../controller/wording.py" line="+109"/>
         <source>Something went wrong.</source>
         <translation>Etwas ist schiefgegangen.</translation>
     </message>
     <message>
-        <location filename="../controller/wording.py" line="-81"/>
+        <location filename="../controller/wording.py" line="-84"/>
         <source>The server did not accept this request.</source>
         <translation>Der Server hat diese Anfrage nicht angenommen.</translation>
     </message>
@@ -1585,6 +1585,11 @@ Gezeigt:  {presented}</translation>
         <location line="+1"/>
         <source>That message is not there any more: it may have been deleted.</source>
         <translation>Diese Nachricht gibt es nicht mehr: Sie wurde vielleicht gelöscht.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>An attached file is no longer on the server: attach it again.</source>
+        <translation>Eine angehängte Datei ist nicht mehr auf dem Server: Bitte erneut anhängen.</translation>
     </message>
     <message>
         <location line="+3"/>

@@ -34,7 +34,7 @@
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../ui/main_window.py" line="+500"/>
+        <location filename="../ui/main_window.py" line="+501"/>
         <source>PEOPLE · %n ONLINE</source>
         <translation>
             <numerusform>PEOPLE · %n ONLINE</numerusform>
@@ -67,7 +67,7 @@
 <context>
     <name>RoomHeader</name>
     <message numerus="yes">
-        <location filename="../ui/room_header.py" line="+174"/>
+        <location filename="../ui/room_header.py" line="+213"/>
         <source>Members: %n</source>
         <translation>
             <numerusform>Members: %n</numerusform>
@@ -78,7 +78,7 @@
 <context>
     <name>RoomListModel</name>
     <message numerus="yes">
-        <location filename="../ui/side_bar.py" line="+152"/>
+        <location filename="../ui/side_bar.py" line="+153"/>
         <source>%n unread</source>
         <translation>
             <numerusform>%n unread</numerusform>

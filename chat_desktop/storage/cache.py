@@ -47,7 +47,18 @@ from urllib.parse import urlsplit
 
 from peewee import EXCLUDED, DatabaseError, SqliteDatabase, fn
 
-from chat_protocol import Delete, Edit, LogEntry, Member, Message, Reaction, RoomInfo, Topic
+from chat_protocol import (
+    Delete,
+    Edit,
+    FileInfo,
+    LogEntry,
+    Member,
+    Message,
+    ProtocolError,
+    Reaction,
+    RoomInfo,
+    Topic,
+)
 from chat_protocol.search import (
     DEFAULT_LIMIT,
     MAX_PREFIX_EXPANSIONS,
@@ -58,7 +69,7 @@ from chat_protocol.search import (
     query_terms,
 )
 
-from .migrations import SEARCH_WORDS_FUNCTION, SchemaTooNewError, migrate, run_sql
+from .migrations import SEARCH_WORDS_FUNCTION, SchemaTooNewError, migrate, run_many, run_sql
 from .models import (
     MODELS,
     DraftRow,
@@ -133,11 +144,13 @@ class OutboxEntry:
 class LogChanges:
     """What :meth:`ChatCache.apply_log` did: the messages it stored or changed, in
     their state after the batch (in the order first touched), which of them are
-    new, and the rooms whose topic or members changed."""
+    new, and the rooms whose topic or members changed; ``current`` has every
+    message the batch named, changed or not, in its cached state."""
 
     messages: list[Message]
     new: set[tuple[str, int]]
     rooms: set[str]
+    current: dict[tuple[str, int], Message] = field(default_factory=dict)
 
 
 def _connect(path: Path) -> SqliteDatabase:
@@ -203,6 +216,16 @@ def _reactions(raw: str | None) -> list[list[Any]]:
     return value if isinstance(value, list) else []
 
 
+def _files(raw: str | None) -> tuple[FileInfo, ...]:
+    """A row's files (JSON), as the protocol's FileInfo values."""
+    if not raw:
+        return ()
+    try:
+        return tuple(FileInfo.from_wire(info) for info in json.loads(raw))
+    except (ValueError, TypeError, ProtocolError):
+        return ()
+
+
 def _message(row: MessageRow) -> Message:
     reactions = {str(emoji): list(users) for emoji, users in _reactions(row.reactions) if users}
     return Message(
@@ -216,6 +239,7 @@ def _message(row: MessageRow) -> Message:
         edited=row.edited,
         deleted=bool(row.deleted),
         reactions=reactions or None,
+        files=_files(row.files),
     )
 
 
@@ -228,7 +252,94 @@ def _state_of(message: Message) -> dict[str, Any]:
         "edited": message.edited,
         "deleted": int(message.deleted),
         "reactions": json.dumps(reactions, ensure_ascii=False) if reactions else None,
+        "files": (
+            json.dumps([info.to_wire() for info in message.files], ensure_ascii=False)
+            if message.files and not message.deleted
+            else None
+        ),
     }
+
+
+# The columns of a messages row, in the order apply_log reads and writes them.
+_COLUMNS = (
+    "id",
+    "room",
+    "seq",
+    "client_id",
+    "author",
+    "text",
+    "ts",
+    "kind",
+    "reply_to",
+    "edited",
+    "deleted",
+    "reactions",
+    "state_seq",
+    "detail",
+    "files",
+)
+_STATE = ("text", "reply_to", "edited", "deleted", "reactions", "files")
+
+
+def _message_of(row: dict[str, Any]) -> Message:
+    """A message row read by apply_log (column -> value) as the protocol's Message."""
+    reactions = {str(e): list(users) for e, users in _reactions(row["reactions"]) if users}
+    return Message(
+        room=row["room"],
+        seq=row["seq"],
+        client_id=row["client_id"],
+        author=row["author"],
+        text=row["text"],
+        ts=row["ts"],
+        reply_to=row["reply_to"],
+        edited=row["edited"],
+        deleted=bool(row["deleted"]),
+        reactions=reactions or None,
+        files=_files(row["files"]),
+    )
+
+
+def _refresh(cached: dict[str, Any], state: dict[str, Any]) -> bool:
+    """Bring a cached row to the state the server handed out; whether it changed."""
+    if cached["kind"] != "message":
+        return False
+    if cached["deleted"] and not state["deleted"]:
+        # Deleted here already (by an entry the server's copy was older than).
+        return False
+    if all(cached[name] == state[name] for name in _STATE):
+        return False
+    cached.update({name: state[name] for name in _STATE})
+    cached["state_seq"] = max(cached["state_seq"], state["state_seq"])
+    return True
+
+
+def _apply(target: dict[str, Any] | None, entry: Edit | Delete | Reaction) -> bool:
+    """Apply an edit, delete or react entry to its target row (in memory); whether
+    the target changed. Not when its state already reflects the entry."""
+    if target is None or target["kind"] != "message" or entry.seq <= target["state_seq"]:
+        return False
+    target["state_seq"] = entry.seq
+    if isinstance(entry, Delete):
+        # The words go from the file and the search index, not only from view.
+        target.update(text="", deleted=1, reactions=None, files=None)
+        return True
+    if target["deleted"]:
+        return False
+    if isinstance(entry, Edit):
+        target.update(text=entry.text, edited=entry.ts)
+        return True
+    reactions = _reactions(target["reactions"])
+    for pair in reactions:
+        if pair[0] == entry.emoji:
+            users = [user for user in pair[1] if user != entry.user]
+            pair[1] = [*users, entry.user] if entry.on else users
+            break
+    else:
+        if entry.on:
+            reactions.append([entry.emoji, [entry.user]])
+    reactions = [pair for pair in reactions if pair[1]]
+    target["reactions"] = json.dumps(reactions, ensure_ascii=False) if reactions else None
+    return True
 
 
 def _detail_of(entry: LogEntry) -> dict[str, Any]:
@@ -349,7 +460,8 @@ class ChatCache:
         """Record rooms the server announced (welcome, room events); last_seq and
         read_seq only grow. A Version 2 room object also brings its kind, topic,
         members and the server's unread count (kept unless my own read position
-        here is ahead of the server's: a read still in the outbox)."""
+        here is ahead of the server's: a read still in the outbox), unless the
+        cache knows a newer entry of the room than the object does."""
         infos = list(rooms)
         if not infos:
             return
@@ -357,8 +469,11 @@ class ChatCache:
             for info in infos:
                 found = RoomRow.get_or_none(RoomRow.name == info.name)
                 row = found or RoomRow(name=info.name, last_seq=0, read_seq=0)
+                # A room object older than an entry already applied (a topic,
+                # a member) does not undo it.
+                current = info.last_seq >= (row.last_seq or 0)
                 row.last_seq = max(row.last_seq or 0, info.last_seq)
-                if info.kind is not None:
+                if info.kind is not None and current:
                     row.kind = info.kind
                     row.topic = info.topic
                     row.members = None if info.members is None else json.dumps(list(info.members))
@@ -415,122 +530,152 @@ class ChatCache:
         ``state_seq``); a topic or member entry newer than anything known of
         the room changes the room's topic or members. An entry already cached
         changes nothing, so applying a batch twice changes nothing.
+
+        The rows the batch names are read at once and changed in memory, then
+        written with one statement per kind of change: a replay of a thousand
+        messages is a few statements, not thousands.
         """
+        if not entries:
+            return LogChanges([], set(), set())
+        wanted: dict[str, set[int]] = {}
+        for entry in entries:
+            seqs = wanted.setdefault(entry.room, set())
+            seqs.add(entry.seq)
+            if isinstance(entry, Edit | Delete | Reaction):
+                seqs.add(entry.target)
         touched: dict[tuple[str, int], None] = {}
-        new: set[tuple[str, int]] = set()
+        fresh: dict[tuple[str, int], None] = {}
+        dirty: set[tuple[str, int]] = set()
         rooms_changed: set[str] = set()
-        # room -> newest seq known so far (the rooms table, raised entry by
-        # entry): a message the server hands out now reflects at least that.
-        known: dict[str, int] = {}
         with self._bound(write=True):
+            rows = self._rows(wanted)
+            # room -> newest seq known so far (the rooms table, raised entry by
+            # entry): a message the server hands out now reflects at least that.
+            known = self._last_seqs(list(wanted))
             for entry in entries:
-                room = entry.room
-                if room not in known:
-                    row = RoomRow.get_or_none(RoomRow.name == room)
-                    known[room] = 0 if row is None else row.last_seq
-                prior = known[room]
-                key = (room, entry.seq)
-                cached = MessageRow.get_or_none(
-                    (MessageRow.room == room) & (MessageRow.seq == entry.seq)
-                )
+                room, key = entry.room, (entry.room, entry.seq)
+                prior = known.get(room, 0)
+                cached = rows.get(key)
                 if isinstance(entry, Message):
-                    if self._store_message(entry, cached, max(prior, entry.seq)):
+                    state = {**_state_of(entry), "state_seq": max(prior, entry.seq)}
+                    if cached is None:
+                        rows[key] = {
+                            "room": room,
+                            "seq": entry.seq,
+                            "client_id": entry.client_id,
+                            "author": entry.author,
+                            "ts": entry.ts,
+                            "kind": "message",
+                            "detail": None,
+                            **state,
+                        }
+                        fresh[key] = None
                         touched[key] = None
-                        if cached is None:
-                            new.add(key)
+                    elif _refresh(cached, state):
+                        dirty.add(key)
+                        touched[key] = None
                 elif cached is None:
-                    MessageRow.insert(
-                        room=room,
-                        seq=entry.seq,
-                        client_id="",
-                        author=entry.user,
-                        text="",
-                        ts=entry.ts,
-                        kind=entry.type,
-                        state_seq=entry.seq,
-                        detail=json.dumps(_detail_of(entry), ensure_ascii=False),
-                    ).execute()
+                    rows[key] = {
+                        "room": room,
+                        "seq": entry.seq,
+                        "client_id": "",
+                        "author": entry.user,
+                        "text": "",
+                        "ts": entry.ts,
+                        "kind": entry.type,
+                        "reply_to": None,
+                        "edited": None,
+                        "deleted": 0,
+                        "reactions": None,
+                        "files": None,
+                        "state_seq": entry.seq,
+                        "detail": json.dumps(_detail_of(entry), ensure_ascii=False),
+                    }
+                    fresh[key] = None
                     if isinstance(entry, Edit | Delete | Reaction):
-                        if self._apply_to_target(entry):
-                            touched[(room, entry.target)] = None
+                        target = (room, entry.target)
+                        if _apply(rows.get(target), entry):
+                            dirty.add(target)
+                            touched[target] = None
                     elif entry.seq > prior and self._apply_to_room(entry):
                         rooms_changed.add(room)
                 known[room] = max(prior, entry.seq)
+            self._write_rows([rows[key] for key in fresh], [rows[k] for k in dirty - fresh.keys()])
             for room, newest in known.items():
                 RoomRow.insert(name=room, last_seq=newest).on_conflict(
                     conflict_target=[RoomRow.name],
                     update={RoomRow.last_seq: fn.MAX(RoomRow.last_seq, EXCLUDED.last_seq)},
                 ).execute()
-            messages = []
-            for room, seq in touched:
-                message = MessageRow.get_or_none(
-                    (MessageRow.room == room)
-                    & (MessageRow.seq == seq)
-                    & (MessageRow.kind == "message")
+        current = {
+            (entry.room, entry.seq): _message_of(rows[(entry.room, entry.seq)])
+            for entry in entries
+            if isinstance(entry, Message) and rows[(entry.room, entry.seq)]["kind"] == "message"
+        }
+        messages = [_message_of(rows[key]) for key in touched if rows[key]["kind"] == "message"]
+        return LogChanges(messages, set(fresh) & set(touched), rooms_changed, current)
+
+    def _rows(self, wanted: dict[str, set[int]]) -> dict[tuple[str, int], dict[str, Any]]:
+        """The cached rows of these (room, seqs), as column -> value."""
+        rows: dict[tuple[str, int], dict[str, Any]] = {}
+        for room, seqs in wanted.items():
+            ordered = sorted(seqs)
+            for start in range(0, len(ordered), _LOOKUP_CHUNK):
+                chunk = ordered[start : start + _LOOKUP_CHUNK]
+                found = run_sql(
+                    self._db,
+                    f"SELECT {', '.join(_COLUMNS)} FROM messages WHERE room = ?"
+                    f" AND seq IN ({', '.join('?' * len(chunk))})",
+                    (room, *chunk),
                 )
-                if message is not None:
-                    messages.append(_message(message))
-        return LogChanges(messages, new, rooms_changed)
+                for values in found:
+                    row = dict(zip(_COLUMNS, values, strict=True))
+                    rows[(room, row["seq"])] = row
+        return rows
 
-    def _store_message(self, message: Message, cached: MessageRow | None, state_seq: int) -> bool:
-        """Insert ``message`` or bring its cached copy to the state handed out; whether
-        anything changed."""
-        state = _state_of(message)
-        if cached is None:
-            MessageRow.insert(
-                room=message.room,
-                seq=message.seq,
-                client_id=message.client_id,
-                author=message.author,
-                ts=message.ts,
-                state_seq=state_seq,
-                **state,
-            ).on_conflict_ignore().execute()
-            return True
-        if cached.kind != "message":
-            return False
-        if cached.deleted and not message.deleted:
-            # Deleted here already (an entry the server's copy was older than).
-            return False
-        current = {name: getattr(cached, name) for name in state}
-        if current == state:
-            return False
-        MessageRow.update(state_seq=fn.MAX(MessageRow.state_seq, state_seq), **state).where(
-            MessageRow.id == cached.id
-        ).execute()
-        return True
-
-    def _apply_to_target(self, entry: Edit | Delete | Reaction) -> bool:
-        """Apply an edit, delete or react entry to its cached target; whether it changed."""
-        target = MessageRow.get_or_none(
-            (MessageRow.room == entry.room)
-            & (MessageRow.seq == entry.target)
-            & (MessageRow.kind == "message")
+    def _last_seqs(self, rooms: list[str]) -> dict[str, int]:
+        found = run_sql(
+            self._db,
+            f"SELECT name, last_seq FROM rooms WHERE name IN ({', '.join('?' * len(rooms))})",
+            tuple(rooms),
         )
-        if target is None or entry.seq <= target.state_seq:
-            return False
-        changes: dict[str, Any] = {"state_seq": entry.seq}
-        if isinstance(entry, Delete):
-            # The words go from the file and the search index, not only from view.
-            changes.update(text="", deleted=1, reactions=None)
-        elif target.deleted:
-            pass
-        elif isinstance(entry, Edit):
-            changes.update(text=entry.text, edited=entry.ts)
-        else:
-            reactions = _reactions(target.reactions)
-            for pair in reactions:
-                if pair[0] == entry.emoji:
-                    users = [user for user in pair[1] if user != entry.user]
-                    pair[1] = [*users, entry.user] if entry.on else users
-                    break
-            else:
-                if entry.on:
-                    reactions.append([entry.emoji, [entry.user]])
-            reactions = [pair for pair in reactions if pair[1]]
-            changes["reactions"] = json.dumps(reactions, ensure_ascii=False) if reactions else None
-        MessageRow.update(**changes).where(MessageRow.id == target.id).execute()
-        return len(changes) > 1
+        return {str(name): int(seq) for name, seq in found}
+
+    def _write_rows(self, new: list[dict[str, Any]], changed: list[dict[str, Any]]) -> None:
+        """Insert ``new`` rows and write the state of ``changed`` ones (one statement each)."""
+        columns = [name for name in _COLUMNS if name != "id"]
+        if new:
+            # OR IGNORE is a second line of defence: the look-up filtered what is cached.
+            run_many(
+                self._db,
+                f"INSERT OR IGNORE INTO messages ({', '.join(columns)})"
+                f" VALUES ({', '.join('?' * len(columns))})",
+                [tuple(row[name] for name in columns) for row in new],
+            )
+        if changed:
+            # The text only where it changed: the search index's trigger runs
+            # on every UPDATE OF text, changed or not.
+            run_many(
+                self._db,
+                "UPDATE messages SET text = ? WHERE id = ? AND text IS NOT ?",
+                [(row["text"], row["id"], row["text"]) for row in changed],
+            )
+            run_many(
+                self._db,
+                "UPDATE messages SET reply_to = ?, edited = ?, deleted = ?, reactions = ?,"
+                " files = ?, state_seq = ? WHERE id = ?",
+                [
+                    (
+                        row["reply_to"],
+                        row["edited"],
+                        row["deleted"],
+                        row["reactions"],
+                        row["files"],
+                        row["state_seq"],
+                        row["id"],
+                    )
+                    for row in changed
+                ],
+            )
 
     def _apply_to_room(self, entry: LogEntry) -> bool:
         """A topic or member entry newer than what the room object said: change the room."""
@@ -746,6 +891,11 @@ class ChatCache:
             (me, me),
         )
         return {name: int(count) for name, count in rows}
+
+    def counts_unread(self, room: str) -> bool:
+        """Whether the server counted ``room``'s unread messages (a Version 2 room object)."""
+        rows = run_sql(self._db, "SELECT unread_read FROM rooms WHERE name = ?", (room,))
+        return bool(rows) and int(rows[0][0]) >= 0
 
     def read_seq(self, room: str) -> int:
         """How far I have read ``room`` (0 when unknown)."""

@@ -151,6 +151,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             # again would undo a later one).
             "ALTER TABLE messages ADD COLUMN state_seq INTEGER NOT NULL DEFAULT 0",
             "ALTER TABLE messages ADD COLUMN detail TEXT",
+            # [{"id","name","size","type"}, ...]: the files a message carries.
+            "ALTER TABLE messages ADD COLUMN files TEXT",
             "UPDATE messages SET state_seq = seq",
             "ALTER TABLE rooms ADD COLUMN kind TEXT NOT NULL DEFAULT 'public'",
             "ALTER TABLE rooms ADD COLUMN topic TEXT NOT NULL DEFAULT ''",
@@ -199,6 +201,12 @@ def run_sql(db: SqliteDatabase, sql: str, params: tuple[Any, ...] = ()) -> list[
     """
     cursor = db.execute_sql(sql, params)  # type: ignore[no-untyped-call]
     return list(cursor.fetchall())
+
+
+def run_many(db: SqliteDatabase, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """Run one SQL statement on ``db`` once per row of parameters (``executemany``)."""
+    connection = db.connection()  # type: ignore[no-untyped-call]
+    connection.executemany(sql, rows)
 
 
 def current_version(db: SqliteDatabase) -> int:

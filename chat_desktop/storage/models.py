@@ -53,6 +53,7 @@ class MessageRow(BaseModel):
     reactions = TextField(null=True)
     state_seq = IntegerField(default=0)
     detail = TextField(null=True)
+    files = TextField(null=True)
 
     class Meta:
         table_name = "messages"

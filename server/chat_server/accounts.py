@@ -13,6 +13,10 @@ the session side of accounts to, for the socket and HTTP alike:
   long and old records of the revocation log;
 - a user lists their sessions (an opaque id, never the token), ends one or
   all the others, and changes their password, which ends the others too;
+- an admin disables or enables another account, or ends all of its
+  sessions, over the API (:meth:`Accounts.disable`, :meth:`Accounts.enable`,
+  :meth:`Accounts.end_all_of`): the same store calls as the operator's
+  ``chat-server user disable``, so the same revocation follows;
 - every session that ends goes through the store's revocation log and
   :class:`~chat_server.revocation.Revocations`, so its sockets close (4401)
   and its polls answer 401 on every server process, this one at once.
@@ -137,6 +141,51 @@ class Accounts:
             raise ProtocolError(ErrorCode.WRONG_PASSWORD, "the current password is wrong")
         await self.store.set_password(username, await hash_password(secret))
         await self.end_others(username, current)
+
+    # An admin's hold on other accounts ------------------------------------
+
+    async def _require_admin(self, admin: str) -> None:
+        # Checked before anything else, so that a non-admin cannot even learn
+        # which accounts exist from the answer.
+        if not await self.store.is_admin(admin):
+            raise ProtocolError(ErrorCode.FORBIDDEN, "only an admin may do that")
+
+    async def _require_user(self, username: str) -> str:
+        """The account's name as stored (case-insensitive match), else ``not_found``."""
+        wanted = username.lower()
+        for name in await self.store.list_users():
+            if name.lower() == wanted:
+                return name
+        raise ProtocolError(ErrorCode.NOT_FOUND, f"there is no user {username!r}")
+
+    async def disable(self, admin: str, username: str) -> None:
+        """``admin`` disables ``username``: no more sign-ins, every session ended now."""
+        await self._require_admin(admin)
+        name = await self._require_user(username)
+        if name.lower() == admin.lower():
+            # An admin locking themselves out by a slip leaves nobody to undo it.
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "you cannot disable your own account")
+        # The sessions first, to close their sockets here at once; set_disabled
+        # ends any that a sign-in made in between, through the revocation log.
+        ended = await self.store.delete_tokens_of(name)
+        await self.store.set_disabled(name, True)
+        log.info("%s disabled the account %s (%d session(s) ended)", admin, name, len(ended))
+        self.ended(ended, "account disabled")
+
+    async def enable(self, admin: str, username: str) -> None:
+        """``admin`` lets a disabled account sign in again."""
+        await self._require_admin(admin)
+        name = await self._require_user(username)
+        await self.store.set_disabled(name, False)
+        log.info("%s enabled the account %s", admin, name)
+
+    async def end_all_of(self, admin: str, username: str) -> None:
+        """``admin`` signs ``username`` out everywhere (the account stays usable)."""
+        await self._require_admin(admin)
+        name = await self._require_user(username)
+        ended = await self.store.delete_tokens_of(name)
+        log.info("%s ended %d session(s) of %s", admin, len(ended), name)
+        self.ended(ended, "signed out by an admin")
 
     # Upkeep -----------------------------------------------------------------
 

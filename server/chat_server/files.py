@@ -24,10 +24,11 @@ removes temporary files a crash left, and sweeps every
 ``ServerConfig.file_sweep_seconds``: uploads no message carries after
 ``upload_expiry_seconds``, bytes no upload holds, leftovers.
 
-Attaching uploads to messages (issue 13's ``"files":[ID,...]``) is not here
-yet: it will call :func:`~.storage.file_records.hold_uploads` and
-:func:`~.storage.file_records.release_uploads` inside the message's write,
-and widen :meth:`FileService.may_read` to the rooms the user can read.
+Attaching uploads to messages (``"files":[ID,...]``) is the chat store's
+part: it holds the uploads inside the message's write and releases them
+inside a delete's (:mod:`.storage.file_records`). Here
+:meth:`FileService.may_read` lets through the uploader and whoever can read
+a room where a message carries the file.
 """
 
 from __future__ import annotations
@@ -159,6 +160,8 @@ class FileService:
         self.config = config
         self.folder = folder or SharedFolderStore(config.files_dir or config.data_dir / "files")
         self.records = FileRecords(store, self.folder)
+        # The store refuses to attach an upload older than this that no message carries.
+        store.upload_expiry_seconds = config.upload_expiry_seconds
         self.slots = UploadSlots(config.max_uploads_per_user, config.max_uploads_total)
 
     # Uploads ----------------------------------------------------------------
@@ -201,13 +204,13 @@ class FileService:
     # Reading and deleting ---------------------------------------------------
 
     async def may_read(self, user: str, record: FileRecord) -> bool:
-        """Whether ``user`` may fetch ``record``: for now only its uploader.
+        """Whether ``user`` may fetch ``record``: its uploader, or a reader of a room carrying it.
 
-        The attach step widens this to the users who can read a room where a
-        message carries the file; everyone else gets the same 404 as for an
-        unknown id.
+        Asked of the database on every download, so that leaving a private
+        room, or the message's deletion, takes effect at once. Everyone else
+        gets the same 404 as for an unknown id.
         """
-        return record.uploader == user
+        return record.uploader == user or await self.records.carried_where(record.id, user)
 
     async def readable(self, user: str, file_id: str) -> FileRecord:
         """The upload ``user`` may fetch, else ``not_found``."""

@@ -249,6 +249,26 @@ async def change_password(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+# An admin's hold on other accounts (chat_server.accounts) -------------------
+
+
+def admin_action(action: str) -> Handler:
+    """The handler of an admin's route on ``/api/v1/admin/users/{username}/...``."""
+
+    async def handler(request: web.Request) -> web.Response:
+        admin, _ = await _authorized(request)
+        accounts = _service(request).accounts
+        act = {
+            "disable": accounts.disable,
+            "enable": accounts.enable,
+            "sessions": accounts.end_all_of,
+        }[action]
+        await act(admin, request.match_info["username"])
+        return web.Response(status=204)
+
+    return handler
+
+
 # Rooms and messages -------------------------------------------------------
 
 
@@ -481,6 +501,10 @@ def add_routes(app: web.Application) -> None:
     app.router.add_delete(f"{PREFIX}/sessions", end_other_sessions)
     app.router.add_delete(f"{PREFIX}/sessions/{{id}}", end_session)
     app.router.add_post(f"{PREFIX}/password", change_password)
+    users = f"{PREFIX}/admin/users/{{username}}"
+    app.router.add_post(f"{users}/disable", admin_action("disable"))
+    app.router.add_post(f"{users}/enable", admin_action("enable"))
+    app.router.add_delete(f"{users}/sessions", admin_action("sessions"))
     app.router.add_get(f"{PREFIX}/rooms", list_rooms)
     app.router.add_post(f"{PREFIX}/rooms", create_room)
     app.router.add_delete(f"{PREFIX}/rooms/{{room}}", delete_room)

@@ -32,6 +32,7 @@ from .storage.base import (
     UnknownUser,
     UsernameTaken,
 )
+from .storage.file_records import UnknownFile
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ _STORE_REFUSALS: tuple[tuple[type[StorageError], ErrorCode], ...] = (
     (NotYours, ErrorCode.FORBIDDEN),
     (BadTarget, ErrorCode.BAD_REQUEST),
     (NameTaken, ErrorCode.NAME_TAKEN),
+    (UnknownFile, ErrorCode.UNKNOWN_FILE),
 )
 
 

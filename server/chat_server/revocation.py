@@ -2,8 +2,8 @@
 
 Whoever ends a session (a logout over HTTP, ``chat-server user reset-password``,
 ``user disable`` or ``user remove`` from the CLI, a user ending their other
-devices, later an admin over the API or another server of a cluster) deletes
-its token through the store, which writes the token's hash to the
+devices, an admin over the API (``Accounts.disable``), another server of a
+cluster) deletes its token through the store, which writes the token's hash to the
 ``revocations`` log in the same transaction. :class:`Revocations` is the one
 place that turns that log into action on a running server: every
 ``ServerConfig.revocation_check_seconds`` it reads what was logged since its

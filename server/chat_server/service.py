@@ -323,7 +323,7 @@ class ChatService:
         if isinstance(event, SendMessage):
             # The hot path, without the isinstance chain of write_nowait.
             return self.store.append_nowait(
-                event.room, author, event.client_id, event.text, event.reply_to
+                event.room, author, event.client_id, event.text, event.reply_to, event.files
             )
         return self.store.write_nowait(author, event)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -20,6 +19,7 @@ from chat_desktop.storage import (
     migrate,
 )
 from chat_protocol import Message, RoomInfo
+from tests.sqlite_driver import sqlite
 
 
 def msg(room: str, seq: int, author: str = "bob", text: str | None = None) -> Message:
@@ -34,8 +34,8 @@ def msg(room: str, seq: int, author: str = "bob", text: str | None = None) -> Me
 
 
 def query(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-    """Run one statement on the cache file with a separate, plain sqlite3 connection."""
-    with closing(sqlite3.connect(path)) as db, db:
+    """Run one statement on the cache file with a separate connection (the same SQLite library)."""
+    with closing(sqlite.connect(path)) as db, db:
         return db.execute(sql, params).fetchall()
 
 
@@ -145,7 +145,7 @@ def test_reads_use_the_room_seq_index(cache: ChatCache) -> None:
     cache.save_messages(msg("general", seq) for seq in range(1, 1001))
     statements: list[str] = []
     # The cache's own connection, so that we see exactly the SQL it runs.
-    connection: sqlite3.Connection = cache._db.connection()  # type: ignore[no-untyped-call]
+    connection: sqlite.Connection = cache._db.connection()  # type: ignore[no-untyped-call]
     connection.set_trace_callback(statements.append)
     try:
         cache.latest("general", 50)

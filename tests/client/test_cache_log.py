@@ -8,17 +8,18 @@ outbox and the search index.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from chat_desktop.storage import MIGRATIONS, ChatCache, OutboxEntry
 from chat_desktop.storage.migrations import SEARCH_WORDS_FUNCTION
-from chat_protocol import Delete, Edit, Member, Message, Reaction, RoomInfo, Topic
+from chat_protocol import Delete, Edit, FileInfo, Member, Message, Reaction, RoomInfo, Topic
 from chat_protocol.search import index_text
+from tests.sqlite_driver import sqlite
 
 TS = "2026-11-30T10:00:00.000Z"
 
@@ -131,7 +132,7 @@ def test_purging_a_room_forgets_its_log_outbox_draft_and_reads(cache: ChatCache)
 
 def _cache_of_the_app_before_version_2(path: Path) -> None:
     """A cache file as the app of schema 2 left it: its messages, outbox and index."""
-    with closing(sqlite3.connect(path)) as db, db:
+    with closing(sqlite.connect(path)) as db, db:
         db.create_function(SEARCH_WORDS_FUNCTION, 1, index_text, deterministic=True)
         db.execute(
             "CREATE TABLE schema_version (version INTEGER PRIMARY KEY NOT NULL,"
@@ -173,3 +174,13 @@ def test_a_cache_made_before_version_2_is_migrated_in_place(tmp_path: Path) -> N
         assert cache.search("fresh") == []
     finally:
         cache.close()
+
+
+def test_a_messages_files_are_kept_until_it_is_deleted(cache: ChatCache) -> None:
+    report = FileInfo("f1", "report.pdf", 1234, "application/pdf")
+    cache.apply_log([replace(msg(1), files=(report,))])
+    cached = cache.message("general", 1)
+    assert cached is not None and cached.files == (report,)
+    cache.apply_log([Delete("general", 2, 1, "bob", TS)])
+    cached = cache.message("general", 1)
+    assert cached is not None and cached.files == ()

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import random
-import sqlite3
 from contextlib import closing
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from chat_desktop.storage import MIGRATIONS, ChatCache, migrate
 from chat_protocol import Message
 from chat_protocol.search import NoSearchWords, has_fts5_secure_delete, matches, query_terms
 from tests.client.test_cache import cache, path  # noqa: F401 (fixtures, used by name)
+from tests.sqlite_driver import sqlite
 
 
 def msg(room: str, seq: int, text: str, minute: int = 0) -> Message:
@@ -96,7 +96,7 @@ def test_a_changed_or_removed_message_is_found_by_its_current_words_only(
 def test_an_existing_cache_is_indexed_in_place_when_migrated(path: Path) -> None:
     # A cache file as the previous release left it: schema 1 with messages.
     path.parent.mkdir(parents=True)
-    with closing(sqlite3.connect(path)) as db, db:
+    with closing(sqlite.connect(path)) as db, db:
         for statement in MIGRATIONS[0].statements:
             db.execute(statement)
         db.execute(
@@ -136,7 +136,7 @@ def test_the_cache_finds_exactly_what_the_rule_finds(cache: ChatCache) -> None:
 
 
 def test_deleted_words_are_erased_where_sqlite_can(path: Path, cache: ChatCache) -> None:
-    with closing(sqlite3.connect(path)) as db:
+    with closing(sqlite.connect(path)) as db:
         version = db.execute("SELECT sqlite_version()").fetchone()[0]
         rows = db.execute("SELECT v FROM message_search_config WHERE k = 'secure-delete'")
         expected = [(1,)] if has_fts5_secure_delete(version) else []

@@ -21,7 +21,8 @@ from chat_desktop.controller.entries import DeliveryState, MessageEntry, RoomEnt
 from chat_desktop.storage import ChatCache
 from chat_server.app import ChatServer
 from tests.accounts import register
-from tests.reliability.clients import HeadlessClient
+from tests.client.proxy import ReverseProxy
+from tests.reliability.clients import HeadlessClient, fast_link_factory
 from tests.waiting import eventually
 
 Make = Callable[..., HeadlessClient]
@@ -47,6 +48,7 @@ async def make(chat_server: ChatServer, tmp_path: Path) -> AsyncIterator[Make]:
         return client.open()
 
     factory.account = account  # type: ignore[attr-defined]
+    factory.tokens = tokens  # type: ignore[attr-defined]
     yield factory
     for client in made:
         await client.close()
@@ -243,3 +245,130 @@ async def test_drafts_are_kept_per_room_across_reopening_the_cache(tmp_path: Pat
         assert (cache.draft("general"), cache.draft("random")) == ("half a thought", "")
     finally:
         cache.close()
+
+
+async def test_people_lists_everyone_online_first_with_the_admins(
+    make: Make, chat_server: ChatServer
+) -> None:
+    await make.account("carol")  # type: ignore[attr-defined]
+    await chat_server.service.store.set_admin("carol", True)
+    alice, _ = await two(make)
+    await eventually(lambda: len(alice.c.people()) == 3)
+    people = [(p.name, p.online, p.admin) for p in alice.c.people()]
+    assert people == [("alice", True, False), ("bob", True, False), ("carol", False, True)]
+
+
+async def test_a_topic_reaches_the_other_account(make: Make) -> None:
+    alice, bob = await two(make)
+    theirs = Seen(bob)
+    alice.c.set_topic("general", "  launch day  ")
+    await eventually(lambda: (theirs.room("general") or RoomEntry("x")).topic == "launch day")
+
+
+async def test_open_at_loads_an_old_message_the_cache_lacks(make: Make) -> None:
+    alice, bob = await two(make)
+    theirs = Seen(bob)
+    first = await delivered(bob, theirs, "the original")
+    for n in range(60):
+        await delivered(bob, theirs, f"filler {n}")
+    # A new device of alice's: nothing of the old message cached.
+    phone = make("alice", device="-phone")
+    jumps: list[tuple[str, int, list[MessageEntry]]] = []
+    phone.c.jumpReady.connect(lambda room, seq, page: jumps.append((room, seq, page)))
+    await eventually(lambda: phone.c.status.kind.name == "CONNECTED")
+    assert phone.c.message("general", first.seq or 0) is None
+    phone.c.open_at("general", first.seq or 0)
+    await eventually(lambda: bool(jumps))
+    room, seq, page = jumps[0]
+    assert (room, seq) == ("general", first.seq)
+    assert "the original" in [entry.text for entry in page]
+    assert alice.c.message("general", first.seq or 0) is not None
+
+
+async def test_the_creator_removes_a_member_whose_cache_then_forgets_the_room(
+    make: Make,
+) -> None:
+    alice, bob = await two(make)
+    theirs = Seen(bob)
+    created: list[str] = []
+    alice.c.roomCreated.connect(created.append)
+    alice.c.create_room("plans", private=True, members=["bob"])
+    await eventually(lambda: theirs.room("plans") is not None)
+    await delivered(alice, Seen(alice), "the plan", room="plans")
+    await eventually(lambda: theirs.text("the plan") is not None)
+    # What bob had typed there goes with the room.
+    bob.c.set_draft("plans", "my idea")
+    alice.c.remove("plans", "bob")
+    await eventually(lambda: theirs.removed == ["plans"])
+    assert bob.cache is not None and bob.cache.latest("plans", 10) == []
+    assert bob.c.draft("plans") == ""
+
+
+async def test_an_admin_deletes_a_room_and_it_is_gone_for_everyone(
+    make: Make, chat_server: ChatServer
+) -> None:
+    await make.account("alice")  # type: ignore[attr-defined]
+    await chat_server.service.store.set_admin("alice", True)
+    alice, bob = await two(make)
+    theirs = Seen(bob)
+    alice.c.create_room("old-news")
+    await eventually(lambda: theirs.room("old-news") is not None)
+    await delivered(bob, theirs, "stale", room="old-news")
+    assert alice.c.is_admin
+    alice.c.delete_room("old-news")
+    await eventually(lambda: theirs.removed == ["old-news"])
+    assert "old-news" not in [room.name for room in bob.c.rooms()]
+    assert bob.cache is not None and bob.cache.search("stale") == []
+
+
+async def test_deleting_a_room_as_a_non_admin_is_refused_with_a_sentence(make: Make) -> None:
+    alice, _ = await two(make)
+    problems: list[str] = []
+    alice.c.problem.connect(problems.append)
+    alice.c.delete_room("general")
+    await eventually(lambda: bool(problems))
+    assert "general" in [room.name for room in alice.c.rooms()]
+
+
+async def test_a_polling_client_edits_reacts_reads_and_leaves_like_a_socket_one(
+    make: Make, chat_server: ChatServer, tmp_path: Path
+) -> None:
+    """alice's app can only poll (a proxy strips the WebSocket upgrade); bob's is on
+    the socket: the same conversation reaches both, both ways."""
+    for name in ("alice", "bob"):
+        await make.account(name)  # type: ignore[attr-defined]
+    proxy = ReverseProxy(chat_server.base_url)
+    await proxy.start()
+    try:
+        bob = make("bob")
+        alice = HeadlessClient(
+            "alice",
+            proxy.base_url,
+            make.tokens["alice"],  # type: ignore[attr-defined]
+            tmp_path / "alice-polling.sqlite3",
+            fast_link_factory(poll_wait=1.0),
+        ).open()
+        try:
+            await eventually(lambda: alice.c.status.kind.name == "POLLING")
+            await eventually(lambda: bob.c.status.kind.name == "CONNECTED")
+            mine, theirs = Seen(alice), Seen(bob)
+            bob.c.create_room("plans", private=True, members=["alice"])
+            await eventually(lambda: mine.room("plans") is not None)
+            sent = await delivered(bob, theirs, "helo", room="plans")
+            await eventually(lambda: mine.text("helo") is not None)
+            bob.c.edit(sent, "hello")
+            await eventually(lambda: mine.entries[sent.client_id].text == "hello")
+            alice.c.react(mine.entries[sent.client_id], "👀", True)
+            await eventually(
+                lambda: theirs.entries[sent.client_id].reactions == (("👀", ("alice",)),)
+            )
+            alice.c.open_room("plans")
+            alice.c.set_active(True)
+            await eventually(lambda: bob.c.seen_by("plans") == {sent.seq: ["alice"]})
+            alice.c.leave("plans")
+            await eventually(lambda: mine.removed == ["plans"])
+            assert alice.cache is not None and alice.cache.message("plans", sent.seq or 0) is None
+        finally:
+            await alice.close()
+    finally:
+        await proxy.stop()

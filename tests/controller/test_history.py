@@ -4,6 +4,7 @@ not, a gap in the replay is paged until whole, and a room's first page is whole.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from chat_desktop.controller.history import History
 from chat_protocol import Gap, HistoryPage, HistoryRequest, RoomInfo
@@ -12,7 +13,7 @@ from tests.waiting import eventually
 from .conftest import ME, Session, message
 
 
-def history_of(session: Session, **options: float) -> tuple[History, list[None]]:
+def history_of(session: Session, **options: Any) -> tuple[History, list[None]]:
     """A History on the session whose pages are answered as the controller does
     (saved in the cache, then handed to answer()); and its on_read calls."""
     read: list[None] = []
@@ -157,3 +158,33 @@ async def test_opening_a_room_shows_the_cache_at_once_and_asks_for_what_it_lacks
     assert requests(session) == []
     assert history.cached_page("random", last_seq=12) == []
     await eventually(lambda: requests(session) == [("random", None, 100)])
+
+
+async def test_a_rooms_newest_page_leaves_the_servers_unread_count_as_it_is(
+    session: Session,
+) -> None:
+    history, read = history_of(session)
+    session.link.connect()
+    # Version 2: the server counts 5 of the 40 unread, on every device alike.
+    session.cache.save_rooms([RoomInfo("random", 40, kind="public", read_seq=35, unread=5)])
+    history.complete_newest_pages([RoomInfo("random", 40, kind="public", read_seq=35, unread=5)])
+    await eventually(lambda: requests(session) == [("random", None, 100)])
+    session.link.deliver(page("random", 1, 40, has_more=False))
+    await eventually(lambda: session.cache.positions().get("random") == 40)
+    assert read == []
+    assert session.cache.unread_counts(ME)["random"] == 5
+
+
+async def test_a_room_never_read_anywhere_is_read_on_the_server_on_the_first_visit(
+    session: Session,
+) -> None:
+    told: list[str] = []
+    history, read = history_of(session, first_visit=told.append)
+    session.link.connect()
+    # Version 2: the server counts all 40 unread, and no device of mine read here.
+    session.cache.save_rooms([RoomInfo("random", 40, kind="public", read_seq=0, unread=40)])
+    history.complete_newest_pages([RoomInfo("random", 40, kind="public", read_seq=0, unread=40)])
+    await eventually(lambda: requests(session) == [("random", None, 100)])
+    session.link.deliver(page("random", 1, 40, has_more=False))
+    await eventually(lambda: told == ["random"])
+    assert read == [None]

@@ -8,7 +8,17 @@ from pathlib import Path
 
 from chat_desktop.controller.entries import DeliveryState, MessageEntry
 from chat_desktop.controller.outbox import Outbox
-from chat_protocol import Ack, Error, ErrorCode, Message, SendMessage, rules
+from chat_protocol import (
+    Ack,
+    Error,
+    ErrorCode,
+    Message,
+    SendEdit,
+    SendMessage,
+    SendReact,
+    SendRead,
+    rules,
+)
 from tests.waiting import eventually
 
 from .conftest import ME, Session, opened
@@ -253,3 +263,68 @@ async def test_a_refusal_with_a_code_the_app_does_not_know_keeps_the_server_s_wo
 
     failed = outbox.refused(Error("quota_exceeded", "your quota is used up", entry.client_id))
     assert failed is not None and failed.error == "your quota is used up"
+
+
+# Version 2: every write in the one queue ------------------------------------
+
+
+async def test_an_edit_of_a_message_in_flight_waits_for_its_ack_and_then_uses_its_seq(
+    session: Session,
+) -> None:
+    outbox, _, entry = await one_sent(session, "helo")
+    outbox.add_write("edit", "general", target=entry, text="hello")
+    later = outbox.add("general", "next")
+    # Neither the edit nor what was written after it overtakes the ack.
+    assert [type(event) for event in session.link.sent] == [SendMessage]
+    outbox.acked(ack(entry, 7))
+    await eventually(lambda: len(session.link.sent) == 3)
+    edit, after = session.link.sent[1:]
+    assert isinstance(edit, SendEdit) and (edit.target, edit.text) == (7, "hello")
+    assert isinstance(after, SendMessage) and after.client_id == later.client_id
+
+
+async def test_a_write_aimed_at_a_queued_message_survives_a_restart_and_goes_out_once(
+    tmp_path: Path,
+) -> None:
+    async with opened(tmp_path / "cache.sqlite3") as first:
+        outbox, _ = outbox_of(first)
+        entry = outbox.add("general", "lunch?")
+        outbox.add_write("react", "general", target=entry, detail={"emoji": "🍕", "on": True})
+    async with opened(tmp_path / "cache.sqlite3") as second:
+        outbox, _ = outbox_of(second)
+        connect(second, outbox)
+        await eventually(lambda: sent_texts(second) == ["lunch?"])
+        (message,) = outbox.entries("general")
+        outbox.stored(Message("general", 3, message.client_id, ME, "lunch?", rules.now_ts()))
+        await eventually(lambda: len(second.link.sent) == 2)
+        react = second.link.sent[1]
+        assert isinstance(react, SendReact) and (react.target, react.emoji) == (3, "🍕")
+        outbox.acked(Ack(react.client_id, "general", 4, rules.now_ts()))
+        assert second.cache.outbox() == []
+
+
+async def test_a_refused_write_is_dropped_and_returned_for_the_user(session: Session) -> None:
+    outbox, _ = outbox_of(session)
+    connect(session, outbox)
+    write = outbox.add_write("delete", "general", target=stored_entry(5))
+    assert write is not None
+    await eventually(lambda: len(session.link.sent) == 1)
+    refused = outbox.refused_write(Error(ErrorCode.FORBIDDEN, "not yours", write.client_id))
+    assert refused == write
+    assert write.client_id not in outbox and session.cache.outbox() == []
+
+
+async def test_only_the_newest_read_of_a_room_waits_offline_and_a_read_is_done_when_sent(
+    session: Session,
+) -> None:
+    outbox, _ = outbox_of(session)
+    for seq in (3, 4, 9):
+        outbox.add_write("read", "general", detail={"seq": seq})
+    assert [w.detail["seq"] for w in session.cache.outbox()] == [9]
+    connect(session, outbox)
+    await eventually(lambda: session.link.sent == [SendRead("general", 9)])
+    await eventually(lambda: session.cache.outbox() == [])
+
+
+def stored_entry(seq: int) -> MessageEntry:
+    return MessageEntry("general", "bob", "text", rules.now_ts(), f"c{seq}", seq=seq)

@@ -10,7 +10,6 @@ parallel too), logout closing the token's sockets at once (same file).
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import aiohttp
@@ -31,6 +30,7 @@ from tests.server.wire import (
     register,
     ws_url,
 )
+from tests.sqlite_driver import sqlite
 
 PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/register"), ("POST", "/api/v1/login")}
 
@@ -150,7 +150,7 @@ async def test_the_database_file_holds_no_password_and_no_token(
     secrets = [PASSWORD, *tokens]
     db_file = chat_server.config.data_dir / "chat.sqlite3"
     # Every text cell of every table, and the raw bytes of the files (WAL included).
-    with sqlite3.connect(f"file:{db_file}?mode=ro", uri=True) as db:
+    with sqlite.connect(f"file:{db_file}?mode=ro", uri=True) as db:
         tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         cells = [
             str(value)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import json
 import resource
-import sqlite3
 import subprocess
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -41,12 +40,13 @@ from chat_server.storage import open_store
 from tests.conftest import ServerProcess
 from tests.reliability.clients import history_over_http, register, server_messages
 from tests.server.wire import hello, make_users, recv, recv_until, ws_url
+from tests.sqlite_driver import sqlite
 
 
 @contextlib.contextmanager
 def exclusive_lock(db_file: Path) -> Iterator[None]:
     """Hold an exclusive transaction on ``db_file`` from another connection."""
-    connection = sqlite3.connect(db_file, isolation_level=None)
+    connection = sqlite.connect(db_file, isolation_level=None)
     try:
         connection.execute("BEGIN EXCLUSIVE")
         yield

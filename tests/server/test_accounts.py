@@ -3,6 +3,8 @@
 - ``chat-server user reset-password|disable|remove`` run as a separate process
   against the running server's data closes the user's open sockets (4401) and
   ends their long polls (401), through the revocation log each server reads;
+- an admin does the same over the API (disable, enable, end every session of
+  a user): at once on this server, and nobody else may (403);
 - a removed account's name cannot be taken over;
 - a user lists their sessions, ends one or all the others, changes their
   password (which ends the others);
@@ -19,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -49,6 +50,7 @@ from tests.server.wire import (
     scrypt_hash,
     ws_url,
 )
+from tests.sqlite_driver import sqlite
 from tests.waiting import eventually
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -225,6 +227,82 @@ async def test_a_removed_users_name_cannot_be_taken_and_history_keeps_the_author
     assert "taken" in refused
 
 
+# An admin over the API --------------------------------------------------------
+
+
+async def admin_call(
+    session: aiohttp.ClientSession, token: str, action: str, username: str = "bob"
+) -> tuple[int, Any]:
+    """One of the admin routes on ``username``: its status and JSON body (None when empty)."""
+    method = "DELETE" if action == "sessions" else "POST"
+    path = f"/api/v1/admin/users/{username}/{action}"
+    async with session.request(method, path, headers=bearer(token)) as response:
+        text = await response.text()
+        return response.status, json.loads(text) if text else None
+
+
+@pytest.mark.parametrize("action", ["disable", "sessions"])
+async def test_an_admin_signs_a_user_out_over_http_sockets_and_polls_included(
+    server_config: ServerConfig, action: str
+) -> None:
+    # No look at the revocation log during the test: the socket and the poll
+    # must end because the admin's own server applies the revocation at once.
+    server_config.revocation_check_seconds = 3600
+    async with running(server_config) as server:
+        root = await register(server, "root")
+        await server.service.store.set_admin("root", True)
+        bob = await register(server, "bob")
+        alice = await register(server, "alice")
+        async with (
+            http(server) as session,
+            joined(server, bob, protocol=2) as bob_socket,
+            joined(server, alice) as alice_socket,
+        ):
+            poll = await waiting_poll(server, session, bob)
+            assert await admin_call(session, root, action, "BOB") == (204, None)
+            assert await closed_with(bob_socket) == CloseCode.UNAUTHORIZED
+            assert await asyncio.wait_for(poll, 10) == 401
+            assert await status_of(session, bob) == 401
+            # Nobody else is signed out, the admin included.
+            await alice_socket.send(message_frame("still here"))
+            await recv_until(alice_socket, lambda e: e.type == "ack")
+            assert await status_of(session, alice) == 200
+            assert await status_of(session, root) == 200
+            # Disabled: no new sign-in; signed out only: bob signs in again.
+            status, _ = await login(session)
+            assert status == (401 if action == "disable" else 200)
+            if action == "disable":
+                assert "bob" not in [p.username for p in await server.service.store.people()]
+                assert await admin_call(session, root, "enable") == (204, None)
+                assert (await login(session))[0] == 200
+
+
+async def test_only_an_admin_may_disable_or_sign_out_a_user_and_nobody_learns_who_exists(
+    server: ChatServer,
+) -> None:
+    root = await register(server, "root")
+    await server.service.store.set_admin("root", True)
+    bob = await register(server, "bob")
+    mallory = await register(server, "mallory")
+    async with http(server) as session, joined(server, bob) as bob_socket:
+        for action in ("disable", "enable", "sessions"):
+            for target in ("bob", "nobody"):
+                status, body = await admin_call(session, mallory, action, target)
+                assert (status, body["code"]) == (403, "forbidden")
+            status, body = await admin_call(session, "forged", action)
+            assert (status, body["code"]) == (401, "unauthorized")
+            status, body = await admin_call(session, root, action, "nobody")
+            assert (status, body["code"]) == (404, "not_found")
+        # An admin cannot lock themselves out by a slip.
+        status, body = await admin_call(session, root, "disable", "root")
+        assert (status, body["code"]) == (400, "bad_request")
+        # Nothing happened to bob: his socket still writes, his token works.
+        await bob_socket.send(message_frame("still here"))
+        await recv_until(bob_socket, lambda e: e.type == "ack")
+        assert await status_of(session, bob) == 200
+        assert await status_of(session, root) == 200
+
+
 # A user's own sessions ---------------------------------------------------------
 
 
@@ -342,13 +420,13 @@ async def test_changing_the_password_ends_the_other_sessions(server: ChatServer)
 def age_sessions(server: ChatServer, days: float) -> None:
     """Make every session look unused for ``days`` (as if the user had been away)."""
     then = rules.format_ts(datetime.now(UTC) - timedelta(days=days))
-    with sqlite3.connect(server.config.data_dir / "chat.sqlite3") as db:
+    with sqlite.connect(server.config.data_dir / "chat.sqlite3") as db:
         db.execute("UPDATE tokens SET created = ?, last_used = ?", (then, then))
     db.close()
 
 
 def stored_sessions(server: ChatServer) -> int:
-    with sqlite3.connect(server.config.data_dir / "chat.sqlite3") as db:
+    with sqlite.connect(server.config.data_dir / "chat.sqlite3") as db:
         (count,) = db.execute("SELECT COUNT(*) FROM tokens").fetchone()
     db.close()
     return int(count)
@@ -389,7 +467,7 @@ async def test_a_socket_keeps_its_session_alive_while_connected(
 
 
 def _aged(server: ChatServer) -> bool:
-    with sqlite3.connect(server.config.data_dir / "chat.sqlite3") as db:
+    with sqlite.connect(server.config.data_dir / "chat.sqlite3") as db:
         (last_used,) = db.execute("SELECT last_used FROM tokens").fetchone()
     db.close()
     return bool(rules.parse_ts(last_used) < datetime.now(UTC) - timedelta(days=1))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 import uuid
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,9 @@ from chat_protocol import (
     Reaction,
     ServerEvent,
 )
+from chat_protocol.search import has_fts5_secure_delete
 from chat_server.app import ChatServer
+from chat_server.storage.database import sqlite_driver
 
 from .wire import (
     acting,
@@ -237,18 +238,15 @@ async def test_welcome_says_protocol_2_and_features_only_when_asked(
     assert v1.rooms[0].kind is None
 
 
-# Known gap (issue 12): since the search index's tables share the database,
-# SQLite's page rebuilds leave an old copy of a small edit cell in a page's
-# unused area, which secure_delete does not reach (the messages rows
-# themselves are erased). Strict: the day it passes, this marker must go.
-@pytest.mark.xfail(
-    strict=True,
-    reason="an old cell copy survives a page rebuild beside the search index (issue 12 note)",
-)
 @both
 async def test_a_deleted_message_leaves_no_trace_in_the_database_file(
     chat_server: ChatServer, via: str
 ) -> None:
+    # Without FTS5's secure-delete the index keeps the words: say why plainly.
+    version = sqlite_driver.sqlite_version
+    assert has_fts5_secure_delete(version), (
+        f"SQLite {version} has no FTS5 secure-delete; `pip install -e .` brings pysqlite3-binary"
+    )
     tokens = await make_users(chat_server, ["alice"])
     secret = f"xylophone{uuid.uuid4().hex}"
     # Long enough to spill into an overflow page, which a delete hands to the
@@ -263,16 +261,23 @@ async def test_a_deleted_message_leaves_no_trace_in_the_database_file(
             wal = path.with_name(path.name + "-wal")
             return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
 
+        assert secret.encode() in on_disk()
+        # The words are in the database file proper, and in the search index.
         checkpoint(path)
         assert secret.encode() in on_disk()
-        assert await alice.write("delete", "general", target=1) == ("ack", 3)
-        checkpoint(path)
-    assert secret.encode() not in on_disk()
-    # What is handed out says the same: the message and its earlier edit are empty.
+        await alice.write("edit", "general", target=1, text=f"{secret} once more")
+        # The ack means done: no checkpoint of ours, the WAL included, the index too.
+        assert await alice.write("delete", "general", target=1) == ("ack", 4)
+        assert secret.encode() not in on_disk()
+        async with http(chat_server) as session:
+            _, found = await api(session, "GET", f"/api/v1/search?q={secret}", tokens["alice"])
+        assert found["results"] == []
+    # What is handed out says the same: the message and its earlier edits are empty.
     async with http(chat_server) as session:
         _, page = await api(session, "GET", "/api/v1/rooms/general/messages?v=2", tokens["alice"])
     assert [(entry["type"], entry.get("text")) for entry in page["messages"]] == [
         ("message", ""),
+        ("edit", ""),
         ("edit", ""),
         ("delete", None),
     ]
@@ -280,6 +285,6 @@ async def test_a_deleted_message_leaves_no_trace_in_the_database_file(
 
 def checkpoint(path: Path) -> None:
     """Write the WAL back into the database file and empty it, as SQLite does in time."""
-    with contextlib.closing(sqlite3.connect(path)) as db:
+    with contextlib.closing(sqlite_driver.connect(path)) as db:
         busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     assert busy == 0

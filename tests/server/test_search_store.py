@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import sqlite3
 from pathlib import Path
 
 import peewee
@@ -40,6 +39,7 @@ from tests.server.test_storage import (  # noqa: F401 (fixtures, used by name)
     store_opener,
     store_pg_url,
 )
+from tests.sqlite_driver import sqlite
 
 
 async def _search(
@@ -222,7 +222,7 @@ async def test_deleted_words_are_erased_where_sqlite_can(
         store = open_store(config)
         await store.open()
         await store.close()
-    with sqlite3.connect(tmp_path / SQLITE_FILE_NAME) as connection:
+    with sqlite.connect(tmp_path / SQLITE_FILE_NAME) as connection:
         version = connection.execute("SELECT sqlite_version()").fetchone()[0]
         rows = connection.execute(
             "SELECT v FROM message_search_config WHERE k = 'secure-delete'"

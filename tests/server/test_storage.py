@@ -9,7 +9,6 @@ holds the write lock, as a backup tool or a second server would.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -41,6 +40,7 @@ from chat_server.storage import (
 from chat_server.storage.database import SQLITE_FILE_NAME, database_for
 from chat_server.storage.migrations import MIGRATIONS, Migration, migrate, schema_version
 from tests.postgres import throwaway_database
+from tests.sqlite_driver import sqlite
 from tests.waiting import eventually
 
 
@@ -113,7 +113,7 @@ async def store(store_opener: OpenStore) -> PeeweeChatStore:
 def store_write_lock(config: StoreConfig) -> Iterator[None]:
     """Hold the database's write lock from another connection until the block ends."""
     if config.db_url is None:
-        connection = sqlite3.connect(config.data_dir / SQLITE_FILE_NAME, isolation_level=None)
+        connection = sqlite.connect(config.data_dir / SQLITE_FILE_NAME, isolation_level=None)
         try:
             connection.execute("BEGIN IMMEDIATE")
             yield
@@ -657,7 +657,7 @@ async def test_a_writer_held_by_the_fault_injection_file_has_committed_but_not_r
         db_file = tmp_path / "data" / SQLITE_FILE_NAME
 
         def stored() -> list[str]:
-            with sqlite3.connect(f"file:{db_file}?mode=ro", uri=True) as db:
+            with sqlite.connect(f"file:{db_file}?mode=ro", uri=True) as db:
                 texts = [row[0] for row in db.execute("SELECT text FROM messages")]
             db.close()
             return texts

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import urllib.request
@@ -17,6 +16,7 @@ import pytest
 from chat_desktop.controller.settings import AppSettings, Session
 from chat_desktop.storage import cache_path
 from tests.conftest import ServerProcess
+from tests.sqlite_driver import sqlite
 from tests.waiting import eventually
 
 from .conftest import PASSWORD
@@ -37,9 +37,9 @@ def _rooms_in(cache_file: Path) -> list[str]:
     if not cache_file.exists():
         return []
     try:
-        with sqlite3.connect(f"file:{cache_file}?mode=ro", uri=True) as db:
+        with sqlite.connect(f"file:{cache_file}?mode=ro", uri=True) as db:
             return [row[0] for row in db.execute("SELECT name FROM rooms")]
-    except sqlite3.Error:
+    except sqlite.Error:
         return []
 
 

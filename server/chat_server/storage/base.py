@@ -343,22 +343,35 @@ class ChatStore(ABC):
     # Messages -------------------------------------------------------------
 
     async def append(
-        self, room: str, author: str, client_id: str, text: str, reply_to: int | None = None
+        self,
+        room: str,
+        author: str,
+        client_id: str,
+        text: str,
+        reply_to: int | None = None,
+        files: tuple[str, ...] = (),
     ) -> AppendResult:
         """Store a message with the room's next seq, durably, before returning.
 
         Idempotent per (author, client_id). ``reply_to``: the seq of a
         message of the room this one answers (BadTarget when there is none).
-        Raises UnknownRoom for an unknown room and StorageError when the
-        database refuses the write.
+        ``files``: ids of the author's uploads it carries (UnknownFile for
+        one that is unknown, expired or not theirs). Raises UnknownRoom for
+        an unknown room and StorageError when the database refuses the write.
         """
         return await asyncio.wrap_future(
-            self.append_nowait(room, author, client_id, text, reply_to)
+            self.append_nowait(room, author, client_id, text, reply_to, files)
         )
 
     @abstractmethod
     def append_nowait(
-        self, room: str, author: str, client_id: str, text: str, reply_to: int | None = None
+        self,
+        room: str,
+        author: str,
+        client_id: str,
+        text: str,
+        reply_to: int | None = None,
+        files: tuple[str, ...] = (),
     ) -> concurrent.futures.Future[AppendResult]:
         """:meth:`append` without a coroutine: hand the message over now, learn the outcome later.
 

@@ -10,6 +10,7 @@ threads connect on first use.
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +20,17 @@ from playhouse.db_url import parse as parse_db_url
 from ..private import private_file, private_folder
 
 SQLITE_FILE_NAME = "chat.sqlite3"
+
+# The DB-API driver Peewee opens SQLite files with: ``pysqlite3`` when it is
+# installed and its SQLite is at least as new as the one Python was built with
+# (the ``pysqlite3-binary`` wheel, a dependency where it exists, carries a
+# current SQLite: 3.42 or later is what makes FTS5 erase a deleted message's
+# words, see .search_index), else the standard ``sqlite3``. Two SQLite
+# libraries in one process must never open the same file: closing a
+# connection of one drops the other's POSIX locks, and a checkpoint of one can
+# then overwrite the other's writes. Whatever else opens the server's database
+# in its process (tools, tests) uses this module.
+sqlite_driver: ModuleType = vars(peewee)["sqlite3"]
 # The files SQLite keeps beside the database in WAL mode. SQLite gives them the
 # database file's mode when it creates them; ones left over are tightened here.
 SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")

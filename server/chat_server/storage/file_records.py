@@ -23,10 +23,10 @@ write is what keeps bytes and records consistent:
   removed by the sweep once they are older than a grace period, judged by
   the file itself (:meth:`~.files.FileStore.remove_if_stale`).
 
-The attach step (``"files":[ID,...]`` on a message, issue 13, after the room
-log of issue 12) uses :func:`hold_uploads` and :func:`release_uploads`: plain
-functions to call *inside* the message's own write, so that a message and the
-holds of its files commit together.
+The attach step (``"files":[ID,...]`` on a message) uses :func:`hold_uploads`
+and :func:`release_uploads`: plain functions the chat store calls *inside*
+the message's own write (and the delete's), so that a message, its
+:class:`~.models.MessageFile` rows and the holds of its files commit together.
 """
 
 from __future__ import annotations
@@ -34,14 +34,17 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chat_protocol.rules import now_ts
 
 from .base import StorageError
 from .files import FileStore, StagedFile
-from .models import FileBlob, Upload
-from .peewee_store import PeeweeChatStore
+from .models import FileBlob, Membership, MessageFile, Room, Upload
+
+if TYPE_CHECKING:
+    # Only a type here: the store itself calls hold_uploads and release_uploads.
+    from .peewee_store import PeeweeChatStore
 
 
 class UnknownFile(StorageError):
@@ -232,6 +235,24 @@ class FileRecords:
             return SweepReport(dropped, _remove_unheld(self._files))
 
         return await self._store.run_write(work)
+
+    async def carried_where(self, file_id: str, user: str) -> bool:
+        """Whether a message ``user`` can read carries this upload (public room, or a member)."""
+
+        def work() -> bool:
+            mine = Membership.select(Membership.room).where(Membership.user_key == user.lower())
+            query = (
+                MessageFile.select()
+                .join(Room, on=(MessageFile.room == Room.id))
+                .where(
+                    MessageFile.upload == file_id,
+                    Room.deleted == 0,
+                    (Room.kind == "public") | Room.id.in_(mine),
+                )
+            )
+            return bool(query.exists())
+
+        return await self._store.run_read(work)
 
     async def known_blobs(self, addresses: list[str]) -> set[str]:
         """Which of these addresses have a blob row."""

@@ -266,6 +266,30 @@ def _conversations(db: peewee.Database) -> None:
             Room.update(name=new).where(Room.name == name).execute()
 
 
+def _message_files(db: peewee.Database) -> None:
+    """Version 2, Files: which uploads each message carries, in order."""
+
+    class Room(peewee.Model):
+        name = peewee.TextField(unique=True)
+
+        class Meta:
+            table_name = "rooms"
+
+    class MessageFile(peewee.Model):
+        id = peewee.BigAutoField()
+        room = peewee.ForeignKeyField(Room, on_delete="CASCADE")
+        seq = peewee.BigIntegerField()
+        position = peewee.IntegerField()
+        upload = peewee.TextField(index=True)
+
+        class Meta:
+            table_name = "message_files"
+            indexes = ((("room", "seq", "position"), True),)
+
+    with db.bind_ctx([Room, MessageFile]):
+        db.create_tables([MessageFile], safe=False)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "users, tokens, rooms and messages", _first_schema),
     Migration(
@@ -277,6 +301,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         5, "conversations: room log, kinds, members, reactions, reads, admins", _conversations
     ),
     Migration(6, "the full-text search index of messages", create_search_index),
+    Migration(7, "the files messages carry", _message_files),
 )
 
 

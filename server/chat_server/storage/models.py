@@ -190,6 +190,25 @@ class Upload(BaseModel):
         table_name = "uploads"
 
 
+class MessageFile(BaseModel):
+    """One file a message carries: the upload's id, in the order the sender gave.
+
+    The rows of a message go when it is deleted (its uploads released with
+    them) or its room is; the upload's name, size and type are read from
+    :class:`Upload` by a join.
+    """
+
+    id = peewee.BigAutoField()
+    room = peewee.ForeignKeyField(Room, on_delete="CASCADE")
+    seq = peewee.BigIntegerField()
+    position = peewee.IntegerField()
+    upload = peewee.TextField(index=True)
+
+    class Meta:
+        table_name = "message_files"
+        indexes = ((("room", "seq", "position"), True),)
+
+
 class StoredReaction(BaseModel):
     """One user's reaction on one message: the current state the react entries built."""
 

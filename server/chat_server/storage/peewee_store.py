@@ -24,7 +24,10 @@ seq counter and the same (user, client_id) index, through Peewee, each in
 its own savepoint. A message row holds its current state: an edit replaces
 its text, a delete erases it (and the text of its earlier edits) with an
 UPDATE, and SQLite's ``secure_delete`` (:mod:`.database`) overwrites what
-that frees, so the words are gone from the file, not only hidden.
+that frees; once the erasure is committed, the writer empties the WAL, which
+still held the pages as they were (:meth:`GroupCommitWriter.scrub_after_commit`),
+and FTS5's own ``secure-delete`` erases the words from the search index
+(:mod:`.search_index`). So the words are gone from the files, not only hidden.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import concurrent.futures
 import dataclasses
 import secrets
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -44,6 +48,7 @@ from chat_protocol import (
     DEFAULT_ROOM,
     Delete,
     Edit,
+    FileInfo,
     Leave,
     LogEntry,
     LogWrite,
@@ -63,7 +68,7 @@ from chat_protocol import (
 from chat_protocol import (
     Invite as InviteEvent,
 )
-from chat_protocol.rules import now_ts
+from chat_protocol.rules import format_ts, now_ts
 
 from .base import (
     AppendResult,
@@ -82,16 +87,19 @@ from .base import (
     UnknownUser,
     UsernameTaken,
 )
+from .file_records import FileRecord, hold_uploads, release_uploads
 from .migrations import migrate
 from .models import (
     Invite,
     Membership,
+    MessageFile,
     ReadPosition,
     Revocation,
     Room,
     StoredMessage,
     StoredReaction,
     Token,
+    Upload,
     User,
     database_proxy,
 )
@@ -127,6 +135,9 @@ class PeeweeChatStore(ChatStore):
         self._sql = _AppendSql(db.param)
         # The full-text index, written in the same transactions as the log.
         self.search_index = SearchIndex(db)
+        # How long an upload no message carries may still be attached
+        # (ServerConfig.upload_expiry_seconds; the file service sets it).
+        self.upload_expiry_seconds = 24 * 3600.0
 
     @property
     def database(self) -> peewee.Database:
@@ -587,11 +598,13 @@ class PeeweeChatStore(ChatStore):
             members = _members_of([room.id]).get(room.id) if room.kind != "public" else None
             # Before the messages go: on SQLite nothing ties the index rows to them.
             self.search_index.unindex_room(name)
+            _release_files(room.id)
             StoredMessage.delete().where(StoredMessage.room == room.id).execute()
             StoredReaction.delete().where(StoredReaction.room == room.id).execute()
             Membership.delete().where(Membership.room == room.id).execute()
             ReadPosition.delete().where(ReadPosition.room == room.id).execute()
             Room.update(deleted=1, topic="").where(Room.id == room.id).execute()
+            self._erased()
             return None if members is None else list(members)
 
         return await self._write(work, room=name)
@@ -633,26 +646,44 @@ class PeeweeChatStore(ChatStore):
     # Messages ---------------------------------------------------------------
 
     def append_nowait(
-        self, room: str, author: str, client_id: str, text: str, reply_to: int | None = None
+        self,
+        room: str,
+        author: str,
+        client_id: str,
+        text: str,
+        reply_to: int | None = None,
+        files: tuple[str, ...] = (),
     ) -> concurrent.futures.Future[AppendResult]:
         if self._writer is None:
             raise StorageError("the store is closed")
-        # No savepoint: _append raises (UnknownRoom) only before it changed anything.
+        # No savepoint: _append raises (UnknownRoom) only before it changed
+        # anything; except UnknownFile, found once the message is in, so a
+        # message with files takes a savepoint of its own.
         return self._writer.submit(
-            lambda: self._append(room, author, client_id, text, reply_to), room, savepoint=False
+            lambda: self._append(room, author, client_id, text, reply_to, files),
+            room,
+            savepoint=bool(files),
         )
 
     def write_nowait(
         self, user: str, event: LogWrite, *, admin: bool = False
     ) -> concurrent.futures.Future[AppendResult]:
         if isinstance(event, SendMessage):
-            return self.append_nowait(event.room, user, event.client_id, event.text, event.reply_to)
+            return self.append_nowait(
+                event.room, user, event.client_id, event.text, event.reply_to, event.files
+            )
         if self._writer is None:
             raise StorageError("the store is closed")
         return self._writer.submit(lambda: self._log(user, event, admin), event.room)
 
     def _append(
-        self, room: str, author: str, client_id: str, text: str, reply_to: int | None = None
+        self,
+        room: str,
+        author: str,
+        client_id: str,
+        text: str,
+        reply_to: int | None = None,
+        files: tuple[str, ...] = (),
     ) -> AppendResult:
         sql = self._sql
         cursor = cast(Any, self._db).cursor()  # the stubs leave cursor() untyped
@@ -687,6 +718,7 @@ class PeeweeChatStore(ChatStore):
                 text=text,
                 ts=ts,
                 reply_to=reply_to,
+                files=self._attach(room_id, seq, author, files) if files else (),
             )
             return AppendResult(message, True, client_id, room, seq, ts)
         # Nothing inserted: the message is stored already (by this batch or
@@ -697,6 +729,20 @@ class PeeweeChatStore(ChatStore):
         if stored is None:
             raise StorageError(f"message {client_id!r} of {author!r} conflicted but is not stored")
         return AppendResult.of(stored, False, client_id)
+
+    def _attach(
+        self, room_id: int, seq: int, author: str, files: tuple[str, ...]
+    ) -> tuple[FileInfo, ...]:
+        """Hold ``author``'s uploads for message ``seq``; UnknownFile (the savepoint undoes it)."""
+        not_before = format_ts(datetime.now(UTC) - timedelta(seconds=self.upload_expiry_seconds))
+        records = hold_uploads(list(files), author, not_before)
+        MessageFile.insert_many(
+            [
+                {"room": room_id, "seq": seq, "position": position, "upload": record.id}
+                for position, record in enumerate(records)
+            ]
+        ).execute()
+        return tuple(_file_info(record) for record in records)
 
     def _find(self, cursor: Any, author: str, client_id: str) -> LogEntry | None:
         cursor.execute(self._sql.find, (author, client_id))
@@ -738,6 +784,8 @@ class PeeweeChatStore(ChatStore):
                 # Out of the index first (it finds the row by room and seq).
                 self.search_index.unindex(event.room, event.target)
                 _erase(room.id, event.target)
+                self._erased()
+                _release_files(room.id, event.target)
             else:
                 if not self._react(room.id, event.target, user, event.emoji, event.on):
                     return _nothing_logged(room, event.client_id, ts)
@@ -760,6 +808,11 @@ class PeeweeChatStore(ChatStore):
         entry = self._find(cursor, user, event.client_id)
         assert entry is not None
         return AppendResult.of(entry, True, event.client_id)
+
+    def _erased(self) -> None:
+        """On the writer thread, after erasing words: have the WAL emptied once committed."""
+        if self._writer is not None:
+            self._writer.scrub_after_commit()
 
     def _react(self, room_id: int, seq: int, user: str, emoji: str, on: bool) -> bool:
         """Set or clear a reaction; False when that state already held."""
@@ -823,7 +876,17 @@ class PeeweeChatStore(ChatStore):
         return await self._read(work)
 
     async def search(self, request: SearchRequest) -> list[Message]:
-        return await self._read(lambda: self.search_index.search(request))
+        def work() -> list[Message]:
+            found = self.search_index.search(request)
+            carried = _files_of([(message.room, message.seq) for message in found])
+            return [
+                dataclasses.replace(message, files=carried[message.room, message.seq])
+                if (message.room, message.seq) in carried
+                else message
+                for message in found
+            ]
+
+        return await self._read(work)
 
 
 class _AppendSql:
@@ -952,26 +1015,83 @@ def _to_entry(row: EntryRow) -> LogEntry:
 
 
 def _with_reactions(rows: list[EntryRow]) -> list[LogEntry]:
-    """Rows as entries, each message with its current reactions (one query for the page)."""
+    """Rows as entries, each message with its current reactions and files (a query each a page)."""
     entries = [_to_entry(row) for row in rows]
     seqs = [entry.seq for entry in entries if isinstance(entry, Message) and not entry.deleted]
     if not seqs:
         return entries
+    room = entries[0].room
     query = (
         StoredReaction.select(StoredReaction.seq, StoredReaction.emoji, StoredReaction.user)
         .join(Room, on=(StoredReaction.room == Room.id))
-        .where(Room.name == entries[0].room, StoredReaction.seq.in_(seqs))
+        .where(Room.name == room, StoredReaction.seq.in_(seqs))
         .order_by(StoredReaction.id)
     )
     reactions: dict[int, dict[str, list[str]]] = {}
     for seq, emoji, user in _tuples(query):
         reactions.setdefault(seq, {}).setdefault(emoji, []).append(user)
+    files = _files_of([(room, seq) for seq in seqs])
     return [
-        dataclasses.replace(entry, reactions=reactions[entry.seq])
-        if isinstance(entry, Message) and entry.seq in reactions
+        dataclasses.replace(
+            entry,
+            reactions=reactions.get(entry.seq, entry.reactions),
+            files=files.get((room, entry.seq), ()),
+        )
+        if isinstance(entry, Message) and (entry.seq in reactions or (room, entry.seq) in files)
         else entry
         for entry in entries
     ]
+
+
+def _file_info(record: FileRecord) -> FileInfo:
+    return FileInfo(record.id, record.name, record.size, record.type)
+
+
+def _files_of(messages: list[tuple[str, int]]) -> dict[tuple[str, int], tuple[FileInfo, ...]]:
+    """The files these (room, seq) messages carry, in order; messages without any left out."""
+    if not messages:
+        return {}
+    wanted = set(messages)
+    query = (
+        MessageFile.select(
+            Room.name, MessageFile.seq, Upload.id, Upload.name, Upload.size, Upload.type
+        )
+        .join(Room, on=(MessageFile.room == Room.id))
+        .join(Upload, on=(MessageFile.upload == Upload.id))
+        .where(
+            Room.name.in_(sorted({room for room, _ in wanted})),
+            MessageFile.seq.in_(sorted({seq for _, seq in wanted})),
+        )
+        .order_by(MessageFile.room, MessageFile.seq, MessageFile.position)
+    )
+    found: dict[tuple[str, int], list[FileInfo]] = {}
+    for room, seq, file_id, name, size, type_ in _tuples(query):
+        if (room, seq) in wanted:
+            found.setdefault((room, seq), []).append(FileInfo(file_id, name, size, type_))
+    return {key: tuple(infos) for key, infos in found.items()}
+
+
+def _release_files(room_id: int, seq: int | None = None) -> None:
+    """A message (``seq``) or a whole room was deleted: its files are released and forgotten.
+
+    An upload no other message carries is dropped at once (404 for everyone
+    from now on); its bytes go with the next sweep unless another upload
+    holds the same content.
+    """
+    rows = MessageFile.select(MessageFile.seq, MessageFile.upload).where(
+        MessageFile.room == room_id
+    )
+    if seq is not None:
+        rows = rows.where(MessageFile.seq == seq)
+    by_message: dict[int, list[str]] = {}
+    for message_seq, upload in _tuples(rows):
+        by_message.setdefault(message_seq, []).append(upload)
+    for uploads in by_message.values():
+        release_uploads(uploads)
+    gone = MessageFile.delete().where(MessageFile.room == room_id)
+    if seq is not None:
+        gone = gone.where(MessageFile.seq == seq)
+    gone.execute()
 
 
 def _nothing_logged(room: Room, client_id: str, ts: str) -> AppendResult:

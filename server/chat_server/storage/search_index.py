@@ -33,9 +33,13 @@ message with no word (empty text, only punctuation) has no row.
 Deleted words leave no trace where the engine allows it: FTS5's
 ``secure-delete`` option (SQLite 3.42 and later) is switched on at every
 open, so a deleted row's tokens are removed from the index b-tree at once.
-On an older SQLite the tokens row itself is deleted, but the index segments
-keep the deleted message's terms (with its id, not its text) until FTS5
-merges them; :meth:`SearchIndex.prepare` logs a warning saying so. On
+The server gets such an SQLite from the ``pysqlite3-binary`` dependency
+(Linux x86_64), which Peewee prefers to the one Python was built with
+(:data:`.database.sqlite_driver`). On an older SQLite the tokens row itself
+is deleted, but the index segments keep the deleted message's words (its id
+and the words, not the text) until FTS5 merges them; this is what made the
+deleted-text-on-disk test fail once the index arrived on Debian 12's 3.40.
+:meth:`SearchIndex.prepare` says so in the log. On
 PostgreSQL a deleted row is gone from queries at once and from the disk
 after the next VACUUM (autovacuum), as for every row there.
 
@@ -190,7 +194,7 @@ class SearchIndex:
             log.info(
                 "SQLite %s has no FTS5 secure-delete (3.42 and later): the search index keeps "
                 "the words of deleted or edited messages (without their text) until FTS5 "
-                "merges its segments",
+                "merges its segments; install pysqlite3-binary, or a Python with a newer SQLite",
                 version,
             )
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from typing import Any, TypeVar
 import peewee
 
 from .base import StorageError
+from .database import sqlite_driver
 
 T = TypeVar("T")
 
@@ -46,7 +46,8 @@ def _database_errors() -> tuple[type[Exception], ...]:
     Peewee wraps what ``execute`` raises, but a driver can also fail while rows
     are fetched, and then its own exception comes through unwrapped.
     """
-    errors: list[type[Exception]] = [peewee.PeeweeException, sqlite3.Error]
+    # The SQLite driver Peewee picked (pysqlite3 or the standard sqlite3).
+    errors: list[type[Exception]] = [peewee.PeeweeException, sqlite_driver.Error]
     try:
         import psycopg2
     except ImportError:  # PostgreSQL support is an optional extra
@@ -73,6 +74,11 @@ class _Job:
 
 # Put on a queue to tell one thread to finish the jobs before it and exit.
 _STOP = object()
+
+# How long the checkpoint after an erasure waits for readers in its way (ms):
+# short, because the writer waits with it; what it could not do is done
+# after the next commit.
+_SCRUB_BUSY_MS = 250
 
 
 def _storage_error(exc: BaseException) -> StorageError:
@@ -222,6 +228,46 @@ class GroupCommitWriter(_DatabaseThreads):
         self._hold_while = hold_while
         # Transactions committed so far: the measure of how well writes group.
         self.commits = 0
+        # A write of the batch being run erased words (a deleted message or
+        # room): the WAL still holds the pages as they were before, so once
+        # the batch is committed it is written back and emptied (SQLite only).
+        self._scrub = False
+        self._sqlite = isinstance(db, peewee.SqliteDatabase)
+
+    def scrub_after_commit(self) -> None:
+        """Called by a write job, on this thread: the job erased words from the database.
+
+        With ``secure_delete`` SQLite overwrites what the erasure frees in the
+        pages it writes, but in WAL mode the earlier versions of those pages
+        stay in the WAL file until it is checkpointed and reused. So after the
+        batch commits, and before any caller hears of it, the writer copies
+        the WAL back into the database file and truncates it
+        (``wal_checkpoint(TRUNCATE)``). Deletes are rare; a checkpoint costs
+        at most the WAL's size (SQLite's auto-checkpoint keeps it to about
+        1000 pages). A reader of another process in the way for longer than
+        a moment defers it to the next commit (logged).
+        """
+        if self._sqlite:
+            self._scrub = True
+
+    def _scrub_wal(self) -> None:
+        def one(sql: str) -> Any:
+            return self._db.execute_sql(sql).fetchone()  # type: ignore[no-untyped-call]
+
+        try:
+            (timeout,) = one("PRAGMA busy_timeout")
+            one(f"PRAGMA busy_timeout = {_SCRUB_BUSY_MS}")
+            try:
+                busy, _, _ = one("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                one(f"PRAGMA busy_timeout = {int(timeout)}")
+        except DATABASE_ERRORS as exc:
+            logger.warning("could not empty the WAL after an erasure (retrying later): %s", exc)
+            return
+        if busy:
+            logger.info("a reader kept the WAL from being emptied after an erasure; retrying later")
+            return
+        self._scrub = False
 
     def _serve(self) -> None:
         stopping = False
@@ -267,6 +313,8 @@ class GroupCommitWriter(_DatabaseThreads):
                     else:
                         outcomes.append((job, result, None))
         except Exception as exc:
+            # Nothing of the batch was written; an erasure not yet scrubbed
+            # from an earlier batch keeps its flag.
             cause = _first_database_error(exc)
             logger.warning("a write transaction of %d writes failed: %s", len(batch), cause)
             _drop_connection(self._db)
@@ -274,6 +322,8 @@ class GroupCommitWriter(_DatabaseThreads):
                 job.future.set_exception(_storage_error(cause))
             return
         self.commits += 1
+        if self._scrub:
+            self._scrub_wal()
         if self._hold_while is not None:
             self._hold(len(batch))
         for job, result, error in outcomes:
