@@ -218,9 +218,6 @@ def test_a_topic_set_in_the_header_shows_in_the_other_window(
 ) -> None:
     async def body() -> None:
         alice, bob = await alice_and_bob(chat_server_here, make_client)
-        # bob's controller has handled the welcome: a topic entry batched with
-        # the welcome is lost by the cache today (see the branch's report).
-        await eventually(lambda: bob.c.server_version)
         bob.w.show_room("general")
         header = alice.w.header
         QTest.mouseClick(header.topic, Qt.MouseButton.LeftButton)
