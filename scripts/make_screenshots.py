@@ -1,4 +1,5 @@
-"""Render the README's screenshots: the main window (light and dark), search, the sign-in dialog.
+"""Render the README's screenshots: the main window (light and dark), search, a direct message
+and a private room with its members (light and dark), the settings and sign-in dialogs.
 
 Also the message-level features of Version 2 (messages-light.png,
 messages-dark.png): a reply quoting an earlier message, reactions (mine
@@ -50,7 +51,7 @@ from chat_desktop.ui.search_panel import SearchPanel
 from chat_desktop.ui.settings_dialog import SettingsDialog
 from chat_desktop.ui.sign_in import SignInDialog
 from chat_protocol import Message, RoomInfo
-from chat_protocol.rules import format_ts
+from chat_protocol.rules import dm_name, format_ts
 
 ME = "alice"
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +88,23 @@ OTHER_ROOMS = {
     "dev-ops": [(30, "bob", "Backups ran fine tonight."), (5, "dave", "Disk on build-02 at 91%.")],
     "design": [(300, "carol", "New icons are in the drive.")],
 }
+# A private room (with its members and topic) and a direct message with bob.
+PRIVATE_ROOM = "launch"
+PRIVATE_MEMBERS = (ME, "bob", "carol")
+PRIVATE_TOPIC = "Release 1.5: dates, owners and the go/no-go list"
+PRIVATE_LINES = [
+    (95, "carol", "Draft of the launch checklist is in the wiki, please add what is missing."),
+    (70, "bob", "Added the database backup step and the rollback plan."),
+    (64, ME, "Thanks both. Go/no-go on Thursday at 14:00?"),
+    (60, "carol", "Works for me."),
+]
+DIRECT_WITH = "bob"
+DIRECT_ROOM = dm_name([ME, DIRECT_WITH])
+DIRECT_LINES = [
+    (20, "bob", "Do you have a minute after stand-up? Quick question about the cache migration."),
+    (18, ME, "Sure, I'll come over at 10:45."),
+    (17, "bob", "👍"),
+]
 
 
 def _messages(room: str, lines: list[tuple[int, str, str]]) -> list[Message]:
@@ -113,6 +131,24 @@ def sample_cache(folder: Path) -> ChatCache:
     cache.save_messages(team)
     cache.mark_read("team", len(team))
     cache.mark_read("design", 1)
+    private = _messages(PRIVATE_ROOM, PRIVATE_LINES)
+    cache.save_rooms(
+        [
+            RoomInfo(
+                PRIVATE_ROOM,
+                len(private),
+                kind="private",
+                topic=PRIVATE_TOPIC,
+                members=PRIVATE_MEMBERS,
+            )
+        ]
+    )
+    cache.save_messages(private)
+    cache.mark_read(PRIVATE_ROOM, len(private))
+    direct = _messages(DIRECT_ROOM, DIRECT_LINES)
+    cache.save_rooms([RoomInfo(DIRECT_ROOM, len(direct), kind="direct", members=(ME, DIRECT_WITH))])
+    cache.save_messages(direct)
+    cache.mark_read(DIRECT_ROOM, len(direct))
     cache.set_setting("last_room", "general")
     return cache
 
@@ -287,6 +323,17 @@ def main(argv: list[str] | None = None) -> int:
         use_palette(app, dark_palette())
         settle(app)
         save(window, args.out / "main-dark.png")
+
+        # A private room with its members panel, and a direct message, in both palettes.
+        window.typing_line.show_users([])
+        for room, name in ((PRIVATE_ROOM, "private-room"), (DIRECT_ROOM, "direct-message")):
+            window.show_room(room)
+            for palette, shade in ((light_palette(), "light"), (dark_palette(), "dark")):
+                use_palette(app, palette)
+                settle(app)
+                save(window, args.out / f"{name}-{shade}.png")
+        window.show_room("general")
+        window.typing_line.show_users(["bob"])
 
         # The same window at the small size the layout is tested at.
         use_palette(app, light_palette())

@@ -415,13 +415,13 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../ui/main_window.py" line="+145"/>
+        <location filename="../ui/main_window.py" line="+175"/>
         <source>Rooms</source>
         <extracomment>The smallest window the layout is made for (and tested at): below it rows and headings would have no room.</extracomment>
         <translation>Räume</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+3"/>
         <source>Create a room (Ctrl+N)</source>
         <translation>Raum erstellen (Strg+N)</translation>
     </message>
@@ -431,32 +431,27 @@
         <translation>Neuer Raum</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+8"/>
         <source>People</source>
         <translation>Personen</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+14"/>
         <source>ROOMS</source>
         <translation>RÄUME</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="-4"/>
         <source>PEOPLE</source>
         <translation>PERSONEN</translation>
     </message>
     <message>
-        <location line="+16"/>
-        <source>Room</source>
-        <translation>Raum</translation>
-    </message>
-    <message>
-        <location line="+43"/>
+        <location line="+76"/>
         <source>{user} on {server}</source>
         <translation>{user} auf {server}</translation>
     </message>
     <message>
-        <location line="+42"/>
+        <location line="+46"/>
         <source>&amp;Chat</source>
         <translation>&amp;Chat</translation>
     </message>
@@ -464,6 +459,11 @@
         <location line="+1"/>
         <source>&amp;New room…</source>
         <translation>&amp;Neuer Raum…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>New &amp;message…</source>
+        <translation>Neue &amp;Nachricht…</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -532,6 +532,36 @@
     </message>
     <message>
         <location line="+2"/>
+        <source>&amp;Room</source>
+        <translation>&amp;Raum</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Edit &amp;topic</source>
+        <translation>&amp;Thema bearbeiten</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Show &amp;members</source>
+        <translation>&amp;Mitglieder anzeigen</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&amp;Invite people…</source>
+        <translation>Personen &amp;einladen…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Leave room…</source>
+        <translation>Raum &amp;verlassen…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Delete room…</source>
+        <translation>Raum &amp;löschen…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>&amp;View</source>
         <translation>&amp;Ansicht</translation>
     </message>
@@ -556,22 +586,73 @@
         <translation>&amp;Über Chat Desktop</translation>
     </message>
     <message>
-        <location line="+80"/>
+        <location line="+130"/>
         <source>Message #{room}</source>
         <translation>Nachricht an #{room}</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+396"/>
+        <source>Leave room…</source>
+        <translation>Raum verlassen…</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Delete room…</source>
+        <translation>Raum löschen…</translation>
+    </message>
+    <message>
+        <location line="-426"/>
         <source>Enter sends, Shift+Enter adds a line</source>
         <translation>Eingabe sendet, Umschalt+Eingabe für neue Zeile</translation>
     </message>
     <message>
-        <location line="+24"/>
+        <location line="-291"/>
+        <source>Direct messages</source>
+        <translation>Direktnachrichten</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Message one or more people (Ctrl+Shift+N)</source>
+        <translation>Einer oder mehreren Personen schreiben (Strg+Umschalt+N)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+489"/>
+        <source>New message</source>
+        <translation>Neue Nachricht</translation>
+    </message>
+    <message>
+        <location line="-483"/>
+        <source>Enter or a click opens a direct message</source>
+        <translation>Eingabetaste oder ein Klick öffnet eine Direktnachricht</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Click a name to send a direct message</source>
+        <translation>Auf einen Namen klicken, um eine Direktnachricht zu schreiben</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>DIRECT MESSAGES</source>
+        <translation>DIREKTNACHRICHTEN</translation>
+    </message>
+    <message>
+        <location line="+298"/>
+        <source>Message {room}</source>
+        <translation>Nachricht an {room}</translation>
+    </message>
+    <message>
+        <location line="+27"/>
         <source>Chat Desktop — {room}</source>
         <translation>Chat Desktop — {room}</translation>
     </message>
+    <message>
+        <location line="+8"/>
+        <source>{room} is no longer open to you.</source>
+        <translation>{room} steht dir nicht mehr offen.</translation>
+    </message>
     <message numerus="yes">
-        <location line="+9"/>
+        <location line="+11"/>
         <source>PEOPLE · %n ONLINE</source>
         <translation>
             <numerusform>PERSONEN · %n ONLINE</numerusform>
@@ -584,7 +665,28 @@
         <translation>{user} · stellt den Chat bereit: andere verbinden sich mit {address}</translation>
     </message>
     <message>
-        <location line="+70"/>
+        <location line="+76"/>
+        <source>Open conversation</source>
+        <translation>Unterhaltung öffnen</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Pick one person, or several for a group conversation.</source>
+        <translation>Eine Person wählen, oder mehrere für eine Gruppenunterhaltung.</translation>
+    </message>
+    <message>
+        <location line="+32"/>
+        <location line="+9"/>
+        <source>Delete room</source>
+        <translation>Raum löschen</translation>
+    </message>
+    <message>
+        <location line="-7"/>
+        <source>Delete {room} for everyone? All its messages are erased, and its name cannot be used again.</source>
+        <translation>{room} für alle löschen? Alle Nachrichten darin werden gelöscht, und der Name kann nicht wieder verwendet werden.</translation>
+    </message>
+    <message>
+        <location line="+46"/>
         <source>Sign out</source>
         <translation>Abmelden</translation>
     </message>
@@ -599,7 +701,7 @@
         <translation>Diese Nachricht ließ sich nicht laden: Sie wurde gelöscht, oder sie ist nicht auf diesem Computer und der Server ist nicht erreichbar</translation>
     </message>
     <message>
-        <location line="+46"/>
+        <location line="+47"/>
         <source>Unmute room</source>
         <translation>Raum nicht mehr stummschalten</translation>
     </message>
@@ -612,7 +714,12 @@
 <context>
     <name>MemberListModel</name>
     <message>
-        <location filename="../ui/side_bar.py" line="+224"/>
+        <location filename="../ui/side_bar.py" line="+316"/>
+        <source>{name} (you)</source>
+        <translation>{name} (du)</translation>
+    </message>
+    <message>
+        <location line="+6"/>
         <source>online</source>
         <translation>online</translation>
     </message>
@@ -622,7 +729,12 @@
         <translation>offline</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+2"/>
+        <source>{presence} · admin</source>
+        <translation>{presence} · Admin</translation>
+    </message>
+    <message>
+        <location line="+5"/>
         <source>{name}, online</source>
         <translation>{name}, online</translation>
     </message>
@@ -630,6 +742,103 @@
         <location line="+1"/>
         <source>{name}, offline</source>
         <translation>{name}, offline</translation>
+    </message>
+</context>
+<context>
+    <name>MembersPanel</name>
+    <message>
+        <location filename="../ui/members_panel.py" line="+87"/>
+        <source>Members</source>
+        <translation>Mitglieder</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Invite…</source>
+        <translation>Einladen…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Invite people to this room</source>
+        <translation>Personen in diesen Raum einladen</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+93"/>
+        <source>Remove</source>
+        <translation>Entfernen</translation>
+    </message>
+    <message>
+        <location line="-92"/>
+        <source>Remove the selected member from this room</source>
+        <translation>Das gewählte Mitglied aus diesem Raum entfernen</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Leave…</source>
+        <translation>Verlassen…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Leave this room</source>
+        <translation>Diesen Raum verlassen</translation>
+    </message>
+    <message>
+        <location line="+56"/>
+        <source>Invite to {room}</source>
+        <translation>In {room} einladen</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Invite</source>
+        <translation>Einladen</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>They will see the room and its whole history.</source>
+        <translation>Eingeladene sehen den Raum und seinen ganzen Verlauf.</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Leave room</source>
+        <translation>Raum verlassen</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Leave {room}? You can only come back if a member invites you.</source>
+        <translation>{room} verlassen? Zurück kommst du nur, wenn dich ein Mitglied einlädt.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Leave</source>
+        <translation>Verlassen</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Remove member</source>
+        <translation>Mitglied entfernen</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Remove {user} from {room}?</source>
+        <translation>{user} aus {room} entfernen?</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+29"/>
+        <source>MEMBERS · %n</source>
+        <translation>
+            <numerusform>MITGLIEDER · %n</numerusform>
+            <numerusform>MITGLIEDER · %n</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+35"/>
+        <source>Send a direct message</source>
+        <translation>Direktnachricht schreiben</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Remove from room…</source>
+        <translation>Aus dem Raum entfernen…</translation>
     </message>
 </context>
 <context>
@@ -800,12 +1009,12 @@
 <context>
     <name>NewRoomDialog</name>
     <message>
-        <location filename="../ui/new_room.py" line="+44"/>
+        <location filename="../ui/new_room.py" line="+51"/>
         <source>Lower-case letters, digits, - and _; up to 64 characters.</source>
         <translation>Kleinbuchstaben, Ziffern, - und _; bis zu 64 Zeichen.</translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="+26"/>
         <source>New room</source>
         <translation>Neuer Raum</translation>
     </message>
@@ -825,14 +1034,86 @@
         <translation>Raumname</translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+13"/>
+        <source>&amp;Private: only the members see it</source>
+        <translation>&amp;Privat: nur die Mitglieder sehen ihn</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Private room</source>
+        <translation>Privater Raum</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Members to invite</source>
+        <translation>Einzuladende &amp;Mitglieder</translation>
+    </message>
+    <message>
+        <location line="+8"/>
         <source>Create</source>
         <translation>Erstellen</translation>
     </message>
     <message>
-        <location line="+65"/>
+        <location line="+78"/>
         <source>Creating #{room}…</source>
         <translation>#{room} wird erstellt…</translation>
+    </message>
+</context>
+<context>
+    <name>PeopleModel</name>
+    <message>
+        <location filename="../ui/people.py" line="+117"/>
+        <source>online</source>
+        <translation>online</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>offline</source>
+        <translation>offline</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{name}, online</source>
+        <translation>{name}, online</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{name}, offline</source>
+        <translation>{name}, offline</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{person}, chosen</source>
+        <translation>{person}, gewählt</translation>
+    </message>
+</context>
+<context>
+    <name>PeoplePicker</name>
+    <message>
+        <location line="+24"/>
+        <location line="+1"/>
+        <source>Find people</source>
+        <translation>Personen suchen</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>People</source>
+        <translation>Personen</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Space or a click picks a person</source>
+        <translation>Leertaste oder ein Klick wählt eine Person</translation>
+    </message>
+    <message>
+        <location line="+68"/>
+        <source>Chosen: {names}</source>
+        <translation>Gewählt: {names}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Nobody chosen yet</source>
+        <translation>Noch niemand gewählt</translation>
     </message>
 </context>
 <context>
@@ -873,17 +1154,88 @@
     </message>
 </context>
 <context>
+    <name>RoomHeader</name>
+    <message>
+        <location filename="../ui/room_header.py" line="+131"/>
+        <source>Room</source>
+        <translation>Raum</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <location line="+6"/>
+        <source>Topic</source>
+        <translation>Thema</translation>
+    </message>
+    <message>
+        <location line="-5"/>
+        <source>Click or press Enter to edit the topic</source>
+        <translation>Klicken oder Eingabetaste drücken, um das Thema zu bearbeiten</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+111"/>
+        <source>Click to edit the topic</source>
+        <translation>Klicken, um das Thema zu bearbeiten</translation>
+    </message>
+    <message>
+        <location line="-106"/>
+        <source>What is this room about?</source>
+        <translation>Worum geht es in diesem Raum?</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Enter saves, Esc cancels</source>
+        <translation>Eingabetaste speichert, Esc bricht ab</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Show or hide the members</source>
+        <translation>Mitglieder zeigen oder verbergen</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <location line="+1"/>
+        <source>Room actions</source>
+        <translation>Raumaktionen</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+56"/>
+        <source>Members: %n</source>
+        <translation>
+            <numerusform>Mitglieder: %n</numerusform>
+            <numerusform>Mitglieder: %n</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+28"/>
+        <source>Add a topic</source>
+        <translation>Thema hinzufügen</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>{topic}
+(click to edit)</source>
+        <translation>{topic}
+(zum Bearbeiten klicken)</translation>
+    </message>
+</context>
+<context>
     <name>RoomListModel</name>
     <message numerus="yes">
-        <location filename="../ui/side_bar.py" line="-121"/>
+        <location filename="../ui/side_bar.py" line="-177"/>
         <source>%n unread</source>
         <translation>
             <numerusform>%n ungelesen</numerusform>
             <numerusform>%n ungelesen</numerusform>
         </translation>
     </message>
+    <message>
+        <location line="+2"/>
+        <source>Private room</source>
+        <translation>Privater Raum</translation>
+    </message>
     <message numerus="yes">
-        <location line="+5"/>
+        <location line="+6"/>
         <source>{room}, %n unread</source>
         <translation>
             <numerusform>{room}, %n ungelesen</numerusform>
@@ -891,7 +1243,22 @@
         </translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+11"/>
+        <source>{room}, private room</source>
+        <translation>{room}, privater Raum</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{name}, direct message, online</source>
+        <translation>{name}, Direktnachricht, online</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{name}, direct message, offline</source>
+        <translation>{name}, Direktnachricht, offline</translation>
+    </message>
+    <message>
+        <location line="+38"/>
         <source>muted</source>
         <translation>stummgeschaltet</translation>
     </message>

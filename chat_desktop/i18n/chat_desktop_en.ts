@@ -34,11 +34,22 @@
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../ui/main_window.py" line="+415"/>
+        <location filename="../ui/main_window.py" line="+540"/>
         <source>PEOPLE · %n ONLINE</source>
         <translation>
             <numerusform>PEOPLE · %n ONLINE</numerusform>
             <numerusform>PEOPLE · %n ONLINE</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>MembersPanel</name>
+    <message numerus="yes">
+        <location filename="../ui/members_panel.py" line="+216"/>
+        <source>MEMBERS · %n</source>
+        <translation>
+            <numerusform>MEMBERS · %n</numerusform>
+            <numerusform>MEMBERS · %n</numerusform>
         </translation>
     </message>
 </context>
@@ -54,9 +65,20 @@
     </message>
 </context>
 <context>
+    <name>RoomHeader</name>
+    <message numerus="yes">
+        <location filename="../ui/room_header.py" line="+213"/>
+        <source>Members: %n</source>
+        <translation>
+            <numerusform>Members: %n</numerusform>
+            <numerusform>Members: %n</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>RoomListModel</name>
     <message numerus="yes">
-        <location filename="../ui/side_bar.py" line="+108"/>
+        <location filename="../ui/side_bar.py" line="+153"/>
         <source>%n unread</source>
         <translation>
             <numerusform>%n unread</numerusform>
@@ -64,7 +86,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+5"/>
+        <location line="+8"/>
         <source>{room}, %n unread</source>
         <translation>
             <numerusform>{room}, %n unread</numerusform>

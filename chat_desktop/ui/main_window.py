@@ -1,4 +1,4 @@
-"""MainWindow: rooms and members on the left, the conversation in the middle, the truth below.
+"""MainWindow: rooms, direct messages and people on the left, the conversation in the middle.
 
 The window is built from small widgets (MessageView over MessageListModel,
 ComposerBox, TypingLine, ConnectionStatusWidget, the side bar's lists) and
@@ -12,6 +12,19 @@ messages while the window is not active; clicking one opens that room), the
 certificate bar that says when the server's certificate changed
 (:mod:`.certificate`), and a :class:`~chat_desktop.controller.network_watch.NetworkWatch`
 whose "the network is back, or the computer woke up" reconnects at once.
+
+Conversations (issue 12): the side bar lists rooms (a lock on a private
+one), then "Direct messages" (the other person's name and presence dot),
+then People; a click or Enter on a person opens a direct message with them
+(``ChatController.open_dm``), the speech-bubble button a direct message
+with several (:class:`~.people.PeopleDialog`). Above the conversation the
+:class:`~.room_header.RoomHeader` shows the room's name and its topic, edited
+in place; for private rooms and direct messages the
+:class:`~.members_panel.MembersPanel` on the right lists the members (invite,
+remove, leave). The Room menu, the header's "⋯" and the room list's context
+menu hold the room's actions (leave, delete for admins after a question).
+When a room goes away (I left, was removed, an admin deleted it) the
+window moves to ``general``.
 
 Everything is reachable from the keyboard: each action sits in a menu with
 its shortcut shown (Alt+Up/Down or Ctrl+Tab/Ctrl+Shift+Tab through rooms,
@@ -68,6 +81,7 @@ from chat_desktop.controller.notifications import (
     NotificationPolicy,
     Preferences,
 )
+from chat_protocol import DEFAULT_ROOM
 
 from .about import ShortcutsDialog, about_box
 from .attachments import AttachmentArea, FileDrops
@@ -75,16 +89,26 @@ from .certificate import CertificateBar, CertificateReviewDialog
 from .composer import ComposerBox
 from .connection_status import ConnectionStatusWidget
 from .launcher_badge import LauncherBadge
+from .members_panel import MembersPanel
 from .message_actions import MessageActions
 from .message_model import MessageListModel
 from .message_view import MessageView
 from .new_room import NewRoomDialog
+from .people import PeopleDialog
 from .quick_switch import QuickSwitchDialog
 from .quiet_indicator import QuietIndicator
 from .resources import icon
+from .room_header import RoomHeader
 from .search_panel import SearchPanel
 from .settings_dialog import SettingsDialog, quiet_end_text
-from .side_bar import NAME_ROLE, MemberListModel, RoomDelegate, RoomListModel
+from .side_bar import (
+    NAME_ROLE,
+    FittedListView,
+    MemberListModel,
+    RoomDelegate,
+    RoomKindFilter,
+    RoomListModel,
+)
 from .tray import ChatTray
 from .typing_line import TypingLine
 
@@ -93,6 +117,9 @@ from .typing_line import TypingLine
 MINIMUM_SIZE = QSize(360, 260)
 # The side bar takes at most this share of a narrow window's width.
 SIDE_BAR_SHARE = 0.35
+# Below this width of the conversation the members panel stays hidden (the
+# messages need the room more); the header's button shows it again when wider.
+MEMBERS_PANEL_ROOM = 560
 
 
 class MainWindow(QMainWindow):
@@ -134,53 +161,57 @@ class MainWindow(QMainWindow):
 
         self.messages = MessageListModel(controller.username, self)
         self.rooms = RoomListModel(self)
+        self.rooms.set_me(controller.username)
         self.members = MemberListModel(self)
+        self.members.set_me(controller.username)
+        # The two sections of the side bar over the one room list.
+        self.public_rooms = RoomKindFilter(self.rooms, direct=False, parent=self)
+        self.direct_rooms = RoomKindFilter(self.rooms, direct=True, parent=self)
 
-        # ---- side bar: rooms, then members
+        # ---- side bar: rooms, direct messages, then people
         side = self.side_bar = QWidget(self)
         side.setObjectName("sideBar")
         side.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.room_list = QListView(side)
-        self.room_list.setModel(self.rooms)
-        self.room_list.setAccessibleName(self.tr("Rooms"))
-        self.room_list.setItemDelegate(RoomDelegate(self.room_list))
-        self.room_list.setIconSize(QSize(16, 16))
-        self.room_list.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
-        # Long names are elided, never scrolled sideways.
-        self.room_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.room_list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.room_list = _room_view(self.public_rooms, self.tr("Rooms"), side)
+        self.dm_list = _room_view(self.direct_rooms, self.tr("Direct messages"), side)
         self.add_room_button = QToolButton(side)
         self.add_room_button.setToolTip(self.tr("Create a room (Ctrl+N)"))
         self.add_room_button.setAccessibleName(self.tr("New room"))
         self.add_room_button.setIconSize(QSize(16, 16))
+        self.new_message_button = QToolButton(side)
+        self.new_message_button.setToolTip(self.tr("Message one or more people (Ctrl+Shift+N)"))
+        self.new_message_button.setAccessibleName(self.tr("New message"))
+        self.new_message_button.setIconSize(QSize(16, 16))
         self.member_list = QListView(side)
         self.member_list.setModel(self.members)
         self.member_list.setAccessibleName(self.tr("People"))
+        self.member_list.setAccessibleDescription(
+            self.tr("Enter or a click opens a direct message")
+        )
+        self.member_list.setToolTip(self.tr("Click a name to send a direct message"))
         self.member_list.setIconSize(QSize(12, 12))
-        self.member_list.setSelectionMode(QListView.SelectionMode.NoSelection)
-        self.member_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.member_list.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
         self.member_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        rooms_title = QHBoxLayout()
-        rooms_title.setContentsMargins(0, 0, 0, 0)
-        rooms_title.addWidget(_section_title(self.tr("ROOMS"), side), 1)
-        rooms_title.addWidget(self.add_room_button)
+        self.member_list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.dms_title = _section_title(self.tr("DIRECT MESSAGES"), side)
         self.members_title = _section_title(self.tr("PEOPLE"), side)
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 4, 0, 6)
         side_layout.setSpacing(2)
-        side_layout.addLayout(rooms_title)
-        side_layout.addWidget(self.room_list, 3)
+        side_layout.addLayout(_titled(_section_title(self.tr("ROOMS"), side), self.add_room_button))
+        # Rooms and direct messages as tall as their rows; People takes the rest.
+        side_layout.addWidget(self.room_list)
+        side_layout.addLayout(_titled(self.dms_title, self.new_message_button))
+        side_layout.addWidget(self.dm_list)
         side_layout.addWidget(self.members_title)
-        side_layout.addWidget(self.member_list, 2)
+        side_layout.addWidget(self.member_list, 1)
 
-        # ---- conversation: header, messages, typing line, composer
+        # ---- conversation: header, then messages, typing line, composer
+        # beside the members panel
         middle = QWidget(self)
         # Hidden unless the server's certificate changed and the chat stopped.
         self.certificate_bar = CertificateBar(middle)
-        self.header = QLabel(middle)
-        self.header.setObjectName("conversationHeader")
-        self.header.setTextFormat(Qt.TextFormat.PlainText)
-        self.header.setAccessibleName(self.tr("Room"))
+        self.header = RoomHeader(middle)
         self.view = MessageView(self.messages, middle)
         self.typing_line = TypingLine(middle)
         self.composer_box = ComposerBox(middle)
@@ -195,15 +226,31 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.installEventFilter(self.file_drops)
         self.composer.installEventFilter(self.file_drops)
-        middle_layout = QVBoxLayout(middle)
+        self.members_panel = MembersPanel(controller.username, middle)
+        self.members_panel.hide()
+        self.members_panel.setMaximumWidth(230)
+        # Whether the user wants the members panel (the header's button), by
+        # kind of room: open for private rooms, whose members matter; closed
+        # for direct messages, whose members are in the header already.
+        self._members_wanted = {"private": True, "direct": False}
+        conversation = QVBoxLayout()
+        conversation.setContentsMargins(0, 0, 0, 0)
+        conversation.setSpacing(0)
+        conversation.addWidget(self.view, 1)
+        conversation.addWidget(self.typing_line)
+        conversation.addWidget(self.attachments)
+        conversation.addWidget(self.composer_box)
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(0)
+        body.addLayout(conversation, 1)
+        body.addWidget(self.members_panel)
+        middle_layout = self._conversation_layout = QVBoxLayout(middle)
         middle_layout.setContentsMargins(0, 0, 0, 0)
         middle_layout.setSpacing(0)
         middle_layout.addWidget(self.certificate_bar)
         middle_layout.addWidget(self.header)
-        middle_layout.addWidget(self.view, 1)
-        middle_layout.addWidget(self.typing_line)
-        middle_layout.addWidget(self.attachments)
-        middle_layout.addWidget(self.composer_box)
+        middle_layout.addLayout(body, 1)
 
         splitter = self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(side)
@@ -239,6 +286,10 @@ class MainWindow(QMainWindow):
         self.certificate_dialog: CertificateReviewDialog | None = None
         # The open "New room" dialog, if any.
         self.new_room_dialog: NewRoomDialog | None = None
+        # The open "New message" people picker, if any.
+        self.new_message_dialog: PeopleDialog | None = None
+        # The open "Delete room?" question, if any.
+        self.delete_box: QMessageBox | None = None
         # The open Ctrl+K room switcher, if any.
         self.quick_switch: QuickSwitchDialog | None = None
         # The open Ctrl+F / Ctrl+Shift+F search panel, if any.
@@ -267,6 +318,7 @@ class MainWindow(QMainWindow):
         # The first shortcut of each action is the one the menu shows.
         chat = self.menuBar().addMenu(self.tr("&Chat"))
         self.new_room_action = self._action(chat, self.tr("&New room…"), "Ctrl+N")
+        self.new_message_action = self._action(chat, self.tr("New &message…"), "Ctrl+Shift+N")
         self.reconnect_action = self._action(chat, self.tr("&Reconnect now"), "Ctrl+R")
         chat.addSeparator()
         self.settings_action = self._action(chat, self.tr("S&ettings…"), "Ctrl+,")
@@ -290,6 +342,16 @@ class MainWindow(QMainWindow):
             go, self.tr("&Previous room"), "Alt+Up", "Ctrl+Shift+Tab"
         )
         self.next_unread_action = self._action(go, self.tr("Next &unread room"), "Ctrl+Shift+A")
+
+        room = self.room_menu_bar = self.menuBar().addMenu(self.tr("&Room"))
+        self.topic_action = self._action(room, self.tr("Edit &topic"), "Ctrl+Shift+T")
+        self.members_action = self._action(room, self.tr("Show &members"), "Ctrl+Shift+M")
+        self.members_action.setCheckable(True)
+        self.members_action.setChecked(True)
+        self.invite_action = self._action(room, self.tr("&Invite people…"), "Ctrl+Shift+I")
+        room.addSeparator()
+        self.leave_action = self._action(room, self.tr("&Leave room…"))
+        self.delete_action = self._action(room, self.tr("&Delete room…"))
 
         view = self.menuBar().addMenu(self.tr("&View"))
         self.side_bar_action = self._action(view, self.tr("Show &side bar"), "Ctrl+Shift+S")
@@ -317,6 +379,7 @@ class MainWindow(QMainWindow):
         c.connectionChanged.connect(self._connection_changed)
         c.notify.connect(self._notify)
         c.roomCreated.connect(self.show_room)
+        c.roomRemoved.connect(self._room_removed)
         c.problem.connect(self._problem)
         c.certificateProblem.connect(self._certificate_problem)
 
@@ -328,10 +391,29 @@ class MainWindow(QMainWindow):
         self.view.message_delegate.retryRequested.connect(c.retry)
         self.connection.reconnectRequested.connect(c.reconnect_now)
         self.reconnect_action.triggered.connect(c.reconnect_now)
-        self.room_list.clicked.connect(lambda index: self.show_room(index.data(NAME_ROLE)))
-        self.room_list.activated.connect(lambda index: self.show_room(index.data(NAME_ROLE)))
+        for rooms in (self.room_list, self.dm_list):
+            rooms.clicked.connect(lambda index: self.show_room(index.data(NAME_ROLE)))
+            rooms.activated.connect(lambda index: self.show_room(index.data(NAME_ROLE)))
+        self.member_list.clicked.connect(lambda index: self.open_dm([index.data(NAME_ROLE)]))
+        self.member_list.activated.connect(lambda index: self.open_dm([index.data(NAME_ROLE)]))
         self.add_room_button.clicked.connect(self.ask_new_room)
         self.new_room_action.triggered.connect(self.ask_new_room)
+        self.new_message_button.clicked.connect(self.ask_new_message)
+        self.new_message_action.triggered.connect(self.ask_new_message)
+        self.header.topicEdited.connect(c.set_topic)
+        self.header.membersToggled.connect(self._members_toggled)
+        self.header.menuRequested.connect(
+            lambda where: self._popup(self.room_menu(self.messages.room), where)
+        )
+        self.members_panel.inviteRequested.connect(self._invite)
+        self.members_panel.removeRequested.connect(c.remove)
+        self.members_panel.leaveRequested.connect(c.leave)
+        self.members_panel.directMessageRequested.connect(self.open_dm)
+        self.topic_action.triggered.connect(self.header.edit_topic)
+        self.members_action.toggled.connect(self._members_toggled)
+        self.invite_action.triggered.connect(self.members_panel.ask_invite)
+        self.leave_action.triggered.connect(self.members_panel.ask_leave)
+        self.delete_action.triggered.connect(lambda: self.ask_delete_room(self.messages.room))
         self.sign_out_action.triggered.connect(self.ask_sign_out)
         self.quit_action.triggered.connect(self.quitRequested)
         self.certificate_bar.reviewRequested.connect(self.review_certificate)
@@ -353,8 +435,11 @@ class MainWindow(QMainWindow):
         self.shortcuts_action.triggered.connect(self.show_shortcuts)
         self.quiet_indicator.endRequested.connect(self._end_quiet)
         self._quiet_timer.timeout.connect(self._show_quiet)
-        self.room_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.room_list.customContextMenuRequested.connect(self._room_context_menu)
+        for rooms in (self.room_list, self.dm_list):
+            rooms.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            rooms.customContextMenuRequested.connect(
+                lambda where, view=rooms: self._room_context_menu(view, where)
+            )
         self._connect_message_actions()
 
     def _connect_message_actions(self) -> None:
@@ -375,39 +460,79 @@ class MainWindow(QMainWindow):
     def show_room(self, room: str) -> None:
         """Switch the conversation to ``room`` (from the cache at once)."""
         self.messages.reset(room, self.controller.open_room(room))
-        self.header.setText(f"# {room}")
+        self._show_room_entry()
         self._show_title()
         # Short enough for a small window; how to send is in the tooltip.
-        self.composer.setPlaceholderText(self.tr("Message #{room}").format(room=room))
+        self.composer.setPlaceholderText(self._composer_placeholder())
         self.composer.setToolTip(self.tr("Enter sends, Shift+Enter adds a line"))
         self.composer.setAccessibleDescription(self.composer.toolTip())
-        row = self.rooms.row_of(room)
-        if row is not None:
-            self.room_list.selectionModel().setCurrentIndex(
-                self.rooms.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect
-            )
+        self._select_current()
         self.composer.setFocus()
 
+    def current_entry(self) -> RoomEntry:
+        """The room on screen as last reported (a public room of that name until it is)."""
+        return self.rooms.entry(self.messages.room) or RoomEntry(self.messages.room)
+
+    def _show_room_entry(self) -> None:
+        """The header, the members panel and the Room menu for the room on screen."""
+        entry = self.current_entry()
+        self.header.show_room(entry)
+        grouped = entry.kind != "public"
+        self.members_panel.show_room(entry if grouped else None)
+        self.members_panel.set_can_remove(self._is_admin())
+        self._place_members_panel()
+        private = entry.kind == "private"
+        self.members_action.setEnabled(grouped)
+        self.invite_action.setEnabled(private)
+        self.leave_action.setEnabled(private)
+        self.delete_action.setEnabled(self._may_delete(entry.name))
+
+    def _composer_placeholder(self) -> str:
+        entry = self.current_entry()
+        if entry.kind == "public":
+            return self.tr("Message #{room}").format(room=entry.label)
+        return self.tr("Message {room}").format(room=entry.label)
+
+    def _select_current(self) -> None:
+        """Mark the room on screen in whichever section holds it, and nothing in the other."""
+        room = self.messages.room
+        sections = ((self.room_list, self.public_rooms), (self.dm_list, self.direct_rooms))
+        for view, section in sections:
+            row = section.row_of(room)
+            if row is None:
+                view.selectionModel().clearSelection()
+            else:
+                view.selectionModel().setCurrentIndex(
+                    section.index(row, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
+                )
+
     def _rooms_changed(self, rooms: list[RoomEntry]) -> None:
-        current = self.messages.room
         self.rooms.set_rooms(rooms)
-        row = self.rooms.row_of(current)
-        if row is not None:
-            self.room_list.selectionModel().setCurrentIndex(
-                self.rooms.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect
-            )
+        self._select_current()
         self.tray.set_unread(self.rooms.unread_total())
         self.launcher_badge.set_count(self.rooms.unread_total())
+        self._show_room_entry()
+        self.composer.setPlaceholderText(self._composer_placeholder())
         self._show_title()
 
     def _show_title(self) -> None:
         """ "(3) Chat Desktop — general": the unread count first, where a taskbar shows it."""
         unread = self.rooms.unread_total()
-        title = self.tr("Chat Desktop — {room}").format(room=self.messages.room)
+        title = self.tr("Chat Desktop — {room}").format(room=self.current_entry().label)
         self.setWindowTitle(f"({unread}) {title}" if unread else title)
+
+    def _room_removed(self, room: str) -> None:
+        """I left or was removed from ``room``, or it was deleted: on to general if it was shown."""
+        if room == self.messages.room:
+            self.show_room(DEFAULT_ROOM)
+            self.statusBar().showMessage(
+                self.tr("{room} is no longer open to you.").format(room=room), 8000
+            )
 
     def _members_changed(self, members: list[MemberEntry]) -> None:
         self.members.set_members(members)
+        self.rooms.set_online(frozenset(member.name for member in members if member.online))
+        self.members_panel.set_people(members)
         # @ offers the people online first, then the rest, each by name.
         ordered = sorted(members, key=lambda member: (not member.online, member.name.lower()))
         self.composer.set_people([member.name for member in ordered])
@@ -523,14 +648,103 @@ class MainWindow(QMainWindow):
         if self.new_room_dialog is not None:
             self.new_room_dialog.raise_()
             return
-        dialog = NewRoomDialog(self)
         c = self.controller
-        dialog.createRequested.connect(c.create_room)
+        dialog = NewRoomDialog(self, people=self.members.members(), me=c.username)
+        dialog.createRequested.connect(self._create_room)
         # The answer about the name asked for (roomCreated also shows the room).
         c.roomCreated.connect(dialog.room_created)
         c.roomRefused.connect(dialog.room_refused)
         dialog.finished.connect(lambda _result: self._new_room_closed(dialog))
         self._open_kept(dialog, "new_room_dialog")
+
+    def _create_room(self, name: str, private: bool, members: list[str]) -> None:
+        if private:
+            self.controller.create_room(name, private=True, members=members)
+        else:
+            self.controller.create_room(name)
+
+    def ask_new_message(self) -> None:
+        """Pick one or more people; the direct message with them opens."""
+        if self.new_message_dialog is not None:
+            self.new_message_dialog.raise_()
+            return
+        dialog = PeopleDialog(
+            self.tr("New message"),
+            self.tr("Open conversation"),
+            self.members.members(),
+            leave_out=frozenset({self.controller.username}),
+            note=self.tr("Pick one person, or several for a group conversation."),
+            parent=self,
+        )
+        dialog.peopleChosen.connect(self.open_dm)
+        self._open_kept(dialog, "new_message_dialog")
+
+    def open_dm(self, users: list[str]) -> None:
+        """Open (or create) the direct message with ``users``; it shows once it exists."""
+        others = [user for user in users if user and user != self.controller.username]
+        if others:
+            self.controller.open_dm(others)
+
+    def _invite(self, room: str, users: list[str]) -> None:
+        for user in users:
+            self.controller.invite(room, user)
+
+    def _is_admin(self) -> bool:
+        return bool(self.controller.is_admin)
+
+    def _may_delete(self, room: str) -> bool:
+        """Admins delete any room but general (the protocol's rule)."""
+        return self._is_admin() and room != DEFAULT_ROOM
+
+    def ask_delete_room(self, room: str) -> None:
+        """Ask an admin whether to delete ``room`` for everyone; Yes deletes it."""
+        if not self._may_delete(room):
+            return
+        if self.delete_box is not None:
+            self.delete_box.close()
+        label = (self.rooms.entry(room) or RoomEntry(room)).label
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            self.tr("Delete room"),
+            self.tr(
+                "Delete {room} for everyone? All its messages are erased, and its name "
+                "cannot be used again."
+            ).format(room=label),
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        delete = box.addButton(self.tr("Delete room"), QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        delete.clicked.connect(lambda: self.controller.delete_room(room))
+        box.finished.connect(box.deleteLater)
+        self.delete_box = box
+        box.finished.connect(lambda _result: self._forget_delete_box(box))
+        box.open()
+
+    def _forget_delete_box(self, box: QMessageBox) -> None:
+        if self.delete_box is box:
+            self.delete_box = None
+
+    def _members_toggled(self, shown: bool) -> None:
+        kind = self.current_entry().kind
+        if kind in self._members_wanted:
+            self._members_wanted[kind] = shown
+        self._place_members_panel()
+
+    def _place_members_panel(self) -> bool:
+        """Show the members panel (private rooms, direct messages) if wanted and there is room;
+        whether that changed."""
+        wanted = self._members_wanted.get(self.current_entry().kind, False)
+        wide = self.width() - (self.side_bar.width() if self.side_bar.isVisible() else 0)
+        shown = wanted and wide >= MEMBERS_PANEL_ROOM
+        changed = shown != self.members_panel.isVisibleTo(self)
+        self.members_panel.setVisible(shown)
+        self.header.set_members_shown(shown)
+        blocked = self.members_action.blockSignals(True)
+        self.members_action.setChecked(wanted)
+        self.members_action.blockSignals(blocked)
+        return changed
 
     def _new_room_closed(self, dialog: NewRoomDialog) -> None:
         self.controller.roomCreated.disconnect(dialog.room_created)
@@ -664,20 +878,36 @@ class MainWindow(QMainWindow):
         self._preferences_changed()
 
     def room_menu(self, room: str) -> QMenu:
-        """The room list's context menu for ``room``: mute or unmute it."""
+        """The context menu for ``room`` (room list, header's "⋯"): mute or unmute it,
+        leave a private room, delete it (admins)."""
         menu = QMenu(self)
         muted = room in self.policy.preferences.muted
         action = menu.addAction(self.tr("Unmute room") if muted else self.tr("Mute room"))
         action.triggered.connect(lambda: self.set_room_muted(room, not muted))
+        entry = self.rooms.entry(room) or RoomEntry(room)
+        if entry.kind == "private":
+            leave = menu.addAction(self.tr("Leave room…"))
+            leave.triggered.connect(lambda: self._leave_from_menu(room))
+        if self._may_delete(room):
+            menu.addSeparator()
+            delete = menu.addAction(self.tr("Delete room…"))
+            delete.triggered.connect(lambda: self.ask_delete_room(room))
         return menu
 
-    def _room_context_menu(self, where: QPoint) -> None:
-        index = self.room_list.indexAt(where)
+    def _leave_from_menu(self, room: str) -> None:
+        # The question is the members panel's, about the room on screen.
+        self.show_room(room)
+        self.members_panel.ask_leave()
+
+    def _room_context_menu(self, view: QListView, where: QPoint) -> None:
+        index = view.indexAt(where)
         if not index.isValid():
             return
-        menu = self.room_menu(str(index.data(NAME_ROLE)))
+        self._popup(self.room_menu(str(index.data(NAME_ROLE))), view.viewport().mapToGlobal(where))
+
+    def _popup(self, menu: QMenu, where: QPoint) -> None:
         menu.aboutToHide.connect(menu.deleteLater)
-        menu.popup(self.room_list.viewport().mapToGlobal(where))
+        menu.popup(where)
 
     def _preferences_changed(self) -> None:
         self.rooms.set_muted(self.policy.preferences.muted)
@@ -723,6 +953,12 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        # First the members panel (hidden when narrow), whose width would
+        # otherwise hold the conversation's minimum up; the splitter takes the
+        # change now (it would later hand the side bar its old width back).
+        if self._place_members_panel():
+            self._conversation_layout.activate()
+            self.splitter.refresh()
         # A narrow window gives the conversation the room: the splitter alone
         # would keep the side bar's width and squeeze the messages instead.
         side, middle = self.splitter.sizes()
@@ -732,6 +968,9 @@ class MainWindow(QMainWindow):
 
     def _refresh_icons(self) -> None:
         self.add_room_button.setIcon(icon("add"))
+        self.new_message_button.setIcon(icon("message"))
+        self.new_message_action.setIcon(icon("message"))
+        self.header.refresh_icons()
         self.composer_box.refresh_icons()
         self.attachments.refresh_icons()
         self.sign_out_action.setIcon(icon("sign-out"))
@@ -761,6 +1000,28 @@ class MainWindow(QMainWindow):
         self.tray.hide()
         self.launcher_badge.set_count(0)
         self.hide()
+
+
+def _room_view(model: RoomKindFilter, name: str, parent: QWidget) -> FittedListView:
+    """A section of the room list: icons, unread badges, names elided, never scrolled sideways."""
+    view = FittedListView(parent)
+    view.setModel(model)
+    view.setAccessibleName(name)
+    view.setItemDelegate(RoomDelegate(view))
+    view.setIconSize(QSize(16, 16))
+    view.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
+    view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    view.setTextElideMode(Qt.TextElideMode.ElideRight)
+    return view
+
+
+def _titled(title: QLabel, button: QToolButton) -> QHBoxLayout:
+    """A section title with its button on the right ("ROOMS  +")."""
+    row = QHBoxLayout()
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addWidget(title, 1)
+    row.addWidget(button)
+    return row
 
 
 def _section_title(text: str, parent: QWidget) -> QLabel:

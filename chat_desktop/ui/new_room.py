@@ -15,15 +15,19 @@ for the answer about that name: :meth:`NewRoomDialog.room_created` closes it,
 refusal) keeps it open with the text as typed and the reason under the field.
 Errors are where the user is looking; the status bar is for the connection.
 
-Issue 12 adds a "private" switch and a members picker: they belong between
-the note and the buttons, and :attr:`NewRoomDialog.createRequested` will then
-carry them too.
+Under the note, the "Private room" switch: a private room is seen only by
+its members, so switching it on shows a people picker (:mod:`.people`) for
+those to invite at once; :attr:`NewRoomDialog.createRequested` carries the
+switch and the picked people with the name. While the answer is awaited
+nothing can be changed; a refusal gives everything back as it was, the
+switch and the picks included.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal, Slot
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QLabel,
@@ -33,8 +37,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from chat_desktop.controller.entries import MemberEntry
 from chat_desktop.controller.room_requests import room_name_of
 from chat_desktop.controller.wording import say
+
+from .people import PeoplePicker
 
 NEW_ROOM_DIALOG = "newRoomDialog"
 
@@ -50,13 +57,21 @@ class NewRoomDialog(QDialog):
     """Asks for a room name and stays open until the room exists or the user cancels.
 
     Signals:
-        createRequested(str): Create was pressed on an acceptable name (trimmed,
-            lower-cased); answer with room_created() or room_refused().
+        createRequested(str, bool, list): Create was pressed on an acceptable
+            name (trimmed, lower-cased): the name, whether the room is private,
+            and the people to invite to it (empty for a public room); answer
+            with room_created() or room_refused().
     """
 
-    createRequested = Signal(str)
+    createRequested = Signal(str, bool, list)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        people: list[MemberEntry] | None = None,
+        me: str = "",
+    ) -> None:
         super().__init__(parent)
         self.setObjectName(NEW_ROOM_DIALOG)
         self.setWindowTitle(self.tr("New room"))
@@ -79,6 +94,16 @@ class NewRoomDialog(QDialog):
         self.note.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.note.setMinimumHeight(2 * self.note.fontMetrics().lineSpacing() + 4)
 
+        self.private_switch = QCheckBox(self.tr("&Private: only the members see it"), self)
+        self.private_switch.setObjectName("privateSwitch")
+        self.private_switch.setAccessibleName(self.tr("Private room"))
+        self.members_label = QLabel(self.tr("&Members to invite"), self)
+        self.members_picker = PeoplePicker(self, enter_submits=False)
+        self.members_picker.set_people(people or [], leave_out=frozenset({me}))
+        self.members_label.setBuddy(self.members_picker.filter)
+        self.members_label.hide()
+        self.members_picker.hide()
+
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
         self.create_button = QPushButton(self.tr("Create"), self)
         self.create_button.setDefault(True)
@@ -92,12 +117,25 @@ class NewRoomDialog(QDialog):
         layout.addWidget(label)
         layout.addWidget(self.name_field)
         layout.addWidget(self.note)
+        layout.addWidget(self.private_switch)
+        layout.addWidget(self.members_label)
+        layout.addWidget(self.members_picker, 1)
         layout.addSpacing(6)
         layout.addWidget(buttons)
         self.setMinimumWidth(400)
 
         self.name_field.textEdited.connect(self._edited)
+        self.private_switch.toggled.connect(self._private_toggled)
         self._check()
+
+    def _private_toggled(self, private: bool) -> None:
+        self.members_label.setVisible(private)
+        self.members_picker.setVisible(private)
+        # Room for the picker when it shows; back to the small dialog when it goes.
+        if private:
+            self.resize(self.width(), max(self.height(), 460))
+        else:
+            self.adjustSize()
 
     @property
     def showing_error(self) -> bool:
@@ -117,7 +155,7 @@ class NewRoomDialog(QDialog):
         if name != self.asked:
             return
         self.asked = None
-        self.name_field.setReadOnly(False)
+        self._freeze(False)
         self.name_field.setFocus()
         self._show(reason, error=True)
         self.create_button.setEnabled(not room_name_of(self.name_field.text())[1])
@@ -143,10 +181,18 @@ class NewRoomDialog(QDialog):
         if self.asked is not None or problem:
             return
         self.asked = name
-        self.name_field.setReadOnly(True)
+        self._freeze(True)
         self.create_button.setEnabled(False)
         self._show(self.tr("Creating #{room}…").format(room=self.asked), error=False)
-        self.createRequested.emit(self.asked)
+        private = self.private_switch.isChecked()
+        members = self.members_picker.chosen() if private else []
+        self.createRequested.emit(self.asked, private, members)
+
+    def _freeze(self, frozen: bool) -> None:
+        """Nothing changes while the answer is awaited; all of it comes back on a refusal."""
+        self.name_field.setReadOnly(frozen)
+        self.private_switch.setEnabled(not frozen)
+        self.members_picker.setEnabled(not frozen)
 
     def _show(self, text: str, *, error: bool) -> None:
         self.note.setText(text)

@@ -1,9 +1,16 @@
-"""The side bar's two lists: rooms with unread counts, and members with presence.
+"""The side bar's lists: rooms and direct messages with unread counts, and people with presence.
 
-Both are tiny list models fed with the controller's RoomEntry / MemberEntry
-lists, each replaced wholesale (a few dozen rows at most), plus a delegate
-that paints a room's unread count as a badge, and the unread mentions of me
-as a second one ("@2"). Muted rooms are dimmed.
+Both models are tiny list models fed with the controller's RoomEntry /
+MemberEntry lists, each replaced wholesale (a few dozen rows at most), plus
+a delegate that paints a room's unread count as a badge, and the unread
+mentions of me as a second one ("@2"). Muted rooms are dimmed.
+
+One :class:`RoomListModel` holds every room I can read, public and private
+rooms first, then direct messages; the side bar shows it in two sections
+through :class:`RoomKindFilter` (rooms, "Direct messages"), so that stepping
+through rooms, Ctrl+K and the unread total see one list. A room shows its
+label (a direct message: the other person's name), a private one a lock, a
+direct message the other person's presence dot.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QAbstractListModel,
     QCoreApplication,
     QModelIndex,
@@ -19,10 +27,18 @@ from PySide6.QtCore import (
     QRect,
     QRectF,
     QSize,
+    QSortFilterProxyModel,
     Qt,
 )
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import (
+    QListView,
+    QSizePolicy,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
 
 from chat_desktop.controller.entries import MemberEntry, RoomEntry
 
@@ -33,11 +49,13 @@ UNREAD_ROLE = Qt.ItemDataRole.UserRole + 1
 NAME_ROLE = Qt.ItemDataRole.UserRole + 2
 MENTIONS_ROLE = Qt.ItemDataRole.UserRole + 3
 MUTED_ROLE = Qt.ItemDataRole.UserRole + 4
+KIND_ROLE = Qt.ItemDataRole.UserRole + 5
 
 
 class RoomListModel(QAbstractListModel):
-    """Rooms by name; DisplayRole is "name", UNREAD_ROLE the unread count,
-    MENTIONS_ROLE how many of those mention me, MUTED_ROLE whether it is muted.
+    """Rooms, then direct messages, each by label; DisplayRole is the label,
+    NAME_ROLE the room's name, KIND_ROLE its kind, UNREAD_ROLE the unread
+    count, MENTIONS_ROLE how many of those mention me, MUTED_ROLE whether it is muted.
 
     Signals: none beyond QAbstractItemModel's.
     """
@@ -46,6 +64,25 @@ class RoomListModel(QAbstractListModel):
         super().__init__(parent)
         self._rooms: list[RoomEntry] = []
         self._muted: frozenset[str] = frozenset()
+        # Who is online: a direct message shows the other person's presence.
+        self._online: frozenset[str] = frozenset()
+        # My name: the members of a direct message other than me are "the others".
+        self._me = ""
+
+    def set_me(self, me: str) -> None:
+        self._me = me
+
+    def set_online(self, names: frozenset[str]) -> None:
+        """Who is online now (repaints the presence dots of direct messages)."""
+        if names == self._online:
+            return
+        self._online = names
+        if self._rooms:
+            self.dataChanged.emit(self.index(0), self.index(len(self._rooms) - 1))
+
+    def entry(self, name: str) -> RoomEntry | None:
+        """The room ``name`` as last reported, None when it is not in the list."""
+        return next((room for room in self._rooms if room.name == name), None)
 
     def set_muted(self, rooms: frozenset[str]) -> None:
         """The muted rooms (shown dimmed)."""
@@ -57,7 +94,9 @@ class RoomListModel(QAbstractListModel):
         return next((room.mentions for room in self._rooms if room.name == name), 0)
 
     def set_rooms(self, rooms: list[RoomEntry]) -> None:
-        rooms = sorted(rooms, key=lambda room: room.name)
+        rooms = sorted(
+            rooms, key=lambda room: (room.kind == "direct", room.label.casefold(), room.name)
+        )
         if [r.name for r in rooms] == [r.name for r in self._rooms]:
             # Same rooms, new counts: repaint without resetting the selection.
             self._rooms = rooms
@@ -90,8 +129,12 @@ class RoomListModel(QAbstractListModel):
         if not index.isValid() or not 0 <= index.row() < len(self._rooms):
             return None
         room = self._rooms[index.row()]
-        if role in (Qt.ItemDataRole.DisplayRole, NAME_ROLE):
+        if role == Qt.ItemDataRole.DisplayRole:
+            return room.label
+        if role == NAME_ROLE:
             return room.name
+        if role == KIND_ROLE:
+            return room.kind
         if role == UNREAD_ROLE:
             return room.unread
         if role == MENTIONS_ROLE:
@@ -103,14 +146,58 @@ class RoomListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole and (room.mentions or room.name in self._muted):
             return _room_tip(room, room.name in self._muted)
         if role == Qt.ItemDataRole.DecorationRole:
-            return icon("room")
+            if room.kind == "direct":
+                return icon("online" if self._anyone_online(room) else "offline")
+            return icon("lock" if room.kind == "private" else "room")
         if role == Qt.ItemDataRole.ToolTipRole and room.unread:
             return self.tr("%n unread", "", room.unread)
+        if role == Qt.ItemDataRole.ToolTipRole and room.kind == "private":
+            return self.tr("Private room")
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            # The painted badge, in words for a screen reader.
+            # The painted badge, lock and presence dot, in words for a screen reader.
+            what = self._spoken(room)
             if not room.unread:
-                return room.name
-            return self.tr("{room}, %n unread", "", room.unread).format(room=room.name)
+                return what
+            return self.tr("{room}, %n unread", "", room.unread).format(room=what)
+        return None
+
+    def _others(self, room: RoomEntry) -> list[str]:
+        return [member for member in room.members if member != self._me]
+
+    def _anyone_online(self, room: RoomEntry) -> bool:
+        return any(member in self._online for member in self._others(room))
+
+    def _spoken(self, room: RoomEntry) -> str:
+        if room.kind == "private":
+            return self.tr("{room}, private room").format(room=room.label)
+        if room.kind == "direct":
+            if self._anyone_online(room):
+                return self.tr("{name}, direct message, online").format(name=room.label)
+            return self.tr("{name}, direct message, offline").format(name=room.label)
+        return room.label
+
+
+class RoomKindFilter(QSortFilterProxyModel):
+    """One section of the room list: the rooms (public and private), or the direct messages.
+
+    Signals: none beyond QAbstractItemModel's.
+    """
+
+    def __init__(self, rooms: RoomListModel, *, direct: bool, parent: QObject | None = None):
+        super().__init__(parent)
+        # Which section: direct messages (True) or the rest.
+        self._direct = direct
+        self.setSourceModel(rooms)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:
+        model = self.sourceModel()
+        kind = model.data(model.index(source_row, 0, source_parent), KIND_ROLE)
+        return bool(kind == "direct") == self._direct
+
+    def row_of(self, name: str) -> int | None:
+        for row in range(self.rowCount()):
+            if self.index(row, 0).data(NAME_ROLE) == name:
+                return row
         return None
 
 
@@ -200,10 +287,19 @@ class MemberListModel(QAbstractListModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._members: list[MemberEntry] = []
+        # My own name, shown with "(you)" (a click on it opens no conversation).
+        self._me = ""
+
+    def set_me(self, me: str) -> None:
+        self._me = me
 
     def set_members(self, members: list[MemberEntry]) -> None:
+        members = sorted(members, key=lambda m: (not m.online, m.name.casefold()))
+        if members == self._members:
+            # Nothing changed: keep the selection and the current row.
+            return
         self.beginResetModel()
-        self._members = sorted(members, key=lambda m: (not m.online, m.name.casefold()))
+        self._members = members
         self.endResetModel()
 
     def members(self) -> list[MemberEntry]:
@@ -216,12 +312,17 @@ class MemberListModel(QAbstractListModel):
         if not index.isValid() or not 0 <= index.row() < len(self._members):
             return None
         member = self._members[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole and member.name == self._me:
+            return self.tr("{name} (you)").format(name=member.name)
         if role in (Qt.ItemDataRole.DisplayRole, NAME_ROLE):
             return member.name
         if role == Qt.ItemDataRole.DecorationRole:
             return icon("online" if member.online else "offline")
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self.tr("online") if member.online else self.tr("offline")
+            presence = self.tr("online") if member.online else self.tr("offline")
+            if member.admin:
+                return self.tr("{presence} · admin").format(presence=presence)
+            return presence
         if role == Qt.ItemDataRole.AccessibleTextRole:
             # The presence dot, in words for a screen reader.
             if member.online:
@@ -230,3 +331,46 @@ class MemberListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ForegroundRole and not member.online:
             return QPalette().brush(QPalette.ColorRole.PlaceholderText)
         return None
+
+
+class FittedListView(QListView):
+    """A list as tall as its rows (at most ``most_rows`` of them), scrolling beyond.
+
+    The side bar stacks rooms, direct messages and people: a short list
+    should not keep empty space that the next section needs, and a long one
+    scrolls instead of pushing the others out.
+
+    Signals: none beyond QListView's.
+    """
+
+    def __init__(self, parent: QWidget | None = None, *, most_rows: int = 12) -> None:
+        super().__init__(parent)
+        self._most_rows = most_rows
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+
+    def setModel(self, model: QAbstractItemModel | None) -> None:
+        super().setModel(model)
+        if model is not None:
+            for signal in (
+                model.rowsInserted,
+                model.rowsRemoved,
+                model.modelReset,
+                model.layoutChanged,
+            ):
+                signal.connect(self.updateGeometry)
+        self.updateGeometry()
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        model = self.model()
+        rows = min(model.rowCount() if model is not None else 0, self._most_rows)
+        height = sum(max(self.sizeHintForRow(row), 0) for row in range(rows))
+        # An empty section keeps a sliver under its title, not a blank box.
+        height = max(height, 8)
+        return QSize(hint.width(), height + 2 * self.frameWidth() + 6)
+
+    def minimumSizeHint(self) -> QSize:
+        # One whole row at least: a sliver of a cut row reads as a glitch.
+        model = self.model()
+        row = self.sizeHintForRow(0) if model is not None and model.rowCount() else 8
+        return QSize(super().minimumSizeHint().width(), row + 2 * self.frameWidth() + 2)

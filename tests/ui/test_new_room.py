@@ -11,6 +11,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
 
+from chat_desktop.controller.entries import MemberEntry
 from chat_desktop.ui.new_room import NewRoomDialog, hint
 from tests.waiting import eventually
 
@@ -28,6 +29,13 @@ def opened_dialog(client: ChatClient) -> NewRoomDialog:
     dialog = client.w.new_room_dialog
     assert dialog is not None and dialog.isVisible()
     return dialog
+
+
+PEOPLE = [
+    MemberEntry("alice", True),
+    MemberEntry("bob", False),
+    MemberEntry("carol", True),
+]
 
 
 def type_name(dialog: NewRoomDialog, text: str) -> None:
@@ -55,9 +63,37 @@ def test_the_name_is_checked_as_typed_and_create_waits_for_a_good_one(qtbot: QtB
 
     with qtbot.waitSignal(dialog.createRequested) as asked:
         QTest.keyClick(dialog.name_field, Qt.Key.Key_Return)
-    assert asked.args == ["team-plans_2"]
+    assert asked.args == ["team-plans_2", False, []]
     # Waiting for the answer: no second request.
     assert not dialog.create_button.isEnabled() and dialog.name_field.isReadOnly()
+
+
+def test_the_new_room_dialog_sends_private_and_its_members_and_keeps_them_after_a_refusal(
+    qtbot: QtBot,
+) -> None:
+    dialog = NewRoomDialog(people=PEOPLE, me="alice")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert not dialog.members_picker.isVisible()
+    QTest.keyClicks(dialog.name_field, "plans")
+    dialog.private_switch.click()
+    assert dialog.members_picker.isVisible()
+    # Enter in the picker's filter picks a person; it does not create the room half done.
+    QTest.keyClicks(dialog.members_picker.filter, "bob")
+    QTest.keyClick(dialog.members_picker.filter, Qt.Key.Key_Return)
+    assert dialog.asked is None and dialog.members_picker.chosen() == ["bob"]
+    assert dialog.members_picker.filter.text() == ""
+
+    with qtbot.waitSignal(dialog.createRequested) as asked:
+        dialog.create_button.click()
+    assert asked.args == ["plans", True, ["bob"]]
+    assert not dialog.private_switch.isEnabled() and not dialog.members_picker.isEnabled()
+
+    dialog.room_refused("plans", "That name is taken.")
+    assert dialog.showing_error and dialog.note.text() == "That name is taken."
+    assert dialog.name_field.text() == "plans" and dialog.private_switch.isChecked()
+    assert dialog.members_picker.chosen() == ["bob"] and dialog.members_picker.isEnabled()
+    assert dialog.create_button.isEnabled()
 
 
 def test_a_room_created_from_the_dialog_opens_and_the_dialog_closes(
