@@ -220,7 +220,7 @@ class MainWindow(QMainWindow):
         self.attachments = AttachmentArea(controller.files, middle)
         composer_grid = self.composer_box.layout()
         assert isinstance(composer_grid, QGridLayout)
-        composer_grid.addWidget(self.attachments.attach_button, 0, 3, Qt.AlignmentFlag.AlignBottom)
+        composer_grid.addWidget(self.attachments.attach_button, 1, 3, Qt.AlignmentFlag.AlignBottom)
         self.composer.has_attachments = lambda: bool(self.attachments.chosen())
         self.file_drops = FileDrops(self.attachments, self)
         self.setAcceptDrops(True)
