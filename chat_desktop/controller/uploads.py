@@ -49,7 +49,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from chat_desktop.storage import ChatCache
-from chat_desktop.transport.files import FileClient, file_type
+from chat_desktop.transport.files import FileClient, UploadStopped, file_type
 from chat_desktop.transport.http_api import ApiError
 from chat_protocol import Error, ErrorCode, rules
 
@@ -89,6 +89,8 @@ class PendingFiles:
     reuploads: int = 0
     # Why it stopped (a protocol code or a marked phrase); "" while it goes on.
     failed: str = ""
+    # A file's bytes are on the wire right now (see UploadQueue.cancel).
+    sending: bool = False
 
     def entry(self, me: str) -> MessageEntry:
         """The message as the window shows it while its files go up."""
@@ -258,8 +260,14 @@ class UploadQueue:
         if pending is None or pending.handed:
             return False
         task = self._running.pop(client_id, None)
-        if task is not None:
+        if task is not None and not pending.sending:
+            # Waiting (to retry, for the limit): nothing of it is on the wire.
             task.cancel()
+        # While a file goes up the task is left to end by itself: the upload
+        # asks before each block whether its message is still wanted and cuts
+        # the body off (the server discards it), or, when the last block had
+        # already gone, learns the id from the answer and deletes the file.
+        # Cancelling the request could lose that answer and leave the file.
         del self._pending[client_id]
         self._save()
         self._forget_scratch(pending)
@@ -360,7 +368,11 @@ class UploadQueue:
         while True:
             try:
                 await self._upload_missing(pending)
+            except UploadStopped:
+                return
             except ApiError as exc:
+                if pending.client_id not in self._pending:
+                    return  # cancelled while the failing request was under way
                 if _is_final(exc):
                     self._fail(pending, refusal_reason(exc.code or "", str(exc)))
                     return
@@ -377,6 +389,8 @@ class UploadQueue:
                 self._fail(pending, UNREADABLE)
                 return
             break
+        if pending.client_id not in self._pending:
+            return  # cancelled as its last file went up (and was deleted again)
         pending.handed = True
         self._save()
         self._on_ready(pending.client_id, pending.room, pending.text, pending.reply_to)
@@ -399,7 +413,15 @@ class UploadQueue:
             def progress(sent: int, _size: int, before: int = before) -> None:
                 self._on_progress(pending.client_id, before + sent, total)
 
-            uploaded = await client.upload(path, on_progress=progress)
+            pending.sending = True
+            try:
+                uploaded = await client.upload(
+                    path,
+                    on_progress=progress,
+                    stop=lambda: pending.client_id not in self._pending,
+                )
+            finally:
+                pending.sending = False
             if pending.client_id not in self._pending:
                 # Cancelled the moment the answer came: it must not stay behind.
                 await client.delete(uploaded.id)

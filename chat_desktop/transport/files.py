@@ -41,6 +41,11 @@ OCTET_STREAM = "application/octet-stream"
 Progress = Callable[[int, int], None]
 
 
+class UploadStopped(Exception):
+    """The upload was stopped before its last byte left (``upload(stop=...)``):
+    the server got a cut-off body, which it discards."""
+
+
 @dataclass(frozen=True, slots=True)
 class UploadedFile:
     """The server's answer to an upload."""
@@ -89,17 +94,34 @@ class FileClient:
         return self._limit
 
     async def upload(
-        self, path: Path, *, name: str | None = None, on_progress: Progress | None = None
+        self,
+        path: Path,
+        *,
+        name: str | None = None,
+        on_progress: Progress | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> UploadedFile:
         """Send the file at ``path`` (named ``name``, else its own name); the server's record.
 
         OSError when the file cannot be read; ApiError when the server refuses
-        it or does not answer.
+        it or does not answer. ``stop`` is asked before each block: once it
+        says True, the body is cut off and UploadStopped raised. It is never
+        asked after the last block, so an upload is either cut off (nothing
+        stored) or answered (the caller learns the id and can delete it):
+        cancelling the request task instead could lose the answer of an upload
+        the server already stored.
         """
         size = await asyncio.to_thread(lambda: path.stat().st_size)
         handle = await asyncio.to_thread(path.open, "rb")
         try:
-            body = _blocks(handle, size, on_progress)
+            stopped = False
+
+            def stopping() -> bool:
+                nonlocal stopped
+                stopped = stopped or (stop is not None and stop())
+                return stopped
+
+            body = _blocks(handle, size, on_progress, stopping)
             headers = {"Content-Type": file_type(path), "Content-Length": str(size)}
             params = {"name": name or path.name}
             async with self._api.exchange(
@@ -111,6 +133,10 @@ class FileClient:
                 idle_limit=self._idle_limit,
             ) as response:
                 answer = ApiResponse(response.status, _json_object(await self._api.read(response)))
+        except ApiError:
+            if stopped:
+                raise UploadStopped(path.name) from None
+            raise
         finally:
             await asyncio.to_thread(handle.close)
         if answer.status != 201:
@@ -167,11 +193,14 @@ class FileClient:
 
 
 async def _blocks(
-    handle: BinaryIO, size: int, on_progress: Progress | None
+    handle: BinaryIO, size: int, on_progress: Progress | None, stop: Callable[[], bool]
 ) -> AsyncIterator[bytes]:
-    """The file's bytes in blocks, read off the loop's thread, reporting what went."""
+    """The file's bytes in blocks, read off the loop's thread, reporting what went;
+    cut off (the request fails) when ``stop()`` says so before a block."""
     sent = 0
     while sent < size:
+        if stop():
+            raise UploadStopped("stopped")
         block = await asyncio.to_thread(handle.read, min(BLOCK, size - sent))
         if not block:
             # The file shrank while being sent: the Content-Length would lie.

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import hashlib
 import os
-import sqlite3
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from chat_desktop.transport.files import FileClient
 from chat_desktop.transport.http_api import ApiError
 from chat_server.app import ChatServer
 from tests.accounts import sign_in
+from tests.sqlite_driver import sqlite
 from tests.waiting import eventually
 
 MiB = 1024 * 1024
@@ -48,7 +48,7 @@ def sha(data: bytes) -> str:
 
 def uploads_on(server: ChatServer) -> int:
     """Uploads the server has recorded (read from its database file, as committed)."""
-    with contextlib.closing(sqlite3.connect(server.config.data_dir / "chat.sqlite3")) as db:
+    with contextlib.closing(sqlite.connect(server.config.data_dir / "chat.sqlite3")) as db:
         return int(db.execute("SELECT COUNT(*) FROM uploads").fetchone()[0])
 
 

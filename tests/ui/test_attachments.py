@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from pytestqt.qtbot import QtBot
 
 from chat_desktop.controller.entries import MessageEntry
 from chat_desktop.ui.thumbnails import ThumbnailLoader
+from tests.sqlite_driver import sqlite
 from tests.waiting import eventually
 
 from .conftest import ChatClient, LocalChatServer, alice_and_bob, connected
@@ -161,7 +161,7 @@ def test_cancel_on_an_upload_removes_its_row_and_leaves_nothing_on_the_server(
 
         def uploads() -> int:
             database = chat_server_here.data_dir / "chat.sqlite3"
-            with contextlib.closing(sqlite3.connect(database)) as db:
+            with contextlib.closing(sqlite.connect(database)) as db:
                 return int(db.execute("SELECT COUNT(*) FROM uploads").fetchone()[0])
 
         files = chat_server_here.data_dir / "files"

@@ -13,13 +13,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 from chat_desktop.controller.entries import DeliveryState, MessageEntry
 from chat_server.storage.models import Upload
 from tests.accounts import register
+from tests.sqlite_driver import sqlite
 from tests.waiting import eventually
 
 from .conftest import ChatClient, LocalChatServer, alice_and_bob, connected
@@ -43,7 +43,7 @@ def with_files(client: ChatClient) -> list[MessageEntry]:
 
 def uploads_on(server: LocalChatServer) -> int:
     """Uploads the server has recorded (read from its database file, as committed)."""
-    with contextlib.closing(sqlite3.connect(server.data_dir / "chat.sqlite3")) as db:
+    with contextlib.closing(sqlite.connect(server.data_dir / "chat.sqlite3")) as db:
         return int(db.execute("SELECT COUNT(*) FROM uploads").fetchone()[0])
 
 
