@@ -123,10 +123,13 @@ class FileStore(ABC):
 
     @abstractmethod
     def place(self, staged: StagedFile) -> str:
-        """Move ``staged`` to its address (replacing identical bytes there); return the address.
+        """Make sure ``staged``'s bytes are at their address; return the address.
 
-        Blocking: called on a database thread inside the transaction that
-        records the upload.
+        Bytes the store put there ahead (``staged.ahead``) and still there
+        are left as they are; else ``staged`` is moved there (replacing
+        identical bytes). Blocking: called on the database's writer thread
+        inside the transaction that records the upload, so it should be
+        quick (see the module doc).
         """
 
     @abstractmethod
