@@ -207,7 +207,9 @@ async def _under_load(
     await probe.start()
     try:
         # Idle: chat only; the server's memory at rest meanwhile.
+        idle_from = time.monotonic_ns()
         await asyncio.sleep(args.idle)
+        idle_until = time.monotonic_ns()
         idle_rss = statistics.median([ours.stats.rss_bytes() for _ in range(5)])
         idle_delays, probe.delays = probe.delays, []
         context = multiprocessing.get_context("spawn")
@@ -224,7 +226,9 @@ async def _under_load(
         sampler = asyncio.create_task(_sample_rss(ours, stop))
         mine.send("go")
         started = time.monotonic()
+        busy_from = time.monotonic_ns()
         upload_seconds = await loop.run_in_executor(None, mine.recv)
+        busy_until = time.monotonic_ns()
         busy_seconds = time.monotonic() - started
         stop.set()
         rss = await sampler
@@ -249,7 +253,31 @@ async def _under_load(
         "idle_messages": idle["count"],
         "busy_messages": busy["count"],
         "p99_ratio": harness.ratio(busy["p99_ms"], idle["p99_ms"]),
+        "phases_ns": {"idle": [idle_from, idle_until], "busy": [busy_from, busy_until]},
     }
+
+
+def _loop_lag(path: Path, phases: dict[str, list[int]]) -> dict[str, dict[str, float]]:
+    """How late our server's 10 ms timer fired in each phase (bench.ours_server --loop-lag)."""
+    samples = []
+    with open(path, encoding="ascii") as source:
+        for line in source:
+            at, lag = line.split()
+            samples.append((int(at), int(lag) / 1e6))
+    figures = {}
+    for phase, (start, end) in phases.items():
+        lags = sorted(lag for at, lag in samples if start <= at < end)
+        if not lags:
+            continue
+        figures[phase] = {
+            "samples": len(lags),
+            "p50_ms": lags[len(lags) // 2],
+            "p99_ms": lags[min(len(lags) - 1, int(len(lags) * 0.99))],
+            "max_ms": lags[-1],
+            # Share of the phase the loop was late by more than a message's idle p99.
+            "late_5ms": sum(lag > 5 for lag in lags) / len(lags),
+        }
+    return figures
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -258,8 +286,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         load = folder / "load.bin"
         _write_payload(transfer, int(args.size_mb * MiB))
         _write_payload(load, int(args.upload_mb * MiB))
+        lag_file = folder / "loop-lag.txt"
         servers = (
-            harness.ServerProcess.ours(folder / "data"),
+            harness.ServerProcess.ours(folder / "data", extra=["--loop-lag", str(lag_file)]),
             harness.ServerProcess.baseline("bare files", "bare_files"),
         )
         with harness.running(*servers) as (ours, bare):
@@ -272,6 +301,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             tokens = await harness.register_users(ours.url, names)
             runs = await _throughput(ours, bare, tokens["bench"], transfer, args.repeat)
             load_row = await _under_load(ours, tokens, args, load)
+        load_row["loop_lag"] = _loop_lag(lag_file, load_row.pop("phases_ns"))
     rows = harness.medians(runs, ["target"])
     at = {row["target"]: row for row in rows}
     ratios = {
@@ -318,6 +348,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 load_row["busy_p99_ms"],
             ],
             ["during / idle", "", "", load_row["p99_ratio"]],
+        ],
+    )
+    lag = load_row["loop_lag"]
+    harness.print_table(
+        "How late our server's event loop ran a 10 ms timer (ms)",
+        ["phase", "samples", "p50", "p99", "max", "share > 5 ms"],
+        [
+            [phase, f["samples"], f["p50_ms"], f["p99_ms"], f["max_ms"], f["late_5ms"]]
+            for phase, f in lag.items()
         ],
     )
     return {"benchmark": "files", "rows": rows, "runs": runs, "ratios": ratios, "load": load_row}

@@ -28,6 +28,7 @@ import asyncio
 import dataclasses
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,9 @@ from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 from chat_server.storage import open_store
 from chat_server.storage.search_index import SearchIndex
+
+# How often the loop-lag probe (--loop-lag) sets its timer.
+LAG_INTERVAL_NS = 10_000_000
 
 
 class _NoSearchIndex(SearchIndex):
@@ -47,7 +51,32 @@ class _NoSearchIndex(SearchIndex):
         return 0
 
 
-async def serve(config: ServerConfig, search_index: bool = True) -> None:
+async def _probe_loop_lag(path: Path, stop: asyncio.Event) -> None:
+    """Every ``LAG_INTERVAL_NS``, how late the event loop ran a timer: written to ``path``.
+
+    A chat message needs several turns of the loop (its frame, the store's
+    answer, the fan-out), so how late a plain timer fires is the most direct
+    measure of what uploads cost everyone else. Lines are
+    ``monotonic_ns lag_ns``; ``time.monotonic_ns`` is one clock for every
+    process of the machine, so a benchmark can split them into its phases.
+    """
+    lines: list[str] = []
+    with open(path, "w", encoding="ascii") as sink:  # noqa: ASYNC230 (once, at start)
+        while not stop.is_set():
+            due = time.monotonic_ns() + LAG_INTERVAL_NS
+            await asyncio.sleep(LAG_INTERVAL_NS / 1e9)
+            now = time.monotonic_ns()
+            lines.append(f"{now} {max(0, now - due)}\n")
+            if len(lines) >= 100:
+                sink.writelines(lines)
+                sink.flush()
+                lines.clear()
+        sink.writelines(lines)
+
+
+async def serve(
+    config: ServerConfig, search_index: bool = True, loop_lag: Path | None = None
+) -> None:
     """Run until SIGTERM or SIGINT, then stop the server cleanly (pending writes finish)."""
     store = open_store(config)
     if not search_index:
@@ -59,9 +88,12 @@ async def serve(config: ServerConfig, search_index: bool = True) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    probe = asyncio.create_task(_probe_loop_lag(loop_lag, stop)) if loop_lag else None
     try:
         await stop.wait()
     finally:
+        if probe is not None:
+            await probe
         await server.stop()
 
 
@@ -79,6 +111,11 @@ def main() -> None:
         type=float,
         help="sys.setswitchinterval for a diagnosis (GIL hand-over between the loop and the"
         " storage thread); default: Python's 5 ms",
+    )
+    parser.add_argument(
+        "--loop-lag",
+        type=Path,
+        help="write how late a 10 ms timer fires to this file (monotonic_ns lag_ns per line)",
     )
     parser.add_argument(
         "--without-search-index",
@@ -105,7 +142,7 @@ def main() -> None:
         # not the registration limit.
         registration_burst=100_000,
     )
-    asyncio.run(serve(config, search_index=not args.without_search_index))
+    asyncio.run(serve(config, search_index=not args.without_search_index, loop_lag=args.loop_lag))
 
 
 if __name__ == "__main__":

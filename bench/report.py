@@ -713,7 +713,17 @@ def section_files(result: dict[str, Any], charts: Path) -> str:
             ["during uploads", load["busy_messages"], load["busy_p50_ms"], load["busy_p99_ms"]],
         ],
     )
-    return f"{throughput}\n\n{memory}\n\nChat meanwhile:\n\n{latency}\n"
+    lag = load.get("loop_lag", {})
+    loop = table(
+        ["phase", "timer ticks", "p50 ms", "p99 ms", "max ms", "share > 5 ms late"],
+        [
+            [phase, f["samples"], f["p50_ms"], f["p99_ms"], f["max_ms"], f["late_5ms"]]
+            for phase, f in lag.items()
+        ],
+    )
+    # Results saved before bench.files measured the loop have no lag figures.
+    lagging = f"\n\nHow late our server's event loop ran a 10 ms timer:\n\n{loop}" if lag else ""
+    return f"{throughput}\n\n{memory}\n\nChat meanwhile:\n\n{latency}{lagging}\n"
 
 
 # Charts ------------------------------------------------------------------------

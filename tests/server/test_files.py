@@ -28,6 +28,7 @@ import pytest
 from chat_protocol.rules import format_ts
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
+from chat_server.storage import files as files_module
 from chat_server.storage.file_records import UnknownFile, hold_uploads, release_uploads
 from chat_server.storage.peewee_store import PeeweeChatStore
 from tests.conftest import ServerProcess
@@ -320,6 +321,49 @@ async def test_the_same_bytes_twice_are_stored_once_until_the_last_upload_goes(
         async with session.delete(f"/api/v1/files/{second['id']}", headers=bearer(bob)):
             pass
     assert stored_files(chat_server) == []
+
+
+async def test_an_upload_works_on_a_folder_without_hard_links(
+    chat_server: ChatServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Some shared folders (SMB) refuse hard links: the bytes are then renamed
+    # to their address inside the record's transaction instead of ahead of it.
+    def no_links(source: object, target: object) -> None:
+        raise PermissionError("this file system has no hard links")
+
+    monkeypatch.setattr(files_module.os, "link", no_links)
+    alice = await register(chat_server, "alice")
+    async with http(chat_server) as session:
+        status, body = await upload(session, alice, b"no links here")
+        assert status == 201
+        async with session.get(f"/api/v1/files/{body['id']}", headers=bearer(alice)) as response:
+            assert await response.read() == b"no links here"
+    assert len(stored_files(chat_server)) == 1
+    assert temporary_files(chat_server) == []
+
+
+async def test_bytes_removed_after_they_were_put_ahead_are_placed_again_with_the_record(
+    chat_server: ChatServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A sweep may remove bytes at an address (their row unheld) between the
+    # upload putting its bytes there ahead and its record's transaction: the
+    # record must still never commit without its bytes.
+    finish = files_module.SharedFolderStore._finish
+
+    def swept_right_after(store: files_module.SharedFolderStore, sink: Any) -> Any:
+        staged = finish(store, sink)
+        assert staged.ahead
+        store.remove(staged.sha256)
+        return staged
+
+    monkeypatch.setattr(files_module.SharedFolderStore, "_finish", swept_right_after)
+    alice = await register(chat_server, "alice")
+    async with http(chat_server) as session:
+        _, body = await upload(session, alice, b"swept meanwhile")
+        async with session.get(f"/api/v1/files/{body['id']}", headers=bearer(alice)) as response:
+            assert response.status == 200
+            assert await response.read() == b"swept meanwhile"
+    assert temporary_files(chat_server) == []
 
 
 # Limits -------------------------------------------------------------------------

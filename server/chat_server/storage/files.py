@@ -6,13 +6,22 @@ A file's bytes are stored once per content, under their SHA-256 (the
 a crash from leaving a half file behind a record:
 
 1. :meth:`FileStore.stage` streams a body to a temporary name, hashing it on
-   the way, and fsyncs it; nothing refers to it yet.
-2. :meth:`FileStore.place` renames it to its address and fsyncs the folder.
-   The metadata store calls it *inside* the transaction that records the
-   upload, after that transaction took the blob's row: so the bytes are in
-   place before the record can commit, and a sweep that removes the bytes
-   of the same address (a row it deleted in its own transaction) cannot run
-   between the two (see :mod:`.file_records`).
+   the way, and fsyncs it; nothing refers to it yet. The shared-folder store
+   then also puts the bytes at their address *ahead* of the record, as a
+   second name of the same file (a hard link, its folder fsynced), on its own
+   file thread: nothing refers to them yet either, and bytes no record holds
+   are what a sweep removes (after a grace period).
+2. :meth:`FileStore.place` makes sure they are at their address: when they
+   were put there ahead and are still there, that is one ``stat``; else it
+   renames the temporary file there and fsyncs the folder. The metadata
+   store calls it *inside* the transaction that records the upload, after
+   that transaction took the blob's row: so the bytes are in place before
+   the record can commit, and a sweep that removes the bytes of the same
+   address (a row it deleted in its own transaction) cannot run between the
+   two (see :mod:`.file_records`). That transaction runs on the database's
+   one writer thread, which commits chat messages too: the link ahead keeps
+   a rename, a folder fsync and (for bytes already stored) the freeing of a
+   file's blocks off it, so chat messages do not queue behind uploads.
 3. :meth:`FileStore.remove` deletes the bytes once no record holds them.
 
 A temporary file left by a crash (or a client that vanished mid-upload in a
@@ -36,6 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -72,11 +82,15 @@ class TooLarge(Exception):
 
 @dataclass(frozen=True, slots=True)
 class StagedFile:
-    """A body received whole into a temporary file, not yet at its address."""
+    """A body received whole into a temporary file, not yet recorded."""
 
     path: Path
     sha256: str
     size: int
+    # Whether the store already put these bytes at their address (a second
+    # name, or fresh identical bytes that were there), so that place() has
+    # only to check they are still there.
+    ahead: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +123,13 @@ class FileStore(ABC):
 
     @abstractmethod
     def place(self, staged: StagedFile) -> str:
-        """Move ``staged`` to its address (replacing identical bytes there); return the address.
+        """Make sure ``staged``'s bytes are at their address; return the address.
 
-        Blocking: called on a database thread inside the transaction that
-        records the upload.
+        Bytes the store put there ahead (``staged.ahead``) and still there
+        are left as they are; else ``staged`` is moved there (replacing
+        identical bytes). Blocking: called on the database's writer thread
+        inside the transaction that records the upload, so it should be
+        quick (see the module doc).
         """
 
     @abstractmethod
@@ -229,7 +246,9 @@ class SharedFolderStore(FileStore):
 
     async def stage(self, chunks: AsyncIterator[bytes], limit: int) -> StagedFile:
         path = self._temporary / f"{secrets.token_hex(16)}{TEMPORARY_SUFFIX}"
-        sink = _Sink(path)
+        # Creating a file waits for the file system's journal, which the
+        # other uploads' fsyncs keep busy: never on the event loop.
+        sink = await self._on_thread(_Sink, path)
         # The block being hashed and written on a thread while the next one
         # arrives: receiving and writing overlap, and the event loop copies
         # nothing (the chunks go to the thread as they came).
@@ -251,7 +270,7 @@ class SharedFolderStore(FileStore):
             if writing is not None:
                 await writing
             await self._on_thread(sink.write, block)
-            return await self._on_thread(sink.finish)
+            return await self._on_thread(self._finish, sink)
         except BaseException:
             if writing is not None:
                 # The thread must be done with the file before it is closed.
@@ -261,9 +280,37 @@ class SharedFolderStore(FileStore):
                 path.unlink()
             raise
 
+    def _finish(self, sink: _Sink) -> StagedFile:
+        # On the file thread: fsync, then the bytes at their address ahead of
+        # the record (see the module doc), so that place() is a stat.
+        staged = sink.finish()
+        target = self._path(staged.sha256)
+        private_folder(target.parent)
+        try:
+            os.link(staged.path, target)
+        except FileExistsError:
+            # Identical bytes are there: a fresh time keeps a sweep of bytes no
+            # record holds from taking them before the record commits (see
+            # remove_if_stale); this upload's own copy goes with discard().
+            try:
+                os.utime(target)
+            except FileNotFoundError:
+                return staged  # removed meanwhile: place() renames ours there
+        except OSError:
+            # A shared folder without hard links (some SMB servers): place()
+            # renames inside the transaction, as it always could.
+            return staged
+        else:
+            _fsync_folder(target.parent)
+        return dataclasses.replace(staged, ahead=True)
+
     def place(self, staged: StagedFile) -> str:
         address = staged.sha256
         target = self._path(address)
+        if staged.ahead and target.exists():
+            # Put there ahead, and no sweep removed it since (a sweep removes
+            # bytes only in a transaction, and this one holds the blob's row).
+            return address
         private_folder(target.parent)
         # Replacing identical bytes changes nothing a reader can see, and gives
         # the address a fresh time (see remove_if_stale).
