@@ -43,9 +43,12 @@ Its two rules:
   goes on *carefully*: on the socket one write at a time, each only after the
   previous one's answer, until the backlog is drained, when pipelining comes
   back. Over HTTP every POST is answered before the next goes out anyway.
-  A younger write that the server stored in the race before the refusal was
-  heard is sent again with its client_id and answered with its first ack:
-  stored once, never twice.
+  The socket's own part (docs/protocol.md, "Socket sessions"): the server
+  refuses what follows a rate-limited write on that connection until it
+  comes again, so the frames already on their way behind it cannot be stored
+  first either. Against a server without that rule, a younger write stored
+  in that race is sent again with its client_id and answered with its first
+  ack: out of place, but stored once, never twice.
 
 A message is shown QUEUED again when its ack has not come ``ack_timeout``
 seconds after it went out (:data:`ACK_TIMEOUT`): a server that stopped
