@@ -34,7 +34,7 @@ from typing import Protocol
 from chat_desktop.transport.http_api import AccountClient, ApiError, Person
 from chat_desktop.transport.link import ServerLink
 from chat_desktop.transport.state import LinkKind, LinkState
-from chat_protocol import ClientEvent, ServerEvent
+from chat_protocol import ClientEvent, Error, ErrorCode, ServerEvent
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +102,18 @@ class Connection:
         self._flush_handle: asyncio.TimerHandle | None = None
         # More parts that hear every state change after on_state (see watch()).
         self._watchers: list[Callable[[LinkState], None]] = []
+        # Who hears a rate_limited refusal at once (see watch_rate_limits()).
+        self._rate_listeners: list[Callable[[Error], None]] = []
 
     def watch(self, listener: Callable[[LinkState], None]) -> None:
         """Have ``listener`` hear every state change too (after ``on_state``)."""
         self._watchers.append(listener)
+
+    def watch_rate_limits(self, listener: Callable[[Error], None]) -> None:
+        """Have ``listener`` hear every ``rate_limited`` refusal the moment the link hands
+        it over, before its batch: the outbox must stop sending before its next write
+        goes out (over HTTP that is before :meth:`send` returns), not 30 ms later."""
+        self._rate_listeners.append(listener)
 
     def start(self, base_url: str | None = None) -> None:
         """Make and start the link (on the running loop); ``base_url`` overrides the address."""
@@ -201,6 +209,9 @@ class Connection:
     def _on_event(self, event: ServerEvent) -> None:
         if self.closed:
             return
+        if isinstance(event, Error) and event.code == ErrorCode.RATE_LIMITED:
+            for listener in self._rate_listeners:
+                listener(event)
         self._incoming.append(event)
         if self._flush_handle is None:
             loop = asyncio.get_running_loop()

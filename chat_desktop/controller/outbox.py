@@ -31,6 +31,24 @@ Its two rules:
 - **In order.** Messages go out in the order they were written, one after the
   other under a lock, and sending stops at the first one that does not go
   out: a younger message never overtakes an older one.
+- **In order under the rate limit too.** Writes are pipelined (sent without
+  waiting for each ack), which keeps a backlog fast; but when the server
+  refuses one with ``rate_limited`` and a token refills before it reads the
+  next frame, that younger write would be stored before the refused one. So a
+  ``rate_limited`` refusal (heard the moment the link hands it over,
+  :meth:`~.connection.Connection.watch_rate_limits`, so over HTTP before the
+  next POST) stops sending for ``rate_limit_retry`` seconds and rewinds: the
+  refused write and every one handed over after it count as not sent (their
+  own refusals, arriving next, are echoes and change nothing). Then the outbox
+  goes on *carefully*: on the socket one write at a time, each only after the
+  previous one's answer, until the backlog is drained, when pipelining comes
+  back. Over HTTP every POST is answered before the next goes out anyway.
+  The socket's own part (docs/protocol.md, "Socket sessions"): the server
+  refuses what follows a rate-limited write on that connection until it
+  comes again, so the frames already on their way behind it cannot be stored
+  first either. Against a server without that rule, a younger write stored
+  in that race is sent again with its client_id and answered with its first
+  ack: out of place, but stored once, never twice.
 
 A message is shown QUEUED again when its ack has not come ``ack_timeout``
 seconds after it went out (:data:`ACK_TIMEOUT`): a server that stopped
@@ -57,6 +75,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from chat_desktop.storage import ChatCache, OutboxEntry
+from chat_desktop.transport.state import LinkKind
 from chat_protocol import (
     Ack,
     ClientEvent,
@@ -81,8 +100,9 @@ from .entries import DeliveryState, MessageEntry
 from .phrases import refusal_reason
 from .tasks import TaskGroup
 
-# A rate-limited message is tried again after this many seconds.
-RATE_LIMIT_RETRY = 2.0
+# After a rate_limited refusal, sending waits this many seconds (the server's
+# Retry-After is whole seconds, at least one; the socket's refusal says none).
+RATE_LIMIT_RETRY = 1.0
 # A message the link could not hand over while still connected (a POST that
 # failed while polling) is tried again after this many seconds.
 SEND_RETRY = 1.0
@@ -144,6 +164,12 @@ class Outbox:
         self._stored: dict[str, int] = {}
         # What files add (see carry_files); by default a message carries none.
         self._files: FileHooks | None = None
+        # After a rate_limited refusal: nothing goes out before this loop time,
+        # and then one write at a time until the backlog is drained (see the
+        # module's "In order under the rate limit").
+        self._paused_until = 0.0
+        self._careful = False
+        connection.watch_rate_limits(self._rate_limited)
 
     def carry_files(self, hooks: FileHooks) -> None:
         """Let messages carry files (:class:`~.files.ChatFiles` calls it once it exists)."""
@@ -286,9 +312,8 @@ class Outbox:
         write = self._queue.get(error.ref or "")
         if write is None or write.kind == "message":
             return None
-        self._sent_now.discard(write.client_id)
         if error.code == ErrorCode.RATE_LIMITED:
-            self._tasks.spawn(self._flush_later(self._rate_limit_retry))
+            self._rate_limited(error)
             return None
         self._done(write.client_id)
         return write
@@ -313,12 +338,12 @@ class Outbox:
         entry = self._pending.get(error.ref or "")
         if entry is None:
             return None
-        self._sent_now.discard(entry.client_id)
-        self._awaiting_ack.pop(entry.client_id, None)
         if error.code == ErrorCode.RATE_LIMITED:
             # Not the message's fault: it goes out again shortly by itself.
-            self._tasks.spawn(self._flush_later(self._rate_limit_retry))
+            self._rate_limited(error)
             return None
+        self._sent_now.discard(entry.client_id)
+        self._awaiting_ack.pop(entry.client_id, None)
         # The code, which the window shows translated; the server's words for a code we do not know.
         reason = refusal_reason(error.code, error.message)
         self._cache.outbox_mark_failed(entry.client_id, reason)
@@ -328,7 +353,42 @@ class Outbox:
             self._files.refused(error)
         return self._dressed(failed)
 
+    def _rate_limited(self, error: Error) -> None:
+        """The server refused write ``error.ref`` for the rate: pause, rewind, go on carefully.
+
+        Only a refusal of a write handed to this connection and not rewound yet
+        counts; the refusals of the younger writes pipelined behind it are echoes.
+        """
+        refused = error.ref
+        if refused is None or refused not in self._queue or refused not in self._sent_now:
+            return
+        order = list(self._queue)
+        for client_id in order[order.index(refused) :]:
+            if client_id not in self._sent_now:
+                continue
+            self._sent_now.discard(client_id)
+            self._awaiting_ack.pop(client_id, None)
+            entry = self._pending.get(client_id)
+            if entry is not None and entry.state is DeliveryState.SENT:
+                self._update(entry.with_state(DeliveryState.QUEUED))
+        self._careful = True
+        self._paused_until = asyncio.get_running_loop().time() + self._rate_limit_retry
+        self._tasks.spawn(self._flush_later(self._rate_limit_retry))
+
+    def _paused(self) -> bool:
+        return asyncio.get_running_loop().time() < self._paused_until
+
+    def _answer_pending(self) -> bool:
+        """Whether a write handed to the socket still waits for its answer (careful mode).
+
+        Over HTTP the answer has come when the POST returned.
+        """
+        if self._connection.status.kind is LinkKind.POLLING:
+            return False
+        return any(client_id in self._queue for client_id in self._sent_now)
+
     def _done(self, client_id: str) -> None:
+        answered = client_id in self._sent_now
         self._queue.pop(client_id, None)
         self._pending.pop(client_id, None)
         self._sent_now.discard(client_id)
@@ -336,6 +396,11 @@ class Outbox:
         self._cache.outbox_remove(client_id)
         if self._files is not None:
             self._files.delivered(client_id)
+        if self._careful and answered:
+            if all(self._failed(waiting) for waiting in self._queue):
+                self._careful = False  # the backlog is drained: pipeline again
+            else:
+                self.flush()  # one write at a time: its answer lets the next one go
 
     async def _deliver_waiting(self) -> None:
         """Hand the waiting outbox to the link in the order written.
@@ -348,12 +413,20 @@ class Outbox:
         shortly instead).
         """
         async with self._delivering:
+            if self._paused():
+                return  # a flush is due when the pause ends
             waiting = [
                 client_id
                 for client_id in self._queue
                 if not self._failed(client_id) and client_id not in self._sent_now
             ]
+            if self._careful and not waiting and not self._answer_pending():
+                self._careful = False  # the backlog is drained: pipeline again
             for client_id in waiting:
+                if self._paused() or (self._careful and self._answer_pending()):
+                    # Rate limited meanwhile, or one write at a time: the
+                    # pause's end or the answer flushes again.
+                    return
                 write = self._queue.get(client_id)
                 if write is not None and write.target_client_id is not None:
                     if write.target_client_id not in self._pending:
@@ -386,6 +459,8 @@ class Outbox:
         if not await self._connection.send(event):
             self._sent_now.discard(client_id)
             return False
+        if client_id not in self._sent_now:
+            return True  # refused for the rate while going out (HTTP): rewound
         if write.kind == "read":
             # The server answers a read with nothing: handed over is done.
             self._done(client_id)

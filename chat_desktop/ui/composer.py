@@ -20,6 +20,15 @@ saves it). Up in an empty field asks for my last message to edit
 (:attr:`Composer.editLastRequested`). What happens then is the window's
 business (see :mod:`.message_actions`): the box only says what the user wants,
 through :attr:`ComposerBox.sendRequested` and :attr:`ComposerBox.editRequested`.
+
+Drafts: what is typed and not sent belongs to the room it was typed in. The
+box keeps it through the two functions :meth:`ComposerBox.keep_drafts` is
+given (the controller's ``draft``/``set_draft``, kept in the cache across
+restarts): a second after the typing stops, when another room is shown
+(:meth:`ComposerBox.show_room`, which then puts that room's draft in the
+field) and when the window closes (:meth:`ComposerBox.save_draft`). Sending
+clears it. An edit or a reply in progress is not a draft: switching rooms
+ends it, and while editing the draft is what the field held before the edit.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QLocale, QSize, QStringListModel, Qt, Signal
+from PySide6.QtCore import QEvent, QLocale, QSize, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -208,6 +217,10 @@ class Composer(QPlainTextEdit):
         self._fit_height()
         self.edited.emit(self.toPlainText())
 
+    def refit(self) -> None:
+        """Fit the height to a text set with signals blocked."""
+        self._fit_height()
+
     def _fit_height(self) -> None:
         lines = max(1, min(self.MAX_LINES, int(self.document().size().height())))
         margins = self.contentsMargins()
@@ -302,6 +315,9 @@ class ComposerBox(QWidget):
     # The counter shows from this share of TEXT_MAX on (Slack and Mattermost
     # show theirs near the limit only, so it does not nag).
     COUNTER_FROM = 0.9
+    # The draft is kept this many milliseconds after the typing stops: one
+    # cache write per pause, not one per keystroke.
+    DRAFT_DELAY_MS = 1000
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -348,7 +364,55 @@ class ComposerBox(QWidget):
         self.composer.submitted.connect(self._submitted)
         self.composer.cancelRequested.connect(self.cancel)
         self.banner.closed.connect(self.cancel)
+        # Drafts (see the module): the room on show, where drafts are kept,
+        # and the pause after typing that saves one.
+        self.room: str | None = None
+        self._load_draft: Callable[[str], str] = lambda _room: ""
+        self._save_draft: Callable[[str, str], None] = lambda _room, _text: None
+        self._draft_timer = QTimer(self)
+        self._draft_timer.setSingleShot(True)
+        self._draft_timer.setInterval(self.DRAFT_DELAY_MS)
+        self._draft_timer.timeout.connect(self.save_draft)
+        self.composer.edited.connect(lambda _text: self._draft_timer.start())
         self.refresh_icons()
+
+    # ------------------------------------------------------------ drafts
+
+    def keep_drafts(self, load: Callable[[str], str], save: Callable[[str, str], None]) -> None:
+        """Keep drafts through ``load(room)`` and ``save(room, text)`` (the controller's)."""
+        self._load_draft, self._save_draft = load, save
+
+    def draft_text(self) -> str:
+        """What is this room's draft now: the field, or while editing what it held before."""
+        return self._kept_text if self.editing is not None else self.composer.toPlainText()
+
+    def save_draft(self) -> None:
+        """Keep the draft of the room on show now (the typing paused, the window closes)."""
+        self._draft_timer.stop()
+        if self.room is not None:
+            self._save_draft(self.room, self.draft_text())
+
+    def show_room(self, room: str) -> None:
+        """``room`` is shown: keep the draft of the one before, end a reply or an edit,
+        and put ``room``'s draft in the field."""
+        if room == self.room:
+            return
+        self.save_draft()
+        self.replying = self.editing = None
+        self._kept_text = ""
+        self.banner.hide()
+        self.room = room
+        draft = self._load_draft(room)
+        # Quietly: a draft put back is not typing (no typing notice, no save).
+        blocked = self.composer.blockSignals(True)
+        try:
+            self.composer.setPlainText(draft)
+        finally:
+            self.composer.blockSignals(blocked)
+        self.composer.moveCursor(QTextCursor.MoveOperation.End)
+        self.composer.refit()
+        self.notice.clear()
+        self._count(draft)
 
     # ------------------------------------------------------------ modes
 
@@ -396,6 +460,8 @@ class ComposerBox(QWidget):
             return
         self.replying = None
         self.banner.hide()
+        # Sent: nothing of it is a draft any more (the field is empty already).
+        self.save_draft()
         self.sendRequested.emit(text, replying)
 
     def _count(self, text: str) -> None:

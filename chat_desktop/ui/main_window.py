@@ -216,6 +216,7 @@ class MainWindow(QMainWindow):
         self.typing_line = TypingLine(middle)
         self.composer_box = ComposerBox(middle)
         self.composer = self.composer_box.composer
+        self.composer_box.keep_drafts(controller.draft, controller.set_draft)
         # Files for the next message and the uploads under way (see .attachments).
         self.attachments = AttachmentArea(controller.files, middle)
         composer_grid = self.composer_box.layout()
@@ -460,6 +461,7 @@ class MainWindow(QMainWindow):
     def show_room(self, room: str) -> None:
         """Switch the conversation to ``room`` (from the cache at once)."""
         self.messages.reset(room, self.controller.open_room(room))
+        self.composer_box.show_room(room)
         self._show_room_entry()
         self._show_title()
         # Short enough for a small window; how to send is in the tooltip.
@@ -997,6 +999,7 @@ class MainWindow(QMainWindow):
         No processEvents() here: this runs inside an asyncio task, and a nested
         Qt event loop would make qasync step other tasks inside this one.
         """
+        self.composer_box.save_draft()
         self.tray.hide()
         self.launcher_badge.set_count(0)
         self.hide()

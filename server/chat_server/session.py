@@ -96,7 +96,7 @@ from chat_protocol import (
 from .fanout import WRITES_KEY, Frame, Outbox
 from .hub import Subscriber
 from .refusals import refusal_for
-from .service import SERVICE_KEY, ChatService, WriteFuture
+from .service import SERVICE_KEY, ChatService, RateLimited, WriteFuture
 from .storage.base import AppendResult, StorageError
 
 log = logging.getLogger(__name__)
@@ -246,7 +246,7 @@ class PostPipeline:
     (:meth:`below`) and stops reading, and TCP slows the sender down.
     """
 
-    __slots__ = ("_in_flight", "_reply", "_service", "_wake", "_wake_at")
+    __slots__ = ("_fence", "_in_flight", "_reply", "_service", "_wake", "_wake_at")
 
     def __init__(self, service: ChatService, reply: Callable[[Event], None]) -> None:
         self._service = service
@@ -257,18 +257,56 @@ class PostPipeline:
         self._in_flight = 0
         self._wake: asyncio.Future[None] | None = None
         self._wake_at = 0
+        # After a rate_limited refusal: (its client_id, loop time until which
+        # the writes behind it are refused too; see fenced()).
+        self._fence: tuple[str, float] | None = None
 
     @property
     def full(self) -> bool:
         """True when the next message must wait for one of these to be stored."""
         return self._in_flight >= MAX_SENDS_IN_FLIGHT
 
+    def fenced(self, event: Pipelined) -> bool:
+        """Refuse ``event`` (True) when a write before it on this socket was refused
+        for the rate and has not been sent again, for at most that refusal's
+        Retry-After.
+
+        A client pipelines its writes; when one is refused for the rate and a
+        token refills before the next frame is read, that younger write would
+        be stored before the older one. Refusing it too (with ``rate_limited``,
+        without spending a token) keeps the order a client meant: it sends
+        again from the refused one on (docs/protocol.md, "Socket sessions").
+        """
+        if self._fence is None:
+            return False
+        refused, until = self._fence
+        if event.client_id != refused and asyncio.get_running_loop().time() < until:
+            self._reply(
+                Error(
+                    ErrorCode.RATE_LIMITED,
+                    "an earlier write was refused for the rate; send it again first",
+                    event.client_id,
+                )
+            )
+            return True
+        self._fence = None
+        return False
+
+    def refused(self, exc: Exception, event: Pipelined, author: str) -> None:
+        """Answer a write refused before the database saw it; a rate refusal fences."""
+        if isinstance(exc, RateLimited):
+            until = asyncio.get_running_loop().time() + exc.retry_after
+            self._fence = (event.client_id, until)
+        self._reply(answer_for(exc, event, author))
+
     def start(self, author: str, event: Pipelined) -> None:
         """Hand a write to the database; it is answered once committed."""
+        if self.fenced(event):
+            return
         try:
             writing = self._service.start_post(author, event)
         except Exception as exc:  # rate_limited, or the store is closing
-            self._reply(answer_for(exc, event, author))
+            self.refused(exc, event, author)
             return
         self._in_flight += 1
         loop = asyncio.get_running_loop()
@@ -550,10 +588,12 @@ class SocketSession:
             if self._service.limits_shared:
                 # Several servers: the rate limit is counted in Redis, one
                 # round trip, awaited here so that the order of writes holds.
+                if self._posts.fenced(event):
+                    return
                 try:
                     await self._service.admit(self._user, event)
                 except Exception as exc:
-                    self._reply(answer_for(exc, event, self._user))
+                    self._posts.refused(exc, event, self._user)
                     return
             self._posts.start(self._user, event)
             return

@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 
 from tests.cluster.conftest import Cluster, Node, make_users
+from tests.server.test_limits import backlog_drains_in_order
 from tests.server.wire import PASSWORD, bearer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -41,6 +42,16 @@ async def test_the_rate_limit_is_counted_once_for_all_servers(cluster: Cluster) 
         statuses = [await post_message(session, nodes[n % 3], tokens["alice"]) for n in range(15)]
     assert statuses.count(201) == 5, statuses
     assert statuses.count(429) == 10, statuses
+
+
+async def test_a_pipelined_backlog_is_stored_in_order_under_the_shared_limit(
+    cluster: Cluster,
+) -> None:
+    # The limit counted in Redis (admit) keeps the socket's rule too: the
+    # writes behind a rate-limited one wait until it comes again.
+    nodes = cluster.start(2, limits={"messages_per_second": 50, "message_burst": 2})
+    tokens = await make_users(nodes[0], ["alice"])
+    await backlog_drains_in_order(nodes[1], tokens["alice"], rate=50)
 
 
 async def test_the_login_throttle_is_counted_once_for_all_servers(cluster: Cluster) -> None:

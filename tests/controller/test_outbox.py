@@ -180,6 +180,46 @@ async def test_a_rate_limited_message_goes_out_again_by_itself(session: Session)
     await eventually(lambda: sent_ids(session) == [entry.client_id] * 2)
 
 
+async def test_a_rate_limit_refusal_rewinds_and_the_backlog_goes_on_one_at_a_time(
+    session: Session,
+) -> None:
+    # Four messages pipelined; the server stores the first and refuses the
+    # second for the rate. A token could refill before it reads the third:
+    # the outbox must not let the younger ones overtake the refused one.
+    outbox, _ = outbox_of(session, rate_limit_retry=0.05)
+    connect(session, outbox)
+    one, two, three, four = (outbox.add("general", text) for text in ("1", "2", "3", "4"))
+    await eventually(lambda: sent_texts(session) == ["1", "2", "3", "4"])
+    outbox.acked(ack(one, 1))
+
+    # Heard the moment the link hands it over, before the batch: the refused
+    # one and all after it are no longer taken as sent.
+    session.link.deliver(Error(ErrorCode.RATE_LIMITED, "slow down", two.client_id))
+    assert [state_of(outbox, e.client_id)() for e in (two, three, four)] == [
+        DeliveryState.QUEUED
+    ] * 3
+    # The refusals of the younger ones, right behind it, are echoes.
+    for entry in (three, four):
+        session.link.deliver(Error(ErrorCode.RATE_LIMITED, "slow down", entry.client_id))
+
+    # After the pause, from the refused one on, each only after the previous one's answer.
+    await eventually(lambda: len(sent_ids(session)) > 4)
+    assert sent_ids(session)[4:] == [two.client_id]
+    outbox.acked(ack(two, 2))
+    await eventually(lambda: len(sent_ids(session)) > 5)
+    assert sent_ids(session)[4:] == [two.client_id, three.client_id]
+    outbox.acked(ack(three, 3))
+    await eventually(lambda: len(sent_ids(session)) > 6)
+    outbox.acked(ack(four, 4))
+    assert sent_ids(session)[4:] == [two.client_id, three.client_id, four.client_id]
+
+    # The backlog is drained: pipelining again, the next writes go out without waiting.
+    outbox.add("general", "5")
+    outbox.add("general", "6")
+    await eventually(lambda: sent_texts(session)[-2:] == ["5", "6"])
+    assert session.cache.outbox()[0].text == "5"
+
+
 async def test_an_error_about_something_else_is_not_the_outbox_s(session: Session) -> None:
     outbox, _ = outbox_of(session)
     outbox.add("general", "hello")

@@ -134,12 +134,11 @@ async def test_edits_reactions_and_deletes_in_the_outbox_of_a_killed_client_appl
             "the outbox is delivered",
             within=60,
         )
-        # Not the order: the restarted outbox pipelines its backlog into the
-        # server's rate limit, and a token that refills between two frames
-        # lets a younger message in while an older one is refused and waits
-        # (as for messages alone, where this is merely rarer). What a write
-        # aims at, and how often it lands, is what this test is about.
-        check_one_log(server_log(db_file), {"crash": written}, writes, ordered=False)
+        # In the order written too: the restarted outbox drains its backlog
+        # into the server's rate limit, and a refusal stops it and rewinds it
+        # to the refused write, so a token that refills between two frames
+        # never lets a younger message in first (see the outbox's module).
+        check_one_log(server_log(db_file), {"crash": written}, writes)
         server = await states_over_http(chat_server.base_url, tokens["crash"])
         # Each message as the actions made it, on the server and in the window.
         for row in server:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
 from websockets.frames import Close, Opcode
 
-from chat_protocol import UserLeave
+from chat_protocol import Ack, Error, UserLeave
 from chat_server.config import ServerConfig
 from chat_server.limits import LoginThrottle, RateLimiter, TokenBucket
 from tests.server.wire import (
@@ -218,3 +219,45 @@ async def test_rate_limited_messages_recover_after_the_rate(server_config: Serve
                 kinds.append((await recv_until(ws, lambda e: e.type in ("ack", "error"))).type)
                 await asyncio.sleep(0.02)
     assert kinds[0] == "ack" and "ack" in kinds[1:]
+
+
+async def test_writes_behind_a_rate_limited_one_are_refused_until_it_comes_again(
+    server_config: ServerConfig,
+) -> None:
+    # A client pipelines a backlog into the limit and, after each refusal,
+    # sends again from the refused one on. A token refilling between two
+    # frames must not let a younger message in before the refused one: the
+    # socket refuses what follows a rate-limited write until it comes again.
+    async with running(server_config, messages_per_second=50, message_burst=2) as server:
+        tokens = await make_users(server, ["alice"])
+        await backlog_drains_in_order(server, tokens["alice"], rate=50)
+
+
+async def backlog_drains_in_order(server: Any, token: str, *, rate: float, count: int = 30) -> None:
+    """Pipeline ``count`` messages on one socket, send again from the first refused one
+    on after each round; what is stored must always be a prefix of what was sent."""
+    async with joined(server, token) as ws:
+        pending = [f"c-{index:02}" for index in range(count)]
+        seqs: dict[str, int] = {}
+        while pending:
+            for client_id in pending:
+                await ws.send(message_frame(client_id, client_id=client_id))
+            answers: dict[str, Ack | Error] = {}
+            while len(answers) < len(pending):
+                event = await recv_until(ws, lambda e: e.type in ("ack", "error"))
+                if isinstance(event, Ack):
+                    answers[event.client_id] = event
+                else:
+                    assert isinstance(event, Error) and event.code == "rate_limited", event
+                    answers[event.ref or ""] = event
+            stored = [cid for cid in pending if isinstance(answers[cid], Ack)]
+            # What was stored is a prefix of what was sent: nothing overtook.
+            assert stored == pending[: len(stored)]
+            for cid in stored:
+                ack = answers[cid]
+                assert isinstance(ack, Ack)
+                seqs[cid] = ack.seq
+            pending = pending[len(stored) :]
+            # Pacing, as a client waits after a refusal (not a condition awaited).
+            await asyncio.sleep(1 / rate)
+    assert sorted(seqs, key=seqs.__getitem__) == [f"c-{index:02}" for index in range(count)]
