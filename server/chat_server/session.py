@@ -265,12 +265,21 @@ class PostPipeline:
 
     def start(self, author: str, event: Pipelined) -> None:
         """Hand a write to the database; it is answered once committed."""
+        service = self._service
         try:
-            writing = self._service.start_post(author, event)
+            # When no socket's write is on its way to or back from the writer
+            # thread, a message may be committed right here (the store decides:
+            # ChatStore.append_now) and answered at once, with no thread
+            # hand-off: nothing handed over earlier can be overtaken.
+            writing = service.start_post(author, event, now=not service.posts_on_their_way)
         except Exception as exc:  # rate_limited, or the store is closing
             self._reply(answer_for(exc, event, author))
             return
         self._in_flight += 1
+        if writing.done():  # committed on the loop just now
+            self._committed(author, event, writing, handed_over=False)
+            return
+        service.posts_on_their_way += 1
         loop = asyncio.get_running_loop()
 
         def committed(done: WriteFuture) -> None:  # on the database thread
@@ -281,9 +290,13 @@ class PostPipeline:
 
         writing.add_done_callback(committed)
 
-    def _committed(self, author: str, event: Pipelined, writing: WriteFuture) -> None:
+    def _committed(
+        self, author: str, event: Pipelined, writing: WriteFuture, handed_over: bool = True
+    ) -> None:
         """On the loop, once a write is done: ack it, then publish it; or refuse."""
         self._in_flight -= 1
+        if handed_over:
+            self._service.posts_on_their_way -= 1
         try:
             result = writing.result()
         except Exception as exc:
