@@ -239,7 +239,10 @@ class PostPipeline:
     store's future calls back from the database thread, and
     ``call_soon_threadsafe`` brings the outcome to the event loop in the very
     next turn (:meth:`_committed`), the shortest path from a frame read to
-    its broadcast, which is most of the latency a user feels. The writer
+    its broadcast, which is most of the latency a user feels. Shorter
+    still when the writer is idle: the store commits the message on the
+    loop and it is answered at once, with no thread involved at all
+    (``ChatStore.append_now``, issue 17 in ``bench/profiles.md``). The writer
     keeps the order of hand-over (per room) and calls back in commit order,
     so acks and broadcasts keep the sending order. At most
     ``MAX_SENDS_IN_FLIGHT`` messages wait at once; the session then waits
