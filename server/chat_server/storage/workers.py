@@ -243,6 +243,10 @@ class GroupCommitWriter(_DatabaseThreads):
         # the batch is committed it is written back and emptied (SQLite only).
         self._scrub = False
         self._sqlite = isinstance(db, peewee.SqliteDatabase)
+        # The InlineCommitter asked for a checkpoint (its connection leaves
+        # them to this thread); checkpoints run so far, for tests.
+        self._checkpoint = False
+        self.checkpoints = 0
 
     def scrub_after_commit(self) -> None:
         """Called by a write job, on this thread: the job erased words from the database.
@@ -259,6 +263,18 @@ class GroupCommitWriter(_DatabaseThreads):
         """
         if self._sqlite:
             self._scrub = True
+
+    def checkpoint_after_commit(self) -> None:
+        """A write job, on this thread: checkpoint the WAL (PASSIVE) after this batch commits.
+
+        The commits made on the event loop (:class:`InlineCommitter`) never
+        checkpoint themselves (``wal_autocheckpoint = 0`` on the loop's
+        connection: copying up to ~1000 pages back and an fsync of the
+        database file would stall the loop); every so many of them they
+        submit this instead, so the WAL stays about as small as SQLite's own
+        automatic checkpoint keeps it.
+        """
+        self._checkpoint = True
 
     @property
     def scrub_pending(self) -> bool:
@@ -288,6 +304,16 @@ class GroupCommitWriter(_DatabaseThreads):
             logger.info("a reader kept the WAL from being emptied after an erasure; retrying later")
             return
         self._scrub = False
+
+    def _checkpoint_wal(self) -> None:
+        # PASSIVE: copies what no reader still needs, waits for nobody.
+        self._checkpoint = False
+        try:
+            self._db.execute_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchone()  # type: ignore[no-untyped-call]
+        except DATABASE_ERRORS as exc:
+            logger.warning("could not checkpoint the WAL (SQLite retries later): %s", exc)
+            return
+        self.checkpoints += 1
 
     def _serve(self) -> None:
         stopping = False
@@ -345,6 +371,8 @@ class GroupCommitWriter(_DatabaseThreads):
         self.commits += 1
         if self._scrub:
             self._scrub_wal()
+        elif self._checkpoint:
+            self._checkpoint_wal()
         if self._hold_while is not None:
             self._hold(len(batch))
         for job, result, error in outcomes:
@@ -375,6 +403,11 @@ class GroupCommitWriter(_DatabaseThreads):
 # At most this share of the event loop's time goes to inline commits: after
 # one that took d seconds the next waits d * (1 / share - 1) (see InlineCommitter).
 INLINE_SHARE = 0.25
+# After this many commits on the loop, the writer is asked to checkpoint the
+# WAL (see GroupCommitWriter.checkpoint_after_commit). SQLite's automatic
+# checkpoint starts at 1000 pages; a message's commit writes a handful
+# (the log, its index, the search index, the room's row).
+CHECKPOINT_EVERY = 100
 
 
 class InlineCommitter:
@@ -400,6 +433,10 @@ class InlineCommitter:
       and a burst (many messages in one turn) goes to the writer's group
       commit after its first message: one fsync for the rest, as before.
 
+    The loop's connection never checkpoints the WAL either: every
+    ``CHECKPOINT_EVERY`` commits here the writer is asked to (see
+    ``GroupCommitWriter.checkpoint_after_commit``).
+
     The loop's connection never waits for a lock (``busy_timeout`` 0): if
     another connection (another process, a backup) holds the database,
     the write goes to the writer, which waits as it always did. A database
@@ -422,6 +459,7 @@ class InlineCommitter:
         # failed attempt here (for tests and profiles).
         self.commits = 0
         self.fallbacks = 0
+        self._since_checkpoint = 0
 
     def close(self) -> None:
         """Close the calling thread's connection (call it on the loop, when the store closes)."""
@@ -472,6 +510,10 @@ class InlineCommitter:
             took = time.perf_counter() - started
             self._not_before = time.perf_counter() + took * (1 / INLINE_SHARE - 1)
         self.commits += 1
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= CHECKPOINT_EVERY:
+            self._since_checkpoint = 0
+            writer.submit(writer.checkpoint_after_commit)
         return future
 
     def _connect(self) -> None:
@@ -479,6 +521,8 @@ class InlineCommitter:
             # Never wait for another connection's lock on the loop: fail at
             # once, and the writer (which waits) takes the write.
             self._db.execute_sql("PRAGMA busy_timeout = 0")  # type: ignore[no-untyped-call]
+            # Never checkpoint on the loop either: the writer does it.
+            self._db.execute_sql("PRAGMA wal_autocheckpoint = 0")  # type: ignore[no-untyped-call]
             self._thread = threading.get_ident()
 
 
