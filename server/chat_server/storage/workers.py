@@ -494,7 +494,7 @@ class InlineCommitter:
                         # Leaving the block by an exception rolls it all back.
                         raise _Refused from exc
             except _Refused:
-                pass
+                return future  # rolled back: nothing committed
             except DATABASE_ERRORS as exc:
                 # Locked by another connection, read only, disk full...: the
                 # writer stores it or reports the fault as it always did.
