@@ -112,6 +112,11 @@ class ChatService:
         # The names the hosting app made admins (ServerConfig.admins), lower-cased.
         self._admins = {name.lower() for name in config.admins}
         self._shared_logins = None if cluster is None else cluster.login_throttle(self._logins)
+        # Writes the sockets handed to the writer thread whose answers have
+        # not reached the loop yet (session.PostPipeline counts them): while
+        # any are, no message is committed on the loop (start_post's ``now``),
+        # so none overtakes them.
+        self.posts_on_their_way = 0
 
     @property
     def features(self) -> list[str]:
@@ -373,7 +378,7 @@ class ChatService:
         self.publish(result)
         return result
 
-    def start_post(self, author: str, event: LogWrite) -> WriteFuture:
+    def start_post(self, author: str, event: LogWrite, *, now: bool = False) -> WriteFuture:
         """Rate-limit, then hand a write to the store; return the store's future at once.
 
         RateLimited when over the limit; ``unknown_room`` for a private or
@@ -381,6 +386,10 @@ class ChatService:
         without a query). The future resolves on a database thread once the
         write is committed, with its :class:`AppendResult`, or with the
         store's refusal (``UnknownRoom``, ``StorageError``...).
+
+        ``now``: the caller has had every earlier write answered, so a
+        message may be committed right here on the loop when the store is
+        idle (:meth:`ChatStore.append_now`); the future is then done already.
         """
         if self.hub.hides(event.room, author):
             raise ProtocolError(
@@ -396,6 +405,12 @@ class ChatService:
             )
         if isinstance(event, SendMessage):
             # The hot path, without the isinstance chain of write_nowait.
+            if now:
+                done = self.store.append_now(
+                    event.room, author, event.client_id, event.text, event.reply_to, event.files
+                )
+                if done is not None:
+                    return done
             return self.store.append_nowait(
                 event.room, author, event.client_id, event.text, event.reply_to, event.files
             )

@@ -239,7 +239,10 @@ class PostPipeline:
     store's future calls back from the database thread, and
     ``call_soon_threadsafe`` brings the outcome to the event loop in the very
     next turn (:meth:`_committed`), the shortest path from a frame read to
-    its broadcast, which is most of the latency a user feels. The writer
+    its broadcast, which is most of the latency a user feels. Shorter
+    still when the writer is idle: the store commits the message on the
+    loop and it is answered at once, with no thread involved at all
+    (``ChatStore.append_now``, issue 17 in ``bench/profiles.md``). The writer
     keeps the order of hand-over (per room) and calls back in commit order,
     so acks and broadcasts keep the sending order. At most
     ``MAX_SENDS_IN_FLIGHT`` messages wait at once; the session then waits
@@ -303,12 +306,21 @@ class PostPipeline:
         """Hand a write to the database; it is answered once committed."""
         if self.fenced(event):
             return
+        service = self._service
         try:
-            writing = self._service.start_post(author, event)
+            # When no socket's write is on its way to or back from the writer
+            # thread, a message may be committed right here (the store decides:
+            # ChatStore.append_now) and answered at once, with no thread
+            # hand-off: nothing handed over earlier can be overtaken.
+            writing = service.start_post(author, event, now=not service.posts_on_their_way)
         except Exception as exc:  # rate_limited, or the store is closing
             self.refused(exc, event, author)
             return
         self._in_flight += 1
+        if writing.done():  # committed on the loop just now
+            self._committed(author, event, writing, handed_over=False)
+            return
+        service.posts_on_their_way += 1
         loop = asyncio.get_running_loop()
 
         def committed(done: WriteFuture) -> None:  # on the database thread
@@ -319,9 +331,13 @@ class PostPipeline:
 
         writing.add_done_callback(committed)
 
-    def _committed(self, author: str, event: Pipelined, writing: WriteFuture) -> None:
+    def _committed(
+        self, author: str, event: Pipelined, writing: WriteFuture, handed_over: bool = True
+    ) -> None:
         """On the loop, once a write is done: ack it, then publish it; or refuse."""
         self._in_flight -= 1
+        if handed_over:
+            self._service.posts_on_their_way -= 1
         try:
             result = writing.result()
         except Exception as exc:

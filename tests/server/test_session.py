@@ -23,7 +23,9 @@ from chat_protocol import (
 )
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
+from chat_server.storage import workers
 from chat_server.storage.peewee_store import PeeweeChatStore
+from tests.reliability.clients import server_messages
 from tests.server.wire import (
     hello,
     joined,
@@ -36,6 +38,7 @@ from tests.server.wire import (
     running,
     ws_url,
 )
+from tests.waiting import eventually
 
 
 def is_ack(event: ServerEvent) -> bool:
@@ -180,6 +183,53 @@ def burst_texts() -> list[str]:
         "short" if number % 3 == 0 else "é" * 200 if number % 3 == 1 else "😀" * 4000
         for number in range(BURST)
     ]
+
+
+async def test_a_lone_message_is_committed_on_the_loop_and_on_disk_before_its_ack(
+    chat_server: ChatServer,
+) -> None:
+    # Issue 17: with the writer idle the loop commits the message itself (no
+    # thread hand-off), and the ack still means "in the file, fsynced".
+    alice = await register(chat_server, "alice")
+    bob = await register(chat_server, "bob")
+    store = chat_server.service.store
+    assert isinstance(store, PeeweeChatStore)
+    db_file = chat_server.config.data_dir / "chat.sqlite3"
+    async with joined(chat_server, alice) as a, joined(chat_server, bob) as b:
+        await eventually(lambda: store.pending_writes == 0)
+        before = store.inline_commits
+        await a.send(message_frame("alone", client_id="lone-1"))
+        ack = await recv_until(a, is_ack)
+        # Read through another connection the moment the ack is here.
+        assert [row[2] for row in server_messages(db_file)] == ["lone-1"]
+        assert isinstance(ack, Ack) and (ack.client_id, ack.seq) == ("lone-1", 1)
+        assert store.inline_commits == before + 1
+        heard = await recv_until(b, is_message)
+        assert isinstance(heard, Message) and (heard.seq, heard.text) == (1, "alone")
+
+
+async def test_the_writer_checkpoints_the_wal_for_the_commits_made_on_the_loop(
+    chat_server: ChatServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The loop's connection never checkpoints (that would stall the loop);
+    # the writer is asked to every CHECKPOINT_EVERY commits made there, so
+    # the WAL does not grow without end while every message is a lone one.
+    monkeypatch.setattr(workers, "CHECKPOINT_EVERY", 2)
+    # No pause after a commit on the loop: each message here is a lone one.
+    monkeypatch.setattr(workers, "INLINE_SHARE", 1.0)
+    alice = await register(chat_server, "alice")
+    store = chat_server.service.store
+    assert isinstance(store, PeeweeChatStore)
+    writer = store._writer
+    assert writer is not None
+    async with joined(chat_server, alice) as a:
+        for number in range(2):
+            await eventually(lambda: store.pending_writes == 0)
+            await a.send(message_frame(f"lone {number}", client_id=f"l-{number}"))
+            ack = await recv_until(a, is_ack)
+            assert isinstance(ack, Ack) and ack.seq == number + 1
+        assert store.inline_commits == 2
+        await eventually(lambda: writer.checkpoints == 1)
 
 
 async def test_a_burst_sent_without_waiting_is_acked_and_delivered_in_order(

@@ -259,6 +259,9 @@ def refuse_appends(monkeypatch: Any, server: ChatServer, reason: str) -> None:
         return failed
 
     monkeypatch.setattr(server.service.store, "append_nowait", refuse)
+    # A message the loop could commit itself fails there the same way: the
+    # store then hands it to the writer (append_nowait), which refuses it.
+    monkeypatch.setattr(server.service.store, "append_now", lambda *args: None)
 
 
 async def api(

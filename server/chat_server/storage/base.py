@@ -384,6 +384,27 @@ class ChatStore(ABC):
         those of :meth:`append`.
         """
 
+    def append_now(
+        self,
+        room: str,
+        author: str,
+        client_id: str,
+        text: str,
+        reply_to: int | None = None,
+        files: tuple[str, ...] = (),
+    ) -> concurrent.futures.Future[AppendResult] | None:
+        """:meth:`append_nowait` committed on the calling thread (the event loop), if it may be.
+
+        Returns a future that is already done (stored and fsynced, or
+        refused), or None: not now (the store has writes on their way, the
+        loop has spent its share on such commits lately, the database is busy
+        or failed, or the store cannot do it at all); then the caller uses
+        :meth:`append_nowait`. The caller must also know that every write it
+        handed over earlier has been answered, so that this one cannot
+        overtake it. The default: never.
+        """
+        return None
+
     @abstractmethod
     def write_nowait(
         self, user: str, event: LogWrite, *, admin: bool = False

@@ -104,7 +104,7 @@ from .models import (
     database_proxy,
 )
 from .search_index import SearchIndex
-from .workers import GroupCommitWriter, ReaderPool
+from .workers import GroupCommitWriter, InlineCommitter, ReaderPool
 
 T = TypeVar("T")
 
@@ -133,6 +133,8 @@ class PeeweeChatStore(ChatStore):
         # Both set while the store is open, None before open() and after close().
         self._writer: GroupCommitWriter | None = None
         self._readers: ReaderPool | None = None
+        # SQLite only: commits a lone message on the event loop (append_now).
+        self._inline: InlineCommitter | None = None
         self._sql = _AppendSql(db.param)
         # The full-text index, written in the same transactions as the log.
         self.search_index = SearchIndex(db)
@@ -148,7 +150,14 @@ class PeeweeChatStore(ChatStore):
     @property
     def commits(self) -> int:
         """Write transactions committed since open(): fewer than writes when they grouped."""
-        return self._writer.commits if self._writer is not None else 0
+        if self._writer is None:
+            return 0
+        return self._writer.commits + (self._inline.commits if self._inline is not None else 0)
+
+    @property
+    def inline_commits(self) -> int:
+        """Of :attr:`commits`, those made on the event loop (:meth:`append_now`)."""
+        return self._inline.commits if self._inline is not None else 0
 
     @property
     def pending_writes(self) -> int:
@@ -170,6 +179,8 @@ class PeeweeChatStore(ChatStore):
             self._db, self._max_batch, hold_while=self._hold_commits_while
         )
         self._readers = ReaderPool(self._db, self._reader_count)
+        if self._sqlite:
+            self._inline = InlineCommitter(self._db, self._writer)
         self._writer.start()
         self._readers.start()
         try:
@@ -189,6 +200,9 @@ class PeeweeChatStore(ChatStore):
             return
         # From here on new calls fail fast; what was queued still completes.
         self._writer = self._readers = None
+        inline, self._inline = self._inline, None
+        if inline is not None:
+            inline.close()
         writer.stop()
         readers.stop()
 
@@ -665,6 +679,20 @@ class PeeweeChatStore(ChatStore):
             room,
             savepoint=bool(files),
         )
+
+    def append_now(
+        self,
+        room: str,
+        author: str,
+        client_id: str,
+        text: str,
+        reply_to: int | None = None,
+        files: tuple[str, ...] = (),
+    ) -> concurrent.futures.Future[AppendResult] | None:
+        inline = self._inline
+        if inline is None or self._writer is None:
+            return None
+        return inline.run(lambda: self._append(room, author, client_id, text, reply_to, files))
 
     def write_nowait(
         self, user: str, event: LogWrite, *, admin: bool = False

@@ -16,6 +16,13 @@ each query to one of these threads as a plain function and awaits the
   that was not; the next batch simply tries again on a fresh connection.
 - :class:`ReaderPool`: a few threads for reads, which run in autocommit mode.
   SQLite in WAL mode and PostgreSQL both let them run beside the writer.
+- :class:`InlineCommitter`: the exception to "the loop never does", for one
+  case only: a message arriving while the writer has nothing to do is
+  committed (and fsynced) right on the event loop, on the loop's own SQLite
+  connection, skipping the two thread wake-ups (loop -> writer, writer ->
+  loop) that were most of what a lone message cost beyond its fsync
+  (``bench/profiles.md``, issue 17). Under load the writer's group commit
+  takes over: see the class for when it steps aside.
 """
 
 from __future__ import annotations
@@ -222,6 +229,9 @@ class GroupCommitWriter(_DatabaseThreads):
         self, db: peewee.Database, max_batch: int = 500, *, hold_while: Path | None = None
     ) -> None:
         super().__init__(db, "chat-store-writer", 1)
+        # Held while a transaction is open on the writer's connection, and by
+        # the InlineCommitter while it commits on the loop: never both at once.
+        self.transaction_lock = threading.Lock()
         # A cap keeps one transaction (and the callers' wait) bounded in a flood.
         self._max_batch = max_batch
         # Fault injection for crash tests only (ServerConfig.hold_commits_while).
@@ -233,6 +243,10 @@ class GroupCommitWriter(_DatabaseThreads):
         # the batch is committed it is written back and emptied (SQLite only).
         self._scrub = False
         self._sqlite = isinstance(db, peewee.SqliteDatabase)
+        # The InlineCommitter asked for a checkpoint (its connection leaves
+        # them to this thread); checkpoints run so far, for tests.
+        self._checkpoint = False
+        self.checkpoints = 0
 
     def scrub_after_commit(self) -> None:
         """Called by a write job, on this thread: the job erased words from the database.
@@ -249,6 +263,28 @@ class GroupCommitWriter(_DatabaseThreads):
         """
         if self._sqlite:
             self._scrub = True
+
+    def checkpoint_after_commit(self) -> None:
+        """A write job, on this thread: checkpoint the WAL (PASSIVE) after this batch commits.
+
+        The commits made on the event loop (:class:`InlineCommitter`) never
+        checkpoint themselves (``wal_autocheckpoint = 0`` on the loop's
+        connection: copying up to ~1000 pages back and an fsync of the
+        database file would stall the loop); every so many of them they
+        submit this instead, so the WAL stays about as small as SQLite's own
+        automatic checkpoint keeps it.
+        """
+        self._checkpoint = True
+
+    @property
+    def scrub_pending(self) -> bool:
+        """An erasure's WAL scrub is still to be done (after the next commit on this thread)."""
+        return self._scrub
+
+    @property
+    def holds_commits(self) -> bool:
+        """True when fault injection may hold a commit (crash tests): see :meth:`_hold`."""
+        return self._hold_while is not None
 
     def _scrub_wal(self) -> None:
         def one(sql: str) -> Any:
@@ -268,6 +304,16 @@ class GroupCommitWriter(_DatabaseThreads):
             logger.info("a reader kept the WAL from being emptied after an erasure; retrying later")
             return
         self._scrub = False
+
+    def _checkpoint_wal(self) -> None:
+        # PASSIVE: copies what no reader still needs, waits for nobody.
+        self._checkpoint = False
+        try:
+            self._db.execute_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchone()  # type: ignore[no-untyped-call]
+        except DATABASE_ERRORS as exc:
+            logger.warning("could not checkpoint the WAL (SQLite retries later): %s", exc)
+            return
+        self.checkpoints += 1
 
     def _serve(self) -> None:
         stopping = False
@@ -290,7 +336,8 @@ class GroupCommitWriter(_DatabaseThreads):
             # PostgreSQL database cannot deadlock. The sort is stable: writes to
             # one room keep the order in which they arrived.
             batch.sort(key=lambda job: job.order_key)
-            self._commit([job for job in batch if job.future.set_running_or_notify_cancel()])
+            with self.transaction_lock:
+                self._commit([job for job in batch if job.future.set_running_or_notify_cancel()])
 
     def _commit(self, batch: list[_Job]) -> None:
         if not batch:
@@ -324,6 +371,8 @@ class GroupCommitWriter(_DatabaseThreads):
         self.commits += 1
         if self._scrub:
             self._scrub_wal()
+        elif self._checkpoint:
+            self._checkpoint_wal()
         if self._hold_while is not None:
             self._hold(len(batch))
         for job, result, error in outcomes:
@@ -349,3 +398,133 @@ class GroupCommitWriter(_DatabaseThreads):
         )
         while self._hold_while.exists():
             time.sleep(0.01)
+
+
+# At most this share of the event loop's time goes to inline commits: after
+# one that took d seconds the next waits d * (1 / share - 1) (see InlineCommitter).
+INLINE_SHARE = 0.25
+# After this many commits on the loop, the writer is asked to checkpoint the
+# WAL (see GroupCommitWriter.checkpoint_after_commit). SQLite's automatic
+# checkpoint starts at 1000 pages; a message's commit writes a handful
+# (the log, its index, the search index, the room's row).
+CHECKPOINT_EVERY = 100
+
+
+class InlineCommitter:
+    """Commits one write on the calling thread (the event loop's), when nothing queues.
+
+    Why: a message handed to the writer thread and answered back costs two
+    wake-ups of a sleeping thread (the writer's queue, then the loop's
+    self-pipe), each of which may wait for a core, on top of the one fsync.
+    The on-loop durable floor of the latency benchmark pays only the fsync.
+    So a write runs here, in its own transaction on the loop thread's
+    connection (Peewee keeps one per thread), when ALL of these hold:
+
+    - the database is SQLite (PostgreSQL's writes stay on the writer);
+    - the writer is idle: nothing submitted is unfinished and it holds no
+      transaction (``transaction_lock``), so this write cannot overtake one
+      handed over before it (the caller checks that every earlier answer
+      has also reached the loop: see ``PostPipeline``);
+    - no fault injection holds commits (crash tests), and no erasure waits
+      for its WAL scrub (the writer does that after its next commit);
+    - the loop has spent little on inline commits lately: after one that
+      took d, the next waits d * (1 / INLINE_SHARE - 1), so these commits
+      take at most a quarter of the loop's time however slow the disk is,
+      and a burst (many messages in one turn) goes to the writer's group
+      commit after its first message: one fsync for the rest, as before.
+
+    The loop's connection never checkpoints the WAL either: every
+    ``CHECKPOINT_EVERY`` commits here the writer is asked to (see
+    ``GroupCommitWriter.checkpoint_after_commit``).
+
+    The loop's connection never waits for a lock (``busy_timeout`` 0): if
+    another connection (another process, a backup) holds the database,
+    the write goes to the writer, which waits as it always did. A database
+    error here also sends the write to the writer instead (after a rollback:
+    nothing of it is stored), which then stores it or reports the fault
+    exactly as before; the write is idempotent per (author, client_id), so
+    even a COMMIT that failed half way cannot store it twice. A refusal
+    (unknown room...) rolls the transaction back and is the write's outcome.
+    The ack-after-fsync rule is unchanged: the future is resolved only after
+    COMMIT returned, with ``synchronous = FULL``.
+    """
+
+    def __init__(self, db: peewee.Database, writer: GroupCommitWriter) -> None:
+        self._db = db
+        self._writer = writer
+        self._thread: int | None = None
+        # perf_counter() before which no inline commit starts (the share above).
+        self._not_before = 0.0
+        # Inline commits so far, and writes that went to the writer after a
+        # failed attempt here (for tests and profiles).
+        self.commits = 0
+        self.fallbacks = 0
+        self._since_checkpoint = 0
+
+    def close(self) -> None:
+        """Close the calling thread's connection (call it on the loop, when the store closes)."""
+        if self._thread == threading.get_ident():
+            _drop_connection(self._db)
+            self._thread = None
+
+    def run(self, work: Callable[[], T]) -> concurrent.futures.Future[T] | None:
+        """``work`` committed here, as a finished future; None: submit it to the writer."""
+        writer = self._writer
+        if (
+            writer.pending
+            or writer.holds_commits
+            or writer.scrub_pending
+            or time.perf_counter() < self._not_before
+        ):
+            return None
+        if not writer.transaction_lock.acquire(blocking=False):
+            return None
+        started = time.perf_counter()
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        try:
+            try:
+                self._connect()
+                with self._db.atomic():
+                    try:
+                        result = work()
+                    except DATABASE_ERRORS:
+                        raise
+                    except Exception as exc:
+                        future.set_exception(exc)
+                        # Leaving the block by an exception rolls it all back.
+                        raise _Refused from exc
+            except _Refused:
+                return future  # rolled back: nothing committed
+            except DATABASE_ERRORS as exc:
+                # Locked by another connection, read only, disk full...: the
+                # writer stores it or reports the fault as it always did.
+                self.fallbacks += 1
+                logger.debug("an inline commit failed, the writer takes over: %s", exc)
+                _drop_connection(self._db)
+                self._thread = None
+                return None
+            else:
+                future.set_result(result)
+        finally:
+            writer.transaction_lock.release()
+            took = time.perf_counter() - started
+            self._not_before = time.perf_counter() + took * (1 / INLINE_SHARE - 1)
+        self.commits += 1
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= CHECKPOINT_EVERY:
+            self._since_checkpoint = 0
+            writer.submit(writer.checkpoint_after_commit)
+        return future
+
+    def _connect(self) -> None:
+        if self._db.connect(reuse_if_open=True) or self._thread is None:
+            # Never wait for another connection's lock on the loop: fail at
+            # once, and the writer (which waits) takes the write.
+            self._db.execute_sql("PRAGMA busy_timeout = 0")  # type: ignore[no-untyped-call]
+            # Never checkpoint on the loop either: the writer does it.
+            self._db.execute_sql("PRAGMA wal_autocheckpoint = 0")  # type: ignore[no-untyped-call]
+            self._thread = threading.get_ident()
+
+
+class _Refused(Exception):
+    """Raised inside the inline transaction to roll it back after a refusal."""
