@@ -136,7 +136,9 @@ class RoomInfo:
     The v1 view is ``{"name","last_seq"}`` (``kind`` None). A Version 2 room
     object adds ``kind`` (public, private, direct), ``topic``, the asking
     user's ``read_seq`` and ``unread``, and ``members`` for private and
-    direct rooms.
+    direct rooms. ``creator`` (our extension, additive) is who created the
+    room, None when unknown: a room from before Version 2, a room the server
+    made itself (``general``), or a server that does not send it.
     """
 
     name: str
@@ -146,12 +148,19 @@ class RoomInfo:
     members: tuple[str, ...] | None = None
     read_seq: int = 0
     unread: int = 0
+    creator: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
         body: dict[str, Any] = {"name": self.name, "last_seq": self.last_seq}
         if self.kind is None:
             return body
-        body.update(kind=self.kind, topic=self.topic, read_seq=self.read_seq, unread=self.unread)
+        body.update(
+            kind=self.kind,
+            topic=self.topic,
+            read_seq=self.read_seq,
+            unread=self.unread,
+            creator=self.creator,
+        )
         if self.members is not None:
             body["members"] = list(self.members)
         return body
@@ -166,6 +175,7 @@ class RoomInfo:
             raise ProtocolError("bad_request", "a room must be an object")
         kind = obj.get("kind")
         members = obj.get("members")
+        creator = obj.get("creator")
         return cls(
             name=_checked(rules.validate_room_name, obj.get("name")),
             last_seq=_checked(rules.validate_seq, obj.get("last_seq")),
@@ -178,6 +188,8 @@ class RoomInfo:
             ),
             read_seq=_checked(rules.validate_seq, obj.get("read_seq", 0)),
             unread=_checked(rules.validate_seq, obj.get("unread", 0)),
+            # Absent from an older server's rooms; "" would mean nobody.
+            creator=creator if isinstance(creator, str) and creator else None,
         )
 
 

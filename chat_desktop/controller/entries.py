@@ -125,6 +125,8 @@ class RoomEntry:
     topic: str = ""
     members: tuple[str, ...] = ()
     title: str = ""
+    # Who created the room (they may remove members); None when not known.
+    creator: str | None = None
 
     @property
     def label(self) -> str:

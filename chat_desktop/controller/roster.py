@@ -11,7 +11,7 @@ of a connection in order, so a refusal, which names no room, answers the
 oldest). Unread counts, and among them the mentions of me, come from the
 cache, which keeps what I have read (:mod:`.reads`: the room on screen, in
 the active window) and the server's own counts (Version 2), and rooms carry
-their kind, topic and members. Plain Python: no Qt, no network.
+their kind, topic, members and creator. Plain Python: no Qt, no network.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ class Roster:
                     members=members,
                     # A direct room is called by the others' names.
                     title=", ".join(others or members) if kind == "direct" else "",
+                    creator=room.creator if room is not None else None,
                 )
             )
         return entries

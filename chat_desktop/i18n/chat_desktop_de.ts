@@ -218,7 +218,7 @@
 <context>
     <name>Composer</name>
     <message>
-        <location filename="../ui/composer.py" line="+79"/>
+        <location filename="../ui/composer.py" line="+88"/>
         <source>Message</source>
         <translation>Nachricht</translation>
     </message>
@@ -236,7 +236,7 @@
 <context>
     <name>ComposerBanner</name>
     <message>
-        <location line="+66"/>
+        <location line="+70"/>
         <source>Cancel (Esc)</source>
         <translation>Abbrechen (Esc)</translation>
     </message>
@@ -249,7 +249,7 @@
 <context>
     <name>ComposerBox</name>
     <message>
-        <location line="+46"/>
+        <location line="+49"/>
         <source>Send (Enter)</source>
         <translation>Senden (Eingabe)</translation>
     </message>
@@ -259,7 +259,7 @@
         <translation>Senden</translation>
     </message>
     <message>
-        <location line="+48"/>
+        <location line="+96"/>
         <source>Replying to {author}: {text}</source>
         <translation>Antwort an {author}: {text}</translation>
     </message>
@@ -446,7 +446,7 @@
         <translation>PERSONEN</translation>
     </message>
     <message>
-        <location line="+76"/>
+        <location line="+77"/>
         <source>{user} on {server}</source>
         <translation>{user} auf {server}</translation>
     </message>
@@ -586,7 +586,7 @@
         <translation>&amp;Über Chat Desktop</translation>
     </message>
     <message>
-        <location line="+130"/>
+        <location line="+131"/>
         <source>Message #{room}</source>
         <translation>Nachricht an #{room}</translation>
     </message>
@@ -606,7 +606,7 @@
         <translation>Eingabe sendet, Umschalt+Eingabe für neue Zeile</translation>
     </message>
     <message>
-        <location line="-291"/>
+        <location line="-293"/>
         <source>Direct messages</source>
         <translation>Direktnachrichten</translation>
     </message>
@@ -617,12 +617,12 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+489"/>
+        <location line="+491"/>
         <source>New message</source>
         <translation>Neue Nachricht</translation>
     </message>
     <message>
-        <location line="-483"/>
+        <location line="-485"/>
         <source>Enter or a click opens a direct message</source>
         <translation>Eingabetaste oder ein Klick öffnet eine Direktnachricht</translation>
     </message>
@@ -637,7 +637,7 @@
         <translation>DIREKTNACHRICHTEN</translation>
     </message>
     <message>
-        <location line="+298"/>
+        <location line="+300"/>
         <source>Message {room}</source>
         <translation>Nachricht an {room}</translation>
     </message>
@@ -714,7 +714,17 @@
 <context>
     <name>MemberListModel</name>
     <message>
-        <location filename="../ui/side_bar.py" line="+316"/>
+        <location filename="../ui/side_bar.py" line="+329"/>
+        <source>{name} (you, creator)</source>
+        <translation>{name} (du, Ersteller)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{name} (creator)</source>
+        <translation>{name} (Ersteller)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>{name} (you)</source>
         <translation>{name} (du)</translation>
     </message>
@@ -734,7 +744,22 @@
         <translation>{presence} · Admin</translation>
     </message>
     <message>
+        <location line="+2"/>
+        <source>{presence} · created this room</source>
+        <translation>{presence} · hat diesen Raum erstellt</translation>
+    </message>
+    <message>
         <location line="+5"/>
+        <source>{name}, the room&apos;s creator, online</source>
+        <translation>{name}, Ersteller des Raums, online</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{name}, the room&apos;s creator, offline</source>
+        <translation>{name}, Ersteller des Raums, offline</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>{name}, online</source>
         <translation>{name}, online</translation>
     </message>
@@ -763,12 +788,12 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+93"/>
+        <location line="+105"/>
         <source>Remove</source>
         <translation>Entfernen</translation>
     </message>
     <message>
-        <location line="-92"/>
+        <location line="-104"/>
         <source>Remove the selected member from this room</source>
         <translation>Das gewählte Mitglied aus diesem Raum entfernen</translation>
     </message>
@@ -783,7 +808,7 @@
         <translation>Diesen Raum verlassen</translation>
     </message>
     <message>
-        <location line="+56"/>
+        <location line="+68"/>
         <source>Invite to {room}</source>
         <translation>In {room} einladen</translation>
     </message>
@@ -823,7 +848,7 @@
         <translation>{user} aus {room} entfernen?</translation>
     </message>
     <message numerus="yes">
-        <location line="+29"/>
+        <location line="+30"/>
         <source>MEMBERS · %n</source>
         <translation>
             <numerusform>MITGLIEDER · %n</numerusform>
@@ -831,12 +856,12 @@
         </translation>
     </message>
     <message>
-        <location line="+35"/>
+        <location line="+33"/>
         <source>Send a direct message</source>
         <translation>Direktnachricht schreiben</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+3"/>
         <source>Remove from room…</source>
         <translation>Aus dem Raum entfernen…</translation>
     </message>
@@ -1222,7 +1247,7 @@
 <context>
     <name>RoomListModel</name>
     <message numerus="yes">
-        <location filename="../ui/side_bar.py" line="-177"/>
+        <location filename="../ui/side_bar.py" line="-199"/>
         <source>%n unread</source>
         <translation>
             <numerusform>%n ungelesen</numerusform>

@@ -34,7 +34,7 @@
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../ui/main_window.py" line="+540"/>
+        <location filename="../ui/main_window.py" line="+542"/>
         <source>PEOPLE · %n ONLINE</source>
         <translation>
             <numerusform>PEOPLE · %n ONLINE</numerusform>
@@ -45,7 +45,7 @@
 <context>
     <name>MembersPanel</name>
     <message numerus="yes">
-        <location filename="../ui/members_panel.py" line="+216"/>
+        <location filename="../ui/members_panel.py" line="+229"/>
         <source>MEMBERS · %n</source>
         <translation>
             <numerusform>MEMBERS · %n</numerusform>

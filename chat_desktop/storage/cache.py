@@ -107,7 +107,7 @@ def cache_path(data_dir: Path, server_url: str, username: str) -> Path:
 @dataclass(frozen=True, slots=True)
 class CachedRoom:
     """A room the cache knows: the server's newest seq and the newest one the user read,
-    and (Version 2) its kind, topic and members."""
+    and (Version 2) its kind, topic, members and creator (None: not known)."""
 
     name: str
     last_seq: int
@@ -115,6 +115,7 @@ class CachedRoom:
     kind: str = "public"
     topic: str = ""
     members: tuple[str, ...] = ()
+    creator: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,6 +453,7 @@ class ChatCache:
                     row.kind,
                     row.topic,
                     _members(row.members),
+                    row.creator,
                 )
                 for row in query
             ]
@@ -459,7 +461,7 @@ class ChatCache:
     def save_rooms(self, rooms: Iterable[RoomInfo]) -> None:
         """Record rooms the server announced (welcome, room events); last_seq and
         read_seq only grow. A Version 2 room object also brings its kind, topic,
-        members and the server's unread count (kept unless my own read position
+        members, creator and the server's unread count (kept unless my own read position
         here is ahead of the server's: a read still in the outbox), unless the
         cache knows a newer entry of the room than the object does."""
         infos = list(rooms)
@@ -477,6 +479,7 @@ class ChatCache:
                     row.kind = info.kind
                     row.topic = info.topic
                     row.members = None if info.members is None else json.dumps(list(info.members))
+                    row.creator = info.creator
                     if info.read_seq >= (row.read_seq or 0):
                         row.read_seq = info.read_seq
                         row.unread_base = info.unread
@@ -491,7 +494,13 @@ class ChatCache:
             if row is None:
                 return None
             return CachedRoom(
-                row.name, row.last_seq, row.read_seq, row.kind, row.topic, _members(row.members)
+                row.name,
+                row.last_seq,
+                row.read_seq,
+                row.kind,
+                row.topic,
+                _members(row.members),
+                row.creator,
             )
 
     def purge_room(self, room: str) -> None:

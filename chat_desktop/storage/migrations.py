@@ -186,6 +186,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        4,
+        "who created each room",
+        (
+            # The room object's "creator" (our server's extension): whoever
+            # created the room may remove its members. NULL: not known (a room
+            # cached before this step, or a server that does not say), until
+            # the next room object tells.
+            "ALTER TABLE rooms ADD COLUMN creator TEXT",
+        ),
+    ),
 )
 
 # The SQL function the search index's statements call: a message's text to its

@@ -29,6 +29,8 @@ class RoomRow(BaseModel):
     unread_base = IntegerField(default=0)
     unread_at = IntegerField(default=0)
     unread_read = IntegerField(default=-1)
+    # Migration 4: see there.
+    creator = TextField(null=True)
 
     class Meta:
         table_name = "rooms"

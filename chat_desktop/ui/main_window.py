@@ -481,7 +481,7 @@ class MainWindow(QMainWindow):
         self.header.show_room(entry)
         grouped = entry.kind != "public"
         self.members_panel.show_room(entry if grouped else None)
-        self.members_panel.set_can_remove(self._is_admin())
+        self.members_panel.set_admin(self._is_admin())
         self._place_members_panel()
         private = entry.kind == "private"
         self.members_action.setEnabled(grouped)

@@ -3,19 +3,19 @@
 Shown to the right of the conversation for a private room or a direct
 message (the header's members button toggles it). It lists the room's
 members (``RoomEntry.members``) with the presence dots of the People list,
-"(you)" beside my own name. Enter or a double click on a member opens a
-direct message with them.
+"(you)" beside my own name and "(creator)" beside the room's creator when the
+server names them (``RoomEntry.creator``). Enter or a double click on a
+member opens a direct message with them.
 
 In a private room:
 
 - **Invite…** opens a :class:`~.people.PeopleDialog` of everyone not in the
   room; each one picked is invited (``ChatController.invite``);
 - **Remove** (the selected member, after a confirmation) is there for those
-  the server lets remove: admins. The protocol also lets the room's creator
-  remove members, but a room object does not say who created it (and
-  creating a room logs no ``member`` entry), so the client cannot tell; the
-  creator who is no admin gets the server's refusal if they try any other
-  way, and sees no Remove here;
+  the server lets remove: the room's creator and admins. Who created the
+  room comes from the room object's ``creator`` (our server's extension);
+  from a server that does not send it only admins see Remove, and a creator
+  who is no admin would get the server's refusal if they tried another way;
 - **Leave…** asks first (a private room is only open again by invitation).
 
 A direct message has no invite, remove or leave: nobody joins or leaves one.
@@ -67,10 +67,10 @@ class MembersPanel(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.me = me
         # The room shown, everyone the controller knows (for presence and the
-        # invite dialog), and whether I may remove members (admins).
+        # invite dialog), and whether I am an admin (who may remove anywhere).
         self.room: RoomEntry | None = None
         self._people: list[MemberEntry] = []
-        self.can_remove = False
+        self.admin = False
         # The open questions and dialog, if any (tests answer them).
         self.leave_box: QMessageBox | None = None
         self.remove_box: QMessageBox | None = None
@@ -139,9 +139,21 @@ class MembersPanel(QWidget):
         self._people = list(people)
         self._fill()
 
-    def set_can_remove(self, allowed: bool) -> None:
-        self.can_remove = allowed
+    def set_admin(self, admin: bool) -> None:
+        """Whether I am an admin (the server says so in ``welcome``)."""
+        self.admin = admin
         self._update_buttons()
+
+    @property
+    def can_remove(self) -> bool:
+        """Whether I may remove members of the room shown: it is private and I
+        am an admin or its creator (the server's rule)."""
+        room = self.room
+        if room is None or room.kind != "private":
+            return False
+        # Account names are unique case-insensitively, as the server compares them.
+        mine = room.creator is not None and room.creator.lower() == self.me.lower()
+        return self.admin or mine
 
     def ask_invite(self) -> None:
         room = self.room
@@ -180,7 +192,7 @@ class MembersPanel(QWidget):
 
     def ask_remove(self, user: str) -> None:
         room = self.room
-        if room is None or room.kind != "private" or not self.can_remove or user == self.me:
+        if room is None or not self.can_remove or user == self.me:
             return
         box = self._question(
             self.tr("Remove member"),
@@ -212,6 +224,7 @@ class MembersPanel(QWidget):
         room = self.room
         members = list(room.members) if room is not None else []
         online = {person.name: person for person in self._people}
+        self.members.set_creator(room.creator if room is not None else None)
         self.members.set_members([online.get(name, MemberEntry(name, False)) for name in members])
         self.title.setText(self.tr("MEMBERS · %n", "", len(members)))
         private = room is not None and room.kind == "private"
@@ -224,9 +237,7 @@ class MembersPanel(QWidget):
         return str(index.data(NAME_ROLE)) if index.isValid() else None
 
     def _update_buttons(self) -> None:
-        room = self.room
-        private = room is not None and room.kind == "private"
-        self.remove_button.setVisible(private and self.can_remove)
+        self.remove_button.setVisible(self.can_remove)
         selected = self._selected()
         self.remove_button.setEnabled(selected is not None and selected != self.me)
 
@@ -250,8 +261,7 @@ class MembersPanel(QWidget):
         menu = QMenu(self)
         message = menu.addAction(self.tr("Send a direct message"))
         message.triggered.connect(lambda: self.directMessageRequested.emit([name]))
-        room = self.room
-        if room is not None and room.kind == "private" and self.can_remove:
+        if self.can_remove:
             remove = menu.addAction(self.tr("Remove from room…"))
             remove.triggered.connect(lambda: self.ask_remove(name))
         menu.aboutToHide.connect(menu.deleteLater)

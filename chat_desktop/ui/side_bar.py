@@ -289,9 +289,19 @@ class MemberListModel(QAbstractListModel):
         self._members: list[MemberEntry] = []
         # My own name, shown with "(you)" (a click on it opens no conversation).
         self._me = ""
+        # The room's creator, shown with "(creator)" (the members panel; None: unknown).
+        self._creator: str | None = None
 
     def set_me(self, me: str) -> None:
         self._me = me
+
+    def set_creator(self, creator: str | None) -> None:
+        if creator == self._creator:
+            return
+        self._creator = creator
+        if self._members:
+            last = self.index(len(self._members) - 1, 0)
+            self.dataChanged.emit(self.index(0, 0), last)
 
     def set_members(self, members: list[MemberEntry]) -> None:
         members = sorted(members, key=lambda m: (not m.online, m.name.casefold()))
@@ -312,6 +322,12 @@ class MemberListModel(QAbstractListModel):
         if not index.isValid() or not 0 <= index.row() < len(self._members):
             return None
         member = self._members[index.row()]
+        # Names are compared as the server does for accounts: case-insensitively.
+        creator = self._creator is not None and member.name.lower() == self._creator.lower()
+        if role == Qt.ItemDataRole.DisplayRole and creator:
+            if member.name == self._me:
+                return self.tr("{name} (you, creator)").format(name=member.name)
+            return self.tr("{name} (creator)").format(name=member.name)
         if role == Qt.ItemDataRole.DisplayRole and member.name == self._me:
             return self.tr("{name} (you)").format(name=member.name)
         if role in (Qt.ItemDataRole.DisplayRole, NAME_ROLE):
@@ -321,10 +337,16 @@ class MemberListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             presence = self.tr("online") if member.online else self.tr("offline")
             if member.admin:
-                return self.tr("{presence} · admin").format(presence=presence)
+                presence = self.tr("{presence} · admin").format(presence=presence)
+            if creator:
+                return self.tr("{presence} · created this room").format(presence=presence)
             return presence
         if role == Qt.ItemDataRole.AccessibleTextRole:
             # The presence dot, in words for a screen reader.
+            if creator and member.online:
+                return self.tr("{name}, the room's creator, online").format(name=member.name)
+            if creator:
+                return self.tr("{name}, the room's creator, offline").format(name=member.name)
             if member.online:
                 return self.tr("{name}, online").format(name=member.name)
             return self.tr("{name}, offline").format(name=member.name)

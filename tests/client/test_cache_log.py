@@ -1,9 +1,12 @@
-"""The cache and the room log of Version 2 (migration 3): message state, entries, purge.
+"""The cache and the room log of Version 2 (migration 3): message state, entries, purge;
+and each room's creator (migration 4).
 
 A real SQLite file in tmp_path each time. The cache made by the app before
 Version 2 (schema 2) is built with the very migrations that app ran, then
 opened by today's code: it must be upgraded in place, keeping messages, the
-outbox and the search index.
+outbox and the search index. So is one made before rooms had a creator
+(schema 3): its rooms keep their kind and members, their creator unknown
+until the server's next room object names it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from chat_desktop.storage import MIGRATIONS, ChatCache, OutboxEntry
+from chat_desktop.storage import MIGRATIONS, CachedRoom, ChatCache, OutboxEntry
 from chat_desktop.storage.migrations import SEARCH_WORDS_FUNCTION
 from chat_protocol import Delete, Edit, FileInfo, Member, Message, Reaction, RoomInfo, Topic
 from chat_protocol.search import index_text
@@ -172,6 +175,59 @@ def test_a_cache_made_before_version_2_is_migrated_in_place(tmp_path: Path) -> N
         cache.apply_log([Edit("general", 3, 2, "bob", "stale", TS)])
         assert [m.text for m in cache.search("stale")] == ["stale"]
         assert cache.search("fresh") == []
+    finally:
+        cache.close()
+
+
+def _cache_of_schema_3(path: Path) -> None:
+    """A cache file as the app of schema 3 left it: a private room, a message in it."""
+    with closing(sqlite.connect(path)) as db, db:
+        db.create_function(SEARCH_WORDS_FUNCTION, 1, index_text, deterministic=True)
+        db.execute(
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY NOT NULL,"
+            " description TEXT NOT NULL, applied TEXT NOT NULL)"
+        )
+        for step in MIGRATIONS[:3]:
+            for statement in step.statements:
+                db.execute(statement)
+            db.execute(
+                "INSERT INTO schema_version VALUES (?, ?, ?)", (step.version, step.description, TS)
+            )
+        db.execute(
+            "INSERT INTO rooms (name, last_seq, read_seq, kind, topic, members)"
+            " VALUES ('plans', 1, 1, 'private', 'launch', '[\"alice\", \"bob\"]')"
+        )
+        db.execute(
+            "INSERT INTO messages (room, seq, client_id, author, text, ts, state_seq)"
+            " VALUES ('plans', 1, 'c1', 'bob', 'the plan', ?, 1)",
+            (TS,),
+        )
+
+
+def test_a_cache_made_before_rooms_had_a_creator_learns_it_from_the_server(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "schema3.sqlite3"
+    _cache_of_schema_3(path)
+    cache = ChatCache.open(path)
+    try:
+        assert not list(tmp_path.glob("*.unusable-*"))
+        assert cache.room("plans") == CachedRoom(
+            "plans", 1, 1, "private", "launch", ("alice", "bob"), None
+        )
+        assert [m.text for m in cache.latest("plans", 10)] == ["the plan"]
+        cache.save_rooms(
+            [RoomInfo("plans", 1, "private", "launch", ("alice", "bob"), 1, creator="bob")]
+        )
+    finally:
+        cache.close()
+    cache = ChatCache.open(path)
+    try:
+        assert [room.creator for room in cache.rooms()] == ["bob"]
+        # A room object without one (an older server) says the creator is not known.
+        cache.save_rooms([RoomInfo("plans", 1, "private", "launch", ("alice", "bob"), 1)])
+        room = cache.room("plans")
+        assert room is not None and room.creator is None
     finally:
         cache.close()
 

@@ -35,7 +35,7 @@ def test_every_server_event_round_trips_through_json() -> None:
         p.Welcome(
             2,
             "alice",
-            [p.RoomInfo("team", 3, "private", "plans", ("alice", "bob"), 2, 1)],
+            [p.RoomInfo("team", 3, "private", "plans", ("alice", "bob"), 2, 1, "alice")],
             ["alice"],
             p.ServerInfo("n", "1"),
             admin=True,
@@ -112,6 +112,19 @@ def test_a_v1_message_and_welcome_carry_no_version_2_fields() -> None:
     body = json.loads(p.encode(welcome))
     assert "admin" not in body and "features" not in body
     assert body["rooms"] == [{"name": "general", "last_seq": 1}]
+
+
+def test_a_room_object_without_a_creator_is_one_whose_creator_is_unknown() -> None:
+    # An older server sends no "creator"; ours sends null when it does not know.
+    bare = {"name": "team", "last_seq": 3, "kind": "private", "members": ["alice"]}
+    for body in (bare, {**bare, "creator": None}, {**bare, "creator": ""}):
+        assert p.RoomInfo.from_wire(body).creator is None
+    assert p.RoomInfo.from_wire({**bare, "creator": "alice"}).creator == "alice"
+    # The v1 view never carries it.
+    assert p.RoomInfo("team", 3, "private", creator="alice").v1().to_wire() == {
+        "name": "team",
+        "last_seq": 3,
+    }
 
 
 def test_the_direct_room_name_is_the_contracts() -> None:

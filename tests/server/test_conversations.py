@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from chat_protocol import Member, Read, Room, RoomRemoved, ServerEvent, Topic, rules
+from chat_protocol import Member, Read, Room, RoomInfo, RoomRemoved, ServerEvent, Topic, rules
 from chat_server import admin
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
@@ -86,6 +86,54 @@ async def test_a_private_room_with_invite_leave_and_remove(
         rooms = await alice.rooms()
         assert rooms["team"]["members"] == ["alice", "carol"]
         assert rooms["team"]["last_seq"] == 3
+
+
+@both
+async def test_a_room_object_names_its_creator_who_removes_members_like_an_admin(
+    chat_server: ChatServer, via: str
+) -> None:
+    tokens = await make_users(chat_server, ["alice", "bob", "carol", "dave"])
+    async with (
+        joined(chat_server, tokens["alice"], protocol=2) as alice_ws,
+        joined(chat_server, tokens["carol"], protocol=2) as carol_ws,
+        acting(chat_server, tokens["bob"], via) as bob,
+    ):
+        kind, created = await bob.create("plans", private=True)
+        # The socket's room event (parsed) or the HTTP answer's JSON.
+        creator = created.creator if isinstance(created, RoomInfo) else created["creator"]
+        assert (kind, creator) == ("room", "bob")
+        for user in ("alice", "carol"):
+            assert (await bob.write("invite", "plans", user=user))[0] == "ack"
+        for watcher in (alice_ws, carol_ws):
+            announced = await next_of(watcher, Room)
+            assert (announced.name, announced.info.creator) == ("plans", "bob")
+        _, dm = await bob.open_dm("alice")
+        assert (dm.creator if isinstance(dm, RoomInfo) else dm["creator"]) == "bob"
+        await bob.create("lobby")
+        rooms = await bob.rooms()
+        assert {name: room["creator"] for name, room in rooms.items()} == {
+            "general": None,  # the server made it: nobody's
+            "lobby": "bob",
+            "plans": "bob",
+            rules.dm_name(["alice", "bob"]): "bob",
+        }
+
+        # bob (no admin) removes as the creator; alice, a plain member, may not.
+        alice = Writer(chat_server, tokens["alice"], alice_ws if via == "socket" else None)
+        assert await alice.write("remove", "plans", user="carol") == ("error", "forbidden")
+        assert (await bob.write("remove", "plans", user="carol"))[0] == "ack"
+        assert await next_of(carol_ws, RoomRemoved) == RoomRemoved("plans")
+
+    # Neither the removed member nor a stranger sees the room, its creator or anything.
+    for outsider in ("carol", "dave"):
+        async with connect(ws_url(chat_server)) as ws:
+            welcome = await hello(ws, tokens[outsider], protocol=2)
+        seen = {room.name: room.creator for room in welcome.rooms}
+        assert seen == {"general": None, "lobby": "bob"}
+        assert set(await Writer(chat_server, tokens[outsider]).rooms()) == {"general", "lobby"}
+    async with connect(ws_url(chat_server)) as ws:
+        welcome = await hello(ws, tokens["alice"], protocol=2)
+    assert {room.name: room.creator for room in welcome.rooms}["plans"] == "bob"
 
 
 @both
@@ -290,6 +338,7 @@ async def test_a_long_poller_learns_of_its_new_and_removed_rooms(chat_server: Ch
         status, answer = await api(session, "GET", "/api/v1/events?v=2&wait=5", tokens["bob"])
         assert [room["name"] for room in answer["rooms"]] == ["team"]
         assert answer["rooms"][0]["members"] == ["alice", "bob"]
+        assert answer["rooms"][0]["creator"] == "alice"
         await alice.write("remove", "team", user="bob")
         status, answer = await api(session, "GET", "/api/v1/events?v=2&wait=5", tokens["bob"])
         assert answer["removed"] == ["team"] and answer["rooms"] == []

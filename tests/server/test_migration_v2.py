@@ -70,6 +70,8 @@ async def test_a_v1_database_upgrades_in_place_and_serves_version_2(
         assert set(names) == {"general", "old-dm-ops", "old-dm-ops-2"}
         assert names["old-dm-ops-2"]["last_seq"] == 1 and names["old-dm-ops-2"]["kind"] == "public"
         assert names["general"]["unread"] == 1  # alice's message; Bob's own does not count
+        # Who created a room was not kept before Version 2.
+        assert [room["creator"] for room in names.values()] == [None, None, None]
         status, users = await api(session, "GET", "/api/v1/users", token)
         assert [user["admin"] for user in users["users"]] == [False, False]
 

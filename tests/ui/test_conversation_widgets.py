@@ -3,6 +3,8 @@ the room list's sections, the people picker, the room header's topic, the member
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox, QWidget
@@ -155,7 +157,7 @@ def test_the_members_panel_lists_members_with_presence_and_asks_before_leaving(
     rows = [panel.members.index(r).data() for r in range(panel.members.rowCount())]
     assert rows == ["alice (you)", "carol", "bob"]
     assert panel.title.text() == "MEMBERS · 3"
-    # No admin: no Remove (the client cannot tell the room's creator).
+    # No admin, and the room's creator is not known: no Remove.
     assert panel.invite_button.isVisible() and not panel.remove_button.isVisible()
 
     panel.leave_button.click()
@@ -172,7 +174,7 @@ def test_an_admin_removes_a_member_after_confirming(qtbot: QtBot) -> None:
     qtbot.addWidget(panel)
     panel.set_people(PEOPLE)
     panel.show_room(PLANS)
-    panel.set_can_remove(True)
+    panel.set_admin(True)
     panel.show()
     assert panel.remove_button.isVisible() and not panel.remove_button.isEnabled()
     # Myself: nothing to remove (leaving is Leave).
@@ -185,6 +187,30 @@ def test_an_admin_removes_a_member_after_confirming(qtbot: QtBot) -> None:
     with qtbot.waitSignal(panel.removeRequested) as removed:
         answer(panel.remove_box, QMessageBox.ButtonRole.AcceptRole)
     assert removed.args == ["plans", "bob"]
+
+
+def test_the_rooms_creator_is_marked_and_may_remove_a_plain_member_may_not(
+    qtbot: QtBot,
+) -> None:
+    panel = MembersPanel("alice")
+    qtbot.addWidget(panel)
+    panel.set_people(PEOPLE)
+    panel.show_room(replace(PLANS, creator="Bob"))  # names match case-insensitively
+    panel.show()
+    rows = [panel.members.index(r).data() for r in range(panel.members.rowCount())]
+    assert rows == ["alice (you)", "carol", "bob (creator)"]
+    tip = panel.members.index(2).data(Qt.ItemDataRole.ToolTipRole)
+    assert tip == "offline · created this room"
+    assert not panel.remove_button.isVisible(), "alice is neither admin nor creator"
+
+    panel.show_room(replace(PLANS, creator="alice"))
+    assert panel.members.index(0).data() == "alice (you, creator)"
+    assert panel.remove_button.isVisible()
+    panel.list.setCurrentIndex(panel.members.index(1))
+    panel.remove_button.click()
+    with qtbot.waitSignal(panel.removeRequested) as removed:
+        answer(panel.remove_box, QMessageBox.ButtonRole.AcceptRole)
+    assert removed.args == ["plans", "carol"]
 
 
 def test_invite_offers_only_people_not_in_the_room(qtbot: QtBot) -> None:
@@ -210,7 +236,7 @@ def test_a_direct_message_has_members_but_no_invite_or_leave(qtbot: QtBot) -> No
     qtbot.addWidget(panel)
     panel.set_people(PEOPLE)
     panel.show_room(DM_BOB)
-    panel.set_can_remove(True)
+    panel.set_admin(True)
     panel.show()
     assert panel.members.rowCount() == 2
     assert not panel.invite_button.isVisible()

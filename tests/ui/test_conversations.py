@@ -66,17 +66,26 @@ async def admin_alice_bob_and_carol(
     return alice, bob, carol
 
 
-async def private_room_with_bob(alice: ChatClient, bob: ChatClient) -> None:
-    """alice creates the private room "plans" in the dialog, bob picked as a member."""
-    await eventually(lambda: row_named(alice.w.members, "bob") is not None)
-    alice.w.new_room_action.trigger()
-    dialog = alice.w.new_room_dialog
+async def private_room_with(creator: ChatClient, members: list[str]) -> None:
+    """``creator`` creates the private room "plans" in the dialog, ``members`` picked."""
+    for name in members:
+        await eventually(lambda n=name: row_named(creator.w.members, n) is not None)
+    creator.w.new_room_action.trigger()
+    dialog = creator.w.new_room_dialog
     assert dialog is not None
     QTest.keyClicks(dialog.name_field, "plans")
     dialog.private_switch.click()
-    dialog.members_picker.choose("bob")
+    for name in members:
+        dialog.members_picker.choose(name)
     dialog.create_button.click()
-    await eventually(lambda: alice.w.new_room_dialog is None and alice.w.messages.room == "plans")
+    await eventually(
+        lambda: creator.w.new_room_dialog is None and creator.w.messages.room == "plans"
+    )
+
+
+async def private_room_with_bob(alice: ChatClient, bob: ChatClient) -> None:
+    """alice creates the private room "plans" in the dialog, bob picked as a member."""
+    await private_room_with(alice, ["bob"])
     await eventually(lambda: "plans" in bob.w.rooms.names())
 
 
@@ -190,6 +199,46 @@ def test_a_removed_member_loses_the_room_and_goes_back_to_general(
         await eventually(lambda: panel.members.rowCount() == 1)
         await is_up_to_date(alice, carol, "all done")
         assert "plans" not in carol.w.rooms.names()
+
+    run(body())
+
+
+def test_the_rooms_creator_removes_a_member_and_a_plain_member_cannot(
+    chat_server_here: LocalChatServer, make_client: Any, run: Any
+) -> None:
+    async def body() -> None:
+        # alice is the admin of the other tests; here nobody is.
+        alice, bob, carol = [
+            await make_client(chat_server_here.url, name) for name in ("alice", "bob", "carol")
+        ]
+        await eventually(lambda: connected(alice, bob, carol))
+        assert not bob.w.controller.is_admin and not alice.w.controller.is_admin
+        await private_room_with(bob, ["alice", "carol"])
+        bob_panel = bob.w.members_panel
+        await eventually(lambda: bob_panel.members.rowCount() == 3)
+        for other in (alice, carol):
+            await eventually(lambda o=other: "plans" in o.w.rooms.names())
+        alice.w.show_room("plans")
+        carol.w.show_room("plans")
+        await eventually(lambda: alice.w.members_panel.members.rowCount() == 3)
+
+        # Everyone sees who created the room; only its creator may remove.
+        assert "bob (you, creator)" in labels(bob_panel.list)
+        assert "bob (creator)" in labels(alice.w.members_panel.list)
+        assert bob_panel.remove_button.isVisible(), "bob created the room"
+        assert not alice.w.members_panel.remove_button.isVisible(), "alice is a plain member"
+
+        carol_row = row_named(bob_panel.members, "carol")
+        assert carol_row is not None
+        bob_panel.list.setCurrentIndex(bob_panel.members.index(carol_row))
+        bob_panel.remove_button.click()
+        answer(bob_panel.remove_box, QMessageBox.ButtonRole.AcceptRole)
+
+        await eventually(lambda: "plans" not in carol.w.rooms.names())
+        assert carol.w.messages.room == "general"
+        await eventually(lambda: bob_panel.members.rowCount() == 2)
+        await eventually(lambda: alice.w.members_panel.members.rowCount() == 2)
+        assert not alice.w.members_panel.remove_button.isVisible()
 
     run(body())
 

@@ -498,7 +498,10 @@ class PeeweeChatStore(ChatStore):
                 ).execute()
         except peewee.IntegrityError:
             return self._ensure_room(name, kind, creator)
-        return RoomInfo(name, 0, kind, "", () if kind != "public" else None), True
+        return (
+            RoomInfo(name, 0, kind, "", () if kind != "public" else None, creator=creator or None),
+            True,
+        )
 
     async def rooms(self) -> list[RoomInfo]:
         def work() -> list[RoomInfo]:
@@ -1195,4 +1198,6 @@ def _room_info(
         (members or ()) if room.kind != "public" else None,
         read_seq,
         unread,
+        # "" for a room from before Version 2 or one the server made itself.
+        room.creator or None,
     )
