@@ -46,7 +46,14 @@ class _NoSearchIndex(SearchIndex):
     """The search index with its one hook in the append path turned into nothing."""
 
     def add(
-        self, cursor: Any, room_id: int, seq: int, text: str, message_id: int | None = None
+        self,
+        cursor: Any,
+        room_id: int,
+        seq: int,
+        text: str,
+        message_id: int | None = None,
+        *,
+        later: bool = False,
     ) -> int:
         return 0
 

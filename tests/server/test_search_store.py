@@ -15,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import threading
 from pathlib import Path
 
 import peewee
 import pytest
 
+from chat_protocol import SendDelete, SendEdit
 from chat_protocol.search import (
     MAX_PREFIX_EXPANSIONS,
     has_fts5_secure_delete,
@@ -29,6 +31,7 @@ from chat_protocol.search import (
 from chat_server.storage import PeeweeChatStore, open_store
 from chat_server.storage.base import SearchRequest
 from chat_server.storage.database import SQLITE_FILE_NAME
+from chat_server.storage.file_records import UnknownFile
 from chat_server.storage.migrations import MIGRATIONS, migrate
 from chat_server.storage.search_index import SearchIndex
 from tests.server.test_storage import (  # noqa: F401 (fixtures, used by name)
@@ -150,6 +153,67 @@ async def test_an_edit_reindexes_and_a_delete_unindexes(store: PeeweeChatStore) 
     await store._write(lambda: store.search_index.index_edit("general", 2, "!!"))
     assert await _rows(store) == 0
     assert await _search(store, "ghost") == []
+
+
+async def test_one_transaction_of_messages_edits_deletes_and_a_refusal_is_indexed_right(
+    store: PeeweeChatStore,
+) -> None:
+    # Issue 12: on SQLite the index rows of a batch's messages are written
+    # together just before COMMIT. Writes in the same transaction that touch
+    # them (an edit, a delete) and a message refused half way (its savepoint
+    # undone, its row id given to the next message) must see the same index
+    # as if every row had been written at once.
+    writer = store._writer
+    assert writer is not None
+    entered, gate = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        entered.set()
+        gate.wait(10)
+
+    # Hold the writer in a transaction while the rest queues: their batch is the next.
+    holding = asyncio.wrap_future(writer.submit(hold))
+    assert await asyncio.to_thread(entered.wait, 10)
+    commits = store.commits
+    writes = [
+        store.append_nowait("general", "alice", "m1", "alpha one"),
+        store.append_nowait("general", "alice", "m2", "beta two"),
+        store.write_nowait("alice", SendEdit("general", 1, "alpha edited", "e1")),
+        store.write_nowait("alice", SendDelete("general", 2, "d1")),
+        store.append_nowait("general", "alice", "m3", "gamma three", files=("no-such-upload",)),
+        store.append_nowait("general", "alice", "m4", "delta four"),
+    ]
+    gate.set()
+    await holding
+    outcomes = await asyncio.gather(
+        *(asyncio.wrap_future(write) for write in writes), return_exceptions=True
+    )
+
+    assert isinstance(outcomes[4], UnknownFile)
+    assert [o.seq for o in outcomes if not isinstance(o, BaseException)] == [1, 2, 3, 4, 5]
+    assert store.commits == commits + 2  # the hold's, then one for all six writes
+    assert await _search(store, "alpha") == [("general", 1)]
+    assert await _search(store, "edited") == [("general", 1)]
+    assert await _search(store, "one") == []
+    assert await _search(store, "beta") == []
+    assert await _search(store, "gamma") == []
+    assert await _search(store, "delta") == [("general", 5)]
+    assert await _rows(store) == 2
+
+
+async def test_a_message_committed_on_the_loop_is_indexed(store: PeeweeChatStore) -> None:
+    # The commit on the event loop (issue 17) writes its buffered row too.
+    done = store.append_now("general", "alice", "lone", "a lone epsilon")
+    if done is None:  # PostgreSQL: no commits on the loop, the writer stores it
+        await store.append("general", "alice", "lone", "a lone epsilon")
+    else:
+        assert done.result().message.seq == 1
+        assert store.inline_commits == 1
+    await store.append("general", "alice", "next", "zeta after it")
+
+    assert await _search(store, "epsilon") == [("general", 1)]
+    assert await _search(store, "zeta") == [("general", 2)]
+    assert await _rows(store) == 2
 
 
 async def test_both_engines_find_exactly_what_the_rule_finds(store: PeeweeChatStore) -> None:

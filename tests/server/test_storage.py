@@ -36,8 +36,9 @@ from chat_server.storage import (
     UnknownUser,
     UsernameTaken,
     open_store,
+    workers,
 )
-from chat_server.storage.database import SQLITE_FILE_NAME, database_for
+from chat_server.storage.database import SQLITE_FILE_NAME, STATEMENT_CACHE, database_for
 from chat_server.storage.migrations import MIGRATIONS, Migration, migrate, schema_version
 from tests.postgres import throwaway_database
 from tests.sqlite_driver import sqlite
@@ -843,3 +844,47 @@ async def test_the_room_log_and_conversations_on_each_database(store: PeeweeChat
         ("bob", False),
         ("carol", True),
     ]
+
+
+async def test_no_commit_on_the_loop_right_after_the_writer_grouped_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 12: a group commit means several writers are at it; the next
+    # message goes to the writer too (not an fsync on the loop), for
+    # INLINE_QUIET. A lone message on an idle store is still committed on the loop.
+    monkeypatch.setattr(workers, "INLINE_QUIET", 60.0)
+    store = open_store(StoreConfig(db_url=None, data_dir=tmp_path / "data"))
+    await store.open()
+    try:
+        writer = store._writer
+        assert writer is not None
+        entered, gate = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            entered.set()
+            gate.wait(10)
+
+        holding = asyncio.wrap_future(writer.submit(hold))
+        assert await asyncio.to_thread(entered.wait, 10)
+        grouped = [store.append_nowait("general", "alice", f"g{n}", "together") for n in range(2)]
+        gate.set()
+        await holding
+        await asyncio.gather(*(asyncio.wrap_future(write) for write in grouped))
+
+        assert store.append_now("general", "alice", "after", "right after") is None
+        monkeypatch.setattr(workers, "INLINE_QUIET", 0.0)
+        done = store.append_now("general", "alice", "later", "once it is quiet")
+        assert done is not None and done.result().message.seq == 3
+        assert store.inline_commits == 1
+    finally:
+        await store.close()
+
+
+def test_sqlite_connections_have_room_for_every_statement_prepared(tmp_path: Path) -> None:
+    # Issue 12: with pysqlite3's default room (100), the migrations and the
+    # sign-ups filled it and each message's UPDATE and INSERT were compiled
+    # anew every time; the server runs a few hundred distinct statements.
+    db = database_for(None, tmp_path, lock_timeout=5.0)
+    assert db.connect_params["cached_statements"] == STATEMENT_CACHE >= 500
+    migrate(db)
+    db.close()

@@ -31,6 +31,17 @@ SQLITE_FILE_NAME = "chat.sqlite3"
 # then overwrite the other's writes. Whatever else opens the server's database
 # in its process (tools, tests) uses this module.
 sqlite_driver: ModuleType = vars(peewee)["sqlite3"]
+# How many prepared statements each connection keeps (the driver's default is
+# 100). pysqlite3's cache is not an LRU: it keeps the most used statements and
+# puts a new one last, where the next new one evicts it. Once it is full, two
+# statements taking turns evict each other on every use and are compiled
+# anew each time. The writer's connection filled it at start (the
+# migrations, a hundred and more statements, and then the sign-ups, each used
+# many times), after which every message compiled its UPDATE and INSERT
+# again: a fifth of the append's time on the writer (issue 12). The server
+# runs a few hundred distinct statements at most; with room for all of them
+# no statement is ever evicted.
+STATEMENT_CACHE = 1000
 # The files SQLite keeps beside the database in WAL mode. SQLite gives them the
 # database file's mode when it creates them; ones left over are tightened here.
 SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
@@ -51,6 +62,8 @@ def sqlite_database(path: Path, lock_timeout: float) -> peewee.SqliteDatabase:
     return peewee.SqliteDatabase(
         str(path),
         timeout=lock_timeout,
+        # Room for every statement the server runs (see STATEMENT_CACHE).
+        cached_statements=STATEMENT_CACHE,
         # Writes start with BEGIN IMMEDIATE: the writer takes the write lock up
         # front (waiting up to busy_timeout), never half way through a batch.
         lock_type="IMMEDIATE",

@@ -176,7 +176,11 @@ class PeeweeChatStore(ChatStore):
             )
         database_proxy.initialize(self._db)
         self._writer = GroupCommitWriter(
-            self._db, self._max_batch, hold_while=self._hold_commits_while
+            self._db,
+            self._max_batch,
+            hold_while=self._hold_commits_while,
+            # The index rows of a batch of messages, written just before COMMIT.
+            deferred=self.search_index,
         )
         self._readers = ReaderPool(self._db, self._reader_count)
         if self._sqlite:
@@ -742,7 +746,10 @@ class PeeweeChatStore(ChatStore):
         cursor.execute(sql.insert, (room_id, seq, author, client_id, text, ts, reply_to))
         if cursor.rowcount == 1:
             # SQLite's lastrowid is the new row's id; PostgreSQL's driver has none.
-            self.search_index.add(cursor, room_id, seq, text, self._new_id(cursor))
+            # Buffered, for the writer (or the inline commit) to write the
+            # batch's rows at once before COMMIT; a message with files runs in
+            # a savepoint of its own, which may be rolled back: written now.
+            self.search_index.add(cursor, room_id, seq, text, self._new_id(cursor), later=not files)
             message = Message(
                 room=room,
                 seq=seq,

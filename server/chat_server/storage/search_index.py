@@ -30,6 +30,17 @@ writer), :meth:`SearchIndex.index_edit` and :meth:`SearchIndex.unindex` are
 for the edit and delete entries of the room log, inside their own write. A
 message with no word (empty text, only punctuation) has no row.
 
+On SQLite the append path buffers its rows (``add(..., later=True)``) and
+:meth:`SearchIndex.write_pending` writes a whole batch's at once, with two
+statements just before COMMIT (the writer calls it: see
+:class:`.workers.Deferred`). Issue 12 found why this matters beyond the
+statements saved: FTS5 keeps the rows of a transaction in memory and writes
+them out as one new segment at COMMIT, but also whenever a statement opens a
+statement savepoint, which the next message's ``UPDATE ... RETURNING`` does.
+With each message's row written at once, every message made a segment of its
+own, which FTS5 then merged again and again: the index cost the writer about
+three times what the message itself did, and fan-out lost a third.
+
 Deleted words leave no trace where the engine allows it: FTS5's
 ``secure-delete`` option (SQLite 3.42 and later) is switched on at every
 open, so a deleted row's tokens are removed from the index b-tree at once.
@@ -113,6 +124,10 @@ class SearchIndex:
     def __init__(self, db: peewee.Database) -> None:
         self._db = db
         self._sqlite = _is_sqlite(db)
+        # SQLite: (message id, tokens) of rows buffered by add(later=True), for
+        # write_pending(); only the thread holding the write transaction
+        # touches it (the writer's transaction_lock).
+        self._pending: list[tuple[int, list[str]]] = []
         # The prefix lengths (in characters) FTS5 keeps a match list for;
         # read from the table by prepare().
         self._prefix_lengths: frozenset[int] = frozenset()
@@ -122,6 +137,12 @@ class SearchIndex:
             # an INSERT from a SELECT into a virtual table through a temporary
             # table, which made it cost twice as much (issue 14's write cost).
             self._add = "INSERT INTO message_search (rowid, words) VALUES (?, ?)"
+            # Many rows in one statement, from a JSON array of [id, words] pairs.
+            self._add_many = (
+                "INSERT INTO message_search (rowid, words)"
+                " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')"
+                " FROM json_each(?)"
+            )
             self._id_of = f"SELECT id FROM messages WHERE room_id = {p} AND seq = {p}"
             self._remove = f"DELETE FROM message_search WHERE rowid = {p}"
             # One statement for all of a message's words (a JSON array): cheaper
@@ -222,7 +243,14 @@ class SearchIndex:
     # Writes (inside the writer's transaction) -------------------------------
 
     def add(
-        self, cursor: Any, room_id: int, seq: int, text: str, message_id: int | None = None
+        self,
+        cursor: Any,
+        room_id: int,
+        seq: int,
+        text: str,
+        message_id: int | None = None,
+        *,
+        later: bool = False,
     ) -> int:
         """Index the message just inserted as (room_id, seq); 1 if it got a row, else 0.
 
@@ -230,10 +258,19 @@ class SearchIndex:
         is built once, so the index costs one INSERT per message (and one for
         the word list on SQLite). ``message_id``: the row's id where the caller
         has it (SQLite's ``lastrowid``), which spares looking it up.
+
+        ``later`` (SQLite, with ``message_id``): only buffer the row;
+        :meth:`write_pending` writes it, before this transaction commits.
+        The caller's transaction must be one whose holder calls that (see
+        :class:`.workers.Deferred`), and must not be a savepoint that could be
+        rolled back on its own.
         """
         tokens = index_tokens(text)
         if not tokens:
             return 0
+        if later and self._sqlite and message_id is not None:
+            self._pending.append((message_id, tokens))
+            return 1
         if self._sqlite:
             if message_id is None:
                 cursor.execute(self._id_of, (room_id, seq))
@@ -246,6 +283,26 @@ class SearchIndex:
         else:
             cursor.execute(self._add, (_unique(tokens), room_id, seq))
         return 1
+
+    def write_pending(self) -> None:
+        """Write the rows :meth:`add` buffered, in the calling thread's transaction.
+
+        Two statements for any number of rows: the index rows, and the words
+        for the word list.
+        """
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = []
+        cursor = self._cursor()
+        rows = [(message_id, " ".join(tokens)) for message_id, tokens in pending]
+        cursor.execute(self._add_many, (json.dumps(rows),))
+        words = _unique(token for _, tokens in pending for token in tokens)
+        cursor.execute(self._add_terms, (json.dumps(words),))
+
+    def drop_pending(self) -> None:
+        """Forget the buffered rows: the transaction that made them was rolled back."""
+        self._pending = []
 
     def index_edit(self, room: str, seq: int, text: str) -> None:
         """Replace the words of the stored message ``room``/``seq`` by those of ``text``

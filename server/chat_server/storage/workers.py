@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import peewee
 
@@ -77,6 +77,25 @@ class _Job:
         self.order_key = order_key
         self.savepoint = savepoint
         self.future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+
+class Deferred(Protocol):
+    """Rows that the writes of a transaction leave to be written at its end, all at once.
+
+    The search index is one (:meth:`.search_index.SearchIndex.write_pending`):
+    a message's index row is buffered and a batch's rows go in with one
+    statement just before COMMIT. Whoever holds the transaction (the writer
+    thread, or the event loop for an inline commit) calls :meth:`write_pending`
+    before COMMIT and before a savepoint opens (so that the savepoint's
+    rollback cannot take rows of writes outside it, and the write inside it
+    finds them), and :meth:`drop_pending` when the transaction is rolled back.
+    """
+
+    def write_pending(self) -> None:
+        """Write what is buffered, on the calling thread's connection, in its transaction."""
+
+    def drop_pending(self) -> None:
+        """Forget what is buffered: the transaction that buffered it was rolled back."""
 
 
 # Put on a queue to tell one thread to finish the jobs before it and exit.
@@ -223,12 +242,21 @@ class GroupCommitWriter(_DatabaseThreads):
     ``hold_while`` is fault injection for crash tests, never set in service:
     while that file exists the writer stops after each COMMIT, before it
     reports the batch stored (see :meth:`_hold`).
+
+    ``deferred``: rows the writes buffer for the end of their transaction
+    (see :class:`Deferred`); written before each savepoint and before COMMIT.
     """
 
     def __init__(
-        self, db: peewee.Database, max_batch: int = 500, *, hold_while: Path | None = None
+        self,
+        db: peewee.Database,
+        max_batch: int = 500,
+        *,
+        hold_while: Path | None = None,
+        deferred: Deferred | None = None,
     ) -> None:
         super().__init__(db, "chat-store-writer", 1)
+        self.deferred = deferred
         # Held while a transaction is open on the writer's connection, and by
         # the InlineCommitter while it commits on the loop: never both at once.
         self.transaction_lock = threading.Lock()
@@ -238,6 +266,9 @@ class GroupCommitWriter(_DatabaseThreads):
         self._hold_while = hold_while
         # Transactions committed so far: the measure of how well writes group.
         self.commits = 0
+        # perf_counter() when the last commit of several writes at once
+        # (a group commit) returned; see InlineCommitter.
+        self.grouped_at = float("-inf")
         # A write of the batch being run erased words (a deleted message or
         # room): the WAL still holds the pages as they were before, so once
         # the batch is committed it is written back and emptied (SQLite only).
@@ -345,23 +376,36 @@ class GroupCommitWriter(_DatabaseThreads):
         outcomes: list[tuple[_Job, Any, Exception | None]] = []
         try:
             self._db.connect(reuse_if_open=True)
+            deferred = self.deferred
             with self._db.atomic():
                 for job in batch:
                     try:
                         if job.savepoint:
+                            if deferred is not None:
+                                # Before the savepoint: its rollback must not
+                                # take the rows of the writes before it.
+                                deferred.write_pending()
                             with self._db.atomic():
                                 result = job.work()
+                                if deferred is not None:
+                                    deferred.write_pending()  # its own, inside it
                         else:
                             result = job.work()
                     except DATABASE_ERRORS:
                         raise
                     except Exception as exc:
+                        if job.savepoint and deferred is not None:
+                            deferred.drop_pending()  # what it buffered was rolled back with it
                         outcomes.append((job, None, exc))
                     else:
                         outcomes.append((job, result, None))
+                if deferred is not None:
+                    deferred.write_pending()
         except Exception as exc:
             # Nothing of the batch was written; an erasure not yet scrubbed
             # from an earlier batch keeps its flag.
+            if self.deferred is not None:
+                self.deferred.drop_pending()
             cause = _first_database_error(exc)
             logger.warning("a write transaction of %d writes failed: %s", len(batch), cause)
             _drop_connection(self._db)
@@ -369,6 +413,8 @@ class GroupCommitWriter(_DatabaseThreads):
                 job.future.set_exception(_storage_error(cause))
             return
         self.commits += 1
+        if len(batch) > 1:
+            self.grouped_at = time.perf_counter()
         if self._scrub:
             self._scrub_wal()
         elif self._checkpoint:
@@ -403,6 +449,9 @@ class GroupCommitWriter(_DatabaseThreads):
 # At most this share of the event loop's time goes to inline commits: after
 # one that took d seconds the next waits d * (1 / share - 1) (see InlineCommitter).
 INLINE_SHARE = 0.25
+# No commit on the loop for this long after the writer committed several
+# writes at once (seconds): see InlineCommitter.
+INLINE_QUIET = 0.25
 # After this many commits on the loop, the writer is asked to checkpoint the
 # WAL (see GroupCommitWriter.checkpoint_after_commit). SQLite's automatic
 # checkpoint starts at 1000 pages; a message's commit writes a handful
@@ -431,7 +480,16 @@ class InlineCommitter:
       took d, the next waits d * (1 / INLINE_SHARE - 1), so these commits
       take at most a quarter of the loop's time however slow the disk is,
       and a burst (many messages in one turn) goes to the writer's group
-      commit after its first message: one fsync for the rest, as before.
+      commit after its first message: one fsync for the rest, as before;
+    - the writer has not just grouped writes: for ``INLINE_QUIET`` after it
+      committed several at once, every message goes to it. Such a batch
+      means several writers are active, and the next message is one of a
+      stream that the group commit serves with one fsync for many, where a
+      commit here would hold every socket for an fsync of its own and
+      publish one message to every socket in a turn of its own. Under a
+      steady load this mattered (issue 12: a commit on the loop after every
+      batch took 8% of the loop in a profile of the fan-out benchmark); lone
+      messages still go first to the loop, since the writer never groups.
 
     The loop's connection never checkpoints the WAL either: every
     ``CHECKPOINT_EVERY`` commits here the writer is asked to (see
@@ -474,13 +532,14 @@ class InlineCommitter:
             writer.pending
             or writer.holds_commits
             or writer.scrub_pending
-            or time.perf_counter() < self._not_before
+            or time.perf_counter() < max(self._not_before, writer.grouped_at + INLINE_QUIET)
         ):
             return None
         if not writer.transaction_lock.acquire(blocking=False):
             return None
         started = time.perf_counter()
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        deferred = writer.deferred
         try:
             try:
                 self._connect()
@@ -493,6 +552,8 @@ class InlineCommitter:
                         future.set_exception(exc)
                         # Leaving the block by an exception rolls it all back.
                         raise _Refused from exc
+                    if deferred is not None:
+                        deferred.write_pending()
             except _Refused:
                 return future  # rolled back: nothing committed
             except DATABASE_ERRORS as exc:
@@ -506,6 +567,9 @@ class InlineCommitter:
             else:
                 future.set_result(result)
         finally:
+            if deferred is not None:
+                # Empty after a COMMIT; after a rollback, rows of nothing stored.
+                deferred.drop_pending()
             writer.transaction_lock.release()
             took = time.perf_counter() - started
             self._not_before = time.perf_counter() + took * (1 / INLINE_SHARE - 1)
