@@ -23,16 +23,21 @@ to disk with the same hash, fsync and rename, and serves it with
 
 Run: ``python -m bench.files`` (the issue's sizes) or, quickly,
 ``python -m bench.files --size-mb 4 --upload-mb 4 --clients 3 --repeat 1 --idle 1``.
+For a diagnosis, ``--files-dir /dev/shm`` keeps our server's uploads and
+``--data-dir /dev/shm`` its database on another file system (memory: no
+disk at all), to tell what the disk costs chat from what the CPU does.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
 import statistics
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -287,11 +292,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         _write_payload(transfer, int(args.size_mb * MiB))
         _write_payload(load, int(args.upload_mb * MiB))
         lag_file = folder / "loop-lag.txt"
+        extra = ["--loop-lag", str(lag_file)]
+        elsewhere = contextlib.ExitStack()
+        if args.files_dir:
+            files = elsewhere.enter_context(tempfile.TemporaryDirectory(dir=args.files_dir))
+            extra += ["--files-dir", files]
+        data = folder / "data"
+        if args.data_dir:
+            data = Path(elsewhere.enter_context(tempfile.TemporaryDirectory(dir=args.data_dir)))
         servers = (
-            harness.ServerProcess.ours(folder / "data", extra=["--loop-lag", str(lag_file)]),
+            harness.ServerProcess.ours(data, extra=extra),
             harness.ServerProcess.baseline("bare files", "bare_files"),
         )
-        with harness.running(*servers) as (ours, bare):
+        with elsewhere, harness.running(*servers) as (ours, bare):
             names = [
                 "bench",
                 "reader",
@@ -374,6 +387,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--senders", type=int, default=3, help="chat users sending meanwhile")
     parser.add_argument("--rate", type=float, default=8.0, help="messages/s of each sender")
     parser.add_argument("--idle", type=float, default=3.0, help="seconds of idle chat measured")
+    parser.add_argument(
+        "--files-dir",
+        help="a diagnosis: our server keeps uploads in a folder of its own under this one"
+        " (another file system than the database's, e.g. /dev/shm)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        help="a diagnosis: our server's data folder (the database) under this one instead"
+        " of the temporary folder",
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     harness.execute(run, parser.parse_args(argv))
 

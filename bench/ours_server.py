@@ -114,6 +114,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--db", help="postgresql://... instead of SQLite in --data-dir")
+    parser.add_argument(
+        "--files-dir", type=Path, help="uploaded files here instead of DATA_DIR/files"
+    )
     parser.add_argument("--redis", help="redis://...: one of several servers of one chat")
     parser.add_argument("--name", default="bench", help="the server name clients are shown")
     parser.add_argument("--messages-per-second", type=float, default=Limits().messages_per_second)
@@ -145,6 +148,7 @@ def main() -> None:
         port=args.port,
         data_dir=args.data_dir,
         db_url=args.db,
+        files_dir=args.files_dir,
         redis_url=args.redis,
         name=args.name,
         limits=limits,

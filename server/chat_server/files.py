@@ -286,11 +286,21 @@ FILES_KEY = web.AppKey("files", FileService)
 
 
 async def _body(request: web.Request, idle: float) -> AsyncIterator[bytes]:
-    """The request body as it arrives; TimeoutError after ``idle`` s without a byte."""
+    """The request body as it arrives; TimeoutError after ``idle`` s without a byte.
+
+    One network chunk at a time as aiohttp received it (``readchunk``), never
+    joined: ``readany`` joins every chunk buffered since the last read into
+    one new bytes object, a copy of up to ~1 MiB made on the event loop while
+    chat waits (most of what the loop did for uploads in a profile; see
+    bench/profiles.md, issue 13). The file thread hashes and writes the
+    chunks as they are.
+    """
     while True:
         async with asyncio.timeout(idle):
-            chunk = await request.content.readany()
+            chunk, boundary = await request.content.readchunk()
         if not chunk:
+            if boundary:
+                continue  # the end of a chunk of a chunked body, not of the body
             return
         yield chunk
 

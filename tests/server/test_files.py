@@ -15,6 +15,7 @@ import io
 import logging
 import os
 import stat
+import threading
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -25,15 +26,25 @@ from urllib.parse import unquote
 import aiohttp
 import pytest
 
+from chat_protocol import Message
 from chat_protocol.rules import format_ts
 from chat_server.app import ChatServer
 from chat_server.config import ServerConfig
 from chat_server.storage import files as files_module
+from chat_server.storage import peewee_store
 from chat_server.storage.file_records import UnknownFile, hold_uploads, release_uploads
 from chat_server.storage.peewee_store import PeeweeChatStore
 from tests.conftest import ServerProcess
 from tests.postgres import throwaway_database
-from tests.server.wire import PASSWORD, bearer, http, register
+from tests.server.wire import (
+    PASSWORD,
+    bearer,
+    http,
+    joined,
+    message_frame,
+    recv_until,
+    register,
+)
 from tests.waiting import eventually
 
 MiB = 1024 * 1024
@@ -321,6 +332,61 @@ async def test_the_same_bytes_twice_are_stored_once_until_the_last_upload_goes(
         async with session.delete(f"/api/v1/files/{second['id']}", headers=bearer(bob)):
             pass
     assert stored_files(chat_server) == []
+
+
+async def test_a_chunked_upload_in_thousands_of_small_chunks_arrives_whole(
+    chat_server: ChatServer,
+) -> None:
+    # Each HTTP chunk reaches the file thread as it came (never joined on the
+    # event loop): a block of 512 KiB is here ~1,750 of them, more than one
+    # writev takes.
+    alice = await register(chat_server, "alice")
+    pieces = [os.urandom(300) for _ in range(2500)]
+
+    async def body() -> AsyncIterator[bytes]:
+        for piece in pieces:
+            yield piece
+
+    data = b"".join(pieces)
+    async with http(chat_server) as session:
+        status, answer = await upload(session, alice, body(), "pieces.bin")
+        assert status == 201
+        assert (answer["size"], answer["sha256"]) == (len(data), hashlib.sha256(data).hexdigest())
+        async with session.get(f"/api/v1/files/{answer['id']}", headers=bearer(alice)) as response:
+            assert await response.read() == data
+
+
+async def test_chat_goes_on_while_an_uploads_record_waits_for_the_disk(
+    chat_server: ChatServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The upload's record is committed; its fsync (on a thread of its own)
+    # is held here, as a disk busy with files would hold it.
+    syncing, release = threading.Event(), threading.Event()
+    sync_log = peewee_store.sync_log
+
+    def held_sync(db: Any) -> None:
+        syncing.set()
+        release.wait(30)
+        sync_log(db)
+
+    monkeypatch.setattr(peewee_store, "sync_log", held_sync)
+    alice, bob = await register(chat_server, "alice"), await register(chat_server, "bob")
+    try:
+        async with http(chat_server) as session, joined(chat_server, bob) as ws:
+            uploading = asyncio.ensure_future(upload(session, alice, b"report" * 1000))
+            assert await asyncio.to_thread(syncing.wait, 10)
+            # A message sent now is stored and delivered: the writer is not
+            # waiting for the upload's fsync...
+            await ws.send(message_frame("still here"))
+            event = await recv_until(ws, lambda e: isinstance(e, Message))
+            assert isinstance(event, Message) and event.text == "still here"
+            # ...and the uploader hears of its file only once its record is on disk.
+            assert not uploading.done()
+            release.set()
+            status, answer = await uploading
+            assert (status, answer["size"]) == (201, 6000)
+    finally:
+        release.set()
 
 
 async def test_an_upload_works_on_a_folder_without_hard_links(

@@ -275,6 +275,35 @@ async def test_writes_that_arrive_together_share_one_commit(store: PeeweeChatSto
     assert sorted(result.message.seq for result in results) == list(range(1, 51))
 
 
+async def test_a_batch_of_writes_that_need_no_fsync_commits_without_one(
+    store: PeeweeChatStore,
+) -> None:
+    sqlite_store = isinstance(store.database, peewee.SqliteDatabase)
+
+    def level() -> int | None:
+        # 1: NORMAL (no fsync at COMMIT), 2: FULL; PostgreSQL always flushes.
+        if not sqlite_store:
+            return None
+        return int(store.database.execute_sql("PRAGMA synchronous").fetchone()[0])
+
+    async def batch(*durable: bool) -> list[int | None]:
+        blocker, release = await _block_writer(store)
+        writes = [asyncio.ensure_future(store._write(level, durable=d)) for d in durable]
+        await eventually(lambda: store.pending_writes == len(durable) + 1, "queued together")
+        release.set()
+        await blocker
+        return list(await asyncio.gather(*writes))
+
+    full, normal = (2, 1) if sqlite_store else (None, None)
+    # Only writes whose callers sync themselves (uploads): no fsync at COMMIT.
+    assert await batch(False, False) == [normal, normal]
+    await store.sync_writes()
+    # One write that must be durable when it returns: the whole batch is fsynced.
+    assert await batch(False, True) == [full, full]
+    # And the connection is back to FULL for the batches after.
+    assert await store._write(level) == full
+
+
 async def test_messages_before_none_gives_the_newest_ascending(store: PeeweeChatStore) -> None:
     for k in range(10):
         await store.append("general", "alice", f"c{k}", f"m{k}")

@@ -15,6 +15,12 @@ write is what keeps bytes and records consistent:
   the :class:`~.files.FileStore` place the bytes, then inserts the upload;
   all in one transaction. A crash before the commit leaves at most bytes no
   record holds, which a later sweep removes; never a record without bytes.
+  That transaction commits without waiting for its fsync (``durable=False``),
+  which a thread of the upload's own then does (``sync_writes``) before the
+  uploader hears of the file: so the writer, which commits chat messages
+  too, never waits for the disk on an upload's behalf. A crash between the
+  two loses the record of an upload nobody heard of, and its bytes go with
+  the sweep, as above.
 - the sweep deletes a blob's row (only while ``holders`` is 0) and then its
   bytes, in its own transaction. On PostgreSQL the row lock makes an upload
   of the same bytes from another server wait for that commit and create
@@ -198,7 +204,14 @@ class FileRecords:
             ).execute()
             return FileRecord(file_id, name, staged.size, type_, staged.sha256, uploader, now, 0)
 
-        return await self._store.run_write(work)
+        # The upload's commit leaves its fsync to a thread of ours (sync_writes)
+        # and the writer free for chat messages meanwhile: with files streaming
+        # to the same disk that fsync can take tens of ms, and a message
+        # committed after it would wait for all of it (bench/profiles.md,
+        # issue 13). The uploader hears of the file only once it is durable.
+        record = await self._store.run_write(work, durable=False)
+        await self._store.sync_writes()
+        return record
 
     async def get(self, file_id: str) -> FileRecord | None:
         """The upload with this id, or None."""

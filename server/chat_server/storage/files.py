@@ -21,7 +21,9 @@ a crash from leaving a half file behind a record:
    two (see :mod:`.file_records`). That transaction runs on the database's
    one writer thread, which commits chat messages too: the link ahead keeps
    a rename, a folder fsync and (for bytes already stored) the freeing of a
-   file's blocks off it, so chat messages do not queue behind uploads.
+   file's blocks off it, and the transaction's own fsync is done by the
+   upload's thread after it (:mod:`.file_records`), so chat messages do not
+   queue behind uploads.
 3. :meth:`FileStore.remove` deletes the bytes once no record holds them.
 
 A temporary file left by a crash (or a client that vanished mid-upload in a
@@ -69,6 +71,8 @@ log = logging.getLogger(__name__)
 # that many uploads at once stay within a few MiB (the memory bound of issue 13).
 WRITE_BLOCK = 512 * 1024
 TEMPORARY_SUFFIX = ".part"
+# Buffers one writev may take (POSIX guarantees 16; Linux and macOS take 1024).
+_IOV_MAX = 1024
 # The thread that hashes and writes uploads, for all uploads together: one
 # core's worth of SHA-256 (several hundred MiB/s, more than a LAN brings in)
 # at most, so that many uploads at once leave the other cores to the event
@@ -183,6 +187,29 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def _write_all(fd: int, chunks: list[bytes], size: int) -> None:
+    """Write ``chunks`` (``size`` bytes in all) to ``fd`` with as few system calls as it takes."""
+    if not hasattr(os, "writev"):  # Windows
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view) :]
+        return
+    buffers: list[bytes | memoryview] = list(chunks)
+    while size:
+        # A slow client's body comes in small chunks: at most IOV_MAX a call.
+        written = os.writev(fd, buffers[:_IOV_MAX])
+        size -= written
+        # A short write (a signal, a full disk on its way to ENOSPC): drop
+        # what went out and write the rest.
+        while written:
+            if written >= len(buffers[0]):
+                written -= len(buffers.pop(0))
+            else:
+                buffers[0] = memoryview(buffers[0])[written:]
+                written = 0
+
+
 class _Sink:
     """The temporary file being written and the hash of what went into it."""
 
@@ -194,16 +221,16 @@ class _Sink:
         self.size = 0
 
     def write(self, chunks: list[bytes]) -> None:
-        # On a thread. hashlib and os.write release the GIL while they work,
+        # On a thread. hashlib and os.writev release the GIL while they work,
         # and each time this thread wants it back it may wait for the event
-        # loop's switch interval: so one hash and one write per block, not
-        # per network chunk.
-        block = b"".join(chunks)
-        self._hash.update(block)
-        view = memoryview(block)
-        while view:
-            view = view[os.write(self._fd, view) :]
-        self.size += len(block)
+        # loop: so one write per block (not per network chunk), and no join
+        # into one block either (a copy made holding the GIL, which the
+        # loop then waits for).
+        for chunk in chunks:
+            self._hash.update(chunk)
+        size = sum(map(len, chunks))
+        _write_all(self._fd, chunks, size)
+        self.size += size
 
     def finish(self) -> StagedFile:
         os.fsync(self._fd)

@@ -104,7 +104,7 @@ from .models import (
     database_proxy,
 )
 from .search_index import SearchIndex
-from .workers import GroupCommitWriter, InlineCommitter, ReaderPool
+from .workers import GroupCommitWriter, InlineCommitter, ReaderPool, sync_log
 
 T = TypeVar("T")
 
@@ -217,14 +217,35 @@ class PeeweeChatStore(ChatStore):
         await asyncio.to_thread(join)
         database_proxy.initialize(None)
 
-    async def _write(self, work: Callable[[], T], room: str = "", *, savepoint: bool = True) -> T:
+    async def _write(
+        self,
+        work: Callable[[], T],
+        room: str = "",
+        *,
+        savepoint: bool = True,
+        durable: bool = True,
+    ) -> T:
         """Run ``work`` in the writer's next transaction; ``room``: the room it locks.
 
-        ``savepoint``: see :meth:`GroupCommitWriter.submit`.
+        ``savepoint``: see :meth:`GroupCommitWriter.submit`. ``durable=False``:
+        the result may come before the write is on disk; await
+        :meth:`sync_writes` before anyone hears of it (see ``submit``).
         """
         if self._writer is None:
             raise StorageError("the store is closed")
-        return await asyncio.wrap_future(self._writer.submit(work, room, savepoint=savepoint))
+        return await asyncio.wrap_future(
+            self._writer.submit(work, room, savepoint=savepoint, durable=durable)
+        )
+
+    async def sync_writes(self) -> None:
+        """Make every write committed so far durable (after a ``durable=False`` write).
+
+        On a thread of its own, never the writer's: the writer goes on
+        committing (and fsyncing) chat messages meanwhile.
+        """
+        if self._writer is None:
+            raise StorageError("the store is closed")
+        await asyncio.to_thread(sync_log, self._db)
 
     async def _read(self, work: Callable[[], T]) -> T:
         if self._readers is None:

@@ -10,7 +10,9 @@ each query to one of these threads as a plain function and awaits the
   write's refusal (unknown room, name taken) does not undo the others, unless
   the write promises to refuse only before it changed anything (the hot path
   of a message: a savepoint each would cost more than the message). A
-  caller's future is resolved only after COMMIT returned. If the database
+  caller's future is resolved only after COMMIT returned, and, unless the
+  write was submitted with ``durable=False`` (see :meth:`~_DatabaseThreads.submit`),
+  after the commit's fsync. If the database
   fails the transaction (locked, read only, disk full, connection lost) every
   write of the batch gets :class:`StorageError`: nothing is reported stored
   that was not; the next batch simply tries again on a fresh connection.
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import os
 import queue
 import threading
 import time
@@ -70,12 +73,15 @@ DATABASE_ERRORS = _database_errors()
 class _Job:
     """A function to run on a database thread and the future for its result."""
 
-    __slots__ = ("future", "order_key", "savepoint", "work")
+    __slots__ = ("durable", "future", "order_key", "savepoint", "work")
 
-    def __init__(self, work: Callable[[], Any], order_key: str, savepoint: bool) -> None:
+    def __init__(
+        self, work: Callable[[], Any], order_key: str, savepoint: bool, durable: bool
+    ) -> None:
         self.work = work
         self.order_key = order_key
         self.savepoint = savepoint
+        self.durable = durable
         self.future: concurrent.futures.Future[Any] = concurrent.futures.Future()
 
 
@@ -165,7 +171,12 @@ class _DatabaseThreads:
             thread.start()
 
     def submit(
-        self, work: Callable[[], T], order_key: str = "", *, savepoint: bool = True
+        self,
+        work: Callable[[], T],
+        order_key: str = "",
+        *,
+        savepoint: bool = True,
+        durable: bool = True,
     ) -> concurrent.futures.Future[T]:
         """Queue ``work``; its future resolves on the database thread.
 
@@ -175,8 +186,17 @@ class _DatabaseThreads:
         own, which ``work`` may ask for only if every exception it raises
         (other than a database error, which fails the whole batch anyway)
         comes before it changed anything.
+
+        ``durable=False`` (SQLite): the future may resolve once the write is
+        committed but before it is on disk; the caller must then call
+        :func:`sync_log` before it tells anyone. A batch made only of such
+        writes commits without its fsync (``synchronous = NORMAL``), so the
+        writer is free for the next batch (chat messages) at once instead of
+        waiting for the disk on the caller's behalf: the caller waits for
+        :func:`sync_log` on a thread of its own. A batch with any durable
+        write in it is fsynced as always, and that covers the others too.
         """
-        job = _Job(work, order_key, savepoint)
+        job = _Job(work, order_key, savepoint, durable)
         with self._pending_lock:
             self._pending += 1
         job.future.add_done_callback(self._finished)
@@ -336,6 +356,9 @@ class GroupCommitWriter(_DatabaseThreads):
             return
         self._scrub = False
 
+    def _execute(self, sql: str) -> None:
+        self._db.execute_sql(sql)  # type: ignore[no-untyped-call]
+
     def _checkpoint_wal(self) -> None:
         # PASSIVE: copies what no reader still needs, waits for nobody.
         self._checkpoint = False
@@ -374,9 +397,13 @@ class GroupCommitWriter(_DatabaseThreads):
         if not batch:
             return
         outcomes: list[tuple[_Job, Any, Exception | None]] = []
+        # Nobody in this batch needs its fsync before hearing back (see submit).
+        lazy = self._sqlite and not any(job.durable for job in batch)
         try:
             self._db.connect(reuse_if_open=True)
             deferred = self.deferred
+            if lazy:
+                self._execute("PRAGMA synchronous = NORMAL")
             with self._db.atomic():
                 for job in batch:
                     try:
@@ -401,6 +428,9 @@ class GroupCommitWriter(_DatabaseThreads):
                         outcomes.append((job, result, None))
                 if deferred is not None:
                     deferred.write_pending()
+            if lazy:
+                # Back to the connection's own (FULL: see .database) for the next batch.
+                self._execute("PRAGMA synchronous = FULL")
         except Exception as exc:
             # Nothing of the batch was written; an erasure not yet scrubbed
             # from an earlier batch keeps its flag.
@@ -444,6 +474,39 @@ class GroupCommitWriter(_DatabaseThreads):
         )
         while self._hold_while.exists():
             time.sleep(0.01)
+
+
+# The file's data and what reading it needs (its size), not its times; macOS
+# and Windows have only fsync.
+_fdatasync = getattr(os, "fdatasync", os.fsync)
+
+
+def sync_log(db: peewee.Database) -> None:
+    """Make every write committed so far durable: fsync SQLite's WAL. Blocking.
+
+    For writes submitted with ``durable=False`` (see ``_DatabaseThreads.submit``),
+    which may have committed without their fsync. In WAL mode a commit is the
+    frames appended to the ``-wal`` file; once that file is fsynced (from any
+    file descriptor: fsync is per file), they survive a crash or a power cut.
+    A checkpoint that moved them into the database file meanwhile synced the
+    WAL first and the database file after. Nothing to do on PostgreSQL, whose
+    writes never skip their flush.
+    """
+    if not isinstance(db, peewee.SqliteDatabase):
+        return
+    for suffix in ("-wal", ""):
+        # No WAL file: every connection closed, and the last one checkpointed
+        # it into the database file (and synced that); sync that file then.
+        try:
+            # Windows commits only a file opened for writing (nothing is written).
+            fd = os.open(db.database + suffix, os.O_RDWR if os.name == "nt" else os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            _fdatasync(fd)
+        finally:
+            os.close(fd)
+        return
 
 
 # At most this share of the event loop's time goes to inline commits: after
