@@ -51,6 +51,8 @@ BUTTON_PAD_X = 10
 BUTTON_GAP = 6
 # Narrower than this left for the name, the buttons go under it.
 NAME_MIN = 90
+# Narrower cards than this leave the icon out.
+ICON_MIN_CARD = 200
 RADIUS = 6
 
 
@@ -159,8 +161,10 @@ def _card(ref: FileRef, font: QFont, left: int, top: int, width: int) -> FileBox
     name = QFontMetrics(font)
     small = QFontMetrics(button_font(font))
     lines = name.height() + small.height()
-    body = max(ICON_SIZE, lines)
-    text_left = left + CARD_PAD + ICON_SIZE + CARD_PAD
+    # In a very narrow row the name needs the icon's room more than the icon.
+    icon = card_width >= ICON_MIN_CARD
+    body = max(ICON_SIZE, lines) if icon else lines
+    text_left = left + CARD_PAD + (ICON_SIZE + CARD_PAD if icon else 0)
     right = left + card_width - CARD_PAD
     if not ref.id:
         rect = QRect(left, top, card_width, body + 2 * CARD_PAD)
@@ -281,7 +285,7 @@ def _paint_card(
     assert box.label is not None
     label = box.label
     icon_top = label.top() + (label.height() - ICON_SIZE) // 2
-    if look.icon is not None:
+    if look.icon is not None and label.left() > card.left() + CARD_PAD:
         look.icon.paint(painter, QRect(card.left() + CARD_PAD, icon_top, ICON_SIZE, ICON_SIZE))
     name_font = _bold(font)
     small = button_font(font)

@@ -60,7 +60,7 @@ class _Decode(QRunnable):
 
 
 def decode(path: str, box: QSize, max_pixels: int = MAX_PIXELS) -> tuple[QImage, str]:
-    """The image at ``path`` scaled to fit ``box``; a null image and the reason when not.
+    """The image at ``path`` scaled down to fit ``box``; a null image and the reason when not.
 
     Runs on any thread (QImageReader and QImage are safe off the UI thread).
     """
@@ -73,9 +73,11 @@ def decode(path: str, box: QSize, max_pixels: int = MAX_PIXELS) -> tuple[QImage,
         return QImage(), f"too many pixels ({size.width()} x {size.height()})"
     # A second fence in Qt itself, in MiB, for formats whose header says less than they hold.
     reader.setAllocationLimit(max(1, max_pixels * 4 // (1024 * 1024) + 1))
-    reader.setScaledSize(
-        size.scaled(box, Qt.AspectRatioMode.KeepAspectRatio).expandedTo(QSize(1, 1))
-    )
+    if size.width() > box.width() or size.height() > box.height():
+        # Only ever smaller: a small picture (an icon) is not blown up to a blur.
+        reader.setScaledSize(
+            size.scaled(box, Qt.AspectRatioMode.KeepAspectRatio).expandedTo(QSize(1, 1))
+        )
     image = reader.read()
     if image.isNull():
         return QImage(), reader.errorString() or "the image could not be read"
