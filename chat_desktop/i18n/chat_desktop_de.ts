@@ -218,7 +218,7 @@
 <context>
     <name>Composer</name>
     <message>
-        <location filename="../ui/composer.py" line="+79"/>
+        <location filename="../ui/composer.py" line="+88"/>
         <source>Message</source>
         <translation>Nachricht</translation>
     </message>
@@ -236,7 +236,7 @@
 <context>
     <name>ComposerBanner</name>
     <message>
-        <location line="+66"/>
+        <location line="+70"/>
         <source>Cancel (Esc)</source>
         <translation>Abbrechen (Esc)</translation>
     </message>
@@ -249,7 +249,7 @@
 <context>
     <name>ComposerBox</name>
     <message>
-        <location line="+46"/>
+        <location line="+49"/>
         <source>Send (Enter)</source>
         <translation>Senden (Eingabe)</translation>
     </message>
@@ -259,7 +259,7 @@
         <translation>Senden</translation>
     </message>
     <message>
-        <location line="+48"/>
+        <location line="+96"/>
         <source>Replying to {author}: {text}</source>
         <translation>Antwort an {author}: {text}</translation>
     </message>
@@ -413,9 +413,22 @@
     </message>
 </context>
 <context>
+    <name>ImageViewer</name>
+    <message>
+        <location filename="../ui/image_viewer.py" line="+52"/>
+        <source>Save…</source>
+        <translation>Speichern…</translation>
+    </message>
+    <message>
+        <location line="+29"/>
+        <source>The picture could not be shown.</source>
+        <translation>Das Bild kann nicht angezeigt werden.</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
-        <location filename="../ui/main_window.py" line="+175"/>
+        <location filename="../ui/main_window.py" line="+177"/>
         <source>Rooms</source>
         <extracomment>The smallest window the layout is made for (and tested at): below it rows and headings would have no room.</extracomment>
         <translation>Räume</translation>
@@ -446,7 +459,7 @@
         <translation>PERSONEN</translation>
     </message>
     <message>
-        <location line="+76"/>
+        <location line="+80"/>
         <source>{user} on {server}</source>
         <translation>{user} auf {server}</translation>
     </message>
@@ -586,12 +599,12 @@
         <translation>&amp;Über Chat Desktop</translation>
     </message>
     <message>
-        <location line="+130"/>
+        <location line="+134"/>
         <source>Message #{room}</source>
         <translation>Nachricht an #{room}</translation>
     </message>
     <message>
-        <location line="+396"/>
+        <location line="+399"/>
         <source>Leave room…</source>
         <translation>Raum verlassen…</translation>
     </message>
@@ -601,12 +614,12 @@
         <translation>Raum löschen…</translation>
     </message>
     <message>
-        <location line="-426"/>
+        <location line="-429"/>
         <source>Enter sends, Shift+Enter adds a line</source>
         <translation>Eingabe sendet, Umschalt+Eingabe für neue Zeile</translation>
     </message>
     <message>
-        <location line="-291"/>
+        <location line="-299"/>
         <source>Direct messages</source>
         <translation>Direktnachrichten</translation>
     </message>
@@ -617,12 +630,12 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+489"/>
+        <location line="+500"/>
         <source>New message</source>
         <translation>Neue Nachricht</translation>
     </message>
     <message>
-        <location line="-483"/>
+        <location line="-494"/>
         <source>Enter or a click opens a direct message</source>
         <translation>Eingabetaste oder ein Klick öffnet eine Direktnachricht</translation>
     </message>
@@ -637,7 +650,7 @@
         <translation>DIREKTNACHRICHTEN</translation>
     </message>
     <message>
-        <location line="+298"/>
+        <location line="+306"/>
         <source>Message {room}</source>
         <translation>Nachricht an {room}</translation>
     </message>
@@ -660,7 +673,7 @@
         </translation>
     </message>
     <message>
-        <location line="+57"/>
+        <location line="+60"/>
         <source>{user} · hosting the chat: colleagues connect to {address}</source>
         <translation>{user} · stellt den Chat bereit: andere verbinden sich mit {address}</translation>
     </message>
@@ -892,7 +905,7 @@
 <context>
     <name>MessageDelegate</name>
     <message>
-        <location filename="../ui/message_delegate.py" line="+120"/>
+        <location filename="../ui/message_delegate.py" line="+126"/>
         <source>Queued: sends when the connection is back</source>
         <translation>Wartet: wird gesendet, sobald die Verbindung steht</translation>
     </message>
@@ -937,9 +950,77 @@
         <translation>eine nicht geladene Nachricht</translation>
     </message>
     <message>
-        <location line="+665"/>
+        <location line="+725"/>
         <source>Message text</source>
         <translation>Nachrichtentext</translation>
+    </message>
+</context>
+<context>
+    <name>MessageFiles</name>
+    <message>
+        <location filename="../ui/file_cards.py" line="+70"/>
+        <source>Open</source>
+        <translation>Öffnen</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Save</source>
+        <translation>Speichern</translation>
+    </message>
+    <message>
+        <location line="+176"/>
+        <source>Could not load the picture</source>
+        <translation>Bild konnte nicht geladen werden</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Click to try again</source>
+        <translation>Klicken, um es erneut zu versuchen</translation>
+    </message>
+    <message>
+        <location line="+58"/>
+        <source>{done} of {total}</source>
+        <translation>{done} von {total}</translation>
+    </message>
+    <message>
+        <location filename="../ui/message_files.py" line="+207"/>
+        <source>Save file</source>
+        <translation>Datei speichern</translation>
+    </message>
+    <message>
+        <location line="+55"/>
+        <source>{name} could run as a program: save it, and open it yourself if you trust it.</source>
+        <translation>{name} könnte als Programm laufen: Speichern Sie die Datei und öffnen Sie sie selbst, wenn Sie ihr vertrauen.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>No program here opens {name}.</source>
+        <translation>Kein Programm auf diesem Computer öffnet {name}.</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>{name} could not be saved: {reason}</source>
+        <translation>{name} konnte nicht gespeichert werden: {reason}</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Saved {name}</source>
+        <translation>{name} gespeichert</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>The file could not be downloaded: {reason}</source>
+        <translation>Die Datei konnte nicht heruntergeladen werden: {reason}</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>The picture is too large to show.</source>
+        <translation>Das Bild ist zu groß zum Anzeigen.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The picture could not be read.</source>
+        <translation>Das Bild konnte nicht gelesen werden.</translation>
     </message>
 </context>
 <context>
@@ -950,7 +1031,12 @@
         <translation>Nachricht gelöscht</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
+        <source>Files: {names}</source>
+        <translation>Dateien: {names}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>{author} at {time}: {text}</source>
         <translation>{author} um {time}: {text}</translation>
     </message>

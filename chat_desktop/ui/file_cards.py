@@ -74,10 +74,6 @@ def save_text() -> str:
     return QCoreApplication.translate("MessageFiles", "Save")
 
 
-def _translate(text: str) -> str:
-    return QCoreApplication.translate("MessageFiles", text)
-
-
 @dataclass(frozen=True, slots=True)
 class FileLook:
     """What a file's box shows now.
@@ -249,9 +245,17 @@ def _paint_picture(
     muted = palette.color(QPalette.ColorRole.PlaceholderText)
     lines: list[tuple[str, QFont, QColor]] = []
     if look.failed:
-        lines.append((_translate("Could not load the picture"), _bold(small), _failure(palette)))
+        lines.append(
+            (
+                QCoreApplication.translate("MessageFiles", "Could not load the picture"),
+                _bold(small),
+                _failure(palette),
+            )
+        )
         lines.append((box.ref.name, small, muted))
-        lines.append((_translate("Click to try again"), small, muted))
+        lines.append(
+            (QCoreApplication.translate("MessageFiles", "Click to try again"), small, muted)
+        )
     else:
         lines.append((box.ref.name, font, palette.color(QPalette.ColorRole.Text)))
         lines.append((file_size(box.ref.size), small, muted))
@@ -308,7 +312,7 @@ def _paint_card(
         painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
         line = file_size(box.ref.size)
         if look.progress is not None:
-            line = _translate("{done} of {total}").format(
+            line = QCoreApplication.translate("MessageFiles", "{done} of {total}").format(
                 done=file_size(int(box.ref.size * look.progress)), total=line
             )
     painter.drawText(
