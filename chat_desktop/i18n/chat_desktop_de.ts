@@ -905,7 +905,12 @@
 <context>
     <name>MessageDelegate</name>
     <message>
-        <location filename="../ui/message_delegate.py" line="+126"/>
+        <location filename="../ui/message_delegate.py" line="+127"/>
+        <source>Waiting for its files to go up</source>
+        <translation>Wartet, bis die Dateien hochgeladen sind</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>Queued: sends when the connection is back</source>
         <translation>Wartet: wird gesendet, sobald die Verbindung steht</translation>
     </message>

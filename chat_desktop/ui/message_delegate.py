@@ -122,6 +122,9 @@ _CACHE_LIMIT = 400
 
 def status_line(entry: MessageEntry) -> str:
     """The line under one of my messages on its way: queued, sending, or why it failed."""
+    if entry.state is DeliveryState.QUEUED and any(not ref.id for ref in entry.files):
+        # Its files go up first (the bar above the composer shows how far).
+        return QCoreApplication.translate("MessageDelegate", "Waiting for its files to go up")
     if entry.state is DeliveryState.QUEUED:
         return QCoreApplication.translate(
             "MessageDelegate", "Queued: sends when the connection is back"

@@ -24,6 +24,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from chat_desktop.transport.files import FileClient
 from chat_desktop.ui import message_files
 from chat_desktop.ui.file_cards import FileBox
 from chat_desktop.ui.main_window import MainWindow
+from chat_desktop.ui.message_delegate import status_line
 from chat_desktop.ui.thumbnails import THUMBNAIL_SIZE
 from chat_protocol import Message, RoomInfo
 from chat_protocol.events import FileInfo
@@ -447,3 +449,18 @@ def test_the_window_closes_at_once_while_a_download_hangs_and_leaves_no_partial_
         assert [path.name for path in folder.glob("*")] == []
 
     run(body())
+
+
+def test_my_message_whose_files_are_going_up_says_so_not_queued(qapp: Any) -> None:
+    going = MessageEntry(
+        "general",
+        "alice",
+        "",
+        "2026-11-30T09:00:00Z",
+        "c-1",
+        state=DeliveryState.QUEUED,
+        files=(FileRef("", "notes.txt", 10, "text/plain"),),
+    )
+    assert status_line(going) == "Waiting for its files to go up"
+    up = replace(going, files=(FileRef("f-1", "notes.txt", 10, "text/plain"),))
+    assert status_line(up) == "Queued: sends when the connection is back"
