@@ -397,7 +397,7 @@
 <context>
     <name>HoverActions</name>
     <message>
-        <location filename="../ui/message_actions.py" line="+132"/>
+        <location filename="../ui/message_actions.py" line="+133"/>
         <source>Add a reaction</source>
         <translation>Reaktion hinzufügen</translation>
     </message>
@@ -599,7 +599,7 @@
         <translation>&amp;Über Chat Desktop</translation>
     </message>
     <message>
-        <location line="+134"/>
+        <location line="+135"/>
         <source>Message #{room}</source>
         <translation>Nachricht an #{room}</translation>
     </message>
@@ -619,7 +619,7 @@
         <translation>Eingabe sendet, Umschalt+Eingabe für neue Zeile</translation>
     </message>
     <message>
-        <location line="-299"/>
+        <location line="-300"/>
         <source>Direct messages</source>
         <translation>Direktnachrichten</translation>
     </message>
@@ -630,12 +630,12 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+500"/>
+        <location line="+501"/>
         <source>New message</source>
         <translation>Neue Nachricht</translation>
     </message>
     <message>
-        <location line="-494"/>
+        <location line="-495"/>
         <source>Enter or a click opens a direct message</source>
         <translation>Eingabetaste oder ein Klick öffnet eine Direktnachricht</translation>
     </message>
@@ -650,7 +650,7 @@
         <translation>DIREKTNACHRICHTEN</translation>
     </message>
     <message>
-        <location line="+306"/>
+        <location line="+307"/>
         <source>Message {room}</source>
         <translation>Nachricht an {room}</translation>
     </message>
@@ -882,7 +882,7 @@
         <translation>Text kopieren</translation>
     </message>
     <message>
-        <location line="+227"/>
+        <location line="+232"/>
         <source>Delete this message for everyone? This cannot be undone.</source>
         <translation>Diese Nachricht für alle löschen? Das lässt sich nicht rückgängig machen.</translation>
     </message>
@@ -988,12 +988,27 @@
         <translation>{done} von {total}</translation>
     </message>
     <message>
-        <location filename="../ui/message_files.py" line="+207"/>
+        <location filename="../ui/message_files.py" line="+223"/>
         <source>Save file</source>
         <translation>Datei speichern</translation>
     </message>
     <message>
-        <location line="+55"/>
+        <location line="+15"/>
+        <source>View {name}</source>
+        <translation>{name} ansehen</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Open {name}</source>
+        <translation>{name} öffnen</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Save {name}…</source>
+        <translation>{name} speichern…</translation>
+    </message>
+    <message>
+        <location line="+54"/>
         <source>{name} could run as a program: save it, and open it yourself if you trust it.</source>
         <translation>{name} könnte als Programm laufen: Speichern Sie die Datei und öffnen Sie sie selbst, wenn Sie ihr vertrauen.</translation>
     </message>

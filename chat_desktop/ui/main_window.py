@@ -460,6 +460,7 @@ class MainWindow(QMainWindow):
             self.controller, self.view, self.messages, self.composer_box, self
         )
         self.message_actions.openMessageRequested.connect(self.open_message)
+        self.message_actions.file_items = self.message_files.add_to_menu
         # Sending is the window's: the text, the reply the box was making and
         # the files chosen in the attachments area go out as one message.
         self.composer_box.sendRequested.connect(self._send)

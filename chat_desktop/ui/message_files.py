@@ -19,7 +19,9 @@ otherwise start a new attempt). Downloads run as the controller's tasks and
 stop when it closes; decodes still queued are dropped when the window goes
 (:meth:`MessageFiles.close`).
 
-The delegate reports clicks (:meth:`MessageFiles.activate`): a picture
+The delegate reports clicks (:meth:`MessageFiles.activate`), and a
+message's context menu lists the same per file (:meth:`MessageFiles.add_to_menu`,
+for the keyboard): a picture
 opens the :class:`~.image_viewer.ImageViewer`; Open downloads the file and
 hands it to the desktop (:class:`QDesktopServices`), except for kinds that
 would run as programs; Save asks where (:class:`QFileDialog`) and copies the
@@ -35,9 +37,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QIcon, QImage, QPixmap
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
-from chat_desktop.controller.entries import FileRef
+from chat_desktop.controller.entries import FileRef, MessageEntry
 from chat_desktop.controller.files import ChatFiles
 
 from .file_cards import FileLook, file_icon, is_picture
@@ -53,25 +55,38 @@ THUMBNAILS_KEPT = 48
 RUNS_AS_PROGRAM = frozenset(
     {
         ".app",
+        ".appimage",
+        ".application",
+        ".bash",
         ".bat",
         ".cmd",
+        ".command",
         ".com",
         ".cpl",
         ".desktop",
         ".exe",
         ".hta",
+        ".inf",
         ".jar",
         ".js",
+        ".jse",
         ".lnk",
+        ".msc",
         ".msi",
+        ".msp",
         ".pif",
         ".ps1",
+        ".psm1",
         ".py",
         ".reg",
+        ".run",
         ".scr",
         ".sh",
+        ".url",
+        ".vbe",
         ".vbs",
         ".wsf",
+        ".wsh",
     }
 )
 
@@ -203,10 +218,30 @@ class MessageFiles(QObject):
             QStandardPaths.StandardLocation.DownloadLocation
         ) or str(Path.home())
         # The protocol forbids / and \ in names; the dialog gets a bare name all the same.
-        suggested = str(Path(folder) / (Path(ref.name).name or ref.id))
+        name = Path(ref.name).name
+        suggested = str(Path(folder) / (name if name not in ("", ".", "..") else ref.id))
         target, _ = QFileDialog.getSaveFileName(self._window, self.tr("Save file"), suggested)
         if target:
             self._then(ref, lambda path: self._copy(ref, path, Path(target)))
+
+    def add_to_menu(self, entry: MessageEntry, menu: QMenu) -> None:
+        """A message's context menu gets View or Open, and Save, for each of its files
+        (the way there from the keyboard: the menu key on a row)."""
+        files = [ref for ref in entry.files if ref.id] if not entry.deleted else []
+        if not files:
+            return
+        menu.addSeparator()
+        for ref in files:
+            # "&" would be a menu mnemonic: doubled, it shows as itself.
+            name = ref.name.replace("&", "&&")
+            if is_picture(ref):
+                view = menu.addAction(self.tr("View {name}").format(name=name))
+                view.triggered.connect(lambda _checked=False, ref=ref: self.view(ref))
+            else:
+                opened = menu.addAction(self.tr("Open {name}").format(name=name))
+                opened.triggered.connect(lambda _checked=False, ref=ref: self.open(ref))
+            save = menu.addAction(self.tr("Save {name}…").format(name=name))
+            save.triggered.connect(lambda _checked=False, ref=ref: self.save(ref))
 
     def link_changed(self, up: bool) -> None:
         """The connection came up (or went): downloads that failed get one more try.

@@ -231,6 +231,72 @@ def test_open_downloads_the_file_and_hands_it_to_the_desktop(
     run(body())
 
 
+def test_the_menu_key_on_a_row_offers_save_for_its_file(
+    chat_server_here: LocalChatServer,
+    make_client: Any,
+    run: Any,
+    tmp_path: Path,
+    qtbot: QtBot,
+    save_dialog: type[SaveDialog],
+) -> None:
+    async def body() -> None:
+        _alice, bob, _shot, report, entry = await picture_and_report(
+            chat_server_here, make_client, tmp_path / "sent"
+        )
+        view = bob.w.view
+        row, _boxes = boxes(bob, entry)
+        view.setFocus()
+        view.setCurrentIndex(bob.w.messages.index(row))
+        qtbot.keyClick(view, Qt.Key.Key_Menu)
+        menu = bob.w.message_actions.menu
+        assert menu is not None
+        items = {item.text(): item for item in menu.actions() if item.text()}
+        assert {"View whiteboard.png", "Save whiteboard.png…", "Open report.pdf"} <= set(items)
+        save_dialog.target = str(tmp_path / "from-the-menu.pdf")
+        items["Save report.pdf…"].trigger()
+        menu.close()
+        kept = tmp_path / "from-the-menu.pdf"
+        await eventually(lambda: kept.exists() and sha(kept) == sha(report))
+
+    (tmp_path / "sent").mkdir()
+    run(body())
+
+
+def test_open_refuses_a_file_that_would_run_as_a_program(
+    chat_server_here: LocalChatServer,
+    make_client: Any,
+    run: Any,
+    tmp_path: Path,
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    opened: list[QUrl] = []
+
+    class Desktop:
+        @staticmethod
+        def openUrl(url: QUrl) -> bool:
+            opened.append(url)
+            return True
+
+    monkeypatch.setattr(message_files, "QDesktopServices", Desktop)
+
+    async def body() -> None:
+        alice, bob = await alice_and_bob(chat_server_here, make_client)
+        script = tmp_path / "install.sh"
+        script.write_text("#!/bin/sh\necho hello\n")
+        send_with_files(alice, "run this", script)
+        await eventually(lambda: len(with_files(bob)) == 1)
+        entry = with_files(bob)[0]
+        row, (card,) = boxes(bob, entry)
+        assert card.open is not None
+        click(bob, qtbot, row, card.open.center())
+        said = "install.sh could run as a program: save it, and open it yourself if you trust it."
+        await eventually(lambda: bob.w.statusBar().currentMessage() == said)
+        assert opened == []
+
+    run(body())
+
+
 def test_a_click_on_a_thumbnail_opens_the_viewer_whose_save_and_esc_work(
     chat_server_here: LocalChatServer,
     make_client: Any,
