@@ -40,6 +40,7 @@ from PySide6.QtWidgets import QApplication, QFileIconProvider, QStyle
 from chat_desktop.controller.entries import FileRef
 from chat_protocol.rules import INLINE_FILE_TYPES
 
+from .fonts import bold_font, small_font
 from .thumbnails import THUMBNAIL_SIZE
 
 # Geometry in device independent pixels.
@@ -117,15 +118,6 @@ class FileBox:
         return None
 
 
-def button_font(font: QFont) -> QFont:
-    small = QFont(font)
-    if font.pointSizeF() > 0:
-        small.setPointSizeF(font.pointSizeF() * 0.86)
-    else:
-        small.setPixelSize(max(9, round(font.pixelSize() * 0.86)))
-    return small
-
-
 def lay_out_files(
     files: tuple[FileRef, ...], font: QFont, left: int, top: int, width: int
 ) -> tuple[tuple[FileBox, ...], int]:
@@ -155,7 +147,7 @@ def _picture_box(ref: FileRef, left: int, top: int, width: int) -> FileBox:
 def _card(ref: FileRef, font: QFont, left: int, top: int, width: int) -> FileBox:
     card_width = min(CARD_MAX_WIDTH, width)
     name = QFontMetrics(font)
-    small = QFontMetrics(button_font(font))
+    small = QFontMetrics(small_font(font))
     lines = name.height() + small.height()
     # In a very narrow row the name needs the icon's room more than the icon.
     icon = card_width >= ICON_MIN_CARD
@@ -240,7 +232,7 @@ def _paint_picture(
     painter.setPen(_shade(palette, 45))
     painter.setBrush(_shade(palette, 12))
     painter.drawRoundedRect(slot.toRectF().adjusted(0.5, 0.5, -0.5, -0.5), RADIUS, RADIUS)
-    small = button_font(font)
+    small = small_font(font)
     inner = slot.adjusted(12, 0, -12, 0)
     muted = palette.color(QPalette.ColorRole.PlaceholderText)
     lines: list[tuple[str, QFont, QColor]] = []
@@ -248,7 +240,7 @@ def _paint_picture(
         lines.append(
             (
                 QCoreApplication.translate("MessageFiles", "Could not load the picture"),
-                _bold(small),
+                bold_font(small),
                 _failure(palette),
             )
         )
@@ -291,8 +283,8 @@ def _paint_card(
     icon_top = label.top() + (label.height() - ICON_SIZE) // 2
     if look.icon is not None and label.left() > card.left() + CARD_PAD:
         look.icon.paint(painter, QRect(card.left() + CARD_PAD, icon_top, ICON_SIZE, ICON_SIZE))
-    name_font = _bold(font)
-    small = button_font(font)
+    name_font = bold_font(font)
+    small = small_font(font)
     name_height = QFontMetrics(font).height()
     painter.setFont(name_font)
     painter.setPen(palette.color(QPalette.ColorRole.Text))
@@ -350,12 +342,6 @@ def _paint_bar(painter: QPainter, track: QRect, share: float, palette: QPalette)
     if done.width() > 0:
         painter.setBrush(palette.color(QPalette.ColorRole.Highlight))
         painter.drawRoundedRect(done.toRectF(), radius, radius)
-
-
-def _bold(font: QFont) -> QFont:
-    bold = QFont(font)
-    bold.setWeight(QFont.Weight.DemiBold)
-    return bold
 
 
 def _failure(palette: QPalette) -> QColor:

@@ -90,6 +90,7 @@ from chat_desktop.controller.entries import DeliveryState, FileRef, MessageEntry
 from chat_desktop.controller.wording import say
 
 from .file_cards import FILE_GAP, FileBox, FileLook, file_size, lay_out_files, paint_file
+from .fonts import bold_font, small_font
 from .message_model import MessageListModel, MessageRole, Quote
 from .reactions import Chip, chip_font, lay_out_chips, who_reacted
 from .text_spans import ALLOWED_SCHEMES, SpanKind, TextSpan, find_spans, plain_tooltip
@@ -345,16 +346,6 @@ class MessageLayout:
         return self.retry is not None and self.retry.contains(point.toPoint())
 
 
-def small_font(font: QFont) -> QFont:
-    """The font of times, status lines and day separators."""
-    small = QFont(font)
-    if font.pointSizeF() > 0:
-        small.setPointSizeF(font.pointSizeF() * 0.86)
-    else:
-        small.setPixelSize(max(9, round(font.pixelSize() * 0.86)))
-    return small
-
-
 def retry_font(font: QFont) -> QFont:
     """The "Retry" link: small, semi-bold, underlined."""
     link = bold_font(small_font(font))
@@ -366,12 +357,6 @@ def italic_font(font: QFont) -> QFont:
     italic = QFont(font)
     italic.setItalic(True)
     return italic
-
-
-def bold_font(font: QFont) -> QFont:
-    bold = QFont(font)
-    bold.setWeight(QFont.Weight.DemiBold)
-    return bold
 
 
 def text_layout(
