@@ -59,7 +59,8 @@ class ImageViewer(QDialog):
         layout.addWidget(buttons)
         # The best picture so far: the thumbnail, then the full decode.
         self._image = preview
-        self._loader = ThumbnailLoader(box=screen, parent=self)
+        # Decoded to the screen's size in device pixels: full detail on HiDPI too.
+        self._loader = ThumbnailLoader(box=screen * self.devicePixelRatioF(), parent=self)
         self._loader.ready.connect(self._decoded)
         self._loader.failed.connect(self._failed)
         self._loader.request("full", path)
@@ -88,14 +89,16 @@ class ImageViewer(QDialog):
         if self._image is None:
             return
         ratio = self.devicePixelRatioF()
-        room = self.picture.size() * ratio
+        room = self.picture.size()
         # A copy: the preview is the conversation's thumbnail, drawn there at its own ratio.
         image = self._image.copy()
-        if image.width() > room.width() or image.height() > room.height():
+        if image.width() > room.width() * ratio or image.height() > room.height() * ratio:
             image = image.scaled(
-                room,
+                room * ratio,
                 Qt.AspectRatioMode.KeepAspectRatio,
                 Qt.TransformationMode.SmoothTransformation,
             )
-        image.setDevicePixelRatio(ratio)
+        # At its own size when it fits (one pixel a point), else packed to fit.
+        over = max(image.width() / max(1, room.width()), image.height() / max(1, room.height()))
+        image.setDevicePixelRatio(min(ratio, max(1.0, over)))
         self.picture.setPixmap(image)

@@ -44,7 +44,7 @@ from chat_desktop.controller.files import ChatFiles
 
 from .file_cards import FileLook, file_icon, is_picture
 from .image_viewer import ImageViewer
-from .thumbnails import ThumbnailLoader
+from .thumbnails import THUMBNAIL_SIZE, ThumbnailLoader
 
 # Thumbnails kept decoded (320 x 200 x 4 bytes, 250 KB each): more than a
 # tall window shows at once. One dropped is decoded again from the
@@ -107,7 +107,10 @@ class MessageFiles(QObject):
         self._files = files
         # The parent of the dialogs (Save as, the viewer).
         self._window = window
-        self.thumbnails = ThumbnailLoader(parent=self)
+        # Thumbnails are decoded with as many pixels as the screen shows in their box
+        # (twice as many each way on a HiDPI screen), so that they are sharp there too.
+        self._ratio = max(1.0, window.devicePixelRatioF())
+        self.thumbnails = ThumbnailLoader(box=THUMBNAIL_SIZE * self._ratio, parent=self)
         self.thumbnails.ready.connect(self._decoded)
         self.thumbnails.failed.connect(self._not_decoded)
         # file id -> its thumbnail, least recently painted first.
@@ -342,7 +345,12 @@ class MessageFiles(QObject):
 
     def _decoded(self, file_id: str, image: QImage) -> None:
         self._wanted.discard(file_id)
-        self._thumbs[file_id] = QPixmap.fromImage(image)
+        pixmap = QPixmap.fromImage(image)
+        # Device pixels per point: what brings it into the box, never more than the
+        # screen has (a small picture shows at its own size).
+        over = max(image.width() / THUMBNAIL_SIZE.width(), image.height() / THUMBNAIL_SIZE.height())
+        pixmap.setDevicePixelRatio(min(self._ratio, max(1.0, over)))
+        self._thumbs[file_id] = pixmap
         while len(self._thumbs) > THUMBNAILS_KEPT:
             self._thumbs.popitem(last=False)
         self.changed.emit()
