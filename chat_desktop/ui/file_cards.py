@@ -244,7 +244,8 @@ def _paint_picture(
                 _failure(palette),
             )
         )
-        lines.append((box.ref.name, small, muted))
+        lines.append((box.ref.name, small, palette.color(QPalette.ColorRole.Text)))
+        lines.append((look.failed, small, muted))
         lines.append(
             (QCoreApplication.translate("MessageFiles", "Click to try again"), small, muted)
         )
@@ -255,6 +256,9 @@ def _paint_picture(
     loading = look.progress is not None and not look.failed
     bar = 4 if loading else 0
     y = slot.top() + (slot.height() - sum(heights) - (bar + 6 if bar else 0)) // 2
+    # A narrow row's slot is short: what does not fit is cut at its edge.
+    painter.save()
+    painter.setClipRect(slot)
     for (text, line_font, color), height in zip(lines, heights, strict=True):
         painter.setFont(line_font)
         painter.setPen(color)
@@ -269,6 +273,7 @@ def _paint_picture(
         assert look.progress is not None
         track = QRect(inner.left() + inner.width() // 6, y + 6, inner.width() * 2 // 3, bar)
         _paint_bar(painter, track, look.progress, palette)
+    painter.restore()
 
 
 def _paint_card(
