@@ -189,13 +189,19 @@ def _card(ref: FileRef, font: QFont, left: int, top: int, width: int) -> FileBox
 
 
 def paint_file(
-    painter: QPainter, box: FileBox, look: FileLook, palette: QPalette, font: QFont
+    painter: QPainter,
+    box: FileBox,
+    look: FileLook,
+    palette: QPalette,
+    font: QFont,
+    hot: str | None = None,
 ) -> None:
-    """Draw ``box`` as ``look`` says (the painter is in row coordinates)."""
+    """Draw ``box`` as ``look`` says (the painter is in row coordinates); ``hot`` is the
+    part under the mouse ("open", "save"), drawn lit."""
     if box.picture:
         _paint_picture(painter, box, look, palette, font)
     else:
-        _paint_card(painter, box, look, palette, font)
+        _paint_card(painter, box, look, palette, font, hot)
 
 
 def picture_rect(slot: QRect, image: QPixmap) -> QRect:
@@ -277,7 +283,7 @@ def _paint_picture(
 
 
 def _paint_card(
-    painter: QPainter, box: FileBox, look: FileLook, palette: QPalette, font: QFont
+    painter: QPainter, box: FileBox, look: FileLook, palette: QPalette, font: QFont, hot: str | None
 ) -> None:
     card = box.rect
     painter.setPen(_shade(palette, 45))
@@ -317,19 +323,28 @@ def _paint_card(
         flags,
         QFontMetrics(small).elidedText(line, Qt.TextElideMode.ElideRight, detail.width()),
     )
-    for rect, text in ((box.open, open_text()), (box.save, save_text())):
+    for part, rect, text in (("open", box.open, open_text()), ("save", box.save, save_text())):
         if rect is not None:
-            _paint_button(painter, rect, text, palette, small)
+            _paint_button(painter, rect, text, palette, small, lit=hot == part)
     if look.progress is not None:
         track = QRect(card.left() + CARD_PAD, card.bottom() - 5, card.width() - 2 * CARD_PAD, 3)
         _paint_bar(painter, track, look.progress, palette)
 
 
 def _paint_button(
-    painter: QPainter, rect: QRect, text: str, palette: QPalette, font: QFont
+    painter: QPainter, rect: QRect, text: str, palette: QPalette, font: QFont, lit: bool
 ) -> None:
-    painter.setPen(_shade(palette, 70))
-    painter.setBrush(palette.color(QPalette.ColorRole.Button))
+    fill = QColor(palette.color(QPalette.ColorRole.Button))
+    if lit:
+        # Under the mouse: tinted with the highlight, as Fusion lights a hovered button.
+        highlight = palette.color(QPalette.ColorRole.Highlight)
+        fill = QColor.fromRgbF(
+            (fill.redF() * 4 + highlight.redF()) / 5,
+            (fill.greenF() * 4 + highlight.greenF()) / 5,
+            (fill.blueF() * 4 + highlight.blueF()) / 5,
+        )
+    painter.setPen(palette.color(QPalette.ColorRole.Highlight) if lit else _shade(palette, 70))
+    painter.setBrush(fill)
     painter.drawRoundedRect(rect.toRectF().adjusted(0.5, 0.5, -0.5, -0.5), 4, 4)
     painter.setFont(font)
     painter.setPen(palette.color(QPalette.ColorRole.ButtonText))

@@ -51,6 +51,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPoint,
     QPointF,
     QRect,
     QRectF,
@@ -464,6 +465,9 @@ class MessageDelegate(QStyledItemDelegate):
         # What a file's box shows now (the window's MessageFiles.look); until
         # told, every file is drawn as not loaded.
         self._file_look: Callable[[FileRef], FileLook] = lambda _ref: FileLook()
+        # Where the mouse is over the view's viewport (None: elsewhere), for
+        # lighting the file button under it; the view keeps it up to date.
+        self.mouse_at: QPoint | None = None
 
     def show_files(self, look: Callable[[FileRef], FileLook]) -> None:
         """Draw each file as ``look(file)`` says at paint time."""
@@ -579,8 +583,11 @@ class MessageDelegate(QStyledItemDelegate):
         painter.setFont(font)
         if entry.text or not layout.files:
             layout.text.draw(painter, layout.text_origin)
+        mouse = self.mouse_at
+        hot_spot = mouse - top if mouse is not None and option.rect.contains(mouse) else None
         for box in layout.files:
-            paint_file(painter, box, self._file_look(box.ref), palette, font)
+            hot = box.part_at(hot_spot) if hot_spot is not None else None
+            paint_file(painter, box, self._file_look(box.ref), palette, font, hot)
 
         if layout.chips:
             self._paint_chips(painter, layout.chips, palette, font)
@@ -796,6 +803,13 @@ class MessageDelegate(QStyledItemDelegate):
                 self.linkActivated.emit(url)
                 return True
         return super().editorEvent(event, model, option, index)
+
+    def file_part_at(self, index: _Index, option_rect: QRect, position: QPointF) -> str | None:
+        """The part of a file under a viewport position in row ``index`` ("open", "save",
+        "picture"), None when there is none (the view relights buttons when it changes)."""
+        layout = self.layout_for(index, option_rect.width())
+        hit = layout.file_at(position - QPointF(option_rect.topLeft()))
+        return None if hit is None else hit[1]
 
     def link_at(self, index: _Index, option_rect: QRect, position: QPointF) -> str | None:
         """The URL under a viewport position inside the row ``index`` (for the cursor)."""

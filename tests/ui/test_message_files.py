@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QPoint, QSize, Qt, QTimer, QUrl
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtCore import QEvent, QPoint, QPointF, QSize, Qt, QTimer, QUrl
+from PySide6.QtGui import QColor, QImage, QMouseEvent
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from chat_desktop.app import close_chat
@@ -168,6 +169,44 @@ def test_a_picture_shows_as_its_thumbnail_and_another_file_as_a_card(
         assert card.open is not None and card.save is not None
         assert card.rect.contains(card.open) and card.rect.contains(card.save)
         assert bob.w.view.message_delegate.file_look(pdf_ref).progress is None
+
+    run(body())
+
+
+def test_a_cards_button_lights_up_under_the_mouse(
+    chat_server_here: LocalChatServer, make_client: Any, run: Any, tmp_path: Path
+) -> None:
+    async def body() -> None:
+        _alice, bob, _shot, _report, entry = await picture_and_report(
+            chat_server_here, make_client, tmp_path
+        )
+        row, (_slot, card) = boxes(bob, entry)
+        assert card.save is not None
+        view = bob.w.view
+        view.scrollTo(bob.w.messages.index(row))
+        top_left = view.visualRect(bob.w.messages.index(row)).topLeft()
+        # A point inside the button, clear of its label.
+        inside = top_left + card.save.topLeft() + QPoint(3, card.save.height() // 2)
+
+        def shade() -> QColor:
+            shown = view.viewport().grab().toImage()
+            ratio = shown.devicePixelRatio()
+            return shown.pixelColor(int(inside.x() * ratio), int(inside.y() * ratio))
+
+        before = shade()
+        # The event a mouse move makes, sent as Qt would (QTest's mouseMove runs the
+        # event loop inside this coroutine, which asyncio refuses).
+        moved = QMouseEvent(
+            QEvent.Type.MouseMove,
+            QPointF(inside),
+            QPointF(view.viewport().mapToGlobal(inside)),
+            Qt.MouseButton.NoButton,
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+        QApplication.sendEvent(view.viewport(), moved)
+        await eventually(lambda: shade() != before)
+        assert view.viewport().cursor().shape() == Qt.CursorShape.PointingHandCursor
 
     run(body())
 
