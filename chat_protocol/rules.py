@@ -44,6 +44,9 @@ DM_OTHERS_MAX = 8
 FILES_PER_MESSAGE_MAX = 10
 # An upload's id as the server draws it (URL-safe base64); anything else is no id.
 FILE_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# The only file types shown in place (served ``inline``; the app draws them as
+# thumbnails): images that cannot run anything. Everything else is opaque bytes.
+INLINE_FILE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 # Direct rooms' names: this prefix, reserved (nobody creates a room with it).
 DM_PREFIX = "dm-"
 

@@ -3,7 +3,9 @@ and a private room with its members (light and dark), the settings and sign-in d
 
 Also the message-level features of Version 2 (messages-light.png,
 messages-dark.png): a reply quoting an earlier message, reactions (mine
-highlighted), an edited and a deleted message, and the hover actions.
+highlighted), an edited and a deleted message, and the hover actions; and
+files (files-light.png, files-dark.png): a picture as its thumbnail, files
+as cards (one downloading), and a message of mine whose file is going up.
 
     python scripts/make_screenshots.py [--out docs/screenshots] [--scale 1.5]
 
@@ -26,8 +28,16 @@ from pathlib import Path
 # Before Qt is imported: offscreen unless the caller chose a platform.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QPersistentModelIndex, Qt
-from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtCore import (
+    QBuffer,
+    QElapsedTimer,
+    QIODevice,
+    QPersistentModelIndex,
+    QPointF,
+    QRectF,
+    Qt,
+)
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
 from chat_desktop.controller.account import SignInController
@@ -35,8 +45,11 @@ from chat_desktop.controller.chat import ChatController
 from chat_desktop.controller.entries import (
     ConnectionKind,
     ConnectionStatus,
+    DeliveryState,
+    FileRef,
     FoundServer,
     MemberEntry,
+    MessageEntry,
 )
 from chat_desktop.controller.hosting import LocalServer
 from chat_desktop.controller.search import SearchStage, merge
@@ -51,6 +64,7 @@ from chat_desktop.ui.search_panel import SearchPanel
 from chat_desktop.ui.settings_dialog import SettingsDialog
 from chat_desktop.ui.sign_in import SignInDialog
 from chat_protocol import Message, RoomInfo
+from chat_protocol.events import FileInfo
 from chat_protocol.rules import dm_name, format_ts
 
 ME = "alice"
@@ -124,13 +138,15 @@ def sample_cache(folder: Path) -> ChatCache:
     cache.mark_read("general", len(general))
     for room, lines in OTHER_ROOMS.items():
         messages = _messages(room, lines)
+        if room == "design":
+            messages += design_messages(len(messages))
         cache.save_rooms([RoomInfo(room, len(messages))])
         cache.save_messages(messages)
     team = team_messages()
     cache.save_rooms([RoomInfo("team", len(team))])
     cache.save_messages(team)
     cache.mark_read("team", len(team))
-    cache.mark_read("design", 1)
+    cache.mark_read("design", 1 + len(DESIGN))
     private = _messages(PRIVATE_ROOM, PRIVATE_LINES)
     cache.save_rooms(
         [
@@ -185,6 +201,23 @@ TEAM: list[tuple[int, str, str, dict[str, object]]] = [
 ]
 
 
+def design_messages(before: int) -> list[Message]:
+    """#design's messages with files, after its ``before`` others."""
+    now = datetime.now(UTC)
+    return [
+        Message(
+            "design",
+            before + number,
+            f"design-files-{number}",
+            author,
+            text,
+            format_ts(now - timedelta(minutes=ago)),
+            files=files,
+        )
+        for number, (ago, author, text, files) in enumerate(DESIGN, start=1)
+    ]
+
+
 def team_messages() -> list[Message]:
     now = datetime.now(UTC)
     messages = []
@@ -226,6 +259,86 @@ def message_features(window: MainWindow, app: QApplication, out: Path) -> None:
     settle(app)
     save(window, out / "messages-dark.png")
     use_palette(app, light_palette())
+    window.show_room("general")
+
+
+# #design (files): a chart as a picture, a PDF (downloading) and a zip as cards.
+CHART = FileInfo("sample-chart", "sign-ups per week.png", 48_213, "image/png")
+SPEC = FileInfo("sample-spec", "Onboarding redesign, spec v3.pdf", 2_481_152, "application/pdf")
+ICONS = FileInfo("sample-icons", "icons-2026-11.zip", 734_003, "application/zip")
+DESIGN = [
+    (14, "carol", "Sign-ups since the new onboarding went live:", (CHART,)),
+    (9, "bob", "Nice! Here is the spec for the next round, and the new icons.", (SPEC, ICONS)),
+]
+
+
+def chart() -> QImage:
+    """A bar chart, as a colleague would paste one: the sample picture."""
+    image = QImage(960, 600, QImage.Format.Format_RGB32)
+    image.fill(QColor("#ffffff"))
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QColor("#33475b"))
+    font = QFont()
+    font.setPixelSize(34)
+    font.setBold(True)
+    painter.setFont(font)
+    painter.drawText(QRectF(48, 28, 860, 60), "Sign-ups per week")
+    painter.setPen(QColor("#d5dde5"))
+    for line in range(5):
+        y = 540 - line * 100
+        painter.drawLine(QPointF(60, y), QPointF(920, y))
+    values = [120, 150, 138, 190, 240, 310, 360, 420]
+    for number, value in enumerate(values):
+        color = QColor("#2f80ed") if number < 4 else QColor("#27ae60")
+        painter.fillRect(QRectF(80 + number * 104, 540 - value, 70, value), color)
+    painter.end()
+    return image
+
+
+def file_features(
+    window: MainWindow, controller: ChatController, app: QApplication, out: Path
+) -> None:
+    """#design with a picture, two file cards (the PDF downloading) and, above the
+    composer, a file of mine going up; light and dark."""
+    # The picture is in the downloads cache already, as after a first look.
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    chart().save(buffer, "PNG")  # type: ignore[call-overload]  # the stubs want bytes, PySide6 a str
+    with controller.files.downloads.cache.receive(CHART.id, CHART.type) as into:
+        into.write(bytes(buffer.data().data()))
+    window.show_room("design")
+    window.typing_line.show_users([])
+    window.resize(860, 740)
+    # bob's spec downloading (Open was pressed): 40 % of it has arrived.
+    controller.files.downloadProgress.emit(SPEC.id, SPEC.size * 2 // 5, SPEC.size)
+    # A message of mine whose file is going up, 65 % sent.
+    going = MessageEntry(
+        "design",
+        ME,
+        "And the mock-ups for the settings page.",
+        format_ts(datetime.now(UTC)),
+        "sample-upload",
+        state=DeliveryState.QUEUED,
+        files=(FileRef("", "settings mock-ups.fig", 5_242_880, "application/octet-stream"),),
+    )
+    window.messages.add([going])
+    window.attachments.track(going)
+    controller.files.uploadProgress.emit(going.client_id, 3_407_872, 5_242_880)
+    # The thumbnail is decoded on a pool thread: wait for it (a few seconds at most).
+    clock = QElapsedTimer()
+    clock.start()
+    while window.message_files.thumbnail(CHART.id) is None and clock.elapsed() < 5000:
+        app.processEvents()
+    settle(app)
+    window.view.scroll_to_newest()
+    settle(app)
+    save(window, out / "files-light.png")
+    use_palette(app, dark_palette())
+    settle(app)
+    save(window, out / "files-dark.png")
+    use_palette(app, light_palette())
+    window.typing_line.show_users(["bob"])
     window.show_room("general")
 
 
@@ -344,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         window.resize(size)
 
         message_features(window, app, args.out)
+        file_features(window, controller, app, args.out)
 
         # The settings dialog, over the window, as Chat > Settings opens it.
         rooms = window.rooms.names()

@@ -397,7 +397,7 @@
 <context>
     <name>HoverActions</name>
     <message>
-        <location filename="../ui/message_actions.py" line="+132"/>
+        <location filename="../ui/message_actions.py" line="+133"/>
         <source>Add a reaction</source>
         <translation>Reaktion hinzufügen</translation>
     </message>
@@ -413,9 +413,22 @@
     </message>
 </context>
 <context>
+    <name>ImageViewer</name>
+    <message>
+        <location filename="../ui/image_viewer.py" line="+52"/>
+        <source>Save…</source>
+        <translation>Speichern…</translation>
+    </message>
+    <message>
+        <location line="+30"/>
+        <source>The picture could not be shown.</source>
+        <translation>Das Bild kann nicht angezeigt werden.</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
-        <location filename="../ui/main_window.py" line="+175"/>
+        <location filename="../ui/main_window.py" line="+177"/>
         <source>Rooms</source>
         <extracomment>The smallest window the layout is made for (and tested at): below it rows and headings would have no room.</extracomment>
         <translation>Räume</translation>
@@ -446,7 +459,7 @@
         <translation>PERSONEN</translation>
     </message>
     <message>
-        <location line="+77"/>
+        <location line="+80"/>
         <source>{user} on {server}</source>
         <translation>{user} auf {server}</translation>
     </message>
@@ -586,12 +599,12 @@
         <translation>&amp;Über Chat Desktop</translation>
     </message>
     <message>
-        <location line="+131"/>
+        <location line="+135"/>
         <source>Message #{room}</source>
         <translation>Nachricht an #{room}</translation>
     </message>
     <message>
-        <location line="+396"/>
+        <location line="+399"/>
         <source>Leave room…</source>
         <translation>Raum verlassen…</translation>
     </message>
@@ -601,12 +614,12 @@
         <translation>Raum löschen…</translation>
     </message>
     <message>
-        <location line="-426"/>
+        <location line="-429"/>
         <source>Enter sends, Shift+Enter adds a line</source>
         <translation>Eingabe sendet, Umschalt+Eingabe für neue Zeile</translation>
     </message>
     <message>
-        <location line="-293"/>
+        <location line="-300"/>
         <source>Direct messages</source>
         <translation>Direktnachrichten</translation>
     </message>
@@ -617,12 +630,12 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+491"/>
+        <location line="+501"/>
         <source>New message</source>
         <translation>Neue Nachricht</translation>
     </message>
     <message>
-        <location line="-485"/>
+        <location line="-495"/>
         <source>Enter or a click opens a direct message</source>
         <translation>Eingabetaste oder ein Klick öffnet eine Direktnachricht</translation>
     </message>
@@ -637,7 +650,7 @@
         <translation>DIREKTNACHRICHTEN</translation>
     </message>
     <message>
-        <location line="+300"/>
+        <location line="+307"/>
         <source>Message {room}</source>
         <translation>Nachricht an {room}</translation>
     </message>
@@ -660,7 +673,7 @@
         </translation>
     </message>
     <message>
-        <location line="+57"/>
+        <location line="+60"/>
         <source>{user} · hosting the chat: colleagues connect to {address}</source>
         <translation>{user} · stellt den Chat bereit: andere verbinden sich mit {address}</translation>
     </message>
@@ -894,7 +907,7 @@
         <translation>Text kopieren</translation>
     </message>
     <message>
-        <location line="+227"/>
+        <location line="+232"/>
         <source>Delete this message for everyone? This cannot be undone.</source>
         <translation>Diese Nachricht für alle löschen? Das lässt sich nicht rückgängig machen.</translation>
     </message>
@@ -917,7 +930,12 @@
 <context>
     <name>MessageDelegate</name>
     <message>
-        <location filename="../ui/message_delegate.py" line="+120"/>
+        <location filename="../ui/message_delegate.py" line="+129"/>
+        <source>Waiting for its files to go up</source>
+        <translation>Wartet, bis die Dateien hochgeladen sind</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>Queued: sends when the connection is back</source>
         <translation>Wartet: wird gesendet, sobald die Verbindung steht</translation>
     </message>
@@ -962,9 +980,92 @@
         <translation>eine nicht geladene Nachricht</translation>
     </message>
     <message>
-        <location line="+665"/>
+        <location line="+722"/>
         <source>Message text</source>
         <translation>Nachrichtentext</translation>
+    </message>
+</context>
+<context>
+    <name>MessageFiles</name>
+    <message>
+        <location filename="../ui/file_cards.py" line="+71"/>
+        <source>Open</source>
+        <translation>Öffnen</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Save</source>
+        <translation>Speichern</translation>
+    </message>
+    <message>
+        <location line="+173"/>
+        <source>Could not load the picture</source>
+        <translation>Bild konnte nicht geladen werden</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Click to try again</source>
+        <translation>Klicken, um es erneut zu versuchen</translation>
+    </message>
+    <message>
+        <location line="+62"/>
+        <source>{done} of {total}</source>
+        <translation>{done} von {total}</translation>
+    </message>
+    <message>
+        <location filename="../ui/message_files.py" line="+226"/>
+        <source>Save file</source>
+        <translation>Datei speichern</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>View {name}</source>
+        <translation>{name} ansehen</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Open {name}</source>
+        <translation>{name} öffnen</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Save {name}…</source>
+        <translation>{name} speichern…</translation>
+    </message>
+    <message>
+        <location line="+54"/>
+        <source>{name} could run as a program: save it, and open it yourself if you trust it.</source>
+        <translation>{name} könnte als Programm laufen: Speichern Sie die Datei und öffnen Sie sie selbst, wenn Sie ihr vertrauen.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>No program here opens {name}.</source>
+        <translation>Kein Programm auf diesem Computer öffnet {name}.</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>{name} could not be saved: {reason}</source>
+        <translation>{name} konnte nicht gespeichert werden: {reason}</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Saved {name}</source>
+        <translation>{name} gespeichert</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>The file could not be downloaded: {reason}</source>
+        <translation>Die Datei konnte nicht heruntergeladen werden: {reason}</translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>The picture is too large to show.</source>
+        <translation>Das Bild ist zu groß zum Anzeigen.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The picture could not be read.</source>
+        <translation>Das Bild konnte nicht gelesen werden.</translation>
     </message>
 </context>
 <context>
@@ -975,7 +1076,12 @@
         <translation>Nachricht gelöscht</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
+        <source>Files: {names}</source>
+        <translation>Dateien: {names}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>{author} at {time}: {text}</source>
         <translation>{author} um {time}: {text}</translation>
     </message>
@@ -1018,7 +1124,7 @@
         <translation>Springt zur neuesten Nachricht</translation>
     </message>
     <message numerus="yes">
-        <location line="+216"/>
+        <location line="+218"/>
         <source>%n new messages</source>
         <translation>
             <numerusform>%n neue Nachricht</numerusform>
@@ -1291,7 +1397,7 @@
 <context>
     <name>SearchPanel</name>
     <message>
-        <location filename="../ui/search_panel.py" line="+298"/>
+        <location filename="../ui/search_panel.py" line="+299"/>
         <source>Search messages</source>
         <translation>Nachrichten suchen</translation>
     </message>

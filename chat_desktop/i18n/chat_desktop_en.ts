@@ -34,7 +34,7 @@
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../ui/main_window.py" line="+542"/>
+        <location filename="../ui/main_window.py" line="+551"/>
         <source>PEOPLE · %n ONLINE</source>
         <translation>
             <numerusform>PEOPLE · %n ONLINE</numerusform>
@@ -56,7 +56,7 @@
 <context>
     <name>MessageView</name>
     <message numerus="yes">
-        <location filename="../ui/message_view.py" line="+367"/>
+        <location filename="../ui/message_view.py" line="+369"/>
         <source>%n new messages</source>
         <translation>
             <numerusform>%n new message</numerusform>
@@ -97,7 +97,7 @@
 <context>
     <name>SearchPanel</name>
     <message numerus="yes">
-        <location filename="../ui/search_panel.py" line="+421"/>
+        <location filename="../ui/search_panel.py" line="+422"/>
         <source>%n on this computer</source>
         <translation>
             <numerusform>%n on this computer</numerusform>

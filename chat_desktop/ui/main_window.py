@@ -69,6 +69,7 @@ from chat_desktop.controller.autostart import Autostart
 from chat_desktop.controller.chat import ChatController
 from chat_desktop.controller.entries import (
     CertificateProblem,
+    ConnectionKind,
     ConnectionStatus,
     MemberEntry,
     MessageEntry,
@@ -91,6 +92,7 @@ from .connection_status import ConnectionStatusWidget
 from .launcher_badge import LauncherBadge
 from .members_panel import MembersPanel
 from .message_actions import MessageActions
+from .message_files import MessageFiles
 from .message_model import MessageListModel
 from .message_view import MessageView
 from .new_room import NewRoomDialog
@@ -227,6 +229,9 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.installEventFilter(self.file_drops)
         self.composer.installEventFilter(self.file_drops)
+        # The files shown in messages: thumbnails, progress, Open/Save/View (see .message_files).
+        self.message_files = MessageFiles(controller.files, self)
+        self.view.message_delegate.show_files(self.message_files.look)
         self.members_panel = MembersPanel(controller.username, middle)
         self.members_panel.hide()
         self.members_panel.setMaximumWidth(230)
@@ -390,6 +395,9 @@ class MainWindow(QMainWindow):
         )
         self.view.newestWanted.connect(self._reload_newest)
         self.view.message_delegate.retryRequested.connect(c.retry)
+        self.view.message_delegate.fileClicked.connect(self.message_files.activate)
+        self.message_files.changed.connect(self.view.viewport().update)
+        self.message_files.notice.connect(self._problem)
         self.connection.reconnectRequested.connect(c.reconnect_now)
         self.reconnect_action.triggered.connect(c.reconnect_now)
         for rooms in (self.room_list, self.dm_list):
@@ -452,6 +460,7 @@ class MainWindow(QMainWindow):
             self.controller, self.view, self.messages, self.composer_box, self
         )
         self.message_actions.openMessageRequested.connect(self.open_message)
+        self.message_actions.file_items = self.message_files.add_to_menu
         # Sending is the window's: the text, the reply the box was making and
         # the files chosen in the attachments area go out as one message.
         self.composer_box.sendRequested.connect(self._send)
@@ -582,6 +591,9 @@ class MainWindow(QMainWindow):
 
     def _connection_changed(self, status: ConnectionStatus) -> None:
         self.connection.show_status(status)
+        self.message_files.link_changed(
+            status.kind in (ConnectionKind.CONNECTED, ConnectionKind.POLLING)
+        )
 
     def _notify(self, room: str, author: str, text: str) -> None:
         if self.isActiveWindow() and room == self.messages.room:
@@ -1000,6 +1012,7 @@ class MainWindow(QMainWindow):
         Qt event loop would make qasync step other tasks inside this one.
         """
         self.composer_box.save_draft()
+        self.message_files.close()
         self.tray.hide()
         self.launcher_badge.set_count(0)
         self.hide()

@@ -23,6 +23,7 @@ Three parts:
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
@@ -227,6 +228,9 @@ class MessageActions(QObject):
         self.menu_actions: dict[MessageAction, object] = {}
         self.picker: EmojiPicker | None = None
         self.delete_box: QMessageBox | None = None
+        # Adds the file items of a message to its menu (the window's MessageFiles.add_to_menu),
+        # so that the keyboard reaches Open and Save too.
+        self.file_items: Callable[[MessageEntry, QMenu], None] | None = None
 
         c = controller
         delegate = view.message_delegate
@@ -276,6 +280,8 @@ class MessageActions(QObject):
         }
         for action, item in items.items():
             item.triggered.connect(handlers[action])  # type: ignore[attr-defined]
+        if self.file_items is not None:
+            self.file_items(self._current(entry), menu)
         self.menu, self.menu_actions = menu, items
         menu.aboutToHide.connect(lambda: self._menu_closed(menu))
         menu.popup(where)

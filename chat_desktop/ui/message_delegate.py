@@ -18,6 +18,10 @@ A row, top to bottom:
 - the text, wrapped, links underlined, mentions of me in bold; "(edited)"
   after an edited one; "message deleted" (greyed, italic) in place of a
   deleted one;
+- the files it carries (:mod:`.file_cards`): a thumbnail per picture, a
+  card with Open and Save per other file (a click emits
+  :attr:`MessageDelegate.fileClicked`); what each shows now comes from the
+  look given to :meth:`MessageDelegate.show_files`;
 - the reactions as chips (emoji and count, mine highlighted; a click
   emits :attr:`MessageDelegate.reactionToggled`, the tool tip lists who);
 - for my messages that are not delivered yet, a status line (queued,
@@ -37,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import (
@@ -46,6 +51,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPoint,
     QPointF,
     QRect,
     QRectF,
@@ -81,9 +87,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chat_desktop.controller.entries import DeliveryState, MessageEntry
+from chat_desktop.controller.entries import DeliveryState, FileRef, MessageEntry
 from chat_desktop.controller.wording import say
 
+from .file_cards import FILE_GAP, FileBox, FileLook, file_size, lay_out_files, paint_file
+from .fonts import bold_font, small_font
 from .message_model import MessageListModel, MessageRole, Quote
 from .reactions import Chip, chip_font, lay_out_chips, who_reacted
 from .text_spans import ALLOWED_SCHEMES, SpanKind, TextSpan, find_spans, plain_tooltip
@@ -116,6 +124,9 @@ _CACHE_LIMIT = 400
 
 def status_line(entry: MessageEntry) -> str:
     """The line under one of my messages on its way: queued, sending, or why it failed."""
+    if entry.state is DeliveryState.QUEUED and any(not ref.id for ref in entry.files):
+        # Its files go up first (the bar above the composer shows how far).
+        return QCoreApplication.translate("MessageDelegate", "Waiting for its files to go up")
     if entry.state is DeliveryState.QUEUED:
         return QCoreApplication.translate(
             "MessageDelegate", "Queued: sends when the connection is back"
@@ -183,6 +194,8 @@ class MessageLayout:
     quoted: Quote | None = None
     # The reaction chips under the text.
     chips: tuple[Chip, ...] = ()
+    # The files under the text (above the chips).
+    files: tuple[FileBox, ...] = ()
     # "Seen by alice, bob" under the last message they have read.
     seen: QRect | None = None
     seen_text: str = ""
@@ -235,7 +248,17 @@ class MessageLayout:
                 suffix=f" {edited_marker()}" if entry.edited else "",
             )
         text_origin = QPointF(TEXT_X, y)
-        y += int(layout.boundingRect().height() + 0.999)
+        files: tuple[FileBox, ...] = ()
+        if entry.files and not entry.deleted:
+            # A message of files only has no empty line of text above them.
+            if entry.text:
+                y += int(layout.boundingRect().height() + 0.999) + FILE_GAP
+            else:
+                y += 2
+            files, bottom = lay_out_files(entry.files, font, TEXT_X, y, text_width)
+            y = bottom + 1
+        else:
+            y += int(layout.boundingRect().height() + 0.999)
         chips: tuple[Chip, ...] = ()
         if entry.reactions and not entry.deleted:
             chips, bottom = lay_out_chips(
@@ -275,6 +298,7 @@ class MessageLayout:
             quote=quote_rect,
             quoted=quote,
             chips=chips,
+            files=files,
             seen=seen,
             seen_text=seen_line,
         )
@@ -283,6 +307,15 @@ class MessageLayout:
         """The reaction chip under ``point`` (row coordinates), None when there is none."""
         spot = point.toPoint()
         return next((chip for chip in self.chips if chip.rect.contains(spot)), None)
+
+    def file_at(self, point: QPointF) -> tuple[FileBox, str | None] | None:
+        """The file box under ``point`` and the part of it clicked ("open", "save",
+        "picture" or None); None when no file is there."""
+        spot = point.toPoint()
+        for box in self.files:
+            if box.rect.contains(spot):
+                return box, box.part_at(spot)
+        return None
 
     def quote_at(self, point: QPointF) -> bool:
         return self.quote is not None and self.quote.contains(point.toPoint())
@@ -314,16 +347,6 @@ class MessageLayout:
         return self.retry is not None and self.retry.contains(point.toPoint())
 
 
-def small_font(font: QFont) -> QFont:
-    """The font of times, status lines and day separators."""
-    small = QFont(font)
-    if font.pointSizeF() > 0:
-        small.setPointSizeF(font.pointSizeF() * 0.86)
-    else:
-        small.setPixelSize(max(9, round(font.pixelSize() * 0.86)))
-    return small
-
-
 def retry_font(font: QFont) -> QFont:
     """The "Retry" link: small, semi-bold, underlined."""
     link = bold_font(small_font(font))
@@ -335,12 +358,6 @@ def italic_font(font: QFont) -> QFont:
     italic = QFont(font)
     italic.setItalic(True)
     return italic
-
-
-def bold_font(font: QFont) -> QFont:
-    bold = QFont(font)
-    bold.setWeight(QFont.Weight.DemiBold)
-    return bold
 
 
 def text_layout(
@@ -427,12 +444,15 @@ class MessageDelegate(QStyledItemDelegate):
             MessageEntry, the emoji, and whether my reaction is to be set
             (True) or taken back (False).
         quoteClicked(int): the quote of a reply was clicked: the seq it quotes.
+        fileClicked(object, str): a file's box was clicked: its FileRef and
+            what was hit: "picture", "open" or "save".
     """
 
     retryRequested = Signal(str)
     linkActivated = Signal(str)
     reactionToggled = Signal(object, str, bool)
     quoteClicked = Signal(int)
+    fileClicked = Signal(object, str)
 
     def __init__(self, view: QWidget, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -442,6 +462,20 @@ class MessageDelegate(QStyledItemDelegate):
         # Heights kept on the model rows are valid for (this token, width): a
         # new token (clear_cache) forgets them all at once.
         self._token = object()
+        # What a file's box shows now (the window's MessageFiles.look); until
+        # told, every file is drawn as not loaded.
+        self._file_look: Callable[[FileRef], FileLook] = lambda _ref: FileLook()
+        # Where the mouse is over the view's viewport (None: elsewhere), for
+        # lighting the file button under it; the view keeps it up to date.
+        self.mouse_at: QPoint | None = None
+
+    def show_files(self, look: Callable[[FileRef], FileLook]) -> None:
+        """Draw each file as ``look(file)`` says at paint time."""
+        self._file_look = look
+
+    def file_look(self, ref: FileRef) -> FileLook:
+        """What the box of ``ref`` shows now."""
+        return self._file_look(ref)
 
     # ---------------------------------------------------------------- layout
 
@@ -547,7 +581,13 @@ class MessageDelegate(QStyledItemDelegate):
 
         painter.setPen(palette.color(QPalette.ColorRole.Text))
         painter.setFont(font)
-        layout.text.draw(painter, layout.text_origin)
+        if entry.text or not layout.files:
+            layout.text.draw(painter, layout.text_origin)
+        mouse = self.mouse_at
+        hot_spot = mouse - top if mouse is not None and option.rect.contains(mouse) else None
+        for box in layout.files:
+            hot = box.part_at(hot_spot) if hot_spot is not None else None
+            paint_file(painter, box, self._file_look(box.ref), palette, font, hot)
 
         if layout.chips:
             self._paint_chips(painter, layout.chips, palette, font)
@@ -753,6 +793,10 @@ class MessageDelegate(QStyledItemDelegate):
             if layout.quote_at(point) and layout.quoted is not None:
                 self.quoteClicked.emit(layout.quoted.seq)
                 return True
+            hit = layout.file_at(point)
+            if hit is not None and hit[1] is not None:
+                self.fileClicked.emit(hit[0].ref, hit[1])
+                return True
             url = layout.link_at(point)
             if url is not None:
                 open_link(url)
@@ -760,17 +804,27 @@ class MessageDelegate(QStyledItemDelegate):
                 return True
         return super().editorEvent(event, model, option, index)
 
+    def file_part_at(self, index: _Index, option_rect: QRect, position: QPointF) -> str | None:
+        """The part of a file under a viewport position in row ``index`` ("open", "save",
+        "picture"), None when there is none (the view relights buttons when it changes)."""
+        layout = self.layout_for(index, option_rect.width())
+        hit = layout.file_at(position - QPointF(option_rect.topLeft()))
+        return None if hit is None else hit[1]
+
     def link_at(self, index: _Index, option_rect: QRect, position: QPointF) -> str | None:
         """The URL under a viewport position inside the row ``index`` (for the cursor)."""
         layout = self.layout_for(index, option_rect.width())
         return layout.link_at(position - QPointF(option_rect.topLeft()))
 
     def clickable_at(self, index: _Index, option_rect: QRect, position: QPointF) -> bool:
-        """Whether a click at ``position`` does something: a link, a chip, a quote, Retry."""
+        """Whether a click at ``position`` does something: a link, a chip, a quote, Retry,
+        a file's button or picture."""
         layout = self.layout_for(index, option_rect.width())
         point = position - QPointF(option_rect.topLeft())
+        hit = layout.file_at(point)
         return (
-            layout.link_at(point) is not None
+            (hit is not None and hit[1] is not None)
+            or layout.link_at(point) is not None
             or layout.chip_at(point) is not None
             or layout.quote_at(point)
             or layout.retry_at(point)
@@ -795,6 +849,20 @@ class MessageDelegate(QStyledItemDelegate):
                     plain_tooltip(who_reacted(chip.emoji, chip.users, me)),
                     view,
                     chip.rect.translated(option.rect.topLeft()),
+                )
+                return True
+            hit = layout.file_at(QPointF(event.pos() - option.rect.topLeft()))
+            if hit is not None:
+                box = hit[0]
+                lines = [box.ref.name, file_size(box.ref.size)]
+                failed = self._file_look(box.ref).failed
+                if failed:
+                    lines.append(failed)
+                QToolTip.showText(
+                    event.globalPos(),
+                    plain_tooltip("\n".join(lines)),
+                    view,
+                    box.rect.translated(option.rect.topLeft()),
                 )
                 return True
         return super().helpEvent(event, view, option, index)

@@ -378,6 +378,11 @@ class MessageListModel(QAbstractListModel):
             # What a screen reader says for the row: who, when, what (the
             # painted header is not text it can read).
             text = self.tr("message deleted") if entry.deleted else entry.text
+            if entry.files and not entry.deleted:
+                names = self.tr("Files: {names}").format(
+                    names=", ".join(ref.name for ref in entry.files)
+                )
+                text = f"{text}. {names}" if text else names
             return self.tr("{author} at {time}: {text}").format(
                 author=entry.author, time=clock(row.local), text=text
             )

@@ -173,6 +173,8 @@ class MessageView(QListView):
         scroll_bar.rangeChanged.connect(self._range_changed)
         scroll_bar.valueChanged.connect(self._scrolled)
 
+        # The row and file button (Open, Save) drawn lit under the mouse, if any.
+        self._lit: tuple[QPersistentModelIndex, str] | None = None
         # React, Reply, More over the row under the mouse (message_actions.py).
         self.hover_actions = HoverActions(self.viewport())
         self._hover_row = QPersistentModelIndex()
@@ -440,13 +442,33 @@ class MessageView(QListView):
         self.viewport().setCursor(
             Qt.CursorShape.PointingHandCursor if clickable else Qt.CursorShape.ArrowCursor
         )
+        self._light_file_button(index, event.position())
         self._hover_row = QPersistentModelIndex(index)
         self._place_hover()
+
+    def _light_file_button(self, index: QModelIndex, position: QPointF) -> None:
+        """Draw the Open or Save under the mouse lit: repaint the rows whose lit part changed."""
+        delegate = self.message_delegate
+        part = None
+        if index.isValid():
+            part = delegate.file_part_at(index, self.visualRect(index), position)
+        spot = (QPersistentModelIndex(index), part) if part in ("open", "save") else None
+        delegate.mouse_at = position.toPoint()
+        if spot != self._lit:
+            for lit in (self._lit, spot):
+                if lit is not None and lit[0].isValid():
+                    self.viewport().update(self.visualRect(self._model.index(lit[0].row())))
+            self._lit = spot
 
     # ------------------------------------------------------ message actions
 
     def leaveEvent(self, event: QEvent) -> None:
         super().leaveEvent(event)
+        self.message_delegate.mouse_at = None
+        if self._lit is not None:
+            if self._lit[0].isValid():
+                self.viewport().update(self.visualRect(self._model.index(self._lit[0].row())))
+            self._lit = None
         if not self.hover_actions.underMouse():
             self._hover_row = QPersistentModelIndex()
             self.hover_actions.hide()

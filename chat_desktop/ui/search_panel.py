@@ -66,7 +66,8 @@ from chat_desktop.controller.search import SearchHit, SearchSource, SearchStage
 from chat_protocol.search import NoSearchWords, TooManySearchWords, match_spans, query_terms
 
 from .dates import when
-from .message_delegate import bold_font, is_dark, small_font
+from .fonts import bold_font, small_font
+from .message_delegate import is_dark
 from .message_model import local_time
 
 # The pause after the last key before a search starts (ms).

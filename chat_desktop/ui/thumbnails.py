@@ -29,8 +29,10 @@ from PySide6.QtGui import QImage, QImageReader
 # Images with more pixels than this are not decoded at all (a 50 MP camera
 # still fits; a 50,000 x 50,000 "bomb" does not).
 MAX_PIXELS = 64_000_000
-# The box a thumbnail fits in (aspect kept).
-THUMBNAIL_SIZE = QSize(320, 240)
+# The box a thumbnail fits in (aspect kept): a 16:10 screenshot fills it, a
+# 4:3 photo is 267 x 200. A message row keeps a slot of this height for each
+# picture, loaded or not, so rows never change height under the reader.
+THUMBNAIL_SIZE = QSize(320, 200)
 # Decodes at once: enough to keep a screenful coming, few enough for memory.
 THREADS = 2
 
@@ -58,7 +60,7 @@ class _Decode(QRunnable):
 
 
 def decode(path: str, box: QSize, max_pixels: int = MAX_PIXELS) -> tuple[QImage, str]:
-    """The image at ``path`` scaled to fit ``box``; a null image and the reason when not.
+    """The image at ``path`` scaled down to fit ``box``; a null image and the reason when not.
 
     Runs on any thread (QImageReader and QImage are safe off the UI thread).
     """
@@ -71,9 +73,11 @@ def decode(path: str, box: QSize, max_pixels: int = MAX_PIXELS) -> tuple[QImage,
         return QImage(), f"too many pixels ({size.width()} x {size.height()})"
     # A second fence in Qt itself, in MiB, for formats whose header says less than they hold.
     reader.setAllocationLimit(max(1, max_pixels * 4 // (1024 * 1024) + 1))
-    reader.setScaledSize(
-        size.scaled(box, Qt.AspectRatioMode.KeepAspectRatio).expandedTo(QSize(1, 1))
-    )
+    if size.width() > box.width() or size.height() > box.height():
+        # Only ever smaller: a small picture (an icon) is not blown up to a blur.
+        reader.setScaledSize(
+            size.scaled(box, Qt.AspectRatioMode.KeepAspectRatio).expandedTo(QSize(1, 1))
+        )
     image = reader.read()
     if image.isNull():
         return QImage(), reader.errorString() or "the image could not be read"
@@ -115,6 +119,14 @@ class ThumbnailLoader(QObject):
     def wait(self, msecs: int = -1) -> bool:
         """Wait for the running decodes (at shutdown, and in tests)."""
         return self._pool.waitForDone(msecs)
+
+    def close(self) -> None:
+        """Drop the decodes not started yet and wait for the running ones (the window closes).
+
+        A decode finishing later would report to an object Qt has deleted.
+        """
+        self._pool.clear()
+        self._pool.waitForDone()
 
     def _done(self, key: str, image: QImage, why: str) -> None:
         if image.isNull():

@@ -46,7 +46,7 @@ from urllib.parse import quote
 from aiohttp import hdrs, web
 
 from chat_protocol import ErrorCode, ProtocolError, dump_json
-from chat_protocol.rules import format_ts
+from chat_protocol.rules import INLINE_FILE_TYPES, format_ts
 
 from .accounts import periodically
 from .config import ServerConfig
@@ -60,9 +60,6 @@ log = logging.getLogger(__name__)
 PREFIX = "/api/v1/files"
 NAME_MAX = 255
 OCTET_STREAM = "application/octet-stream"
-# The only types a browser or the app may show in place: images that cannot
-# run anything. Everything else is downloaded as opaque bytes.
-INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 # type/subtype as RFC 9110 spells a media type (tokens), lower case.
 _MEDIA_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]{1,63}/[a-z0-9!#$&^_.+-]{1,127}")
 # When a client refused for too many uploads at once may try again.
@@ -103,7 +100,7 @@ def content_disposition(record: FileRecord) -> str:
     ``filename*`` carries the exact name, percent-encoded UTF-8; the plain
     ``filename`` is an ASCII stand-in for clients that know no better.
     """
-    kind = "inline" if record.type in INLINE_TYPES else "attachment"
+    kind = "inline" if record.type in INLINE_FILE_TYPES else "attachment"
     fallback = "".join(ch if " " <= ch < "\x7f" and ch not in '"\\%' else "_" for ch in record.name)
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(record.name, safe='')}"
 
@@ -333,7 +330,7 @@ def add_routes(app: web.Application, authorize: Authorize) -> None:
         files = request.app[FILES_KEY]
         record = await files.readable(user, request.match_info["id"])
         headers = {
-            hdrs.CONTENT_TYPE: record.type if record.type in INLINE_TYPES else OCTET_STREAM,
+            hdrs.CONTENT_TYPE: record.type if record.type in INLINE_FILE_TYPES else OCTET_STREAM,
             hdrs.CONTENT_DISPOSITION: content_disposition(record),
             # The browser must not second-guess the type (an "image" that is HTML).
             "X-Content-Type-Options": "nosniff",

@@ -21,6 +21,7 @@ from chat_desktop.storage import ChatCache
 from chat_desktop.ui.main_window import MainWindow
 from chat_desktop.ui.resources import style_sheet
 from chat_protocol import Message, RoomInfo
+from chat_protocol.events import FileInfo
 from chat_protocol.rules import format_ts
 
 SMALL = QSize(400, 300)
@@ -38,8 +39,19 @@ _REACTIONS = {
 }
 
 
+# Files on some messages (issue 13): a picture, a card with a long name, both.
+_PICTURE = FileInfo("pic-1", "whiteboard after the planning meeting.png", 183_000, "image/png")
+_REPORT = FileInfo(
+    "doc-1", "Quarterly report, final version (really final) 2026.pdf", 2_400_000, "application/pdf"
+)
+
+
 def _version_2(seq: int, when: datetime) -> dict[str, Any]:
     extras: dict[str, Any] = {}
+    if seq % 6 == 2:
+        extras["files"] = [_REPORT]
+    elif seq % 6 == 5:
+        extras["files"] = [_PICTURE, _REPORT]
     if seq % 3 == 0 and seq > 2:
         extras["reply_to"] = seq - 2
     if seq % 4 == 0:
@@ -53,7 +65,7 @@ def _version_2(seq: int, when: datetime) -> dict[str, Any]:
 
 def fill_cache(cache_file: Path, count: int = 60) -> None:
     """A conversation of mixed lengths and authors over three days, in ``cache_file``,
-    with replies, reactions, edited and deleted messages among them."""
+    with replies, reactions, edited and deleted messages and files among them."""
     cache = ChatCache.open(cache_file)
     start = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
     words = _WORDS.split()
@@ -90,12 +102,22 @@ def problems(window: MainWindow) -> list[str]:
             found.append(f"row {row} is {rect.height()} px high for {layout.height} px")
         if rect.width() > width:
             found.append(f"row {row} is {rect.width()} px wide in a {width} px view")
-        parts = [chip.rect for chip in layout.chips] + [
-            part for part in (layout.quote, layout.seen, layout.text_rect()) if part is not None
-        ]
+        parts = (
+            [chip.rect for chip in layout.chips]
+            + [box.rect for box in layout.files]
+            + [part for part in (layout.quote, layout.seen, layout.text_rect()) if part is not None]
+        )
         for part in parts:
             if part.right() >= rect.width() or part.bottom() >= layout.height:
                 found.append(f"row {row}: a part {part} sticks out of {rect.size()}")
+        for box in layout.files:
+            inside = [part for part in (box.label, box.open, box.save) if part is not None]
+            if any(not box.rect.contains(part) for part in inside):
+                found.append(f"row {row}: a file card's parts stick out of {box.rect}")
+            if box.open is not None and box.save is not None and box.open.intersects(box.save):
+                found.append(f"row {row}: Open and Save overlap: {box.open} {box.save}")
+            if box.label is not None and box.open is not None and box.label.intersects(box.open):
+                found.append(f"row {row}: a file's name runs into its buttons")
         if layout.header is not None:
             header = layout.header.translated(rect.topLeft())
             _, name, _, stamp = view.message_delegate.header_parts(
@@ -115,9 +137,13 @@ def problems(window: MainWindow) -> list[str]:
 
 
 async def settle() -> None:
-    """Let Qt lay out (it does so in posted events, a few turns of the loop)."""
+    """Let Qt lay out (it does so in posted events, a few turns of the loop).
+
+    The loop is Qt's (qasync): sleeping turns it. No processEvents() here:
+    inside a coroutine it would step other tasks (a picture's download) in
+    the middle of this one, which asyncio refuses.
+    """
     for _ in range(4):
-        QApplication.processEvents()
         await asyncio.sleep(0.01)
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QModelIndex
+from PySide6.QtCore import QModelIndex, Qt
 
-from chat_desktop.controller.entries import DeliveryState, MessageEntry
+from chat_desktop.controller.entries import DeliveryState, FileRef, MessageEntry
 from chat_desktop.ui.message_model import MessageListModel, MessageRole
 
 
@@ -110,3 +111,24 @@ def test_dropping_the_oldest_rows_keeps_my_pending_ones_and_finds_the_rest(qapp:
     model.prepend([entry(2), entry(3)])  # they come back as an older page
     assert [model.row_of("bob", "c2"), model.row_of("bob", "c3")] == [0, 1]
     assert model.row_of("alice", "x") == 2
+
+
+def test_a_screen_reader_hears_a_messages_files_and_none_of_a_deleted_one(qapp: Any) -> None:
+    files = (
+        FileRef("f1", "plan.pdf", 10, "application/pdf"),
+        FileRef("f2", "board.png", 10, "image/png"),
+    )
+    model = MessageListModel("alice")
+    model.reset(
+        "general",
+        [entry(1, text="see these", files=files), entry(2, text="", files=files), entry(3)],
+    )
+    said = [
+        model.data(model.index(row), Qt.ItemDataRole.AccessibleTextRole).split(": ", 1)[1]
+        for row in range(2)
+    ]
+    assert said == ["see these. Files: plan.pdf, board.png", "Files: plan.pdf, board.png"]
+    model.add([replace(model.entry(0), text="", deleted=True)])
+    assert model.data(model.index(0), Qt.ItemDataRole.AccessibleTextRole).endswith(
+        ": message deleted"
+    )

@@ -94,3 +94,8 @@ def test_a_file_that_is_no_image_fails_with_a_reason(qtbot: QtBot, tmp_path: Pat
         loader.request("x", str(path))
     assert got.args[0] == "x" and got.args[1]
     loader.wait()
+
+
+def test_a_picture_smaller_than_the_box_keeps_its_size(tmp_path: Path) -> None:
+    image, why = decode(str(picture(tmp_path, "icon.png", 48, 30)), QSize(320, 200))
+    assert (image.width(), image.height(), why) == (48, 30, "")
