@@ -5,13 +5,19 @@ HTTP to the in-process server but turns ``/ws`` into a plain GET that the server
 refuses; other users talk to the server directly over WebSocket. The link must
 deliver the same events as over a socket, and go back to the socket once the
 proxy lets it through.
+
+The ``links`` fixture starts a user's link either way (``links.polling``,
+``links.on_socket``) and lets other users post or sign out over HTTP.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 from typing import Any
+
+import pytest
 
 from chat_desktop.transport import AccountClient, Credentials, LinkKind, ServerLink
 from chat_protocol import (
@@ -38,29 +44,57 @@ from .proxy import ReverseProxy
 from .test_link import _client_side, post
 
 
-async def polling_link(
-    proxy: ReverseProxy, credentials: Credentials, make_link: LinkFactory, **options: Any
-) -> tuple[ServerLink, Recorder]:
-    """A link through the proxy, once it polls (short long polls keep the tests quick)."""
-    options.setdefault("poll_wait", 2.0)
-    options.setdefault("ws_retry_interval", 60.0)
-    link, recorder = make_link(proxy.base_url, credentials, **options)
-    await eventually(lambda: link.state.kind is LinkKind.POLLING)
-    return link, recorder
+@dataclass
+class Links:
+    """Starts the users' links, through the proxy or straight to the server."""
+
+    chat_server: ChatServer
+    proxy: ReverseProxy
+    accounts: dict[str, Credentials]
+    make_link: LinkFactory
+
+    async def polling(self, user: str, **options: Any) -> tuple[ServerLink, Recorder]:
+        """``user``'s link through the proxy, once it polls (short long polls keep the
+        tests quick)."""
+        options.setdefault("poll_wait", 2.0)
+        options.setdefault("ws_retry_interval", 60.0)
+        link, recorder = self.make_link(self.proxy.base_url, self.accounts[user], **options)
+        await eventually(lambda: link.state.kind is LinkKind.POLLING)
+        return link, recorder
+
+    async def on_socket(self, user: str) -> tuple[ServerLink, Recorder]:
+        """``user``'s link straight to the server, once it is connected over the socket."""
+        link, recorder = self.make_link(self.chat_server.base_url, self.accounts[user])
+        await eventually(lambda: link.state.kind is LinkKind.CONNECTED)
+        return link, recorder
+
+    async def post(self, user: str, text: str, room: str = "general") -> None:
+        """``user`` posts over HTTP, as another client would."""
+        await post(self.chat_server.base_url, self.accounts[user], text, room=room)
+
+    async def log_out(self, user: str) -> None:
+        """``user``'s token is revoked, as signing out on another device does."""
+        client = AccountClient(self.chat_server.base_url)
+        try:
+            await client.logout(self.accounts[user].token)
+        finally:
+            await client.close()
 
 
-async def connected_link(
-    chat_server: ChatServer, credentials: Credentials, make_link: LinkFactory
-) -> tuple[ServerLink, Recorder]:
-    link, recorder = make_link(chat_server.base_url, credentials)
-    await eventually(lambda: link.state.kind is LinkKind.CONNECTED)
-    return link, recorder
+@pytest.fixture
+def links(
+    chat_server: ChatServer,
+    proxy: ReverseProxy,
+    accounts: dict[str, Credentials],
+    make_link: LinkFactory,
+) -> Links:
+    return Links(chat_server, proxy, accounts, make_link)
 
 
 async def test_link_polls_when_a_proxy_strips_the_websocket_upgrade(
-    proxy: ReverseProxy, accounts: dict[str, Credentials], make_link: LinkFactory
+    proxy: ReverseProxy, links: Links
 ) -> None:
-    link, alice = await polling_link(proxy, accounts["alice"], make_link)
+    link, alice = await links.polling("alice")
     assert proxy.stripped >= 1
     welcome = alice.of(Welcome)[0]
     assert welcome.username == "alice"
@@ -94,23 +128,15 @@ async def test_a_cut_websocket_handshake_is_retried_not_polled(
     await eventually(lambda: link.state.kind is LinkKind.CONNECTED)
 
 
-async def test_polling_link_receives_messages_from_others(
-    chat_server: ChatServer,
-    proxy: ReverseProxy,
-    accounts: dict[str, Credentials],
-    make_link: LinkFactory,
-) -> None:
-    _, alice = await polling_link(proxy, accounts["alice"], make_link)
-    await post(chat_server.base_url, accounts["bob"], "one")
-    await post(chat_server.base_url, accounts["bob"], "two")
+async def test_polling_link_receives_messages_from_others(links: Links) -> None:
+    _, alice = await links.polling("alice")
+    await links.post("bob", "one")
+    await links.post("bob", "two")
     await eventually(lambda: alice.texts() == ["one", "two"])
 
 
 async def test_polling_far_behind_gets_a_gap_then_the_newest_messages_as_on_the_socket(
-    chat_server: ChatServer,
-    proxy: ReverseProxy,
-    accounts: dict[str, Credentials],
-    make_link: LinkFactory,
+    chat_server: ChatServer, links: Links
 ) -> None:
     # Straight into the store: posting 1010 messages would hit the rate limit.
     store = chat_server.service.store
@@ -118,18 +144,14 @@ async def test_polling_far_behind_gets_a_gap_then_the_newest_messages_as_on_the_
         *(store.append("general", "bob", f"bulk-{n}", f"m{n}") for n in range(1010))
     )
     chat_server.service.hub.note_rooms(await store.rooms())
-    _, alice = await polling_link(
-        proxy, accounts["alice"], make_link, positions=lambda: {"general": 5}
-    )
+    _, alice = await links.polling("alice", positions=lambda: {"general": 5})
     await eventually(lambda: len(alice.of(Message)) == 1000)
     assert alice.events[1] == Gap("general", 5, 11)
     assert [m.seq for m in alice.of(Message)] == list(range(11, 1011))
 
 
-async def test_polling_link_sends_and_gets_the_ack_and_its_own_message(
-    proxy: ReverseProxy, accounts: dict[str, Credentials], make_link: LinkFactory
-) -> None:
-    link, alice = await polling_link(proxy, accounts["alice"], make_link)
+async def test_polling_link_sends_and_gets_the_ack_and_its_own_message(links: Links) -> None:
+    link, alice = await links.polling("alice")
     client_id = str(uuid.uuid4())
     assert await link.send(SendMessage(room="general", client_id=client_id, text="via http"))
     assert alice.of(Ack)[0].client_id == client_id
@@ -137,10 +159,8 @@ async def test_polling_link_sends_and_gets_the_ack_and_its_own_message(
     assert alice.of(Message)[0].seq == alice.of(Ack)[0].seq
 
 
-async def test_a_retried_send_while_polling_gets_the_same_seq(
-    proxy: ReverseProxy, accounts: dict[str, Credentials], make_link: LinkFactory
-) -> None:
-    link, alice = await polling_link(proxy, accounts["alice"], make_link)
+async def test_a_retried_send_while_polling_gets_the_same_seq(links: Links) -> None:
+    link, alice = await links.polling("alice")
     event = SendMessage(room="general", client_id=str(uuid.uuid4()), text="once")
     assert await link.send(event)
     assert await link.send(event)
@@ -148,64 +168,42 @@ async def test_a_retried_send_while_polling_gets_the_same_seq(
     assert first.seq == second.seq
 
 
-async def test_a_refused_send_while_polling_becomes_an_error_event(
-    proxy: ReverseProxy, accounts: dict[str, Credentials], make_link: LinkFactory
-) -> None:
-    link, alice = await polling_link(proxy, accounts["alice"], make_link)
+async def test_a_refused_send_while_polling_becomes_an_error_event(links: Links) -> None:
+    link, alice = await links.polling("alice")
     client_id = str(uuid.uuid4())
     assert await link.send(SendMessage(room="nowhere", client_id=client_id, text="hi"))
     error = alice.of(Error)[0]
     assert (error.code, error.ref) == ("unknown_room", client_id)
 
 
-async def test_polling_link_reports_typing_start_and_stop(
-    chat_server: ChatServer,
-    proxy: ReverseProxy,
-    accounts: dict[str, Credentials],
-    make_link: LinkFactory,
-) -> None:
-    _, alice = await polling_link(proxy, accounts["alice"], make_link)
-    bob_link, _ = await connected_link(chat_server, accounts["bob"], make_link)
+async def test_polling_link_reports_typing_start_and_stop(links: Links) -> None:
+    _, alice = await links.polling("alice")
+    bob_link, _ = await links.on_socket("bob")
     await bob_link.send(SetTyping(room="general", active=True))
     await eventually(lambda: Typing("general", "bob", True) in alice.of(Typing))
     await bob_link.send(SetTyping(room="general", active=False))
     await eventually(lambda: Typing("general", "bob", False) in alice.of(Typing))
 
 
-async def test_typing_sent_while_polling_reaches_others(
-    chat_server: ChatServer,
-    proxy: ReverseProxy,
-    accounts: dict[str, Credentials],
-    make_link: LinkFactory,
-) -> None:
-    alice_link, _ = await polling_link(proxy, accounts["alice"], make_link)
-    _, bob = await connected_link(chat_server, accounts["bob"], make_link)
+async def test_typing_sent_while_polling_reaches_others(links: Links) -> None:
+    alice_link, _ = await links.polling("alice")
+    _, bob = await links.on_socket("bob")
     assert await alice_link.send(SetTyping(room="general", active=True))
     await eventually(lambda: Typing("general", "alice", True) in bob.of(Typing))
 
 
-async def test_polling_link_reports_users_joining_and_leaving(
-    chat_server: ChatServer,
-    proxy: ReverseProxy,
-    accounts: dict[str, Credentials],
-    make_link: LinkFactory,
-) -> None:
-    _, alice = await polling_link(proxy, accounts["alice"], make_link)
-    carol_link, _ = await connected_link(chat_server, accounts["carol"], make_link)
+async def test_polling_link_reports_users_joining_and_leaving(links: Links) -> None:
+    _, alice = await links.polling("alice")
+    carol_link, _ = await links.on_socket("carol")
     await eventually(lambda: UserJoin("carol") in alice.of(UserJoin))
     await carol_link.close()
     await eventually(lambda: UserLeave("carol") in alice.of(UserLeave))
 
 
-async def test_polling_link_answers_history_and_room_requests(
-    chat_server: ChatServer,
-    proxy: ReverseProxy,
-    accounts: dict[str, Credentials],
-    make_link: LinkFactory,
-) -> None:
+async def test_polling_link_answers_history_and_room_requests(links: Links) -> None:
     for n in range(3):
-        await post(chat_server.base_url, accounts["bob"], f"old {n}")
-    link, alice = await polling_link(proxy, accounts["alice"], make_link)
+        await links.post("bob", f"old {n}")
+    link, alice = await links.polling("alice")
     assert await link.send(HistoryRequest(room="general", before=3, limit=5))
     assert await link.send(CreateRoom(name="random"))
     page = alice.of(HistoryPage)[0]
@@ -213,26 +211,19 @@ async def test_polling_link_answers_history_and_room_requests(
     assert [(room.name, room.last_seq) for room in alice.of(Room)] == [("random", 0)]
 
 
-async def test_polling_link_hears_of_rooms_others_create(
-    chat_server: ChatServer,
-    proxy: ReverseProxy,
-    accounts: dict[str, Credentials],
-    make_link: LinkFactory,
-) -> None:
-    _, alice = await polling_link(
-        proxy, accounts["alice"], make_link, rooms_refresh_interval=0.0, poll_wait=0.2
-    )
-    bob_link, _ = await connected_link(chat_server, accounts["bob"], make_link)
+async def test_polling_link_hears_of_rooms_others_create(links: Links) -> None:
+    _, alice = await links.polling("alice", rooms_refresh_interval=0.0, poll_wait=0.2)
+    bob_link, _ = await links.on_socket("bob")
     await bob_link.send(CreateRoom(name="random"))
     await eventually(lambda: "random" in [room.name for room in alice.of(Room)])
-    await post(chat_server.base_url, accounts["bob"], "in random", room="random")
+    await links.post("bob", "in random", room="random")
     await eventually(lambda: alice.texts("random") == ["in random"])
 
 
 async def test_polling_link_switches_back_to_the_websocket_once_it_passes(
-    proxy: ReverseProxy, accounts: dict[str, Credentials], make_link: LinkFactory
+    proxy: ReverseProxy, links: Links
 ) -> None:
-    link, alice = await polling_link(proxy, accounts["alice"], make_link, ws_retry_interval=0.1)
+    link, alice = await links.polling("alice", ws_retry_interval=0.1)
     proxy.pass_websocket = True
     await eventually(lambda: link.state.kind is LinkKind.CONNECTED)
     assert len(alice.of(Welcome)) == 2
@@ -242,68 +233,45 @@ async def test_polling_link_switches_back_to_the_websocket_once_it_passes(
 
 
 async def test_messages_sent_while_switching_back_arrive_once(
-    chat_server: ChatServer,
-    proxy: ReverseProxy,
-    accounts: dict[str, Credentials],
-    make_link: LinkFactory,
+    proxy: ReverseProxy, links: Links
 ) -> None:
-    link, alice = await polling_link(proxy, accounts["alice"], make_link, ws_retry_interval=0.1)
-    await post(chat_server.base_url, accounts["bob"], "while polling")
+    link, alice = await links.polling("alice", ws_retry_interval=0.1)
+    await links.post("bob", "while polling")
     await eventually(lambda: alice.texts() == ["while polling"])
     proxy.pass_websocket = True
     await eventually(lambda: link.state.kind is LinkKind.CONNECTED)
-    await post(chat_server.base_url, accounts["bob"], "on the socket")
+    await links.post("bob", "on the socket")
     await eventually(lambda: len(alice.texts()) >= 2)
     assert alice.texts() == ["while polling", "on the socket"]
 
 
 async def test_reconnect_now_while_polling_tries_the_socket_at_once(
-    proxy: ReverseProxy, accounts: dict[str, Credentials], make_link: LinkFactory
+    proxy: ReverseProxy, links: Links
 ) -> None:
-    link, _ = await polling_link(proxy, accounts["alice"], make_link, ws_retry_interval=600.0)
+    link, _ = await links.polling("alice", ws_retry_interval=600.0)
     proxy.pass_websocket = True
     link.reconnect_now()
     await eventually(lambda: link.state.kind is LinkKind.CONNECTED)
 
 
-async def test_logging_out_while_polling_stops_as_unauthorized(
-    chat_server: ChatServer,
-    proxy: ReverseProxy,
-    accounts: dict[str, Credentials],
-    make_link: LinkFactory,
-) -> None:
-    link, _ = await polling_link(proxy, accounts["alice"], make_link, poll_wait=0.5)
-    client = AccountClient(chat_server.base_url)
-    try:
-        await client.logout(accounts["alice"].token)
-    finally:
-        await client.close()
+async def test_logging_out_while_polling_stops_as_unauthorized(links: Links) -> None:
+    link, _ = await links.polling("alice", poll_wait=0.5)
+    await links.log_out("alice")
     await eventually(lambda: link.state.kind is LinkKind.UNAUTHORIZED)
     assert not link.active
 
 
-async def test_a_send_refused_as_unauthorized_while_polling_stops_the_link(
-    chat_server: ChatServer,
-    proxy: ReverseProxy,
-    accounts: dict[str, Credentials],
-    make_link: LinkFactory,
-) -> None:
-    link, _ = await polling_link(proxy, accounts["alice"], make_link, poll_wait=30.0)
-    client = AccountClient(chat_server.base_url)
-    try:
-        await client.logout(accounts["alice"].token)
-    finally:
-        await client.close()
+async def test_a_send_refused_as_unauthorized_while_polling_stops_the_link(links: Links) -> None:
+    link, _ = await links.polling("alice", poll_wait=30.0)
+    await links.log_out("alice")
     sent = await link.send(SendMessage(room="general", client_id=str(uuid.uuid4()), text="x"))
     assert not sent
     await eventually(lambda: link.state.kind is LinkKind.UNAUTHORIZED)
 
 
-async def test_close_while_polling_leaves_no_task_behind(
-    proxy: ReverseProxy, accounts: dict[str, Credentials], make_link: LinkFactory
-) -> None:
+async def test_close_while_polling_leaves_no_task_behind(links: Links) -> None:
     before = asyncio.all_tasks()
-    link, _ = await polling_link(proxy, accounts["alice"], make_link, ws_retry_interval=0.05)
+    link, _ = await links.polling("alice", ws_retry_interval=0.05)
     await link.close()
     assert link.state.kind is LinkKind.OFFLINE
     leftovers = [t for t in asyncio.all_tasks() - before if not t.done() and _client_side(t)]

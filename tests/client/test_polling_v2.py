@@ -7,11 +7,14 @@ what the long poll brings (entries of every type, ``reads``, ``rooms``,
 ``removed``) arrives as the socket's events.
 """
 
+# The ``links`` fixture is imported from test_polling.py, so the tests'
+# parameters of that name look like redefinitions to ruff.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import uuid
 
-from chat_desktop.transport import Credentials
 from chat_protocol import (
     Ack,
     CreateRoom,
@@ -31,37 +34,27 @@ from chat_protocol import (
     SendRead,
     Welcome,
 )
-from chat_server.app import ChatServer
 from tests.waiting import eventually
 
-from .conftest import LinkFactory
-from .proxy import ReverseProxy
-from .test_polling import connected_link, polling_link
+from .test_polling import Links, links  # noqa: F401 (the fixture, used by name)
 
 
 def cid() -> str:
     return str(uuid.uuid4())
 
 
-async def test_polling_says_welcome_version_2_with_room_objects(
-    proxy: ReverseProxy,
-    accounts: dict[str, Credentials],
-    make_link: LinkFactory,
-) -> None:
-    _, alice = await polling_link(proxy, accounts["alice"], make_link)
+async def test_polling_says_welcome_version_2_with_room_objects(links: Links) -> None:
+    _, alice = await links.polling("alice")
     welcome = alice.of(Welcome)[0]
     assert (welcome.protocol, welcome.admin) == (2, False)
     assert [(room.name, room.kind) for room in welcome.rooms] == [("general", "public")]
 
 
 async def test_edits_reactions_and_replies_go_over_http_and_come_back_as_entries(
-    chat_server: ChatServer,
-    proxy: ReverseProxy,
-    accounts: dict[str, Credentials],
-    make_link: LinkFactory,
+    links: Links,
 ) -> None:
-    link, alice = await polling_link(proxy, accounts["alice"], make_link)
-    _, bob = await connected_link(chat_server, accounts["bob"], make_link)
+    link, alice = await links.polling("alice")
+    _, bob = await links.on_socket("bob")
     first = cid()
     assert await link.send(SendMessage("general", first, "helo"))
     (ack,) = [a for a in alice.of(Ack) if a.client_id == first]
@@ -79,29 +72,21 @@ async def test_edits_reactions_and_replies_go_over_http_and_come_back_as_entries
 
 
 async def test_an_edit_of_someone_elses_message_over_http_is_refused_with_its_ref(
-    chat_server: ChatServer,
-    proxy: ReverseProxy,
-    accounts: dict[str, Credentials],
-    make_link: LinkFactory,
+    links: Links,
 ) -> None:
-    bob_link, bob = await connected_link(chat_server, accounts["bob"], make_link)
+    bob_link, bob = await links.on_socket("bob")
     mine = cid()
     await bob_link.send(SendMessage("general", mine, "bob's"))
     await eventually(lambda: bool(bob.of(Ack)))
-    link, alice = await polling_link(proxy, accounts["alice"], make_link)
+    link, alice = await links.polling("alice")
     ref = cid()
     assert await link.send(SendEdit("general", bob.of(Ack)[0].seq, "mine now", ref))
     assert [(e.code, e.ref) for e in alice.of(Error)] == [("forbidden", ref)]
 
 
-async def test_reads_invites_and_leaving_arrive_as_the_sockets_events(
-    chat_server: ChatServer,
-    proxy: ReverseProxy,
-    accounts: dict[str, Credentials],
-    make_link: LinkFactory,
-) -> None:
-    link, alice = await polling_link(proxy, accounts["alice"], make_link)
-    bob_link, bob = await connected_link(chat_server, accounts["bob"], make_link)
+async def test_reads_invites_and_leaving_arrive_as_the_sockets_events(links: Links) -> None:
+    link, alice = await links.polling("alice")
+    bob_link, bob = await links.on_socket("bob")
     await bob_link.send(CreateRoom("plans", private=True))
     await eventually(lambda: "plans" in [r.name for r in bob.of(Room)])
     await bob_link.send(Invite("plans", "alice", cid()))
@@ -120,12 +105,8 @@ async def test_reads_invites_and_leaving_arrive_as_the_sockets_events(
     await eventually(lambda: RoomRemoved("plans") in alice.of(RoomRemoved))
 
 
-async def test_opening_a_direct_room_over_http_answers_with_its_room(
-    proxy: ReverseProxy,
-    accounts: dict[str, Credentials],
-    make_link: LinkFactory,
-) -> None:
-    link, alice = await polling_link(proxy, accounts["alice"], make_link)
+async def test_opening_a_direct_room_over_http_answers_with_its_room(links: Links) -> None:
+    link, alice = await links.polling("alice")
     assert await link.send(OpenDm(("bob",), cid()))
     (room,) = [r for r in alice.of(Room) if r.name.startswith("dm-")]
     assert room.info is not None and room.info.kind == "direct"

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from chat_protocol import Ack, Message, ServerEvent, Typing, UserLeave
@@ -92,10 +94,63 @@ def assert_once_in_order(messages: list[Message], count: int = BURST) -> None:
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "a gap or a reordering"
 
 
-async def stop_task(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
-        await task
+@contextlib.asynccontextmanager
+async def watching(node: Node, token: str) -> AsyncIterator[Watcher]:
+    """A :class:`Watcher` listening on ``node`` for as long as the block runs."""
+    watcher = Watcher()
+    task = asyncio.create_task(watcher.run(node, token))
+    try:
+        yield watcher
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+            await task
+
+
+async def typing_crosses(alice: ClientConnection, bob: Watcher) -> None:
+    """Alice types until bob hears it: typing is not stored, so only Redis carries it
+    from one server to the other, and a signal sent before the bus is back is lost."""
+    typing = json.dumps({"type": "typing", "room": "general", "active": True})
+
+    def typed() -> bool:
+        return any(isinstance(e, Typing) and e.user == "alice" for e in bob.events)
+
+    async with asyncio.timeout(20):
+        while not typed():
+            await alice.send(typing)
+            with contextlib.suppress(AssertionError):
+                await eventually(typed, within=0.6)
+
+
+class CommitHold:
+    """A file that, while it exists, makes a node started with it commit but neither ack
+    nor publish: the node then stands between the commit and the publish."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def engage(self) -> None:
+        self.path.touch()
+
+    def release(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def hold(cluster: Cluster, tmp_path: Path) -> Iterator[CommitHold]:
+    """A :class:`CommitHold`, released before ``cluster`` (which it depends on) stops
+    the nodes, so that a node still holding then stops normally."""
+    commit_hold = CommitHold(tmp_path / "hold-commits")
+    yield commit_hold
+    commit_hold.release()
+
+
+def start_held_and_free(cluster: Cluster, hold: CommitHold) -> tuple[Node, Node]:
+    """Node a, which obeys ``hold``, and an ordinary node b."""
+    held = cluster.node(hold_commits_while=hold.path)
+    held.start()
+    (free,) = cluster.start(1)
+    return held, free
 
 
 async def test_kill_9_mid_burst_loses_and_repeats_nothing_and_only_the_absent_leave(
@@ -103,9 +158,7 @@ async def test_kill_9_mid_burst_loses_and_repeats_nothing_and_only_the_absent_le
 ) -> None:
     a, b = cluster.start(2, limits=FAST)
     tokens = await make_users(b, ["alice", "bob", "carol"])
-    bob = Watcher()
-    watching = asyncio.create_task(bob.run(b, tokens["bob"]))
-    try:
+    async with watching(b, tokens["bob"]) as bob:
         # Carol is on a and never comes back after it dies.
         async with joined(a, tokens["carol"], {"general": 0}, protocol=V2):
             acked: dict[str, int] = {}
@@ -125,25 +178,18 @@ async def test_kill_9_mid_burst_loses_and_repeats_nothing_and_only_the_absent_le
         assert {f"text of {cid}": seq for cid, seq in acked.items()} == {
             message.text: message.seq for message in bob.messages
         }
-    finally:
-        await stop_task(watching)
 
 
 async def test_a_quiet_rooms_last_entry_committed_but_never_published_still_arrives(
-    cluster: Cluster, tmp_path: Path
+    cluster: Cluster, hold: CommitHold
 ) -> None:
-    hold = tmp_path / "hold-commits"
-    a = cluster.node(hold_commits_while=hold)
-    a.start()
-    (b,) = cluster.start(1)
+    a, b = start_held_and_free(cluster, hold)
     tokens = await make_users(b, ["alice", "bob"])
-    bob = Watcher()
-    watching = asyncio.create_task(bob.run(b, tokens["bob"]))
-    try:
+    async with watching(b, tokens["bob"]) as bob:
         async with joined(a, tokens["alice"], {"general": 0}, protocol=V2) as alice:
             # From now on a commits but neither acks nor publishes: killed
             # here, it dies between the commit and the publish.
-            hold.touch()
+            hold.engage()
             await alice.send(message_frame("last words", client_id="last-1"))
             await eventually(lambda: bob.texts() == ["last words"], "bob has the last words")
             a.kill()
@@ -157,9 +203,6 @@ async def test_a_quiet_rooms_last_entry_committed_but_never_published_still_arri
             await again.send(message_frame("marker"))
             await eventually(lambda: "marker" in bob.texts(), "bob has the marker")
         assert bob.texts() == ["last words", "marker"]
-    finally:
-        hold.unlink(missing_ok=True)  # a still running a stops normally
-        await stop_task(watching)
 
 
 async def test_redis_restarting_mid_burst_loses_and_doubles_nothing(
@@ -167,9 +210,7 @@ async def test_redis_restarting_mid_burst_loses_and_doubles_nothing(
 ) -> None:
     a, b = cluster.start(2, limits=FAST)
     tokens = await make_users(b, ["alice", "bob"])
-    bob = Watcher()
-    watching = asyncio.create_task(bob.run(b, tokens["bob"]))
-    try:
+    async with watching(b, tokens["bob"]) as bob:
         await eventually(lambda: "connect bob" in b.printed(), "bob connected")
         acked: dict[str, int] = {}
         sending = asyncio.create_task(send_burst([a], tokens["alice"], acked))
@@ -182,18 +223,7 @@ async def test_redis_restarting_mid_burst_loses_and_doubles_nothing(
         assert_once_in_order(bob.messages)
         # Back on the bus: typing (which only Redis carries) crosses again.
         async with joined(a, tokens["alice"], {"general": 0}, protocol=V2) as alice:
-            typing = json.dumps({"type": "typing", "room": "general", "active": True})
-
-            def typed() -> bool:
-                return any(isinstance(e, Typing) and e.user == "alice" for e in bob.events)
-
-            async with asyncio.timeout(20):
-                while not typed():
-                    await alice.send(typing)
-                    with contextlib.suppress(AssertionError):
-                        await eventually(typed, within=0.6)
-    finally:
-        await stop_task(watching)
+            await typing_crosses(alice, bob)
     # Each server said so once, not once per message.
     for node in (a, b):
         await eventually(lambda node=node: "answers again" in node.printed(), "Redis is back")  # type: ignore[misc]
@@ -206,32 +236,21 @@ async def test_servers_started_while_redis_is_down_serve_and_join_it_later(
     redis_server.kill()
     a, b = cluster.start(2)
     tokens = await make_users(b, ["alice", "bob"])
-    bob = Watcher()
-    watching = asyncio.create_task(bob.run(b, tokens["bob"]))
-    try:
-        async with joined(a, tokens["alice"], {"general": 0}, protocol=V2) as alice:
-            # Without Redis the message is stored, acked, and reaches b
-            # through the database.
-            await alice.send(message_frame("no redis yet", client_id="n-1"))
-            ack = await recv_until(alice, lambda e: isinstance(e, Ack))
-            assert isinstance(ack, Ack)
-            await eventually(lambda: bob.texts() == ["no redis yet"], "bob has it")
-            redis_server.start()
-            await alice.send(message_frame("with redis", client_id="n-2"))
-            await eventually(lambda: bob.texts() == ["no redis yet", "with redis"], "bob has it")
-            # And typing, which only Redis carries, crosses once it is there.
-            typing = json.dumps({"type": "typing", "room": "general", "active": True})
-
-            def typed() -> bool:
-                return any(isinstance(e, Typing) and e.user == "alice" for e in bob.events)
-
-            async with asyncio.timeout(20):
-                while not typed():
-                    await alice.send(typing)
-                    with contextlib.suppress(AssertionError):
-                        await eventually(typed, within=0.6)
-    finally:
-        await stop_task(watching)
+    async with (
+        watching(b, tokens["bob"]) as bob,
+        joined(a, tokens["alice"], {"general": 0}, protocol=V2) as alice,
+    ):
+        # Without Redis the message is stored, acked, and reaches b
+        # through the database.
+        await alice.send(message_frame("no redis yet", client_id="n-1"))
+        ack = await recv_until(alice, lambda e: isinstance(e, Ack))
+        assert isinstance(ack, Ack)
+        await eventually(lambda: bob.texts() == ["no redis yet"], "bob has it")
+        redis_server.start()
+        await alice.send(message_frame("with redis", client_id="n-2"))
+        await eventually(lambda: bob.texts() == ["no redis yet", "with redis"], "bob has it")
+        # And typing, which only Redis carries, crosses once it is there.
+        await typing_crosses(alice, bob)
 
 
 async def test_a_server_stopped_on_purpose_lets_its_clients_move_without_leaving(
@@ -239,10 +258,8 @@ async def test_a_server_stopped_on_purpose_lets_its_clients_move_without_leaving
 ) -> None:
     a, b = cluster.start(2)
     tokens = await make_users(b, ["alice", "bob", "carol"])
-    bob = Watcher()
-    watching = asyncio.create_task(bob.run(b, tokens["bob"]))
-    await eventually(lambda: "connect bob" in b.printed(), "bob connected")
-    try:
+    async with watching(b, tokens["bob"]) as bob:
+        await eventually(lambda: "connect bob" in b.printed(), "bob connected")
         async with (
             joined(a, tokens["alice"], {"general": 0}, protocol=V2),
             joined(a, tokens["carol"], {"general": 0}, protocol=V2),
@@ -256,33 +273,25 @@ async def test_a_server_stopped_on_purpose_lets_its_clients_move_without_leaving
         async with joined(b, tokens["alice"], {"general": 0}, protocol=V2):
             await eventually(lambda: "carol" in bob.leaves, "carol left", within=20)
             assert "alice" not in bob.leaves
-    finally:
-        await stop_task(watching)
 
 
 async def test_an_entry_published_after_another_server_found_it_is_not_shown_twice(
-    cluster: Cluster, tmp_path: Path
+    cluster: Cluster, hold: CommitHold
 ) -> None:
-    hold = tmp_path / "hold-commits"
-    a = cluster.node(hold_commits_while=hold)
-    a.start()
-    (b,) = cluster.start(1)
+    a, b = start_held_and_free(cluster, hold)
     tokens = await make_users(b, ["alice", "bob"])
-    bob = Watcher()
-    watching = asyncio.create_task(bob.run(b, tokens["bob"]))
-    try:
-        async with joined(a, tokens["alice"], {"general": 0}, protocol=V2) as alice:
-            hold.touch()
-            await alice.send(message_frame("late", client_id="late-1"))
-            # b finds it in the database while a still holds it back...
-            await eventually(lambda: bob.texts() == ["late"], "bob has it from the database")
-            # ...then a goes on: acks it and publishes it, a copy b already has.
-            hold.unlink()
-            ack = await recv_until(alice, lambda e: isinstance(e, Ack))
-            assert isinstance(ack, Ack) and ack.seq == bob.messages[0].seq
-            await alice.send(message_frame("marker"))
-            await eventually(lambda: "marker" in bob.texts(), "bob has the marker")
-        assert bob.texts() == ["late", "marker"]
-    finally:
-        hold.unlink(missing_ok=True)
-        await stop_task(watching)
+    async with (
+        watching(b, tokens["bob"]) as bob,
+        joined(a, tokens["alice"], {"general": 0}, protocol=V2) as alice,
+    ):
+        hold.engage()
+        await alice.send(message_frame("late", client_id="late-1"))
+        # b finds it in the database while a still holds it back...
+        await eventually(lambda: bob.texts() == ["late"], "bob has it from the database")
+        # ...then a goes on: acks it and publishes it, a copy b already has.
+        hold.release()
+        ack = await recv_until(alice, lambda e: isinstance(e, Ack))
+        assert isinstance(ack, Ack) and ack.seq == bob.messages[0].seq
+        await alice.send(message_frame("marker"))
+        await eventually(lambda: "marker" in bob.texts(), "bob has the marker")
+    assert bob.texts() == ["late", "marker"]

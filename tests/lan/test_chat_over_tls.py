@@ -44,6 +44,12 @@ def tls_config(server_config: ServerConfig) -> ServerConfig:
     return server_config
 
 
+@pytest.fixture
+def pins(tmp_path: Path) -> PinStore:
+    """The client's pinned certificates, empty at first."""
+    return PinStore(tmp_path / "pins.json")
+
+
 @asynccontextmanager
 async def running(config: ServerConfig) -> AsyncIterator[ChatServer]:
     server = ChatServer(config)
@@ -71,6 +77,29 @@ async def register(base_url: str, context: ssl.SSLContext) -> Credentials:
         await client.close()
 
 
+async def sign_up_pinned(base_url: str, pins: PinStore) -> tuple[Credentials, ssl.SSLContext]:
+    """Alice trusts the server's certificate on first use, then registers over it.
+
+    Returns her credentials and the context that trusts the pinned certificate.
+    """
+    context = await trust_on_first_use(base_url, pins)
+    return await register(base_url, context), context
+
+
+async def signed_up_then_stopped(
+    tls_config: ServerConfig, pins: PinStore
+) -> tuple[str, Credentials, ssl.SSLContext]:
+    """Run the server once for alice to sign up (:func:`sign_up_pinned`), then stop it.
+
+    ``tls_config`` keeps the port, so the next start is at the same address:
+    returns that address with what :func:`sign_up_pinned` returns.
+    """
+    async with running(tls_config) as server:
+        credentials, context = await sign_up_pinned(server.base_url, pins)
+        tls_config.port = server.port
+        return server.base_url, credentials, context
+
+
 @asynccontextmanager
 async def linked(
     base_url: str, credentials: Credentials, context: ssl.SSLContext, **options: object
@@ -95,14 +124,9 @@ async def linked(
 
 
 async def test_the_pinned_link_reconnects_over_wss_after_a_restart_with_the_same_certificate(
-    tls_config: ServerConfig, tmp_path: Path
+    tls_config: ServerConfig, pins: PinStore
 ) -> None:
-    pins = PinStore(tmp_path / "pins.json")
-    async with running(tls_config) as server:
-        context = await trust_on_first_use(server.base_url, pins)
-        credentials = await register(server.base_url, context)
-        base_url = server.base_url
-        tls_config.port = server.port
+    base_url, credentials, context = await signed_up_then_stopped(tls_config, pins)
     async with linked(base_url, credentials, context) as (link, alice):
         await eventually(lambda: link.state.kind is LinkKind.RECONNECTING)
         async with running(tls_config):
@@ -111,14 +135,9 @@ async def test_the_pinned_link_reconnects_over_wss_after_a_restart_with_the_same
 
 
 async def test_the_pinned_link_refuses_a_server_whose_certificate_changed(
-    tls_config: ServerConfig, tmp_path: Path
+    tls_config: ServerConfig, pins: PinStore
 ) -> None:
-    pins = PinStore(tmp_path / "pins.json")
-    async with running(tls_config) as server:
-        context = await trust_on_first_use(server.base_url, pins)
-        credentials = await register(server.base_url, context)
-        base_url = server.base_url
-        tls_config.port = server.port
+    base_url, credentials, context = await signed_up_then_stopped(tls_config, pins)
     # The server is reinstalled (or impersonated): a new certificate on the same address.
     shutil.rmtree(tls_config.data_dir / TLS_DIR)
     async with running(tls_config), linked(base_url, credentials, context) as (link, alice):
@@ -183,12 +202,10 @@ class StrippingTlsProxy:
 
 
 async def test_the_polling_fallback_runs_over_https_with_the_pinned_certificate(
-    tls_config: ServerConfig, tmp_path: Path
+    tls_config: ServerConfig, pins: PinStore
 ) -> None:
-    pins = PinStore(tmp_path / "pins.json")
     async with running(tls_config) as server:
-        context = await trust_on_first_use(server.base_url, pins)
-        credentials = await register(server.base_url, context)
+        credentials, context = await sign_up_pinned(server.base_url, pins)
         folder = tls_config.data_dir / TLS_DIR
         # The proxy shows the server's own certificate, so the one pin covers both.
         serve = load_server_context(folder / CERT_FILE, folder / KEY_FILE)

@@ -4,18 +4,21 @@ review both fingerprints, then trust the new certificate or sign out.
 Everything is real: the ChatApp in-process on the qasync loop, the ChatServer
 with ``tls=True`` on 127.0.0.1, and a "reinstalled" server made by deleting its
 ``tls/`` folder so that it makes a new self-signed certificate on the next
-start, on the same port.
+start, on the same port. The ``session`` fixture signs alice in over TLS and
+pins the certificate before each test, as the sign-in dialog does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt
 
 from chat_desktop.app import ChatApp
@@ -52,6 +55,31 @@ async def signed_in_over_tls(server: LocalChatServer, app_dir: Path) -> str:
     return first.fingerprint
 
 
+@dataclass
+class PinnedSession:
+    """A TLS server, and the app folder of alice's remembered session to it (certificate pinned)."""
+
+    server: LocalChatServer
+    app_dir: Path
+    # The fingerprint alice trusted when she signed in.
+    trusted: str
+
+    def pinned_now(self) -> str | None:
+        """The fingerprint pinned for the server now, if any."""
+        host, port = server_address(self.server.url)
+        pinned = PinStore(self.app_dir / PIN_FILE).get(host, port)
+        return None if pinned is None else pinned.fingerprint
+
+
+@pytest.fixture
+def session(tmp_path: Path, run: Any) -> Iterator[PinnedSession]:
+    server = LocalChatServer(tmp_path / "server", tls=True)
+    app_dir = tmp_path / "app"
+    trusted = run(signed_in_over_tls(server, app_dir))
+    yield PinnedSession(server, app_dir, trusted)
+    run(server.stop())
+
+
 async def reinstall(server: LocalChatServer) -> str:
     """Restart the server on its port with a new certificate; return its fingerprint."""
     await server.stop()
@@ -76,15 +104,15 @@ async def running_app(app_dir: Path, url: str) -> AsyncIterator[ChatApp]:
 
 @asynccontextmanager
 async def refused_at_start(
-    server: LocalChatServer, app_dir: Path
+    session: PinnedSession,
 ) -> AsyncIterator[tuple[ChatApp, MainWindow, str]]:
     """The server gets a new certificate, then the app starts on its remembered session.
 
     Yields the app, its window showing the certificate bar, and the new
     certificate's fingerprint.
     """
-    presented = await reinstall(server)
-    async with running_app(app_dir, server.url) as app:
+    presented = await reinstall(session.server)
+    async with running_app(session.app_dir, session.server.url) as app:
         window = window_of(app)
         await eventually(lambda: window.certificate_bar.isVisible())
         yield app, window, presented
@@ -105,17 +133,15 @@ def texts(app: ChatApp) -> list[str]:
 
 
 def test_a_certificate_changed_mid_session_is_refused_reviewed_and_trusted_then_the_chat_goes_on(
-    tmp_path: Path, run: Any
+    session: PinnedSession, run: Any
 ) -> None:
-    server = LocalChatServer(tmp_path / "server", tls=True)
-    app_dir = tmp_path / "app"
+    server = session.server
 
     async def body() -> None:
-        trusted = await signed_in_over_tls(server, app_dir)
-        async with running_app(app_dir, server.url) as app:
+        async with running_app(session.app_dir, server.url) as app:
             await eventually(lambda: status_of(app) is ConnectionKind.CONNECTED)
             presented = await reinstall(server)
-            assert presented != trusted
+            assert presented != session.trusted
             await server.post("bob", ["said while the certificate was refused"])
 
             window = window_of(app)
@@ -134,7 +160,7 @@ def test_a_certificate_changed_mid_session_is_refused_reviewed_and_trusted_then_
             dialog = window.certificate_dialog
             assert dialog is not None and dialog.isVisible()
             shown = [label.text().replace("\n", "") for label in dialog.fingerprints]
-            assert shown == [trusted, presented]
+            assert shown == [session.trusted, presented]
             assert all(
                 label.textFormat() == Qt.TextFormat.PlainText for label in dialog.fingerprints
             )
@@ -144,9 +170,7 @@ def test_a_certificate_changed_mid_session_is_refused_reviewed_and_trusted_then_
             await eventually(lambda: status_of(app) is ConnectionKind.CONNECTED)
             assert not window.certificate_bar.isVisible()
             assert window.certificate_dialog is None
-            host, port = server_address(server.url)
-            pinned = PinStore(app_dir / PIN_FILE).get(host, port)
-            assert pinned is not None and pinned.fingerprint == presented
+            assert session.pinned_now() == presented
             await eventually(lambda: "said while the certificate was refused" in texts(app))
             window.composer.setPlainText("over the new certificate")
             window.composer.submit()
@@ -156,62 +180,47 @@ def test_a_certificate_changed_mid_session_is_refused_reviewed_and_trusted_then_
                     for entry in window.messages.entries()
                 )
             )
-        await server.stop()
 
     run(body())
 
 
 def test_a_remembered_session_to_a_server_with_a_new_certificate_is_refused_at_start(
-    tmp_path: Path, run: Any
+    session: PinnedSession, run: Any
 ) -> None:
-    server = LocalChatServer(tmp_path / "server", tls=True)
-    app_dir = tmp_path / "app"
-
     async def body() -> None:
-        trusted = await signed_in_over_tls(server, app_dir)
-        async with refused_at_start(server, app_dir) as (app, _window, presented):
+        async with refused_at_start(session) as (app, _window, presented):
             assert status_of(app) is ConnectionKind.CERTIFICATE_REFUSED
             assert app.controller is not None
             problem = app.controller.certificate_problem
             assert problem is not None
-            assert (problem.pinned, problem.presented) == (trusted, presented)
-        await server.stop()
+            assert (problem.pinned, problem.presented) == (session.trusted, presented)
 
     run(body())
 
 
 def test_signing_out_from_the_certificate_bar_shows_the_sign_in_dialog_and_keeps_the_pin(
-    tmp_path: Path, run: Any
+    session: PinnedSession, run: Any
 ) -> None:
-    server = LocalChatServer(tmp_path / "server", tls=True)
-    app_dir = tmp_path / "app"
-
     async def body() -> None:
-        trusted = await signed_in_over_tls(server, app_dir)
-        async with refused_at_start(server, app_dir) as (app, window, _presented):
+        async with refused_at_start(session) as (app, window, _presented):
             window.certificate_bar.sign_out_button.click()
             await eventually(lambda: app.dialog is not None and app.window is None)
-            assert AppSettings(app_dir).session() is None
-            host, port = server_address(server.url)
-            pinned = PinStore(app_dir / PIN_FILE).get(host, port)
+            assert AppSettings(session.app_dir).session() is None
             # Signing out trusts nothing new: the next sign-in asks again.
-            assert pinned is not None and pinned.fingerprint == trusted
-        await server.stop()
+            assert session.pinned_now() == session.trusted
 
     run(body())
 
 
 def test_not_now_keeps_refusing_and_reconnect_finds_the_trusted_certificate_back(
-    tmp_path: Path, run: Any
+    session: PinnedSession, tmp_path: Path, run: Any
 ) -> None:
-    server = LocalChatServer(tmp_path / "server", tls=True)
-    app_dir = tmp_path / "app"
+    server = session.server
+    original = tmp_path / "original-tls"
+    shutil.copytree(server.data_dir / TLS_DIR, original)
 
     async def body() -> None:
-        await signed_in_over_tls(server, app_dir)
-        original = tmp_path / "original-tls"
-        shutil.copytree(server.data_dir / TLS_DIR, original)
-        async with refused_at_start(server, app_dir) as (app, window, _presented):
+        async with refused_at_start(session) as (app, window, _presented):
             window.certificate_bar.review_button.click()
             dialog = window.certificate_dialog
             assert dialog is not None
@@ -227,6 +236,5 @@ def test_not_now_keeps_refusing_and_reconnect_finds_the_trusted_certificate_back
             window.reconnect_action.trigger()
             await eventually(lambda: status_of(app) is ConnectionKind.CONNECTED)
             assert not window.certificate_bar.isVisible()
-        await server.stop()
 
     run(body())
