@@ -217,6 +217,8 @@ async def test_the_writer_checkpoints_the_wal_for_the_commits_made_on_the_loop(
     monkeypatch.setattr(workers, "CHECKPOINT_EVERY", 2)
     # No pause after a commit on the loop: each message here is a lone one.
     monkeypatch.setattr(workers, "INLINE_SHARE", 1.0)
+    # Nor after the writer grouped writes (sign-ups under load may have).
+    monkeypatch.setattr(workers, "INLINE_QUIET", 0.0)
     alice = await register(chat_server, "alice")
     store = chat_server.service.store
     assert isinstance(store, PeeweeChatStore)
@@ -224,7 +226,9 @@ async def test_the_writer_checkpoints_the_wal_for_the_commits_made_on_the_loop(
     assert writer is not None
     async with joined(chat_server, alice) as a:
         for number in range(2):
-            await eventually(lambda: store.pending_writes == 0)
+            await eventually(
+                lambda: store.pending_writes == 0 and not writer.transaction_lock.locked()
+            )
             await a.send(message_frame(f"lone {number}", client_id=f"l-{number}"))
             ack = await recv_until(a, is_ack)
             assert isinstance(ack, Ack) and ack.seq == number + 1
