@@ -222,6 +222,7 @@ class ChatServer:
             if advertiser is not None:
                 # First, so that browsers drop the server before it stops answering.
                 await advertiser.stop()
+            await _stop_accepting(runner)
             # Stops the listener, runs _on_shutdown (long polls answer, sockets
             # close), then waits for the remaining requests.
             await runner.cleanup()
@@ -229,3 +230,27 @@ class ChatServer:
             await self._store.close()
             self._service = None
             log.info("stopped")
+
+
+async def _stop_accepting(runner: web.AppRunner) -> None:
+    """Take no more connections, and let those already accepted reach aiohttp.
+
+    asyncio (3.11) accepts a connection in one step and makes its transport in
+    a task run a loop turn later; if the listening server is closed between
+    the two, the task fails an assertion in ``Server._attach`` and the
+    accepted socket is never closed (a ResourceWarning, and a client left
+    waiting). Under qasync a socket's readiness itself arrives a turn late, so
+    a client reconnecting just as the server stops hit this now and then.
+    Taking the listening sockets out of the loop first and letting three loop
+    turns pass (the queued accept, its task's first step, connection_made)
+    turns every accepted socket into a connection that aiohttp's shutdown
+    then closes like any other.
+    """
+    loop = asyncio.get_running_loop()
+    for site in runner.sites:
+        # aiohttp keeps the asyncio.Server of a TCPSite here; it has no public name.
+        server = getattr(site, "_server", None)
+        for sock in getattr(server, "sockets", None) or ():
+            loop.remove_reader(sock.fileno())
+    for _ in range(3):
+        await asyncio.sleep(0)
