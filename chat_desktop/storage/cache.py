@@ -377,6 +377,19 @@ def _contiguous_down(rows: Iterable[MessageRow], first: int | None) -> tuple[lis
     return run, lowest
 
 
+def _cached_room(row: RoomRow) -> CachedRoom:
+    """A rooms row as what the cache hands out."""
+    return CachedRoom(
+        row.name,
+        row.last_seq,
+        row.read_seq,
+        row.kind,
+        row.topic,
+        _members(row.members),
+        row.creator,
+    )
+
+
 def _members(raw: str | None) -> tuple[str, ...]:
     if not raw:
         return ()
@@ -445,18 +458,7 @@ class ChatCache:
         """Every room the cache knows, by name."""
         with self._bound():
             query = RoomRow.select().order_by(RoomRow.name)
-            return [
-                CachedRoom(
-                    row.name,
-                    row.last_seq,
-                    row.read_seq,
-                    row.kind,
-                    row.topic,
-                    _members(row.members),
-                    row.creator,
-                )
-                for row in query
-            ]
+            return [_cached_room(row) for row in query]
 
     def save_rooms(self, rooms: Iterable[RoomInfo]) -> None:
         """Record rooms the server announced (welcome, room events); last_seq and
@@ -493,15 +495,7 @@ class ChatCache:
             row = RoomRow.get_or_none(RoomRow.name == name)
             if row is None:
                 return None
-            return CachedRoom(
-                row.name,
-                row.last_seq,
-                row.read_seq,
-                row.kind,
-                row.topic,
-                _members(row.members),
-                row.creator,
-            )
+            return _cached_room(row)
 
     def purge_room(self, room: str) -> None:
         """Forget everything of ``room`` (I left it, was removed, or it was deleted):
