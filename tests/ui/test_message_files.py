@@ -139,6 +139,21 @@ async def picture_and_report(
     return alice, bob, shot, report, with_files(bob)[0]
 
 
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[QUrl]:
+    """What the app handed the desktop to open (instead of launching a program)."""
+    urls: list[QUrl] = []
+
+    class Desktop:
+        @staticmethod
+        def openUrl(url: QUrl) -> bool:
+            urls.append(url)
+            return True
+
+    monkeypatch.setattr(message_files, "QDesktopServices", Desktop)
+    return urls
+
+
 def test_a_picture_shows_as_its_thumbnail_and_another_file_as_a_card(
     chat_server_here: LocalChatServer, make_client: Any, run: Any, tmp_path: Path
 ) -> None:
@@ -242,18 +257,8 @@ def test_open_downloads_the_file_and_hands_it_to_the_desktop(
     run: Any,
     tmp_path: Path,
     qtbot: QtBot,
-    monkeypatch: pytest.MonkeyPatch,
+    opened: list[QUrl],
 ) -> None:
-    opened: list[QUrl] = []
-
-    class Desktop:
-        @staticmethod
-        def openUrl(url: QUrl) -> bool:
-            opened.append(url)
-            return True
-
-    monkeypatch.setattr(message_files, "QDesktopServices", Desktop)
-
     async def body() -> None:
         _alice, bob, _shot, report, entry = await picture_and_report(
             chat_server_here, make_client, tmp_path
@@ -307,18 +312,8 @@ def test_open_refuses_a_file_that_would_run_as_a_program(
     run: Any,
     tmp_path: Path,
     qtbot: QtBot,
-    monkeypatch: pytest.MonkeyPatch,
+    opened: list[QUrl],
 ) -> None:
-    opened: list[QUrl] = []
-
-    class Desktop:
-        @staticmethod
-        def openUrl(url: QUrl) -> bool:
-            opened.append(url)
-            return True
-
-    monkeypatch.setattr(message_files, "QDesktopServices", Desktop)
-
     async def body() -> None:
         alice, bob = await alice_and_bob(chat_server_here, make_client)
         script = tmp_path / "install.sh"
