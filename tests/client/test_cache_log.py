@@ -12,9 +12,10 @@ until the server's next room object names it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -133,20 +134,27 @@ def test_purging_a_room_forgets_its_log_outbox_draft_and_reads(cache: ChatCache)
     assert cache.room("plans") is None
 
 
-def _cache_of_the_app_before_version_2(path: Path) -> None:
-    """A cache file as the app of schema 2 left it: its messages, outbox and index."""
+@contextmanager
+def _cache_of_schema(path: Path, version: int) -> Iterator[Any]:
+    """A cache file as the app of schema ``version`` made it; the caller adds its rows."""
     with closing(sqlite.connect(path)) as db, db:
         db.create_function(SEARCH_WORDS_FUNCTION, 1, index_text, deterministic=True)
         db.execute(
             "CREATE TABLE schema_version (version INTEGER PRIMARY KEY NOT NULL,"
             " description TEXT NOT NULL, applied TEXT NOT NULL)"
         )
-        for step in MIGRATIONS[:2]:
+        for step in MIGRATIONS[:version]:
             for statement in step.statements:
                 db.execute(statement)
             db.execute(
                 "INSERT INTO schema_version VALUES (?, ?, ?)", (step.version, step.description, TS)
             )
+        yield db
+
+
+def _cache_of_the_app_before_version_2(path: Path) -> None:
+    """A cache file as the app of schema 2 left it: its messages, outbox and index."""
+    with _cache_of_schema(path, 2) as db:
         db.execute("INSERT INTO rooms (name, last_seq, read_seq) VALUES ('general', 3, 1)")
         for seq, text in ((1, "old words"), (2, "fresh news")):
             db.execute(
@@ -181,18 +189,7 @@ def test_a_cache_made_before_version_2_is_migrated_in_place(tmp_path: Path) -> N
 
 def _cache_of_schema_3(path: Path) -> None:
     """A cache file as the app of schema 3 left it: a private room, a message in it."""
-    with closing(sqlite.connect(path)) as db, db:
-        db.create_function(SEARCH_WORDS_FUNCTION, 1, index_text, deterministic=True)
-        db.execute(
-            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY NOT NULL,"
-            " description TEXT NOT NULL, applied TEXT NOT NULL)"
-        )
-        for step in MIGRATIONS[:3]:
-            for statement in step.statements:
-                db.execute(statement)
-            db.execute(
-                "INSERT INTO schema_version VALUES (?, ?, ?)", (step.version, step.description, TS)
-            )
+    with _cache_of_schema(path, 3) as db:
         db.execute(
             "INSERT INTO rooms (name, last_seq, read_seq, kind, topic, members)"
             " VALUES ('plans', 1, 1, 'private', 'launch', '[\"alice\", \"bob\"]')"
