@@ -18,7 +18,7 @@ import logging
 from aiohttp import web
 
 from . import guards, http_api
-from .config import ServerConfig
+from .config import ServerConfig, shown_url
 from .discovery import DiscoveryError, ServerAdvertiser, lan_addresses
 from .fanout import WRITES_KEY, WriteStage
 from .files import FILES_KEY, FileService
@@ -186,9 +186,17 @@ class ChatServer:
             scheme,
             _url_host(config.host),
             self.port,
-            config.data_dir,
+            shown_url(config.db_url) if config.db_url else config.data_dir,
         )
-        log.info("colleagues can join at %s", ", ".join(join_urls(config.host, scheme, self.port)))
+        joins = ", ".join(join_urls(config.host, scheme, self.port))
+        if config.trusted_proxies:
+            # Behind nginx (several servers, or TLS at the proxy) the address a
+            # colleague types is the proxy's, which this server cannot know.
+            log.info(
+                "behind a proxy (--trusted-proxy): colleagues join at its address, not %s", joins
+            )
+        else:
+            log.info("colleagues can join at %s", joins)
         if config.tls:
             log.info("TLS certificate fingerprint (SHA-256): %s", self.fingerprint)
         if config.advertise:

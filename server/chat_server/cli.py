@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import getpass
+import importlib
 import ipaddress
 import logging
 import math
@@ -364,6 +365,29 @@ async def serve(config: ServerConfig) -> None:
         await server.stop()
 
 
+def _lacking_client(config: ServerConfig, serving: bool) -> str | None:
+    """What this install lacks for ``--db postgresql://`` or ``--redis``, said with the cure.
+
+    Both clients are optional extras (the bundle has them only when it was built
+    with them): without this an operator gets an import traceback, or a database
+    error, after the server has half started.
+    """
+    needs = []
+    if (config.db_url or "").startswith(("postgresql://", "postgres://")):
+        needs.append(("--db postgresql://", "psycopg2", "postgres"))
+    if serving and config.redis_url is not None:
+        needs.append(("--redis", "redis", "cluster"))
+    for option, module, extra in needs:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            return (
+                f"{option} needs the {module} module, which this install lacks: "
+                f"pip install 'chat-desktop[{extra}]'"
+            )
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``chat-server``; returns the process exit code."""
     args = build_parser().parse_args(argv)
@@ -382,6 +406,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not config.redis_url.startswith(("redis://", "rediss://", "unix://")):
             print("chat-server: --redis takes a URL such as redis://HOST:6379/0", file=sys.stderr)
             return 2
+    lacking = _lacking_client(config, serving=args.command is None)
+    if lacking is not None:
+        print(f"chat-server: {lacking}", file=sys.stderr)
+        return 2
     try:
         if args.command is None:
             asyncio.run(serve(config))

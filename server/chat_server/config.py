@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from chat_protocol import DEFAULT_PORT, Limits
 from chat_protocol.rules import REPLAY_LIMIT
@@ -147,3 +148,16 @@ class ServerConfig:
     # database with what it handed out (a quiet room's last entry, lost
     # records), in seconds.
     cluster_check_seconds: float = 1.0
+
+
+def shown_url(url: str) -> str:
+    """``url`` as the log may show it: any user name and password left out."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))

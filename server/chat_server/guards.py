@@ -86,6 +86,15 @@ def client_address(request: web.Request) -> str:
     return resolve_client(request.remote or "", forwarded, config.trusted_proxies)
 
 
+def through_proxy(request: web.Request) -> bool:
+    """Whether ``request`` came from a trusted proxy that named the client behind it."""
+    config: ServerConfig = request.app[SERVICE_KEY].config
+    peer = _address(request.remote or "")
+    if peer is None or not _trusted(peer, config.trusted_proxies):
+        return False
+    return bool(request.headers.getall(hdrs.X_FORWARDED_FOR, []))
+
+
 async def json_body(request: web.Request) -> dict[str, Any]:
     """The request's JSON object; 415 unless it is declared as JSON, 408 when it dawdles."""
     if request.content_type != JSON_TYPE:

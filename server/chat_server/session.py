@@ -99,6 +99,7 @@ from chat_protocol import (
 )
 
 from .fanout import WRITES_KEY, Frame, Outbox
+from .guards import client_address, through_proxy
 from .hub import Subscriber
 from .refusals import refusal_for
 from .service import SERVICE_KEY, ChatService, RateLimited, WriteFuture
@@ -729,8 +730,16 @@ class SocketSession:
 
 
 def _peer_of(request: web.Request) -> str:
+    """Who is at the other end, for the log: the client, and the proxy it came through.
+
+    Behind nginx (``--trusted-proxy``) every socket's TCP peer is nginx, so the
+    log names the client from ``X-Forwarded-For`` and then the hop it came in on.
+    """
     peer = request.transport.get_extra_info("peername") if request.transport else None
-    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "unknown peer"
+    if not isinstance(peer, tuple):
+        return "unknown peer"
+    hop = f"{peer[0]}:{peer[1]}"
+    return f"{client_address(request)} via {hop}" if through_proxy(request) else hop
 
 
 SESSIONS_KEY: web.AppKey[set[SocketSession]] = web.AppKey("sessions")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,33 @@ def test_redis_without_a_shared_database_or_a_url_is_refused(
 ) -> None:
     assert main(["--data-dir", str(tmp_path), "--port", "0", *args]) == 2
     assert complaint in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "module", "complaint"),
+    [
+        (["--redis", "redis://127.0.0.1:6379/0"], "redis", "--redis needs the redis module"),
+        ([], "psycopg2", "--db postgresql:// needs the psycopg2 module"),
+        (["user", "list"], "psycopg2", "--db postgresql:// needs the psycopg2 module"),
+    ],
+)
+def test_an_install_without_the_client_says_which_extra_to_add(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    module: str,
+    complaint: str,
+) -> None:
+    # An install without the extra cannot be made on demand inside the test
+    # environment (which has every extra): None in sys.modules makes the import fail.
+    monkeypatch.setitem(sys.modules, module, None)
+    db = ["--db", "postgresql://postgres@127.0.0.1/chat"]
+    assert main(["--data-dir", str(tmp_path), "--port", "0", *db, *args]) == 2
+    err = capsys.readouterr().err
+    assert complaint in err and "Traceback" not in err
+    extra = "cluster" if module == "redis" else "postgres"
+    assert f"pip install 'chat-desktop[{extra}]'" in err
 
 
 def test_the_log_never_shows_the_redis_password() -> None:

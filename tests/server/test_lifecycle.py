@@ -419,6 +419,21 @@ async def test_the_server_runs_on_postgresql(
     assert isinstance(ack, Ack) and ack.seq == 2
 
 
+@pytest.mark.postgres
+async def test_on_postgresql_the_log_names_the_database_without_its_password(
+    server_config: ServerConfig, postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Not the data folder, which holds nothing of the chat then.
+    caplog.set_level("INFO", logger="chat_server.app")
+    server_config.db_url = postgres_url.replace("postgres@", "postgres:hunter2hunter2@")
+    server = ChatServer(server_config)
+    await server.start()
+    await server.stop()
+    database = postgres_url.replace("postgres@", "")
+    assert f"(data in {database})" in caplog.text
+    assert "hunter2" not in caplog.text and str(server_config.data_dir) not in caplog.text
+
+
 @pytest.mark.parametrize(
     ("args", "advertise"),
     [

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from websockets.asyncio.client import connect
 
 from chat_protocol import Error, Room
 from chat_server import admin, cli
@@ -31,12 +32,14 @@ from chat_server.guards import resolve_client
 from tests.server.wire import (
     PASSWORD,
     bearer,
+    hello,
     http,
     joined,
     make_users,
     recv_until,
     register,
     running,
+    ws_url,
 )
 from tests.waiting import WAIT_LIMIT
 
@@ -112,6 +115,24 @@ async def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(
         # Each request claimed a new address; all came from 127.0.0.1.
         status, _, _ = await post(session, "/api/v1/register", account("u2"), client="10.9.9.2")
     assert status == 429
+
+
+async def test_behind_a_trusted_proxy_the_log_names_the_client_not_the_proxy(
+    server_config: ServerConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Behind nginx every socket comes from nginx: an operator reading the log
+    # needs the desk it came from, and is not sent to the server's own port.
+    caplog.set_level("INFO", logger="chat_server")
+    config = strangers(server_config, trusted_proxies=LOOPBACK)
+    async with running(config) as server:
+        token = await register(server, "alice")
+        async with connect(
+            ws_url(server), additional_headers={"X-Forwarded-For": "203.0.113.9"}
+        ) as ws:
+            await hello(ws, token)
+    assert "connect alice from 203.0.113.9 via 127.0.0.1:" in caplog.text
+    assert "colleagues can join at" not in caplog.text
+    assert "colleagues join at its address" in caplog.text
 
 
 def test_the_client_address_is_the_first_untrusted_hop_from_the_right() -> None:

@@ -28,7 +28,6 @@ import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -36,6 +35,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from chat_protocol import dump_json, load_object
+
+from ..config import shown_url
 
 log = logging.getLogger(__name__)
 
@@ -76,19 +77,6 @@ async def stop_tasks(tasks: list[asyncio.Task[None]]) -> None:
     for task in tasks_copy:
         if task.done() and not task.cancelled() and task.exception() is not None:
             log.error("a cluster task failed", exc_info=task.exception())
-
-
-def shown_url(url: str) -> str:
-    """``url`` as the log may show it: any user name and password left out."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 class RedisLink:
