@@ -4,8 +4,10 @@ These are not benchmarks: they make no timing assertions. They keep every
 ``python -m bench.<name>`` command working (real servers on loopback, real
 worker processes), check that the output names ours and each baseline with
 figures, and that ``bench.report`` turns the results into a page and charts.
-Every benchmark runs once per session (a module fixture), then each test
-checks one thing about one run.
+Every benchmark runs once per session, when a test first asks for it (the
+module's ``runs``), then each test checks one thing about one run. The
+suite runs on pytest-xdist with ``--dist loadfile``, so the whole module
+stays on one worker: no benchmark runs twice.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-# The first test also runs every benchmark (the module fixture): give it room on a busy machine.
+# A test runs the benchmark it reads the first time one is asked for (the
+# report's test, all that are left): room for that on a busy machine.
 pytestmark = pytest.mark.timeout(300)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,10 +107,30 @@ class Run:
         self.result = json.loads(self.json_path.read_text()) if self.json_path.exists() else {}
 
 
+class Runs:
+    """The tiny runs of every benchmark, each made the first time a test asks for it.
+
+    Run on demand rather than all in the fixture, so that each test's time
+    (and its timeout) is that of the benchmark it reads.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._done: dict[str, Run] = {}
+
+    def __getitem__(self, name: str) -> Run:
+        if name not in self._done:
+            self._done[name] = Run(name, self.folder, TINY[name])
+        return self._done[name]
+
+    def all(self) -> list[Run]:
+        """Every benchmark's run (running those no test has asked for yet)."""
+        return [self[name] for name in TINY]
+
+
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
-    folder = tmp_path_factory.mktemp("bench")
-    return {name: Run(name, folder, args) for name, args in TINY.items()}
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
+    return Runs(tmp_path_factory.mktemp("bench"))
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +139,7 @@ def outside_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
 
 
 @pytest.mark.parametrize("name", sorted(TINY))
-def test_benchmark_exits_cleanly_and_writes_its_figures(runs: dict[str, Run], name: str) -> None:
+def test_benchmark_exits_cleanly_and_writes_its_figures(runs: Runs, name: str) -> None:
     run = runs[name]
     assert run.returncode == 0, run.output
     assert "Traceback" not in run.output, run.output
@@ -124,7 +147,7 @@ def test_benchmark_exits_cleanly_and_writes_its_figures(runs: dict[str, Run], na
     assert run.result["rows"], run.output
 
 
-def test_latency_prints_ours_beside_every_peer_and_the_ratios(runs: dict[str, Run]) -> None:
+def test_latency_prints_ours_beside_every_peer_and_the_ratios(runs: Runs) -> None:
     output = runs["latency"].output
     for label in (
         "ours (chat_server, SQLite)",
@@ -140,7 +163,7 @@ def test_latency_prints_ours_beside_every_peer_and_the_ratios(runs: dict[str, Ru
     assert "ours / bare aiohttp + fsynced SQLite on its loop" in output
 
 
-def test_latency_delivers_every_message_to_every_receiver(runs: dict[str, Run]) -> None:
+def test_latency_delivers_every_message_to_every_receiver(runs: Runs) -> None:
     rows = runs["latency"].result["rows"]
     assert {row["target"] for row in rows} >= {"ours", "bare", "durable", "durable_loop"}
     for row in rows:
@@ -159,7 +182,7 @@ def test_latency_runs_as_the_outside_harness_did(outside_run: Run) -> None:
     assert "ours / bare aiohttp + fsynced SQLite on its loop" in outside_run.output
 
 
-def test_fanout_prints_every_peer_and_the_ratios(runs: dict[str, Run]) -> None:
+def test_fanout_prints_every_peer_and_the_ratios(runs: Runs) -> None:
     output = runs["fanout"].output
     for label in ("ours (chat_server, SQLite)", "bare aiohttp", "python-socketio"):
         assert label in output
@@ -168,13 +191,13 @@ def test_fanout_prints_every_peer_and_the_ratios(runs: dict[str, Run]) -> None:
     assert "ours / python-socketio" in output
 
 
-def test_fanout_counts_deliveries_for_every_server(runs: dict[str, Run]) -> None:
+def test_fanout_counts_deliveries_for_every_server(runs: Runs) -> None:
     for row in runs["fanout"].result["rows"]:
         assert row["deliveries"] > 0, row
         assert row["errors"] == 0, row
 
 
-def test_connections_holds_every_connection_on_both_servers(runs: dict[str, Run]) -> None:
+def test_connections_holds_every_connection_on_both_servers(runs: Runs) -> None:
     rows = {row["target"]: row for row in runs["connections"].result["rows"]}
     assert set(rows) == {"ours", "bare"}
     for row in rows.values():
@@ -183,14 +206,14 @@ def test_connections_holds_every_connection_on_both_servers(runs: dict[str, Run]
     assert "KiB per idle connection" in runs["connections"].output
 
 
-def test_polling_vs_ws_measures_both_kinds_of_client(runs: dict[str, Run]) -> None:
+def test_polling_vs_ws_measures_both_kinds_of_client(runs: Runs) -> None:
     rows = {row["kind"]: row for row in runs["polling_vs_ws"].result["rows"]}
     assert set(rows) == {"websocket", "polling"}
     assert rows["websocket"]["count"] == rows["polling"]["count"] == 4 * 2
     assert rows["polling"]["requests_per_client_s"] > 0
 
 
-def test_client_prints_each_figure_beside_its_baseline(runs: dict[str, Run]) -> None:
+def test_client_prints_each_figure_beside_its_baseline(runs: Runs) -> None:
     output = runs["client"].output
     for baseline in ("plain sqlite3", "empty cache", "idle, same window"):
         assert baseline in output
@@ -199,21 +222,21 @@ def test_client_prints_each_figure_beside_its_baseline(runs: dict[str, Run]) -> 
     assert figures["first_paint_s"] > 0
 
 
-def test_search_ui_times_the_loop_beside_its_no_search_baseline(runs: dict[str, Run]) -> None:
+def test_search_ui_times_the_loop_beside_its_no_search_baseline(runs: Runs) -> None:
     rows = {row["how"]: row for row in runs["search_ui"].result["rows"]}
     assert set(rows) == {"no search", "on the loop", "MessageSearch"}
     assert rows["MessageSearch"]["answer"]["count"] == 15
     assert rows["no search"]["loop_late"]["count"] > 0
 
 
-def test_revocation_closes_every_socket_of_each_action(runs: dict[str, Run]) -> None:
+def test_revocation_closes_every_socket_of_each_action(runs: Runs) -> None:
     rows = {row["action"]: row for row in runs["revocation"].result["rows"]}
     assert set(rows) == {"reset-password", "disable", "remove"}
     for row in rows.values():
         assert row["closed_4401"] == row["sockets"] == 3, row
 
 
-def test_healing_times_both_restarts_for_every_link(runs: dict[str, Run]) -> None:
+def test_healing_times_both_restarts_for_every_link(runs: Runs) -> None:
     rows = runs["healing"].result["rows"]
     assert [row["drop"] for row in rows] == ["outage", "restart"]
     for row in rows:
@@ -225,7 +248,7 @@ def test_healing_times_both_restarts_for_every_link(runs: dict[str, Run]) -> Non
 
 
 def test_reconnect_storm_brings_every_link_back_beside_the_idle_baseline(
-    runs: dict[str, Run],
+    runs: Runs,
 ) -> None:
     figures = runs["reconnect_storm"].result["figures"]
     assert figures["healed"] == figures["clients"] == 20
@@ -234,7 +257,7 @@ def test_reconnect_storm_brings_every_link_back_beside_the_idle_baseline(
     assert "idle, just before" in runs["reconnect_storm"].output
 
 
-def test_client_memory_reads_the_app_after_each_phase(runs: dict[str, Run]) -> None:
+def test_client_memory_reads_the_app_after_each_phase(runs: Runs) -> None:
     rows = runs["client_memory"].result["rows"]
     assert [row["received"] for row in rows[:2]] == [50, 300]
     # The soak sends more: typing first, then a message, in several rooms.
@@ -252,7 +275,7 @@ def test_client_memory_reads_the_app_after_each_phase(runs: dict[str, Run]) -> N
     assert len(traced) == 6 and all(".py:" in line for line in traced[3:]), traced
 
 
-def test_files_measures_both_servers_memory_and_chat(runs: dict[str, Run]) -> None:
+def test_files_measures_both_servers_memory_and_chat(runs: Runs) -> None:
     result = runs["files"].result
     rows = {row["target"]: row for row in result["rows"]}
     assert set(rows) == {"ours", "bare"}
@@ -265,7 +288,7 @@ def test_files_measures_both_servers_memory_and_chat(runs: dict[str, Run]) -> No
     assert "ours / bare aiohttp to disk" in runs["files"].output
 
 
-def test_search_times_every_query_kind_on_server_and_client(runs: dict[str, Run]) -> None:
+def test_search_times_every_query_kind_on_server_and_client(runs: Runs) -> None:
     result = runs["search"].result
     engines = {row["engine"] for row in result["rows"]}
     assert "SQLite" in engines
@@ -283,7 +306,7 @@ def test_search_times_every_query_kind_on_server_and_client(runs: dict[str, Run]
 
 
 def test_cluster_runs_each_system_on_each_size_and_delivers_everywhere(
-    runs: dict[str, Run],
+    runs: Runs,
 ) -> None:
     run = runs["cluster"]
     for label in ("ours (PostgreSQL + Redis)", "python-socketio + Redis manager"):
@@ -297,8 +320,9 @@ def test_cluster_runs_each_system_on_each_size_and_delivers_everywhere(
     assert "p99, two servers / one" in run.output
 
 
-def test_report_writes_the_page_and_readable_charts(runs: dict[str, Run], tmp_path: Path) -> None:
-    folder = next(iter(runs.values())).json_path.parent
+def test_report_writes_the_page_and_readable_charts(runs: Runs, tmp_path: Path) -> None:
+    runs.all()
+    folder = runs.folder
     out = tmp_path / "benchmarks.md"
     done = subprocess.run(
         [sys.executable, "-m", "bench.report", "--from-json", str(folder), "--out", str(out)],
