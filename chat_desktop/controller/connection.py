@@ -14,7 +14,9 @@ themselves; they share one :class:`Connection`, which:
   into ``False`` (keep it, try again later) instead of an exception;
 - collects the events the link hands over for ``batch_seconds`` and passes
   them on as one list (``on_batch``): a burst of thousands of messages becomes
-  one cache transaction and one model insert instead of thousands.
+  one cache transaction and one model insert instead of thousands. A change
+  of the link's state hands on what is waiting first, so that one batch
+  never mixes two connections.
 
 Plain asyncio: the link calls ``on_event`` and ``on_state`` from its tasks on
 the running loop (qasync's in the app, so on the Qt thread), and the batch is
@@ -201,6 +203,12 @@ class Connection:
     def _state_changed(self, state: LinkState) -> None:
         if self.closed:
             return
+        # What came before the change is handled first, at once: a batch never
+        # holds events of two connections (the room objects of the next
+        # welcome would be applied before a page of the old connection, whose
+        # messages would then seem to reflect entries they lack), and the next
+        # hello's ``since`` counts all of it.
+        self._flush()
         self.status = state
         self._on_state(state)
         for listener in self._watchers:
@@ -218,7 +226,9 @@ class Connection:
             self._flush_handle = loop.call_later(self._batch_seconds, self._flush)
 
     def _flush(self) -> None:
-        self._flush_handle = None
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()  # when called before its time
+            self._flush_handle = None
         events, self._incoming = self._incoming, []
         if self.closed or not events:
             return
