@@ -123,13 +123,15 @@ async def test_an_edit_reaches_the_other_account_in_place(make: Make) -> None:
     assert bob.c.message("general", sent.seq or 0) == theirs.entries[sent.client_id]
 
 
+@pytest.mark.parametrize("via", ["socket", "polling"])
 async def test_an_edit_stored_while_the_page_of_its_message_is_read_is_shown(
-    make: Make, chat_server: ChatServer, monkeypatch: pytest.MonkeyPatch
+    make: Make, chat_server: ChatServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, via: str
 ) -> None:
     """Bob's first page of the room is read before alice's edit is stored and answered
-    after it was published: bob still sees the message edited. (The storm test's
-    "a client showed a message without its edit".) A read held between its query
-    and its answer is a fault a real database does not produce on demand."""
+    after it was published (on the socket, or to bob's long poll): bob still sees the
+    message edited. (The storm test's "a client showed a message without its edit".)
+    A read held between its query and its answer is a fault a real database does not
+    produce on demand."""
     await make.account("alice")  # type: ignore[attr-defined]
     await make.account("bob")  # type: ignore[attr-defined]
     alice = make("alice")
@@ -148,15 +150,42 @@ async def test_an_edit_stored_while_the_page_of_its_message_is_read_is_shown(
         return page
 
     monkeypatch.setattr(store, "entries_before", held_read)
-    bob = make("bob")  # an empty cache: its welcome asks for the newest page
-    theirs = Seen(bob)
-    await asyncio.wait_for(page_read.wait(), 10)
-    alice.c.edit(sent, "hello")
-    await eventually(lambda: not alice.outbox())
-    go_on.set()
-    await eventually(lambda: sent.client_id in theirs.entries)
-    await eventually(lambda: theirs.entries[sent.client_id].text == "hello")
-    assert bob.c.message("general", sent.seq or 0) == theirs.entries[sent.client_id]
+    proxy = ReverseProxy(chat_server.base_url)
+    await proxy.start()
+    try:
+        # An empty cache: the welcome makes it ask for the room's newest page.
+        if via == "socket":
+            bob = make("bob")
+        else:
+            bob = HeadlessClient(
+                "bob",
+                proxy.base_url,
+                make.tokens["bob"],  # type: ignore[attr-defined]
+                tmp_path / "bob-polling.sqlite3",
+                fast_link_factory(poll_wait=1.0),
+            ).open()
+        try:
+            theirs = Seen(bob)
+            await asyncio.wait_for(page_read.wait(), 10)
+            alice.c.edit(sent, "hello")
+            await eventually(lambda: not alice.outbox())
+            if via == "polling":
+                # The long poll has brought the edit: the next one asks from it on.
+                await eventually(
+                    lambda: any(
+                        asked.startswith("/api/v1/events") and "since=general:2&" in asked
+                        for asked in proxy.asked
+                    )
+                )
+            go_on.set()
+            await eventually(lambda: sent.client_id in theirs.entries)
+            await eventually(lambda: theirs.entries[sent.client_id].text == "hello")
+            assert bob.c.message("general", sent.seq or 0) == theirs.entries[sent.client_id]
+        finally:
+            if via == "polling":
+                await bob.close()
+    finally:
+        await proxy.stop()
 
 
 async def test_a_deleted_message_is_erased_from_the_other_cache_and_its_search(
