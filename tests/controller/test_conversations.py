@@ -80,6 +80,18 @@ class Seen:
         return next((room for room in self.rooms if room.name == name), None)
 
 
+def polling(make: Make, proxy: ReverseProxy, folder: Path, name: str) -> HeadlessClient:
+    """A started client of account ``name`` that can only poll (through ``proxy``, which
+    strips the WebSocket upgrade); the caller closes it."""
+    return HeadlessClient(
+        name,
+        proxy.base_url,
+        make.tokens[name],  # type: ignore[attr-defined]
+        folder / f"{name}-polling.sqlite3",
+        fast_link_factory(poll_wait=1.0),
+    ).open()
+
+
 async def two(make: Make) -> tuple[HeadlessClient, HeadlessClient]:
     for name in ("alice", "bob"):
         await make.account(name)  # type: ignore[attr-defined]
@@ -154,16 +166,7 @@ async def test_an_edit_stored_while_the_page_of_its_message_is_read_is_shown(
     await proxy.start()
     try:
         # An empty cache: the welcome makes it ask for the room's newest page.
-        if via == "socket":
-            bob = make("bob")
-        else:
-            bob = HeadlessClient(
-                "bob",
-                proxy.base_url,
-                make.tokens["bob"],  # type: ignore[attr-defined]
-                tmp_path / "bob-polling.sqlite3",
-                fast_link_factory(poll_wait=1.0),
-            ).open()
+        bob = make("bob") if via == "socket" else polling(make, proxy, tmp_path, "bob")
         try:
             theirs = Seen(bob)
             await asyncio.wait_for(page_read.wait(), 10)
@@ -407,13 +410,7 @@ async def test_a_polling_client_edits_reacts_reads_and_leaves_like_a_socket_one(
     await proxy.start()
     try:
         bob = make("bob")
-        alice = HeadlessClient(
-            "alice",
-            proxy.base_url,
-            make.tokens["alice"],  # type: ignore[attr-defined]
-            tmp_path / "alice-polling.sqlite3",
-            fast_link_factory(poll_wait=1.0),
-        ).open()
+        alice = polling(make, proxy, tmp_path, "alice")
         try:
             await eventually(lambda: alice.c.status.kind.name == "POLLING")
             await eventually(lambda: bob.c.status.kind.name == "CONNECTED")
