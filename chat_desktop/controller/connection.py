@@ -16,7 +16,8 @@ themselves; they share one :class:`Connection`, which:
   them on as one list (``on_batch``): a burst of thousands of messages becomes
   one cache transaction and one model insert instead of thousands. A change
   of the link's state hands on what is waiting first, so that one batch
-  never mixes two connections.
+  never mixes two connections, and so does a ``room`` event: a batch's room
+  objects are saved before its entries, so they must come first in it.
 
 Plain asyncio: the link calls ``on_event`` and ``on_state`` from its tasks on
 the running loop (qasync's in the app, so on the Qt thread), and the batch is
@@ -36,7 +37,7 @@ from typing import Protocol
 from chat_desktop.transport.http_api import AccountClient, ApiError, Person
 from chat_desktop.transport.link import ServerLink
 from chat_desktop.transport.state import LinkKind, LinkState
-from chat_protocol import ClientEvent, Error, ErrorCode, ServerEvent
+from chat_protocol import ClientEvent, Error, ErrorCode, Room, ServerEvent
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +221,12 @@ class Connection:
         if isinstance(event, Error) and event.code == ErrorCode.RATE_LIMITED:
             for listener in self._rate_listeners:
                 listener(event)
+        if isinstance(event, Room) and self._incoming:
+            # A batch saves its room objects before its log entries (whose
+            # topic and member entries change what they say): one that came
+            # after entries starts a batch of its own, or its last_seq would be
+            # taken as known to a page that came before it.
+            self._flush()
         self._incoming.append(event)
         if self._flush_handle is None:
             loop = asyncio.get_running_loop()
