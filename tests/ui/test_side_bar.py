@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QModelIndex
+from PySide6.QtCore import QModelIndex, QPoint, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QListView, QStyle, QStyleOptionViewItem
 
 from chat_desktop.app import close_chat
@@ -110,6 +111,31 @@ def test_the_side_bar_gets_its_width_back_when_a_narrow_window_widens_again(
     first, narrow, again, cut = run(widths())
     assert narrow < first
     assert again == first and cut == []
+
+
+def test_a_width_the_user_dragged_to_is_kept_through_a_narrow_moment(
+    tmp_path: Path, run: Callable[..., Any]
+) -> None:
+    async def widths() -> tuple[int, int, int]:
+        async with window_with_rooms(tmp_path) as window:
+            first = window.side_bar.width()
+            handle = window.splitter.handle(1)
+            left = Qt.MouseButton.LeftButton
+            QTest.mousePress(handle, left, Qt.KeyboardModifier.NoModifier, QPoint(0, 100))
+            QTest.mouseMove(handle, QPoint(60, 100))
+            QTest.mouseRelease(handle, left, Qt.KeyboardModifier.NoModifier, QPoint(60, 100))
+            await settle()
+            dragged = window.side_bar.width()
+            size = window.size()
+            window.resize(400, 300)
+            await settle()
+            window.resize(size)
+            await settle()
+            return first, dragged, window.side_bar.width()
+
+    first, dragged, again = run(widths())
+    assert dragged > first
+    assert again == dragged
 
 
 def contrast(one: QColor, other: QColor) -> float:
