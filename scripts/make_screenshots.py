@@ -10,10 +10,12 @@ as cards (one downloading), and a message of mine whose file is going up.
     python scripts/make_screenshots.py [--out docs/screenshots] [--scale 1.5]
 
 Runs Qt offscreen (no display needed) with the Fusion style, so that the
-pictures look the same on every machine. The window is the real MainWindow
-over a real ChatController and a real cache in a temporary folder, filled
-with a sample conversation; only the connection is not started: its status,
-the members' presence and a typing notice are set on the widgets directly.
+pictures look the same on every machine. It needs an emoji font (Debian:
+fonts-noto-color-emoji) and stops without one: the reactions would be boxes.
+The window is the real MainWindow over a real ChatController and a real
+cache in a temporary folder, filled with a sample conversation; only the
+connection is not started: its status, the members' presence and a typing
+notice are set on the widgets directly.
 """
 
 from __future__ import annotations
@@ -37,7 +39,15 @@ from PySide6.QtCore import (
     QRectF,
     Qt,
 )
-from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter, QPalette
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontDatabase,
+    QGuiApplication,
+    QImage,
+    QPainter,
+    QPalette,
+)
 from PySide6.QtWidgets import QApplication, QWidget
 
 from chat_desktop.controller.account import SignInController
@@ -105,6 +115,8 @@ OTHER_ROOMS = {
 # A private room (with its members and topic) and a direct message with bob.
 PRIVATE_ROOM = "launch"
 PRIVATE_MEMBERS = (ME, "bob", "carol")
+# The members panel marks who created the room (they and admins remove members).
+PRIVATE_CREATOR = "carol"
 PRIVATE_TOPIC = "Release 1.5: dates, owners and the go/no-go list"
 PRIVATE_LINES = [
     (95, "carol", "Draft of the launch checklist is in the wiki, please add what is missing."),
@@ -156,6 +168,7 @@ def sample_cache(folder: Path) -> ChatCache:
                 kind="private",
                 topic=PRIVATE_TOPIC,
                 members=PRIVATE_MEMBERS,
+                creator=PRIVATE_CREATOR,
             )
         ]
     )
@@ -421,6 +434,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     app = QApplication(sys.argv[:1])
     app.setStyle("Fusion")
+    if not any("emoji" in family.lower() for family in QFontDatabase.families()):
+        # Reactions and a message would show empty boxes instead.
+        raise SystemExit(
+            "no emoji font found: install one first"
+            " (Debian: apt-get install fonts-noto-color-emoji)"
+        )
     app.setApplicationDisplayName("Chat Desktop")
     if args.lang:
         install_translations(args.lang)

@@ -14,7 +14,10 @@ themselves; they share one :class:`Connection`, which:
   into ``False`` (keep it, try again later) instead of an exception;
 - collects the events the link hands over for ``batch_seconds`` and passes
   them on as one list (``on_batch``): a burst of thousands of messages becomes
-  one cache transaction and one model insert instead of thousands.
+  one cache transaction and one model insert instead of thousands. A change
+  of the link's state hands on what is waiting first, so that one batch
+  never mixes two connections, and so does a ``room`` event: a batch's room
+  objects are saved before its entries, so they must come first in it.
 
 Plain asyncio: the link calls ``on_event`` and ``on_state`` from its tasks on
 the running loop (qasync's in the app, so on the Qt thread), and the batch is
@@ -34,7 +37,7 @@ from typing import Protocol
 from chat_desktop.transport.http_api import AccountClient, ApiError, Person
 from chat_desktop.transport.link import ServerLink
 from chat_desktop.transport.state import LinkKind, LinkState
-from chat_protocol import ClientEvent, Error, ErrorCode, ServerEvent
+from chat_protocol import ClientEvent, Error, ErrorCode, Room, ServerEvent
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +204,12 @@ class Connection:
     def _state_changed(self, state: LinkState) -> None:
         if self.closed:
             return
+        # What came before the change is handled first, at once: a batch never
+        # holds events of two connections (the room objects of the next
+        # welcome would be applied before a page of the old connection, whose
+        # messages would then seem to reflect entries they lack), and the next
+        # hello's ``since`` counts all of it.
+        self._flush()
         self.status = state
         self._on_state(state)
         for listener in self._watchers:
@@ -212,13 +221,21 @@ class Connection:
         if isinstance(event, Error) and event.code == ErrorCode.RATE_LIMITED:
             for listener in self._rate_listeners:
                 listener(event)
+        if isinstance(event, Room) and self._incoming:
+            # A batch saves its room objects before its log entries (whose
+            # topic and member entries change what they say): one that came
+            # after entries starts a batch of its own, or its last_seq would be
+            # taken as known to a page that came before it.
+            self._flush()
         self._incoming.append(event)
         if self._flush_handle is None:
             loop = asyncio.get_running_loop()
             self._flush_handle = loop.call_later(self._batch_seconds, self._flush)
 
     def _flush(self) -> None:
-        self._flush_handle = None
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()  # when called before its time
+            self._flush_handle = None
         events, self._incoming = self._incoming, []
         if self.closed or not events:
             return

@@ -63,6 +63,7 @@ from chat_protocol import (
     ClientEvent,
     CloseCode,
     Hello,
+    HistoryRequest,
     ProtocolError,
     RoomRemoved,
     ServerEvent,
@@ -156,6 +157,12 @@ class ServerLink:
         self._poll_task: asyncio.Task[None] | None = None
         # Set when a send() over HTTP met 401: the polling session must end.
         self._revoked: str | None = None
+        # History pages being fetched over HTTP, and what the long poll brought
+        # meanwhile: it is handed on after the page, as the server's socket
+        # does (docs/protocol.md), since the page may have been read before an
+        # entry of the poll's was stored, and must not seem newer than it.
+        self._pages_in_flight = 0
+        self._held: list[ServerEvent] = []
         # room -> highest seq handed to on_event, so a reconnect never asks for it again.
         self._delivered: dict[str, int] = {}
         # Set by reconnect_now(): ends a backoff wait or the wait between socket probes.
@@ -211,17 +218,24 @@ class ServerLink:
         poller = self._poller
         if poller is None:
             return False
+        paging = isinstance(event, HistoryRequest)
+        self._pages_in_flight += paging
+        answers: list[ServerEvent] | None = None
         try:
             answers = await poller.send(event)
         except Unauthorized as exc:
             self._revoke(exc.message)
-            return False
         except ApiError as exc:
             log.info("could not send %s over HTTP: %s", type(event).__name__, exc)
-            return False
-        for answer in answers:
-            self._emit(answer)
-        return True
+        finally:
+            for answer in answers or ():
+                self._emit(answer)
+            self._pages_in_flight -= paging
+            if not self._pages_in_flight:
+                held, self._held = self._held, []
+                for polled in held:
+                    self._emit(polled)
+        return answers is not None
 
     async def close(self) -> None:
         """Stop: close the socket (1000), cancel and await every task, close HTTP. Idempotent."""
@@ -412,11 +426,18 @@ class ServerLink:
         rooms_checked = time.monotonic()
         while True:
             for event in await poller.poll():
-                self._emit(event)
+                self._emit_polled(event)
             if time.monotonic() - rooms_checked >= self._rooms_refresh_interval:
                 rooms_checked = time.monotonic()
                 for room in await poller.new_rooms():
-                    self._emit(room)
+                    self._emit_polled(room)
+
+    def _emit_polled(self, event: ServerEvent) -> None:
+        """Hand on what a poll brought, after the history pages being fetched (see send)."""
+        if self._pages_in_flight:
+            self._held.append(event)
+        else:
+            self._emit(event)
 
     async def _probe_socket(self) -> ClientConnection:
         """Every ws_retry_interval (or at reconnect_now), try the socket; return it once open."""

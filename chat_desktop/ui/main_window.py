@@ -110,6 +110,7 @@ from .side_bar import (
     RoomDelegate,
     RoomKindFilter,
     RoomListModel,
+    side_bar_width,
 )
 from .tray import ChatTray
 from .typing_line import TypingLine
@@ -262,7 +263,12 @@ class MainWindow(QMainWindow):
         splitter.addWidget(side)
         splitter.addWidget(middle)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([230, 870])
+        # The side bar's width: wide enough for typical room names at first,
+        # then as the user drags it. A narrow window takes some of it away
+        # (resizeEvent) and gives it back when it is wide again.
+        self._side_width = side_bar_width(self.room_list.font())
+        splitter.setSizes([self._side_width, self.width() - self._side_width])
+        splitter.splitterMoved.connect(self._side_bar_dragged)
         splitter.setChildrenCollapsible(False)
         # Narrow windows: the side bar gives way first (and can be hidden, View menu).
         side.setMinimumWidth(120)
@@ -976,9 +982,16 @@ class MainWindow(QMainWindow):
         # A narrow window gives the conversation the room: the splitter alone
         # would keep the side bar's width and squeeze the messages instead.
         side, middle = self.splitter.sizes()
+        if not self.side_bar.isVisible() or not side + middle:
+            return
         most = max(self.side_bar.minimumWidth(), int(SIDE_BAR_SHARE * (side + middle)))
-        if side > most:
-            self.splitter.setSizes([most, middle + side - most])
+        wanted = min(self._side_width, most)
+        if side != wanted:
+            self.splitter.setSizes([wanted, middle + side - wanted])
+
+    def _side_bar_dragged(self) -> None:
+        # The user's choice, kept through narrow moments of the window.
+        self._side_width = self.splitter.sizes()[0]
 
     def _refresh_icons(self) -> None:
         self.add_room_button.setIcon(icon("add"))

@@ -10,8 +10,10 @@ Where the files are depends on how the app was installed:
   (importlib.metadata) says where that prefix is.
 
 Icons are SVG. Those drawn in ``currentColor`` are recoloured with the
-palette's text colour, so they stay visible in light and dark themes, and
-rendered at the screen's device pixel ratio so they stay sharp on HiDPI.
+palette's text colour (in a selected row, the selection's text colour), so
+they stay visible in light and dark themes, and rendered at the screen's
+device pixel ratio so they stay sharp on HiDPI. ``selectionRing`` is drawn
+only in a selected row (the presence dot's outline there).
 """
 
 from __future__ import annotations
@@ -65,29 +67,40 @@ def icon(name: str, color: QColor | None = None) -> QIcon:
     ``color`` defaults to the application palette's window text, so call this
     again after a palette change (the main window does, on PaletteChange).
     """
+    palette = QGuiApplication.palette()
     if color is None:
-        color = QGuiApplication.palette().color(QPalette.ColorRole.WindowText)
+        color = palette.color(QPalette.ColorRole.WindowText)
+    selected = palette.color(QPalette.ColorRole.HighlightedText)
     # List models ask for their icons on every paint: render each variant once.
-    return _rendered(name, color.name(), _device_pixel_ratio())
+    return _rendered(name, color.name(), selected.name(), _device_pixel_ratio())
 
 
 @functools.lru_cache(maxsize=128)
-def _rendered(name: str, color: str, ratio: float) -> QIcon:
-    svg = _svg(name).replace("currentColor", color)
-    renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
+def _rendered(name: str, color: str, selected: str, ratio: float) -> QIcon:
+    svg = _svg(name)
     result = QIcon()
-    # 1x and 2x besides the primary screen's ratio: a window moved to another
-    # screen finds a sharp pixmap too.
-    for scale in sorted({1.0, 2.0, ratio}):
-        for size in _ICON_SIZES:
-            pixmap = QPixmap(QSize(size, size) * scale)
-            pixmap.setDevicePixelRatio(scale)
-            pixmap.fill(Qt.GlobalColor.transparent)
-            painter = QPainter(pixmap)
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            renderer.render(painter, QRectF(0, 0, size, size))
-            painter.end()
-            result.addPixmap(pixmap)
+    # A selected row (QIcon's Selected mode) gets its own pixmaps, drawn in
+    # the selection's text colour, with ``selectionRing`` (the presence dot's
+    # outline) in it too: Qt's default tints the normal pixmap with the
+    # selection's colour, which blurs a green dot into a blue selection.
+    for mode, current, ring in (
+        (QIcon.Mode.Normal, color, "none"),
+        (QIcon.Mode.Selected, selected, selected),
+    ):
+        drawn = svg.replace("currentColor", current).replace("selectionRing", ring)
+        renderer = QSvgRenderer(QByteArray(drawn.encode("utf-8")))
+        # 1x and 2x besides the primary screen's ratio: a window moved to
+        # another screen finds a sharp pixmap too.
+        for scale in sorted({1.0, 2.0, ratio}):
+            for size in _ICON_SIZES:
+                pixmap = QPixmap(QSize(size, size) * scale)
+                pixmap.setDevicePixelRatio(scale)
+                pixmap.fill(Qt.GlobalColor.transparent)
+                painter = QPainter(pixmap)
+                painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+                renderer.render(painter, QRectF(0, 0, size, size))
+                painter.end()
+                result.addPixmap(pixmap, mode)
     return result
 
 

@@ -215,6 +215,43 @@ def _room_tip(room: RoomEntry, muted: bool) -> str:
     return " · ".join(parts)
 
 
+# How many average characters of a room's name (in the bold font of an unread
+# room) the side bar shows whole at its default width: "design-review",
+# "customer-support" and their like, not only "dev-ops".
+TYPICAL_NAME = 18
+# What a room's row needs besides its name: the list's border and the row's
+# margin and padding on both sides (style.qss), the icon and its spacing.
+_ROW_CHROME = 2 * (2 + 6 + 8) + 16 + 6
+
+
+def side_bar_width(font: QFont) -> int:
+    """The side bar's default width for the list ``font``: a typical room name whole,
+    in bold (unread), beside its icon and an unread count and a mentions count."""
+    bold = QFont(font)
+    bold.setWeight(QFont.Weight.Bold)
+    name = QFontMetrics(bold).averageCharWidth() * TYPICAL_NAME
+    small = QFontMetrics(_pill_font(font))
+    # Two pills ("12", "@1") as RoomDelegate.paint lays them out.
+    pills = [
+        (text, QColor(), max(small.height() + 4, small.horizontalAdvance(text) + 12))
+        for text in ("12", "@1")
+    ]
+    return name + _ROW_CHROME + _pills_room(pills)
+
+
+def _pills_room(pills: list[tuple[str, QColor, int]]) -> int:
+    """How much of a row's width RoomDelegate.paint takes for ``pills`` (with its gaps)."""
+    return sum(width + 4 for _, _, width in pills) + 13 if pills else 0
+
+
+def _pill_font(font: QFont) -> QFont:
+    """The font of the unread and mention counts: bold, a little smaller than the name."""
+    small = QFont(font)
+    small.setWeight(QFont.Weight.Bold)
+    small.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+    return small
+
+
 class RoomDelegate(QStyledItemDelegate):
     """The default row, plus the unread count as a pill on the right (and "@2"
     beside it for mentions of me); unread rooms in bold.
@@ -229,30 +266,42 @@ class RoomDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
         size = super().sizeHint(option, index)
-        return QSize(size.width() + 36, max(size.height(), 30))
+        _, pills = self._pills(option, index)
+        # Room for the name whole beside the pills (at least as much as one
+        # pill takes, so that a row does not grow when a count appears).
+        return QSize(size.width() + max(36, _pills_room(pills)), max(size.height(), 30))
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+    def _pills(
+        self, option: QStyleOptionViewItem, index: _Index
+    ) -> tuple[QFont, list[tuple[str, QColor, int]]]:
+        """The counts painted on the right, right to left: the unread count, then
+        "@2" for the mentions of me among them; each with its colour and width."""
         unread = int(index.data(UNREAD_ROLE) or 0)
         mentioned = int(index.data(MENTIONS_ROLE) or 0)
+        small = _pill_font(option.font)
         if not unread:
-            super().paint(painter, option, index)
-            return
-        small = QFont(option.font)
-        small.setWeight(QFont.Weight.Bold)
-        small.setPointSizeF(max(7.0, option.font.pointSizeF() * 0.85))
+            return small, []
         metrics = QFontMetrics(small)
-        height = metrics.height() + 2
-        rect = option.rect
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        palette = option.palette
-        # Right to left: the unread count, then "@2" for the mentions of me among them.
         pills = [(str(unread) if unread < 1000 else "999+", QColor("#d0403a"))]
         if mentioned:
             pills.append((f"@{mentioned}" if mentioned < 100 else "@99+", QColor("#2f7bd9")))
+        return small, [
+            (text, back, max(metrics.height() + 4, metrics.horizontalAdvance(text) + 12))
+            for text, back in pills
+        ]
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        small, pills = self._pills(option, index)
+        if not pills:
+            super().paint(painter, option, index)
+            return
+        height = QFontMetrics(small).height() + 2
+        rect = option.rect
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        palette = option.palette
         right = rect.right() - 10
         shapes = []
-        for text, back in pills:
-            width = max(metrics.height() + 4, metrics.horizontalAdvance(text) + 12)
+        for text, back, width in pills:
             pill = QRectF(right - width, rect.center().y() - height / 2 + 1, width, height)
             shapes.append((pill, text, back))
             right = int(pill.left()) - 4

@@ -269,14 +269,33 @@ class Outbox:
 
     def release(self, positions: dict[str, int]) -> None:
         """End the replay: send the held frames, skipping messages at or below ``positions``."""
-        if self.overflowed:
-            return
-        held, self._held = self._held or [], None
-        self._bytes = 0
         # Kept for the whole session, not only for the held frames: a message
         # is committed before it is published, so one that the replay read may
         # still be on its way to the hub after the replay was sent.
         self._replayed = positions
+        self.resume()
+
+    def hold(self) -> None:
+        """Keep live frames aside until :meth:`resume` (a live session reads a history page).
+
+        The page is read on a database thread while entries are published on
+        the loop: one stored after the read must not reach the client before
+        the page, whose messages do not show it yet (a client applies what it
+        gets in order, and would have applied the entry to nothing).
+        """
+        if self._held is None and not self.overflowed:
+            self._held = []
+
+    def resume(self, first: Frame | None = None) -> None:
+        """Send ``first`` (the page), then the frames held since :meth:`hold`."""
+        if self.overflowed:
+            return
+        held, self._held = self._held or [], None
+        # They are counted again as they are pushed (a writer that lost the
+        # connection has set the count to 0 meanwhile).
+        self._bytes = max(0, self._bytes - sum(frame.size for frame in held))
+        if first is not None:
+            self.push(first)
         for frame in held:
             self.push(frame)
 

@@ -202,6 +202,26 @@ async def welcome_and_replay(
     return positions
 
 
+async def answer_history(
+    service: ChatService, outbox: Outbox, session: Subscriber, event: HistoryRequest
+) -> None:
+    """Send ``session`` the page it asked for; live frames wait behind it (``Outbox.hold``)."""
+    outbox.hold()
+    answer: Event | None = None
+    try:
+        answer = await service.history(
+            session.username,
+            event.room,
+            event.before,
+            event.limit,
+            v2=session.protocol >= rules.PROTOCOL_V2,
+        )
+    except Exception as exc:
+        answer = answer_for(exc, event, session.username)
+    finally:
+        outbox.resume(None if answer is None else Frame.of(answer))
+
+
 async def dispatch(
     service: ChatService,
     session: Subscriber,
@@ -209,13 +229,12 @@ async def dispatch(
     reply: Callable[[Event], None],
     ack: Callable[[AppendResult], None],
 ) -> None:
-    """Answer a frame other than a pipelined write, for ``session`` (who sent it)."""
+    """Answer a frame other than a pipelined write or a history request (the session
+    answers that itself), for ``session`` (who sent it)."""
     user = session.username
     v2 = session.protocol >= rules.PROTOCOL_V2
     if isinstance(event, SetTyping):
         await service.set_typing(user, event)
-    elif isinstance(event, HistoryRequest):
-        reply(await service.history(user, event.room, event.before, event.limit, v2=v2))
     elif isinstance(event, CreateRoom):
         room, created = await service.create_room(event.name, user, event.private, v2=v2)
         if not created:
@@ -685,6 +704,9 @@ class SocketSession:
             self._posts.start(self._user, event)
             return
         await self._posts.below(0)
+        if isinstance(event, HistoryRequest):
+            await answer_history(self._service, self._outbox, self, event)
+            return
         try:
             await dispatch(self._service, self, event, self._reply, self._ack)
         except Exception as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import urllib.parse
 
 import aiohttp
 from aiohttp import WSMsgType, web
@@ -42,6 +43,8 @@ class ReverseProxy:
         self.cut_websocket = False
         # How many /ws requests arrived while the upgrade was being stripped.
         self.stripped = 0
+        # Every HTTP request passed on (path and query, unquoted), in order.
+        self.asked: list[str] = []
         self.base_url = ""
         self._client: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
@@ -76,6 +79,7 @@ class ReverseProxy:
             return await self._websocket(request)
         if request.path == "/ws":
             self.stripped += 1
+        self.asked.append(urllib.parse.unquote(request.path_qs))
         assert self._client is not None
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
         async with self._client.request(

@@ -9,6 +9,7 @@ current state, seqs with holes).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import uuid
@@ -288,3 +289,40 @@ def checkpoint(path: Path) -> None:
     with contextlib.closing(sqlite_driver.connect(path)) as db:
         busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     assert busy == 0
+
+
+async def test_a_history_page_never_shows_a_message_older_than_an_entry_sent_before_it(
+    chat_server: ChatServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page is read on a database thread while live entries go out on the loop:
+    an edit stored after the read must not reach the socket ahead of the page, or
+    a client applying what it gets in order keeps the message unedited (it has
+    applied the edit already, to nothing). A slow read is a fault a real database
+    does not produce on demand: the read is held between its query and its answer."""
+    tokens = await make_users(chat_server, ["alice", "bob"])
+    store = chat_server.service.store
+    read_entries = store.entries_before
+    page_read, go_on = asyncio.Event(), asyncio.Event()
+
+    async def slow_read(*args: Any, **kwargs: Any) -> Any:
+        page = await read_entries(*args, **kwargs)
+        page_read.set()
+        await go_on.wait()
+        return page
+
+    async with (
+        acting(chat_server, tokens["alice"], "http") as alice,
+        joined(chat_server, tokens["bob"], protocol=2) as bob,
+    ):
+        await alice.write("message", "general", text="typo hre")
+        await next_entry(bob)
+        monkeypatch.setattr(store, "entries_before", slow_read)
+        await bob.send(json.dumps({"type": "history", "room": "general"}))
+        await asyncio.wait_for(page_read.wait(), 10)
+        # Answered over HTTP once stored and published to every socket.
+        assert await alice.write("edit", "general", target=1, text="typo here") == ("ack", 2)
+        go_on.set()
+        seen = [await recv_until(bob, lambda e: e.type in ("history", "edit")) for _ in range(2)]
+    page = next(event for event in seen if isinstance(event, HistoryPage))
+    edited = page.messages[0].text == "typo here"
+    assert seen[0] is page or edited, "the edit overtook a page that lacks it"
