@@ -7,7 +7,9 @@ cancel an upload, fetch a file, and listen to its signals. It owns the
 :class:`~.downloads.Downloads` into the account's
 :class:`~chat_desktop.storage.downloads.DownloadCache`, each transfer over
 its own :class:`~chat_desktop.transport.files.FileClient` for the server the
-connection uses now, and turns their callbacks into signals.
+connection uses now, and turns their callbacks into signals. Both share the
+cache: a picture I send is copied into it once up, so my own window shows
+it without downloading it back.
 
 It hooks itself in where files touch a message's way, so that the
 controller needs no more than to make it: the outbox asks the queue which
@@ -88,6 +90,7 @@ class ChatFiles(QObject):
         self._chat = chat
         # Pasted pictures wait here until sent (a file the queue can read after a restart).
         self._pasted = cache.path.with_name(cache.path.stem + "-pasted")
+        kept = DownloadCache(downloads_folder(cache.path))
         self.uploads = UploadQueue(
             cache,
             self.client,
@@ -98,9 +101,10 @@ class ChatFiles(QObject):
             on_ready=self._uploaded,
             on_cancelled=self.uploadCancelled.emit,
             scratch=self._pasted,
+            kept=kept,
         )
         self.downloads = Downloads(
-            DownloadCache(downloads_folder(cache.path)),
+            kept,
             self.client,
             tasks,
             on_progress=self.downloadProgress.emit,

@@ -28,6 +28,9 @@ The rules, from issue 13:
   with ``unknown_file`` (the upload was swept, 24 h unattached), the
   controller calls :meth:`UploadQueue.expired`, which uploads the files
   again and hands the message back to the outbox.
+- **My own pictures are not downloaded back**: once a picture is up, a
+  copy of my file goes into the downloads cache under its id (checked
+  against the server's SHA-256), so my window's thumbnail comes from it.
 - **It survives a restart**: what is queued is kept in the cache's settings
   (the files' paths, the ids already known) until the server stored the
   message.
@@ -49,7 +52,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from chat_desktop.storage import ChatCache
-from chat_desktop.transport.files import FileClient, UploadStopped, file_type
+from chat_desktop.storage.downloads import DownloadCache
+from chat_desktop.transport.files import FileClient, UploadedFile, UploadStopped, file_type
 from chat_desktop.transport.http_api import ApiError
 from chat_protocol import Error, ErrorCode, rules
 
@@ -167,8 +171,11 @@ class UploadQueue:
         on_cancelled: Callable[[str], None],
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
         scratch: Path | None = None,
+        kept: DownloadCache | None = None,
     ) -> None:
         self._cache = cache
+        # The downloads cache a picture I sent is copied into once up (see _keep).
+        self._kept = kept
         # A folder of files made only to be sent (pasted pictures): each goes
         # once its message is stored or cancelled.
         self._scratch = scratch
@@ -426,10 +433,35 @@ class UploadQueue:
                 # Cancelled the moment the answer came: it must not stay behind.
                 await client.delete(uploaded.id)
                 return
+            # Before the id is known to the window: a thumbnail asked for then
+            # is found in the cache instead of being downloaded.
+            await self._keep(path, uploaded)
             pending.ids[index] = uploaded.id
             pending.refs[index] = FileRef(uploaded.id, uploaded.name, uploaded.size, uploaded.type)
             self._save()
         self._on_progress(pending.client_id, total, total)
+
+    async def _keep(self, path: Path, uploaded: UploadedFile) -> None:
+        """Seed the downloads cache with a picture I just sent, from my own file.
+
+        My window then shows its thumbnail without downloading back what it
+        just uploaded (issue 13). Only pictures (what a message shows
+        inline): another file is fetched if and when it is opened, so a large
+        archive is not copied for nothing. The copy is checked against the
+        server's SHA-256 (DownloadCache.adopt); failing that, or to copy at
+        all, costs only the download that would have happened anyway.
+        """
+        if self._kept is None or uploaded.type not in rules.INLINE_FILE_TYPES:
+            return
+        try:
+            kept = await asyncio.to_thread(
+                self._kept.adopt, path, uploaded.id, uploaded.type, uploaded.sha256
+            )
+        except (OSError, ValueError) as exc:
+            log.info("a picture I sent is not kept; it will be downloaded: %s", exc)
+            return
+        if kept is None:
+            log.info("%s changed after it went up; it will be downloaded", path.name)
 
     def _fail(self, pending: PendingFiles, reason: str) -> None:
         pending.failed = reason

@@ -17,6 +17,7 @@ the files used least recently go first (use touches a file's mtime).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import mimetypes
 import os
 import re
@@ -35,6 +36,12 @@ DEFAULT_LIMIT = 500 * 1024 * 1024
 _PARTIAL = ".partial-"
 # An extension from mimetypes' table: a dot and a few letters or digits.
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,8}")
+# Bytes read at a time when a file of mine is copied in (adopt).
+_COPY_BLOCK = 1024 * 1024
+
+
+class _Changed(Exception):
+    """The copy is not what the server has: it is dropped (adopt)."""
 
 
 def downloads_folder(cache_path: Path) -> Path:
@@ -89,6 +96,29 @@ class DownloadCache:
             Path(temporary).unlink(missing_ok=True)
             raise
         self.trim(keep=target)
+
+    def adopt(self, source: Path, file_id: str, type_: str, sha256: str) -> Path | None:
+        """Keep a copy of my own ``source`` as the file ``file_id`` I just uploaded; its path.
+
+        So that the sender's window shows a picture it sent from the bytes it
+        has, instead of downloading them back. Copied (not linked: the
+        original may change or go, a pasted picture's does) through
+        :meth:`receive`, hashed on the way; when the copy's SHA-256 is not
+        the server's ``sha256`` (the file changed after it went up), nothing
+        is kept and None returned: the file is downloaded when needed, so
+        what shows is always what the others got. Blocking (a thread's work).
+        """
+        digest = hashlib.sha256()
+        try:
+            with self.receive(file_id, type_) as into, open(source, "rb") as original:
+                while block := original.read(_COPY_BLOCK):
+                    digest.update(block)
+                    into.write(block)
+                if digest.hexdigest() != sha256:
+                    raise _Changed
+        except _Changed:
+            return None
+        return self.path_for(file_id, type_)
 
     def used(self) -> int:
         """Bytes the kept files take now."""

@@ -104,7 +104,7 @@ class ChatServer:
         app[SERVICE_KEY] = service
         app[SESSIONS_KEY] = set()
         app[WRITES_KEY] = WriteStage(asyncio.get_running_loop())
-        files = self._files = FileService(self.config, self._store)
+        files = self._files = FileService(self.config, self._store, priority=service.priority)
         app[FILES_KEY] = files
         app.router.add_get("/ws", websocket_handler)
         http_api.add_routes(app)

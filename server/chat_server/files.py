@@ -50,6 +50,7 @@ from chat_protocol.rules import INLINE_FILE_TYPES, format_ts
 
 from .accounts import periodically
 from .config import ServerConfig
+from .priority import ChatFirst
 from .service import RateLimited
 from .storage.file_records import FileRecord, FileRecords, SweepReport
 from .storage.files import FileStore, SharedFolderStore, TooLarge
@@ -153,8 +154,11 @@ class FileService:
         config: ServerConfig,
         store: PeeweeChatStore,
         folder: FileStore | None = None,
+        priority: ChatFirst | None = None,
     ) -> None:
         self.config = config
+        # Whom upload bodies give way to: the chat service's (one per server).
+        self.priority = priority or ChatFirst()
         self.folder = folder or SharedFolderStore(config.files_dir or config.data_dir / "files")
         self.records = FileRecords(store, self.folder)
         # The store refuses to attach an upload older than this that no message carries.
@@ -282,8 +286,12 @@ FILES_KEY = web.AppKey("files", FileService)
 # The routes ------------------------------------------------------------------
 
 
-async def _body(request: web.Request, idle: float) -> AsyncIterator[bytes]:
+async def _body(request: web.Request, idle: float, priority: ChatFirst) -> AsyncIterator[bytes]:
     """The request body as it arrives; TimeoutError after ``idle`` s without a byte.
+
+    Before each chunk, the upload gives way to chat (:class:`.priority.ChatFirst`):
+    not reading leaves the bytes with TCP, which holds the client back. The
+    time given way is not counted as the client's silence.
 
     One network chunk at a time as aiohttp received it (``readchunk``), never
     joined: ``readany`` joins every chunk buffered since the last read into
@@ -292,9 +300,12 @@ async def _body(request: web.Request, idle: float) -> AsyncIterator[bytes]:
     bench/profiles.md, issue 13). The file thread hashes and writes the
     chunks as they are.
     """
+    size = 0
     while True:
+        await priority.turn(size)
         async with asyncio.timeout(idle):
             chunk, boundary = await request.content.readchunk()
+        size = len(chunk)
         if not chunk:
             if boundary:
                 continue  # the end of a chunk of a chunked body, not of the body
@@ -315,7 +326,7 @@ def add_routes(app: web.Application, authorize: Authorize) -> None:
         if declared is not None and declared > limit:
             # Refused on its word, before a byte of the body is read.
             raise ProtocolError(ErrorCode.TOO_LARGE, f"a file may have at most {limit} bytes")
-        body = _body(request, files.config.header_timeout)
+        body = _body(request, files.config.header_timeout, files.priority)
         try:
             record = await files.upload(user, name, type_, body)
         except ConnectionError:

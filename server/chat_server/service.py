@@ -55,6 +55,7 @@ from .accounts import Accounts
 from .config import Registration, ServerConfig
 from .hub import Hub, Subscriber
 from .limits import LoginThrottle, RateLimiter
+from .priority import ChatFirst
 from .security import hash_password, needs_rehash, verify_password
 from .storage.base import AppendResult, ChatStore, Person, StorageError
 
@@ -117,6 +118,9 @@ class ChatService:
         # any are, no message is committed on the loop (start_post's ``now``),
         # so none overtakes them.
         self.posts_on_their_way = 0
+        # Upload bodies give way to chat writes (chat_server.priority): the
+        # transports report each write from its hand-over to its answer.
+        self.priority = ChatFirst()
 
     @property
     def features(self) -> list[str]:
@@ -374,8 +378,9 @@ class ChatService:
         await self.require_room(event.room, author, event.client_id)
         if self._shared is not None:
             await self.admit(author, event)
-        result = await asyncio.wrap_future(self.start_post(author, event))
-        self.publish(result)
+        with self.priority.chat_write():
+            result = await asyncio.wrap_future(self.start_post(author, event))
+            self.publish(result)
         return result
 
     def start_post(self, author: str, event: LogWrite, *, now: bool = False) -> WriteFuture:
@@ -428,10 +433,11 @@ class ChatService:
         await self.require_room(event.room, user, event.client_id)
         if self._shared is not None:
             await self.admit(user, event)
-        result = await asyncio.wrap_future(self.start_post(user, event))
-        if answer is not None:
-            answer(result)
-        self.publish(result)
+        with self.priority.chat_write():
+            result = await asyncio.wrap_future(self.start_post(user, event))
+            if answer is not None:
+                answer(result)
+            self.publish(result)
         await self._welcome_invitee(result)
         return result
 

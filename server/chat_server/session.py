@@ -407,6 +407,8 @@ class PostPipeline:
             self.refused(exc, event, author)
             return
         self._in_flight += 1
+        # Upload bodies give way until this is answered (chat_server.priority).
+        service.priority.chat_started()
         if writing.done():  # committed on the loop just now
             self._committed(author, event, writing, handed_over=False)
             return
@@ -436,6 +438,8 @@ class PostPipeline:
             # The sender hears "stored as seq N" before its own message comes back.
             self._reply(ack_for(result))
             self._service.publish(result)
+        finally:
+            self._service.priority.chat_finished()
         wake = self._wake
         if wake is not None and self._in_flight <= self._wake_at:
             self._wake = None

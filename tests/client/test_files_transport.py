@@ -162,3 +162,25 @@ def test_the_downloads_cache_keeps_under_its_cap_dropping_the_least_recently_use
         into.write(b"x" * 1000)
     kept = sorted(path.name for path in (tmp_path / "d").iterdir())
     assert kept == ["newest", "used"] and cache.used() <= 2500
+
+
+def test_a_file_i_sent_is_kept_as_a_copy_only_when_its_bytes_are_what_the_server_has(
+    tmp_path: Path,
+) -> None:
+    cache = DownloadCache(tmp_path / "d")
+    mine = tmp_path / "screen.png"
+    mine.write_bytes(os.urandom(3 * MiB + 5))
+    sent = hashlib.sha256(mine.read_bytes()).hexdigest()
+    kept = cache.adopt(mine, "first", "image/png", sent)
+    assert kept == cache.get("first", "image/png")
+    assert kept is not None and kept.read_bytes() == mine.read_bytes()
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    # A copy, not a second name: the original may change or go.
+    mine.unlink()
+    assert kept.read_bytes() != b""
+    # Changed after it went up: nothing kept (it will be downloaded), nothing left over.
+    other = tmp_path / "edited.png"
+    other.write_bytes(b"edited since")
+    assert cache.adopt(other, "second", "image/png", sent) is None
+    assert cache.get("second", "image/png") is None
+    assert sorted(path.name for path in (tmp_path / "d").iterdir()) == ["first.png"]

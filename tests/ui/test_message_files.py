@@ -188,6 +188,43 @@ def test_a_picture_shows_as_its_thumbnail_and_another_file_as_a_card(
     run(body())
 
 
+def test_a_picture_i_send_shows_in_my_window_from_my_own_file_without_a_download(
+    chat_server_here: LocalChatServer, make_client: Any, run: Any, tmp_path: Path
+) -> None:
+    async def body() -> None:
+        alice, bob = await alice_and_bob(chat_server_here, make_client)
+        # Every download the server answers goes through FileService.readable:
+        # counted here, the real one still answering.
+        assert chat_server_here.server is not None
+        service = chat_server_here.server.files
+        readable = service.readable
+        downloads: list[tuple[str, str]] = []
+
+        async def counted(user: str, file_id: str) -> Any:
+            downloads.append((user, file_id))
+            return await readable(user, file_id)
+
+        service.readable = counted  # type: ignore[method-assign]
+        shot = picture(tmp_path)
+        send_with_files(alice, "my screen", shot)
+        await eventually(lambda: len(with_files(bob)) == 1)
+        await eventually(lambda: with_files(alice)[0].state is DeliveryState.DELIVERED)
+        (ref,) = with_files(alice)[0].files
+        # alice's window shows her orange picture...
+        await eventually(lambda: alice.w.message_files.thumbnail(ref.id) is not None)
+        look = alice.w.view.message_delegate.file_look(ref)
+        assert look.image is not None and look.image.toImage().pixelColor(5, 5) == ORANGE
+        # ...from the copy of her own file kept under its id, not downloaded back.
+        assert downloads == []
+        kept = alice.c.files.downloads.cache.get(ref.id, ref.type)
+        assert kept is not None and sha(kept) == sha(shot)
+        # bob's window has no such copy: his thumbnail is downloaded (once).
+        await eventually(lambda: bob.w.message_files.thumbnail(ref.id) is not None)
+        assert downloads == [("bob", ref.id)]
+
+    run(body())
+
+
 def test_a_cards_button_lights_up_under_the_mouse(
     chat_server_here: LocalChatServer, make_client: Any, run: Any, tmp_path: Path
 ) -> None:
