@@ -1,6 +1,6 @@
 """Search (issue 14): how fast the server and the client find messages, and what the index costs.
 
-Three measurements, each against the real code:
+Four measurements, each against the real code:
 
 - **Server search** over ``--messages`` stored messages (1,000,000 by
   default) in ``--rooms`` rooms, on SQLite (FTS5) and, when a PostgreSQL
@@ -25,9 +25,17 @@ Three measurements, each against the real code:
   costs, whatever else the machine runs). Target: under 50 ms. Also the
   cache's write rate with the index's triggers, and its CPU per message.
 
-``--parts`` runs some of the three (``server,client,write-cost``, all by
-default): the write cost alone with more repeats is
-``python -m bench.search --parts write-cost --fanout-repeat 5``.
+- **Append cost**: the same question asked of the store alone: CPU time (the
+  whole process) per message of ``--append-messages`` appends through the
+  group-commit writer, 32 at a time, fan-out's texts, with and without the
+  index rows, alternating, ``--append-repeat`` times; the difference is
+  also given as a share of what fan-out's server spends on a message (its
+  CPU per delivery times the clients), when the write cost ran too. CPU
+  time is much less at the mercy of a shared machine than throughput.
+
+``--parts`` runs some of them (``server,client,write-cost,append-cost``, all
+by default): the write cost alone with more repeats is
+``python -m bench.search --parts write-cost,append-cost --fanout-repeat 5``.
 
 Run: ``python -m bench.search`` or, quickly,
 ``python -m bench.search --messages 20000 --cached 5000 --queries 50 --fanout-duration 1``.
@@ -49,6 +57,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import fanout, harness
+from bench.ours_server import _NoSearchIndex
+from bench.wire import message_text
 from chat_desktop.storage import ChatCache
 from chat_protocol import Message
 from chat_protocol.search import index_text, index_tokens, query_terms
@@ -60,7 +70,9 @@ VOCABULARY = 20_000
 WORDS_PER_QUERY = (1, 2, 3)
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 START = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
-PARTS = ("server", "client", "write-cost")
+PARTS = ("server", "client", "write-cost", "append-cost")
+# Appends per wave in append-cost: fan-out's senders keep 32 messages in flight.
+APPEND_WAVE = 32
 
 
 class Corpus:
@@ -342,6 +354,88 @@ async def measure_write_cost(
     return harness.medians(runs, ("index",)), runs
 
 
+async def _append_cost_once(index: bool, count: int) -> dict[str, Any]:
+    """CPU (the whole process: every thread) and wall time per message of ``count`` appends."""
+    with harness.temp_dir() as folder:
+        store = PeeweeChatStore(database_for(None, folder, 5.0))
+        await store.open()
+        if not index:
+            store.search_index = _NoSearchIndex(store.database)
+
+        async def wave(first: int, size: int) -> None:
+            futures = [
+                store.append_nowait(
+                    "general", "bench", f"c{n}", message_text(time.monotonic_ns(), n % 4, 32)
+                )
+                for n in range(first, first + size)
+            ]
+            await asyncio.gather(*(asyncio.wrap_future(future) for future in futures))
+
+        try:
+            for first in range(0, 512, APPEND_WAVE):  # warm up: statements, pages
+                await wave(first, APPEND_WAVE)
+            cpu, wall = time.process_time(), time.perf_counter()
+            for first in range(512, 512 + count, APPEND_WAVE):
+                await wave(first, APPEND_WAVE)
+            return {
+                "index": "with index" if index else "without index",
+                "cpu_us_per_message": (time.process_time() - cpu) / count * 1e6,
+                "wall_us_per_message": (time.perf_counter() - wall) / count * 1e6,
+            }
+        finally:
+            await store.close()
+
+
+async def measure_append_cost(
+    args: argparse.Namespace,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The store's append path with and without the index rows, alternating; medians, each run.
+
+    Fan-out's own texts (:func:`bench.wire.message_text`: a new time-stamp
+    word in every message), through the group-commit writer, 32 at a time,
+    on an SQLite file. The process's CPU time is far less sensitive to the
+    other processes of a shared machine than fan-out's throughput.
+    """
+    runs = []
+    for _ in range(args.append_repeat):
+        for index in (True, False):
+            runs.append(await _append_cost_once(index, args.append_messages))
+    return harness.medians(runs, ("index",)), runs
+
+
+def print_append_cost(
+    args: argparse.Namespace, rows: list[dict[str, Any]], fanout_rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    by_index = {r["index"]: r for r in rows}
+    added = (
+        by_index["with index"]["cpu_us_per_message"]
+        - by_index["without index"]["cpu_us_per_message"]
+    )
+    harness.print_table(
+        f"The store's appends ({args.append_messages:,}, {APPEND_WAVE} at a time),"
+        " with and without the index rows",
+        ["store", "CPU us/message", "wall us/message", "repeats"],
+        [
+            (r["index"], r["cpu_us_per_message"], r["wall_us_per_message"], r["repeats"])
+            for r in rows
+        ],
+    )
+    figures: dict[str, Any] = {"append_index_cpu_us": added}
+    line = f"the index adds {added:.1f} us of CPU to each message's append"
+    fanout_without = {r["index"]: r for r in fanout_rows}.get("without index")
+    if fanout_without is not None:
+        # What fan-out's server spends on one message: its CPU per delivery
+        # times the deliveries of a message (one per client).
+        per_message = fanout_without["cpu_us_per_delivery"] * args.fanout_clients
+        figures["append_index_pct_of_fanout_cpu"] = 100 * added / per_message
+        line += (
+            f": {figures['append_index_pct_of_fanout_cpu']:.1f} % of the {per_message:.0f} us"
+            f" fan-out's server spends on a message at {args.fanout_clients} clients"
+        )
+    print(line)
+    return figures
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     harness.raise_file_limit()
     result: dict[str, Any] = {"benchmark": "search", "args": vars(args), "rows": []}
@@ -356,6 +450,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if "write-cost" in args.parts:
         result["write_rows"], result["write_runs"] = await measure_write_cost(args)
         figures.update(print_write_cost(args, result["write_rows"]))
+    if "append-cost" in args.parts:
+        result["append_rows"], result["append_runs"] = await measure_append_cost(args)
+        figures.update(print_append_cost(args, result["append_rows"], result.get("write_rows", [])))
     result["figures"] = figures
     return result
 
@@ -434,6 +531,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fanout-duration", type=float, default=4.0)
     parser.add_argument("--fanout-warmup", type=float, default=1.0)
     parser.add_argument("--fanout-repeat", type=int, default=3)
+    parser.add_argument("--append-messages", type=int, default=6000, help="per append-cost run")
+    parser.add_argument("--append-repeat", type=int, default=5)
     parser.add_argument(
         "--parts",
         type=lambda text: text.split(","),
