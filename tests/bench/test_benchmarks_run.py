@@ -72,6 +72,7 @@ TINY = {
     "search": [
         *("--messages", "3000", "--cached", "1000", "--queries", "20", "--fanout-clients", "6"),
         *("--fanout-duration", "0.5", "--fanout-warmup", "0.2", "--fanout-repeat", "1"),
+        *("--append-messages", "320", "--append-repeat", "1"),
     ],
     # Needs the PostgreSQL on 127.0.0.1:5432 and redis-server (.ci/run provides both).
     "cluster": [
@@ -303,6 +304,9 @@ def test_search_times_every_query_kind_on_server_and_client(runs: Runs) -> None:
     assert {row["index"] for row in result["write_rows"]} == {"with index", "without index"}
     assert all(row["deliveries_per_s"] > 0 for row in result["write_rows"])
     assert "of fan-out throughput" in runs["search"].output
+    assert {row["index"] for row in result["append_rows"]} == {"with index", "without index"}
+    assert all(row["cpu_us_per_message"] > 0 for row in result["append_rows"])
+    assert "to each message's append" in runs["search"].output
 
 
 def test_cluster_runs_each_system_on_each_size_and_delivers_everywhere(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from contextlib import closing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,46 @@ def test_results_are_newest_first_whatever_order_they_were_cached_in(cache: Chat
     assert [message.seq for message in paged] == [6, 5, 4]
 
 
+def test_a_word_thousands_of_messages_hold_is_found_newest_first_too(cache: ChatCache) -> None:
+    # More matches than a search sorts (it walks the messages by time then),
+    # cached as history arrives: newest page first, so the oldest last.
+    stamp = datetime(2026, 11, 27, tzinfo=UTC)
+    texts = {}
+    for n in range(2400):
+        room, seq = ("general", n // 2 + 1) if n % 2 else ("dev", n // 2 + 1)
+        texts[(room, seq)] = ("common word" if n % 7 else "common rare", stamp + timedelta(0, n))
+    pages = sorted(texts, key=lambda key: texts[key][1], reverse=True)
+    for start in range(0, len(pages), 300):
+        cache.save_messages(
+            [
+                Message(
+                    room=room,
+                    seq=seq,
+                    client_id=f"c-{room}-{seq}",
+                    author="bob",
+                    text=texts[(room, seq)][0],
+                    ts=texts[(room, seq)][1].isoformat(timespec="milliseconds"),
+                )
+                for room, seq in pages[start : start + 300]
+            ]
+        )
+
+    def newest(query: str, room: str | None = None, before: int | None = None) -> list[object]:
+        hits = [
+            key
+            for key, (text, _) in texts.items()
+            if matches(query_terms(query), text)
+            and room in (None, key[0])
+            and (before is None or key[1] < before)
+        ]
+        return sorted(hits, key=lambda key: (texts[key][1], key), reverse=True)[:20]
+
+    for query in ["common", "co", "com", "comm", "common rare", "ra"]:
+        assert found(cache.search(query)) == newest(query), query
+        assert found(cache.search(query, room="dev")) == newest(query, "dev"), query
+        assert found(cache.search(query, room="dev", before=300)) == newest(query, "dev", 300)
+
+
 def test_a_repeated_save_indexes_a_message_once(cache: ChatCache) -> None:
     cache.save_messages([msg("general", 1, "hello world")])
     cache.save_messages([msg("general", 1, "hello world"), msg("general", 1, "hello world")])
@@ -112,8 +153,10 @@ def test_an_existing_cache_is_indexed_in_place_when_migrated(path: Path) -> None
     try:
         assert found(cache.search("fruher")) == [("general", 1)]
         assert cache.search("früher")[0].text == "Früher gesagt"
+        # Two and three characters: the prefix index the table was remade with.
+        assert found(cache.search("fr")) == found(cache.search("GES")) == [("general", 1)]
         cache.save_messages([msg("general", 2, "später")])
-        assert found(cache.search("spater")) == [("general", 2)]
+        assert found(cache.search("spater")) == found(cache.search("sp")) == [("general", 2)]
         assert migrate(cache._db) == []
     finally:
         cache.close()
