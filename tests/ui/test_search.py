@@ -179,7 +179,10 @@ def test_a_member_removed_from_a_private_room_no_longer_finds_its_messages_even_
         alice.c.create_room("hideout", private=True, members=["bob"])
         await eventually(lambda: "hideout" in bob.w.rooms.names(), "bob is in the hideout")
         alice.w.show_room("hideout")
-        alice.type_and_send("narwhal plans")
+        bob.w.show_room("hideout")
+        # Bob's window has it: it is stored on the server and in bob's cache,
+        # so both searches below would find it but for the removal.
+        await send_and_wait(alice, bob, "narwhal plans")
         panel = open_search(bob, every_room=True)
         assert await search(panel, "narwhal", SearchStage.SERVER) == ["narwhal plans"]
 
