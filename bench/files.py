@@ -116,10 +116,18 @@ async def _throughput(
     return runs
 
 
-def _upload_worker(url: str, tokens: list[str], path: str, busy: float, conn: Any) -> None:
+def _upload_worker(
+    url: str, tokens: list[str], path: str, busy: float, conn: Any, nice: int = 0
+) -> None:
     """In a process of its own: every token uploads ``path`` at once, again and again
     until ``busy`` seconds have passed (each at least once); send back each upload's seconds.
+
+    ``nice`` > 0: a diagnosis (``--uploaders-nice``): this process runs only
+    on CPU the server and the chat probe leave, as if the uploading clients
+    were other machines on the LAN rather than this one's second core.
     """
+    if nice:
+        os.nice(nice)
 
     async def client(session: aiohttp.ClientSession, token: str, until: float) -> list[float]:
         took: list[float] = []
@@ -221,7 +229,7 @@ async def _under_load(
         mine, theirs = context.Pipe()
         worker = context.Process(
             target=_upload_worker,
-            args=(ours.url, uploaders, str(path), args.busy, theirs),
+            args=(ours.url, uploaders, str(path), args.busy, theirs, args.uploaders_nice),
             daemon=True,
         )
         worker.start()
@@ -396,6 +404,13 @@ def main(argv: list[str] | None = None) -> None:
         "--data-dir",
         help="a diagnosis: our server's data folder (the database) under this one instead"
         " of the temporary folder",
+    )
+    parser.add_argument(
+        "--uploaders-nice",
+        type=int,
+        default=0,
+        help="a diagnosis: the uploading clients' process at this niceness (10: they get"
+        " only the CPU our server and the chat probe leave, as clients on other machines)",
     )
     parser.add_argument("--json", help="also write the figures to this file")
     harness.execute(run, parser.parse_args(argv))

@@ -68,6 +68,7 @@ TINY = {
     "files": [
         *("--size-mb", "1", "--upload-mb", "1", "--clients", "2", "--repeat", "1"),
         *("--senders", "1", "--rate", "20", "--idle", "0.5", "--busy", "0.5"),
+        *("--uploaders-nice", "5"),
     ],
     "search": [
         *("--messages", "3000", "--cached", "1000", "--queries", "20", "--fanout-clients", "6"),
