@@ -232,11 +232,13 @@ def side_bar_width(font: QFont) -> int:
     name = QFontMetrics(bold).averageCharWidth() * TYPICAL_NAME
     small = QFontMetrics(_pill_font(font))
     # Two pills ("12", "@1") as RoomDelegate.paint lays them out.
-    pills = [
-        (text, QColor(), max(small.height() + 4, small.horizontalAdvance(text) + 12))
-        for text in ("12", "@1")
-    ]
+    pills = [(text, QColor(), _pill_width(small, text)) for text in ("12", "@1")]
     return name + _ROW_CHROME + _pills_room(pills)
+
+
+def _pill_width(metrics: QFontMetrics, text: str) -> int:
+    """A count pill's width: its text with padding, never narrower than round."""
+    return max(metrics.height() + 4, metrics.horizontalAdvance(text) + 12)
 
 
 def _pills_room(pills: list[tuple[str, QColor, int]]) -> int:
@@ -285,10 +287,7 @@ class RoomDelegate(QStyledItemDelegate):
         pills = [(str(unread) if unread < 1000 else "999+", QColor("#d0403a"))]
         if mentioned:
             pills.append((f"@{mentioned}" if mentioned < 100 else "@99+", QColor("#2f7bd9")))
-        return small, [
-            (text, back, max(metrics.height() + 4, metrics.horizontalAdvance(text) + 12))
-            for text, back in pills
-        ]
+        return small, [(text, back, _pill_width(metrics, text)) for text, back in pills]
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
         small, pills = self._pills(option, index)
