@@ -912,6 +912,40 @@ async def test_no_commit_on_the_loop_right_after_the_writer_grouped_writes(
         await store.close()
 
 
+async def test_the_stores_own_chores_beside_one_write_are_no_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 17: the loop's index rows and checkpoints go to the writer as
+    # chores. One in the same transaction as a client's write is not a sign of
+    # several writers at once: the next lone message is still committed on the loop.
+    monkeypatch.setattr(workers, "INLINE_QUIET", 60.0)
+    store = open_store(StoreConfig(db_url=None, data_dir=tmp_path / "data"))
+    await store.open()
+    try:
+        writer = store._writer
+        assert writer is not None
+        entered, gate = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            entered.set()
+            gate.wait(10)
+
+        holding = asyncio.wrap_future(writer.submit(hold))
+        assert await asyncio.to_thread(entered.wait, 10)
+        chore = writer.submit(writer.checkpoint_after_commit, chore=True)
+        write = store.append_nowait("general", "alice", "w", "one write")
+        gate.set()
+        await holding
+        await asyncio.gather(asyncio.wrap_future(chore), asyncio.wrap_future(write))
+        assert writer.grouped_at == float("-inf")
+
+        await eventually(lambda: not writer.pending and not writer.transaction_lock.locked())
+        done = store.append_now("general", "alice", "next", "on the loop")
+        assert done is not None and done.result().message.seq == 2
+    finally:
+        await store.close()
+
+
 def test_sqlite_connections_have_room_for_every_statement_prepared(tmp_path: Path) -> None:
     # Issue 12: with pysqlite3's default room (100), the migrations and the
     # sign-ups filled it and each message's UPDATE and INSERT were compiled

@@ -33,7 +33,11 @@ message with no word (empty text, only punctuation) has no row.
 On SQLite the append path buffers its rows (``add(..., later=True)``) and
 :meth:`SearchIndex.write_pending` writes a whole batch's at once, with two
 statements just before COMMIT (the writer calls it: see
-:class:`.workers.Deferred`). Issue 12 found why this matters beyond the
+:class:`.workers.Deferred`). A message committed on the event loop
+(``InlineCommitter``, issue 17) leaves its row to the writer's next
+transaction instead (:meth:`SearchIndex.carry_over`), a moment after its
+broadcast; a search first waits for that, and a crash in between is made
+good at the next start (:meth:`SearchIndex.catch_up`). Issue 12 found why this matters beyond the
 statements saved: FTS5 keeps the rows of a transaction in memory and writes
 them out as one new segment at COMMIT, but also whenever a statement opens a
 statement savepoint, which the next message's ``UPDATE ... RETURNING`` does.
@@ -67,10 +71,11 @@ or ``ts`` (across rooms) to keep the contract's word exactly.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 import peewee
@@ -193,12 +198,18 @@ class SearchIndex:
         self._execute("DELETE FROM message_search")
         if self._sqlite:
             self._execute("DELETE FROM message_search_terms")
+        return self._index_after(0)
+
+    def _index_after(self, after: int) -> int:
+        """Index the messages with an id above ``after`` (none of which has a row); how many."""
         p = self._db.param
-        after, indexed = 0, 0
+        indexed = 0
         while True:
+            # Messages only: the room log's other entries (an edit, a topic)
+            # have text too, but a search finds messages, by their current text.
             rows = self._execute(
-                "SELECT id, room_id, seq, text FROM messages"
-                f" WHERE id > {p} ORDER BY id LIMIT 2000",
+                f"SELECT id, room_id, seq, text FROM messages WHERE id > {p}"
+                " AND kind = 'message' AND deleted = 0 ORDER BY id LIMIT 2000",
                 (after,),
             ).fetchall()
             if not rows:
@@ -207,6 +218,26 @@ class SearchIndex:
             for message_id, room_id, seq, text in rows:
                 indexed += self.add(cursor, room_id, seq, text, message_id)
             after = rows[-1][0]
+
+    def catch_up(self) -> int:
+        """At every open (SQLite): index the newest messages the index lacks; how many.
+
+        A message committed on the event loop gets its row in a later
+        transaction (:meth:`carry_over`); a crash in between leaves it
+        without one. Rows are written in the order of the messages' ids, so
+        what can lack one is after the newest message that has one (the
+        messages after it that have no words, or were deleted, are looked at
+        again each time; they are few).
+        """
+        if not self._sqlite:
+            return 0
+        newest = self._execute(
+            "SELECT rowid FROM message_search ORDER BY rowid DESC LIMIT 1"
+        ).fetchone()
+        indexed = self._index_after(newest[0] if newest else 0)
+        if indexed:
+            log.info("indexed %d messages for search that a stop had left out", indexed)
+        return indexed
 
     def prepare(self) -> None:
         """At every open: switch deleted words' erasure on where the engine has it.
@@ -303,6 +334,35 @@ class SearchIndex:
     def drop_pending(self) -> None:
         """Forget the buffered rows: the transaction that made them was rolled back."""
         self._pending = []
+
+    def carry_over(self) -> Callable[[], object] | None:
+        """Take the buffered rows of a COMMIT that did not write them (an inline
+        commit): the write job that writes them, or None if there are none.
+
+        The job looks the messages up again when it runs: a message deleted or
+        edited meanwhile gets no row or its new words, and one indexed by then
+        (an edit's :meth:`index_edit`) is left as it is.
+        """
+        if not self._pending:
+            return None
+        ids = [message_id for message_id, _ in self._pending]
+        self._pending = []
+        return functools.partial(self.index_messages, ids)
+
+    def index_messages(self, ids: list[int]) -> int:
+        """In the writer's transaction: buffer the rows of the messages ``ids`` that
+        have none, from their text as it is now; how many (written before COMMIT)."""
+        rows = self._execute(
+            "SELECT id, room_id, seq, text FROM messages"
+            " WHERE id IN (SELECT value FROM json_each(?)) AND kind = 'message' AND deleted = 0"
+            " AND NOT EXISTS (SELECT 1 FROM message_search s WHERE s.rowid = messages.id)",
+            (json.dumps(ids),),
+        ).fetchall()
+        cursor = self._cursor()
+        return sum(
+            self.add(cursor, room_id, seq, text, message_id, later=True)
+            for message_id, room_id, seq, text in rows
+        )
 
     def index_edit(self, room: str, seq: int, text: str) -> None:
         """Replace the words of the stored message ``room``/``seq`` by those of ``text``
