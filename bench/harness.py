@@ -157,6 +157,9 @@ class ServerProcess:
     label: str
     module: str
     args: list[str] = field(default_factory=list)
+    # Run from this checkout instead of this one (``ours_at``: another
+    # version of our server, beside this one in the same run).
+    tree: Path | None = None
     proc: subprocess.Popen[str] | None = None
     url: str = ""
     port: int = 0
@@ -164,13 +167,18 @@ class ServerProcess:
 
     @classmethod
     def ours(
-        cls, data_dir: Path, messages_per_second: float | None = None, extra: Sequence[str] = ()
+        cls,
+        data_dir: Path,
+        messages_per_second: float | None = None,
+        extra: Sequence[str] = (),
+        tree: Path | None = None,
     ) -> ServerProcess:
-        """Our server (:mod:`bench.ours_server`) with a real SQLite file in ``data_dir``."""
+        """Our server (:mod:`bench.ours_server`) with a real SQLite file in ``data_dir``;
+        ``tree``: the one of another checkout (its ``bench`` and ``server``)."""
         args = ["--host", HOST, "--port", "0", "--data-dir", str(data_dir), *extra]
         if messages_per_second is not None:
             args += ["--messages-per-second", str(messages_per_second)]
-        return cls("ours", "bench.ours_server", args)
+        return cls("ours" if tree is None else "ours_at", "bench.ours_server", args, tree)
 
     @classmethod
     def baseline(cls, label: str, name: str) -> ServerProcess:
@@ -184,6 +192,10 @@ class ServerProcess:
 
     def start(self, timeout: float = 30.0) -> str:
         """Start, wait for the listening line, return the base URL."""
+        env = None
+        if self.tree is not None:
+            tree = self.tree.resolve()
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), str(tree / "server")])}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", self.module, *self.args],
             stdout=subprocess.PIPE,
@@ -191,7 +203,8 @@ class ServerProcess:
             stdin=subprocess.DEVNULL,
             text=True,
             preexec_fn=_die_with_parent,
-            cwd=REPO,
+            cwd=self.tree or REPO,
+            env=env,
         )
         assert self.proc.stdout is not None
         deadline = time.monotonic() + timeout
@@ -294,6 +307,7 @@ async def register_users(
 
 LABELS = {
     "ours": "ours (chat_server, SQLite)",
+    "ours_at": "ours from --ours-at (another checkout)",
     "bare": "bare aiohttp",
     "durable": "bare aiohttp + fsynced SQLite",
     "durable_loop": "bare aiohttp + fsynced SQLite on its loop",
@@ -320,6 +334,8 @@ class Target:
     @property
     def dialect(self) -> str:
         """How clients talk to it (:data:`bench.wire.DIALECTS`): durable bare servers as bare."""
+        if self.name == "ours_at":
+            return "ours"
         return "bare" if self.name in ("durable", "durable_loop") else self.name
 
     def receivers(self) -> wire.Endpoint:
@@ -337,8 +353,13 @@ async def open_targets(
     receiver_users: int = 10,
     messages_per_second: float | None = None,
     ours_args: Sequence[str] = (),
+    ours_at: Path | None = None,
 ) -> AsyncIterator[list[Target]]:
     """Start the servers named (ours, bare, socketio; mqtt is the running broker).
+
+    ``ours_at`` names another checkout, whose server runs as the target
+    ``ours_at`` beside this one's: a change measured against the code before
+    it in the same run, the servers taking turns.
 
     Yields the targets that could be reached; a missing Mosquitto is reported
     and skipped rather than failing the whole run. Everything started here is
@@ -354,9 +375,12 @@ async def open_targets(
                     continue
                 found.append(Target(name, ProcessStats(pid), MQTT_PORT))
                 continue
-            if name == "ours":
+            if name in ("ours", "ours_at"):
+                if name == "ours_at" and ours_at is None:
+                    raise ValueError("the target ours_at needs the checkout (--ours-at)")
                 data_dir = stack.enter_context(temp_dir())
-                server = ServerProcess.ours(data_dir, messages_per_second, ours_args)
+                tree = ours_at if name == "ours_at" else None
+                server = ServerProcess.ours(data_dir, messages_per_second, ours_args, tree)
             else:
                 module = {
                     "bare": "bare_aiohttp",
@@ -367,7 +391,7 @@ async def open_targets(
                 server = ServerProcess.baseline(name, module)
             stack.enter_context(running(server))
             target = Target(name, server.stats, server.port)
-            if name == "ours":
+            if name in ("ours", "ours_at"):
                 sender_names = [f"sender{i}" for i in range(senders)]
                 receiver_names = [f"reader{i}" for i in range(receiver_users)]
                 tokens = await register_users(server.url, sender_names + receiver_names)

@@ -24,6 +24,10 @@ with the servers taking turns:
   (our app's client library) instead of the lean clients: a library frames
   and masks each message and reads every broadcast back, as a real client
   does (ours and the bare servers only).
+- ``--ours-at CHECKOUT`` runs another checkout's server too (target
+  ``ours_at``), taking turns with this one's: a change weighed against the
+  code before it within each round, where the machine's load is the same
+  for both (issue 17's changes were measured so).
 
 Latency is CLOCK_MONOTONIC at the receiver minus the stamp the sender put in
 the text just before writing the frame. Printed: p50, p99 and max per server
@@ -57,6 +61,7 @@ from websockets.exceptions import ConnectionClosed
 
 from bench import harness, wire
 
+# ours_at (another checkout's server) runs only with --ours-at.
 TARGETS = ("ours", "bare", "durable", "durable_loop", "socketio", "mqtt")
 TARGET_CLIENTS = 100
 TARGET_RATIO = 1.25
@@ -250,11 +255,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     senders = args.senders or max(1, math.ceil(args.rate / 5))
     runs: list[dict[str, Any]] = []
     async with harness.open_targets(
-        args.targets, senders=senders, ours_args=shlex.split(args.ours_args)
+        args.targets,
+        senders=senders,
+        ours_args=shlex.split(args.ours_args),
+        ours_at=args.ours_at,
     ) as targets:
         for clients in args.clients:
-            for _ in range(args.repeat):
-                for target in targets:
+            for turn in range(args.repeat):
+                # Each round starts with another server, so that none always
+                # runs first or right after the same peer: whatever the order
+                # does to the figures falls on every server alike.
+                shift = turn % len(targets)
+                for target in targets[shift:] + targets[:shift]:
                     runs.append(
                         await measure(
                             target,
@@ -280,7 +292,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     return {
         "benchmark": "latency",
-        "args": vars(args),
+        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "rows": rows,
         "runs": runs,
         "durable_commit": disk,
@@ -384,8 +396,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="raw",
         help="send through lean clients (raw) or the websockets library",
     )
+    parser.add_argument(
+        "--ours-at",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also run the server of another checkout (target ours_at, added to --targets):"
+        " a change against the code before it, in the same run",
+    )
     harness.add_run_options(parser, name="latency", duration=5.0)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.ours_at is not None and "ours_at" not in args.targets:
+        args.targets.append("ours_at")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
