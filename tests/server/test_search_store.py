@@ -253,14 +253,16 @@ async def test_an_edit_or_a_delete_before_the_loops_rows_are_written_is_what_cou
     # (on the writer, as always) must not be undone by them: no old words of
     # an edited message, and nothing at all of a deleted one.
     monkeypatch.setattr(workers, "INLINE_SHARE", 1.0)
-    _on_the_loop(store, "draft alpha", "secret gamma", "plain delta")
+    _on_the_loop(store, "draft alpha", "secret gamma", "plain delta", "wordy epsilon")
     await store.write("alice", SendEdit("general", 1, "final beta", "e1"))
     await store.write("alice", SendDelete("general", 2, "d1"))
+    await store.write("alice", SendEdit("general", 4, "!!", "e2"))  # no words left
 
     assert await _search(store, "alpha") == []
     assert await _search(store, "beta") == [("general", 1)]
     assert await _search(store, "gamma") == []
     assert await _search(store, "delta") == [("general", 3)]
+    assert await _search(store, "epsilon") == []
     assert await _rows(store) == 2
 
 

@@ -34,11 +34,11 @@ On SQLite the append path buffers its rows (``add(..., later=True)``) and
 :meth:`SearchIndex.write_pending` writes a whole batch's at once, with two
 statements just before COMMIT (the writer calls it: see
 :class:`.workers.Deferred`). A message committed on the event loop
-(``InlineCommitter``, issue 17) leaves its row to the writer's next
-transaction instead (:meth:`SearchIndex.carry_over`), a moment after its
-broadcast; a search first waits for that, and a crash in between is made
-good at the next start (:meth:`SearchIndex.catch_up`). Issue 12 found why this matters beyond the
-statements saved: FTS5 keeps the rows of a transaction in memory and writes
+(``InlineCommitter``, issue 17) leaves its row to a transaction of the
+writer a moment later instead (:meth:`SearchIndex.carry_over`); a search
+first waits for that, and a crash in between is made good at the next
+start (:meth:`SearchIndex.catch_up`). Issue 12 found why batching matters
+beyond the statements saved: FTS5 keeps the rows of a transaction in memory and writes
 them out as one new segment at COMMIT, but also whenever a statement opens a
 statement savepoint, which the next message's ``UPDATE ... RETURNING`` does.
 With each message's row written at once, every message made a segment of its
@@ -71,11 +71,10 @@ or ``ts`` (across rooms) to keep the contract's word exactly.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, cast
 
 import peewee
@@ -132,7 +131,8 @@ class SearchIndex:
         # SQLite: (message id, tokens) of rows buffered by add(later=True), for
         # write_pending(); only the thread holding the write transaction
         # touches it (the writer's transaction_lock).
-        self._pending: list[tuple[int, list[str]]] = []
+        # The text too, for carry_over (see write_carried).
+        self._pending: list[tuple[int, list[str], str]] = []
         # The prefix lengths (in characters) FTS5 keeps a match list for;
         # read from the table by prepare().
         self._prefix_lengths: frozenset[int] = frozenset()
@@ -300,7 +300,7 @@ class SearchIndex:
         if not tokens:
             return 0
         if later and self._sqlite and message_id is not None:
-            self._pending.append((message_id, tokens))
+            self._pending.append((message_id, tokens, text))
             return 1
         if self._sqlite:
             if message_id is None:
@@ -326,43 +326,41 @@ class SearchIndex:
             return
         self._pending = []
         cursor = self._cursor()
-        rows = [(message_id, " ".join(tokens)) for message_id, tokens in pending]
+        rows = [(message_id, " ".join(tokens)) for message_id, tokens, _ in pending]
         cursor.execute(self._add_many, (json.dumps(rows),))
-        words = _unique(token for _, tokens in pending for token in tokens)
+        words = _unique(token for _, tokens, _ in pending for token in tokens)
         cursor.execute(self._add_terms, (json.dumps(words),))
 
     def drop_pending(self) -> None:
         """Forget the buffered rows: the transaction that made them was rolled back."""
         self._pending = []
 
-    def carry_over(self) -> Callable[[], object] | None:
+    def carry_over(self) -> list[tuple[int, list[str], str]]:
         """Take the buffered rows of a COMMIT that did not write them (an inline
-        commit): the write job that writes them, or None if there are none.
+        commit), for :meth:`write_carried` in a later transaction."""
+        carried, self._pending = self._pending, []
+        return carried
 
-        The job looks the messages up again when it runs: a message deleted or
-        edited meanwhile gets no row or its new words, and one indexed by then
-        (an edit's :meth:`index_edit`) is left as it is.
+    def write_carried(self, carried: list[tuple[int, list[str], str]]) -> None:
+        """In the writer's transaction: buffer again the rows :meth:`carry_over`
+        took, as the messages are now (written before COMMIT).
+
+        One query tells which messages still want them: none for a message
+        deleted meanwhile, and none for one that has its row already (an edit
+        meanwhile indexes its new words); a message edited meanwhile to text
+        without words gets none either (its text is not what was carried).
         """
-        if not self._pending:
-            return None
-        ids = [message_id for message_id, _ in self._pending]
-        self._pending = []
-        return functools.partial(self.index_messages, ids)
-
-    def index_messages(self, ids: list[int]) -> int:
-        """In the writer's transaction: buffer the rows of the messages ``ids`` that
-        have none, from their text as it is now; how many (written before COMMIT)."""
-        rows = self._execute(
-            "SELECT id, room_id, seq, text FROM messages"
-            " WHERE id IN (SELECT value FROM json_each(?)) AND kind = 'message' AND deleted = 0"
-            " AND NOT EXISTS (SELECT 1 FROM message_search s WHERE s.rowid = messages.id)",
-            (json.dumps(ids),),
-        ).fetchall()
-        cursor = self._cursor()
-        return sum(
-            self.add(cursor, room_id, seq, text, message_id, later=True)
-            for message_id, room_id, seq, text in rows
+        if not carried:
+            return
+        live = dict(
+            self._execute(
+                "SELECT id, text FROM messages WHERE id IN (SELECT value FROM json_each(?))"
+                " AND kind = 'message' AND deleted = 0"
+                " AND NOT EXISTS (SELECT 1 FROM message_search s WHERE s.rowid = messages.id)",
+                (json.dumps([message_id for message_id, _, _ in carried]),),
+            ).fetchall()
         )
+        self._pending.extend(row for row in carried if live.get(row[0]) == row[2])
 
     def index_edit(self, room: str, seq: int, text: str) -> None:
         """Replace the words of the stored message ``room``/``seq`` by those of ``text``

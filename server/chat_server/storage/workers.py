@@ -110,8 +110,8 @@ class Deferred(Protocol):
     reader of the message waits, and the index rows (FTS5 makes a segment of
     several pages for each transaction) were a third of that
     (``bench/profiles.md``, issue 17). After its COMMIT it calls
-    :meth:`carry_over`, and hands the job it returns to the writer for its
-    next transaction, once the message is broadcast.
+    :meth:`carry_over`, and has the writer call :meth:`write_carried` with
+    what it got (of many commits at once) in a later transaction.
     """
 
     def write_pending(self) -> None:
@@ -120,13 +120,13 @@ class Deferred(Protocol):
     def drop_pending(self) -> None:
         """Forget what is buffered: the transaction that buffered it was rolled back."""
 
-    def carry_over(self) -> Callable[[], object] | None:
-        """After a COMMIT that left what is buffered unwritten: take it, and return a
-        write job that writes it in a later transaction (None: nothing buffered).
+    def carry_over(self) -> list[Any]:
+        """After a COMMIT that left what is buffered unwritten: take it (for
+        :meth:`write_carried`; empty: nothing was buffered)."""
 
-        The job must be right whenever it runs, after any writes that came
-        between (an edit, a delete): it writes the rows as they are then.
-        """
+    def write_carried(self, carried: list[Any]) -> None:
+        """In a later transaction (the writer's): buffer again what :meth:`carry_over`
+        took, leaving out what later writes made moot (a deleted message's row)."""
 
 
 # Put on a queue to tell one thread to finish the jobs before it and exit.
@@ -552,8 +552,8 @@ INLINE_QUIET = 0.25
 # (the log, its index, the room's row).
 CHECKPOINT_EVERY = 100
 # The rows inline commits leave for later (the search index) go to the writer
-# this long after the first of them (seconds), or once this many commits left
-# some: see InlineCommitter._carry. A search does not wait for either.
+# this long after the first of them (seconds), or once this many are kept:
+# see InlineCommitter._carry. A search does not wait for either.
 CARRY_DELAY = 1.0
 CARRY_MAX = 256
 # After the writer failed to write them (the database failed), how long until
@@ -622,10 +622,10 @@ class InlineCommitter:
         self._db = db
         self._writer = writer
         self._thread: int | None = None
-        # Jobs of Deferred.carry_over not yet handed to the writer, and the
-        # future of the last batch of them that was (see hand_over). Touched
+        # What Deferred.carry_over took, not yet handed to the writer, and the
+        # future of the last of it that was (see hand_over). Touched
         # on the loop's thread only.
-        self._carried: list[Callable[[], object]] = []
+        self._carried: list[Any] = []
         self._carrying: concurrent.futures.Future[None] | None = None
         # The loop whose thread commits here, for the writer to call back on,
         # and the timer that hands the carried jobs over (see _carry).
@@ -705,9 +705,9 @@ class InlineCommitter:
             writer.submit(writer.checkpoint_after_commit, chore=True)
         return future
 
-    def _carry(self, job: Callable[[], object] | None) -> None:
-        """Keep ``job`` for the writer: handed over after ``CARRY_DELAY``, or once
-        ``CARRY_MAX`` are kept, in a later turn of the loop in either case.
+    def _carry(self, carried: list[Any]) -> None:
+        """Keep ``carried`` for the writer: handed over after ``CARRY_DELAY``, or
+        once ``CARRY_MAX`` are kept, in a later turn of the loop in either case.
 
         Why wait: a transaction of its own for one message's rows cost more
         CPU than the rows did inside the message's (a BEGIN, a COMMIT and an
@@ -719,9 +719,10 @@ class InlineCommitter:
         and a writer woken now would take the GIL from that broadcast at its
         first system call.
         """
-        if job is None:
+        if not carried:
             return
-        self._carried.append(job)
+        first = not self._carried
+        self._carried.extend(carried)
         loop = self._loop
         if loop is None:
             try:
@@ -729,10 +730,11 @@ class InlineCommitter:
             except RuntimeError:  # no loop running this thread: hand it over at once
                 self.hand_over()
                 return
-        if len(self._carried) == 1:
+        if first:
             self._timer = loop.call_later(CARRY_DELAY, self.hand_over)
-        elif len(self._carried) == CARRY_MAX:
-            loop.call_soon(self.hand_over)
+        elif len(self._carried) >= CARRY_MAX and self._timer is not None:
+            self._timer.cancel()
+            self._timer = loop.call_later(0, self.hand_over)
 
     def hand_over(self) -> concurrent.futures.Future[None] | None:
         """Give the writer what was carried over; the future of the last batch given.
@@ -740,34 +742,28 @@ class InlineCommitter:
         That future is done once the rows are committed: a search waits for
         it so that it finds a message as soon as the message was acked.
         """
-        jobs, self._carried = self._carried, []
+        carried, self._carried = self._carried, []
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if jobs and not self._closed:
-
-            def write() -> None:
-                for job in jobs:
-                    job()
-
+        deferred = self._writer.deferred
+        if carried and deferred is not None and not self._closed:
             # Durable: fsynced by the writer, off the loop, so that the next
             # message's commit does not have these pages to flush too.
-            submitted = self._writer.submit(write, chore=True)
-            submitted.add_done_callback(lambda done: self._carried_done(done, jobs))
+            submitted = self._writer.submit(lambda: deferred.write_carried(carried), chore=True)
+            submitted.add_done_callback(lambda done: self._carried_done(done, carried))
             self._carrying = submitted
         carrying = self._carrying
         return None if carrying is None or carrying.done() else carrying
 
-    def _carried_done(
-        self, done: concurrent.futures.Future[None], jobs: list[Callable[[], object]]
-    ) -> None:
-        """On the writer's thread: after a failed transaction, try those jobs again later."""
+    def _carried_done(self, done: concurrent.futures.Future[None], carried: list[Any]) -> None:
+        """On the writer's thread: after a failed transaction, try again later."""
         if done.cancelled() or done.exception() is None or self._closed:
             return
         logger.warning(
-            "rows left by %d writes committed on the loop (the search index) could not be"
-            " written yet; retrying: %s",
-            len(jobs),
+            "%d rows left by commits on the loop (the search index) could not be written"
+            " yet; retrying: %s",
+            len(carried),
             done.exception(),
         )
         loop = self._loop
@@ -775,16 +771,16 @@ class InlineCommitter:
             # The loop may be closed by now (a server stopping): then the
             # store's next start writes them (SearchIndex.catch_up).
             with suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._retry, jobs)
+                loop.call_soon_threadsafe(self._retry, carried)
 
-    def _retry(self, jobs: list[Callable[[], object]]) -> None:
-        """On the loop: carry ``jobs`` again, handed over after ``CARRY_RETRY``."""
+    def _retry(self, carried: list[Any]) -> None:
+        """On the loop: carry ``carried`` again, handed over after ``CARRY_RETRY``."""
         if self._closed or self._loop is None:
             return
         if self._timer is not None:
             self._timer.cancel()
         self._timer = self._loop.call_later(CARRY_RETRY, self.hand_over)
-        self._carried[:0] = jobs
+        self._carried[:0] = carried
 
     def _connect(self) -> None:
         if self._db.connect(reuse_if_open=True) or self._thread is None:
