@@ -38,11 +38,13 @@ from array import array
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
 from bench import wire
+
+T = TypeVar("T")
 
 HOST = "127.0.0.1"
 # Servers run with the repository as working directory so ``-m bench.baselines...`` resolves.
@@ -358,13 +360,15 @@ async def open_targets(
     """Start the servers named (ours, bare, socketio; mqtt is the running broker).
 
     ``ours_at`` names another checkout, whose server runs as the target
-    ``ours_at`` beside this one's: a change measured against the code before
-    it in the same run, the servers taking turns.
+    ``ours_at`` beside this one's (added to ``names``): a change measured
+    against the code before it in the same run, the servers taking turns.
 
     Yields the targets that could be reached; a missing Mosquitto is reported
     and skipped rather than failing the whole run. Everything started here is
     stopped on the way out, whatever the reason.
     """
+    if ours_at is not None and "ours_at" not in names:
+        names = [*names, "ours_at"]
     found: list[Target] = []
     with contextlib.ExitStack() as stack:
         for name in names:
@@ -668,6 +672,11 @@ def command_line(benchmark: str) -> str:
     return f"python -m bench.{benchmark} {shlex.join(args)}".strip()
 
 
+def plain(args: dict[str, Any]) -> dict[str, Any]:
+    """Command-line arguments as JSON can hold them (a path as its text)."""
+    return {key: str(value) if isinstance(value, Path) else value for key, value in args.items()}
+
+
 def write_json(path: str | None, result: dict[str, Any]) -> None:
     """Write a benchmark's result for ``bench.report``; no-op without ``--json``."""
     if path:
@@ -706,7 +715,25 @@ def add_run_options(parser: argparse.ArgumentParser, *, name: str, duration: flo
         default="",
         help="extra arguments for bench.ours_server, e.g. '--switch-interval 0.0005'",
     )
+    parser.add_argument(
+        "--ours-at",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also run the server of another checkout (target ours_at): a change against"
+        " the code before it, in the same rounds",
+    )
     parser.add_argument("--json", help="also write the figures to this file")
+
+
+def in_turns(targets: Sequence[T], repeat: int) -> Iterator[T]:
+    """``repeat`` rounds over ``targets``, each round starting with the next one.
+
+    So that no server always runs first or right after the same peer:
+    whatever the order does to the figures falls on every server alike.
+    """
+    for turn in range(repeat):
+        shift = turn % len(targets) if targets else 0
+        yield from (*targets[shift:], *targets[:shift])
 
 
 def sizes(text: str) -> list[int]:

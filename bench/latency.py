@@ -261,27 +261,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         ours_at=args.ours_at,
     ) as targets:
         for clients in args.clients:
-            for turn in range(args.repeat):
-                # Each round starts with another server, so that none always
-                # runs first or right after the same peer: whatever the order
-                # does to the figures falls on every server alike.
-                shift = turn % len(targets)
-                for target in targets[shift:] + targets[:shift]:
-                    runs.append(
-                        await measure(
-                            target,
-                            clients,
-                            senders,
-                            args.rate,
-                            args.warmup,
-                            args.duration,
-                            args.processes,
-                            args.profile,
-                            use_uvloop=args.uvloop != "off",
-                            parse=args.parse,
-                            sender_library=args.sender_library,
-                        )
+            for target in harness.in_turns(targets, args.repeat):
+                runs.append(
+                    await measure(
+                        target,
+                        clients,
+                        senders,
+                        args.rate,
+                        args.warmup,
+                        args.duration,
+                        args.processes,
+                        args.profile,
+                        use_uvloop=args.uvloop != "off",
+                        parse=args.parse,
+                        sender_library=args.sender_library,
                     )
+                )
     with harness.temp_dir() as folder:
         disk = durable_commits(folder)
     rows = harness.medians(runs, ("target", "clients"))
@@ -292,7 +287,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     return {
         "benchmark": "latency",
-        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "args": harness.plain(vars(args)),
         "rows": rows,
         "runs": runs,
         "durable_commit": disk,
@@ -396,18 +391,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="raw",
         help="send through lean clients (raw) or the websockets library",
     )
-    parser.add_argument(
-        "--ours-at",
-        type=Path,
-        metavar="CHECKOUT",
-        help="also run the server of another checkout (target ours_at, added to --targets):"
-        " a change against the code before it, in the same run",
-    )
     harness.add_run_options(parser, name="latency", duration=5.0)
-    args = parser.parse_args(argv)
-    if args.ours_at is not None and "ours_at" not in args.targets:
-        args.targets.append("ours_at")
-    return args
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
