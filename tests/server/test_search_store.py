@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import threading
 from pathlib import Path
 
 import peewee
@@ -42,6 +41,7 @@ from tests.server.test_storage import (  # noqa: F401 (fixtures, used by name)
     store_database,
     store_opener,
     store_pg_url,
+    writer_held,
 )
 from tests.sqlite_driver import sqlite
 from tests.waiting import eventually
@@ -164,28 +164,17 @@ async def test_one_transaction_of_messages_edits_deletes_and_a_refusal_is_indexe
     # them (an edit, a delete) and a message refused half way (its savepoint
     # undone, its row id given to the next message) must see the same index
     # as if every row had been written at once.
-    writer = store._writer
-    assert writer is not None
-    entered, gate = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        entered.set()
-        gate.wait(10)
-
-    # Hold the writer in a transaction while the rest queues: their batch is the next.
-    holding = asyncio.wrap_future(writer.submit(hold))
-    assert await asyncio.to_thread(entered.wait, 10)
     commits = store.commits
-    writes = [
-        store.append_nowait("general", "alice", "m1", "alpha one"),
-        store.append_nowait("general", "alice", "m2", "beta two"),
-        store.write_nowait("alice", SendEdit("general", 1, "alpha edited", "e1")),
-        store.write_nowait("alice", SendDelete("general", 2, "d1")),
-        store.append_nowait("general", "alice", "m3", "gamma three", files=("no-such-upload",)),
-        store.append_nowait("general", "alice", "m4", "delta four"),
-    ]
-    gate.set()
-    await holding
+    # Hold the writer in a transaction while the rest queues: their batch is the next.
+    async with writer_held(store):
+        writes = [
+            store.append_nowait("general", "alice", "m1", "alpha one"),
+            store.append_nowait("general", "alice", "m2", "beta two"),
+            store.write_nowait("alice", SendEdit("general", 1, "alpha edited", "e1")),
+            store.write_nowait("alice", SendDelete("general", 2, "d1")),
+            store.append_nowait("general", "alice", "m3", "gamma three", files=("no-such-upload",)),
+            store.append_nowait("general", "alice", "m4", "delta four"),
+        ]
     outcomes = await asyncio.gather(
         *(asyncio.wrap_future(write) for write in writes), return_exceptions=True
     )
