@@ -124,25 +124,25 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         senders=args.senders,
         messages_per_second=1e6,
         ours_args=shlex.split(args.ours_args),
+        ours_at=args.ours_at,
     ) as targets:
         for clients in args.clients:
-            for _ in range(args.repeat):
-                for target in targets:
-                    runs.append(
-                        await measure(
-                            target,
-                            clients,
-                            min(args.senders, clients - 1),
-                            args.window,
-                            args.warmup,
-                            args.duration,
-                            args.processes,
-                            args.profile,
-                        )
+            for target in harness.in_turns(targets, args.repeat):
+                runs.append(
+                    await measure(
+                        target,
+                        clients,
+                        min(args.senders, clients - 1),
+                        args.window,
+                        args.warmup,
+                        args.duration,
+                        args.processes,
+                        args.profile,
                     )
+                )
     rows = harness.medians(runs, ("target", "clients"))
     report(rows)
-    return {"benchmark": "fanout", "args": vars(args), "rows": rows, "runs": runs}
+    return {"benchmark": "fanout", "args": harness.plain(vars(args)), "rows": rows, "runs": runs}
 
 
 def cost_model(rows: list[dict[str, Any]]) -> list[tuple[str, float, float]]:

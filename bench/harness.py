@@ -38,11 +38,13 @@ from array import array
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
 from bench import wire
+
+T = TypeVar("T")
 
 HOST = "127.0.0.1"
 # Servers run with the repository as working directory so ``-m bench.baselines...`` resolves.
@@ -157,6 +159,9 @@ class ServerProcess:
     label: str
     module: str
     args: list[str] = field(default_factory=list)
+    # Run from this checkout instead of this one (``ours_at``: another
+    # version of our server, beside this one in the same run).
+    tree: Path | None = None
     proc: subprocess.Popen[str] | None = None
     url: str = ""
     port: int = 0
@@ -164,13 +169,18 @@ class ServerProcess:
 
     @classmethod
     def ours(
-        cls, data_dir: Path, messages_per_second: float | None = None, extra: Sequence[str] = ()
+        cls,
+        data_dir: Path,
+        messages_per_second: float | None = None,
+        extra: Sequence[str] = (),
+        tree: Path | None = None,
     ) -> ServerProcess:
-        """Our server (:mod:`bench.ours_server`) with a real SQLite file in ``data_dir``."""
+        """Our server (:mod:`bench.ours_server`) with a real SQLite file in ``data_dir``;
+        ``tree``: the one of another checkout (its ``bench`` and ``server``)."""
         args = ["--host", HOST, "--port", "0", "--data-dir", str(data_dir), *extra]
         if messages_per_second is not None:
             args += ["--messages-per-second", str(messages_per_second)]
-        return cls("ours", "bench.ours_server", args)
+        return cls("ours" if tree is None else "ours_at", "bench.ours_server", args, tree)
 
     @classmethod
     def baseline(cls, label: str, name: str) -> ServerProcess:
@@ -184,6 +194,10 @@ class ServerProcess:
 
     def start(self, timeout: float = 30.0) -> str:
         """Start, wait for the listening line, return the base URL."""
+        env = None
+        if self.tree is not None:
+            tree = self.tree.resolve()
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), str(tree / "server")])}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", self.module, *self.args],
             stdout=subprocess.PIPE,
@@ -191,7 +205,8 @@ class ServerProcess:
             stdin=subprocess.DEVNULL,
             text=True,
             preexec_fn=_die_with_parent,
-            cwd=REPO,
+            cwd=self.tree or REPO,
+            env=env,
         )
         assert self.proc.stdout is not None
         deadline = time.monotonic() + timeout
@@ -294,6 +309,7 @@ async def register_users(
 
 LABELS = {
     "ours": "ours (chat_server, SQLite)",
+    "ours_at": "ours from --ours-at (another checkout)",
     "bare": "bare aiohttp",
     "durable": "bare aiohttp + fsynced SQLite",
     "durable_loop": "bare aiohttp + fsynced SQLite on its loop",
@@ -320,6 +336,8 @@ class Target:
     @property
     def dialect(self) -> str:
         """How clients talk to it (:data:`bench.wire.DIALECTS`): durable bare servers as bare."""
+        if self.name == "ours_at":
+            return "ours"
         return "bare" if self.name in ("durable", "durable_loop") else self.name
 
     def receivers(self) -> wire.Endpoint:
@@ -337,13 +355,20 @@ async def open_targets(
     receiver_users: int = 10,
     messages_per_second: float | None = None,
     ours_args: Sequence[str] = (),
+    ours_at: Path | None = None,
 ) -> AsyncIterator[list[Target]]:
     """Start the servers named (ours, bare, socketio; mqtt is the running broker).
+
+    ``ours_at`` names another checkout, whose server runs as the target
+    ``ours_at`` beside this one's (added to ``names``): a change measured
+    against the code before it in the same run, the servers taking turns.
 
     Yields the targets that could be reached; a missing Mosquitto is reported
     and skipped rather than failing the whole run. Everything started here is
     stopped on the way out, whatever the reason.
     """
+    if ours_at is not None and "ours_at" not in names:
+        names = [*names, "ours_at"]
     found: list[Target] = []
     with contextlib.ExitStack() as stack:
         for name in names:
@@ -354,9 +379,12 @@ async def open_targets(
                     continue
                 found.append(Target(name, ProcessStats(pid), MQTT_PORT))
                 continue
-            if name == "ours":
+            if name in ("ours", "ours_at"):
+                if name == "ours_at" and ours_at is None:
+                    raise ValueError("the target ours_at needs the checkout (--ours-at)")
                 data_dir = stack.enter_context(temp_dir())
-                server = ServerProcess.ours(data_dir, messages_per_second, ours_args)
+                tree = ours_at if name == "ours_at" else None
+                server = ServerProcess.ours(data_dir, messages_per_second, ours_args, tree)
             else:
                 module = {
                     "bare": "bare_aiohttp",
@@ -367,7 +395,7 @@ async def open_targets(
                 server = ServerProcess.baseline(name, module)
             stack.enter_context(running(server))
             target = Target(name, server.stats, server.port)
-            if name == "ours":
+            if name in ("ours", "ours_at"):
                 sender_names = [f"sender{i}" for i in range(senders)]
                 receiver_names = [f"reader{i}" for i in range(receiver_users)]
                 tokens = await register_users(server.url, sender_names + receiver_names)
@@ -644,6 +672,11 @@ def command_line(benchmark: str) -> str:
     return f"python -m bench.{benchmark} {shlex.join(args)}".strip()
 
 
+def plain(args: dict[str, Any]) -> dict[str, Any]:
+    """Command-line arguments as JSON can hold them (a path as its text)."""
+    return {key: str(value) if isinstance(value, Path) else value for key, value in args.items()}
+
+
 def write_json(path: str | None, result: dict[str, Any]) -> None:
     """Write a benchmark's result for ``bench.report``; no-op without ``--json``."""
     if path:
@@ -682,7 +715,25 @@ def add_run_options(parser: argparse.ArgumentParser, *, name: str, duration: flo
         default="",
         help="extra arguments for bench.ours_server, e.g. '--switch-interval 0.0005'",
     )
+    parser.add_argument(
+        "--ours-at",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also run the server of another checkout (target ours_at): a change against"
+        " the code before it, in the same rounds",
+    )
     parser.add_argument("--json", help="also write the figures to this file")
+
+
+def in_turns(targets: Sequence[T], repeat: int) -> Iterator[T]:
+    """``repeat`` rounds over ``targets``, each round starting with the next one.
+
+    So that no server always runs first or right after the same peer:
+    whatever the order does to the figures falls on every server alike.
+    """
+    for turn in range(repeat):
+        shift = turn % len(targets) if targets else 0
+        yield from (*targets[shift:], *targets[:shift])
 
 
 def sizes(text: str) -> list[int]:

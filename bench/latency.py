@@ -24,6 +24,10 @@ with the servers taking turns:
   (our app's client library) instead of the lean clients: a library frames
   and masks each message and reads every broadcast back, as a real client
   does (ours and the bare servers only).
+- ``--ours-at CHECKOUT`` runs another checkout's server too (target
+  ``ours_at``), taking turns with this one's: a change weighed against the
+  code before it within each round, where the machine's load is the same
+  for both (issue 17's changes were measured so).
 
 Latency is CLOCK_MONOTONIC at the receiver minus the stamp the sender put in
 the text just before writing the frame. Printed: p50, p99 and max per server
@@ -57,6 +61,7 @@ from websockets.exceptions import ConnectionClosed
 
 from bench import harness, wire
 
+# ours_at (another checkout's server) runs only with --ours-at.
 TARGETS = ("ours", "bare", "durable", "durable_loop", "socketio", "mqtt")
 TARGET_CLIENTS = 100
 TARGET_RATIO = 1.25
@@ -250,26 +255,28 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     senders = args.senders or max(1, math.ceil(args.rate / 5))
     runs: list[dict[str, Any]] = []
     async with harness.open_targets(
-        args.targets, senders=senders, ours_args=shlex.split(args.ours_args)
+        args.targets,
+        senders=senders,
+        ours_args=shlex.split(args.ours_args),
+        ours_at=args.ours_at,
     ) as targets:
         for clients in args.clients:
-            for _ in range(args.repeat):
-                for target in targets:
-                    runs.append(
-                        await measure(
-                            target,
-                            clients,
-                            senders,
-                            args.rate,
-                            args.warmup,
-                            args.duration,
-                            args.processes,
-                            args.profile,
-                            use_uvloop=args.uvloop != "off",
-                            parse=args.parse,
-                            sender_library=args.sender_library,
-                        )
+            for target in harness.in_turns(targets, args.repeat):
+                runs.append(
+                    await measure(
+                        target,
+                        clients,
+                        senders,
+                        args.rate,
+                        args.warmup,
+                        args.duration,
+                        args.processes,
+                        args.profile,
+                        use_uvloop=args.uvloop != "off",
+                        parse=args.parse,
+                        sender_library=args.sender_library,
                     )
+                )
     with harness.temp_dir() as folder:
         disk = durable_commits(folder)
     rows = harness.medians(runs, ("target", "clients"))
@@ -280,7 +287,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     return {
         "benchmark": "latency",
-        "args": vars(args),
+        "args": harness.plain(vars(args)),
         "rows": rows,
         "runs": runs,
         "durable_commit": disk,

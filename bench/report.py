@@ -71,6 +71,7 @@ QUICK = {
 PROFILES = Path(__file__).with_name("profiles.md")
 COLORS = {
     "ours": "#1f77b4",
+    "ours_at": "#17becf",
     "bare": "#7f7f7f",
     "durable": "#9467bd",
     "durable_loop": "#e377c2",

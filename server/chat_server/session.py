@@ -339,12 +339,19 @@ class PostPipeline:
     (:meth:`below`) and stops reading, and TCP slows the sender down.
     """
 
-    __slots__ = ("_fence", "_in_flight", "_reply", "_service", "_wake", "_wake_at")
+    __slots__ = ("_ack", "_fence", "_in_flight", "_reply", "_service", "_wake", "_wake_at")
 
-    def __init__(self, service: ChatService, reply: Callable[[Event], None]) -> None:
+    def __init__(
+        self,
+        service: ChatService,
+        reply: Callable[[Event], None],
+        ack: Callable[[Event], None] | None = None,
+    ) -> None:
         self._service = service
         # Queues an event for this socket (the session's outbox).
         self._reply = reply
+        # Queues an ack for the end of this turn of the loop (see _committed).
+        self._ack = ack or reply
         # How many messages are on their way, and who waits for fewer than
         # that: a future resolved once at most _wake_at remain.
         self._in_flight = 0
@@ -435,8 +442,14 @@ class PostPipeline:
         except Exception as exc:
             self._reply(answer_for(exc, event, author))
         else:
-            # The sender hears "stored as seq N" before its own message comes back.
-            self._reply(ack_for(result))
+            # The sender hears "stored as seq N" before its own message comes
+            # back, but not before everyone else hears of it: the ack is
+            # written at the end of this turn of the loop, with the sender's
+            # own copy right behind it, and the broadcast goes out first. A
+            # system call less before the broadcast (about a tenth of a
+            # millisecond: issue 17), and the sender shows its message at
+            # once anyway.
+            self._ack(ack_for(result))
             self._service.publish(result)
         finally:
             self._service.priority.chat_finished()
@@ -494,7 +507,7 @@ class SocketSession:
             self._limits.max_queued_events,
             self._limits.max_queued_bytes,
         )
-        self._posts = PostPipeline(service, self._reply)
+        self._posts = PostPipeline(service, self._reply, self._reply_soon)
         self._peer = _peer_of(request)
         self._user = ""
         self._token_hash = ""
@@ -523,8 +536,8 @@ class SocketSession:
     def protocol(self) -> int:
         return self._protocol
 
-    def deliver(self, frame: Frame) -> None:
-        self._outbox.push(frame)
+    def deliver(self, frame: Frame, *, soon: bool = False) -> None:
+        self._outbox.push(frame, soon=soon)
         if self._outbox.overflowed:
             self.close_soon(CloseCode.POLICY, "too slow")
 
@@ -537,6 +550,10 @@ class SocketSession:
 
     def _reply(self, event: Event) -> None:
         self.deliver(Frame.of(event))
+
+    def _reply_soon(self, event: Event) -> None:
+        """Like :meth:`_reply`, written at the end of this turn of the loop, not at once."""
+        self.deliver(Frame.of(event), soon=True)
 
     def _ack(self, result: AppendResult) -> None:
         self._reply(ack_for(result))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import threading
 from pathlib import Path
 
 import peewee
@@ -28,8 +27,8 @@ from chat_protocol.search import (
     matches,
     query_terms,
 )
-from chat_server.storage import PeeweeChatStore, open_store
-from chat_server.storage.base import SearchRequest
+from chat_server.storage import PeeweeChatStore, open_store, workers
+from chat_server.storage.base import SearchRequest, StorageError
 from chat_server.storage.database import SQLITE_FILE_NAME
 from chat_server.storage.file_records import UnknownFile
 from chat_server.storage.migrations import MIGRATIONS, migrate
@@ -42,8 +41,10 @@ from tests.server.test_storage import (  # noqa: F401 (fixtures, used by name)
     store_database,
     store_opener,
     store_pg_url,
+    writer_held,
 )
 from tests.sqlite_driver import sqlite
+from tests.waiting import eventually
 
 
 async def _search(
@@ -163,28 +164,17 @@ async def test_one_transaction_of_messages_edits_deletes_and_a_refusal_is_indexe
     # them (an edit, a delete) and a message refused half way (its savepoint
     # undone, its row id given to the next message) must see the same index
     # as if every row had been written at once.
-    writer = store._writer
-    assert writer is not None
-    entered, gate = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        entered.set()
-        gate.wait(10)
-
-    # Hold the writer in a transaction while the rest queues: their batch is the next.
-    holding = asyncio.wrap_future(writer.submit(hold))
-    assert await asyncio.to_thread(entered.wait, 10)
     commits = store.commits
-    writes = [
-        store.append_nowait("general", "alice", "m1", "alpha one"),
-        store.append_nowait("general", "alice", "m2", "beta two"),
-        store.write_nowait("alice", SendEdit("general", 1, "alpha edited", "e1")),
-        store.write_nowait("alice", SendDelete("general", 2, "d1")),
-        store.append_nowait("general", "alice", "m3", "gamma three", files=("no-such-upload",)),
-        store.append_nowait("general", "alice", "m4", "delta four"),
-    ]
-    gate.set()
-    await holding
+    # Hold the writer in a transaction while the rest queues: their batch is the next.
+    async with writer_held(store):
+        writes = [
+            store.append_nowait("general", "alice", "m1", "alpha one"),
+            store.append_nowait("general", "alice", "m2", "beta two"),
+            store.write_nowait("alice", SendEdit("general", 1, "alpha edited", "e1")),
+            store.write_nowait("alice", SendDelete("general", 2, "d1")),
+            store.append_nowait("general", "alice", "m3", "gamma three", files=("no-such-upload",)),
+            store.append_nowait("general", "alice", "m4", "delta four"),
+        ]
     outcomes = await asyncio.gather(
         *(asyncio.wrap_future(write) for write in writes), return_exceptions=True
     )
@@ -214,6 +204,128 @@ async def test_a_message_committed_on_the_loop_is_indexed(store: PeeweeChatStore
     assert await _search(store, "epsilon") == [("general", 1)]
     assert await _search(store, "zeta") == [("general", 2)]
     assert await _rows(store) == 2
+
+
+def _on_the_loop(store: PeeweeChatStore, *texts: str) -> list[int]:
+    """Commit each text on the loop (SQLite); skip where the writer commits all (PostgreSQL)."""
+    seqs = []
+    for n, text in enumerate(texts):
+        done = store.append_now("general", "alice", f"loop-{n}", text)
+        if done is None:
+            assert not seqs, "only the first message of a store may go to the writer"
+            pytest.skip("PostgreSQL commits every write on the writer, with its index row")
+        seqs.append(done.result().message.seq)
+    assert store.inline_commits == len(texts)
+    return seqs
+
+
+async def test_a_message_committed_on_the_loop_gets_its_row_from_the_writer(
+    store: PeeweeChatStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 17: only the message is committed before its broadcast; its index
+    # row follows in a transaction of the writer, one for many messages,
+    # and a search asks for it first, so an acked message is found at once.
+    monkeypatch.setattr(workers, "INLINE_SHARE", 1.0)  # no pause between commits on the loop
+    _on_the_loop(store, "lone omega one", "lone omega two", "lone omega three")
+    assert await _rows(store) == 0
+    commits = store.commits
+
+    assert sorted(await _search(store, "omega")) == [("general", 1), ("general", 2), ("general", 3)]
+    assert await _rows(store) == 3
+    assert store.commits == commits + 1
+
+
+async def test_an_edit_or_a_delete_before_the_loops_rows_are_written_is_what_counts(
+    store: PeeweeChatStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The rows are written a second later; an edit or a delete in between
+    # (on the writer, as always) must not be undone by them: no old words of
+    # an edited message, and nothing at all of a deleted one.
+    monkeypatch.setattr(workers, "INLINE_SHARE", 1.0)
+    _on_the_loop(store, "draft alpha", "secret gamma", "plain delta", "wordy epsilon")
+    await store.write("alice", SendEdit("general", 1, "final beta", "e1"))
+    await store.write("alice", SendDelete("general", 2, "d1"))
+    await store.write("alice", SendEdit("general", 4, "!!", "e2"))  # no words left
+
+    assert await _search(store, "alpha") == []
+    assert await _search(store, "beta") == [("general", 1)]
+    assert await _search(store, "gamma") == []
+    assert await _search(store, "delta") == [("general", 3)]
+    assert await _search(store, "epsilon") == []
+    assert await _rows(store) == 2
+
+
+async def test_the_rows_a_stop_left_unwritten_are_written_at_the_next_start(
+    store_config: StoreConfig, store_opener: OpenStore
+) -> None:
+    # A server killed between a commit on the loop and the writer's
+    # transaction of its row: the message is stored, its row is not. The
+    # next start indexes what follows the newest row, messages only (not an
+    # edit's entry) and not a deleted one.
+    if store_config.db_url is not None:
+        pytest.skip("PostgreSQL writes a message's row in the message's transaction")
+    store = await store_opener()
+    await _post(store, "general", "indexed first")
+    await store.close()
+    db = sqlite.connect(store_config.data_dir / SQLITE_FILE_NAME, isolation_level=None)
+    try:
+        for seq, kind, text, deleted in (
+            (2, "message", "lost kappa", 0),
+            (3, "edit", "lost lambda", 0),
+            (4, "message", "", 1),
+            (5, "message", "lost mu", 0),
+        ):
+            db.execute(
+                "INSERT INTO messages (room_id, seq, author, client_id, text, ts, kind, deleted)"
+                " VALUES (1, ?, 'alice', ?, ?, '2026-12-01T00:00:00.000Z', ?, ?)",
+                (seq, f"x{seq}", text, kind, deleted),
+            )
+        db.execute("UPDATE rooms SET last_seq = 5 WHERE id = 1")
+    finally:
+        db.close()
+
+    store = await store_opener()
+    assert await _search(store, "lost") == [("general", 5), ("general", 2)]
+    assert await _search(store, "lambda") == []
+    assert await _search(store, "indexed") == [("general", 1)]
+    assert await _rows(store) == 3
+
+
+async def test_rows_the_writer_could_not_write_are_written_once_it_can(
+    store: PeeweeChatStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The database refuses writes for a moment (here: made read-only on the
+    # writer's connection) just when the writer takes the loop's rows: the
+    # transaction fails, the rows are kept, and handed over again.
+    monkeypatch.setattr(workers, "INLINE_SHARE", 1.0)
+    monkeypatch.setattr(workers, "CARRY_RETRY", 0.05)
+    _on_the_loop(store, "stubborn sigma")
+
+    def query_only(on: bool) -> None:
+        store.database.execute_sql(f"PRAGMA query_only = {int(on)}")
+
+    await store._write(lambda: query_only(True), savepoint=False)
+    inline = store._inline
+    assert inline is not None
+    with caplog.at_level(logging.WARNING, logger="chat_server.storage.workers"):
+        failing = inline.hand_over()
+        assert failing is not None
+        with pytest.raises(StorageError):
+            await asyncio.wrap_future(failing)
+        await eventually(lambda: "could not be written yet" in caplog.text)
+    await store._write(lambda: query_only(False), savepoint=False)
+
+    await eventually(lambda: _rows_now(store) == 1)
+    assert await _search(store, "sigma") == [("general", 1)]
+
+
+def _rows_now(store: PeeweeChatStore) -> int:
+    """The index's rows, read on a connection of this thread's own."""
+    db = sqlite.connect(store.database.database)
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM message_search").fetchone()[0])
+    finally:
+        db.close()
 
 
 async def test_both_engines_find_exactly_what_the_rule_finds(store: PeeweeChatStore) -> None:

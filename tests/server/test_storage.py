@@ -12,7 +12,7 @@ import asyncio
 import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,6 +108,27 @@ async def store_opener(store_config: StoreConfig) -> AsyncIterator[OpenStore]:
 async def store(store_opener: OpenStore) -> PeeweeChatStore:
     """An open store with the default settings."""
     return await store_opener()
+
+
+@asynccontextmanager
+async def writer_held(store: PeeweeChatStore) -> AsyncIterator[None]:
+    """Keep the store's writer in a transaction of its own until the block ends:
+    whatever is submitted meanwhile makes its next batch, together."""
+    writer = store._writer
+    assert writer is not None
+    entered, gate = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        entered.set()
+        gate.wait(10)
+
+    holding = asyncio.wrap_future(writer.submit(hold))
+    assert await asyncio.to_thread(entered.wait, 10)
+    try:
+        yield
+    finally:
+        gate.set()
+        await holding
 
 
 @contextmanager
@@ -887,17 +908,10 @@ async def test_no_commit_on_the_loop_right_after_the_writer_grouped_writes(
     try:
         writer = store._writer
         assert writer is not None
-        entered, gate = threading.Event(), threading.Event()
-
-        def hold() -> None:
-            entered.set()
-            gate.wait(10)
-
-        holding = asyncio.wrap_future(writer.submit(hold))
-        assert await asyncio.to_thread(entered.wait, 10)
-        grouped = [store.append_nowait("general", "alice", f"g{n}", "together") for n in range(2)]
-        gate.set()
-        await holding
+        async with writer_held(store):
+            grouped = [
+                store.append_nowait("general", "alice", f"g{n}", "together") for n in range(2)
+            ]
         await asyncio.gather(*(asyncio.wrap_future(write) for write in grouped))
 
         assert store.append_now("general", "alice", "after", "right after") is None
@@ -908,6 +922,31 @@ async def test_no_commit_on_the_loop_right_after_the_writer_grouped_writes(
         done = store.append_now("general", "alice", "later", "once it is quiet")
         assert done is not None and done.result().message.seq == 3
         assert store.inline_commits == 1
+    finally:
+        await store.close()
+
+
+async def test_the_stores_own_chores_beside_one_write_are_no_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 17: the loop's index rows and checkpoints go to the writer as
+    # chores. One in the same transaction as a client's write is not a sign of
+    # several writers at once: the next lone message is still committed on the loop.
+    monkeypatch.setattr(workers, "INLINE_QUIET", 60.0)
+    store = open_store(StoreConfig(db_url=None, data_dir=tmp_path / "data"))
+    await store.open()
+    try:
+        writer = store._writer
+        assert writer is not None
+        async with writer_held(store):
+            chore = writer.submit(writer.checkpoint_after_commit, chore=True)
+            write = store.append_nowait("general", "alice", "w", "one write")
+        await asyncio.gather(asyncio.wrap_future(chore), asyncio.wrap_future(write))
+        assert writer.grouped_at == float("-inf")
+
+        await eventually(lambda: not writer.pending and not writer.transaction_lock.locked())
+        done = store.append_now("general", "alice", "next", "on the loop")
+        assert done is not None and done.result().message.seq == 2
     finally:
         await store.close()
 

@@ -58,3 +58,21 @@ async def test_a_socket_whose_write_fails_does_not_hold_back_the_others(
     stage.add(cast(Outbox, healthy))
     await asyncio.sleep(0)
     assert healthy.writes == 2
+
+
+async def test_a_turn_ends_for_sockets_that_only_wrote_at_once() -> None:
+    # Issue 17: a socket that wrote its first frame of a turn at once is not
+    # listed; it notes the turn, and the turn's end (one callback) makes its
+    # next frame go at once again. Only sockets with staged frames are written.
+    stage = WriteStage(asyncio.get_running_loop())
+    turn = stage.opened()
+    assert stage.opened() == turn  # many sockets, one turn, one callback
+    staged = StagedOutbox()
+    stage.add(cast(Outbox, staged))
+    assert stage.turn == turn
+    await asyncio.sleep(0)
+    assert (stage.turn, staged.writes) == (turn + 1, 1)
+    # A turn with writes at once only ends too.
+    assert stage.opened() == turn + 1
+    await asyncio.sleep(0)
+    assert (stage.turn, staged.writes) == (turn + 2, 1)

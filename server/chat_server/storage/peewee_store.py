@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import dataclasses
 import secrets
 from collections.abc import Callable, Iterable
@@ -196,6 +197,8 @@ class PeeweeChatStore(ChatStore):
     def _prepare(self) -> None:
         migrate(self._db)
         self.search_index.prepare()
+        # What a crash left out of the index (see InlineCommitter).
+        self.search_index.catch_up()
         self._ensure_room(DEFAULT_ROOM)
 
     async def close(self) -> None:
@@ -941,6 +944,14 @@ class PeeweeChatStore(ChatStore):
         return await self._read(work)
 
     async def search(self, request: SearchRequest) -> list[Message]:
+        # A message committed on the loop gets its index row a moment later,
+        # from the writer: wait for it, so that what was acked is found.
+        carrying = self._inline.hand_over() if self._inline is not None else None
+        if carrying is not None:
+            # Failed: the writer tries again; search what is there meanwhile.
+            with contextlib.suppress(Exception):
+                await asyncio.wrap_future(carrying)
+
         def work() -> list[Message]:
             found = self.search_index.search(request)
             carried = _files_of([(message.room, message.seq) for message in found])

@@ -33,8 +33,12 @@ message with no word (empty text, only punctuation) has no row.
 On SQLite the append path buffers its rows (``add(..., later=True)``) and
 :meth:`SearchIndex.write_pending` writes a whole batch's at once, with two
 statements just before COMMIT (the writer calls it: see
-:class:`.workers.Deferred`). Issue 12 found why this matters beyond the
-statements saved: FTS5 keeps the rows of a transaction in memory and writes
+:class:`.workers.Deferred`). A message committed on the event loop
+(``InlineCommitter``, issue 17) leaves its row to a transaction of the
+writer a moment later instead (:meth:`SearchIndex.carry_over`); a search
+first waits for that, and a crash in between is made good at the next
+start (:meth:`SearchIndex.catch_up`). Issue 12 found why batching matters
+beyond the statements saved: FTS5 keeps the rows of a transaction in memory and writes
 them out as one new segment at COMMIT, but also whenever a statement opens a
 statement savepoint, which the next message's ``UPDATE ... RETURNING`` does.
 With each message's row written at once, every message made a segment of its
@@ -127,7 +131,8 @@ class SearchIndex:
         # SQLite: (message id, tokens) of rows buffered by add(later=True), for
         # write_pending(); only the thread holding the write transaction
         # touches it (the writer's transaction_lock).
-        self._pending: list[tuple[int, list[str]]] = []
+        # The text too, for carry_over (see write_carried).
+        self._pending: list[tuple[int, list[str], str]] = []
         # The prefix lengths (in characters) FTS5 keeps a match list for;
         # read from the table by prepare().
         self._prefix_lengths: frozenset[int] = frozenset()
@@ -193,12 +198,18 @@ class SearchIndex:
         self._execute("DELETE FROM message_search")
         if self._sqlite:
             self._execute("DELETE FROM message_search_terms")
+        return self._index_after(0)
+
+    def _index_after(self, after: int) -> int:
+        """Index the messages with an id above ``after`` (none of which has a row); how many."""
         p = self._db.param
-        after, indexed = 0, 0
+        indexed = 0
         while True:
+            # Messages only: the room log's other entries (an edit, a topic)
+            # have text too, but a search finds messages, by their current text.
             rows = self._execute(
-                "SELECT id, room_id, seq, text FROM messages"
-                f" WHERE id > {p} ORDER BY id LIMIT 2000",
+                f"SELECT id, room_id, seq, text FROM messages WHERE id > {p}"
+                " AND kind = 'message' AND deleted = 0 ORDER BY id LIMIT 2000",
                 (after,),
             ).fetchall()
             if not rows:
@@ -207,6 +218,26 @@ class SearchIndex:
             for message_id, room_id, seq, text in rows:
                 indexed += self.add(cursor, room_id, seq, text, message_id)
             after = rows[-1][0]
+
+    def catch_up(self) -> int:
+        """At every open (SQLite): index the newest messages the index lacks; how many.
+
+        A message committed on the event loop gets its row in a later
+        transaction (:meth:`carry_over`); a crash in between leaves it
+        without one. Rows are written in the order of the messages' ids, so
+        what can lack one is after the newest message that has one (the
+        messages after it that have no words, or were deleted, are looked at
+        again each time; they are few).
+        """
+        if not self._sqlite:
+            return 0
+        newest = self._execute(
+            "SELECT rowid FROM message_search ORDER BY rowid DESC LIMIT 1"
+        ).fetchone()
+        indexed = self._index_after(newest[0] if newest else 0)
+        if indexed:
+            log.info("indexed %d messages for search that a stop had left out", indexed)
+        return indexed
 
     def prepare(self) -> None:
         """At every open: switch deleted words' erasure on where the engine has it.
@@ -269,7 +300,7 @@ class SearchIndex:
         if not tokens:
             return 0
         if later and self._sqlite and message_id is not None:
-            self._pending.append((message_id, tokens))
+            self._pending.append((message_id, tokens, text))
             return 1
         if self._sqlite:
             if message_id is None:
@@ -295,14 +326,41 @@ class SearchIndex:
             return
         self._pending = []
         cursor = self._cursor()
-        rows = [(message_id, " ".join(tokens)) for message_id, tokens in pending]
+        rows = [(message_id, " ".join(tokens)) for message_id, tokens, _ in pending]
         cursor.execute(self._add_many, (json.dumps(rows),))
-        words = _unique(token for _, tokens in pending for token in tokens)
+        words = _unique(token for _, tokens, _ in pending for token in tokens)
         cursor.execute(self._add_terms, (json.dumps(words),))
 
     def drop_pending(self) -> None:
         """Forget the buffered rows: the transaction that made them was rolled back."""
         self._pending = []
+
+    def carry_over(self) -> list[tuple[int, list[str], str]]:
+        """Take the buffered rows of a COMMIT that did not write them (an inline
+        commit), for :meth:`write_carried` in a later transaction."""
+        carried, self._pending = self._pending, []
+        return carried
+
+    def write_carried(self, carried: list[tuple[int, list[str], str]]) -> None:
+        """In the writer's transaction: buffer again the rows :meth:`carry_over`
+        took, as the messages are now (written before COMMIT).
+
+        One query tells which messages still want them: none for a message
+        deleted meanwhile, and none for one that has its row already (an edit
+        meanwhile indexes its new words); a message edited meanwhile to text
+        without words gets none either (its text is not what was carried).
+        """
+        if not carried:
+            return
+        live = dict(
+            self._execute(
+                "SELECT id, text FROM messages WHERE id IN (SELECT value FROM json_each(?))"
+                " AND kind = 'message' AND deleted = 0"
+                " AND NOT EXISTS (SELECT 1 FROM message_search s WHERE s.rowid = messages.id)",
+                (json.dumps([message_id for message_id, _, _ in carried]),),
+            ).fetchall()
+        )
+        self._pending.extend(row for row in carried if live.get(row[0]) == row[2])
 
     def index_edit(self, room: str, seq: int, text: str) -> None:
         """Replace the words of the stored message ``room``/``seq`` by those of ``text``

@@ -24,11 +24,14 @@ each query to one of these threads as a plain function and awaits the
   connection, skipping the two thread wake-ups (loop -> writer, writer ->
   loop) that were most of what a lone message cost beyond its fsync
   (``bench/profiles.md``, issue 17). Under load the writer's group commit
-  takes over: see the class for when it steps aside.
+  takes over: see the class for when it steps aside. Even then only the
+  message itself is committed there: its search index row follows in the
+  writer's next transaction (see :class:`Deferred`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import logging
 import os
@@ -73,15 +76,21 @@ DATABASE_ERRORS = _database_errors()
 class _Job:
     """A function to run on a database thread and the future for its result."""
 
-    __slots__ = ("durable", "future", "order_key", "savepoint", "work")
+    __slots__ = ("chore", "durable", "future", "order_key", "savepoint", "work")
 
     def __init__(
-        self, work: Callable[[], Any], order_key: str, savepoint: bool, durable: bool
+        self,
+        work: Callable[[], Any],
+        order_key: str,
+        savepoint: bool,
+        durable: bool,
+        chore: bool = False,
     ) -> None:
         self.work = work
         self.order_key = order_key
         self.savepoint = savepoint
         self.durable = durable
+        self.chore = chore
         self.future: concurrent.futures.Future[Any] = concurrent.futures.Future()
 
 
@@ -95,6 +104,14 @@ class Deferred(Protocol):
     before COMMIT and before a savepoint opens (so that the savepoint's
     rollback cannot take rows of writes outside it, and the write inside it
     finds them), and :meth:`drop_pending` when the transaction is rolled back.
+
+    An inline commit on the event loop (:class:`InlineCommitter`) writes them
+    later instead: every microsecond before its COMMIT is one that every
+    reader of the message waits, and the index rows (FTS5 makes a segment of
+    several pages for each transaction) were a third of that
+    (``bench/profiles.md``, issue 17). After its COMMIT it calls
+    :meth:`carry_over`, and has the writer call :meth:`write_carried` with
+    what it got (of many commits at once) in a later transaction.
     """
 
     def write_pending(self) -> None:
@@ -102,6 +119,14 @@ class Deferred(Protocol):
 
     def drop_pending(self) -> None:
         """Forget what is buffered: the transaction that buffered it was rolled back."""
+
+    def carry_over(self) -> list[Any]:
+        """After a COMMIT that left what is buffered unwritten: take it (for
+        :meth:`write_carried`; empty: nothing was buffered)."""
+
+    def write_carried(self, carried: list[Any]) -> None:
+        """In a later transaction (the writer's): buffer again what :meth:`carry_over`
+        took, leaving out what later writes made moot (a deleted message's row)."""
 
 
 # Put on a queue to tell one thread to finish the jobs before it and exit.
@@ -177,6 +202,7 @@ class _DatabaseThreads:
         *,
         savepoint: bool = True,
         durable: bool = True,
+        chore: bool = False,
     ) -> concurrent.futures.Future[T]:
         """Queue ``work``; its future resolves on the database thread.
 
@@ -195,8 +221,13 @@ class _DatabaseThreads:
         waiting for the disk on the caller's behalf: the caller waits for
         :func:`sync_log` on a thread of its own. A batch with any durable
         write in it is fsynced as always, and that covers the others too.
+
+        ``chore``: housekeeping the store itself asks for (a checkpoint, the
+        search index rows of messages committed on the loop), not a client's
+        write: it does not count as a sign of several clients writing at once
+        (``GroupCommitWriter.grouped_at``).
         """
-        job = _Job(work, order_key, savepoint, durable)
+        job = _Job(work, order_key, savepoint, durable, chore)
         with self._pending_lock:
             self._pending += 1
         job.future.add_done_callback(self._finished)
@@ -287,7 +318,7 @@ class GroupCommitWriter(_DatabaseThreads):
         # Transactions committed so far: the measure of how well writes group.
         self.commits = 0
         # perf_counter() when the last commit of several writes at once
-        # (a group commit) returned; see InlineCommitter.
+        # (a group commit; chores do not count) returned; see InlineCommitter.
         self.grouped_at = float("-inf")
         # A write of the batch being run erased words (a deleted message or
         # room): the WAL still holds the pages as they were before, so once
@@ -443,7 +474,7 @@ class GroupCommitWriter(_DatabaseThreads):
                 job.future.set_exception(_storage_error(cause))
             return
         self.commits += 1
-        if len(batch) > 1:
+        if sum(not job.chore for job in batch) > 1:
             self.grouped_at = time.perf_counter()
         if self._scrub:
             self._scrub_wal()
@@ -518,8 +549,16 @@ INLINE_QUIET = 0.25
 # After this many commits on the loop, the writer is asked to checkpoint the
 # WAL (see GroupCommitWriter.checkpoint_after_commit). SQLite's automatic
 # checkpoint starts at 1000 pages; a message's commit writes a handful
-# (the log, its index, the search index, the room's row).
+# (the log, its index, the room's row).
 CHECKPOINT_EVERY = 100
+# The rows inline commits leave for later (the search index) go to the writer
+# this long after the first of them (seconds), or once this many are kept:
+# see InlineCommitter._carry. A search does not wait for either.
+CARRY_DELAY = 1.0
+CARRY_MAX = 256
+# After the writer failed to write them (the database failed), how long until
+# it is asked again (seconds).
+CARRY_RETRY = 1.0
 
 
 class InlineCommitter:
@@ -558,6 +597,15 @@ class InlineCommitter:
     ``CHECKPOINT_EVERY`` commits here the writer is asked to (see
     ``GroupCommitWriter.checkpoint_after_commit``).
 
+    Nor does it write the rows the write left for the end of its transaction
+    (the search index: :class:`Deferred`): only the message is committed
+    before its broadcast. Those rows are carried over to the writer, which
+    writes those of many messages in one transaction a moment later
+    (:meth:`_carry`, :meth:`hand_over`); a reader that must see them (a
+    search) calls :meth:`hand_over` first and waits for it. A crash
+    in between loses nothing: the store indexes what it finds unindexed at
+    the next start (``SearchIndex.catch_up``).
+
     The loop's connection never waits for a lock (``busy_timeout`` 0): if
     another connection (another process, a backup) holds the database,
     the write goes to the writer, which waits as it always did. A database
@@ -574,6 +622,16 @@ class InlineCommitter:
         self._db = db
         self._writer = writer
         self._thread: int | None = None
+        # What Deferred.carry_over took, not yet handed to the writer, and the
+        # future of the last of it that was (see hand_over). Touched
+        # on the loop's thread only.
+        self._carried: list[Any] = []
+        self._carrying: concurrent.futures.Future[None] | None = None
+        # The loop whose thread commits here, for the writer to call back on,
+        # and the timer that hands the carried jobs over (see _carry).
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._closed = False
         # perf_counter() before which no inline commit starts (the share above).
         self._not_before = 0.0
         # Inline commits so far, and writes that went to the writer after a
@@ -583,7 +641,11 @@ class InlineCommitter:
         self._since_checkpoint = 0
 
     def close(self) -> None:
-        """Close the calling thread's connection (call it on the loop, when the store closes)."""
+        """Hand what is carried over to the writer, and close the calling thread's
+        connection (call it on the loop, when the store closes, before the
+        writer stops: it writes what it was handed before it exits)."""
+        self.hand_over()
+        self._closed = True
         if self._thread == threading.get_ident():
             _drop_connection(self._db)
             self._thread = None
@@ -615,8 +677,6 @@ class InlineCommitter:
                         future.set_exception(exc)
                         # Leaving the block by an exception rolls it all back.
                         raise _Refused from exc
-                    if deferred is not None:
-                        deferred.write_pending()
             except _Refused:
                 return future  # rolled back: nothing committed
             except DATABASE_ERRORS as exc:
@@ -629,6 +689,8 @@ class InlineCommitter:
                 return None
             else:
                 future.set_result(result)
+                if deferred is not None:
+                    self._carry(deferred.carry_over())
         finally:
             if deferred is not None:
                 # Empty after a COMMIT; after a rollback, rows of nothing stored.
@@ -640,8 +702,85 @@ class InlineCommitter:
         self._since_checkpoint += 1
         if self._since_checkpoint >= CHECKPOINT_EVERY:
             self._since_checkpoint = 0
-            writer.submit(writer.checkpoint_after_commit)
+            writer.submit(writer.checkpoint_after_commit, chore=True)
         return future
+
+    def _carry(self, carried: list[Any]) -> None:
+        """Keep ``carried`` for the writer: handed over after ``CARRY_DELAY``, or
+        once ``CARRY_MAX`` are kept, in a later turn of the loop in either case.
+
+        Why wait: a transaction of its own for one message's rows cost more
+        CPU than the rows did inside the message's (a BEGIN, a COMMIT and an
+        fsync, two thread wake-ups: about half a millisecond a message,
+        measured), and on a busy machine that CPU is taken from the
+        broadcasts. Gathered over a second, the rows of many messages share
+        one transaction and make one FTS5 segment instead of one each.
+        Never at once: the write's caller is about to broadcast the message,
+        and a writer woken now would take the GIL from that broadcast at its
+        first system call.
+        """
+        if not carried:
+            return
+        first = not self._carried
+        self._carried.extend(carried)
+        loop = self._loop
+        if loop is None:
+            try:
+                loop = self._loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop running this thread: hand it over at once
+                self.hand_over()
+                return
+        if first:
+            self._timer = loop.call_later(CARRY_DELAY, self.hand_over)
+        elif len(self._carried) >= CARRY_MAX and self._timer is not None:
+            self._timer.cancel()
+            self._timer = loop.call_later(0, self.hand_over)
+
+    def hand_over(self) -> concurrent.futures.Future[None] | None:
+        """Give the writer what was carried over; the future of the last batch given.
+
+        That future is done once the rows are committed: a search waits for
+        it so that it finds a message as soon as the message was acked.
+        """
+        carried, self._carried = self._carried, []
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        deferred = self._writer.deferred
+        if carried and deferred is not None and not self._closed:
+            # Durable: fsynced by the writer, off the loop, so that the next
+            # message's commit does not have these pages to flush too.
+            submitted = self._writer.submit(lambda: deferred.write_carried(carried), chore=True)
+            submitted.add_done_callback(lambda done: self._carried_done(done, carried))
+            self._carrying = submitted
+        carrying = self._carrying
+        return None if carrying is None or carrying.done() else carrying
+
+    def _carried_done(self, done: concurrent.futures.Future[None], carried: list[Any]) -> None:
+        """On the writer's thread: after a failed transaction, try again later."""
+        if done.cancelled() or done.exception() is None or self._closed:
+            return
+        logger.warning(
+            "%d rows left by commits on the loop (the search index) could not be written"
+            " yet; retrying: %s",
+            len(carried),
+            done.exception(),
+        )
+        loop = self._loop
+        if loop is not None:
+            # The loop may be closed by now (a server stopping): then the
+            # store's next start writes them (SearchIndex.catch_up).
+            with suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._retry, carried)
+
+    def _retry(self, carried: list[Any]) -> None:
+        """On the loop: carry ``carried`` again, handed over after ``CARRY_RETRY``."""
+        if self._closed or self._loop is None:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._loop.call_later(CARRY_RETRY, self.hand_over)
+        self._carried[:0] = carried
 
     def _connect(self) -> None:
         if self._db.connect(reuse_if_open=True) or self._thread is None:
