@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 import weakref
@@ -507,7 +508,7 @@ class SocketSession:
             self._limits.max_queued_events,
             self._limits.max_queued_bytes,
         )
-        self._posts = PostPipeline(service, self._reply, self._reply_soon)
+        self._posts = PostPipeline(service, self._reply, functools.partial(self._reply, soon=True))
         self._peer = _peer_of(request)
         self._user = ""
         self._token_hash = ""
@@ -548,12 +549,9 @@ class SocketSession:
             self._service.hub.detach(self)
             self._closer = asyncio.create_task(self._close(code, reason))
 
-    def _reply(self, event: Event) -> None:
-        self.deliver(Frame.of(event))
-
-    def _reply_soon(self, event: Event) -> None:
-        """Like :meth:`_reply`, written at the end of this turn of the loop, not at once."""
-        self.deliver(Frame.of(event), soon=True)
+    def _reply(self, event: Event, *, soon: bool = False) -> None:
+        # soon: at the end of this turn of the loop, not at once (see Outbox.push).
+        self.deliver(Frame.of(event), soon=soon)
 
     def _ack(self, result: AppendResult) -> None:
         self._reply(ack_for(result))

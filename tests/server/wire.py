@@ -72,13 +72,21 @@ async def register(server: ChatServer, username: str, password: str = PASSWORD) 
 
 
 async def recv(ws: ClientConnection, within: float = TIMEOUT) -> ServerEvent:
-    """The next event from the server, decoded with the shared protocol."""
-    frame = await asyncio.wait_for(ws.recv(), within)
+    """The next event from the server, decoded with the shared protocol.
+
+    ``asyncio.timeout``, not ``wait_for``: on Python 3.11 ``wait_for``
+    swallows a cancellation that comes as the frame arrives (it returns the
+    frame instead), so a listening task that a test cancels at that moment
+    went on listening, until its timeout failed the test a minute later.
+    """
+    async with asyncio.timeout(within):
+        frame = await ws.recv()
     return decode_server(frame)
 
 
 async def recv_raw(ws: ClientConnection, within: float = TIMEOUT) -> dict[str, Any]:
-    frame = await asyncio.wait_for(ws.recv(), within)
+    async with asyncio.timeout(within):
+        frame = await ws.recv()
     obj = json.loads(frame)
     assert isinstance(obj, dict)
     return obj
