@@ -22,10 +22,7 @@ a system call per frame per socket is what fan-out costs most. Hence:
   latency benchmark's case); the ones after it in the same turn are staged
   and written by ONE end-of-turn callback for the whole server, one
   ``send()`` per socket. When a group commit publishes N messages, each
-  socket costs 2 system calls instead of N. A sender's ack is always
-  staged (``push(..., soon=True)``): the broadcast of its message goes to
-  everyone else first, and the ack then leaves with the sender's own copy
-  in one ``send()``.
+  socket costs 2 system calls instead of N.
 
 A slow reader never delays the others: nothing here awaits on the fan-out
 path, and a socket that is backed up queues into a bounded queue drained by
@@ -221,13 +218,8 @@ class Outbox:
         """
         await self._ws.send_frame(frame.data, WSMsgType.TEXT)
 
-    def push(self, frame: Frame, *, soon: bool = False) -> None:
-        """Send or queue a frame; past the limits, drop everything and set ``overflowed``.
-
-        ``soon``: stage it for the end of this turn even if it is the first
-        frame of the turn (an ack, which may wait until the broadcast of the
-        message it acknowledges has gone to everyone else).
-        """
+    def push(self, frame: Frame) -> None:
+        """Send or queue a frame; past the limits, drop everything and set ``overflowed``."""
         if self.overflowed or self._stopped:
             return
         message = frame.message
@@ -239,7 +231,7 @@ class Outbox:
             staged = self._staged
             if staged is None:
                 stage = self._stage
-                if not soon and self._turn != stage.turn:  # the first in this turn: at once
+                if self._turn != stage.turn:  # the first in this turn: at once
                     transport.write(frame.wire)
                     self._turn = stage.opened()
                     return

@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import threading
 import weakref
@@ -340,19 +339,12 @@ class PostPipeline:
     (:meth:`below`) and stops reading, and TCP slows the sender down.
     """
 
-    __slots__ = ("_ack", "_fence", "_in_flight", "_reply", "_service", "_wake", "_wake_at")
+    __slots__ = ("_fence", "_in_flight", "_reply", "_service", "_wake", "_wake_at")
 
-    def __init__(
-        self,
-        service: ChatService,
-        reply: Callable[[Event], None],
-        ack: Callable[[Event], None] | None = None,
-    ) -> None:
+    def __init__(self, service: ChatService, reply: Callable[[Event], None]) -> None:
         self._service = service
         # Queues an event for this socket (the session's outbox).
         self._reply = reply
-        # Queues an ack for the end of this turn of the loop (see _committed).
-        self._ack = ack or reply
         # How many messages are on their way, and who waits for fewer than
         # that: a future resolved once at most _wake_at remain.
         self._in_flight = 0
@@ -443,14 +435,8 @@ class PostPipeline:
         except Exception as exc:
             self._reply(answer_for(exc, event, author))
         else:
-            # The sender hears "stored as seq N" before its own message comes
-            # back, but not before everyone else hears of it: the ack is
-            # written at the end of this turn of the loop, with the sender's
-            # own copy right behind it, and the broadcast goes out first. A
-            # system call less before the broadcast (about a tenth of a
-            # millisecond: issue 17), and the sender shows its message at
-            # once anyway.
-            self._ack(ack_for(result))
+            # The sender hears "stored as seq N" before its own message comes back.
+            self._reply(ack_for(result))
             self._service.publish(result)
         finally:
             self._service.priority.chat_finished()
@@ -508,7 +494,7 @@ class SocketSession:
             self._limits.max_queued_events,
             self._limits.max_queued_bytes,
         )
-        self._posts = PostPipeline(service, self._reply, functools.partial(self._reply, soon=True))
+        self._posts = PostPipeline(service, self._reply)
         self._peer = _peer_of(request)
         self._user = ""
         self._token_hash = ""
@@ -537,8 +523,8 @@ class SocketSession:
     def protocol(self) -> int:
         return self._protocol
 
-    def deliver(self, frame: Frame, *, soon: bool = False) -> None:
-        self._outbox.push(frame, soon=soon)
+    def deliver(self, frame: Frame) -> None:
+        self._outbox.push(frame)
         if self._outbox.overflowed:
             self.close_soon(CloseCode.POLICY, "too slow")
 
@@ -549,9 +535,8 @@ class SocketSession:
             self._service.hub.detach(self)
             self._closer = asyncio.create_task(self._close(code, reason))
 
-    def _reply(self, event: Event, *, soon: bool = False) -> None:
-        # soon: at the end of this turn of the loop, not at once (see Outbox.push).
-        self.deliver(Frame.of(event), soon=soon)
+    def _reply(self, event: Event) -> None:
+        self.deliver(Frame.of(event))
 
     def _ack(self, result: AppendResult) -> None:
         self._reply(ack_for(result))

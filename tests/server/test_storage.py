@@ -896,12 +896,15 @@ async def test_the_room_log_and_conversations_on_each_database(store: PeeweeChat
     ]
 
 
+@pytest.mark.parametrize("first", ["a write", "a chore"])
 async def test_no_commit_on_the_loop_right_after_the_writer_grouped_writes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first: str
 ) -> None:
     # Issue 12: a group commit means several writers are at it; the next
     # message goes to the writer too (not an fsync on the loop), for
-    # INLINE_QUIET. A lone message on an idle store is still committed on the loop.
+    # INLINE_QUIET. Issue 17: the store's own chores (the loop's index rows,
+    # checkpoints) in the same transaction as one write make no group. A
+    # lone message on an idle store is committed on the loop.
     monkeypatch.setattr(workers, "INLINE_QUIET", 60.0)
     store = open_store(StoreConfig(db_url=None, data_dir=tmp_path / "data"))
     await store.open()
@@ -909,44 +912,24 @@ async def test_no_commit_on_the_loop_right_after_the_writer_grouped_writes(
         writer = store._writer
         assert writer is not None
         async with writer_held(store):
-            grouped = [
-                store.append_nowait("general", "alice", f"g{n}", "together") for n in range(2)
-            ]
-        await asyncio.gather(*(asyncio.wrap_future(write) for write in grouped))
-
-        assert store.append_now("general", "alice", "after", "right after") is None
-        monkeypatch.setattr(workers, "INLINE_QUIET", 0.0)
+            if first == "a chore":
+                before = writer.submit(writer.checkpoint_after_commit, chore=True)
+            else:
+                before = store.append_nowait("general", "alice", "g0", "together")
+            write = store.append_nowait("general", "alice", "g1", "together")
+        await asyncio.gather(asyncio.wrap_future(before), asyncio.wrap_future(write))
         # The writer may still hold its lock for the checkpoint after its
         # commit (long under load); the loop then rightly leaves it the work.
         await eventually(lambda: not writer.pending and not writer.transaction_lock.locked())
-        done = store.append_now("general", "alice", "later", "once it is quiet")
-        assert done is not None and done.result().message.seq == 3
+
+        after = store.append_now("general", "alice", "after", "right after")
+        if first == "a write":
+            assert after is None
+            monkeypatch.setattr(workers, "INLINE_QUIET", 0.0)
+            after = store.append_now("general", "alice", "later", "once it is quiet")
+        assert after is not None
+        assert after.result().message.seq == (3 if first == "a write" else 2)
         assert store.inline_commits == 1
-    finally:
-        await store.close()
-
-
-async def test_the_stores_own_chores_beside_one_write_are_no_group(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Issue 17: the loop's index rows and checkpoints go to the writer as
-    # chores. One in the same transaction as a client's write is not a sign of
-    # several writers at once: the next lone message is still committed on the loop.
-    monkeypatch.setattr(workers, "INLINE_QUIET", 60.0)
-    store = open_store(StoreConfig(db_url=None, data_dir=tmp_path / "data"))
-    await store.open()
-    try:
-        writer = store._writer
-        assert writer is not None
-        async with writer_held(store):
-            chore = writer.submit(writer.checkpoint_after_commit, chore=True)
-            write = store.append_nowait("general", "alice", "w", "one write")
-        await asyncio.gather(asyncio.wrap_future(chore), asyncio.wrap_future(write))
-        assert writer.grouped_at == float("-inf")
-
-        await eventually(lambda: not writer.pending and not writer.transaction_lock.locked())
-        done = store.append_now("general", "alice", "next", "on the loop")
-        assert done is not None and done.result().message.seq == 2
     finally:
         await store.close()
 
