@@ -265,16 +265,10 @@ class Outbox:
         return transport
 
     def _writable(self, frame: Frame) -> asyncio.Transport | None:
-        """The transport, when ``frame`` can go to it without waiting; else None.
-
-        :meth:`_open_transport`'s checks written out: this runs once per
-        delivery.
-        """
-        transport = self._transport
+        """The transport, when ``frame`` can go to it without waiting; else None."""
+        transport = self._open_transport()
         if (
             transport is None
-            or transport.is_closing()
-            or self._ws.closed
             or self._protocol.writing_paused
             or transport.get_write_buffer_size() + self._staged_bytes + len(frame.wire)
             >= self._write_bound

@@ -109,6 +109,12 @@ _PG_CREATE = (
 )
 
 
+# The rows of ``messages`` that the index holds: messages, not deleted. The
+# room log's other entries (an edit, a topic) have text too, but a search
+# finds messages, by their current text.
+_INDEXED = "kind = 'message' AND deleted = 0"
+
+
 def _is_sqlite(db: peewee.Database) -> bool:
     return isinstance(db, peewee.SqliteDatabase)
 
@@ -205,11 +211,9 @@ class SearchIndex:
         p = self._db.param
         indexed = 0
         while True:
-            # Messages only: the room log's other entries (an edit, a topic)
-            # have text too, but a search finds messages, by their current text.
             rows = self._execute(
                 f"SELECT id, room_id, seq, text FROM messages WHERE id > {p}"
-                " AND kind = 'message' AND deleted = 0 ORDER BY id LIMIT 2000",
+                f" AND {_INDEXED} ORDER BY id LIMIT 2000",
                 (after,),
             ).fetchall()
             if not rows:
@@ -355,7 +359,7 @@ class SearchIndex:
         live = dict(
             self._execute(
                 "SELECT id, text FROM messages WHERE id IN (SELECT value FROM json_each(?))"
-                " AND kind = 'message' AND deleted = 0"
+                f" AND {_INDEXED}"
                 " AND NOT EXISTS (SELECT 1 FROM message_search s WHERE s.rowid = messages.id)",
                 (json.dumps([message_id for message_id, _, _ in carried]),),
             ).fetchall()
