@@ -235,6 +235,41 @@ async def test_a_message_committed_on_the_loop_gets_its_row_from_the_writer(
     assert store.commits == commits + 1
 
 
+async def test_a_later_commit_hands_the_kept_rows_over_once_its_turn_is_over(
+    store: PeeweeChatStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rows kept long enough go to the writer with the next commit on the
+    # loop, after that commit's turn (in which its message is broadcast),
+    # all in one transaction; not on a timer, which under a steady stream
+    # would fire just as a message arrives and make it wait.
+    monkeypatch.setattr(workers, "INLINE_SHARE", 1.0)
+    monkeypatch.setattr(workers, "CARRY_DELAY", 3600.0)
+    monkeypatch.setattr(workers, "CARRY_LATEST", 3600.0)
+    _on_the_loop(store, "kept pi")
+    monkeypatch.setattr(workers, "CARRY_DELAY", 0.0)  # the first rows are now due
+    commits = store.commits
+    done = store.append_now("general", "alice", "second", "second rho")
+    assert done is not None and done.result().message.seq == 2
+    # Still the commit's turn: nothing has gone to the writer yet.
+    assert store.pending_writes == 0 and _rows_now(store) == 0
+
+    await eventually(lambda: _rows_now(store) == 2)
+    assert store.commits == commits + 2  # the message's, then one for both rows
+
+
+async def test_the_kept_rows_of_a_room_gone_quiet_are_written_without_a_search(
+    store: PeeweeChatStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No later commit comes to take them: a timer hands them over.
+    monkeypatch.setattr(workers, "INLINE_SHARE", 1.0)
+    monkeypatch.setattr(workers, "CARRY_DELAY", 3600.0)
+    monkeypatch.setattr(workers, "CARRY_LATEST", 0.05)
+    _on_the_loop(store, "last words tau")
+    assert _rows_now(store) == 0
+
+    await eventually(lambda: _rows_now(store) == 1)
+
+
 async def test_an_edit_or_a_delete_before_the_loops_rows_are_written_is_what_counts(
     store: PeeweeChatStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
