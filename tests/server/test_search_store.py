@@ -235,6 +235,14 @@ async def test_a_message_committed_on_the_loop_gets_its_row_from_the_writer(
     assert store.commits == commits + 1
 
 
+def _carry_rows(monkeypatch: pytest.MonkeyPatch, *, delay: float, latest: float) -> None:
+    """Commits on the loop with no pause between them; their rows are due ``delay``
+    after the first, and a timer hands them over ``latest`` after it."""
+    monkeypatch.setattr(workers, "INLINE_SHARE", 1.0)
+    monkeypatch.setattr(workers, "CARRY_DELAY", delay)
+    monkeypatch.setattr(workers, "CARRY_LATEST", latest)
+
+
 async def test_a_later_commit_hands_the_kept_rows_over_once_its_turn_is_over(
     store: PeeweeChatStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -242,9 +250,7 @@ async def test_a_later_commit_hands_the_kept_rows_over_once_its_turn_is_over(
     # loop, after that commit's turn (in which its message is broadcast),
     # all in one transaction; not on a timer, which under a steady stream
     # would fire just as a message arrives and make it wait.
-    monkeypatch.setattr(workers, "INLINE_SHARE", 1.0)
-    monkeypatch.setattr(workers, "CARRY_DELAY", 3600.0)
-    monkeypatch.setattr(workers, "CARRY_LATEST", 3600.0)
+    _carry_rows(monkeypatch, delay=3600.0, latest=3600.0)
     _on_the_loop(store, "kept pi")
     monkeypatch.setattr(workers, "CARRY_DELAY", 0.0)  # the first rows are now due
     commits = store.commits
@@ -261,9 +267,7 @@ async def test_the_kept_rows_of_a_room_gone_quiet_are_written_without_a_search(
     store: PeeweeChatStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # No later commit comes to take them: a timer hands them over.
-    monkeypatch.setattr(workers, "INLINE_SHARE", 1.0)
-    monkeypatch.setattr(workers, "CARRY_DELAY", 3600.0)
-    monkeypatch.setattr(workers, "CARRY_LATEST", 0.05)
+    _carry_rows(monkeypatch, delay=3600.0, latest=0.05)
     _on_the_loop(store, "last words tau")
     assert _rows_now(store) == 0
 
