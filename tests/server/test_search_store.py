@@ -263,6 +263,22 @@ async def test_a_later_commit_hands_the_kept_rows_over_once_its_turn_is_over(
     assert store.commits == commits + 2  # the message's, then one for both rows
 
 
+async def test_a_newer_message_the_writer_stores_never_has_its_row_before_a_carried_one(
+    store: PeeweeChatStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The restart's catch-up indexes what follows the newest row. So a
+    # message the writer stores (a burst, a retry over HTTP) takes the rows
+    # the loop's commits still carry along: once it is acked, its row and
+    # theirs are all in the file, and a crash now could not leave an older
+    # message out of the index for good.
+    _carry_rows(monkeypatch, delay=3600.0, latest=3600.0)
+    _on_the_loop(store, "carried upsilon")
+    assert _rows_now(store) == 0
+
+    await store.append("general", "alice", "via-writer", "stored phi")
+    assert _rows_now(store) == 2
+
+
 async def test_the_kept_rows_of_a_room_gone_quiet_are_written_without_a_search(
     store: PeeweeChatStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -702,6 +702,7 @@ class PeeweeChatStore(ChatStore):
     ) -> concurrent.futures.Future[AppendResult]:
         if self._writer is None:
             raise StorageError("the store is closed")
+        self._index_in_order()
         # No savepoint: _append raises (UnknownRoom) only before it changed
         # anything; except UnknownFile, found once the message is in, so a
         # message with files takes a savepoint of its own.
@@ -723,7 +724,24 @@ class PeeweeChatStore(ChatStore):
         inline = self._inline
         if inline is None or self._writer is None:
             return None
+        if files:  # its index row is written in its own transaction, at once
+            self._index_in_order()
         return inline.run(lambda: self._append(room, author, client_id, text, reply_to, files))
+
+    def _index_in_order(self) -> None:
+        """Before a write that indexes a new message at once: hand the rows the
+        loop's commits carry (``InlineCommitter``) to the writer first.
+
+        The writer commits its jobs in the order they came (and a carried
+        job sorts first in a batch), so those older messages' rows are
+        committed no later than the new one's: the index never holds a
+        message's row while an older message still lacks its own, which is
+        what ``SearchIndex.catch_up`` relies on after a crash. With rows
+        carried, the inline commit of ``append_now`` then steps aside (the
+        writer has work) and the message goes to the writer after them.
+        """
+        if self._inline is not None:
+            self._inline.hand_over()
 
     def write_nowait(
         self, user: str, event: LogWrite, *, admin: bool = False

@@ -228,8 +228,10 @@ class SearchIndex:
 
         A message committed on the event loop gets its row in a later
         transaction (:meth:`carry_over`); a crash in between leaves it
-        without one. Rows are written in the order of the messages' ids, so
-        what can lack one is after the newest message that has one (the
+        without one. Rows are committed in the order of the messages' ids
+        (a write that indexes a newer message at once hands the carried
+        rows to the writer before it: ``PeeweeChatStore._index_in_order``),
+        so what can lack one is after the newest message that has one (the
         messages after it that have no words, or were deleted, are looked at
         again each time; they are few).
         """
