@@ -707,15 +707,16 @@ class InlineCommitter:
         self._since_checkpoint += 1
         if self._since_checkpoint >= CHECKPOINT_EVERY:
             self._since_checkpoint = 0
-            self._after_turn(self._checkpoint)
+            self._later(self._checkpoint)
         return future
 
     def _checkpoint(self) -> None:
         if not self._closed:
             self._writer.submit(self._writer.checkpoint_after_commit, chore=True)
 
-    def _after_turn(self, callback: Callable[[], object]) -> asyncio.Handle | None:
-        """Run ``callback`` once this turn of the loop is over; at once without a loop.
+    def _later(self, callback: Callable[[], object], delay: float = 0.0) -> asyncio.Handle | None:
+        """Run ``callback`` on the loop once this turn is over, or ``delay`` seconds
+        on; at once where no loop runs this thread.
 
         The writer's own jobs (the carried rows, a checkpoint) start there,
         never inside a commit's turn: the commit's caller broadcasts the
@@ -725,23 +726,19 @@ class InlineCommitter:
         wait it will get before the next message: under a steady stream,
         the time furthest from the next one's arrival.
         """
-        loop = self._the_loop()
-        if loop is None:
-            callback()
-            return None
-        return loop.call_soon(callback)
-
-    def _the_loop(self) -> asyncio.AbstractEventLoop | None:
-        """The loop whose thread commits here; None when no loop runs this thread."""
         if self._loop is None:
             with suppress(RuntimeError):
                 self._loop = asyncio.get_running_loop()
-        return self._loop
+        loop = self._loop
+        if loop is None:
+            callback()
+            return None
+        return loop.call_later(delay, callback) if delay else loop.call_soon(callback)
 
     def _carry(self, carried: list[Any]) -> None:
         """Keep ``carried`` for the writer, and say when it is handed over.
 
-        After the turn of a commit (see :meth:`_after_turn`): the first one
+        After the turn of a commit (see :meth:`_later`): the first one
         at least ``CARRY_DELAY`` after the first rows kept, or the one that
         makes ``CARRY_MAX`` of them. When no such commit comes (the room
         fell quiet), a timer hands them over ``CARRY_LATEST`` after the first.
@@ -770,13 +767,9 @@ class InlineCommitter:
         if due:
             if self._timer is not None:
                 self._timer.cancel()
-            self._timer = self._after_turn(self.hand_over)
+            self._timer = self._later(self.hand_over)
         elif self._timer is None:
-            loop = self._the_loop()
-            if loop is None:  # no loop to wait on: hand them over at once
-                self.hand_over()
-                return
-            self._timer = loop.call_later(CARRY_LATEST, self.hand_over)
+            self._timer = self._later(self.hand_over, CARRY_LATEST)
 
     def hand_over(self) -> concurrent.futures.Future[None] | None:
         """Give the writer what was carried over; the future of the last batch given.
