@@ -243,6 +243,16 @@ def _carry_rows(monkeypatch: pytest.MonkeyPatch, *, delay: float, latest: float)
     monkeypatch.setattr(workers, "CARRY_LATEST", latest)
 
 
+def _keep_one(
+    store: PeeweeChatStore, monkeypatch: pytest.MonkeyPatch, text: str, *, latest: float
+) -> None:
+    """Commit ``text`` on the loop, its row kept (not due for an hour; the
+    timer after ``latest``), and not yet in the file."""
+    _carry_rows(monkeypatch, delay=3600.0, latest=latest)
+    _on_the_loop(store, text)
+    assert _rows_now(store) == 0
+
+
 async def test_a_later_commit_hands_the_kept_rows_over_once_its_turn_is_over(
     store: PeeweeChatStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -250,8 +260,7 @@ async def test_a_later_commit_hands_the_kept_rows_over_once_its_turn_is_over(
     # loop, after that commit's turn (in which its message is broadcast),
     # all in one transaction; not on a timer, which under a steady stream
     # would fire just as a message arrives and make it wait.
-    _carry_rows(monkeypatch, delay=3600.0, latest=3600.0)
-    _on_the_loop(store, "kept pi")
+    _keep_one(store, monkeypatch, "kept pi", latest=3600.0)
     monkeypatch.setattr(workers, "CARRY_DELAY", 0.0)  # the first rows are now due
     commits = store.commits
     done = store.append_now("general", "alice", "second", "second rho")
@@ -271,9 +280,7 @@ async def test_a_newer_message_the_writer_stores_never_has_its_row_before_a_carr
     # the loop's commits still carry along: once it is acked, its row and
     # theirs are all in the file, and a crash now could not leave an older
     # message out of the index for good.
-    _carry_rows(monkeypatch, delay=3600.0, latest=3600.0)
-    _on_the_loop(store, "carried upsilon")
-    assert _rows_now(store) == 0
+    _keep_one(store, monkeypatch, "carried upsilon", latest=3600.0)
 
     await store.append("general", "alice", "via-writer", "stored phi")
     assert _rows_now(store) == 2
@@ -283,9 +290,7 @@ async def test_the_kept_rows_of_a_room_gone_quiet_are_written_without_a_search(
     store: PeeweeChatStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # No later commit comes to take them: a timer hands them over.
-    _carry_rows(monkeypatch, delay=3600.0, latest=0.05)
-    _on_the_loop(store, "last words tau")
-    assert _rows_now(store) == 0
+    _keep_one(store, monkeypatch, "last words tau", latest=0.05)
 
     await eventually(lambda: _rows_now(store) == 1)
 
